@@ -1,0 +1,138 @@
+"""Bearer-token authentication and the role each RPC needs, enforced by one server interceptor.
+
+Every RPC of the integrator API must appear in METHOD_ROLES (a test checks it); a method missing from the
+table is refused. Health checking and server reflection are open, as load balancers and tools expect.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import grpc
+from grpc import aio
+
+from node.access import AccessService
+from node.api.errors import to_grpc_status
+from node.cases.model import Principal, Role
+from node.errors import DomainError, PermissionDenied, Unauthenticated
+
+if TYPE_CHECKING:
+    Handler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Handler = grpc.RpcMethodHandler
+
+__all__ = ["METHOD_ROLES", "OPEN_PREFIXES", "AuthInterceptor", "current_principal"]
+
+_READ = frozenset({Role.ANALYST, Role.LEA})
+_P = "/hotline.node.v1."
+METHOD_ROLES: dict[str, frozenset[Role]] = {
+    f"{_P}IntakeService/SubmitReport": frozenset({Role.INTAKE}),
+    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.ANALYST, Role.LEA}),
+    f"{_P}CaseService/GetItem": _READ,
+    f"{_P}CaseService/ListItems": _READ,
+    f"{_P}CaseService/GetItemTimeline": _READ,
+    f"{_P}CaseService/AssessItem": frozenset({Role.ANALYST}),
+    f"{_P}CaseService/TraceHosting": frozenset({Role.ANALYST}),
+    f"{_P}CaseService/OverrideHosting": frozenset({Role.ANALYST}),
+    f"{_P}CaseService/RecordAction": frozenset({Role.ANALYST}),
+    f"{_P}LeaService/PlaceHold": frozenset({Role.LEA}),
+    f"{_P}LeaService/ReleaseHold": frozenset({Role.LEA}),
+    f"{_P}EventService/StreamEvents": _READ,
+    f"{_P}EventService/ListEvents": _READ,
+    f"{_P}EventService/GetStatistics": _READ,
+    f"{_P}AdminService/CreateToken": frozenset({Role.ADMIN}),
+    f"{_P}AdminService/RevokeToken": frozenset({Role.ADMIN}),
+    f"{_P}AdminService/ListTokens": frozenset({Role.ADMIN}),
+    f"{_P}AdminService/ImportKnownHashes": frozenset({Role.ADMIN}),
+}
+OPEN_PREFIXES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+_principal: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+
+
+def current_principal() -> Principal:
+    """The caller of the RPC being served. Set by AuthInterceptor before the handler runs."""
+    return _principal.get()
+
+
+class AuthInterceptor(aio.ServerInterceptor):
+    def __init__(self, access: AccessService, run: Callable[..., Awaitable[Any]]) -> None:
+        self._access = access
+        self._run = run  # runs a blocking call off the event loop
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        method = handler_call_details.method
+        handler = await continuation(handler_call_details)
+        if handler is None or method.startswith(OPEN_PREFIXES):
+            return handler
+        try:
+            principal = await self._authorise(method, handler_call_details.invocation_metadata or ())
+        except DomainError as error:
+            return _refusal(handler, error)
+        return _with_principal(handler, principal)
+
+    async def _authorise(self, method: str, metadata: Any) -> Principal:
+        values = [v for k, v in metadata if k == "authorization"]
+        if not values:
+            raise Unauthenticated("missing 'authorization: Bearer <token>' metadata")
+        header = values[0] if isinstance(values[0], str) else values[0].decode()
+        scheme, _, presented = header.partition(" ")
+        if scheme.lower() != "bearer" or not presented:
+            raise Unauthenticated("the authorization metadata must read 'Bearer <token>'")
+        principal: Principal = await self._run(self._access.authenticate, presented.strip())
+        needed = METHOD_ROLES.get(method)
+        if needed is None:
+            raise PermissionDenied(f"{method} is not open to integrators")
+        if not principal.roles & needed:
+            wanted = " or ".join(sorted(needed))
+            raise PermissionDenied(f"{method.rsplit('/', 1)[-1]} needs the role {wanted}")
+        return principal
+
+
+def _refusal(handler: Any, error: DomainError) -> Handler:
+    status = to_grpc_status(error)
+
+    async def abort(_request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+        await context.abort_with_status(status)
+
+    if handler.response_streaming:
+
+        async def abort_stream(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            await abort(request, context)
+            yield  # pragma: no cover - abort raises
+
+        return grpc.unary_stream_rpc_method_handler(
+            abort_stream, handler.request_deserializer, handler.response_serializer
+        )
+    return grpc.unary_unary_rpc_method_handler(abort, handler.request_deserializer, handler.response_serializer)
+
+
+def _with_principal(handler: Any, principal: Principal) -> Handler:
+    if handler.unary_unary is not None:
+        inner: Any = handler.unary_unary
+
+        async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
+            _principal.set(principal)
+            return await inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer, handler.response_serializer)
+    if handler.unary_stream is not None:
+        inner_stream: Any = handler.unary_stream
+
+        async def stream(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+            _principal.set(principal)
+            async for response in inner_stream(request, context):
+                yield response
+
+        return grpc.unary_stream_rpc_method_handler(stream, handler.request_deserializer, handler.response_serializer)
+    raise TypeError("the integrator API has only unary and server-streaming RPCs")

@@ -1,0 +1,59 @@
+"""A small client for the integrator API: one channel, the bearer token on every call, typed stubs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from grpc import aio
+
+from node.api._gen.hotline.node.v1 import admin_service_pb2_grpc as admin_grpc
+from node.api._gen.hotline.node.v1 import case_service_pb2_grpc as case_grpc
+from node.api._gen.hotline.node.v1 import event_service_pb2_grpc as event_grpc
+from node.api._gen.hotline.node.v1 import intake_service_pb2_grpc as intake_grpc
+from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
+
+__all__ = ["NodeClient"]
+
+
+class _Bearer(aio.UnaryUnaryClientInterceptor, aio.UnaryStreamClientInterceptor):
+    def __init__(self, token: str) -> None:
+        self._metadata = (("authorization", f"Bearer {token}"),)
+
+    def _details(self, details: aio.ClientCallDetails) -> aio.ClientCallDetails:
+        metadata = aio.Metadata(*(details.metadata or ()), *self._metadata)
+        return aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+    async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+    async def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class NodeClient:
+    """Use as `async with NodeClient("127.0.0.1:50051", token) as client: await client.intake.SubmitReport(...)`."""
+
+    def __init__(self, target: str, token: str | None, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+        interceptors = [_Bearer(token)] if token else []
+        if credentials is None:
+            self.channel = aio.insecure_channel(target, interceptors=interceptors)
+        else:
+            self.channel = aio.secure_channel(target, credentials, interceptors=interceptors)
+        self.intake = intake_grpc.IntakeServiceStub(self.channel)
+        self.cases = case_grpc.CaseServiceStub(self.channel)
+        self.lea = lea_grpc.LeaServiceStub(self.channel)
+        self.events = event_grpc.EventServiceStub(self.channel)
+        self.admin = admin_grpc.AdminServiceStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    async def __aenter__(self) -> NodeClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()

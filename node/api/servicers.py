@@ -1,0 +1,358 @@
+"""gRPC servicers of the integrator API: each turns a request into one call on the domain services.
+
+Domain calls block (they run database transactions), so they run on a thread pool, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from typing import Any, TypeVar
+
+from grpc import aio
+
+from node.access import AccessService
+from node.api import serde
+from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
+from node.api._gen.hotline.node.v1 import admin_service_pb2_grpc as admin_grpc
+from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
+from node.api._gen.hotline.node.v1 import case_service_pb2_grpc as case_grpc
+from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
+from node.api._gen.hotline.node.v1 import event_service_pb2_grpc as event_grpc
+from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
+from node.api._gen.hotline.node.v1 import intake_service_pb2_grpc as intake_grpc
+from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
+from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
+from node.api.auth import current_principal
+from node.api.errors import to_grpc_status
+from node.cases.model import Classification, ItemState, Role
+from node.cases.requests import HostingOverride, NewAction
+from node.cases.service import CaseService
+from node.errors import DomainError, InvalidArgument
+from node.hashes import ContentHash, HashAlgorithm, parse_hash
+
+__all__ = ["Backend", "EventNotifier", "add_servicers"]
+
+T = TypeVar("T")
+Context = aio.ServicerContext[Any, Any]
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+MAX_EVENT_PAGE = 1000
+MAX_IMPORT = 100_000
+
+
+class EventNotifier:
+    """Wakes event streams when a transaction that wrote events commits. Safe to call from any thread."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed: asyncio.Event | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._changed = asyncio.Event()
+
+    def notify(self) -> None:
+        if self._loop is not None and self._changed is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._changed.set)
+
+    async def wait(self, seconds: float) -> None:
+        assert self._changed is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), seconds)
+        self._changed.clear()
+
+
+class Backend:
+    """What the servicers share: the domain services and the pool their blocking calls run on."""
+
+    def __init__(self, cases: CaseService, access: AccessService, executor: Executor, notifier: EventNotifier) -> None:
+        self.cases = cases
+        self.access = access
+        self.executor = executor
+        self.notifier = notifier
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args))
+
+    async def call(self, context: Context, fn: Callable[..., T], *args: Any) -> T:
+        """Run a domain call; a domain error ends the RPC with its status and details."""
+        try:
+            return await self.run(fn, *args)
+        except DomainError as error:
+            await context.abort_with_status(to_grpc_status(error))
+            raise AssertionError("unreachable") from error
+
+
+def _page_size(value: int, default: int, maximum: int) -> int:
+    if value < 0:
+        raise InvalidArgument("must not be negative", field="page_size")
+    return min(value or default, maximum)
+
+
+class IntakeServicer(intake_grpc.IntakeServiceServicer):
+    def __init__(self, backend: Backend) -> None:
+        self._b = backend
+
+    async def SubmitReport(
+        self, request: intake_pb.SubmitReportRequest, context: Context
+    ) -> intake_pb.SubmitReportResponse:
+        def submit() -> intake_pb.SubmitReportResponse:
+            report = self._b.cases.submit_report(
+                current_principal(), serde.report_request_from_proto(request), request.request_id
+            )
+            return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report))
+
+        principal = current_principal()
+        return await self._b.call(context, _with(principal, submit))
+
+    async def GetReport(self, request: intake_pb.GetReportRequest, context: Context) -> intake_pb.GetReportResponse:
+        report = await self._b.call(context, self._b.cases.get_report, request.report_id)
+        return intake_pb.GetReportResponse(report=serde.report_to_proto(report))
+
+
+class CaseServicer(case_grpc.CaseServiceServicer):
+    def __init__(self, backend: Backend) -> None:
+        self._b = backend
+
+    async def GetItem(self, request: case_pb.GetItemRequest, context: Context) -> case_pb.GetItemResponse:
+        item = await self._b.call(context, self._b.cases.get_item, request.item_id)
+        return case_pb.GetItemResponse(item=serde.item_to_proto(item))
+
+    async def ListItems(self, request: case_pb.ListItemsRequest, context: Context) -> case_pb.ListItemsResponse:
+        def list_items() -> case_pb.ListItemsResponse:
+            size = _page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            after = serde.decode_token(request.page_token, "i")
+            state = serde.enum_from_proto(ItemState, request.state, field="state") if request.state else None
+            items = self._b.cases.list_items(
+                state=state, hosting_country=request.hosting_country, after_item_id=after, limit=size + 1
+            )
+            more = len(items) > size
+            items = items[:size]
+            token = serde.encode_token("i", items[-1].item_id) if more and items else ""
+            return case_pb.ListItemsResponse(items=[serde.item_to_proto(i) for i in items], next_page_token=token)
+
+        return await self._b.call(context, list_items)
+
+    async def GetItemTimeline(
+        self, request: case_pb.GetItemTimelineRequest, context: Context
+    ) -> case_pb.GetItemTimelineResponse:
+        events = await self._b.call(context, self._b.cases.timeline, request.item_id)
+        return case_pb.GetItemTimelineResponse(events=[serde.event_to_proto(e) for e in events])
+
+    async def AssessItem(self, request: case_pb.AssessItemRequest, context: Context) -> case_pb.AssessItemResponse:
+        principal = current_principal()
+
+        def assess() -> case_pb.AssessItemResponse:
+            assessment = serde.assessment_from_proto(request.assessment)
+            item = self._b.cases.assess(principal, request.item_id, assessment, request.request_id)
+            return case_pb.AssessItemResponse(item=serde.item_to_proto(item))
+
+        return await self._b.call(context, assess)
+
+    async def TraceHosting(
+        self, request: case_pb.TraceHostingRequest, context: Context
+    ) -> case_pb.TraceHostingResponse:
+        item = await self._b.call(context, self._b.cases.trace_hosting, current_principal(), request.item_id)
+        return case_pb.TraceHostingResponse(item=serde.item_to_proto(item))
+
+    async def OverrideHosting(
+        self, request: case_pb.OverrideHostingRequest, context: Context
+    ) -> case_pb.OverrideHostingResponse:
+        principal = current_principal()
+
+        def override() -> case_pb.OverrideHostingResponse:
+            facts = serde.hosting_from_proto(request.hosting)
+            item = self._b.cases.override_hosting(
+                principal, request.item_id, HostingOverride(facts, request.reason), request.request_id
+            )
+            return case_pb.OverrideHostingResponse(item=serde.item_to_proto(item))
+
+        return await self._b.call(context, override)
+
+    async def RecordAction(
+        self, request: case_pb.RecordActionRequest, context: Context
+    ) -> case_pb.RecordActionResponse:
+        principal = current_principal()
+
+        def record() -> case_pb.RecordActionResponse:
+            from node.cases.model import ActionType
+
+            action_type = serde.enum_from_proto(ActionType, request.type, field="type")
+            item, action = self._b.cases.record_action(
+                principal,
+                request.item_id,
+                NewAction(action_type, request.note, request.moved_to_country),
+                request.request_id,
+            )
+            return case_pb.RecordActionResponse(item=serde.item_to_proto(item), action=serde.action_to_proto(action))
+
+        return await self._b.call(context, record)
+
+
+class LeaServicer(lea_grpc.LeaServiceServicer):
+    def __init__(self, backend: Backend) -> None:
+        self._b = backend
+
+    async def PlaceHold(self, request: lea_pb.PlaceHoldRequest, context: Context) -> lea_pb.PlaceHoldResponse:
+        principal = current_principal()
+
+        def place() -> lea_pb.PlaceHoldResponse:
+            until = serde.timestamp_from_proto(request, "until", field="until")
+            item = self._b.cases.place_hold(principal, request.item_id, until, request.reference, request.request_id)
+            return lea_pb.PlaceHoldResponse(item=serde.item_to_proto(item))
+
+        return await self._b.call(context, place)
+
+    async def ReleaseHold(self, request: lea_pb.ReleaseHoldRequest, context: Context) -> lea_pb.ReleaseHoldResponse:
+        item = await self._b.call(context, self._b.cases.release_hold, current_principal(), request.item_id)
+        return lea_pb.ReleaseHoldResponse(item=serde.item_to_proto(item))
+
+
+class EventServicer(event_grpc.EventServiceServicer):
+    def __init__(self, backend: Backend, poll_seconds: float = 1.0) -> None:
+        self._b = backend
+        self._poll = poll_seconds
+
+    async def StreamEvents(
+        self, request: event_pb.StreamEventsRequest, context: Context
+    ) -> AsyncIterator[event_pb.StreamEventsResponse]:
+        after = await self._b.call(context, _cursor, request.after_cursor, "after_cursor")
+        while True:
+            events = await self._b.call(
+                context, functools.partial(self._b.cases.list_events, after_seq=after, limit=500)
+            )
+            for event in events:
+                yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
+                after = event.seq
+            if not events:
+                # Woken at once by a commit in this process; the poll catches writers elsewhere.
+                await self._b.notifier.wait(self._poll)
+
+    async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
+        def list_events() -> event_pb.ListEventsResponse:
+            size = _page_size(request.page_size, 100, MAX_EVENT_PAGE)
+            after = _cursor(request.page_token, "page_token")
+            events = self._b.cases.list_events(after_seq=after, limit=size)
+            token = serde.encode_token("e", str(events[-1].seq)) if events else request.page_token
+            return event_pb.ListEventsResponse(events=[serde.event_to_proto(e) for e in events], next_page_token=token)
+
+        return await self._b.call(context, list_events)
+
+    async def GetStatistics(
+        self, request: event_pb.GetStatisticsRequest, context: Context
+    ) -> event_pb.GetStatisticsResponse:
+        def statistics() -> event_pb.GetStatisticsResponse:
+            overall, per_country = self._b.cases.statistics(
+                start=serde.timestamp_from_proto(request, "period_start", field="period_start"),
+                end=serde.timestamp_from_proto(request, "period_end", field="period_end"),
+                hosting_country=request.hosting_country,
+            )
+            return event_pb.GetStatisticsResponse(
+                overall=serde.statistics_to_proto(overall),
+                by_hosting_country=[serde.statistics_to_proto(s) for s in per_country],
+            )
+
+        return await self._b.call(context, statistics)
+
+
+class AdminServicer(admin_grpc.AdminServiceServicer):
+    def __init__(self, backend: Backend) -> None:
+        self._b = backend
+
+    async def CreateToken(self, request: admin_pb.CreateTokenRequest, context: Context) -> admin_pb.CreateTokenResponse:
+        actor = current_principal().name
+
+        def create() -> admin_pb.CreateTokenResponse:
+            roles = [serde.enum_from_proto(Role, r, field=f"roles[{i}]") for i, r in enumerate(request.roles)]
+            token, secret = self._b.access.create_token(actor, request.name, roles)
+            return admin_pb.CreateTokenResponse(token=serde.token_to_proto(token), secret=secret)
+
+        return await self._b.call(context, create)
+
+    async def RevokeToken(self, request: admin_pb.RevokeTokenRequest, context: Context) -> admin_pb.RevokeTokenResponse:
+        token = await self._b.call(context, self._b.access.revoke_token, current_principal().name, request.token_id)
+        return admin_pb.RevokeTokenResponse(token=serde.token_to_proto(token))
+
+    async def ListTokens(self, request: admin_pb.ListTokensRequest, context: Context) -> admin_pb.ListTokensResponse:
+        def list_tokens() -> admin_pb.ListTokensResponse:
+            size = _page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+            after = serde.decode_token(request.page_token, "t")
+            tokens = self._b.access.list_tokens(after, size + 1)
+            more = len(tokens) > size
+            tokens = tokens[:size]
+            next_token = serde.encode_token("t", tokens[-1].token_id) if more and tokens else ""
+            return admin_pb.ListTokensResponse(
+                tokens=[serde.token_to_proto(t) for t in tokens], next_page_token=next_token
+            )
+
+        return await self._b.call(context, list_tokens)
+
+    async def ImportKnownHashes(
+        self, request: admin_pb.ImportKnownHashesRequest, context: Context
+    ) -> admin_pb.ImportKnownHashesResponse:
+        principal = current_principal()
+
+        def import_hashes() -> admin_pb.ImportKnownHashesResponse:
+            if len(request.hashes) > MAX_IMPORT:
+                raise InvalidArgument(f"at most {MAX_IMPORT} hashes per call", field="hashes")
+            entries: list[tuple[ContentHash, Classification]] = []
+            for i, known in enumerate(request.hashes):
+                algorithm = serde.enum_from_proto(
+                    HashAlgorithm, known.hash.algorithm, field=f"hashes[{i}].hash.algorithm"
+                )
+                content_hash = parse_hash(algorithm, known.hash.value, field=f"hashes[{i}].hash")
+                classification = serde.enum_from_proto(
+                    Classification, known.classification, field=f"hashes[{i}].classification"
+                )
+                entries.append((content_hash, classification))
+            imported, already = self._b.cases.import_known_hashes(
+                principal, entries, request.source, request.request_id
+            )
+            return admin_pb.ImportKnownHashesResponse(imported=imported, already_known=already)
+
+        return await self._b.call(context, import_hashes)
+
+
+def _cursor(token: str, field: str) -> int:
+    key = serde.decode_token(token, "e", field=field)
+    if not key:
+        return 0
+    if not key.isdigit():
+        raise InvalidArgument("is not a cursor this node issued", field=field)
+    return int(key)
+
+
+def _with(principal: Any, fn: Callable[[], T]) -> Callable[[], T]:
+    """Carry the caller into the worker thread, where the context variable is not set."""
+    from node.api import auth
+
+    def run() -> T:
+        token = auth._principal.set(principal)
+        try:
+            return fn()
+        finally:
+            auth._principal.reset(token)
+
+    return run
+
+
+def add_servicers(server: aio.Server, backend: Backend) -> list[str]:
+    """Register every integrator service; returns their full names (for reflection and health)."""
+    intake_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(backend), server)
+    case_grpc.add_CaseServiceServicer_to_server(CaseServicer(backend), server)
+    lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
+    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend), server)
+    admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
+    return [
+        intake_pb.DESCRIPTOR.services_by_name["IntakeService"].full_name,
+        case_pb.DESCRIPTOR.services_by_name["CaseService"].full_name,
+        lea_pb.DESCRIPTOR.services_by_name["LeaService"].full_name,
+        event_pb.DESCRIPTOR.services_by_name["EventService"].full_name,
+        admin_pb.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    ]

@@ -1,0 +1,162 @@
+"""The composition root: one function builds a node from its config. The CLI, the tests, the demo and the
+simulator all build nodes here, so there is one copy of the wiring."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import structlog
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import Engine
+
+from node.access import AccessService
+from node.api.auth import AuthInterceptor
+from node.api.servicers import Backend, EventNotifier, add_servicers
+from node.cases.model import Principal, Role
+from node.cases.service import CaseService, CaseSettings
+from node.clock import Clock, SystemClock
+from node.config import NodeConfig
+from node.hashes import PdqIndex
+from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
+from node.scheduler import NodeScheduler
+from node.store.case_store import SqlCaseStore
+from node.store.engine import create_store_engine, migrate
+
+__all__ = ["Node", "build_node", "build_resolver"]
+
+_log = structlog.get_logger(__name__)
+
+SYSTEM = Principal("system", "system", frozenset(Role))
+
+
+@dataclass
+class Node:
+    """A built node. `start()` serves the integrator API; the services can also be called directly."""
+
+    config: NodeConfig
+    clock: Clock
+    engine: Engine
+    store: SqlCaseStore
+    cases: CaseService
+    access: AccessService
+    notifier: EventNotifier
+    executor: ThreadPoolExecutor
+    scheduler: NodeScheduler
+    server: aio.Server | None = None
+    port: int = 0
+    service_names: list[str] = field(default_factory=list)
+
+    async def start(self) -> int:
+        """Bind the gRPC server and start the scheduler. Returns the bound port."""
+        loop = asyncio.get_running_loop()
+        self.notifier.bind(loop)
+        backend = Backend(self.cases, self.access, self.executor, self.notifier)
+        server = aio.server(
+            interceptors=[AuthInterceptor(self.access, backend.run)],
+            options=[
+                ("grpc.max_receive_message_length", self.config.max_message_bytes),
+                ("grpc.max_send_message_length", 16 * 1024 * 1024),
+            ],
+        )
+        self.service_names = add_servicers(server, backend)
+        health = health_aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(health, server)
+        for name in [*self.service_names, ""]:
+            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        reflection.enable_server_reflection(
+            [
+                *self.service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ],
+            server,
+        )
+        if self.config.tls_cert:
+            credentials = grpc.ssl_server_credentials([_read_key_pair(self.config.tls_key, self.config.tls_cert)])
+            self.port = server.add_secure_port(self.config.listen, credentials)
+        else:
+            self.port = server.add_insecure_port(self.config.listen)
+        await server.start()
+        self.server = server
+
+        async def check_deadlines() -> None:
+            await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
+
+        self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
+        self.scheduler.start()
+        _log.info("node.started", node_id=self.config.node_id, port=self.port)
+        return self.port
+
+    async def stop(self, grace: float = 2.0) -> None:
+        await self.scheduler.stop()
+        if self.server is not None:
+            await self.server.stop(grace)
+        self.executor.shutdown(wait=True)
+        self.engine.dispose()
+        _log.info("node.stopped", node_id=self.config.node_id)
+
+
+def _read_key_pair(key_path: str, cert_path: str) -> tuple[bytes, bytes]:
+    return Path(key_path).read_bytes(), Path(cert_path).read_bytes()
+
+
+def build_resolver(config: NodeConfig) -> HostingResolver:
+    hosting = config.hosting
+    if hosting.resolver == "static":
+        return StaticResolver.from_table(hosting.static)
+    if hosting.resolver == "mmdb":
+        return MmdbResolver(
+            DnsAddressResolver(),
+            Path(hosting.mmdb_path),
+            Path(hosting.mmdb_asn_path) if hosting.mmdb_asn_path else None,
+        )
+    return GeoIpResolver(DnsAddressResolver())
+
+
+def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: HostingResolver | None = None) -> Node:
+    """Build every component of a node from its config; migrates the database to the current schema."""
+    clock = clock or SystemClock()
+    engine = create_store_engine(config.effective_database_url())
+    migrate(engine)
+    store = SqlCaseStore(engine)
+    pdq = PdqIndex(config.pdq_threshold)
+    batch_digests: list[bytes] = []
+    batch_refs: list[int] = []
+    for ref, digest in store.iter_pdq_hashes():
+        batch_digests.append(digest)
+        batch_refs.append(ref)
+    if batch_refs:
+        pdq.add_many(batch_digests, batch_refs)
+    notifier = EventNotifier()
+    cases = CaseService(
+        settings=CaseSettings(
+            node_id=config.node_id,
+            jurisdiction=config.jurisdiction,
+            removal_deadline=config.removal_deadline,
+            max_urls_per_report=config.max_urls_per_report,
+        ),
+        store=store,
+        clock=clock,
+        resolver=resolver or build_resolver(config),
+        membership=config.membership(),
+        pdq_index=pdq,
+        on_commit=notifier.notify,
+    )
+    return Node(
+        config=config,
+        clock=clock,
+        engine=engine,
+        store=store,
+        cases=cases,
+        access=AccessService(store, clock),
+        notifier=notifier,
+        executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
+        scheduler=NodeScheduler(),
+    )

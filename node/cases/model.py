@@ -1,0 +1,312 @@
+"""Domain types of the case workflow. Plain dataclasses: no transport, no database."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from node.hashes import ContentHash
+from node.hosting import HostingFacts
+
+__all__ = [
+    "CLOSED_STATES",
+    "ILLEGAL",
+    "Action",
+    "ActionType",
+    "AgeGroup",
+    "Assessment",
+    "Classification",
+    "Commerciality",
+    "ContentType",
+    "Event",
+    "Gender",
+    "Hold",
+    "HostingRecord",
+    "Item",
+    "ItemState",
+    "KnownHash",
+    "OutboxMessage",
+    "PaymentMethod",
+    "Principal",
+    "Report",
+    "ReportedItem",
+    "Reporter",
+    "Role",
+    "Route",
+    "SiteType",
+]
+
+
+class Classification(enum.StrEnum):
+    BASELINE = "BASELINE"
+    NATIONAL = "NATIONAL"
+    DOUBTFUL = "DOUBTFUL"
+    NOT_ILLEGAL = "NOT_ILLEGAL"
+
+
+ILLEGAL = frozenset({Classification.BASELINE, Classification.NATIONAL})
+
+
+class AgeGroup(enum.StrEnum):
+    UNDETERMINED = "UNDETERMINED"
+    INFANT = "INFANT"
+    PREPUBESCENT = "PREPUBESCENT"
+    PUBESCENT = "PUBESCENT"
+
+
+class Gender(enum.StrEnum):
+    UNDETERMINED = "UNDETERMINED"
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+    BOTH = "BOTH"
+
+
+class ContentType(enum.StrEnum):
+    IMAGE = "IMAGE"
+    VIDEO = "VIDEO"
+    LINK = "LINK"
+    CONTAINER = "CONTAINER"
+    TEXT = "TEXT"
+    OTHER = "OTHER"
+
+
+class Commerciality(enum.StrEnum):
+    UNDETERMINED = "UNDETERMINED"
+    COMMERCIAL = "COMMERCIAL"
+    NON_COMMERCIAL = "NON_COMMERCIAL"
+
+
+class PaymentMethod(enum.StrEnum):
+    CARD = "CARD"
+    BANK_TRANSFER = "BANK_TRANSFER"
+    CRYPTOCURRENCY = "CRYPTOCURRENCY"
+    E_WALLET = "E_WALLET"
+    PREPAID_VOUCHER = "PREPAID_VOUCHER"
+    OTHER = "OTHER"
+
+
+class SiteType(enum.StrEnum):
+    WEBSITE = "WEBSITE"
+    FILE_HOST = "FILE_HOST"
+    IMAGE_STORE = "IMAGE_STORE"
+    IMAGE_BOARD = "IMAGE_BOARD"
+    FORUM = "FORUM"
+    BANNER_SITE = "BANNER_SITE"
+    LINK_SITE = "LINK_SITE"
+    SOCIAL_SITE = "SOCIAL_SITE"
+    REDIRECTOR = "REDIRECTOR"
+    WEB_ARCHIVE = "WEB_ARCHIVE"
+    SEARCH_PROVIDER = "SEARCH_PROVIDER"
+    IMAGE_HOST = "IMAGE_HOST"
+    BLOG = "BLOG"
+    WEBPAGE = "WEBPAGE"
+    NOT_APPLICABLE = "NOT_APPLICABLE"
+    UNDETERMINED = "UNDETERMINED"
+
+
+class ActionType(enum.StrEnum):
+    LEA_NOTIFIED = "LEA_NOTIFIED"
+    HP_NOTIFIED = "HP_NOTIFIED"
+    CONTENT_REMOVED = "CONTENT_REMOVED"
+    CONTENT_UNAVAILABLE = "CONTENT_UNAVAILABLE"
+    MOVED = "MOVED"
+    NOT_ILLEGAL = "NOT_ILLEGAL"
+
+
+class ItemState(enum.StrEnum):
+    AWAITING_ASSESSMENT = "AWAITING_ASSESSMENT"
+    AWAITING_HOSTING = "AWAITING_HOSTING"
+    AWAITING_LEA = "AWAITING_LEA"
+    LEA_NOTIFIED = "LEA_NOTIFIED"
+    NTD_SENT = "NTD_SENT"
+    REFERRED = "REFERRED"
+    CLOSED_REMOVED = "CLOSED_REMOVED"
+    CLOSED_UNAVAILABLE = "CLOSED_UNAVAILABLE"
+    CLOSED_NOT_ILLEGAL = "CLOSED_NOT_ILLEGAL"
+
+
+CLOSED_STATES = frozenset({ItemState.CLOSED_REMOVED, ItemState.CLOSED_UNAVAILABLE, ItemState.CLOSED_NOT_ILLEGAL})
+
+
+class Route(enum.StrEnum):
+    DOMESTIC = "DOMESTIC"
+    REFERRAL = "REFERRAL"
+    FALLBACK_REFERRAL = "FALLBACK_REFERRAL"
+    FALLBACK_DIRECT = "FALLBACK_DIRECT"
+
+
+class Role(enum.StrEnum):
+    INTAKE = "intake"
+    ANALYST = "analyst"
+    LEA = "lea"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller: an integrator token."""
+
+    token_id: str
+    name: str
+    roles: frozenset[Role]
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    anonymous: bool = True
+    name: str = ""
+    email: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    classification: Classification
+    age_group: AgeGroup = AgeGroup.UNDETERMINED
+    gender: Gender = Gender.UNDETERMINED
+    content_type: ContentType = ContentType.OTHER
+    site_type: SiteType = SiteType.UNDETERMINED
+    commerciality: Commerciality = Commerciality.UNDETERMINED
+    payment_methods: frozenset[PaymentMethod] = frozenset()
+    virtual: bool = False
+    child_modelling: bool = False
+    user_generated: bool = False
+    note: str = ""
+    # Filled by the service:
+    jurisdiction: str = ""
+    assessed_by: str = ""
+    assessed_at: datetime | None = None
+    automatic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HostingRecord:
+    facts: HostingFacts
+    traced_at: datetime
+    overridden: bool = False
+    override_reason: str = ""
+    actor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    hold_id: str
+    item_id: str
+    placed_at: datetime
+    until: datetime | None
+    reference: str
+    placed_by: str
+    released_at: datetime | None = None
+
+    def active_at(self, now: datetime) -> bool:
+        if self.released_at is not None:
+            return False
+        return self.until is None or now < self.until
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    action_id: str
+    item_id: str
+    type: ActionType
+    occurred_at: datetime
+    actor: str
+    note: str = ""
+    moved_to_country: str = ""
+
+
+@dataclass(slots=True)
+class Item:
+    """One reported URL and its case. Mutated only through node.cases.workflow."""
+
+    item_id: str
+    url: str
+    host: str
+    state: ItemState
+    assigned_node: str
+    first_reported_at: datetime
+    created_at: datetime
+    report_count: int = 1
+    known_content: bool = False
+    route: Route | None = None
+    referred_to: str = ""
+    assessment: Assessment | None = None
+    hosting: HostingRecord | None = None
+    hashes: list[ContentHash] = field(default_factory=list)
+    lea_notified_at: datetime | None = None
+    ntd_sent_at: datetime | None = None
+    deadline_at: datetime | None = None
+    escalated_at: datetime | None = None
+    closed_at: datetime | None = None
+    active_hold: Hold | None = None
+    actions: list[Action] = field(default_factory=list)
+    version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in CLOSED_STATES
+
+    @property
+    def hosting_country(self) -> str | None:
+        return self.hosting.facts.country if self.hosting else None
+
+    @property
+    def classification(self) -> Classification | None:
+        return self.assessment.classification if self.assessment else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedItem:
+    item_id: str
+    url: str
+    new_item: bool
+    known_content: bool
+    state: ItemState
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    report_id: str
+    received_at: datetime
+    items: tuple[ReportedItem, ...]
+    referrer_url: str = ""
+    reporter: Reporter = Reporter()
+
+
+@dataclass(frozen=True, slots=True)
+class KnownHash:
+    known_hash_id: int
+    hash: ContentHash
+    classification: Classification
+    source: str
+    assessment: Assessment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A state change, for integrators to stream. `seq` orders events and is the resume cursor."""
+
+    event_id: str
+    kind: str
+    occurred_at: datetime
+    item_id: str = ""
+    report_id: str = ""
+    state: ItemState | None = None
+    detail: str = ""
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A message for another node, written in the same transaction as the change that caused it.
+
+    The exchange layer signs and seals it at send time; the body holds metadata only, never content.
+    """
+
+    message_id: str
+    peer_node: str
+    kind: str
+    item_id: str
+    body: str  # canonical JSON
+    created_at: datetime

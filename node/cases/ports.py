@@ -1,0 +1,105 @@
+"""What the case workflow needs from a store. node.store implements it with SQLAlchemy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from node.cases.model import (
+    Action,
+    Assessment,
+    Classification,
+    Event,
+    Hold,
+    HostingRecord,
+    Item,
+    ItemState,
+    KnownHash,
+    OutboxMessage,
+    Report,
+)
+from node.hashes import ContentHash
+
+__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemTimes"]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    method: str
+    fingerprint: str
+    result_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTimes:
+    """The milestones of one item, for statistics."""
+
+    item_id: str
+    state: ItemState
+    classification: Classification | None
+    hosting_country: str | None
+    first_reported_at: datetime
+    lea_notified_at: datetime | None
+    ntd_sent_at: datetime | None
+    closed_at: datetime | None
+
+
+class CaseStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[CaseTransaction]:
+        """A unit of work: commits when the block ends normally, rolls back on any exception."""
+        ...
+
+    def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
+        """Every known PDQ hash as (known_hash_id, digest), to build the in-memory index at start-up."""
+        ...
+
+
+class CaseTransaction(Protocol):
+    # Idempotent creates, keyed by (caller, request id).
+    def get_idempotency(self, principal: str, request_id: str) -> IdempotencyRecord | None: ...
+    def put_idempotency(self, principal: str, request_id: str, record: IdempotencyRecord, at: datetime) -> None: ...
+
+    # Reports and items.
+    def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None: ...
+    def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None: ...
+    def get_report(self, report_id: str) -> Report | None: ...
+    def find_open_item_by_url(self, url: str) -> Item | None: ...
+    def get_item(self, item_id: str, *, for_update: bool = False) -> Item | None: ...
+    def insert_item(self, item: Item) -> None: ...
+    def update_item(self, item: Item) -> None: ...
+    def add_item_hashes(self, item_id: str, hashes: list[ContentHash]) -> None: ...
+    def insert_assessment(self, item_id: str, assessment: Assessment) -> int: ...
+    def insert_hosting(self, item_id: str, record: HostingRecord) -> None: ...
+    def insert_action(self, action: Action) -> None: ...
+    def insert_hold(self, hold: Hold) -> None: ...
+    def release_hold(self, hold_id: str, at: datetime) -> None: ...
+    def list_items(
+        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
+    ) -> list[Item]: ...
+    def items_past_deadline(self, now: datetime, limit: int) -> list[str]: ...
+    def item_times(
+        self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
+    ) -> list[ItemTimes]: ...
+
+    # Known content.
+    def find_known_hash(self, content_hash: ContentHash) -> KnownHash | None: ...
+    def get_known_hash(self, known_hash_id: int) -> KnownHash | None: ...
+    def insert_known_hash(
+        self,
+        content_hash: ContentHash,
+        classification: Classification,
+        source: str,
+        assessment_id: int | None,
+        at: datetime,
+    ) -> int | None:
+        """The new id, or None when the hash was already known (the earlier record stands)."""
+        ...
+
+    # Events, audit and the outbox: written in the same transaction as the change.
+    def append_event(self, event: Event) -> int: ...
+    def list_events(self, *, after_seq: int, limit: int, item_id: str | None = None) -> list[Event]: ...
+    def append_audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None: ...
+    def enqueue_outbox(self, message: OutboxMessage) -> None: ...

@@ -1,0 +1,805 @@
+"""The case workflow of one node: intake, known content, assessment, hosting, routing and the domestic flow.
+
+Every public method is one transaction: the state change, its events, its audit entry and any outbox
+message commit together or not at all. Inputs are validated before anything is written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from uuid6 import uuid7
+
+from node.cases.model import (
+    CLOSED_STATES,
+    Action,
+    ActionType,
+    Assessment,
+    Classification,
+    Event,
+    Hold,
+    HostingRecord,
+    Item,
+    ItemState,
+    KnownHash,
+    OutboxMessage,
+    Principal,
+    Report,
+    ReportedItem,
+    Route,
+)
+from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, ItemTimes
+from node.cases.requests import (
+    MAX_NOTE_CHARS,
+    HostingOverride,
+    NewAction,
+    NewReport,
+    check_country,
+    check_request_id,
+    check_text,
+)
+from node.cases.routing import Membership, decide_route
+from node.cases.statistics import Statistics, compute_statistics
+from node.cases.urls import normalise_url
+from node.clock import Clock
+from node.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from node.hashes import ContentHash, HashAlgorithm, PdqIndex, parse_hash
+from node.hosting import HostingFacts, HostingResolver
+
+__all__ = ["CaseService", "CaseSettings"]
+
+_log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSettings:
+    node_id: str
+    jurisdiction: str
+    removal_deadline: timedelta = timedelta(hours=72)
+    max_urls_per_report: int = 100
+    max_hashes_per_url: int = 16
+
+
+class CaseService:
+    def __init__(
+        self,
+        *,
+        settings: CaseSettings,
+        store: CaseStore,
+        clock: Clock,
+        resolver: HostingResolver,
+        membership: Membership,
+        pdq_index: PdqIndex,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._s = settings
+        self._store = store
+        self._clock = clock
+        self._resolver = resolver
+        self._membership = membership
+        self._pdq = pdq_index
+        self._on_commit = on_commit
+
+    @property
+    def settings(self) -> CaseSettings:
+        return self._s
+
+    # ------------------------------------------------------------------ intake
+
+    def submit_report(self, principal: Principal, request: NewReport, request_id: str = "") -> Report:
+        request_id = check_request_id(request_id)
+        now = self._clock.now()
+        if not request.urls:
+            raise InvalidArgument("a report needs at least one URL", field="urls")
+        if len(request.urls) > self._s.max_urls_per_report:
+            raise InvalidArgument(
+                f"at most {self._s.max_urls_per_report} URLs per report, got {len(request.urls)}",
+                field="urls",
+            )
+        received_at = request.received_at or now
+        if received_at > now + timedelta(minutes=5):
+            raise InvalidArgument("must not be in the future", field="received_at")
+        referrer = normalise_url(request.referrer_url, field="referrer_url").url if request.referrer_url else ""
+        reporter = request.reporter
+        check_text(reporter.name, field="reporter.name")
+        check_text(reporter.email, field="reporter.email")
+        check_text(reporter.reference, field="reporter.reference")
+        if reporter.anonymous and (reporter.name or reporter.email):
+            raise InvalidArgument("an anonymous reporter has no name or email", field="reporter.anonymous")
+        # Validate every URL and hash before anything is written.
+        parsed: list[tuple[str, str, list[ContentHash]]] = []
+        for i, new_url in enumerate(request.urls):
+            normalised = normalise_url(new_url.url, field=f"urls[{i}].url")
+            if len(new_url.hashes) > self._s.max_hashes_per_url:
+                raise InvalidArgument(f"at most {self._s.max_hashes_per_url} hashes per URL", field=f"urls[{i}].hashes")
+            hashes = _unique(
+                parse_hash(h.algorithm, h.value, field=f"urls[{i}].hashes[{j}]") for j, h in enumerate(new_url.hashes)
+            )
+            parsed.append((normalised.url, normalised.host, hashes))
+        fingerprint = _fingerprint("SubmitReport", request)
+        # Hosting is traced outside the transaction: DNS may be slow, and it touches no state.
+        traces = {host: self._trace(host) for _, host, _ in parsed}
+
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, "SubmitReport", fingerprint)
+            if previous is not None:
+                report = tx.get_report(previous)
+                assert report is not None
+                return report
+            report_id = str(uuid7())
+            tx.insert_report(Report(report_id, received_at, (), referrer, reporter), principal.name, recorded_at=now)
+            self._event(tx, "report.received", now, report_id=report_id, detail=f"{len(parsed)} url(s)")
+            items: list[ReportedItem] = []
+            seen: dict[str, ReportedItem] = {}
+            for position, (url, host, hashes) in enumerate(parsed):
+                if url in seen:  # the same URL twice in one report counts once
+                    items.append(seen[url])
+                    continue
+                reported = self._intake_url_txn(
+                    tx, principal, report_id, url, host, hashes, traces[host], now, received_at
+                )
+                tx.link_report_item(report_id, reported.item_id, position, reported.new_item)
+                items.append(reported)
+                seen[url] = reported
+            tx.append_audit(
+                at=now,
+                actor=principal.name,
+                action="SubmitReport",
+                subject=report_id,
+                detail=",".join(i.item_id for i in items),
+            )
+            self._remember(tx, principal, request_id, "SubmitReport", fingerprint, report_id, now)
+            report = Report(report_id, received_at, tuple(items), referrer, reporter)
+        self._committed()
+        _log.info("report.received", report_id=report_id, items=[i.item_id for i in items])
+        return report
+
+    def _intake_url_txn(
+        self,
+        tx: CaseTransaction,
+        principal: Principal,
+        report_id: str,
+        url: str,
+        host: str,
+        hashes: list[ContentHash],
+        facts: HostingFacts,
+        now: datetime,
+        received_at: datetime,
+    ) -> ReportedItem:
+        existing = tx.find_open_item_by_url(url)
+        if existing is not None:
+            existing.report_count += 1
+            new_hashes = [h for h in hashes if h not in existing.hashes]
+            tx.add_item_hashes(existing.item_id, new_hashes)
+            existing.hashes.extend(new_hashes)
+            tx.update_item(existing)
+            self._event(tx, "item.repeat_report", now, item=existing, report_id=report_id)
+            return ReportedItem(existing.item_id, url, False, existing.known_content, existing.state)
+
+        item = Item(
+            item_id=str(uuid7()),
+            url=url,
+            host=host,
+            state=ItemState.AWAITING_ASSESSMENT,
+            assigned_node=self._s.node_id,
+            first_reported_at=received_at,
+            created_at=now,
+            hashes=list(hashes),
+            hosting=HostingRecord(facts, traced_at=now),
+        )
+        tx.insert_item(item)
+        tx.add_item_hashes(item.item_id, item.hashes)
+        tx.insert_hosting(item.item_id, item.hosting)  # type: ignore[arg-type]
+        self._event(tx, "item.created", now, item=item, report_id=report_id)
+        known = self._match_known_txn(tx, hashes)
+        if known is not None:
+            item.known_content = True
+            assessment = dataclasses.replace(
+                known.assessment or Assessment(classification=known.classification),
+                jurisdiction=self._s.jurisdiction,
+                assessed_by="known-hash",
+                assessed_at=now,
+                automatic=True,
+                note=f"matched known hash {known.known_hash_id} ({known.hash.algorithm})",
+            )
+            self._event(tx, "item.known_match", now, item=item, detail=f"known_hash={known.known_hash_id}")
+            self._apply_assessment_txn(tx, item, assessment, now, actor="known-hash")
+        tx.update_item(item)
+        return ReportedItem(item.item_id, url, True, item.known_content, item.state)
+
+    def _match_known_txn(self, tx: CaseTransaction, hashes: Sequence[ContentHash]) -> KnownHash | None:
+        for content_hash in hashes:  # exact digests first: they are certain
+            if content_hash.algorithm is not HashAlgorithm.PDQ:
+                known = tx.find_known_hash(content_hash)
+                if known is not None:
+                    return known
+        for content_hash in hashes:
+            if content_hash.algorithm is HashAlgorithm.PDQ:
+                hit = self._pdq.nearest(content_hash.digest)
+                if hit is not None:
+                    return tx.get_known_hash(hit[0])
+        return None
+
+    def get_report(self, report_id: str) -> Report:
+        with self._store.transaction(read_only=True) as tx:
+            report = tx.get_report(report_id)
+        if report is None:
+            raise NotFound(f"no report {report_id!r}", field="report_id")
+        return report
+
+    # ------------------------------------------------------------------ reads
+
+    def get_item(self, item_id: str) -> Item:
+        with self._store.transaction(read_only=True) as tx:
+            return self._load(tx, item_id)
+
+    def list_items(
+        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
+    ) -> list[Item]:
+        if hosting_country:
+            hosting_country = check_country(hosting_country, field="hosting_country")
+        with self._store.transaction(read_only=True) as tx:
+            return tx.list_items(
+                state=state, hosting_country=hosting_country or None, after_item_id=after_item_id, limit=limit
+            )
+
+    def timeline(self, item_id: str) -> list[Event]:
+        with self._store.transaction(read_only=True) as tx:
+            self._load(tx, item_id)
+            return tx.list_events(after_seq=0, limit=10_000, item_id=item_id)
+
+    def list_events(self, *, after_seq: int, limit: int) -> list[Event]:
+        with self._store.transaction(read_only=True) as tx:
+            return tx.list_events(after_seq=after_seq, limit=limit)
+
+    # ------------------------------------------------------------------ assessment
+
+    def assess(self, principal: Principal, item_id: str, assessment: Assessment, request_id: str = "") -> Item:
+        request_id = check_request_id(request_id)
+        check_text(assessment.note, field="assessment.note", limit=MAX_NOTE_CHARS)
+        fingerprint = _fingerprint("AssessItem", item_id, assessment)
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, "AssessItem", fingerprint)
+            if previous is not None:
+                return self._load(tx, previous)
+            item = self._load(tx, item_id, for_update=True)
+            self._require_assigned(item)
+            if item.state in CLOSED_STATES:
+                raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
+            current = item.assessment
+            if (
+                current is not None
+                and current.classification is Classification.BASELINE
+                and (assessment.classification is not Classification.BASELINE)
+            ):
+                raise FailedPrecondition(
+                    f"a BASELINE classification cannot be overruled (got {assessment.classification})",
+                    field="assessment.classification",
+                )
+            assessment = dataclasses.replace(
+                assessment,
+                jurisdiction=self._s.jurisdiction,
+                assessed_by=principal.name,
+                assessed_at=now,
+                automatic=False,
+            )
+            assessment_id = self._apply_assessment_txn(tx, item, assessment, now, actor=principal.name)
+            # What an analyst classified need never be looked at again: its hashes become known.
+            added = [
+                (h, known_id)
+                for h in item.hashes
+                if (
+                    known_id := tx.insert_known_hash(
+                        h, assessment.classification, f"item:{item.item_id}", assessment_id, now
+                    )
+                )
+                is not None
+            ]
+            tx.update_item(item)
+            tx.append_audit(
+                at=now,
+                actor=principal.name,
+                action="AssessItem",
+                subject=item.item_id,
+                detail=str(assessment.classification),
+            )
+            self._remember(tx, principal, request_id, "AssessItem", fingerprint, item.item_id, now)
+        self._index_pdq(added)
+        self._committed()
+        _log.info("item.assessed", item_id=item.item_id, classification=str(assessment.classification))
+        return item
+
+    def _apply_assessment_txn(
+        self, tx: CaseTransaction, item: Item, assessment: Assessment, now: datetime, *, actor: str
+    ) -> int:
+        assessment_id = tx.insert_assessment(item.item_id, assessment)
+        item.assessment = assessment
+        self._event(tx, "item.assessed", now, item=item, detail=str(assessment.classification))
+        if assessment.classification is Classification.NOT_ILLEGAL:
+            self._record_action_txn(tx, item, ActionType.NOT_ILLEGAL, now, actor=actor)
+            self._close_txn(tx, item, ItemState.CLOSED_NOT_ILLEGAL, now)
+        elif assessment.classification is Classification.DOUBTFUL:
+            item.state = ItemState.AWAITING_ASSESSMENT
+        elif item.state in (ItemState.AWAITING_ASSESSMENT, ItemState.AWAITING_HOSTING):
+            self._route_txn(tx, item, now)
+        return assessment_id
+
+    # ------------------------------------------------------------------ hosting
+
+    def trace_hosting(self, principal: Principal, item_id: str) -> Item:
+        with self._store.transaction() as tx:
+            host = self._load(tx, item_id).host
+        facts = self._trace(host)
+        return self._set_hosting(principal, item_id, HostingRecord(facts, self._clock.now()), "TraceHosting")
+
+    def override_hosting(
+        self, principal: Principal, item_id: str, override: HostingOverride, request_id: str = ""
+    ) -> Item:
+        request_id = check_request_id(request_id)
+        if not override.reason.strip():
+            raise InvalidArgument("an override needs a reason", field="reason")
+        check_text(override.reason, field="reason", limit=MAX_NOTE_CHARS)
+        facts = override.facts
+        country = check_country(facts.country or "", field="hosting.country")
+        facts = dataclasses.replace(facts, country=country, source="override")
+        record = HostingRecord(
+            facts, self._clock.now(), overridden=True, override_reason=override.reason, actor=principal.name
+        )
+        fingerprint = _fingerprint("OverrideHosting", item_id, override)
+        return self._set_hosting(principal, item_id, record, "OverrideHosting", request_id, fingerprint)
+
+    def _set_hosting(
+        self,
+        principal: Principal,
+        item_id: str,
+        record: HostingRecord,
+        method: str,
+        request_id: str = "",
+        fingerprint: str = "",
+    ) -> Item:
+        now = record.traced_at
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, method, fingerprint)
+            if previous is not None:
+                return self._load(tx, previous)
+            item = self._load(tx, item_id, for_update=True)
+            self._require_assigned(item)
+            if item.state in CLOSED_STATES:
+                raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
+            if item.state not in (
+                ItemState.AWAITING_ASSESSMENT,
+                ItemState.AWAITING_HOSTING,
+                ItemState.AWAITING_LEA,
+            ):
+                raise FailedPrecondition(
+                    f"the item was already acted on ({item.state}); record a MOVED action instead",
+                    field="item_id",
+                )
+            tx.insert_hosting(item.item_id, record)
+            item.hosting = record
+            kind = "item.hosting_overridden" if record.overridden else "item.hosting_traced"
+            self._event(tx, kind, now, item=item, detail=record.facts.country or "unknown")
+            if item.state in (ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA):
+                self._route_txn(tx, item, now)
+            tx.update_item(item)
+            tx.append_audit(
+                at=now,
+                actor=principal.name,
+                action=method,
+                subject=item.item_id,
+                detail=record.facts.country or "unknown",
+            )
+            self._remember(tx, principal, request_id, method, fingerprint, item.item_id, now)
+        self._committed()
+        return item
+
+    # ------------------------------------------------------------------ routing
+
+    def _route_txn(self, tx: CaseTransaction, item: Item, now: datetime) -> None:
+        country = item.hosting_country
+        if not country:
+            item.state = ItemState.AWAITING_HOSTING
+            return
+        decision = decide_route(self._s.node_id, self._s.jurisdiction, country, self._membership)
+        item.route = decision.route
+        if decision.route in (Route.DOMESTIC, Route.FALLBACK_DIRECT):
+            item.assigned_node = self._s.node_id
+            item.referred_to = ""
+            item.state = ItemState.LEA_NOTIFIED if item.lea_notified_at else ItemState.AWAITING_LEA
+            self._event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country}")
+            return
+        item.assigned_node = decision.peer_node
+        item.referred_to = decision.peer_node
+        item.state = ItemState.REFERRED
+        self._event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country} -> {decision.peer_node}")
+        message = OutboxMessage(
+            message_id=str(uuid7()),
+            peer_node=decision.peer_node,
+            kind="referral",
+            item_id=item.item_id,
+            body=_referral_body(item, self._s),
+            created_at=now,
+        )
+        tx.enqueue_outbox(message)
+        self._event(
+            tx,
+            "outbox.queued",
+            now,
+            item=item,
+            detail=f"referral {message.message_id} -> {message.peer_node}",
+        )
+
+    # ------------------------------------------------------------------ actions and holds
+
+    def record_action(
+        self, principal: Principal, item_id: str, action: NewAction, request_id: str = ""
+    ) -> tuple[Item, Action]:
+        request_id = check_request_id(request_id)
+        check_text(action.note, field="note", limit=MAX_NOTE_CHARS)
+        if action.type is ActionType.NOT_ILLEGAL:
+            raise InvalidArgument("NOT_ILLEGAL is recorded by assessing the item as NOT_ILLEGAL", field="type")
+        moved_to = ""
+        if action.type is ActionType.MOVED:
+            moved_to = check_country(action.moved_to_country, field="moved_to_country")
+        elif action.moved_to_country:
+            raise InvalidArgument("only a MOVED action has a moved_to_country", field="moved_to_country")
+        fingerprint = _fingerprint("RecordAction", item_id, action)
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, "RecordAction", fingerprint)
+            if previous is not None:
+                item = self._load(tx, previous.split("/")[0])
+                return item, next(a for a in item.actions if a.action_id == previous.split("/")[1])
+            item = self._load(tx, item_id, for_update=True)
+            self._require_assigned(item)
+            self._check_action_allowed(item, action.type, now)
+            recorded = self._record_action_txn(
+                tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to
+            )
+            if action.type is ActionType.LEA_NOTIFIED:
+                item.lea_notified_at = now
+                item.state = ItemState.LEA_NOTIFIED
+            elif action.type is ActionType.HP_NOTIFIED:
+                item.ntd_sent_at = now
+                item.deadline_at = now + self._s.removal_deadline
+                item.state = ItemState.NTD_SENT
+            elif action.type is ActionType.CONTENT_REMOVED:
+                self._close_txn(tx, item, ItemState.CLOSED_REMOVED, now)
+            elif action.type is ActionType.CONTENT_UNAVAILABLE:
+                self._close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, now)
+            elif action.type is ActionType.MOVED:
+                assert item.hosting is not None
+                moved = HostingRecord(
+                    HostingFacts(ip=None, country=moved_to, asn=None, organisation=None, cdn=False, source="moved"),
+                    now,
+                    overridden=True,
+                    override_reason=action.note or "content moved",
+                    actor=principal.name,
+                )
+                tx.insert_hosting(item.item_id, moved)
+                item.hosting = moved
+                item.ntd_sent_at = None
+                item.deadline_at = None
+                item.escalated_at = None
+                self._route_txn(tx, item, now)
+            tx.update_item(item)
+            tx.append_audit(
+                at=now,
+                actor=principal.name,
+                action="RecordAction",
+                subject=item.item_id,
+                detail=str(action.type),
+            )
+            result_id = f"{item.item_id}/{recorded.action_id}"
+            self._remember(tx, principal, request_id, "RecordAction", fingerprint, result_id, now)
+        self._committed()
+        _log.info("action.recorded", item_id=item.item_id, action=str(action.type))
+        return item, recorded
+
+    def _check_action_allowed(self, item: Item, action: ActionType, now: datetime) -> None:
+        allowed: dict[ActionType, tuple[ItemState, ...]] = {
+            ActionType.LEA_NOTIFIED: (ItemState.AWAITING_LEA,),
+            ActionType.HP_NOTIFIED: (ItemState.LEA_NOTIFIED,),
+            ActionType.CONTENT_REMOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+            ActionType.CONTENT_UNAVAILABLE: (
+                ItemState.AWAITING_LEA,
+                ItemState.LEA_NOTIFIED,
+                ItemState.NTD_SENT,
+            ),
+            ActionType.MOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+        }
+        if item.state not in allowed[action]:
+            wanted = " or ".join(allowed[action])
+            raise FailedPrecondition(f"{action} needs the item in state {wanted}; it is {item.state}", field="type")
+        if action is ActionType.HP_NOTIFIED and item.active_hold and item.active_hold.active_at(now):
+            until = item.active_hold.until.isoformat() if item.active_hold.until else "it is released"
+            raise FailedPrecondition(f"an LEA hold is active until {until}; the NTD must wait", field="type")
+
+    def _record_action_txn(
+        self,
+        tx: CaseTransaction,
+        item: Item,
+        action_type: ActionType,
+        now: datetime,
+        *,
+        actor: str,
+        note: str = "",
+        moved_to_country: str = "",
+    ) -> Action:
+        action = Action(str(uuid7()), item.item_id, action_type, now, actor, note, moved_to_country)
+        tx.insert_action(action)
+        item.actions.append(action)
+        self._event(tx, "action.recorded", now, item=item, detail=str(action_type))
+        return action
+
+    def _close_txn(self, tx: CaseTransaction, item: Item, state: ItemState, now: datetime) -> None:
+        item.state = state
+        item.closed_at = now
+        item.deadline_at = item.deadline_at  # kept: statistics compare removal against it
+        self._event(tx, "item.closed", now, item=item, detail=str(state))
+
+    def place_hold(
+        self, principal: Principal, item_id: str, until: datetime | None, reference: str, request_id: str = ""
+    ) -> Item:
+        request_id = check_request_id(request_id)
+        check_text(reference, field="reference")
+        now = self._clock.now()
+        if until is not None and until <= now:
+            raise InvalidArgument("must be in the future", field="until")
+        fingerprint = _fingerprint("PlaceHold", item_id, until, reference)
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, "PlaceHold", fingerprint)
+            if previous is not None:
+                return self._load(tx, previous)
+            item = self._load(tx, item_id, for_update=True)
+            self._require_assigned(item)
+            if item.state not in (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED):
+                raise FailedPrecondition(f"a hold is placed before the NTD; the item is {item.state}", field="item_id")
+            if item.active_hold and item.active_hold.active_at(now):
+                raise FailedPrecondition("a hold is already active; release it first", field="item_id")
+            hold = Hold(str(uuid7()), item.item_id, now, until, reference, principal.name)
+            tx.insert_hold(hold)
+            item.active_hold = hold
+            self._event(
+                tx,
+                "hold.placed",
+                now,
+                item=item,
+                detail=f"until {until.isoformat() if until else 'released'}",
+            )
+            tx.update_item(item)
+            tx.append_audit(at=now, actor=principal.name, action="PlaceHold", subject=item.item_id, detail=hold.hold_id)
+            self._remember(tx, principal, request_id, "PlaceHold", fingerprint, item.item_id, now)
+        self._committed()
+        return item
+
+    def release_hold(self, principal: Principal, item_id: str) -> Item:
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            item = self._load(tx, item_id, for_update=True)
+            hold = item.active_hold
+            if hold is None or not hold.active_at(now):
+                raise FailedPrecondition("the item has no active hold", field="item_id")
+            tx.release_hold(hold.hold_id, now)
+            item.active_hold = None
+            self._event(tx, "hold.released", now, item=item, detail=hold.hold_id)
+            tx.update_item(item)
+            tx.append_audit(
+                at=now, actor=principal.name, action="ReleaseHold", subject=item.item_id, detail=hold.hold_id
+            )
+        self._committed()
+        return item
+
+    # ------------------------------------------------------------------ deadlines
+
+    def escalate_overdue(self, limit: int = 500) -> list[str]:
+        """Raise one escalation event for each item whose removal deadline has passed. Idempotent."""
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            escalated = []
+            for item_id in tx.items_past_deadline(now, limit):
+                item = self._load(tx, item_id, for_update=True)
+                if item.escalated_at is not None or item.state is not ItemState.NTD_SENT:
+                    continue
+                item.escalated_at = now
+                overdue = now - item.deadline_at if item.deadline_at else timedelta(0)
+                self._event(tx, "deadline.escalated", now, item=item, detail=f"overdue by {overdue}")
+                tx.update_item(item)
+                tx.append_audit(at=now, actor="scheduler", action="EscalateDeadline", subject=item_id, detail="")
+                escalated.append(item_id)
+        if escalated:
+            self._committed()
+            _log.warning("deadline.escalated", item_ids=escalated)
+        return escalated
+
+    # ------------------------------------------------------------------ statistics
+
+    def statistics(
+        self, *, start: datetime | None, end: datetime | None, hosting_country: str = ""
+    ) -> tuple[Statistics, list[Statistics]]:
+        """Figures overall and per hosting country, for items first reported in [start, end)."""
+        if start is not None and end is not None and end <= start:
+            raise InvalidArgument("must be after period_start", field="period_end")
+        country = check_country(hosting_country, field="hosting_country") if hosting_country else None
+        with self._store.transaction(read_only=True) as tx:
+            rows = tx.item_times(start=start, end=end, hosting_country=country)
+        per_country: dict[str, list[ItemTimes]] = {}
+        for row in rows:
+            per_country.setdefault(row.hosting_country or "", []).append(row)
+        overall = compute_statistics(rows, country or "")
+        return overall, [compute_statistics(r, c) for c, r in sorted(per_country.items()) if c]
+
+    # ------------------------------------------------------------------ known hashes
+
+    def import_known_hashes(
+        self,
+        principal: Principal,
+        entries: Sequence[tuple[ContentHash, Classification]],
+        source: str,
+        request_id: str = "",
+    ) -> tuple[int, int]:
+        """Bulk import. Returns (imported, already known). All or nothing."""
+        request_id = check_request_id(request_id)
+        check_text(source, field="source")
+        if not source.strip():
+            raise InvalidArgument("name where the list came from", field="source")
+        fingerprint = _fingerprint("ImportKnownHashes", source, entries)
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, "ImportKnownHashes", fingerprint)
+            if previous is not None:
+                imported, known = previous.split("/")
+                return int(imported), int(known)
+            added: list[tuple[ContentHash, int]] = []
+            for content_hash, classification in entries:
+                known_id = tx.insert_known_hash(content_hash, classification, source, None, now)
+                if known_id is not None:
+                    added.append((content_hash, known_id))
+            already = len(entries) - len(added)
+            tx.append_audit(
+                at=now,
+                actor=principal.name,
+                action="ImportKnownHashes",
+                subject=source,
+                detail=f"imported={len(added)} already_known={already}",
+            )
+            self._remember(tx, principal, request_id, "ImportKnownHashes", fingerprint, f"{len(added)}/{already}", now)
+        self._index_pdq(added)
+        return len(added), already
+
+    def _index_pdq(self, added: Sequence[tuple[ContentHash, int]]) -> None:
+        for content_hash, known_id in added:
+            if content_hash.algorithm is HashAlgorithm.PDQ:
+                self._pdq.add(content_hash.digest, known_id)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _trace(self, host: str) -> HostingFacts:
+        try:
+            return self._resolver.resolve(host)
+        except Exception:  # a trace that fails leaves the hosting unknown; the analyst can override
+            _log.exception("hosting.trace_failed")
+            return HostingFacts(ip=None, country=None, asn=None, organisation=None, cdn=False, source="failed")
+
+    def _load(self, tx: CaseTransaction, item_id: str, *, for_update: bool = False) -> Item:
+        item = tx.get_item(item_id, for_update=for_update) if item_id else None
+        if item is None:
+            raise NotFound(f"no item {item_id!r}", field="item_id")
+        return item
+
+    def _require_assigned(self, item: Item) -> None:
+        if item.assigned_node != self._s.node_id:
+            raise FailedPrecondition(
+                f"this node ({self._s.node_id}) is not assigned to the item; {item.assigned_node} is",
+                field="item_id",
+            )
+
+    def _event(
+        self,
+        tx: CaseTransaction,
+        kind: str,
+        now: datetime,
+        *,
+        item: Item | None = None,
+        report_id: str = "",
+        detail: str = "",
+    ) -> None:
+        tx.append_event(
+            Event(
+                event_id=str(uuid7()),
+                kind=kind,
+                occurred_at=now,
+                item_id=item.item_id if item else "",
+                report_id=report_id,
+                state=item.state if item else None,
+                detail=detail,
+            )
+        )
+
+    def _replay(
+        self, tx: CaseTransaction, principal: Principal, request_id: str, method: str, fingerprint: str
+    ) -> str | None:
+        if not request_id:
+            return None
+        record = tx.get_idempotency(principal.name, request_id)
+        if record is None:
+            return None
+        if record.method != method or record.fingerprint != fingerprint:
+            raise AlreadyExists(
+                f"request_id {request_id!r} was already used for a different {record.method} request",
+                field="request_id",
+            )
+        return record.result_id
+
+    def _remember(
+        self,
+        tx: CaseTransaction,
+        principal: Principal,
+        request_id: str,
+        method: str,
+        fingerprint: str,
+        result_id: str,
+        now: datetime,
+    ) -> None:
+        if request_id:
+            tx.put_idempotency(principal.name, request_id, IdempotencyRecord(method, fingerprint, result_id), now)
+
+    def _committed(self) -> None:
+        self._on_commit()
+
+
+def _unique(hashes: object) -> list[ContentHash]:
+    out: list[ContentHash] = []
+    for h in hashes:  # type: ignore[attr-defined]
+        if h not in out:
+            out.append(h)
+    return out
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def _referral_body(item: Item, settings: CaseSettings) -> str:
+    """The referral's metadata for the peer: URL, hashes, assessment, hosting. Never content."""
+    assessment = item.assessment
+    hosting = item.hosting.facts if item.hosting else None
+    body = {
+        "origin_node": settings.node_id,
+        "origin_item_id": item.item_id,
+        "url": item.url,
+        "first_reported_at": item.first_reported_at.isoformat(),
+        "hashes": [{"algorithm": str(h.algorithm), "value": h.hex} for h in item.hashes],
+        "assessment": None
+        if assessment is None
+        else {
+            "classification": str(assessment.classification),
+            "age_group": str(assessment.age_group),
+            "gender": str(assessment.gender),
+            "content_type": str(assessment.content_type),
+            "site_type": str(assessment.site_type),
+            "commerciality": str(assessment.commerciality),
+            "payment_methods": sorted(str(p) for p in assessment.payment_methods),
+            "virtual": assessment.virtual,
+            "child_modelling": assessment.child_modelling,
+            "user_generated": assessment.user_generated,
+            "jurisdiction": assessment.jurisdiction,
+        },
+        "hosting": None
+        if hosting is None
+        else {
+            "ip": hosting.ip,
+            "country": hosting.country,
+            "asn": hosting.asn,
+            "organisation": hosting.organisation,
+            "cdn": hosting.cdn,
+        },
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,62 @@
+"""Time is injected: every component reads it from a Clock, never from datetime.now() directly.
+
+Production uses SystemClock. Tests use ManualClock; the simulator uses an accelerated clock, so that a
+72-hour deadline can pass in seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+__all__ = ["AcceleratedClock", "Clock", "ManualClock", "SystemClock"]
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that moves only when told to. Thread-safe."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("a clock does not go backwards")
+        with self._lock:
+            self._now += delta
+            return self._now
+
+
+class AcceleratedClock:
+    """Simulated time that runs `scale` times faster than the wall clock, from `start`."""
+
+    def __init__(self, start: datetime, scale: float) -> None:
+        if scale <= 0:
+            raise ValueError("scale must be positive")
+        self._start = start
+        self._scale = scale
+        self._origin = time.monotonic()
+
+    @property
+    def scale(self) -> float:
+        return self._scale
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self._scale)

@@ -1,0 +1,177 @@
+"""Node settings: a TOML file, then HX_* environment variables on top. Every bad value names its key."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
+from node.errors import InvalidArgument
+from node.hashes import DEFAULT_PDQ_THRESHOLD
+
+__all__ = ["HostingConfig", "NodeConfig", "load_config"]
+
+_NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class HostingConfig:
+    # "geoip" (embedded offline data, the default), "mmdb" (MaxMind files) or "static" (a table).
+    resolver: str = "geoip"
+    mmdb_path: str = ""
+    mmdb_asn_path: str = ""
+    static: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    node_id: str
+    jurisdiction: str
+    database_url: str = ""
+    listen: str = "127.0.0.1:50051"
+    tls_cert: str = ""
+    tls_key: str = ""
+    removal_deadline: timedelta = timedelta(hours=72)
+    pdq_threshold: int = DEFAULT_PDQ_THRESHOLD
+    max_message_bytes: int = 1024 * 1024
+    max_urls_per_report: int = 100
+    deadline_check_seconds: float = 60.0
+    db_threads: int = 8
+    log_format: str = "console"
+    hosting: HostingConfig = field(default_factory=HostingConfig)
+    members: tuple[Member, ...] = ()
+    fallback: FallbackPolicy = field(default_factory=FallbackPolicy)
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+pysqlite:///var/{self.node_id}.db"
+
+    def membership(self) -> StaticMembership:
+        return StaticMembership(self.members, self.fallback)
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> NodeConfig:
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise InvalidArgument(f"no config file at {path}", field="config") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidArgument(f"{path} is not valid TOML: {exc}", field="config") from None
+    return parse_config(raw, env)
+
+
+def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
+    node = dict(raw.get("node", {}))
+    for key, var in (
+        ("id", "HX_NODE_ID"),
+        ("jurisdiction", "HX_JURISDICTION"),
+        ("listen", "HX_LISTEN"),
+        ("database_url", "HX_DATABASE_URL"),
+        ("log_format", "HX_LOG_FORMAT"),
+    ):
+        if env.get(var):
+            node[key] = env[var]
+    node_id = _str(node, "id", "node.id", required=True)
+    if not _NODE_ID.match(node_id):
+        raise InvalidArgument("must be 2-63 characters of a-z, 0-9 and '-'", field="node.id")
+    jurisdiction = _str(node, "jurisdiction", "node.jurisdiction", required=True).upper()
+    if not _COUNTRY.match(jurisdiction):
+        raise InvalidArgument("must be an ISO 3166-1 alpha-2 code", field="node.jurisdiction")
+    log_format = _str(node, "log_format", "node.log_format") or "console"
+    if log_format not in ("console", "json"):
+        raise InvalidArgument("must be 'console' or 'json'", field="node.log_format")
+    config = NodeConfig(
+        node_id=node_id,
+        jurisdiction=jurisdiction,
+        database_url=_str(node, "database_url", "node.database_url"),
+        listen=_str(node, "listen", "node.listen") or "127.0.0.1:50051",
+        tls_cert=_str(node, "tls_cert", "node.tls_cert"),
+        tls_key=_str(node, "tls_key", "node.tls_key"),
+        removal_deadline=timedelta(hours=_num(node, "removal_deadline_hours", 72, 1, 24 * 365)),
+        pdq_threshold=int(_num(node, "pdq_threshold", DEFAULT_PDQ_THRESHOLD, 0, 256)),
+        max_message_bytes=int(_num(node, "max_message_bytes", 1024 * 1024, 4096, 64 * 1024 * 1024)),
+        max_urls_per_report=int(_num(node, "max_urls_per_report", 100, 1, 10_000)),
+        deadline_check_seconds=_num(node, "deadline_check_seconds", 60, 0.05, 86_400),
+        db_threads=int(_num(node, "db_threads", 8, 1, 64)),
+        log_format=log_format,
+        hosting=_hosting(raw.get("hosting", {})),
+    )
+    members, fallback = _membership(raw.get("membership", {}), config)
+    config = replace(config, members=members, fallback=fallback)
+    config.membership()  # validates designated receivers and the fallback node
+    if bool(config.tls_cert) != bool(config.tls_key):
+        raise InvalidArgument("tls_cert and tls_key go together", field="node.tls_key")
+    return config
+
+
+def _hosting(raw: Mapping[str, Any]) -> HostingConfig:
+    resolver = _str(raw, "resolver", "hosting.resolver") or "geoip"
+    if resolver not in ("geoip", "mmdb", "static"):
+        raise InvalidArgument("must be 'geoip', 'mmdb' or 'static'", field="hosting.resolver")
+    mmdb_path = _str(raw, "mmdb_path", "hosting.mmdb_path")
+    if resolver == "mmdb" and not mmdb_path:
+        raise InvalidArgument("the mmdb resolver needs mmdb_path", field="hosting.mmdb_path")
+    static = raw.get("static", [])
+    if not isinstance(static, list) or not all(isinstance(r, dict) for r in static):
+        raise InvalidArgument("must be a list of tables", field="hosting.static")
+    return HostingConfig(resolver, mmdb_path, _str(raw, "mmdb_asn_path", "hosting.mmdb_asn_path"), tuple(static))
+
+
+def _membership(raw: Mapping[str, Any], config: NodeConfig) -> tuple[tuple[Member, ...], FallbackPolicy]:
+    members = []
+    for i, entry in enumerate(raw.get("members", [])):
+        where = f"membership.members[{i}]"
+        if not isinstance(entry, dict):
+            raise InvalidArgument("must be a table", field=where)
+        node_id = _str(entry, "node_id", f"{where}.node_id", required=True)
+        jurisdictions = _countries(entry.get("jurisdictions"), f"{where}.jurisdictions")
+        if not jurisdictions:
+            raise InvalidArgument("needs at least one country", field=f"{where}.jurisdictions")
+        designated = _countries(entry.get("designated_for", []), f"{where}.designated_for")
+        members.append(Member(node_id, jurisdictions, designated))
+    if not any(m.node_id == config.node_id for m in members):
+        members.append(Member(config.node_id, frozenset({config.jurisdiction}), frozenset({config.jurisdiction})))
+    kind = _str(raw, "fallback", "membership.fallback") or "direct"
+    if kind not in ("direct", "refer"):
+        raise InvalidArgument("must be 'direct' or 'refer'", field="membership.fallback")
+    fallback = FallbackPolicy(FallbackKind(kind), _str(raw, "fallback_node", "membership.fallback_node"))
+    if fallback.kind is FallbackKind.REFER and not fallback.node_id:
+        raise InvalidArgument("the 'refer' fallback needs fallback_node", field="membership.fallback_node")
+    return tuple(members), fallback
+
+
+def _countries(value: Any, where: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidArgument("must be a list of ISO 3166-1 alpha-2 codes", field=where)
+    codes = frozenset(v.upper() for v in value)
+    bad = sorted(c for c in codes if not _COUNTRY.match(c))
+    if bad:
+        raise InvalidArgument(f"not ISO 3166-1 alpha-2 codes: {', '.join(bad)}", field=where)
+    return codes
+
+
+def _str(raw: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str):
+        raise InvalidArgument("must be a string", field=where)
+    if required and not value:
+        raise InvalidArgument("is required", field=where)
+    return value
+
+
+def _num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument("must be a number", field=f"node.{key}")
+    if not low <= value <= high:
+        raise InvalidArgument(f"must be between {low:g} and {high:g}", field=f"node.{key}")
+    return float(value)

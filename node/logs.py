@@ -1,0 +1,43 @@
+"""Structured logs (structlog): JSON for machines, console output for people.
+
+Logs name items by id. A reported URL is never logged in full: callers log item ids, and this processor
+masks any value that looks like a URL, as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+__all__ = ["configure_logging", "mask_urls"]
+
+_URL = re.compile(r"(?i)\b(https?://)([^/\s?#]+)[^\s\"']*")
+
+
+def mask_urls(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "://" in value:
+            event_dict[key] = _URL.sub(lambda m: f"{m.group(1)}{m.group(2)}/…", value)
+    return event_dict
+
+
+def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
+    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            mask_urls,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )

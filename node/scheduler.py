@@ -1,0 +1,50 @@
+"""Periodic jobs on APScheduler 3: the removal-deadline check. Jobs read time from the node's Clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+__all__ = ["NodeScheduler"]
+
+_log = structlog.get_logger(__name__)
+
+
+class NodeScheduler:
+    def __init__(self) -> None:
+        self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._jobs: list[str] = []
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[Any]]) -> None:
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception:  # a failing run is logged; the next interval tries again
+                _log.exception("scheduler.job_failed", job=name)
+
+        self._scheduler.add_job(
+            guarded,
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._jobs.append(name)
+
+    @property
+    def job_names(self) -> list[str]:
+        return list(self._jobs)
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)

@@ -1,0 +1,646 @@
+"""SQL implementation of the case workflow's store (node.cases.ports), for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from node.access import StoredToken
+from node.cases.model import (
+    Action,
+    ActionType,
+    AgeGroup,
+    Assessment,
+    Classification,
+    Commerciality,
+    ContentType,
+    Event,
+    Gender,
+    Hold,
+    HostingRecord,
+    Item,
+    ItemState,
+    KnownHash,
+    OutboxMessage,
+    PaymentMethod,
+    Report,
+    ReportedItem,
+    Reporter,
+    Role,
+    Route,
+    SiteType,
+)
+from node.cases.ports import IdempotencyRecord, ItemTimes
+from node.errors import Aborted
+from node.hashes import ContentHash, HashAlgorithm
+from node.hosting import HostingFacts
+from node.store import schema as t
+
+__all__ = ["AUDIT_GENESIS", "SqlCaseStore", "SqlTransaction", "url_key"]
+
+AUDIT_GENESIS = "0" * 64
+# PostgreSQL: one advisory lock orders all event and audit appends, so that sequence numbers commit in
+# order and a reader resuming from a cursor never skips an event that commits late.
+_APPEND_LOCK_KEY = 0x68780001
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+class SqlCaseStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def transaction(self, *, read_only: bool = False) -> Iterator[SqlTransaction]:
+        with self.engine.connect() as connection:
+            connection.info["read_only"] = read_only
+            try:
+                with connection.begin():
+                    yield SqlTransaction(connection, postgres=self._postgres)
+            except IntegrityError as exc:
+                raise Aborted("a concurrent change conflicted with this one; retry the request") from exc
+            finally:
+                connection.info.pop("read_only", None)
+
+    def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
+        query = select(t.known_hashes.c.known_hash_id, t.known_hashes.c.digest).where(
+            t.known_hashes.c.algorithm == HashAlgorithm.PDQ.value
+        )
+        with self.engine.connect() as connection:
+            for row in connection.execution_options(yield_per=10_000).execute(query):
+                yield row.known_hash_id, bytes.fromhex(row.digest)
+
+    def verify_audit_chain(self) -> int | None:
+        """The sequence number of the first audit entry that does not verify, or None if all do."""
+        previous = AUDIT_GENESIS
+        with self.engine.connect() as connection:
+            for row in connection.execute(select(t.audit_log).order_by(t.audit_log.c.seq)):
+                if row.prev_hash != previous or row.entry_hash != _audit_hash(
+                    previous, row.at, row.actor, row.action, row.subject, row.detail
+                ):
+                    return int(row.seq)
+                previous = row.entry_hash
+        return None
+
+
+class SqlTransaction:
+    """One database transaction, exposing the operations of node.cases.ports.CaseTransaction."""
+
+    def __init__(self, connection: Connection, *, postgres: bool) -> None:
+        self.c = connection
+        self._postgres = postgres
+        self._append_locked = False
+
+    # ------------------------------------------------------------------ idempotency
+
+    def get_idempotency(self, principal: str, request_id: str) -> IdempotencyRecord | None:
+        row = self.c.execute(
+            select(t.idempotency).where(
+                t.idempotency.c.principal == principal, t.idempotency.c.request_id == request_id
+            )
+        ).first()
+        return IdempotencyRecord(row.method, row.fingerprint, row.result_id) if row else None
+
+    def put_idempotency(self, principal: str, request_id: str, record: IdempotencyRecord, at: datetime) -> None:
+        self.c.execute(
+            insert(t.idempotency).values(
+                principal=principal,
+                request_id=request_id,
+                method=record.method,
+                fingerprint=record.fingerprint,
+                result_id=record.result_id,
+                created_at=at,
+            )
+        )
+
+    # ------------------------------------------------------------------ reports
+
+    def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None:
+        self.c.execute(
+            insert(t.reports).values(
+                report_id=report.report_id,
+                received_at=report.received_at,
+                recorded_at=recorded_at,
+                referrer_url=report.referrer_url,
+                reporter_anonymous=report.reporter.anonymous,
+                reporter_name=report.reporter.name,
+                reporter_email=report.reporter.email,
+                reporter_reference=report.reporter.reference,
+                submitted_by=principal,
+            )
+        )
+
+    def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None:
+        self.c.execute(
+            insert(t.report_items).values(report_id=report_id, item_id=item_id, position=position, new_item=new_item)
+        )
+
+    def get_report(self, report_id: str) -> Report | None:
+        row = self.c.execute(select(t.reports).where(t.reports.c.report_id == report_id)).first()
+        if row is None:
+            return None
+        links = self.c.execute(
+            select(
+                t.report_items.c.item_id,
+                t.report_items.c.new_item,
+                t.items.c.url,
+                t.items.c.known_content,
+                t.items.c.state,
+            )
+            .join(t.items, t.items.c.item_id == t.report_items.c.item_id)
+            .where(t.report_items.c.report_id == report_id)
+            .order_by(t.report_items.c.position)
+        ).all()
+        reported = tuple(
+            ReportedItem(link.item_id, link.url, link.new_item, link.known_content, ItemState(link.state))
+            for link in links
+        )
+        reporter = Reporter(row.reporter_anonymous, row.reporter_name, row.reporter_email, row.reporter_reference)
+        return Report(row.report_id, row.received_at, reported, row.referrer_url, reporter)
+
+    # ------------------------------------------------------------------ items
+
+    def find_open_item_by_url(self, url: str) -> Item | None:
+        query = select(t.items).where(t.items.c.url_key == url_key(url), t.items.c.is_open.is_(True))
+        if self._postgres:
+            query = query.with_for_update()
+        row = self.c.execute(query).first()
+        return self._item(row) if row else None
+
+    def get_item(self, item_id: str, *, for_update: bool = False) -> Item | None:
+        query = select(t.items).where(t.items.c.item_id == item_id)
+        if for_update and self._postgres:
+            query = query.with_for_update()
+        row = self.c.execute(query).first()
+        return self._item(row) if row else None
+
+    def insert_item(self, item: Item) -> None:
+        self.c.execute(insert(t.items).values(item_id=item.item_id, version=0, **_item_columns(item)))
+
+    def update_item(self, item: Item) -> None:
+        result = self.c.execute(
+            update(t.items)
+            .where(t.items.c.item_id == item.item_id, t.items.c.version == item.version)
+            .values(version=item.version + 1, **_item_columns(item))
+        )
+        if result.rowcount != 1:
+            raise Aborted(f"item {item.item_id} changed concurrently; retry the request")
+        item.version += 1
+
+    def add_item_hashes(self, item_id: str, hashes: list[ContentHash]) -> None:
+        if hashes:
+            self.c.execute(
+                insert(t.item_hashes),
+                [{"item_id": item_id, "algorithm": h.algorithm.value, "digest": h.hex} for h in hashes],
+            )
+
+    def insert_assessment(self, item_id: str, assessment: Assessment) -> int:
+        result = self.c.execute(insert(t.assessments).values(item_id=item_id, **_assessment_columns(assessment)))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def insert_hosting(self, item_id: str, record: HostingRecord) -> None:
+        facts = record.facts
+        self.c.execute(
+            insert(t.hosting_records).values(
+                item_id=item_id,
+                ip=facts.ip,
+                country=facts.country,
+                asn=facts.asn,
+                organisation=facts.organisation,
+                cdn=facts.cdn,
+                source=facts.source,
+                overridden=record.overridden,
+                override_reason=record.override_reason,
+                actor=record.actor,
+                traced_at=record.traced_at,
+            )
+        )
+
+    def insert_action(self, action: Action) -> None:
+        self.c.execute(
+            insert(t.actions).values(
+                action_id=action.action_id,
+                item_id=action.item_id,
+                type=action.type.value,
+                occurred_at=action.occurred_at,
+                actor=action.actor,
+                note=action.note,
+                moved_to_country=action.moved_to_country,
+            )
+        )
+
+    def insert_hold(self, hold: Hold) -> None:
+        self.c.execute(
+            insert(t.holds).values(
+                hold_id=hold.hold_id,
+                item_id=hold.item_id,
+                placed_at=hold.placed_at,
+                until=hold.until,
+                released_at=hold.released_at,
+                reference=hold.reference,
+                placed_by=hold.placed_by,
+            )
+        )
+
+    def release_hold(self, hold_id: str, at: datetime) -> None:
+        self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(released_at=at))
+
+    def list_items(
+        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
+    ) -> list[Item]:
+        query = select(t.items).where(t.items.c.item_id > after_item_id)
+        if state is not None:
+            query = query.where(t.items.c.state == state.value)
+        if hosting_country:
+            query = query.where(t.items.c.hosting_country == hosting_country)
+        rows = self.c.execute(query.order_by(t.items.c.item_id).limit(limit)).all()
+        return [self._item(row) for row in rows]
+
+    def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
+        rows = self.c.execute(
+            select(t.items.c.item_id)
+            .where(
+                t.items.c.state == ItemState.NTD_SENT.value,
+                t.items.c.deadline_at <= now,
+                t.items.c.escalated_at.is_(None),
+            )
+            .order_by(t.items.c.deadline_at)
+            .limit(limit)
+        ).all()
+        return [row.item_id for row in rows]
+
+    def item_times(
+        self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
+    ) -> list[ItemTimes]:
+        query = select(
+            t.items.c.item_id,
+            t.items.c.state,
+            t.items.c.classification,
+            t.items.c.hosting_country,
+            t.items.c.first_reported_at,
+            t.items.c.lea_notified_at,
+            t.items.c.ntd_sent_at,
+            t.items.c.closed_at,
+        )
+        if start is not None:
+            query = query.where(t.items.c.first_reported_at >= start)
+        if end is not None:
+            query = query.where(t.items.c.first_reported_at < end)
+        if hosting_country:
+            query = query.where(t.items.c.hosting_country == hosting_country)
+        return [
+            ItemTimes(
+                item_id=row.item_id,
+                state=ItemState(row.state),
+                classification=Classification(row.classification) if row.classification else None,
+                hosting_country=row.hosting_country,
+                first_reported_at=row.first_reported_at,
+                lea_notified_at=row.lea_notified_at,
+                ntd_sent_at=row.ntd_sent_at,
+                closed_at=row.closed_at,
+            )
+            for row in self.c.execute(query)
+        ]
+
+    def _item(self, row: Row[Any]) -> Item:
+        item_id = row.item_id
+        hashes = [
+            ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest))
+            for h in self.c.execute(
+                select(t.item_hashes)
+                .where(t.item_hashes.c.item_id == item_id)
+                .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
+            )
+        ]
+        assessment_row = self.c.execute(
+            select(t.assessments)
+            .where(t.assessments.c.item_id == item_id)
+            .order_by(t.assessments.c.assessment_id.desc())
+            .limit(1)
+        ).first()
+        hosting_row = self.c.execute(
+            select(t.hosting_records)
+            .where(t.hosting_records.c.item_id == item_id)
+            .order_by(t.hosting_records.c.hosting_id.desc())
+            .limit(1)
+        ).first()
+        hold_row = self.c.execute(
+            select(t.holds)
+            .where(t.holds.c.item_id == item_id, t.holds.c.released_at.is_(None))
+            .order_by(t.holds.c.placed_at.desc())
+            .limit(1)
+        ).first()
+        action_rows = self.c.execute(
+            select(t.actions).where(t.actions.c.item_id == item_id).order_by(t.actions.c.occurred_at)
+        ).all()
+        return Item(
+            item_id=item_id,
+            url=row.url,
+            host=row.host,
+            state=ItemState(row.state),
+            assigned_node=row.assigned_node,
+            first_reported_at=row.first_reported_at,
+            created_at=row.created_at,
+            report_count=row.report_count,
+            known_content=row.known_content,
+            route=Route(row.route) if row.route else None,
+            referred_to=row.referred_to,
+            assessment=_assessment(assessment_row) if assessment_row else None,
+            hosting=_hosting(hosting_row) if hosting_row else None,
+            hashes=hashes,
+            lea_notified_at=row.lea_notified_at,
+            ntd_sent_at=row.ntd_sent_at,
+            deadline_at=row.deadline_at,
+            escalated_at=row.escalated_at,
+            closed_at=row.closed_at,
+            active_hold=_hold(hold_row) if hold_row else None,
+            actions=[
+                Action(
+                    a.action_id,
+                    a.item_id,
+                    ActionType(a.type),
+                    a.occurred_at,
+                    a.actor,
+                    a.note,
+                    a.moved_to_country,
+                )
+                for a in action_rows
+            ],
+            version=row.version,
+        )
+
+    # ------------------------------------------------------------------ known hashes
+
+    def find_known_hash(self, content_hash: ContentHash) -> KnownHash | None:
+        row = self.c.execute(
+            select(t.known_hashes).where(
+                t.known_hashes.c.algorithm == content_hash.algorithm.value,
+                t.known_hashes.c.digest == content_hash.hex,
+            )
+        ).first()
+        return self._known(row) if row else None
+
+    def get_known_hash(self, known_hash_id: int) -> KnownHash | None:
+        row = self.c.execute(select(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id)).first()
+        return self._known(row) if row else None
+
+    def insert_known_hash(
+        self,
+        content_hash: ContentHash,
+        classification: Classification,
+        source: str,
+        assessment_id: int | None,
+        at: datetime,
+    ) -> int | None:
+        if self.find_known_hash(content_hash) is not None:
+            return None
+        result = self.c.execute(
+            insert(t.known_hashes).values(
+                algorithm=content_hash.algorithm.value,
+                digest=content_hash.hex,
+                classification=classification.value,
+                source=source,
+                assessment_id=assessment_id,
+                created_at=at,
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def _known(self, row: Row[Any]) -> KnownHash:
+        assessment = None
+        if row.assessment_id is not None:
+            a = self.c.execute(select(t.assessments).where(t.assessments.c.assessment_id == row.assessment_id)).first()
+            assessment = _assessment(a) if a else None
+        return KnownHash(
+            known_hash_id=row.known_hash_id,
+            hash=ContentHash(HashAlgorithm(row.algorithm), bytes.fromhex(row.digest)),
+            classification=Classification(row.classification),
+            source=row.source,
+            assessment=assessment,
+        )
+
+    # ------------------------------------------------------------------ events, audit, outbox
+
+    def _lock_appends(self) -> None:
+        if self._postgres and not self._append_locked:
+            self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
+            self._append_locked = True
+
+    def append_event(self, event: Event) -> int:
+        self._lock_appends()
+        result = self.c.execute(
+            insert(t.events).values(
+                event_id=event.event_id,
+                kind=event.kind,
+                item_id=event.item_id,
+                report_id=event.report_id,
+                occurred_at=event.occurred_at,
+                state=event.state.value if event.state else None,
+                detail=event.detail[:500],
+            )
+        )
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def list_events(self, *, after_seq: int, limit: int, item_id: str | None = None) -> list[Event]:
+        query = select(t.events).where(t.events.c.seq > after_seq)
+        if item_id is not None:
+            query = query.where(t.events.c.item_id == item_id)
+        rows = self.c.execute(query.order_by(t.events.c.seq).limit(limit)).all()
+        return [
+            Event(
+                event_id=row.event_id,
+                kind=row.kind,
+                occurred_at=row.occurred_at,
+                item_id=row.item_id,
+                report_id=row.report_id,
+                state=ItemState(row.state) if row.state else None,
+                detail=row.detail,
+                seq=row.seq,
+            )
+            for row in rows
+        ]
+
+    def append_audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None:
+        self._lock_appends()
+        detail = detail[:500]
+        previous = (
+            self.c.execute(
+                select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+            ).scalar_one_or_none()
+            or AUDIT_GENESIS
+        )
+        self.c.execute(
+            insert(t.audit_log).values(
+                at=at,
+                actor=actor,
+                action=action,
+                subject=subject,
+                detail=detail,
+                prev_hash=previous,
+                entry_hash=_audit_hash(previous, at, actor, action, subject, detail),
+            )
+        )
+
+    def enqueue_outbox(self, message: OutboxMessage) -> None:
+        self.c.execute(
+            insert(t.outbox).values(
+                message_id=message.message_id,
+                peer_node=message.peer_node,
+                kind=message.kind,
+                item_id=message.item_id,
+                body=message.body,
+                status="pending",
+                attempts=0,
+                created_at=message.created_at,
+                next_attempt_at=message.created_at,
+                last_error="",
+            )
+        )
+
+    def pending_outbox(self, peer_node: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        query = select(t.outbox).where(t.outbox.c.status == "pending")
+        if peer_node is not None:
+            query = query.where(t.outbox.c.peer_node == peer_node)
+        rows = self.c.execute(query.order_by(t.outbox.c.outbox_id).limit(limit)).all()
+        return [OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at) for r in rows]
+
+    # ------------------------------------------------------------------ tokens
+
+    def insert_token(self, token: StoredToken) -> None:
+        self.c.execute(
+            insert(t.tokens).values(
+                token_id=token.token_id,
+                name=token.name,
+                secret_hash=token.secret_hash,
+                roles=",".join(sorted(r.value for r in token.roles)),
+                created_at=token.created_at,
+                revoked_at=token.revoked_at,
+            )
+        )
+
+    def get_token(self, token_id: str) -> StoredToken | None:
+        row = self.c.execute(select(t.tokens).where(t.tokens.c.token_id == token_id)).first()
+        return _token(row) if row else None
+
+    def token_name_taken(self, name: str) -> bool:
+        return self.c.execute(select(func.count()).where(t.tokens.c.name == name)).scalar_one() > 0
+
+    def list_tokens(self, after_token_id: str, limit: int) -> list[StoredToken]:
+        rows = self.c.execute(
+            select(t.tokens).where(t.tokens.c.token_id > after_token_id).order_by(t.tokens.c.token_id).limit(limit)
+        ).all()
+        return [_token(row) for row in rows]
+
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        self.c.execute(
+            update(t.tokens)
+            .where(and_(t.tokens.c.token_id == token_id, t.tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=at)
+        )
+
+
+def _audit_hash(previous: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
+    entry = json.dumps([previous, at.isoformat(), actor, action, subject, detail], separators=(",", ":"))
+    return hashlib.sha256(entry.encode()).hexdigest()
+
+
+def _item_columns(item: Item) -> dict[str, Any]:
+    return {
+        "url": item.url,
+        "url_key": url_key(item.url),
+        "host": item.host,
+        "state": item.state.value,
+        "is_open": item.is_open,
+        "assigned_node": item.assigned_node,
+        "route": item.route.value if item.route else None,
+        "referred_to": item.referred_to,
+        "known_content": item.known_content,
+        "report_count": item.report_count,
+        "hosting_country": item.hosting_country,
+        "classification": item.classification.value if item.classification else None,
+        "first_reported_at": item.first_reported_at,
+        "created_at": item.created_at,
+        "lea_notified_at": item.lea_notified_at,
+        "ntd_sent_at": item.ntd_sent_at,
+        "deadline_at": item.deadline_at,
+        "escalated_at": item.escalated_at,
+        "closed_at": item.closed_at,
+    }
+
+
+def _assessment_columns(a: Assessment) -> dict[str, Any]:
+    assert a.assessed_at is not None
+    return {
+        "classification": a.classification.value,
+        "age_group": a.age_group.value,
+        "gender": a.gender.value,
+        "content_type": a.content_type.value,
+        "site_type": a.site_type.value,
+        "commerciality": a.commerciality.value,
+        "payment_methods": ",".join(sorted(p.value for p in a.payment_methods)),
+        "virtual": a.virtual,
+        "child_modelling": a.child_modelling,
+        "user_generated": a.user_generated,
+        "jurisdiction": a.jurisdiction,
+        "assessed_by": a.assessed_by,
+        "assessed_at": a.assessed_at,
+        "automatic": a.automatic,
+        "note": a.note,
+    }
+
+
+def _assessment(row: Row[Any]) -> Assessment:
+    return Assessment(
+        classification=Classification(row.classification),
+        age_group=AgeGroup(row.age_group),
+        gender=Gender(row.gender),
+        content_type=ContentType(row.content_type),
+        site_type=SiteType(row.site_type),
+        commerciality=Commerciality(row.commerciality),
+        payment_methods=frozenset(PaymentMethod(p) for p in row.payment_methods.split(",") if p),
+        virtual=row.virtual,
+        child_modelling=row.child_modelling,
+        user_generated=row.user_generated,
+        note=row.note,
+        jurisdiction=row.jurisdiction,
+        assessed_by=row.assessed_by,
+        assessed_at=row.assessed_at,
+        automatic=row.automatic,
+    )
+
+
+def _hosting(row: Row[Any]) -> HostingRecord:
+    facts = HostingFacts(
+        ip=row.ip,
+        country=row.country,
+        asn=row.asn,
+        organisation=row.organisation,
+        cdn=row.cdn,
+        source=row.source,
+    )
+    return HostingRecord(facts, row.traced_at, row.overridden, row.override_reason, row.actor)
+
+
+def _hold(row: Row[Any]) -> Hold:
+    return Hold(row.hold_id, row.item_id, row.placed_at, row.until, row.reference, row.placed_by, row.released_at)
+
+
+def _token(row: Row[Any]) -> StoredToken:
+    return StoredToken(
+        token_id=row.token_id,
+        name=row.name,
+        secret_hash=row.secret_hash,
+        roles=frozenset(Role(r) for r in row.roles.split(",") if r),
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )

@@ -1,0 +1,300 @@
+"""The node's database schema (SQLAlchemy Core). Alembic migrations create it; a test checks they agree.
+
+No column can hold content: there is no binary column at all, and every text column is bounded. Hashes are
+stored as hex digests. URLs are bounded by the 8 KiB URL limit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "actions",
+    "assessments",
+    "audit_log",
+    "events",
+    "holds",
+    "hosting_records",
+    "idempotency",
+    "item_hashes",
+    "items",
+    "known_hashes",
+    "metadata",
+    "outbox",
+    "report_items",
+    "reports",
+    "tokens",
+]
+
+URL_CHARS = 8192
+NOTE_CHARS = 2000
+NAME_CHARS = 200
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone, so it is re-attached)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the node stores UTC-aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Auto-increment keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+_SerialId: Any = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("report_id", String(36), primary_key=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("referrer_url", String(URL_CHARS), nullable=False),
+    Column("reporter_anonymous", Boolean(), nullable=False),
+    Column("reporter_name", String(NAME_CHARS), nullable=False),
+    Column("reporter_email", String(NAME_CHARS), nullable=False),
+    Column("reporter_reference", String(NAME_CHARS), nullable=False),
+    Column("submitted_by", String(100), nullable=False),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("url", String(URL_CHARS), nullable=False),
+    # SHA-256 of the normalised URL: a short, indexable key for URLs up to 8 KiB.
+    Column("url_key", String(64), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("is_open", Boolean(), nullable=False),
+    Column("assigned_node", String(64), nullable=False),
+    Column("route", String(32), nullable=True),
+    Column("referred_to", String(64), nullable=False),
+    Column("known_content", Boolean(), nullable=False),
+    Column("report_count", Integer(), nullable=False),
+    Column("hosting_country", String(2), nullable=True),
+    Column("classification", String(16), nullable=True),
+    Column("first_reported_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("lea_notified_at", UtcDateTime(), nullable=True),
+    Column("ntd_sent_at", UtcDateTime(), nullable=True),
+    Column("deadline_at", UtcDateTime(), nullable=True),
+    Column("escalated_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("version", Integer(), nullable=False),
+    Index("ix_items_url_key", "url_key"),
+    # A repeat report joins the open item: at most one open item per normalised URL.
+    Index(
+        "uq_items_open_url_key",
+        "url_key",
+        unique=True,
+        sqlite_where=text("is_open"),
+        postgresql_where=text("is_open"),
+    ),
+    Index("ix_items_state", "state"),
+    Index("ix_items_hosting_country", "hosting_country"),
+    Index("ix_items_deadline_at", "deadline_at"),
+    Index("ix_items_first_reported_at", "first_reported_at"),
+)
+
+report_items = Table(
+    "report_items",
+    metadata,
+    Column("report_id", String(36), ForeignKey("reports.report_id"), primary_key=True),
+    Column("position", Integer(), primary_key=True),
+    Column("item_id", String(36), ForeignKey("items.item_id"), nullable=False, index=True),
+    Column("new_item", Boolean(), nullable=False),
+)
+
+item_hashes = Table(
+    "item_hashes",
+    metadata,
+    Column("item_id", String(36), ForeignKey("items.item_id"), primary_key=True),
+    Column("algorithm", String(8), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Index("ix_item_hashes_algorithm_digest", "algorithm", "digest"),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("assessment_id", _SerialId, primary_key=True, autoincrement=True),
+    Column("item_id", String(36), ForeignKey("items.item_id"), nullable=True, index=True),
+    Column("classification", String(16), nullable=False),
+    Column("age_group", String(16), nullable=False),
+    Column("gender", String(16), nullable=False),
+    Column("content_type", String(16), nullable=False),
+    Column("site_type", String(24), nullable=False),
+    Column("commerciality", String(16), nullable=False),
+    Column("payment_methods", String(NAME_CHARS), nullable=False),
+    Column("virtual", Boolean(), nullable=False),
+    Column("child_modelling", Boolean(), nullable=False),
+    Column("user_generated", Boolean(), nullable=False),
+    Column("jurisdiction", String(2), nullable=False),
+    Column("assessed_by", String(100), nullable=False),
+    Column("assessed_at", UtcDateTime(), nullable=False),
+    Column("automatic", Boolean(), nullable=False),
+    Column("note", String(NOTE_CHARS), nullable=False),
+)
+
+hosting_records = Table(
+    "hosting_records",
+    metadata,
+    Column("hosting_id", _SerialId, primary_key=True, autoincrement=True),
+    Column("item_id", String(36), ForeignKey("items.item_id"), nullable=False, index=True),
+    Column("ip", String(45), nullable=True),
+    Column("country", String(2), nullable=True),
+    Column("asn", BigInteger(), nullable=True),
+    Column("organisation", String(NAME_CHARS), nullable=True),
+    Column("cdn", Boolean(), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("overridden", Boolean(), nullable=False),
+    Column("override_reason", String(NOTE_CHARS), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("traced_at", UtcDateTime(), nullable=False),
+)
+
+actions = Table(
+    "actions",
+    metadata,
+    Column("action_id", String(36), primary_key=True),
+    Column("item_id", String(36), ForeignKey("items.item_id"), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("note", String(NOTE_CHARS), nullable=False),
+    Column("moved_to_country", String(2), nullable=False),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("hold_id", String(36), primary_key=True),
+    Column("item_id", String(36), ForeignKey("items.item_id"), nullable=False, index=True),
+    Column("placed_at", UtcDateTime(), nullable=False),
+    Column("until", UtcDateTime(), nullable=True),
+    Column("released_at", UtcDateTime(), nullable=True),
+    Column("reference", String(NAME_CHARS), nullable=False),
+    Column("placed_by", String(100), nullable=False),
+)
+
+known_hashes = Table(
+    "known_hashes",
+    metadata,
+    Column("known_hash_id", _SerialId, primary_key=True, autoincrement=True),
+    Column("algorithm", String(8), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("classification", String(16), nullable=False),
+    Column("source", String(NAME_CHARS), nullable=False),
+    Column("assessment_id", BigInteger(), ForeignKey("assessments.assessment_id"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("algorithm", "digest"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _SerialId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("kind", String(40), nullable=False),
+    Column("item_id", String(36), nullable=False, index=True),
+    Column("report_id", String(36), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("state", String(32), nullable=True),
+    Column("detail", String(500), nullable=False),
+)
+
+# Append-only and hash-chained: entry_hash = SHA-256(prev_hash and the entry's fields). Triggers created by
+# the migration refuse UPDATE and DELETE.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", _SerialId, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("subject", String(100), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("token_id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    # SHA-256 of the random secret; the secret itself is never stored.
+    Column("secret_hash", String(64), nullable=False),
+    Column("roles", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+# Messages for other nodes, written in the same transaction as the change that caused them.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("outbox_id", _SerialId, primary_key=True, autoincrement=True),
+    Column("message_id", String(36), nullable=False, unique=True),
+    Column("peer_node", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("item_id", String(36), nullable=False),
+    Column("body", String(16384), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("acked_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(500), nullable=False),
+    Index("ix_outbox_peer_node_status", "peer_node", "status"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("principal", String(100), primary_key=True),
+    Column("request_id", String(128), primary_key=True),
+    Column("method", String(40), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("result_id", String(100), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
