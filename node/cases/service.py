@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -210,7 +210,7 @@ class CaseService:
             )
             self._event(tx, "item.known_match", now, item=item, detail=f"known_hash={known.known_hash_id}")
             self._apply_assessment_txn(tx, item, assessment, now, actor="known-hash")
-        tx.update_item(item)
+            tx.update_item(item)
         return ReportedItem(item.item_id, url, True, item.known_content, item.state)
 
     def _match_known_txn(self, tx: CaseTransaction, hashes: Sequence[ContentHash]) -> KnownHash | None:
@@ -542,7 +542,6 @@ class CaseService:
     def _close_txn(self, tx: CaseTransaction, item: Item, state: ItemState, now: datetime) -> None:
         item.state = state
         item.closed_at = now
-        item.deadline_at = item.deadline_at  # kept: statistics compare removal against it
         self._event(tx, "item.closed", now, item=item, detail=str(state))
 
     def place_hold(
@@ -755,12 +754,8 @@ class CaseService:
         self._on_commit()
 
 
-def _unique(hashes: object) -> list[ContentHash]:
-    out: list[ContentHash] = []
-    for h in hashes:  # type: ignore[attr-defined]
-        if h not in out:
-            out.append(h)
-    return out
+def _unique(hashes: Iterable[ContentHash]) -> list[ContentHash]:
+    return list(dict.fromkeys(hashes))
 
 
 def _fingerprint(*parts: object) -> str:
