@@ -89,7 +89,9 @@ class AuthInterceptor(aio.ServerInterceptor):
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise Unauthenticated("the authorization metadata must read 'Bearer <token>'")
-        principal: Principal = await self._run(self._access.authenticate, presented.strip())
+        principal = self._access.authenticate_cached(presented.strip())
+        if principal is None:
+            principal = await self._run(self._access.authenticate, presented.strip())
         needed = METHOD_ROLES.get(method)
         if needed is None:
             raise PermissionDenied(f"{method} is not open to integrators")

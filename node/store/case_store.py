@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -59,18 +61,22 @@ class SqlCaseStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        # SQLite has one writer at a time. Writers queue on this lock rather than in SQLite's busy handler,
+        # which sleeps in steps of up to 100 ms; readers (WAL) never wait.
+        self._sqlite_writer = threading.Lock()
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[SqlTransaction]:
-        with self.engine.connect() as connection:
+        writer_lock: AbstractContextManager[object] = (
+            contextlib.nullcontext() if self._postgres or read_only else self._sqlite_writer
+        )
+        with writer_lock, self.engine.connect() as connection:
             connection.info["read_only"] = read_only
             try:
                 with connection.begin():
                     yield SqlTransaction(connection, postgres=self._postgres)
             except IntegrityError as exc:
                 raise Aborted("a concurrent change conflicted with this one; retry the request") from exc
-            finally:
-                connection.info.pop("read_only", None)
 
     def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
         query = select(t.known_hashes.c.known_hash_id, t.known_hashes.c.digest).where(
