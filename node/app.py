@@ -89,7 +89,11 @@ class Node:
         async def check_deadlines() -> None:
             await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
 
+        async def purge_closed() -> None:
+            await loop.run_in_executor(self.executor, self.cases.purge_closed, self.config.retention)
+
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
+        self.scheduler.every(3600, "retention-purge", purge_closed)
         self.scheduler.start()
         _log.info("node.started", node_id=self.config.node_id, port=self.port)
         return self.port

@@ -44,6 +44,8 @@ class NodeConfig:
     max_urls_per_report: int = 100
     deadline_check_seconds: float = 60.0
     db_threads: int = 8
+    # Closed cases are deleted this long after closing; known hashes and the audit log stay.
+    retention: timedelta = timedelta(days=365)
     log_format: str = "console"
     hosting: HostingConfig = field(default_factory=HostingConfig)
     members: tuple[Member, ...] = ()
@@ -102,6 +104,7 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         max_urls_per_report=int(_num(node, "max_urls_per_report", 100, 1, 10_000)),
         deadline_check_seconds=_num(node, "deadline_check_seconds", 60, 0.05, 86_400),
         db_threads=int(_num(node, "db_threads", 8, 1, 64)),
+        retention=timedelta(days=_num(node, "retention_days", 365, 1, 36_500)),
         log_format=log_format,
         hosting=_hosting(raw.get("hosting", {})),
     )

@@ -618,6 +618,32 @@ class CaseService:
             _log.warning("deadline.escalated", item_ids=escalated)
         return escalated
 
+    # ------------------------------------------------------------------ retention
+
+    def purge_closed(self, retention: timedelta, batch: int = 500) -> int:
+        """Delete cases closed longer ago than `retention`. Returns how many items were purged."""
+        if retention <= timedelta(0):
+            raise InvalidArgument("must be positive", field="retention_days")
+        now = self._clock.now()
+        purged = 0
+        while True:
+            with self._store.transaction() as tx:
+                item_ids = tx.purge_closed_items(now - retention, batch)
+                if item_ids:
+                    tx.append_audit(
+                        at=now,
+                        actor="scheduler",
+                        action="PurgeClosed",
+                        subject=f"{len(item_ids)} items",
+                        detail=",".join(item_ids)[:500],
+                    )
+            purged += len(item_ids)
+            if len(item_ids) < batch:
+                break
+        if purged:
+            _log.info("retention.purged", items=purged)
+        return purged
+
     # ------------------------------------------------------------------ statistics
 
     def statistics(

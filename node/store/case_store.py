@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from node.access import StoredToken
@@ -284,6 +284,36 @@ class SqlTransaction:
             .limit(limit)
         ).all()
         return [row.item_id for row in rows]
+
+    def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
+        item_ids = [
+            row.item_id
+            for row in self.c.execute(
+                select(t.items.c.item_id)
+                .where(t.items.c.is_open.is_(False), t.items.c.closed_at < closed_before)
+                .order_by(t.items.c.closed_at)
+                .limit(limit)
+            )
+        ]
+        if not item_ids:
+            return []
+        purged = t.items.c.item_id.in_(item_ids)
+        referenced = select(t.known_hashes.c.assessment_id).where(t.known_hashes.c.assessment_id.is_not(None))
+        in_items = t.assessments.c.item_id.in_(item_ids)
+        self.c.execute(
+            update(t.assessments).where(in_items, t.assessments.c.assessment_id.in_(referenced)).values(item_id=None)
+        )
+        self.c.execute(delete(t.assessments).where(in_items))
+        for table in (t.item_hashes, t.hosting_records, t.actions, t.holds, t.report_items, t.events):
+            self.c.execute(delete(table).where(table.c.item_id.in_(item_ids)))
+        linked = select(t.report_items.c.report_id)
+        orphans = select(t.reports.c.report_id).where(t.reports.c.report_id.not_in(linked))
+        self.c.execute(delete(t.events).where(t.events.c.report_id.in_(orphans)))
+        self.c.execute(delete(t.reports).where(t.reports.c.report_id.in_(orphans)))
+        self.c.execute(delete(t.items).where(purged))
+        # Request ids older than the retention period could only replay results that are gone.
+        self.c.execute(delete(t.idempotency).where(t.idempotency.c.created_at < closed_before))
+        return item_ids
 
     def item_times(
         self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
