@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
+import grpc
+import structlog
 from grpc import aio
 
 from node.access import AccessService
@@ -37,6 +40,7 @@ from node.hashes import ContentHash, HashAlgorithm, parse_hash
 __all__ = ["Backend", "EventNotifier", "add_servicers"]
 
 T = TypeVar("T")
+_log = structlog.get_logger(__name__)
 Context = aio.ServicerContext[Any, Any]
 
 DEFAULT_PAGE_SIZE = 50
@@ -86,6 +90,11 @@ class Backend:
             return await self.run(fn, *args)
         except DomainError as error:
             await context.abort_with_status(to_grpc_status(error))
+            raise AssertionError("unreachable") from error
+        except Exception as error:  # a bug or an outage: the caller gets a reference, the log the details
+            reference = uuid.uuid4().hex[:12]
+            _log.exception("rpc.internal_error", reference=reference)
+            await context.abort(grpc.StatusCode.INTERNAL, f"internal error; the node's log has reference {reference}")
             raise AssertionError("unreachable") from error
 
 
