@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from node.api._gen.hotline.node.v1 import types_pb2 as hotline_dot_node_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hotline/exchange/v1/messages.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"\xd0\x02\n\x08Referral\x12\x13\n\x0borigin_node\x18\x01 \x01(\t\x12\x16\n\x0eorigin_item_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12,\n\x06hashes\x18\x04 \x03(\x0b\x32\x1c.hotline.node.v1.ContentHash\x12/\n\nassessment\x18\x05 \x01(\x0b\x32\x1b.hotline.node.v1.Assessment\x12.\n\x07hosting\x18\x06 \x01(\x0b\x32\x1d.hotline.node.v1.HostingFacts\x12\x35\n\x11\x66irst_reported_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tstatus_to\x18\x08 \x01(\t\x12\x1c\n\x14next_status_sequence\x18\t \x01(\x04\x12\x13\n\x0breferred_by\x18\n \x01(\t\"\xc2\x02\n\x0cStatusUpdate\x12\x16\n\x0eorigin_item_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x15\n\rassigned_node\x18\x03 \x01(\t\x12+\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x1b.hotline.node.v1.ActionType\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05state\x18\x06 \x01(\x0e\x32\x1a.hotline.node.v1.ItemState\x12\x37\n\x0e\x63lassification\x18\x07 \x01(\x0e\x32\x1f.hotline.node.v1.Classification\x12\x18\n\x10moved_to_country\x18\x08 \x01(\t\x12\x15\n\rreassigned_to\x18\t \x01(\t\"4\n\nWithdrawal\x12\x16\n\x0eorigin_item_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x90\x01\n\x07Receipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15signed_message_sha256\x18\x05 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hotline/exchange/v1/messages.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"\xbd\x02\n\x08Referral\x12\x13\n\x0borigin_node\x18\x01 \x01(\t\x12\x16\n\x0eorigin_item_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12,\n\x06hashes\x18\x04 \x03(\x0b\x32\x1c.hotline.node.v1.ContentHash\x12/\n\nassessment\x18\x05 \x01(\x0b\x32\x1b.hotline.node.v1.Assessment\x12.\n\x07hosting\x18\x06 \x01(\x0b\x32\x1d.hotline.node.v1.HostingFacts\x12\x35\n\x11\x66irst_reported_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14next_status_sequence\x18\x08 \x01(\x04\x12\x13\n\x0breferred_by\x18\t \x01(\t\"\xc2\x02\n\x0cStatusUpdate\x12\x16\n\x0eorigin_item_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x04\x12\x15\n\rassigned_node\x18\x03 \x01(\t\x12+\n\x06\x61\x63tion\x18\x04 \x01(\x0e\x32\x1b.hotline.node.v1.ActionType\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05state\x18\x06 \x01(\x0e\x32\x1a.hotline.node.v1.ItemState\x12\x37\n\x0e\x63lassification\x18\x07 \x01(\x0e\x32\x1f.hotline.node.v1.Classification\x12\x18\n\x10moved_to_country\x18\x08 \x01(\t\x12\x15\n\rreassigned_to\x18\t \x01(\t\"4\n\nWithdrawal\x12\x16\n\x0eorigin_item_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x90\x01\n\x07Receipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12\x11\n\trecipient\x18\x03 \x01(\t\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15signed_message_sha256\x18\x05 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,11 +34,11 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.exchange.v1.message
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REFERRAL']._serialized_start=122
-  _globals['_REFERRAL']._serialized_end=458
-  _globals['_STATUSUPDATE']._serialized_start=461
-  _globals['_STATUSUPDATE']._serialized_end=783
-  _globals['_WITHDRAWAL']._serialized_start=785
-  _globals['_WITHDRAWAL']._serialized_end=837
-  _globals['_RECEIPT']._serialized_start=840
-  _globals['_RECEIPT']._serialized_end=984
+  _globals['_REFERRAL']._serialized_end=439
+  _globals['_STATUSUPDATE']._serialized_start=442
+  _globals['_STATUSUPDATE']._serialized_end=764
+  _globals['_WITHDRAWAL']._serialized_start=766
+  _globals['_WITHDRAWAL']._serialized_end=818
+  _globals['_RECEIPT']._serialized_start=821
+  _globals['_RECEIPT']._serialized_end=965
 # @@protoc_insertion_point(module_scope)

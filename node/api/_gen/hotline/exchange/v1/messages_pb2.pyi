@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Referral(_message.Message):
-    __slots__ = ("origin_node", "origin_item_id", "url", "hashes", "assessment", "hosting", "first_reported_at", "status_to", "next_status_sequence", "referred_by")
+    __slots__ = ("origin_node", "origin_item_id", "url", "hashes", "assessment", "hosting", "first_reported_at", "next_status_sequence", "referred_by")
     ORIGIN_NODE_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
@@ -19,7 +19,6 @@ class Referral(_message.Message):
     ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
     HOSTING_FIELD_NUMBER: _ClassVar[int]
     FIRST_REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
-    STATUS_TO_FIELD_NUMBER: _ClassVar[int]
     NEXT_STATUS_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     REFERRED_BY_FIELD_NUMBER: _ClassVar[int]
     origin_node: str
@@ -29,10 +28,9 @@ class Referral(_message.Message):
     assessment: _types_pb2.Assessment
     hosting: _types_pb2.HostingFacts
     first_reported_at: _timestamp_pb2.Timestamp
-    status_to: str
     next_status_sequence: int
     referred_by: str
-    def __init__(self, origin_node: _Optional[str] = ..., origin_item_id: _Optional[str] = ..., url: _Optional[str] = ..., hashes: _Optional[_Iterable[_Union[_types_pb2.ContentHash, _Mapping]]] = ..., assessment: _Optional[_Union[_types_pb2.Assessment, _Mapping]] = ..., hosting: _Optional[_Union[_types_pb2.HostingFacts, _Mapping]] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status_to: _Optional[str] = ..., next_status_sequence: _Optional[int] = ..., referred_by: _Optional[str] = ...) -> None: ...
+    def __init__(self, origin_node: _Optional[str] = ..., origin_item_id: _Optional[str] = ..., url: _Optional[str] = ..., hashes: _Optional[_Iterable[_Union[_types_pb2.ContentHash, _Mapping]]] = ..., assessment: _Optional[_Union[_types_pb2.Assessment, _Mapping]] = ..., hosting: _Optional[_Union[_types_pb2.HostingFacts, _Mapping]] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_status_sequence: _Optional[int] = ..., referred_by: _Optional[str] = ...) -> None: ...
 
 class StatusUpdate(_message.Message):
     __slots__ = ("origin_item_id", "sequence", "assigned_node", "action", "occurred_at", "state", "classification", "moved_to_country", "reassigned_to")
