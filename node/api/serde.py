@@ -326,6 +326,8 @@ def item_to_proto(item: Item) -> pb.Item:
         active_hold=_hold_to_proto(item.active_hold) if item.active_hold else None,
         escalated=item.escalated_at is not None,
         actions=[action_to_proto(a) for a in item.actions],
+        origin_node=item.origin_node,
+        origin_item_id=item.origin_item_id,
     )
 
 

@@ -124,9 +124,13 @@ class ItemState(enum.StrEnum):
     CLOSED_REMOVED = "CLOSED_REMOVED"
     CLOSED_UNAVAILABLE = "CLOSED_UNAVAILABLE"
     CLOSED_NOT_ILLEGAL = "CLOSED_NOT_ILLEGAL"
+    # The originating hotline withdrew its referral; work stopped.
+    WITHDRAWN = "WITHDRAWN"
 
 
-CLOSED_STATES = frozenset({ItemState.CLOSED_REMOVED, ItemState.CLOSED_UNAVAILABLE, ItemState.CLOSED_NOT_ILLEGAL})
+CLOSED_STATES = frozenset(
+    {ItemState.CLOSED_REMOVED, ItemState.CLOSED_UNAVAILABLE, ItemState.CLOSED_NOT_ILLEGAL, ItemState.WITHDRAWN}
+)
 
 
 class Route(enum.StrEnum):
@@ -241,6 +245,11 @@ class Item:
     closed_at: datetime | None = None
     active_hold: Hold | None = None
     actions: list[Action] = field(default_factory=list)
+    # Federation: the hotline that referred the item here and its item id ('' for this hotline's own items),
+    # and the last status update sequence sent (as assignee) or applied (as originator).
+    origin_node: str = ""
+    origin_item_id: str = ""
+    status_sequence: int = 0
     version: int = 0
 
     @property

@@ -177,7 +177,9 @@ class SqlTransaction:
     # ------------------------------------------------------------------ items
 
     def find_open_item_by_url(self, url: str) -> Item | None:
-        query = select(t.items).where(t.items.c.url_key == url_key(url), t.items.c.is_open.is_(True))
+        query = select(t.items).where(
+            t.items.c.url_key == url_key(url), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+        )
         if self._postgres:
             query = query.with_for_update()
         row = self.c.execute(query).first()
@@ -412,6 +414,9 @@ class SqlTransaction:
                 )
                 for a in action_rows
             ],
+            origin_node=row.origin_node,
+            origin_item_id=row.origin_item_id,
+            status_sequence=row.status_sequence,
             version=row.version,
         )
 
@@ -611,6 +616,9 @@ def _item_columns(item: Item) -> dict[str, Any]:
         "deadline_at": item.deadline_at,
         "escalated_at": item.escalated_at,
         "closed_at": item.closed_at,
+        "origin_node": item.origin_node,
+        "origin_item_id": item.origin_item_id,
+        "status_sequence": item.status_sequence,
     }
 
 

@@ -28,6 +28,11 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "actions",
+    "inbox",
+    "peer_state",
+    "pending_status_updates",
+    "receipts",
+    "rosters",
     "assessments",
     "audit_log",
     "events",
@@ -120,15 +125,23 @@ items = Table(
     Column("escalated_at", UtcDateTime(), nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("version", Integer(), nullable=False),
+    # Federation: for an item another hotline referred here, the originator and its item id ('' for an item
+    # reported to this hotline). `status_sequence` is the last status update sent (at the assignee) or
+    # applied (at the originator).
+    Column("origin_node", String(64), nullable=False, server_default=""),
+    Column("origin_item_id", String(36), nullable=False, server_default=""),
+    Column("status_sequence", Integer(), nullable=False, server_default="0"),
     Index("ix_items_url_key", "url_key"),
-    # A repeat report joins the open item: at most one open item per normalised URL.
+    # A repeat report joins the open item: at most one open item of this hotline's own per normalised URL.
+    # (An item referred here by another hotline is a separate case: it carries that hotline's reference.)
     Index(
         "uq_items_open_url_key",
         "url_key",
         unique=True,
-        sqlite_where=text("is_open"),
-        postgresql_where=text("is_open"),
+        sqlite_where=text("is_open AND origin_item_id = ''"),
+        postgresql_where=text("is_open AND origin_item_id = ''"),
     ),
+    Index("ix_items_origin", "origin_node", "origin_item_id"),
     Index("ix_items_state", "state"),
     Index("ix_items_hosting_country", "hosting_country"),
     Index("ix_items_deadline_at", "deadline_at"),
@@ -286,6 +299,64 @@ outbox = Table(
     Column("acked_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=False),
     Index("ix_outbox_peer_node_status", "peer_node", "status"),
+)
+
+# Status updates that arrived ahead of a missing one; applied in sequence order once the gap is filled.
+pending_status_updates = Table(
+    "pending_status_updates",
+    metadata,
+    Column("item_id", String(36), ForeignKey("items.item_id"), primary_key=True),
+    Column("sequence", Integer(), primary_key=True),
+    Column("sender", String(64), nullable=False),
+    Column("body", String(4000), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# Every message received from a peer, deduplicated on (sender, message id), with the receipt returned.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("message_id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason_code", String(40), nullable=False),
+    Column("reason", String(500), nullable=False),
+    # Base64 of the signed receipt (a signed message, up to a few KiB with post-quantum signatures).
+    Column("receipt", String(16384), nullable=False),
+)
+
+# The chain of custody at the sender: the recipient's signed receipt for each message it accepted.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("peer_node", String(64), nullable=False),
+    Column("item_id", String(36), nullable=False, index=True),
+    Column("accepted_at", UtcDateTime(), nullable=False),
+    Column("receipt", String(16384), nullable=False),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# Delivery state per peer: the backoff survives restarts, and resets when the peer contacts us.
+peer_state = Table(
+    "peer_state",
+    metadata,
+    Column("peer_node", String(64), primary_key=True),
+    Column("failures", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(500), nullable=False),
+    Column("last_success_at", UtcDateTime(), nullable=True),
+)
+
+# The signed rosters this node has trusted, newest last. Base64 of the SignedRoster bytes.
+rosters = Table(
+    "rosters",
+    metadata,
+    Column("version", BigInteger(), primary_key=True, autoincrement=False),
+    Column("signed_roster", String(4_000_000), nullable=False),
+    Column("trusted_at", UtcDateTime(), nullable=False),
 )
 
 idempotency = Table(

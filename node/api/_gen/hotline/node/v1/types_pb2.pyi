@@ -103,6 +103,7 @@ class ItemState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATE_CLOSED_REMOVED: _ClassVar[ItemState]
     ITEM_STATE_CLOSED_UNAVAILABLE: _ClassVar[ItemState]
     ITEM_STATE_CLOSED_NOT_ILLEGAL: _ClassVar[ItemState]
+    ITEM_STATE_WITHDRAWN: _ClassVar[ItemState]
 
 class HashAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -194,6 +195,7 @@ ITEM_STATE_REFERRED: ItemState
 ITEM_STATE_CLOSED_REMOVED: ItemState
 ITEM_STATE_CLOSED_UNAVAILABLE: ItemState
 ITEM_STATE_CLOSED_NOT_ILLEGAL: ItemState
+ITEM_STATE_WITHDRAWN: ItemState
 HASH_ALGORITHM_UNSPECIFIED: HashAlgorithm
 HASH_ALGORITHM_SHA256: HashAlgorithm
 HASH_ALGORITHM_SHA1: HashAlgorithm
@@ -319,7 +321,7 @@ class Action(_message.Message):
     def __init__(self, action_id: _Optional[str] = ..., type: _Optional[_Union[ActionType, str]] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., note: _Optional[str] = ..., moved_to_country: _Optional[str] = ...) -> None: ...
 
 class Item(_message.Message):
-    __slots__ = ("item_id", "url", "host", "state", "assigned_node", "known_content", "assessment", "hosting", "route", "referred_to", "hashes", "report_count", "first_reported_at", "lea_notified_at", "ntd_sent_at", "deadline_at", "closed_at", "active_hold", "escalated", "actions")
+    __slots__ = ("item_id", "url", "host", "state", "assigned_node", "known_content", "assessment", "hosting", "route", "referred_to", "hashes", "report_count", "first_reported_at", "lea_notified_at", "ntd_sent_at", "deadline_at", "closed_at", "active_hold", "escalated", "actions", "origin_node", "origin_item_id")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
     HOST_FIELD_NUMBER: _ClassVar[int]
@@ -340,6 +342,8 @@ class Item(_message.Message):
     ACTIVE_HOLD_FIELD_NUMBER: _ClassVar[int]
     ESCALATED_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_NODE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     item_id: str
     url: str
     host: str
@@ -360,7 +364,9 @@ class Item(_message.Message):
     active_hold: Hold
     escalated: bool
     actions: _containers.RepeatedCompositeFieldContainer[Action]
-    def __init__(self, item_id: _Optional[str] = ..., url: _Optional[str] = ..., host: _Optional[str] = ..., state: _Optional[_Union[ItemState, str]] = ..., assigned_node: _Optional[str] = ..., known_content: _Optional[bool] = ..., assessment: _Optional[_Union[Assessment, _Mapping]] = ..., hosting: _Optional[_Union[HostingFacts, _Mapping]] = ..., route: _Optional[_Union[Route, str]] = ..., referred_to: _Optional[str] = ..., hashes: _Optional[_Iterable[_Union[ContentHash, _Mapping]]] = ..., report_count: _Optional[int] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lea_notified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ntd_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_hold: _Optional[_Union[Hold, _Mapping]] = ..., escalated: _Optional[bool] = ..., actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ...) -> None: ...
+    origin_node: str
+    origin_item_id: str
+    def __init__(self, item_id: _Optional[str] = ..., url: _Optional[str] = ..., host: _Optional[str] = ..., state: _Optional[_Union[ItemState, str]] = ..., assigned_node: _Optional[str] = ..., known_content: _Optional[bool] = ..., assessment: _Optional[_Union[Assessment, _Mapping]] = ..., hosting: _Optional[_Union[HostingFacts, _Mapping]] = ..., route: _Optional[_Union[Route, str]] = ..., referred_to: _Optional[str] = ..., hashes: _Optional[_Iterable[_Union[ContentHash, _Mapping]]] = ..., report_count: _Optional[int] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lea_notified_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ntd_sent_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deadline_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., active_hold: _Optional[_Union[Hold, _Mapping]] = ..., escalated: _Optional[bool] = ..., actions: _Optional[_Iterable[_Union[Action, _Mapping]]] = ..., origin_node: _Optional[str] = ..., origin_item_id: _Optional[str] = ...) -> None: ...
 
 class ReportedItem(_message.Message):
     __slots__ = ("item_id", "url", "new_item", "known_content", "state")
