@@ -250,6 +250,7 @@ class Item:
     origin_node: str = ""
     origin_item_id: str = ""
     status_sequence: int = 0
+    referred_by: str = ""
     version: int = 0
 
     @property

@@ -16,6 +16,16 @@ from datetime import datetime, timedelta
 import structlog
 from uuid6 import uuid7
 
+from node.cases.exchange_messages import (
+    KIND_REFERRAL,
+    KIND_STATUS_UPDATE,
+    KIND_WITHDRAWAL,
+    IncomingReferral,
+    StatusUpdate,
+    Withdrawal,
+    assessment_to_json,
+    dump_body,
+)
 from node.cases.model import (
     CLOSED_STATES,
     Action,
@@ -329,6 +339,8 @@ class CaseService:
             item.state = ItemState.AWAITING_ASSESSMENT
         elif item.state in (ItemState.AWAITING_ASSESSMENT, ItemState.AWAITING_HOSTING):
             self._route_txn(tx, item, now)
+        closed = assessment.classification is Classification.NOT_ILLEGAL
+        self._report_status_txn(tx, item, now, ActionType.NOT_ILLEGAL if closed else None)
         return assessment_id
 
     # ------------------------------------------------------------------ hosting
@@ -419,10 +431,12 @@ class CaseService:
         item.referred_to = decision.peer_node
         item.state = ItemState.REFERRED
         self._event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country} -> {decision.peer_node}")
+        if decision.peer_node == item.origin_node:
+            return  # it moved back to the originator's country: the originator takes it back on the MOVED update
         message = OutboxMessage(
             message_id=str(uuid7()),
             peer_node=decision.peer_node,
-            kind="referral",
+            kind=KIND_REFERRAL,
             item_id=item.item_id,
             body=_referral_body(item, self._s),
             created_at=now,
@@ -475,7 +489,6 @@ class CaseService:
             elif action.type is ActionType.CONTENT_UNAVAILABLE:
                 self._close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, now)
             elif action.type is ActionType.MOVED:
-                assert item.hosting is not None
                 moved = HostingRecord(
                     HostingFacts(ip=None, country=moved_to, asn=None, organisation=None, cdn=False, source="moved"),
                     now,
@@ -488,7 +501,20 @@ class CaseService:
                 item.ntd_sent_at = None
                 item.deadline_at = None
                 item.escalated_at = None
+                # The MOVED update takes the next sequence number; a new assignee continues after it.
+                moved_sequence = self._reserve_status_sequence(item)
                 self._route_txn(tx, item, now)
+                self._report_status_txn(
+                    tx,
+                    item,
+                    now,
+                    ActionType.MOVED,
+                    sequence=moved_sequence,
+                    moved_to_country=moved_to,
+                    reassigned_to=item.assigned_node,
+                )
+            if action.type is not ActionType.MOVED:
+                self._report_status_txn(tx, item, now, action.type)
             tx.update_item(item)
             tx.append_audit(
                 at=now,
@@ -595,6 +621,232 @@ class CaseService:
             )
         self._committed()
         return item
+
+    # ------------------------------------------------------------------ federation
+
+    def withdraw_referral(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
+        """The originator takes a referral back: the item closes as WITHDRAWN and the assignee is told."""
+        request_id = check_request_id(request_id)
+        if not reason.strip():
+            raise InvalidArgument("a withdrawal needs a reason", field="reason")
+        check_text(reason, field="reason", limit=MAX_NOTE_CHARS)
+        fingerprint = _fingerprint("WithdrawReferral", item_id, reason)
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            previous = self._replay(tx, principal, request_id, "WithdrawReferral", fingerprint)
+            if previous is not None:
+                return self._load(tx, previous)
+            item = self._load(tx, item_id, for_update=True)
+            if item.origin_node or item.state is not ItemState.REFERRED:
+                raise FailedPrecondition(
+                    f"only a referral this node made, still open, can be withdrawn; the item is {item.state}",
+                    field="item_id",
+                )
+            assignee = item.assigned_node
+            self._enqueue_txn(
+                tx, item, assignee, KIND_WITHDRAWAL, Withdrawal(self._s.node_id, item.item_id, reason).to_json(), now
+            )
+            item.assigned_node = self._s.node_id
+            self._close_txn(tx, item, ItemState.WITHDRAWN, now)
+            tx.update_item(item)
+            tx.append_audit(
+                at=now, actor=principal.name, action="WithdrawReferral", subject=item.item_id, detail=f"from {assignee}"
+            )
+            self._remember(tx, principal, request_id, "WithdrawReferral", fingerprint, item.item_id, now)
+        self._committed()
+        return item
+
+    def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: IncomingReferral) -> str:
+        """Take on an item another hotline referred here. Runs inside the receiver's transaction."""
+        now = self._clock.now()
+        expected_sender = referral.referred_by or referral.origin_node
+        if sender != expected_sender:
+            raise FailedPrecondition(
+                f"{sender} sent a referral that names {expected_sender} as its sender", field="referral.referred_by"
+            )
+        if referral.origin_node == self._s.node_id:
+            raise FailedPrecondition("a referral of this node's own item", field="referral.origin_node")
+        normalised = normalise_url(referral.url, field="referral.url")
+        existing = tx.find_item_by_origin(referral.origin_node, referral.origin_item_id, for_update=True)
+        if existing is not None and existing.is_open and existing.assigned_node == self._s.node_id:
+            return existing.item_id  # the same referral again, under another message id
+        facts = referral.hosting or HostingFacts(None, None, None, None, False, "referral")
+        hosting = HostingRecord(dataclasses.replace(facts, source=f"referral:{sender}"), now)
+        if existing is None:
+            item = Item(
+                item_id=str(uuid7()),
+                url=normalised.url,
+                host=normalised.host,
+                state=ItemState.AWAITING_ASSESSMENT,
+                assigned_node=self._s.node_id,
+                first_reported_at=referral.first_reported_at,
+                created_at=now,
+                hashes=list(referral.hashes),
+                hosting=hosting,
+                origin_node=referral.origin_node,
+                origin_item_id=referral.origin_item_id,
+                status_sequence=referral.next_status_sequence - 1,
+                referred_by=sender,
+            )
+            tx.insert_item(item)
+            tx.add_item_hashes(item.item_id, item.hashes)
+        else:  # it moved away from here earlier and has now come back
+            item = existing
+            item.assigned_node, item.referred_to, item.referred_by = self._s.node_id, "", sender
+            item.state, item.closed_at = ItemState.AWAITING_ASSESSMENT, None
+            item.status_sequence = referral.next_status_sequence - 1
+            item.hosting = hosting
+        tx.insert_hosting(item.item_id, hosting)
+        self._event(tx, "referral.received", now, item=item, detail=f"from {sender} for {referral.origin_node}")
+        origin = referral.assessment
+        if origin is not None and origin.classification is Classification.BASELINE:
+            # BASELINE is illegal everywhere and cannot be overruled: no second look needed.
+            baseline = dataclasses.replace(origin, assessed_by=referral.origin_node, assessed_at=now, automatic=True)
+            self._apply_assessment_txn(tx, item, baseline, now, actor=referral.origin_node)
+        elif origin is not None:
+            # Recorded for the analyst, who re-assesses under this jurisdiction's law.
+            tx.insert_assessment(
+                item.item_id,
+                dataclasses.replace(origin, assessed_by=referral.origin_node, assessed_at=now, automatic=True),
+            )
+            item.assessment = origin
+        tx.update_item(item)
+        tx.append_audit(
+            at=now,
+            actor=sender,
+            action="ReceiveReferral",
+            subject=item.item_id,
+            detail=f"{referral.origin_node}/{referral.origin_item_id}",
+        )
+        return item.item_id
+
+    def apply_status_update_txn(self, tx: CaseTransaction, sender: str, update: StatusUpdate) -> None:
+        """Apply an assignee's status update to this node's item, in sequence order."""
+        now = self._clock.now()
+        item = tx.get_item(update.origin_item_id, for_update=True)
+        if item is None or item.origin_node:
+            raise NotFound(f"no item {update.origin_item_id!r} that this node referred", field="origin_item_id")
+        if update.sequence <= item.status_sequence or item.state is ItemState.WITHDRAWN:
+            return  # applied already, or withdrawn: nothing more to do
+        if update.sequence > item.status_sequence + 1:
+            tx.put_pending_update(item.item_id, update.sequence, sender, dump_body(update.to_json()), now)
+            self._event(tx, "status.buffered", now, item=item, detail=f"#{update.sequence} from {sender}")
+            tx.update_item(item)
+            return
+        if sender != item.assigned_node:
+            raise FailedPrecondition(
+                f"{sender} is not assigned to the item; {item.assigned_node} is", field="assigned_node"
+            )
+        self._apply_status_txn(tx, item, sender, update, now)
+        while True:  # drain updates that were waiting for this one
+            following = tx.take_pending_update(item.item_id, item.status_sequence + 1, item.assigned_node)
+            if following is None:
+                break
+            self._apply_status_txn(tx, item, item.assigned_node, StatusUpdate.from_json(json.loads(following)), now)
+        tx.update_item(item)
+
+    def _apply_status_txn(
+        self, tx: CaseTransaction, item: Item, sender: str, update: StatusUpdate, now: datetime
+    ) -> None:
+        item.status_sequence = update.sequence
+        at = update.occurred_at
+        detail = f"#{update.sequence} {sender}: {update.action or 'assessed'} {update.classification or ''}".strip()
+        if update.action is not None:
+            action = Action(
+                str(uuid7()),
+                item.item_id,
+                update.action,
+                at,
+                sender,
+                f"status update #{update.sequence}",
+                update.moved_to_country,
+            )
+            tx.insert_action(action)
+            item.actions.append(action)
+        if update.action is ActionType.LEA_NOTIFIED:
+            item.lea_notified_at = item.lea_notified_at or at
+        elif update.action is ActionType.HP_NOTIFIED:
+            item.ntd_sent_at = at
+        elif update.action is ActionType.CONTENT_REMOVED:
+            self._close_txn(tx, item, ItemState.CLOSED_REMOVED, at)
+        elif update.action is ActionType.CONTENT_UNAVAILABLE:
+            self._close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, at)
+        elif update.action is ActionType.NOT_ILLEGAL:
+            self._close_txn(tx, item, ItemState.CLOSED_NOT_ILLEGAL, at)
+        elif update.action is ActionType.MOVED:
+            moved = HostingRecord(
+                HostingFacts(None, update.moved_to_country or None, None, None, False, f"moved:{sender}"), now
+            )
+            tx.insert_hosting(item.item_id, moved)
+            item.hosting = moved
+            if update.reassigned_to == self._s.node_id:
+                item.assigned_node, item.referred_to = self._s.node_id, ""
+                item.route = Route.DOMESTIC
+                item.state = ItemState.LEA_NOTIFIED if item.lea_notified_at else ItemState.AWAITING_LEA
+            elif update.reassigned_to:
+                item.assigned_node = item.referred_to = update.reassigned_to
+        self._event(tx, "status.applied", now, item=item, detail=detail)
+
+    def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
+        """The originator withdrew its referral: stop work, keep the item as a tombstone."""
+        now = self._clock.now()
+        item = tx.find_item_by_origin(withdrawal.origin_node, withdrawal.origin_item_id, for_update=True)
+        if item is None:
+            raise NotFound("no item was referred here under that reference", field="origin_item_id")
+        if sender not in (item.origin_node, item.referred_by):
+            raise FailedPrecondition(f"{sender} did not refer this item", field="sender")
+        if item.state is ItemState.REFERRED and item.assigned_node not in (self._s.node_id, item.origin_node):
+            # It moved on from here: pass the withdrawal to the hotline that has it now.
+            self._enqueue_txn(tx, item, item.assigned_node, KIND_WITHDRAWAL, withdrawal.to_json(), now)
+        if item.is_open:
+            item.assigned_node = self._s.node_id
+            self._close_txn(tx, item, ItemState.WITHDRAWN, now)
+            tx.update_item(item)
+        tx.append_audit(
+            at=now, actor=sender, action="ApplyWithdrawal", subject=item.item_id, detail=withdrawal.reason[:200]
+        )
+
+    def _reserve_status_sequence(self, item: Item) -> int:
+        item.status_sequence += 1
+        return item.status_sequence
+
+    def _report_status_txn(
+        self,
+        tx: CaseTransaction,
+        item: Item,
+        now: datetime,
+        action: ActionType | None,
+        *,
+        sequence: int | None = None,
+        moved_to_country: str = "",
+        reassigned_to: str = "",
+    ) -> None:
+        """For an item another hotline referred here, queue a status update to that hotline."""
+        if not item.origin_node or item.origin_node == self._s.node_id:
+            return
+        update = StatusUpdate(
+            origin_item_id=item.origin_item_id,
+            sequence=sequence if sequence is not None else self._reserve_status_sequence(item),
+            assigned_node=self._s.node_id,
+            occurred_at=now,
+            state=item.state,
+            action=action,
+            classification=item.classification,
+            moved_to_country=moved_to_country,
+            reassigned_to=reassigned_to,
+        )
+        self._enqueue_txn(tx, item, item.origin_node, KIND_STATUS_UPDATE, update.to_json(), now)
+
+    def _enqueue_txn(
+        self, tx: CaseTransaction, item: Item, peer: str, kind: str, body: dict[str, object], now: datetime
+    ) -> None:
+        message = OutboxMessage(str(uuid7()), peer, kind, item.item_id, dump_body(body), now)
+        tx.enqueue_outbox(message)
+        self._event(tx, "outbox.queued", now, item=item, detail=f"{kind} {message.message_id} -> {peer}")
+
+    def committed(self) -> None:
+        """Tell event listeners that a transaction run outside this service (the exchange receiver) committed."""
+        self._committed()
 
     # ------------------------------------------------------------------ deadlines
 
@@ -792,27 +1044,16 @@ def _referral_body(item: Item, settings: CaseSettings) -> str:
     """The referral's metadata for the peer: URL, hashes, assessment, hosting. Never content."""
     assessment = item.assessment
     hosting = item.hosting.facts if item.hosting else None
+    referred_in = bool(item.origin_node)
     body = {
-        "origin_node": settings.node_id,
-        "origin_item_id": item.item_id,
+        "origin_node": item.origin_node if referred_in else settings.node_id,
+        "origin_item_id": item.origin_item_id if referred_in else item.item_id,
+        "referred_by": settings.node_id if referred_in else "",
+        "next_status_sequence": item.status_sequence + 1,
         "url": item.url,
         "first_reported_at": item.first_reported_at.isoformat(),
         "hashes": [{"algorithm": str(h.algorithm), "value": h.hex} for h in item.hashes],
-        "assessment": None
-        if assessment is None
-        else {
-            "classification": str(assessment.classification),
-            "age_group": str(assessment.age_group),
-            "gender": str(assessment.gender),
-            "content_type": str(assessment.content_type),
-            "site_type": str(assessment.site_type),
-            "commerciality": str(assessment.commerciality),
-            "payment_methods": sorted(str(p) for p in assessment.payment_methods),
-            "virtual": assessment.virtual,
-            "child_modelling": assessment.child_modelling,
-            "user_generated": assessment.user_generated,
-            "jurisdiction": assessment.jurisdiction,
-        },
+        "assessment": None if assessment is None else assessment_to_json(assessment),
         "hosting": None
         if hosting is None
         else {
@@ -823,4 +1064,4 @@ def _referral_body(item: Item, settings: CaseSettings) -> str:
             "cdn": hosting.cdn,
         },
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return dump_body(body)

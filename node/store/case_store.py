@@ -192,6 +192,39 @@ class SqlTransaction:
         row = self.c.execute(query).first()
         return self._item(row) if row else None
 
+    def find_item_by_origin(self, origin_node: str, origin_item_id: str, *, for_update: bool = False) -> Item | None:
+        query = select(t.items).where(t.items.c.origin_node == origin_node, t.items.c.origin_item_id == origin_item_id)
+        if for_update and self._postgres:
+            query = query.with_for_update()
+        row = self.c.execute(query.order_by(t.items.c.created_at.desc()).limit(1)).first()
+        return self._item(row) if row else None
+
+    def put_pending_update(self, item_id: str, sequence: int, sender: str, body: str, at: datetime) -> None:
+        exists = self.c.execute(
+            select(func.count()).where(
+                t.pending_status_updates.c.item_id == item_id,
+                t.pending_status_updates.c.sequence == sequence,
+                t.pending_status_updates.c.sender == sender,
+            )
+        ).scalar_one()
+        if not exists:
+            self.c.execute(
+                insert(t.pending_status_updates).values(
+                    item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at
+                )
+            )
+
+    def take_pending_update(self, item_id: str, sequence: int, sender: str) -> str | None:
+        where = (
+            t.pending_status_updates.c.item_id == item_id,
+            t.pending_status_updates.c.sequence == sequence,
+            t.pending_status_updates.c.sender == sender,
+        )
+        body = self.c.execute(select(t.pending_status_updates.c.body).where(*where)).scalar_one_or_none()
+        if body is not None:
+            self.c.execute(delete(t.pending_status_updates).where(*where))
+        return body
+
     def insert_item(self, item: Item) -> None:
         self.c.execute(insert(t.items).values(item_id=item.item_id, version=0, **_item_columns(item)))
 
@@ -306,7 +339,15 @@ class SqlTransaction:
             update(t.assessments).where(in_items, t.assessments.c.assessment_id.in_(referenced)).values(item_id=None)
         )
         self.c.execute(delete(t.assessments).where(in_items))
-        for table in (t.item_hashes, t.hosting_records, t.actions, t.holds, t.report_items, t.events):
+        for table in (
+            t.item_hashes,
+            t.hosting_records,
+            t.actions,
+            t.holds,
+            t.report_items,
+            t.events,
+            t.pending_status_updates,
+        ):
             self.c.execute(delete(table).where(table.c.item_id.in_(item_ids)))
         linked = select(t.report_items.c.report_id)
         orphans = select(t.reports.c.report_id).where(t.reports.c.report_id.not_in(linked))
@@ -417,6 +458,7 @@ class SqlTransaction:
             origin_node=row.origin_node,
             origin_item_id=row.origin_item_id,
             status_sequence=row.status_sequence,
+            referred_by=row.referred_by,
             version=row.version,
         )
 
@@ -619,6 +661,7 @@ def _item_columns(item: Item) -> dict[str, Any]:
         "origin_node": item.origin_node,
         "origin_item_id": item.origin_item_id,
         "status_sequence": item.status_sequence,
+        "referred_by": item.referred_by,
     }
 
 

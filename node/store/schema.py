@@ -28,24 +28,24 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "actions",
-    "inbox",
-    "peer_state",
-    "pending_status_updates",
-    "receipts",
-    "rosters",
     "assessments",
     "audit_log",
     "events",
     "holds",
     "hosting_records",
     "idempotency",
+    "inbox",
     "item_hashes",
     "items",
     "known_hashes",
     "metadata",
     "outbox",
+    "peer_state",
+    "pending_status_updates",
+    "receipts",
     "report_items",
     "reports",
+    "rosters",
     "tokens",
 ]
 
@@ -131,6 +131,8 @@ items = Table(
     Column("origin_node", String(64), nullable=False, server_default=""),
     Column("origin_item_id", String(36), nullable=False, server_default=""),
     Column("status_sequence", Integer(), nullable=False, server_default="0"),
+    # The node that sent the referral here: the origin, or the hotline it moved on from.
+    Column("referred_by", String(64), nullable=False, server_default=""),
     Index("ix_items_url_key", "url_key"),
     # A repeat report joins the open item: at most one open item of this hotline's own per normalised URL.
     # (An item referred here by another hotline is a separate case: it carries that hotline's reference.)
@@ -307,7 +309,8 @@ pending_status_updates = Table(
     metadata,
     Column("item_id", String(36), ForeignKey("items.item_id"), primary_key=True),
     Column("sequence", Integer(), primary_key=True),
-    Column("sender", String(64), nullable=False),
+    # Part of the key: a rogue sender cannot occupy the slot of the assignee's real update.
+    Column("sender", String(64), primary_key=True),
     Column("body", String(4000), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
 )
