@@ -782,7 +782,7 @@ class CaseService:
             if update.reassigned_to == self._s.node_id:
                 item.assigned_node, item.referred_to = self._s.node_id, ""
                 item.route = Route.DOMESTIC
-                item.state = ItemState.LEA_NOTIFIED if item.lea_notified_at else ItemState.AWAITING_LEA
+                item.state = ItemState.AWAITING_LEA  # another country's police were told, not ours
             elif update.reassigned_to:
                 item.assigned_node = item.referred_to = update.reassigned_to
         self._event(tx, "status.applied", now, item=item, detail=detail)

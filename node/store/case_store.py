@@ -597,6 +597,12 @@ class SqlTransaction:
         rows = self.c.execute(query.order_by(t.outbox.c.outbox_id).limit(limit)).all()
         return [OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at) for r in rows]
 
+    def mark_outbox(self, message_id: str, status: str, at: datetime, error: str = "") -> None:
+        values: dict[str, Any] = {"status": status, "last_error": error[:500]}
+        if status == "acked":
+            values["acked_at"] = at
+        self.c.execute(update(t.outbox).where(t.outbox.c.message_id == message_id).values(**values))
+
     # ------------------------------------------------------------------ tokens
 
     def insert_token(self, token: StoredToken) -> None:

@@ -1,0 +1,220 @@
+"""Bodies of node-to-node messages: outbox JSON -> protobuf bytes (to send) and bytes -> domain (received).
+
+Sending serialises deterministically; receiving validates every field, so a peer's malformed body is
+rejected with a reason and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from node.api import serde
+from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
+from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.cases.exchange_messages import (
+    KIND_REFERRAL,
+    KIND_STATUS_UPDATE,
+    KIND_WITHDRAWAL,
+    IncomingReferral,
+    StatusUpdate,
+    Withdrawal,
+)
+from node.cases.model import (
+    ActionType,
+    AgeGroup,
+    Assessment,
+    Classification,
+    Commerciality,
+    ContentType,
+    Gender,
+    ItemState,
+    PaymentMethod,
+    SiteType,
+)
+from node.errors import InvalidArgument
+from node.hashes import HashAlgorithm, parse_hash
+from node.hosting import HostingFacts
+
+__all__ = ["KINDS", "Incoming", "decode_body", "encode_body"]
+
+Incoming = IncomingReferral | StatusUpdate | Withdrawal
+
+KINDS: dict[str, int] = {
+    KIND_REFERRAL: envelope_pb2.MESSAGE_KIND_REFERRAL,
+    KIND_STATUS_UPDATE: envelope_pb2.MESSAGE_KIND_STATUS_UPDATE,
+    KIND_WITHDRAWAL: envelope_pb2.MESSAGE_KIND_WITHDRAWAL,
+}
+
+
+def encode_body(kind: str, body_json: str) -> tuple[int, bytes]:
+    """The envelope kind and the protobuf bytes of an outbox message's JSON body."""
+    data = json.loads(body_json)
+    message: Any
+    if kind == KIND_REFERRAL:
+        message = _referral_to_proto(data)
+    elif kind == KIND_STATUS_UPDATE:
+        message = _status_to_proto(data)
+    elif kind == KIND_WITHDRAWAL:
+        message = messages_pb2.Withdrawal(origin_item_id=data["origin_item_id"], reason=data["reason"])
+    else:
+        raise ValueError(f"no wire form for outbox kind {kind!r}")
+    return KINDS[kind], message.SerializeToString(deterministic=True)
+
+
+def decode_body(kind: int, body: bytes, *, sender: str) -> Incoming:
+    """The domain form of a received body. Raises InvalidArgument naming the bad field."""
+    try:
+        if kind == envelope_pb2.MESSAGE_KIND_REFERRAL:
+            return _referral_from_proto(messages_pb2.Referral.FromString(body))
+        if kind == envelope_pb2.MESSAGE_KIND_STATUS_UPDATE:
+            return _status_from_proto(messages_pb2.StatusUpdate.FromString(body))
+        if kind == envelope_pb2.MESSAGE_KIND_WITHDRAWAL:
+            w = messages_pb2.Withdrawal.FromString(body)
+            return Withdrawal(sender, _required(w.origin_item_id, "withdrawal.origin_item_id"), w.reason[:2000])
+    except DecodeError:
+        raise InvalidArgument("the body is not valid protobuf", field="body") from None
+    raise InvalidArgument(f"message kind {kind} carries no case body", field="kind")
+
+
+def _ts(value: str) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(datetime.fromisoformat(value))
+    return ts
+
+
+def _referral_to_proto(data: dict[str, Any]) -> messages_pb2.Referral:
+    referral = messages_pb2.Referral(
+        origin_node=data["origin_node"],
+        origin_item_id=data["origin_item_id"],
+        url=data["url"],
+        first_reported_at=_ts(data["first_reported_at"]),
+        next_status_sequence=data["next_status_sequence"],
+        referred_by=data["referred_by"],
+        hashes=[
+            pb.ContentHash(algorithm=serde.enum_to_proto(HashAlgorithm(h["algorithm"])), value=h["value"])  # type: ignore[arg-type]
+            for h in data["hashes"]
+        ],
+    )
+    if data["assessment"]:
+        a = data["assessment"]
+        referral.assessment.CopyFrom(
+            pb.Assessment(
+                classification=serde.enum_to_proto(Classification(a["classification"])),  # type: ignore[arg-type]
+                age_group=serde.enum_to_proto(AgeGroup(a["age_group"])),  # type: ignore[arg-type]
+                gender=serde.enum_to_proto(Gender(a["gender"])),  # type: ignore[arg-type]
+                content_type=serde.enum_to_proto(ContentType(a["content_type"])),  # type: ignore[arg-type]
+                site_type=serde.enum_to_proto(SiteType(a["site_type"])),  # type: ignore[arg-type]
+                commerciality=serde.enum_to_proto(Commerciality(a["commerciality"])),  # type: ignore[arg-type]
+                payment_methods=[serde.enum_to_proto(PaymentMethod(p)) for p in a["payment_methods"]],  # type: ignore[misc]
+                virtual=a["virtual"],
+                child_modelling=a["child_modelling"],
+                user_generated=a["user_generated"],
+                jurisdiction=a["jurisdiction"],
+            )
+        )
+    if data["hosting"]:
+        h = data["hosting"]
+        referral.hosting.CopyFrom(
+            pb.HostingFacts(
+                ip=h["ip"] or "",
+                country=h["country"] or "",
+                asn=h["asn"] or 0,
+                organisation=h["organisation"] or "",
+                cdn=h["cdn"],
+            )
+        )
+    return referral
+
+
+def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
+    assessment: Assessment | None = None
+    if r.HasField("assessment"):
+        assessment = serde.assessment_from_proto(r.assessment, field="referral.assessment")
+        assessment = _with_jurisdiction(assessment, r.assessment.jurisdiction)
+    hosting: HostingFacts | None = None
+    if r.HasField("hosting"):
+        h = r.hosting
+        hosting = HostingFacts(
+            h.ip or None, h.country or None, h.asn or None, h.organisation or None, h.cdn, "referral"
+        )
+    hashes = tuple(
+        parse_hash(
+            serde.enum_from_proto(HashAlgorithm, h.algorithm, field=f"referral.hashes[{i}].algorithm"),
+            h.value,
+            field=f"referral.hashes[{i}]",
+        )
+        for i, h in enumerate(r.hashes)
+    )
+    if r.next_status_sequence < 1:
+        raise InvalidArgument("must be at least 1", field="referral.next_status_sequence")
+    first = serde.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
+    return IncomingReferral(
+        origin_node=_required(r.origin_node, "referral.origin_node"),
+        origin_item_id=_required(r.origin_item_id, "referral.origin_item_id"),
+        url=_required(r.url, "referral.url"),
+        hashes=hashes,
+        assessment=assessment,
+        hosting=hosting,
+        first_reported_at=first or datetime.now(UTC),
+        next_status_sequence=r.next_status_sequence,
+        referred_by=r.referred_by,
+    )
+
+
+def _with_jurisdiction(assessment: Assessment, jurisdiction: str) -> Assessment:
+    from dataclasses import replace
+
+    return replace(assessment, jurisdiction=jurisdiction[:2].upper())
+
+
+def _status_to_proto(data: dict[str, Any]) -> messages_pb2.StatusUpdate:
+    update = StatusUpdate.from_json(data)
+    return messages_pb2.StatusUpdate(
+        origin_item_id=update.origin_item_id,
+        sequence=update.sequence,
+        assigned_node=update.assigned_node,
+        action=serde.enum_to_proto(update.action),  # type: ignore[arg-type]
+        occurred_at=_ts(update.occurred_at.isoformat()),
+        state=serde.enum_to_proto(update.state),  # type: ignore[arg-type]
+        classification=serde.enum_to_proto(update.classification),  # type: ignore[arg-type]
+        moved_to_country=update.moved_to_country,
+        reassigned_to=update.reassigned_to,
+    )
+
+
+def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
+    if s.sequence < 1:
+        raise InvalidArgument("must be at least 1", field="status_update.sequence")
+    occurred = serde.timestamp_from_proto(s, "occurred_at", field="status_update.occurred_at")
+    if occurred is None:
+        raise InvalidArgument("is required", field="status_update.occurred_at")
+    action = serde.enum_from_proto(ActionType, s.action, field="status_update.action") if s.action else None
+    classification = (
+        serde.enum_from_proto(Classification, s.classification, field="status_update.classification")
+        if s.classification
+        else None
+    )
+    return StatusUpdate(
+        origin_item_id=_required(s.origin_item_id, "status_update.origin_item_id"),
+        sequence=s.sequence,
+        assigned_node=_required(s.assigned_node, "status_update.assigned_node"),
+        occurred_at=occurred,
+        state=serde.enum_from_proto(ItemState, s.state, field="status_update.state"),
+        action=action,
+        classification=classification,
+        moved_to_country=s.moved_to_country[:2].upper(),
+        reassigned_to=s.reassigned_to[:64],
+    )
+
+
+def _required(value: str, field: str) -> str:
+    if not value:
+        raise InvalidArgument("is required", field=field)
+    if len(value) > 8192:
+        raise InvalidArgument("is too long", field=field)
+    return value
