@@ -11,7 +11,21 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, delete, func, insert, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    Engine,
+    Row,
+    String,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from node.access import StoredToken
@@ -57,6 +71,42 @@ def url_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
 
 
+# Hot statements are built once and run with parameters, so SQLAlchemy reuses their compiled form.
+_K_ITEM: BindParameter[str] = bindparam("k_item_id", type_=String())
+_ITEM = select(t.items).where(t.items.c.item_id == _K_ITEM)
+_ITEM_FOR_UPDATE = _ITEM.with_for_update()
+_OPEN_ITEM_BY_URL = select(t.items).where(
+    t.items.c.url_key == bindparam("k_url_key"), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+)
+_OPEN_ITEM_BY_URL_FOR_UPDATE = _OPEN_ITEM_BY_URL.with_for_update()
+_UPDATE_ITEM = update(t.items).where(t.items.c.item_id == _K_ITEM, t.items.c.version == bindparam("k_version"))
+_ITEM_HASHES = (
+    select(t.item_hashes)
+    .where(t.item_hashes.c.item_id == _K_ITEM)
+    .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
+)
+_ITEM_ASSESSMENT = (
+    select(t.assessments)
+    .where(t.assessments.c.item_id == _K_ITEM)
+    .order_by(t.assessments.c.assessment_id.desc())
+    .limit(1)
+)
+_ITEM_HOSTING = (
+    select(t.hosting_records)
+    .where(t.hosting_records.c.item_id == _K_ITEM)
+    .order_by(t.hosting_records.c.hosting_id.desc())
+    .limit(1)
+)
+_ITEM_HOLD = (
+    select(t.holds)
+    .where(t.holds.c.item_id == _K_ITEM, t.holds.c.released_at.is_(None))
+    .order_by(t.holds.c.placed_at.desc())
+    .limit(1)
+)
+_ITEM_ACTIONS = select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at)
+_LAST_AUDIT_HASH = select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+
+
 class SqlCaseStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -74,7 +124,9 @@ class SqlCaseStore:
             connection.info["read_only"] = read_only
             try:
                 with connection.begin():
-                    yield SqlTransaction(connection, postgres=self._postgres)
+                    tx = SqlTransaction(connection, postgres=self._postgres)
+                    yield tx
+                    tx.flush()
             except IntegrityError as exc:
                 raise Aborted("a concurrent change conflicted with this one; retry the request") from exc
 
@@ -106,6 +158,8 @@ class SqlTransaction:
         self.c = connection
         self._postgres = postgres
         self._append_locked = False
+        self._events: list[dict[str, Any]] = []
+        self._audits: list[tuple[datetime, str, str, str, str]] = []
 
     # ------------------------------------------------------------------ idempotency
 
@@ -119,21 +173,23 @@ class SqlTransaction:
 
     def put_idempotency(self, principal: str, request_id: str, record: IdempotencyRecord, at: datetime) -> None:
         self.c.execute(
-            insert(t.idempotency).values(
+            insert(t.idempotency),
+            dict(
                 principal=principal,
                 request_id=request_id,
                 method=record.method,
                 fingerprint=record.fingerprint,
                 result_id=record.result_id,
                 created_at=at,
-            )
+            ),
         )
 
     # ------------------------------------------------------------------ reports
 
     def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None:
         self.c.execute(
-            insert(t.reports).values(
+            insert(t.reports),
+            dict(
                 report_id=report.report_id,
                 received_at=report.received_at,
                 recorded_at=recorded_at,
@@ -143,12 +199,12 @@ class SqlTransaction:
                 reporter_email=report.reporter.email,
                 reporter_reference=report.reporter.reference,
                 submitted_by=principal,
-            )
+            ),
         )
 
     def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None:
         self.c.execute(
-            insert(t.report_items).values(report_id=report_id, item_id=item_id, position=position, new_item=new_item)
+            insert(t.report_items), dict(report_id=report_id, item_id=item_id, position=position, new_item=new_item)
         )
 
     def get_report(self, report_id: str) -> Report | None:
@@ -177,19 +233,13 @@ class SqlTransaction:
     # ------------------------------------------------------------------ items
 
     def find_open_item_by_url(self, url: str) -> Item | None:
-        query = select(t.items).where(
-            t.items.c.url_key == url_key(url), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
-        )
-        if self._postgres:
-            query = query.with_for_update()
-        row = self.c.execute(query).first()
+        query = _OPEN_ITEM_BY_URL_FOR_UPDATE if self._postgres else _OPEN_ITEM_BY_URL
+        row = self.c.execute(query, {"k_url_key": url_key(url)}).first()
         return self._item(row) if row else None
 
     def get_item(self, item_id: str, *, for_update: bool = False) -> Item | None:
-        query = select(t.items).where(t.items.c.item_id == item_id)
-        if for_update and self._postgres:
-            query = query.with_for_update()
-        row = self.c.execute(query).first()
+        query = _ITEM_FOR_UPDATE if for_update and self._postgres else _ITEM
+        row = self.c.execute(query, {"k_item_id": item_id}).first()
         return self._item(row) if row else None
 
     def find_item_by_origin(self, origin_node: str, origin_item_id: str, *, for_update: bool = False) -> Item | None:
@@ -209,9 +259,8 @@ class SqlTransaction:
         ).scalar_one()
         if not exists:
             self.c.execute(
-                insert(t.pending_status_updates).values(
-                    item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at
-                )
+                insert(t.pending_status_updates),
+                dict(item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at),
             )
 
     def take_pending_update(self, item_id: str, sequence: int, sender: str) -> str | None:
@@ -226,13 +275,12 @@ class SqlTransaction:
         return body
 
     def insert_item(self, item: Item) -> None:
-        self.c.execute(insert(t.items).values(item_id=item.item_id, version=0, **_item_columns(item)))
+        self.c.execute(insert(t.items), dict(item_id=item.item_id, version=0, **_item_columns(item)))
 
     def update_item(self, item: Item) -> None:
         result = self.c.execute(
-            update(t.items)
-            .where(t.items.c.item_id == item.item_id, t.items.c.version == item.version)
-            .values(version=item.version + 1, **_item_columns(item))
+            _UPDATE_ITEM,
+            {"k_item_id": item.item_id, "k_version": item.version, "version": item.version + 1, **_item_columns(item)},
         )
         if result.rowcount != 1:
             raise Aborted(f"item {item.item_id} changed concurrently; retry the request")
@@ -246,13 +294,14 @@ class SqlTransaction:
             )
 
     def insert_assessment(self, item_id: str, assessment: Assessment) -> int:
-        result = self.c.execute(insert(t.assessments).values(item_id=item_id, **_assessment_columns(assessment)))
+        result = self.c.execute(insert(t.assessments), dict(item_id=item_id, **_assessment_columns(assessment)))
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def insert_hosting(self, item_id: str, record: HostingRecord) -> None:
         facts = record.facts
         self.c.execute(
-            insert(t.hosting_records).values(
+            insert(t.hosting_records),
+            dict(
                 item_id=item_id,
                 ip=facts.ip,
                 country=facts.country,
@@ -264,12 +313,13 @@ class SqlTransaction:
                 override_reason=record.override_reason,
                 actor=record.actor,
                 traced_at=record.traced_at,
-            )
+            ),
         )
 
     def insert_action(self, action: Action) -> None:
         self.c.execute(
-            insert(t.actions).values(
+            insert(t.actions),
+            dict(
                 action_id=action.action_id,
                 item_id=action.item_id,
                 type=action.type.value,
@@ -277,12 +327,13 @@ class SqlTransaction:
                 actor=action.actor,
                 note=action.note,
                 moved_to_country=action.moved_to_country,
-            )
+            ),
         )
 
     def insert_hold(self, hold: Hold) -> None:
         self.c.execute(
-            insert(t.holds).values(
+            insert(t.holds),
+            dict(
                 hold_id=hold.hold_id,
                 item_id=hold.item_id,
                 placed_at=hold.placed_at,
@@ -290,7 +341,7 @@ class SqlTransaction:
                 released_at=hold.released_at,
                 reference=hold.reference,
                 placed_by=hold.placed_by,
-            )
+            ),
         )
 
     def release_hold(self, hold_id: str, at: datetime) -> None:
@@ -395,33 +446,12 @@ class SqlTransaction:
         item_id = row.item_id
         hashes = [
             ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest))
-            for h in self.c.execute(
-                select(t.item_hashes)
-                .where(t.item_hashes.c.item_id == item_id)
-                .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
-            )
+            for h in self.c.execute(_ITEM_HASHES, {"k_item_id": item_id})
         ]
-        assessment_row = self.c.execute(
-            select(t.assessments)
-            .where(t.assessments.c.item_id == item_id)
-            .order_by(t.assessments.c.assessment_id.desc())
-            .limit(1)
-        ).first()
-        hosting_row = self.c.execute(
-            select(t.hosting_records)
-            .where(t.hosting_records.c.item_id == item_id)
-            .order_by(t.hosting_records.c.hosting_id.desc())
-            .limit(1)
-        ).first()
-        hold_row = self.c.execute(
-            select(t.holds)
-            .where(t.holds.c.item_id == item_id, t.holds.c.released_at.is_(None))
-            .order_by(t.holds.c.placed_at.desc())
-            .limit(1)
-        ).first()
-        action_rows = self.c.execute(
-            select(t.actions).where(t.actions.c.item_id == item_id).order_by(t.actions.c.occurred_at)
-        ).all()
+        assessment_row = self.c.execute(_ITEM_ASSESSMENT, {"k_item_id": item_id}).first()
+        hosting_row = self.c.execute(_ITEM_HOSTING, {"k_item_id": item_id}).first()
+        hold_row = self.c.execute(_ITEM_HOLD, {"k_item_id": item_id}).first()
+        action_rows = self.c.execute(_ITEM_ACTIONS, {"k_item_id": item_id}).all()
         return Item(
             item_id=item_id,
             url=row.url,
@@ -488,14 +518,15 @@ class SqlTransaction:
         if self.find_known_hash(content_hash) is not None:
             return None
         result = self.c.execute(
-            insert(t.known_hashes).values(
+            insert(t.known_hashes),
+            dict(
                 algorithm=content_hash.algorithm.value,
                 digest=content_hash.hex,
                 classification=classification.value,
                 source=source,
                 assessment_id=assessment_id,
                 created_at=at,
-            )
+            ),
         )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -519,20 +550,19 @@ class SqlTransaction:
             self.c.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
             self._append_locked = True
 
-    def append_event(self, event: Event) -> int:
-        self._lock_appends()
-        result = self.c.execute(
-            insert(t.events).values(
-                event_id=event.event_id,
-                kind=event.kind,
-                item_id=event.item_id,
-                report_id=event.report_id,
-                occurred_at=event.occurred_at,
-                state=event.state.value if event.state else None,
-                detail=event.detail[:500],
-            )
+    def append_event(self, event: Event) -> None:
+        """Buffered: a transaction's events are written together, in order, just before it commits."""
+        self._events.append(
+            {
+                "event_id": event.event_id,
+                "kind": event.kind,
+                "item_id": event.item_id,
+                "report_id": event.report_id,
+                "occurred_at": event.occurred_at,
+                "state": event.state.value if event.state else None,
+                "detail": event.detail[:500],
+            }
         )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def list_events(self, *, after_seq: int, limit: int, item_id: str | None = None) -> list[Event]:
         query = select(t.events).where(t.events.c.seq > after_seq)
@@ -554,29 +584,41 @@ class SqlTransaction:
         ]
 
     def append_audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None:
+        """Buffered like events; the hash chain is computed when the buffer is written."""
+        self._audits.append((at, actor, action, subject, detail[:500]))
+
+    def flush(self) -> None:
+        """Write the buffered events and audit entries. Called by the store before every commit."""
+        if not self._events and not self._audits:
+            return
         self._lock_appends()
-        detail = detail[:500]
-        previous = (
-            self.c.execute(
-                select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1)
-            ).scalar_one_or_none()
-            or AUDIT_GENESIS
-        )
-        self.c.execute(
-            insert(t.audit_log).values(
-                at=at,
-                actor=actor,
-                action=action,
-                subject=subject,
-                detail=detail,
-                prev_hash=previous,
-                entry_hash=_audit_hash(previous, at, actor, action, subject, detail),
-            )
-        )
+        if self._events:
+            self.c.execute(insert(t.events), self._events)
+            self._events = []
+        if self._audits:
+            previous = self.c.execute(_LAST_AUDIT_HASH).scalar_one_or_none() or AUDIT_GENESIS
+            rows = []
+            for at, actor, action, subject, detail in self._audits:
+                entry_hash = _audit_hash(previous, at, actor, action, subject, detail)
+                rows.append(
+                    {
+                        "at": at,
+                        "actor": actor,
+                        "action": action,
+                        "subject": subject,
+                        "detail": detail,
+                        "prev_hash": previous,
+                        "entry_hash": entry_hash,
+                    }
+                )
+                previous = entry_hash
+            self.c.execute(insert(t.audit_log), rows)
+            self._audits = []
 
     def enqueue_outbox(self, message: OutboxMessage) -> None:
         self.c.execute(
-            insert(t.outbox).values(
+            insert(t.outbox),
+            dict(
                 message_id=message.message_id,
                 peer_node=message.peer_node,
                 kind=message.kind,
@@ -587,7 +629,7 @@ class SqlTransaction:
                 created_at=message.created_at,
                 next_attempt_at=message.created_at,
                 last_error="",
-            )
+            ),
         )
 
     def pending_outbox(self, peer_node: str | None = None, limit: int = 100) -> list[OutboxMessage]:
@@ -607,14 +649,15 @@ class SqlTransaction:
 
     def insert_token(self, token: StoredToken) -> None:
         self.c.execute(
-            insert(t.tokens).values(
+            insert(t.tokens),
+            dict(
                 token_id=token.token_id,
                 name=token.name,
                 secret_hash=token.secret_hash,
                 roles=",".join(sorted(r.value for r in token.roles)),
                 created_at=token.created_at,
                 revoked_at=token.revoked_at,
-            )
+            ),
         )
 
     def get_token(self, token_id: str) -> StoredToken | None:
