@@ -31,6 +31,7 @@ from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
 from node.api.auth import current_principal
 from node.api.errors import to_grpc_status
+from node.api.intake_batcher import IntakeBatcher
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
@@ -79,6 +80,7 @@ class Backend:
         self.access = access
         self.executor = executor
         self.notifier = notifier
+        self.intake = IntakeBatcher(cases, self.run)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -111,14 +113,13 @@ class IntakeServicer(intake_grpc.IntakeServiceServicer):
     async def SubmitReport(
         self, request: intake_pb.SubmitReportRequest, context: Context
     ) -> intake_pb.SubmitReportResponse:
-        def submit() -> intake_pb.SubmitReportResponse:
-            report = self._b.cases.submit_report(
-                current_principal(), serde.report_request_from_proto(request), request.request_id
-            )
-            return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report))
-
-        principal = current_principal()
-        return await self._b.call(context, _with(principal, submit))
+        try:
+            new_report = serde.report_request_from_proto(request)
+            report = await self._b.intake.submit(current_principal(), new_report, request.request_id)
+        except DomainError as error:
+            await context.abort_with_status(to_grpc_status(error))
+            raise AssertionError("unreachable") from error
+        return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report))
 
     async def GetReport(self, request: intake_pb.GetReportRequest, context: Context) -> intake_pb.GetReportResponse:
         report = await self._b.call(context, self._b.cases.get_report, request.report_id)
@@ -335,20 +336,6 @@ def _cursor(token: str, field: str) -> int:
     if not key.isdigit():
         raise InvalidArgument("is not a cursor this node issued", field=field)
     return int(key)
-
-
-def _with(principal: Any, fn: Callable[[], T]) -> Callable[[], T]:
-    """Carry the caller into the worker thread, where the context variable is not set."""
-    from node.api import auth
-
-    def run() -> T:
-        token = auth._principal.set(principal)
-        try:
-            return fn()
-        finally:
-            auth._principal.reset(token)
-
-    return run
 
 
 def add_servicers(server: aio.Server, backend: Backend) -> list[str]:

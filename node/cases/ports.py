@@ -64,6 +64,20 @@ class CaseTransaction(Protocol):
 
     # Reports and items.
     def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None: ...
+    def insert_intake_bulk(
+        self,
+        reports: list[tuple[Report, str, datetime]],
+        items: list[Item],
+        links: list[tuple[str, str, int, bool]],
+    ) -> None:
+        """New reports (report, submitted by, recorded at), new items with their hosting, and the links
+        (report id, item id, position, new item), written with one statement per table."""
+        ...
+
+    def open_item_urls(self, urls: list[str]) -> set[str]:
+        """Those of `urls` that have an open item of this hotline's own."""
+        ...
+
     def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None: ...
     def get_report(self, report_id: str) -> Report | None: ...
     def find_open_item_by_url(self, url: str) -> Item | None: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ from node.cases.model import (
     Principal,
     Report,
     ReportedItem,
+    Reporter,
     Route,
 )
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, ItemTimes
@@ -58,7 +60,7 @@ from node.cases.routing import Membership, decide_route
 from node.cases.statistics import Statistics, compute_statistics
 from node.cases.urls import normalise_url
 from node.clock import Clock
-from node.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from node.errors import Aborted, AlreadyExists, DomainError, FailedPrecondition, InvalidArgument, NotFound
 from node.hashes import ContentHash, HashAlgorithm, PdqIndex, parse_hash
 from node.hosting import HostingFacts, HostingResolver
 
@@ -103,8 +105,40 @@ class CaseService:
     # ------------------------------------------------------------------ intake
 
     def submit_report(self, principal: Principal, request: NewReport, request_id: str = "") -> Report:
-        request_id = check_request_id(request_id)
+        result = self.submit_reports([(principal, request, request_id)])[0]
+        if isinstance(result, DomainError):
+            raise result
+        return result
+
+    def submit_reports(self, batch: Sequence[tuple[Principal, NewReport, str]]) -> list[Report | DomainError]:
+        """Take several reports in one transaction (group commit). Each gets its own result: a refused
+        report does not affect the others. New URLs with no hashes are written in bulk."""
         now = self._clock.now()
+        prepared: list[_PreparedReport | DomainError] = []
+        for _principal, request, request_id in batch:
+            try:
+                prepared.append(self._prepare_report(request, request_id, now))
+            except DomainError as error:
+                prepared.append(error)
+        # Hosting is traced outside the transaction: DNS may be slow, and it touches no state.
+        hosts = {host for p in prepared if isinstance(p, _PreparedReport) for _, host, _ in p.urls}
+        traces = {host: self._trace(host) for host in hosts}
+        try:
+            with self._store.transaction() as tx:
+                results = self._submit_batch_txn(tx, [principal for principal, _, _ in batch], prepared, traces, now)
+        except Aborted:
+            if len(batch) == 1:
+                raise
+            # A conflict with a concurrent writer: take the reports one by one, so only a real conflict fails.
+            return [self.submit_reports([one])[0] for one in batch]
+        self._committed()
+        stored = [r.report_id for r in results if isinstance(r, Report)]
+        _log.info("reports.received", report_ids=stored, refused=len(results) - len(stored))
+        return results
+
+    def _prepare_report(self, request: NewReport, request_id: str, now: datetime) -> _PreparedReport:
+        """Validate a report completely before anything is written."""
+        request_id = check_request_id(request_id)
         if not request.urls:
             raise InvalidArgument("a report needs at least one URL", field="urls")
         if len(request.urls) > self._s.max_urls_per_report:
@@ -122,7 +156,6 @@ class CaseService:
         check_text(reporter.reference, field="reporter.reference")
         if reporter.anonymous and (reporter.name or reporter.email):
             raise InvalidArgument("an anonymous reporter has no name or email", field="reporter.anonymous")
-        # Validate every URL and hash before anything is written.
         parsed: list[tuple[str, str, list[ContentHash]]] = []
         for i, new_url in enumerate(request.urls):
             normalised = normalise_url(new_url.url, field=f"urls[{i}].url")
@@ -132,29 +165,68 @@ class CaseService:
                 parse_hash(h.algorithm, h.value, field=f"urls[{i}].hashes[{j}]") for j, h in enumerate(new_url.hashes)
             )
             parsed.append((normalised.url, normalised.host, hashes))
-        fingerprint = _fingerprint("SubmitReport", request)
-        # Hosting is traced outside the transaction: DNS may be slow, and it touches no state.
-        traces = {host: self._trace(host) for _, host, _ in parsed}
+        fingerprint = _fingerprint("SubmitReport", request) if request_id else ""
+        return _PreparedReport(request_id, fingerprint, received_at, referrer, reporter, parsed)
 
-        with self._store.transaction() as tx:
-            previous = self._replay(tx, principal, request_id, "SubmitReport", fingerprint)
+    def _submit_batch_txn(
+        self,
+        tx: CaseTransaction,
+        principals: Sequence[Principal],
+        prepared: Sequence[_PreparedReport | DomainError],
+        traces: dict[str, HostingFacts],
+        now: datetime,
+    ) -> list[Report | DomainError]:
+        ready = [p for p in prepared if isinstance(p, _PreparedReport)]
+        open_urls = tx.open_item_urls([url for p in ready for url, _, _ in p.urls])
+        bulk = _BulkIntake()
+        results: list[Report | DomainError] = []
+        for principal, p in zip(principals, prepared, strict=True):
+            if isinstance(p, DomainError):
+                results.append(p)
+                continue
+            try:
+                previous = self._replay(tx, principal, p.request_id, "SubmitReport", p.fingerprint)
+            except DomainError as error:
+                results.append(error)
+                continue
             if previous is not None:
+                bulk.flush(tx)  # the first report under this request id may be in this very batch
                 report = tx.get_report(previous)
                 assert report is not None
-                return report
+                results.append(report)
+                continue
             report_id = str(uuid7())
-            tx.insert_report(Report(report_id, received_at, (), referrer, reporter), principal.name, recorded_at=now)
-            self._event(tx, "report.received", now, report_id=report_id, detail=f"{len(parsed)} url(s)")
+            bulk.reports.append((Report(report_id, p.received_at, (), p.referrer, p.reporter), principal.name, now))
+            self._event(tx, "report.received", now, report_id=report_id, detail=f"{len(p.urls)} url(s)")
             items: list[ReportedItem] = []
             seen: dict[str, ReportedItem] = {}
-            for position, (url, host, hashes) in enumerate(parsed):
+            for position, (url, host, hashes) in enumerate(p.urls):
                 if url in seen:  # the same URL twice in one report counts once
                     items.append(seen[url])
                     continue
-                reported = self._intake_url_txn(
-                    tx, principal, report_id, url, host, hashes, traces[host], now, received_at
-                )
-                tx.link_report_item(report_id, reported.item_id, position, reported.new_item)
+                if hashes or url in open_urls:
+                    # Known-content checks and repeat reports take the item-by-item path.
+                    bulk.flush(tx)
+                    reported = self._intake_url_txn(
+                        tx, principal, report_id, url, host, hashes, traces[host], now, p.received_at
+                    )
+                    tx.link_report_item(report_id, reported.item_id, position, reported.new_item)
+                else:
+                    item = Item(
+                        item_id=str(uuid7()),
+                        url=url,
+                        host=host,
+                        state=ItemState.AWAITING_ASSESSMENT,
+                        assigned_node=self._s.node_id,
+                        first_reported_at=p.received_at,
+                        created_at=now,
+                        hosting=HostingRecord(traces[host], traced_at=now),
+                    )
+                    bulk.items.append(item)
+                    bulk.links.append((report_id, item.item_id, position, True))
+                    self._event(tx, "item.created", now, item=item, report_id=report_id)
+                    reported = ReportedItem(item.item_id, url, True, False, item.state)
+                open_urls.add(url)
                 items.append(reported)
                 seen[url] = reported
             tx.append_audit(
@@ -164,11 +236,10 @@ class CaseService:
                 subject=report_id,
                 detail=",".join(i.item_id for i in items),
             )
-            self._remember(tx, principal, request_id, "SubmitReport", fingerprint, report_id, now)
-            report = Report(report_id, received_at, tuple(items), referrer, reporter)
-        self._committed()
-        _log.info("report.received", report_id=report_id, items=[i.item_id for i in items])
-        return report
+            self._remember(tx, principal, p.request_id, "SubmitReport", p.fingerprint, report_id, now)
+            results.append(Report(report_id, p.received_at, tuple(items), p.referrer, p.reporter))
+        bulk.flush(tx)
+        return results
 
     def _intake_url_txn(
         self,
@@ -990,7 +1061,7 @@ class CaseService:
     ) -> None:
         tx.append_event(
             Event(
-                event_id=str(uuid7()),
+                event_id=str(uuid.uuid4()),
                 kind=kind,
                 occurred_at=now,
                 item_id=item.item_id if item else "",
@@ -1065,3 +1136,27 @@ def _referral_body(item: Item, settings: CaseSettings) -> str:
         },
     }
     return dump_body(body)
+
+
+@dataclass(frozen=True, slots=True)
+class _PreparedReport:
+    request_id: str
+    fingerprint: str
+    received_at: datetime
+    referrer: str
+    reporter: Reporter
+    urls: list[tuple[str, str, list[ContentHash]]]
+
+
+@dataclass(slots=True)
+class _BulkIntake:
+    """Rows of new reports and plain new items, written together."""
+
+    reports: list[tuple[Report, str, datetime]] = dataclasses.field(default_factory=list)
+    items: list[Item] = dataclasses.field(default_factory=list)
+    links: list[tuple[str, str, int, bool]] = dataclasses.field(default_factory=list)
+
+    def flush(self, tx: CaseTransaction) -> None:
+        if self.reports or self.items:
+            tx.insert_intake_bulk(self.reports, self.items, self.links)
+        self.reports, self.items, self.links = [], [], []

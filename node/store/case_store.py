@@ -187,20 +187,42 @@ class SqlTransaction:
     # ------------------------------------------------------------------ reports
 
     def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None:
-        self.c.execute(
-            insert(t.reports),
-            dict(
-                report_id=report.report_id,
-                received_at=report.received_at,
-                recorded_at=recorded_at,
-                referrer_url=report.referrer_url,
-                reporter_anonymous=report.reporter.anonymous,
-                reporter_name=report.reporter.name,
-                reporter_email=report.reporter.email,
-                reporter_reference=report.reporter.reference,
-                submitted_by=principal,
-            ),
+        self.c.execute(insert(t.reports), _report_columns(report, principal, recorded_at))
+
+    def insert_intake_bulk(
+        self,
+        reports: list[tuple[Report, str, datetime]],
+        items: list[Item],
+        links: list[tuple[str, str, int, bool]],
+    ) -> None:
+        if reports:
+            self.c.execute(insert(t.reports), [_report_columns(r, who, at) for r, who, at in reports])
+        if items:
+            self.c.execute(insert(t.items), [dict(item_id=i.item_id, version=0, **_item_columns(i)) for i in items])
+            hashes = [
+                {"item_id": i.item_id, "algorithm": h.algorithm.value, "digest": h.hex} for i in items for h in i.hashes
+            ]
+            if hashes:
+                self.c.execute(insert(t.item_hashes), hashes)
+            self.c.execute(
+                insert(t.hosting_records), [_hosting_columns(i.item_id, i.hosting) for i in items if i.hosting]
+            )
+        if links:
+            self.c.execute(
+                insert(t.report_items),
+                [{"report_id": r, "item_id": i, "position": p, "new_item": n} for r, i, p, n in links],
+            )
+
+    def open_item_urls(self, urls: list[str]) -> set[str]:
+        if not urls:
+            return set()
+        keys = {url_key(u): u for u in urls}
+        rows = self.c.execute(
+            select(t.items.c.url_key).where(
+                t.items.c.url_key.in_(list(keys)), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+            )
         )
+        return {keys[row.url_key] for row in rows}
 
     def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None:
         self.c.execute(
@@ -298,23 +320,7 @@ class SqlTransaction:
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def insert_hosting(self, item_id: str, record: HostingRecord) -> None:
-        facts = record.facts
-        self.c.execute(
-            insert(t.hosting_records),
-            dict(
-                item_id=item_id,
-                ip=facts.ip,
-                country=facts.country,
-                asn=facts.asn,
-                organisation=facts.organisation,
-                cdn=facts.cdn,
-                source=facts.source,
-                overridden=record.overridden,
-                override_reason=record.override_reason,
-                actor=record.actor,
-                traced_at=record.traced_at,
-            ),
-        )
+        self.c.execute(insert(t.hosting_records), _hosting_columns(item_id, record))
 
     def insert_action(self, action: Action) -> None:
         self.c.execute(
@@ -711,6 +717,37 @@ def _item_columns(item: Item) -> dict[str, Any]:
         "origin_item_id": item.origin_item_id,
         "status_sequence": item.status_sequence,
         "referred_by": item.referred_by,
+    }
+
+
+def _report_columns(report: Report, principal: str, recorded_at: datetime) -> dict[str, Any]:
+    return {
+        "report_id": report.report_id,
+        "received_at": report.received_at,
+        "recorded_at": recorded_at,
+        "referrer_url": report.referrer_url,
+        "reporter_anonymous": report.reporter.anonymous,
+        "reporter_name": report.reporter.name,
+        "reporter_email": report.reporter.email,
+        "reporter_reference": report.reporter.reference,
+        "submitted_by": principal,
+    }
+
+
+def _hosting_columns(item_id: str, record: HostingRecord) -> dict[str, Any]:
+    facts = record.facts
+    return {
+        "item_id": item_id,
+        "ip": facts.ip,
+        "country": facts.country,
+        "asn": facts.asn,
+        "organisation": facts.organisation,
+        "cdn": facts.cdn,
+        "source": facts.source,
+        "overridden": record.overridden,
+        "override_reason": record.override_reason,
+        "actor": record.actor,
+        "traced_at": record.traced_at,
     }
 
 
