@@ -102,6 +102,10 @@ class CaseService:
     def settings(self) -> CaseSettings:
         return self._s
 
+    def set_membership(self, membership: Membership) -> None:
+        """Use a new membership (a newer roster) from the next transaction on; no restart."""
+        self._membership = membership
+
     # ------------------------------------------------------------------ intake
 
     def submit_report(self, principal: Principal, request: NewReport, request_id: str = "") -> Report:

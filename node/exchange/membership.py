@@ -1,0 +1,57 @@
+"""Membership from the signed roster: who receives referrals for a country, the fallback, member status.
+
+It implements node.cases.routing.Membership, so routing does not care whether the config table or the roster
+answers. A roster change swaps the object; nothing restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.cases.routing import FallbackKind, FallbackPolicy
+
+__all__ = ["ACTIVE_STATUSES", "RosterMembership"]
+
+ACTIVE_STATUSES = frozenset({roster_pb2.MEMBER_STATUS_FULL, roster_pb2.MEMBER_STATUS_PROVISIONAL})
+
+
+class RosterMembership:
+    def __init__(self, roster: roster_pb2.Roster) -> None:
+        self.roster = roster
+        self._members = {m.node_id: m for m in roster.members}
+        self._receivers: dict[str, str] = {}
+        by_country: dict[str, list[roster_pb2.Member]] = {}
+        for member in roster.members:
+            if member.status not in ACTIVE_STATUSES:
+                continue  # suspended and revoked members receive nothing
+            for country in member.jurisdictions:
+                by_country.setdefault(country, []).append(member)
+        for country, members in by_country.items():
+            designated = [m for m in members if country in m.designated_for]
+            chosen = designated[0] if designated else (members[0] if len(members) == 1 else None)
+            if chosen is not None:
+                self._receivers[country] = chosen.node_id
+
+    @property
+    def version(self) -> int:
+        return self.roster.version
+
+    def receiver_for(self, country: str) -> str | None:
+        return self._receivers.get(country)
+
+    def fallback(self) -> FallbackPolicy:
+        fallback = self.roster.fallback
+        if fallback.kind == roster_pb2.FALLBACK_KIND_REFER and fallback.node_id in self._members:
+            return FallbackPolicy(FallbackKind.REFER, fallback.node_id)
+        return FallbackPolicy(FallbackKind.DIRECT)
+
+    def member(self, node_id: str) -> roster_pb2.Member | None:
+        return self._members.get(node_id)
+
+    def is_active(self, node_id: str) -> bool:
+        member = self._members.get(node_id)
+        return member is not None and member.status in ACTIVE_STATUSES
+
+    def expired(self, now: datetime) -> bool:
+        return self.roster.expires_at.ToDatetime().replace(tzinfo=now.tzinfo) <= now
