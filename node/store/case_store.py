@@ -161,6 +161,92 @@ class SqlTransaction:
         self._events: list[dict[str, Any]] = []
         self._audits: list[tuple[datetime, str, str, str, str]] = []
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested transaction: an exception inside undoes only what the block wrote."""
+        events, audits = len(self._events), len(self._audits)
+        try:
+            with self.c.begin_nested():
+                yield
+        except BaseException:
+            del self._events[events:], self._audits[audits:]
+            raise
+
+    # ------------------------------------------------------------------ inbox, receipts and peers
+
+    def get_inbox(self, sender: str, message_id: str) -> tuple[str, str, str, str] | None:
+        """(status, reason code, reason, receipt) of a message received before, if any."""
+        row = self.c.execute(
+            select(t.inbox).where(t.inbox.c.sender == sender, t.inbox.c.message_id == message_id)
+        ).first()
+        return (row.status, row.reason_code, row.reason, row.receipt) if row else None
+
+    def put_inbox(
+        self,
+        sender: str,
+        message_id: str,
+        kind: str,
+        at: datetime,
+        status: str,
+        reason_code: str = "",
+        reason: str = "",
+        receipt: str = "",
+    ) -> None:
+        self.c.execute(
+            insert(t.inbox),
+            {
+                "sender": sender,
+                "message_id": message_id,
+                "kind": kind,
+                "received_at": at,
+                "status": status,
+                "reason_code": reason_code[:40],
+                "reason": reason[:500],
+                "receipt": receipt,
+            },
+        )
+
+    def put_receipt(
+        self, message_id: str, peer: str, item_id: str, accepted_at: datetime, receipt: str, at: datetime
+    ) -> None:
+        exists = self.c.execute(select(func.count()).where(t.receipts.c.message_id == message_id)).scalar_one()
+        if not exists:
+            self.c.execute(
+                insert(t.receipts),
+                {
+                    "message_id": message_id,
+                    "peer_node": peer,
+                    "item_id": item_id,
+                    "accepted_at": accepted_at,
+                    "receipt": receipt,
+                    "recorded_at": at,
+                },
+            )
+
+    def receipts_for_item(self, item_id: str) -> list[tuple[str, str, datetime, str]]:
+        rows = self.c.execute(
+            select(t.receipts).where(t.receipts.c.item_id == item_id).order_by(t.receipts.c.accepted_at)
+        )
+        return [(r.message_id, r.peer_node, r.accepted_at, r.receipt) for r in rows]
+
+    def peer_backoff(self, peer: str) -> tuple[int, datetime | None]:
+        row = self.c.execute(select(t.peer_state).where(t.peer_state.c.peer_node == peer)).first()
+        return (row.failures, row.next_attempt_at) if row else (0, None)
+
+    def set_peer_backoff(
+        self, peer: str, failures: int, next_attempt_at: datetime | None, error: str, success_at: datetime | None = None
+    ) -> None:
+        values: dict[str, Any] = {"failures": failures, "next_attempt_at": next_attempt_at, "last_error": error[:500]}
+        if success_at is not None:
+            values["last_success_at"] = success_at
+        updated = self.c.execute(update(t.peer_state).where(t.peer_state.c.peer_node == peer).values(**values))
+        if updated.rowcount == 0:
+            self.c.execute(insert(t.peer_state), {"peer_node": peer, "last_success_at": success_at, **values})
+
+    def peers_with_pending(self) -> list[str]:
+        rows = self.c.execute(select(t.outbox.c.peer_node).where(t.outbox.c.status == "pending").distinct())
+        return [row.peer_node for row in rows]
+
     # ------------------------------------------------------------------ idempotency
 
     def get_idempotency(self, principal: str, request_id: str) -> IdempotencyRecord | None:
