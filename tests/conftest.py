@@ -97,8 +97,13 @@ def clock() -> ManualClock:
 def node_config(database_url: str, **node: Any) -> NodeConfig:
     """A test node: nl-hotline (NL), with de-hotline (DE) and two French hotlines as members."""
     raw = {
-        "node": {"id": "nl-hotline", "jurisdiction": "NL", "database_url": database_url, "listen": "127.0.0.1:0",
-                 **node},
+        "node": {
+            "id": "nl-hotline",
+            "jurisdiction": "NL",
+            "database_url": database_url,
+            "listen": "127.0.0.1:0",
+            **node,
+        },
         "membership": {
             "fallback": "direct",
             "members": [

@@ -17,28 +17,38 @@ from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
 __all__ = ["NodeClient"]
 
 
-class _Bearer(aio.UnaryUnaryClientInterceptor, aio.UnaryStreamClientInterceptor):
+def _with_bearer(details: aio.ClientCallDetails, metadata: tuple[tuple[str, str], ...]) -> aio.ClientCallDetails:
+    return aio.ClientCallDetails(
+        details.method,
+        details.timeout,
+        aio.Metadata(*(details.metadata or ()), *metadata),
+        details.credentials,
+        details.wait_for_ready,
+    )
+
+
+# grpc.aio files an interceptor under the first call type it implements only, so each type has its own class.
+class _UnaryBearer(aio.UnaryUnaryClientInterceptor):
     def __init__(self, token: str) -> None:
         self._metadata = (("authorization", f"Bearer {token}"),)
 
-    def _details(self, details: aio.ClientCallDetails) -> aio.ClientCallDetails:
-        metadata = aio.Metadata(*(details.metadata or ()), *self._metadata)
-        return aio.ClientCallDetails(
-            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
-        )
-
     async def intercept_unary_unary(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
+        return await continuation(_with_bearer(details, self._metadata), request)
+
+
+class _StreamBearer(aio.UnaryStreamClientInterceptor):
+    def __init__(self, token: str) -> None:
+        self._metadata = (("authorization", f"Bearer {token}"),)
 
     async def intercept_unary_stream(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
-        return await continuation(self._details(details), request)
+        return await continuation(_with_bearer(details, self._metadata), request)
 
 
 class NodeClient:
     """Use as `async with NodeClient("127.0.0.1:50051", token) as client: await client.intake.SubmitReport(...)`."""
 
     def __init__(self, target: str, token: str | None, *, credentials: grpc.ChannelCredentials | None = None) -> None:
-        interceptors = [_Bearer(token)] if token else []
+        interceptors: list[Any] = [_UnaryBearer(token), _StreamBearer(token)] if token else []
         if credentials is None:
             self.channel = aio.insecure_channel(target, interceptors=interceptors)
         else:
