@@ -37,6 +37,8 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}CaseService/TraceHosting": frozenset({Role.ANALYST}),
     f"{_P}CaseService/OverrideHosting": frozenset({Role.ANALYST}),
     f"{_P}CaseService/RecordAction": frozenset({Role.ANALYST}),
+    f"{_P}CaseService/WithdrawReferral": frozenset({Role.ANALYST}),
+    f"{_P}CaseService/ListReceipts": _READ,
     f"{_P}LeaService/PlaceHold": frozenset({Role.LEA}),
     f"{_P}LeaService/ReleaseHold": frozenset({Role.LEA}),
     f"{_P}EventService/StreamEvents": _READ,

@@ -53,6 +53,7 @@ __all__ = [
     "report_request_from_proto",
     "report_to_proto",
     "statistics_to_proto",
+    "timestamp",
     "timestamp_from_proto",
     "token_to_proto",
 ]
@@ -122,7 +123,7 @@ def timestamp_from_proto(message: Any, name: str, *, field: str) -> datetime | N
         raise InvalidArgument("is not a valid timestamp", field=field) from None
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
+def timestamp(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
     ts = Timestamp()
@@ -228,7 +229,7 @@ def hosting_from_proto(message: pb.HostingFacts) -> HostingFacts:
 def report_to_proto(report: Report) -> pb.Report:
     return pb.Report(
         report_id=report.report_id,
-        received_at=_ts(report.received_at),
+        received_at=timestamp(report.received_at),
         referrer_url=report.referrer_url,
         anonymous=report.reporter.anonymous,
         items=[
@@ -258,7 +259,7 @@ def _assessment_to_proto(a: Assessment) -> pb.Assessment:
         user_generated=a.user_generated,
         jurisdiction=a.jurisdiction,
         assessed_by=a.assessed_by,
-        assessed_at=_ts(a.assessed_at),
+        assessed_at=timestamp(a.assessed_at),
         note=a.note,
         automatic=a.automatic,
     )
@@ -275,16 +276,16 @@ def _hosting_to_proto(h: HostingRecord) -> pb.HostingFacts:
         source=f.source,
         overridden=h.overridden,
         override_reason=h.override_reason,
-        traced_at=_ts(h.traced_at),
+        traced_at=timestamp(h.traced_at),
     )
 
 
 def _hold_to_proto(h: Hold) -> pb.Hold:
     return pb.Hold(
         hold_id=h.hold_id,
-        placed_at=_ts(h.placed_at),
-        until=_ts(h.until),
-        released_at=_ts(h.released_at),
+        placed_at=timestamp(h.placed_at),
+        until=timestamp(h.until),
+        released_at=timestamp(h.released_at),
         reference=h.reference,
         placed_by=h.placed_by,
     )
@@ -294,7 +295,7 @@ def action_to_proto(a: Action) -> pb.Action:
     return pb.Action(
         action_id=a.action_id,
         type=enum_to_proto(a.type),  # type: ignore[arg-type]
-        occurred_at=_ts(a.occurred_at),
+        occurred_at=timestamp(a.occurred_at),
         actor=a.actor,
         note=a.note,
         moved_to_country=a.moved_to_country,
@@ -318,11 +319,11 @@ def item_to_proto(item: Item) -> pb.Item:
             for h in item.hashes
         ],
         report_count=item.report_count,
-        first_reported_at=_ts(item.first_reported_at),
-        lea_notified_at=_ts(item.lea_notified_at),
-        ntd_sent_at=_ts(item.ntd_sent_at),
-        deadline_at=_ts(item.deadline_at),
-        closed_at=_ts(item.closed_at),
+        first_reported_at=timestamp(item.first_reported_at),
+        lea_notified_at=timestamp(item.lea_notified_at),
+        ntd_sent_at=timestamp(item.ntd_sent_at),
+        deadline_at=timestamp(item.deadline_at),
+        closed_at=timestamp(item.closed_at),
         active_hold=_hold_to_proto(item.active_hold) if item.active_hold else None,
         escalated=item.escalated_at is not None,
         actions=[action_to_proto(a) for a in item.actions],
@@ -338,7 +339,7 @@ def event_to_proto(event: Event) -> pb.Event:
         kind=event.kind,
         item_id=event.item_id,
         report_id=event.report_id,
-        occurred_at=_ts(event.occurred_at),
+        occurred_at=timestamp(event.occurred_at),
         state=enum_to_proto(event.state),  # type: ignore[arg-type]
         detail=event.detail,
     )
@@ -368,6 +369,6 @@ def token_to_proto(token: StoredToken) -> admin_pb.TokenInfo:
         token_id=token.token_id,
         name=token.name,
         roles=sorted(enum_to_proto(r) for r in token.roles),  # type: ignore[misc]
-        created_at=_ts(token.created_at),
-        revoked_at=_ts(token.revoked_at),
+        created_at=timestamp(token.created_at),
+        revoked_at=timestamp(token.revoked_at),
     )

@@ -204,6 +204,30 @@ class CaseServicer(case_grpc.CaseServiceServicer):
 
         return await self._b.call(context, record)
 
+    async def WithdrawReferral(
+        self, request: case_pb.WithdrawReferralRequest, context: Context
+    ) -> case_pb.WithdrawReferralResponse:
+        item = await self._b.call(
+            context,
+            self._b.cases.withdraw_referral,
+            current_principal(),
+            request.item_id,
+            request.reason,
+            request.request_id,
+        )
+        return case_pb.WithdrawReferralResponse(item=serde.item_to_proto(item))
+
+    async def ListReceipts(
+        self, request: case_pb.ListReceiptsRequest, context: Context
+    ) -> case_pb.ListReceiptsResponse:
+        receipts = await self._b.call(context, self._b.cases.receipts, request.item_id)
+        return case_pb.ListReceiptsResponse(
+            receipts=[
+                case_pb.DeliveryReceipt(message_id=m, peer_node=p, accepted_at=serde.timestamp(at), signed_receipt=r)
+                for m, p, at, r in receipts
+            ]
+        )
+
 
 class LeaServicer(lea_grpc.LeaServiceServicer):
     def __init__(self, backend: Backend) -> None:

@@ -339,6 +339,12 @@ class CaseService:
             self._load(tx, item_id)
             return tx.list_events(after_seq=0, limit=10_000, item_id=item_id)
 
+    def receipts(self, item_id: str) -> list[tuple[str, str, datetime, str]]:
+        """The chain of custody of an item: who accepted which message about it, and when."""
+        with self._store.transaction(read_only=True) as tx:
+            self._load(tx, item_id)
+            return tx.receipts_for_item(item_id)
+
     def list_events(self, *, after_seq: int, limit: int) -> list[Event]:
         with self._store.transaction(read_only=True) as tx:
             return tx.list_events(after_seq=after_seq, limit=limit)

@@ -167,3 +167,21 @@ async def test_the_domestic_flow_to_removal_with_a_hold_and_an_escalation(served
     assert stats.report_to_removal.median_seconds == 73 * 3600
     per_country = (await served.analyst.events.GetStatistics(event_pb.GetStatisticsRequest())).by_hosting_country
     assert [s.hosting_country for s in per_country] == ["NL"]
+
+
+async def test_a_referral_can_be_withdrawn_and_its_custody_listed(served: Served) -> None:
+    item_id = (await served.intake.intake.SubmitReport(report("https://de.host.example/w"))).report.items[0].item_id
+    await served.analyst.cases.AssessItem(
+        case_pb.AssessItemRequest(item_id=item_id, assessment=pb.Assessment(classification=pb.CLASSIFICATION_NATIONAL))
+    )
+    receipts = await served.lea.cases.ListReceipts(case_pb.ListReceiptsRequest(item_id=item_id))
+    assert list(receipts.receipts) == []  # nothing delivered yet: the referral waits in the outbox
+    withdrawn = await served.analyst.cases.WithdrawReferral(
+        case_pb.WithdrawReferralRequest(item_id=item_id, reason="reported in error")
+    )
+    assert withdrawn.item.state == pb.ITEM_STATE_WITHDRAWN
+    kinds = [
+        e.kind
+        for e in (await served.analyst.cases.GetItemTimeline(case_pb.GetItemTimelineRequest(item_id=item_id))).events
+    ]
+    assert kinds[-2:] == ["outbox.queued", "item.closed"]

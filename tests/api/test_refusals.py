@@ -257,3 +257,15 @@ async def test_unknown_ids_are_not_found(served: Served) -> None:
 async def test_a_missing_token_is_unauthenticated(served: Served) -> None:
     code, message, _ = await refused(served.anonymous.intake.SubmitReport(report("https://nl.host.example/a")))
     assert code is grpc.StatusCode.UNAUTHENTICATED and "authorization" in message
+
+
+async def test_only_an_open_referral_of_this_node_can_be_withdrawn_and_it_needs_a_reason(served: Served) -> None:
+    item_id = await new_item(served)  # hosted at home: never referred
+    code, _, field = await refused(
+        served.analyst.cases.WithdrawReferral(case_pb.WithdrawReferralRequest(item_id=item_id, reason="x"))
+    )
+    assert (code, field) == (grpc.StatusCode.FAILED_PRECONDITION, "item_id")
+    code, _, field = await refused(
+        served.analyst.cases.WithdrawReferral(case_pb.WithdrawReferralRequest(item_id=item_id))
+    )
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "reason")

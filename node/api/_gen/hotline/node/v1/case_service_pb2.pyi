@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from node.api._gen.hotline.node.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -118,3 +121,43 @@ class RecordActionResponse(_message.Message):
     item: _types_pb2.Item
     action: _types_pb2.Action
     def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ..., action: _Optional[_Union[_types_pb2.Action, _Mapping]] = ...) -> None: ...
+
+class WithdrawReferralRequest(_message.Message):
+    __slots__ = ("request_id", "item_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    item_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., item_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class WithdrawReferralResponse(_message.Message):
+    __slots__ = ("item",)
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    item: _types_pb2.Item
+    def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...
+
+class ListReceiptsRequest(_message.Message):
+    __slots__ = ("item_id",)
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    item_id: str
+    def __init__(self, item_id: _Optional[str] = ...) -> None: ...
+
+class DeliveryReceipt(_message.Message):
+    __slots__ = ("message_id", "peer_node", "accepted_at", "signed_receipt")
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PEER_NODE_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_AT_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    message_id: str
+    peer_node: str
+    accepted_at: _timestamp_pb2.Timestamp
+    signed_receipt: str
+    def __init__(self, message_id: _Optional[str] = ..., peer_node: _Optional[str] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signed_receipt: _Optional[str] = ...) -> None: ...
+
+class ListReceiptsResponse(_message.Message):
+    __slots__ = ("receipts",)
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    receipts: _containers.RepeatedCompositeFieldContainer[DeliveryReceipt]
+    def __init__(self, receipts: _Optional[_Iterable[_Union[DeliveryReceipt, _Mapping]]] = ...) -> None: ...

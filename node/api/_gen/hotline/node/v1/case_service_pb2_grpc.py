@@ -70,6 +70,16 @@ class CaseServiceStub:
                 request_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.RecordActionRequest.SerializeToString,
                 response_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.RecordActionResponse.FromString,
                 _registered_method=True)
+        self.WithdrawReferral = channel.unary_unary(
+                '/hotline.node.v1.CaseService/WithdrawReferral',
+                request_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.WithdrawReferralRequest.SerializeToString,
+                response_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.WithdrawReferralResponse.FromString,
+                _registered_method=True)
+        self.ListReceipts = channel.unary_unary(
+                '/hotline.node.v1.CaseService/ListReceipts',
+                request_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsRequest.SerializeToString,
+                response_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -121,6 +131,20 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WithdrawReferral(self, request, context):
+        """Take back a referral this node made: the item closes as WITHDRAWN and the assignee is told.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReceipts(self, request, context):
+        """The chain of custody: the signed receipts of every message about the item that a peer accepted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -158,6 +182,16 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.RecordAction,
                     request_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.RecordActionRequest.FromString,
                     response_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.RecordActionResponse.SerializeToString,
+            ),
+            'WithdrawReferral': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawReferral,
+                    request_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.WithdrawReferralRequest.FromString,
+                    response_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.WithdrawReferralResponse.SerializeToString,
+            ),
+            'ListReceipts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReceipts,
+                    request_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsRequest.FromString,
+                    response_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +384,60 @@ class CaseService:
             '/hotline.node.v1.CaseService/RecordAction',
             hotline_dot_node_dot_v1_dot_case__service__pb2.RecordActionRequest.SerializeToString,
             hotline_dot_node_dot_v1_dot_case__service__pb2.RecordActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawReferral(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hotline.node.v1.CaseService/WithdrawReferral',
+            hotline_dot_node_dot_v1_dot_case__service__pb2.WithdrawReferralRequest.SerializeToString,
+            hotline_dot_node_dot_v1_dot_case__service__pb2.WithdrawReferralResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReceipts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hotline.node.v1.CaseService/ListReceipts',
+            hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsRequest.SerializeToString,
+            hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -43,6 +43,10 @@ class CaseServiceStub:
     OverrideHosting: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.OverrideHostingRequest, _case_service_pb2.OverrideHostingResponse]
     RecordAction: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.RecordActionRequest, _case_service_pb2.RecordActionResponse]
     """LEA_NOTIFIED, HP_NOTIFIED, CONTENT_REMOVED, CONTENT_UNAVAILABLE or MOVED."""
+    WithdrawReferral: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.WithdrawReferralRequest, _case_service_pb2.WithdrawReferralResponse]
+    """Take back a referral this node made: the item closes as WITHDRAWN and the assignee is told."""
+    ListReceipts: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.ListReceiptsRequest, _case_service_pb2.ListReceiptsResponse]
+    """The chain of custody: the signed receipts of every message about the item that a peer accepted."""
 
 @_typing.type_check_only
 class CaseServiceAsyncStub(CaseServiceStub):
@@ -59,6 +63,10 @@ class CaseServiceAsyncStub(CaseServiceStub):
     OverrideHosting: _aio.UnaryUnaryMultiCallable[_case_service_pb2.OverrideHostingRequest, _case_service_pb2.OverrideHostingResponse]  # type: ignore[assignment]
     RecordAction: _aio.UnaryUnaryMultiCallable[_case_service_pb2.RecordActionRequest, _case_service_pb2.RecordActionResponse]  # type: ignore[assignment]
     """LEA_NOTIFIED, HP_NOTIFIED, CONTENT_REMOVED, CONTENT_UNAVAILABLE or MOVED."""
+    WithdrawReferral: _aio.UnaryUnaryMultiCallable[_case_service_pb2.WithdrawReferralRequest, _case_service_pb2.WithdrawReferralResponse]  # type: ignore[assignment]
+    """Take back a referral this node made: the item closes as WITHDRAWN and the assignee is told."""
+    ListReceipts: _aio.UnaryUnaryMultiCallable[_case_service_pb2.ListReceiptsRequest, _case_service_pb2.ListReceiptsResponse]  # type: ignore[assignment]
+    """The chain of custody: the signed receipts of every message about the item that a peer accepted."""
 
 class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
     """The analyst's case work. Reads are open to analyst and lea; writes need analyst."""
@@ -114,5 +122,21 @@ class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_case_service_pb2.RecordActionResponse, _abc.Awaitable[_case_service_pb2.RecordActionResponse]]:
         """LEA_NOTIFIED, HP_NOTIFIED, CONTENT_REMOVED, CONTENT_UNAVAILABLE or MOVED."""
+
+    @_abc_1.abstractmethod
+    def WithdrawReferral(
+        self,
+        request: _case_service_pb2.WithdrawReferralRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_case_service_pb2.WithdrawReferralResponse, _abc.Awaitable[_case_service_pb2.WithdrawReferralResponse]]:
+        """Take back a referral this node made: the item closes as WITHDRAWN and the assignee is told."""
+
+    @_abc_1.abstractmethod
+    def ListReceipts(
+        self,
+        request: _case_service_pb2.ListReceiptsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_case_service_pb2.ListReceiptsResponse, _abc.Awaitable[_case_service_pb2.ListReceiptsResponse]]:
+        """The chain of custody: the signed receipts of every message about the item that a peer accepted."""
 
 def add_CaseServiceServicer_to_server(servicer: CaseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
