@@ -1,0 +1,54 @@
+"""In-memory transport: delivers a batch by calling the recipient node's Receiver directly.
+
+For tests and the simulator's deterministic mode: the same sealing, opening, verification and transactions
+as over gRPC, without sockets. The sender's identity is what mutual TLS would have proved. A partition
+between two nodes makes delivery fail as a transient error, as a dropped connection would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from node.errors import ResourceExhausted
+from node.exchange.receiver import DeliveryResult, Receiver
+from node.exchange.sender import TransportError
+
+__all__ = ["InMemoryNetwork", "InMemoryTransport"]
+
+
+class InMemoryNetwork:
+    def __init__(self) -> None:
+        self.receivers: dict[str, Receiver] = {}
+        self._cut: set[frozenset[str]] = set()
+
+    def partition(self, a: str, b: str) -> None:
+        self._cut.add(frozenset({a, b}))
+
+    def heal(self, a: str | None = None, b: str | None = None) -> None:
+        if a is None or b is None:
+            self._cut.clear()
+        else:
+            self._cut.discard(frozenset({a, b}))
+
+    def reachable(self, a: str, b: str) -> bool:
+        return frozenset({a, b}) not in self._cut and b in self.receivers
+
+
+class InMemoryTransport:
+    def __init__(self, sender: str, network: InMemoryNetwork, run_blocking: Callable[..., Awaitable[Any]]) -> None:
+        self._sender = sender
+        self._network = network
+        self._run = run_blocking
+
+    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> list[DeliveryResult]:
+        if not self._network.reachable(self._sender, peer):
+            raise TransportError(f"{peer} is unreachable", transient=True)
+        receiver = self._network.receivers[peer]
+        try:
+            results: list[DeliveryResult] = await self._run(
+                lambda: receiver.deliver(list(envelopes), peer=self._sender)
+            )
+        except ResourceExhausted as error:
+            raise TransportError(str(error), transient=True) from error
+        return results
