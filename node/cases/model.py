@@ -11,7 +11,6 @@ from node.hosting import HostingFacts
 
 __all__ = [
     "CLOSED_STATES",
-    "ILLEGAL",
     "Action",
     "ActionType",
     "AgeGroup",
@@ -44,8 +43,6 @@ class Classification(enum.StrEnum):
     DOUBTFUL = "DOUBTFUL"
     NOT_ILLEGAL = "NOT_ILLEGAL"
 
-
-ILLEGAL = frozenset({Classification.BASELINE, Classification.NATIONAL})
 
 
 class AgeGroup(enum.StrEnum):

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from node.cases.model import ActionType, Assessment, Reporter
+from node.cases.model import ActionType, Reporter
 from node.errors import InvalidArgument
 from node.hosting import HostingFacts
 
@@ -58,11 +58,6 @@ class NewAction:
 class HostingOverride:
     facts: HostingFacts
     reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class NewAssessment:
-    assessment: Assessment
 
 
 def check_country(value: str, *, field: str) -> str:

@@ -1,7 +1,9 @@
 """The case workflow of one node: intake, known content, assessment, hosting, routing and the domestic flow.
 
 Every public method is one transaction: the state change, its events, its audit entry and any outbox
-message commit together or not at all. Inputs are validated before anything is written.
+message commit together or not at all. Inputs are validated before anything is written. Methods whose
+names end in `_txn` run inside a transaction their caller holds (the exchange receiver's, for messages
+from other nodes).
 """
 
 from __future__ import annotations
