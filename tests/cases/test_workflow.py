@@ -150,3 +150,30 @@ def test_a_batch_of_reports_answers_each_on_its_own(node: Node) -> None:
     assert joined.items[0].item_id == first.items[0].item_id and not joined.items[0].new_item
     assert isinstance(reused, DomainError) and reused.field == "request_id"
     assert node.cases.get_item(first.items[0].item_id).report_count == 2
+
+
+def test_a_batch_that_collides_with_a_concurrent_writer_falls_back_to_one_by_one(
+    node: Node, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (existing,) = submit(node, "https://nl.host.example/race")
+    from node.store.case_store import SqlTransaction
+
+    blind = {"calls": 0}
+    real = SqlTransaction.open_item_urls
+
+    def open_item_urls_missing_the_concurrent_insert(self: SqlTransaction, urls: list[str]) -> set[str]:
+        blind["calls"] += 1
+        return set() if blind["calls"] == 1 else real(self, urls)  # as if the other writer had not committed yet
+
+    monkeypatch.setattr(SqlTransaction, "open_item_urls", open_item_urls_missing_the_concurrent_insert)
+    results = node.cases.submit_reports(
+        [
+            (INTAKE, NewReport((NewUrl("https://nl.host.example/race"),)), ""),
+            (INTAKE, NewReport((NewUrl("https://nl.host.example/other"),)), ""),
+        ]
+    )
+    race, other = results
+    assert not isinstance(race, DomainError) and not isinstance(other, DomainError)
+    assert race.items[0].item_id == existing and not race.items[0].new_item
+    assert other.items[0].new_item
+    assert node.cases.get_item(existing).report_count == 2
