@@ -44,7 +44,6 @@ class Classification(enum.StrEnum):
     NOT_ILLEGAL = "NOT_ILLEGAL"
 
 
-
 class AgeGroup(enum.StrEnum):
     UNDETERMINED = "UNDETERMINED"
     INFANT = "INFANT"

@@ -1,0 +1,219 @@
+"""Sign exact bytes, then seal to the recipient; open, then verify. The format is in envelope.proto.
+
+    signature input = "hotline-exchange/v1/signed-message" || u32 len(header) || header || u32 len(body) || body
+    HPKE info       = "hotline-exchange/v1/seal" || u32-prefixed sender, recipient, recipient key id, message id
+
+The header is parsed from the exact bytes that were signed and is never re-serialised to be checked.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
+from uuid6 import uuid7
+
+from node.api._gen.hotline.exchange.v1 import envelope_pb2
+from node.crypto.errors import CryptoError, Reason
+from node.crypto.keys import SUITES, HpkeKeyPair, PublicHpkeKey, PublicSigningKey, SigningKeyPair
+
+__all__ = [
+    "FORMAT_VERSION",
+    "OpenedMessage",
+    "check_times",
+    "open_envelope",
+    "seal",
+    "sign_message",
+    "signature_input",
+    "verify_signed_message",
+]
+
+FORMAT_VERSION = 1
+_SIGNED = b"hotline-exchange/v1/signed-message"
+_SEAL = b"hotline-exchange/v1/seal"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedMessage:
+    header: envelope_pb2.EnvelopeHeader
+    header_bytes: bytes
+    body: bytes
+    signed_message: bytes
+
+    @property
+    def created_at(self) -> datetime:
+        return self.header.created_at.ToDatetime(tzinfo=UTC)
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.header.expires_at.ToDatetime(tzinfo=UTC)
+
+
+def signature_input(header: bytes, body: bytes) -> bytes:
+    return b"".join((_SIGNED, struct.pack(">I", len(header)), header, struct.pack(">I", len(body)), body))
+
+
+def _info(sender: str, recipient: str, recipient_key_id: str, message_id: str) -> bytes:
+    parts = [p.encode() for p in (sender, recipient, recipient_key_id, message_id)]
+    return _SEAL + b"".join(struct.pack(">I", len(p)) + p for p in parts)
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def sign_message(
+    *,
+    kind: int,
+    body: bytes,
+    sender: str,
+    recipient: str,
+    signing_keys: Sequence[SigningKeyPair],
+    created_at: datetime,
+    expires_at: datetime,
+    roster_version: int,
+    recipient_key_id: str = "",
+    message_id: str | None = None,
+) -> tuple[str, bytes]:
+    """(message id, serialised SignedMessage): the header and body signed by every key given."""
+    message_id = message_id or str(uuid7())
+    header = envelope_pb2.EnvelopeHeader(
+        version=FORMAT_VERSION,
+        kind=kind,  # type: ignore[arg-type]
+        message_id=message_id,
+        sender=sender,
+        recipient=recipient,
+        sender_key_ids=[k.key_id for k in signing_keys],
+        recipient_key_id=recipient_key_id,
+        created_at=_timestamp(created_at),
+        expires_at=_timestamp(expires_at),
+        roster_version=roster_version,
+    ).SerializeToString(deterministic=True)
+    to_sign = signature_input(header, body)
+    signed = envelope_pb2.SignedMessage(
+        header=header,
+        body=body,
+        signatures=[
+            envelope_pb2.Signature(key_id=k.key_id, algorithm=k.algorithm, signature=k.sign(to_sign))  # type: ignore[arg-type]
+            for k in signing_keys
+        ],
+    )
+    return message_id, signed.SerializeToString(deterministic=True)
+
+
+def seal(
+    *,
+    kind: int,
+    body: bytes,
+    sender: str,
+    recipient: str,
+    signing_keys: Sequence[SigningKeyPair],
+    recipient_hpke_key: PublicHpkeKey,
+    created_at: datetime,
+    expires_at: datetime,
+    roster_version: int,
+    message_id: str | None = None,
+) -> bytes:
+    """The serialised SealedEnvelope of a message signed by `signing_keys`, sealed to the recipient's key."""
+    recipient_key_id = recipient_hpke_key.key_id
+    message_id, signed = sign_message(
+        kind=kind,
+        body=body,
+        sender=sender,
+        recipient=recipient,
+        signing_keys=signing_keys,
+        created_at=created_at,
+        expires_at=expires_at,
+        roster_version=roster_version,
+        recipient_key_id=recipient_key_id,
+        message_id=message_id,
+    )
+    ciphertext = SUITES[recipient_hpke_key.suite].encrypt(
+        signed, recipient_hpke_key.load(), info=_info(sender, recipient, recipient_key_id, message_id)
+    )
+    return envelope_pb2.SealedEnvelope(
+        sender=sender,
+        recipient=recipient,
+        recipient_key_id=recipient_key_id,
+        message_id=message_id,
+        suite=recipient_hpke_key.suite,  # type: ignore[arg-type]
+        ciphertext=ciphertext,
+    ).SerializeToString(deterministic=True)
+
+
+def open_envelope(
+    data: bytes,
+    *,
+    me: str,
+    my_hpke_keys: Mapping[str, HpkeKeyPair],
+    sender_keys: Callable[[str, str], PublicSigningKey | None],
+    required_algorithms: Callable[[str], Collection[int]],
+    accepted_suites: Collection[int] | None = None,
+) -> OpenedMessage:
+    """Decrypt a SealedEnvelope addressed to `me` and verify its signatures. Raises CryptoError."""
+    try:
+        sealed = envelope_pb2.SealedEnvelope.FromString(data)
+    except DecodeError:
+        raise CryptoError(Reason.MALFORMED, "not a sealed envelope") from None
+    if sealed.recipient != me:
+        raise CryptoError(Reason.WRONG_RECIPIENT, f"addressed to {sealed.recipient!r}, not {me!r}")
+    if sealed.suite not in SUITES or (accepted_suites is not None and sealed.suite not in accepted_suites):
+        raise CryptoError(Reason.UNSUPPORTED_SUITE, f"HPKE suite {sealed.suite} is not accepted here")
+    key = my_hpke_keys.get(sealed.recipient_key_id)
+    if key is None or key.suite != sealed.suite:
+        raise CryptoError(Reason.UNKNOWN_KEY, f"no HPKE key {sealed.recipient_key_id!r} for that suite")
+    info = _info(sealed.sender, sealed.recipient, sealed.recipient_key_id, sealed.message_id)
+    try:
+        signed_bytes = SUITES[sealed.suite].decrypt(sealed.ciphertext, key.private_key, info=info)
+    except Exception:  # any failure of the AEAD or the KEM: tampered, or not for this key
+        raise CryptoError(Reason.DECRYPTION_FAILED, "the envelope does not open with this node's key") from None
+    opened = verify_signed_message(signed_bytes, sender_keys=sender_keys, required_algorithms=required_algorithms)
+    header = opened.header
+    clear = (sealed.sender, sealed.recipient, sealed.recipient_key_id, sealed.message_id)
+    if (header.sender, header.recipient, header.recipient_key_id, header.message_id) != clear:
+        raise CryptoError(Reason.HEADER_MISMATCH, "the signed header does not match the envelope")
+    return opened
+
+
+def verify_signed_message(
+    signed_bytes: bytes,
+    *,
+    sender_keys: Callable[[str, str], PublicSigningKey | None],
+    required_algorithms: Callable[[str], Collection[int]],
+) -> OpenedMessage:
+    """Parse a SignedMessage and verify every signature over the exact bytes. Raises CryptoError."""
+    try:
+        signed = envelope_pb2.SignedMessage.FromString(signed_bytes)
+        header = envelope_pb2.EnvelopeHeader.FromString(signed.header)
+    except DecodeError:
+        raise CryptoError(Reason.MALFORMED, "not a signed message") from None
+    if header.version != FORMAT_VERSION or not header.message_id or not header.sender:
+        raise CryptoError(Reason.MALFORMED, f"unsupported or incomplete header (version {header.version})")
+    if not signed.signatures:
+        raise CryptoError(Reason.MISSING_SIGNATURE, "the message is not signed")
+    to_verify = signature_input(signed.header, signed.body)
+    verified: set[int] = set()
+    for signature in signed.signatures:
+        public = sender_keys(header.sender, signature.key_id)
+        if public is None:
+            raise CryptoError(Reason.UNKNOWN_KEY, f"{header.sender} has no valid key {signature.key_id!r}")
+        if public.algorithm != signature.algorithm or not public.verify(signature.signature, to_verify):
+            raise CryptoError(Reason.BAD_SIGNATURE, f"the signature by {signature.key_id} does not verify")
+        verified.add(public.algorithm)
+    missing = set(required_algorithms(header.sender)) - verified
+    if missing:
+        raise CryptoError(Reason.MISSING_SIGNATURE, f"{header.sender} must also sign with {sorted(missing)}")
+    return OpenedMessage(header, signed.header, signed.body, signed_bytes)
+
+
+def check_times(opened: OpenedMessage, now: datetime, max_skew: timedelta) -> None:
+    if opened.expires_at <= now:
+        raise CryptoError(Reason.EXPIRED, f"expired at {opened.expires_at.isoformat()}")
+    if opened.created_at > now + max_skew:
+        raise CryptoError(Reason.NOT_YET_VALID, "dated beyond the allowed clock skew")

@@ -1,0 +1,178 @@
+"""The exchange's use of node.crypto: seal to a peer's roster key, open and verify against the roster, and
+sign and check receipts. Implements the receiver's EnvelopeOpener and the sender's EnvelopeSealer."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
+from node.clock import Clock
+from node.crypto import (
+    CryptoError,
+    HpkeKeyPair,
+    PublicHpkeKey,
+    PublicSigningKey,
+    SigningKeyPair,
+    open_envelope,
+    seal,
+    sign_message,
+    verify_signed_message,
+)
+from node.exchange.membership import RosterMembership
+from node.exchange.receiver import OpenedEnvelope, RejectedMessage
+
+__all__ = ["RosterCrypto"]
+
+RECEIPT_VALIDITY_DAYS = 3650
+
+
+class RosterCrypto:
+    """This node's keys, and its peers' keys as the current roster lists them."""
+
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        signing_keys: Sequence[SigningKeyPair],
+        hpke_keys: Sequence[HpkeKeyPair],
+        membership: Callable[[], RosterMembership],
+        clock: Clock,
+    ) -> None:
+        self._me = node_id
+        self._signing = list(signing_keys)
+        self._hpke = {k.key_id: k for k in hpke_keys}
+        self._membership = membership
+        self._clock = clock
+
+    # ------------------------------------------------------------------ keys from the roster
+
+    def _sender_key(self, node_id: str, key_id: str) -> PublicSigningKey | None:
+        member = self._membership().member(node_id)
+        if member is None:
+            return None
+        now = self._clock.now()
+        for key in member.signing_keys:
+            if key.key_id == key_id and _valid(key.not_before, key.not_after, now):
+                return PublicSigningKey(key.algorithm, key.public_key)
+        return None
+
+    def _required(self, node_id: str) -> list[int]:
+        member = self._membership().member(node_id)
+        return list(member.required_signatures) if member is not None else []
+
+    def _recipient_key(self, node_id: str) -> PublicHpkeKey:
+        member = self._membership().member(node_id)
+        now = self._clock.now()
+        if member is not None:
+            for key in member.hpke_keys:
+                if _valid(key.not_before, key.not_after, now):
+                    return PublicHpkeKey(key.suite, key.public_key)
+        raise RejectedMessage("UNKNOWN_KEY", f"the roster lists no valid HPKE key for {node_id}")
+
+    def _accepted_suites(self) -> set[int]:
+        member = self._membership().member(self._me)
+        return {k.suite for k in member.hpke_keys} if member is not None else set()
+
+    # ------------------------------------------------------------------ EnvelopeSealer
+
+    def seal(
+        self, *, kind: int, body: bytes, recipient: str, message_id: str, created_at: datetime, expires_at: datetime
+    ) -> bytes:
+        return seal(
+            kind=kind,
+            body=body,
+            sender=self._me,
+            recipient=recipient,
+            signing_keys=self._signing,
+            recipient_hpke_key=self._recipient_key(recipient),
+            created_at=created_at,
+            expires_at=expires_at,
+            roster_version=self._membership().version,
+            message_id=message_id,
+        )
+
+    def verify_receipt(self, receipt: bytes, *, peer: str, message_id: str) -> datetime:
+        try:
+            opened = verify_signed_message(receipt, sender_keys=self._sender_key, required_algorithms=self._required)
+            body = messages_pb2.Receipt.FromString(opened.body)
+        except (CryptoError, DecodeError) as error:
+            raise RejectedMessage("BAD_RECEIPT", str(error)) from None
+        header = opened.header
+        if (
+            header.kind != envelope_pb2.MESSAGE_KIND_RECEIPT
+            or header.sender != peer
+            or header.recipient != self._me
+            or body.message_id != message_id
+            or body.recipient != peer
+        ):
+            raise RejectedMessage("BAD_RECEIPT", "the receipt is not the peer's receipt for this message")
+        return body.accepted_at.ToDatetime(tzinfo=UTC)
+
+    # ------------------------------------------------------------------ EnvelopeOpener
+
+    def open(self, data: bytes) -> OpenedEnvelope:
+        try:
+            opened = open_envelope(
+                data,
+                me=self._me,
+                my_hpke_keys=self._hpke,
+                sender_keys=self._sender_key,
+                required_algorithms=self._required,
+                accepted_suites=self._accepted_suites(),
+            )
+        except CryptoError as error:
+            sealed = _clear_fields(data)
+            raise RejectedMessage(str(error.reason), error.message, sender=sealed[0], message_id=sealed[1]) from None
+        header = opened.header
+        return OpenedEnvelope(
+            sender=header.sender,
+            message_id=header.message_id,
+            kind=header.kind,
+            body=opened.body,
+            signed_message=opened.signed_message,
+            created_at=opened.created_at,
+            expires_at=opened.expires_at,
+            roster_version=header.roster_version,
+        )
+
+    def sign_receipt(self, *, to: str, message_id: str, signed_message: bytes, accepted_at: datetime) -> bytes:
+        at = Timestamp()
+        at.FromDatetime(accepted_at)
+        body = messages_pb2.Receipt(
+            message_id=message_id,
+            sender=to,
+            recipient=self._me,
+            accepted_at=at,
+            signed_message_sha256=hashlib.sha256(signed_message).digest(),
+        ).SerializeToString(deterministic=True)
+        _, receipt = sign_message(
+            kind=envelope_pb2.MESSAGE_KIND_RECEIPT,
+            body=body,
+            sender=self._me,
+            recipient=to,
+            signing_keys=self._signing,
+            created_at=accepted_at,
+            expires_at=accepted_at + timedelta(days=RECEIPT_VALIDITY_DAYS),
+            roster_version=self._membership().version,
+        )
+        return receipt
+
+
+def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:
+    if not_before.seconds and not_before.ToDatetime(tzinfo=UTC) > now:
+        return False
+    return not (not_after.seconds and not_after.ToDatetime(tzinfo=UTC) <= now)
+
+
+def _clear_fields(data: bytes) -> tuple[str, str]:
+    """The sender and message id an envelope claims, for the rejection record (unauthenticated)."""
+    try:
+        sealed = envelope_pb2.SealedEnvelope.FromString(data)
+    except DecodeError:
+        return "", ""
+    return sealed.sender[:64], sealed.message_id[:36]
