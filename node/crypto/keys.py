@@ -34,12 +34,16 @@ SUITES: dict[int, hpke.Suite] = {
     X25519_SUITE: hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_128_GCM),
     HYBRID_SUITE: hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
 }
-_ALGORITHM_NAMES = {ED25519: "ed25519", ML_DSA_65: "mldsa65", X25519_SUITE: "x25519", HYBRID_SUITE: "mlkem768x25519"}
+# The two enums number their values independently, so each has its own table.
+_SIGNATURE_NAMES = {ED25519: "ed25519", ML_DSA_65: "mldsa65"}
+_SUITE_NAMES = {X25519_SUITE: "x25519", HYBRID_SUITE: "mlkem768x25519"}
 _MLKEM768_PUBLIC_BYTES = 1184
 
 
-def key_id(algorithm: int, public_key: bytes) -> str:
-    return f"{_ALGORITHM_NAMES[algorithm]}:{hashlib.sha256(public_key).hexdigest()[:16]}"
+def key_id(algorithm: int, public_key: bytes, *, hpke: bool = False) -> str:
+    """`<algorithm>:<first 16 hex digits of SHA-256(public key)>`; `hpke` says `algorithm` is a suite."""
+    name = (_SUITE_NAMES if hpke else _SIGNATURE_NAMES)[algorithm]
+    return f"{name}:{hashlib.sha256(public_key).hexdigest()[:16]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +108,7 @@ class PublicHpkeKey:
 
     @property
     def key_id(self) -> str:
-        return key_id(self.suite, self.public_key)
+        return key_id(self.suite, self.public_key, hpke=True)
 
     def load(self) -> Any:
         if self.suite == X25519_SUITE:
