@@ -35,8 +35,8 @@ SUITES: dict[int, hpke.Suite] = {
     HYBRID_SUITE: hpke.Suite(hpke.KEM.MLKEM768_X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
 }
 # The two enums number their values independently, so each has its own table.
-_SIGNATURE_NAMES = {ED25519: "ed25519", ML_DSA_65: "mldsa65"}
-_SUITE_NAMES = {X25519_SUITE: "x25519", HYBRID_SUITE: "mlkem768x25519"}
+_SIGNATURE_NAMES: dict[int, str] = {ED25519: "ed25519", ML_DSA_65: "mldsa65"}
+_SUITE_NAMES: dict[int, str] = {X25519_SUITE: "x25519", HYBRID_SUITE: "mlkem768x25519"}
 _MLKEM768_PUBLIC_BYTES = 1184
 
 
