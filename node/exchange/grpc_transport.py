@@ -1,0 +1,201 @@
+"""The node-to-node API over grpc.aio with mutual TLS.
+
+Certificates are self-signed and pinned by the signed roster: the server trusts the certificates of the
+roster's active members (reloaded when the roster changes, without a restart), and a TLS peer may only
+deliver envelopes whose sender is the member that certificate belongs to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, cast
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc import aio
+from grpc_status import rpc_status
+
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.crypto.tls import TlsIdentity, cert_sha256
+from node.errors import ResourceExhausted
+from node.exchange.membership import ACTIVE_STATUSES, RosterMembership
+from node.exchange.rate_limit import PeerRateLimiter
+from node.exchange.receiver import DeliveryResult, DeliveryStatus, Receiver
+from node.exchange.sender import TransportError
+
+__all__ = ["ExchangeServicer", "GrpcTransport", "server_credentials"]
+
+_STATUS = {
+    DeliveryStatus.ACCEPTED: pb.DELIVERY_STATUS_ACCEPTED,
+    DeliveryStatus.DUPLICATE: pb.DELIVERY_STATUS_DUPLICATE,
+    DeliveryStatus.REJECTED: pb.DELIVERY_STATUS_REJECTED,
+}
+_FROM_STATUS = {v: k for k, v in _STATUS.items()}
+# Worth trying again later; anything else is final for the batch.
+TRANSIENT = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.FAILED_PRECONDITION,  # a stale roster: fetch the newer one, then retry
+}
+
+
+def server_credentials(identity: TlsIdentity, membership: Callable[[], RosterMembership]) -> grpc.ServerCredentials:
+    def trust_bundle() -> bytes:
+        return b"".join(
+            m.tls_cert_pem.encode()
+            for m in membership().roster.members
+            if m.status in ACTIVE_STATUSES and m.tls_cert_pem
+        )
+
+    def configuration() -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration([(identity.key_pem, identity.cert_pem)], trust_bundle())
+
+    state = {"bundle": trust_bundle()}
+
+    def fetch() -> grpc.ServerCertificateConfiguration | None:
+        bundle = trust_bundle()
+        if bundle == state["bundle"]:
+            return None  # unchanged
+        state["bundle"] = bundle
+        return configuration()
+
+    # grpc accepts None from the fetch callback ("unchanged"); its type stubs do not say so.
+    return grpc.dynamic_ssl_server_credentials(
+        configuration(),
+        fetch,  # type: ignore[arg-type]
+        require_client_authentication=True,
+    )
+
+
+class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
+    def __init__(
+        self,
+        *,
+        receiver: Receiver,
+        membership: Callable[[], RosterMembership],
+        signed_rosters: Callable[[int], list[bytes]],
+        limiter: PeerRateLimiter,
+        run_blocking: Callable[..., Awaitable[Any]],
+        on_contact: Callable[[str], None] = lambda _peer: None,
+    ) -> None:
+        self._receiver = receiver
+        self._membership = membership
+        self._signed_rosters = signed_rosters
+        self._limiter = limiter
+        self._run = run_blocking
+        self._on_contact = on_contact
+
+    async def Deliver(self, request: pb.DeliverRequest, context: aio.ServicerContext[Any, Any]) -> pb.DeliverResponse:
+        membership = self._membership()
+        peer = _peer_member(context, membership)
+        if peer is None:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
+            raise AssertionError("unreachable")
+        self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
+        if request.roster_version < membership.version:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"stale roster {request.roster_version}; this node trusts version {membership.version}",
+            )
+        wait = self._limiter.admit(peer, len(request.envelopes), sum(len(e) for e in request.envelopes))
+        if wait is not None:
+            await context.abort_with_status(_retry_status(wait.total_seconds()))
+        try:
+            results = await self._run(lambda: self._receiver.deliver(list(request.envelopes), peer=peer))
+        except ResourceExhausted as error:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
+            raise AssertionError("unreachable") from error
+        return pb.DeliverResponse(
+            roster_version=membership.version,
+            results=[
+                pb.DeliveryResult(
+                    message_id=r.message_id,
+                    status=_STATUS[r.status],
+                    reason_code=r.reason_code,
+                    reason=r.reason,
+                    receipt=r.receipt,
+                )
+                for r in results
+            ],
+        )
+
+    async def GetRoster(
+        self, request: pb.GetRosterRequest, context: aio.ServicerContext[Any, Any]
+    ) -> pb.GetRosterResponse:
+        if _peer_member(context, self._membership()) is None:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
+        return pb.GetRosterResponse(signed_rosters=self._signed_rosters(request.have_version))
+
+
+def _peer_member(context: aio.ServicerContext[Any, Any], membership: RosterMembership) -> str | None:
+    certificates = list(context.auth_context().get("x509_pem_cert") or [])
+    if not certificates:
+        return None
+    fingerprint = cert_sha256(certificates[0])
+    for member in membership.roster.members:
+        if member.tls_cert_sha256 == fingerprint:
+            return member.node_id
+    return None
+
+
+def _retry_status(seconds: float) -> grpc.Status:
+    retry = any_pb2.Any()
+    retry.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(seconds) + 1)))
+    status = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="rate limit: try again later", details=[retry])
+    return rpc_status.to_status(status)  # type: ignore[no-any-return]
+
+
+class GrpcTransport:
+    """Delivers batches to peers over mutual TLS; one channel per peer, from the roster's endpoints."""
+
+    def __init__(
+        self, identity: TlsIdentity, membership: Callable[[], RosterMembership], timeout: float = 30.0
+    ) -> None:
+        self._identity = identity
+        self._membership = membership
+        self._timeout = timeout
+        self._channels: dict[str, tuple[str, aio.Channel]] = {}
+
+    def _stub(self, peer: str) -> pb_grpc.ExchangeServiceStub:
+        member = self._membership().member(peer)
+        if member is None or not member.endpoints or not member.tls_cert_pem:
+            raise TransportError(f"the roster lists no endpoint and certificate for {peer}", transient=True)
+        key = f"{member.endpoints[0]}|{member.tls_cert_sha256}"
+        cached = self._channels.get(peer)
+        if cached is None or cached[0] != key:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=member.tls_cert_pem.encode(),
+                private_key=self._identity.key_pem,
+                certificate_chain=self._identity.cert_pem,
+            )
+            channel = aio.secure_channel(
+                member.endpoints[0], credentials, options=[("grpc.ssl_target_name_override", peer)]
+            )
+            self._channels[peer] = (key, channel)
+        return pb_grpc.ExchangeServiceStub(self._channels[peer][1])
+
+    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> list[DeliveryResult]:
+        stub = self._stub(peer)
+        request = pb.DeliverRequest(roster_version=self._membership().version, envelopes=list(envelopes))
+        try:
+            response: pb.DeliverResponse = await cast(Any, stub).Deliver(request, timeout=self._timeout)
+        except aio.AioRpcError as error:
+            raise TransportError(
+                f"{error.code().name}: {error.details()}", transient=error.code() in TRANSIENT
+            ) from error
+        return [
+            DeliveryResult(
+                r.message_id, _FROM_STATUS.get(r.status, DeliveryStatus.REJECTED), r.reason_code, r.reason, r.receipt
+            )
+            for r in response.results
+        ]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(channel.close() for _, channel in self._channels.values()))

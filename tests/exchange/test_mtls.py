@@ -1,0 +1,143 @@
+"""The node-to-node API over grpc.aio with mutual TLS, on loopback."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from grpc import aio
+
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.clock import ManualClock
+from node.crypto.tls import TlsIdentity, make_tls_identity
+from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
+from node.exchange.membership import RosterMembership
+from node.exchange.rate_limit import PeerRateLimiter, RateLimit
+from node.exchange.sender import PeerSender, TransportError
+from tests.exchange.federation import Federation
+from tests.exchange.test_exchange import _envelope, received, refer
+
+
+async def _blocking(fn: Any, *args: Any) -> Any:
+    return fn(*args)
+
+
+class Served:
+    def __init__(self, fed: Federation, identities: dict[str, TlsIdentity], server: aio.Server, port: int) -> None:
+        self.fed, self.identities, self.server, self.port = fed, identities, server, port
+
+
+@pytest.fixture
+async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
+    fed = Federation(tmp_path, clock)
+    identities = {node_id: make_tls_identity(node_id, clock.now()) for node_id in fed.members}
+    for member in fed.roster.members:
+        member.tls_cert_pem = identities[member.node_id].cert_pem.decode()
+        member.tls_cert_sha256 = identities[member.node_id].sha256
+    fed.membership = RosterMembership(fed.roster)
+    de = fed.members["de-hotline"]
+    assert de.receiver is not None
+    server = aio.server()
+    pb_grpc.add_ExchangeServiceServicer_to_server(
+        ExchangeServicer(
+            receiver=de.receiver,
+            membership=lambda: fed.membership,
+            signed_rosters=lambda have: [],
+            limiter=PeerRateLimiter(RateLimit(records_per_second=50, burst_seconds=1), clock),
+            run_blocking=_blocking,
+        ),
+        server,
+    )
+    port = server.add_secure_port("127.0.0.1:0", server_credentials(identities["de-hotline"], lambda: fed.membership))
+    await server.start()
+    for member in fed.roster.members:
+        if member.node_id == "de-hotline":
+            member.endpoints.append(f"127.0.0.1:{port}")
+    fed.membership = RosterMembership(fed.roster)
+    yield Served(fed, identities, server, port)
+    await server.stop(0)
+    fed.close()
+
+
+def _sender(served: Served, frm: str, identity: TlsIdentity) -> tuple[PeerSender, GrpcTransport]:
+    fed = served.fed
+    member = fed.members[frm]
+    assert member.crypto is not None
+    transport = GrpcTransport(identity, lambda: fed.membership, timeout=5)
+    sender = PeerSender(
+        peer="de-hotline",
+        store=member.node.store,
+        sealer=member.crypto,
+        transport=transport,
+        clock=fed.clock,
+        is_active=fed.membership.is_active,
+        run_blocking=_blocking,
+        rng=random.Random(1),
+    )
+    return sender, transport
+
+
+async def test_a_referral_crosses_mutual_tls_and_comes_back_with_a_receipt(mtls: Served) -> None:
+    origin_id = refer(mtls.fed)
+    sender, transport = _sender(mtls, "nl-hotline", mtls.identities["nl-hotline"])
+    try:
+        assert await sender.send_once() == 1
+    finally:
+        await transport.close()
+    assert received(mtls.fed, origin_id)
+    assert len(mtls.fed.members["nl-hotline"].node.cases.receipts(origin_id)) == 1
+
+
+async def _deliver_raw(served: Served, identity: TlsIdentity, envelopes: list[bytes], roster_version: int) -> Any:
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=served.identities["de-hotline"].cert_pem,
+        private_key=identity.key_pem,
+        certificate_chain=identity.cert_pem,
+    )
+    async with aio.secure_channel(
+        f"127.0.0.1:{served.port}", credentials, options=[("grpc.ssl_target_name_override", "de-hotline")]
+    ) as channel:
+        stub: Any = pb_grpc.ExchangeServiceStub(channel)
+        return await stub.Deliver(pb.DeliverRequest(roster_version=roster_version, envelopes=envelopes), timeout=5)
+
+
+async def test_the_certificate_of_one_member_cannot_send_as_another(mtls: Served) -> None:
+    response = await _deliver_raw(mtls, mtls.identities["fr-hotline"], [_envelope(mtls.fed)], 1)
+    assert [(r.status, r.reason_code) for r in response.results] == [(pb.DELIVERY_STATUS_REJECTED, "PEER_MISMATCH")]
+
+
+async def test_a_certificate_the_roster_does_not_list_cannot_connect(mtls: Served) -> None:
+    stranger = make_tls_identity("xx-hotline", mtls.fed.clock.now())
+    with pytest.raises(aio.AioRpcError) as caught:
+        await _deliver_raw(mtls, stranger, [_envelope(mtls.fed)], 1)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_stale_roster_is_refused_and_the_sender_will_retry(mtls: Served) -> None:
+    with pytest.raises(aio.AioRpcError) as caught:
+        await _deliver_raw(mtls, mtls.identities["nl-hotline"], [_envelope(mtls.fed)], 0)
+    assert caught.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert "stale roster" in (caught.value.details() or "")
+    older = RosterMembership(roster_pb2.Roster.FromString(mtls.fed.roster.SerializeToString()))
+    mtls.fed.roster.version = 2  # the receiver moved on to version 2; this sender still trusts version 1
+    mtls.fed.membership = RosterMembership(mtls.fed.roster)
+    transport = GrpcTransport(mtls.identities["nl-hotline"], lambda: older, timeout=5)
+    try:
+        with pytest.raises(TransportError) as error:
+            await transport.deliver("de-hotline", [_envelope(mtls.fed)])
+        assert error.value.transient  # retried after the sender fetches the newer roster
+    finally:
+        await transport.close()
+
+
+async def test_a_flood_beyond_the_rate_limit_is_told_to_wait(mtls: Served) -> None:
+    await _deliver_raw(mtls, mtls.identities["nl-hotline"], [_envelope(mtls.fed) for _ in range(50)], 1)
+    with pytest.raises(aio.AioRpcError) as caught:
+        await _deliver_raw(mtls, mtls.identities["nl-hotline"], [_envelope(mtls.fed) for _ in range(10)], 1)
+    assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
