@@ -28,7 +28,7 @@ def test_a_service_call_logs_ids_and_never_the_url(sqlite_url: str, make_node: o
         report = node.cases.submit_report(INTAKE, NewReport((NewUrl("https://nl.host.example/private/77?x=1"),)))
         node.cases.assess(ANALYST, report.items[0].item_id, Assessment(Classification.NATIONAL))
     finally:
-        configure_logging("console", logging.INFO)
+        structlog.reset_defaults()
     text = out.getvalue()
     assert report.items[0].item_id in text
     assert "/private/77" not in text
