@@ -4,6 +4,7 @@ simulator all build nodes here, so there is one copy of the wiring."""
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,9 @@ from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
+from node.crypto.keystore import KeyStore
+from node.exchange.roster_state import RosterState
+from node.exchange.service import NodeExchange
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.scheduler import NodeScheduler
@@ -49,6 +53,7 @@ class Node:
     notifier: EventNotifier
     executor: ThreadPoolExecutor
     scheduler: NodeScheduler
+    exchange: NodeExchange | None = None
     server: aio.Server | None = None
     port: int = 0
     service_names: list[str] = field(default_factory=list)
@@ -92,6 +97,10 @@ class Node:
         async def purge_closed() -> None:
             await loop.run_in_executor(self.executor, self.cases.purge_closed, self.config.retention)
 
+        if self.exchange is not None:
+            await self.exchange.start(backend.run)
+            self.notifier.subscribe(self.exchange.wake)
+
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(3600, "retention-purge", purge_closed)
         self.scheduler.start()
@@ -100,6 +109,8 @@ class Node:
 
     async def stop(self, grace: float = 2.0) -> None:
         await self.scheduler.stop()
+        if self.exchange is not None:
+            await self.exchange.stop()
         if self.server is not None:
             await self.server.stop(grace)
         self.executor.shutdown(wait=True)
@@ -153,6 +164,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         pdq_index=pdq,
         on_commit=notifier.notify,
     )
+    exchange = _build_exchange(config, clock, store, cases) if config.exchange is not None else None
     return Node(
         config=config,
         clock=clock,
@@ -163,4 +175,23 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         notifier=notifier,
         executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
         scheduler=NodeScheduler(),
+        exchange=exchange,
+    )
+
+
+def _build_exchange(config: NodeConfig, clock: Clock, store: SqlCaseStore, cases: CaseService) -> NodeExchange:
+    """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
+    from that roster from now on."""
+    settings = config.exchange
+    assert settings is not None
+    passphrase = os.environ.get("HX_KEY_PASSPHRASE", "").encode() or None
+    keys = KeyStore(Path(settings.key_dir), passphrase).load_or_create(
+        config.node_id, clock.now(), post_quantum=settings.post_quantum
+    )
+    roster = RosterState(store, clock)
+    roster.bootstrap(Path(settings.roster_file).read_bytes())
+    cases.set_membership(roster.membership)
+    roster.on_change(cases.set_membership)
+    return NodeExchange(
+        node_id=config.node_id, listen=settings.listen, keys=keys, roster=roster, cases=cases, store=store, clock=clock
     )

@@ -15,7 +15,7 @@ from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembe
 from node.errors import InvalidArgument
 from node.hashes import DEFAULT_PDQ_THRESHOLD
 
-__all__ = ["HostingConfig", "NodeConfig", "load_config"]
+__all__ = ["ExchangeConfig", "HostingConfig", "NodeConfig", "load_config", "parse_config"]
 
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -28,6 +28,16 @@ class HostingConfig:
     mmdb_path: str = ""
     mmdb_asn_path: str = ""
     static: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeConfig:
+    """The node-to-node exchange. Without an [exchange] section the node runs alone."""
+
+    listen: str
+    roster_file: str
+    key_dir: str
+    post_quantum: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +60,7 @@ class NodeConfig:
     hosting: HostingConfig = field(default_factory=HostingConfig)
     members: tuple[Member, ...] = ()
     fallback: FallbackPolicy = field(default_factory=FallbackPolicy)
+    exchange: ExchangeConfig | None = None
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+pysqlite:///var/{self.node_id}.db"
@@ -109,7 +120,7 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         hosting=_hosting(raw.get("hosting", {})),
     )
     members, fallback = _membership(raw.get("membership", {}), config)
-    config = replace(config, members=members, fallback=fallback)
+    config = replace(config, members=members, fallback=fallback, exchange=_exchange(raw.get("exchange"), node_id))
     config.membership()  # validates designated receivers and the fallback node
     if bool(config.tls_cert) != bool(config.tls_key):
         raise InvalidArgument("tls_cert and tls_key go together", field="node.tls_key")
@@ -127,6 +138,20 @@ def _hosting(raw: Mapping[str, Any]) -> HostingConfig:
     if not isinstance(static, list) or not all(isinstance(r, dict) for r in static):
         raise InvalidArgument("must be a list of tables", field="hosting.static")
     return HostingConfig(resolver, mmdb_path, _str(raw, "mmdb_asn_path", "hosting.mmdb_asn_path"), tuple(static))
+
+
+def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidArgument("must be a table", field="exchange")
+    listen = _str(raw, "listen", "exchange.listen", required=True)
+    roster_file = _str(raw, "roster_file", "exchange.roster_file", required=True)
+    post_quantum = raw.get("post_quantum", False)
+    if not isinstance(post_quantum, bool):
+        raise InvalidArgument("must be true or false", field="exchange.post_quantum")
+    key_dir = _str(raw, "key_dir", "exchange.key_dir") or f"var/keys/{node_id}"
+    return ExchangeConfig(listen, roster_file, key_dir, post_quantum)
 
 
 def _membership(raw: Mapping[str, Any], config: NodeConfig) -> tuple[tuple[Member, ...], FallbackPolicy]:

@@ -51,19 +51,31 @@ MAX_IMPORT = 100_000
 
 
 class EventNotifier:
-    """Wakes event streams when a transaction that wrote events commits. Safe to call from any thread."""
+    """Wakes event streams (and other listeners on the loop) when a transaction that wrote events commits.
+    `notify` is safe to call from any thread."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
+        self._listeners: list[Callable[[], None]] = []
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._changed = asyncio.Event()
 
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """`listener` runs on the event loop after each commit."""
+        self._listeners.append(listener)
+
     def notify(self) -> None:
-        if self._loop is not None and self._changed is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._changed.set)
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._fire)
+
+    def _fire(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+        for listener in self._listeners:
+            listener()
 
     async def wait(self, seconds: float) -> None:
         assert self._changed is not None

@@ -247,6 +247,19 @@ class SqlTransaction:
         rows = self.c.execute(select(t.outbox.c.peer_node).where(t.outbox.c.status == "pending").distinct())
         return [row.peer_node for row in rows]
 
+    # ------------------------------------------------------------------ rosters
+
+    def put_roster(self, version: int, signed_b64: str, at: datetime) -> None:
+        self.c.execute(insert(t.rosters), {"version": version, "signed_roster": signed_b64, "trusted_at": at})
+
+    def rosters_after(self, version: int) -> list[tuple[int, str]]:
+        rows = self.c.execute(
+            select(t.rosters.c.version, t.rosters.c.signed_roster)
+            .where(t.rosters.c.version > version)
+            .order_by(t.rosters.c.version)
+        )
+        return [(int(r.version), r.signed_roster) for r in rows]
+
     # ------------------------------------------------------------------ idempotency
 
     def get_idempotency(self, principal: str, request_id: str) -> IdempotencyRecord | None:

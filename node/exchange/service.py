@@ -1,0 +1,131 @@
+"""The exchange of one node, assembled: keys, the trusted roster, the receiver behind the mutual-TLS
+server, and one sender loop per peer. The composition root builds it; `start` and `stop` run it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from grpc import aio
+
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.cases.service import CaseService
+from node.clock import Clock
+from node.crypto.keystore import NodeKeys
+from node.crypto.roster import RosterError
+from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
+from node.exchange.rate_limit import PeerRateLimiter, RateLimit
+from node.exchange.receiver import Receiver
+from node.exchange.roster_state import RosterState
+from node.exchange.runtime import ExchangeRuntime
+from node.exchange.sealing import RosterCrypto
+from node.exchange.sender import PeerSender
+from node.store.case_store import SqlCaseStore
+
+__all__ = ["NodeExchange"]
+
+_log = structlog.get_logger(__name__)
+
+
+class NodeExchange:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        listen: str,
+        keys: NodeKeys,
+        roster: RosterState,
+        cases: CaseService,
+        store: SqlCaseStore,
+        clock: Clock,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.listen = listen
+        self.keys = keys
+        self.roster = roster
+        self._cases = cases
+        self._store = store
+        self._clock = clock
+        self.crypto = RosterCrypto(
+            node_id=node_id,
+            signing_keys=keys.signing,
+            hpke_keys=keys.hpke,
+            membership=lambda: roster.membership,
+            clock=clock,
+        )
+        self.receiver = Receiver(
+            node_id=node_id,
+            cases=cases,
+            store=store,
+            opener=self.crypto,
+            members=lambda: roster.membership,
+            clock=clock,
+        )
+        self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
+        self.transport = GrpcTransport(keys.tls, lambda: roster.membership)
+        self.server: aio.Server | None = None
+        self.runtime: ExchangeRuntime | None = None
+        self.port = 0
+
+    async def start(self, run_blocking: Callable[..., Awaitable[Any]]) -> int:
+        self.server = aio.server(options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)])
+        pb_grpc.add_ExchangeServiceServicer_to_server(
+            ExchangeServicer(
+                receiver=self.receiver,
+                membership=lambda: self.roster.membership,
+                signed_rosters=self.roster.signed_after,
+                limiter=self._limiter,
+                run_blocking=run_blocking,
+                on_contact=self._peer_contacted,
+            ),
+            self.server,
+        )
+        self.port = self.server.add_secure_port(
+            self.listen, server_credentials(self.keys.tls, lambda: self.roster.membership)
+        )
+        await self.server.start()
+
+        def make_sender(peer: str) -> PeerSender:
+            return PeerSender(
+                peer=peer,
+                store=self._store,
+                sealer=self.crypto,
+                transport=self.transport,
+                clock=self._clock,
+                is_active=lambda p: self.roster.membership.is_active(p),
+                run_blocking=run_blocking,
+            )
+
+        self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
+        self.runtime.start()
+        return self.port
+
+    def wake(self) -> None:
+        """Something was queued: the sender loops look at once."""
+        if self.runtime is not None:
+            self.runtime.wake()
+
+    def _peer_contacted(self, peer: str) -> None:
+        """A peer that calls us is up: forget our backoff towards it and send what waits."""
+        with self._store.transaction() as tx:
+            failures, _ = tx.peer_backoff(peer)
+            if failures:
+                tx.set_peer_backoff(peer, 0, None, "")
+        if self.runtime is not None:
+            self.runtime.wake(peer)
+
+    async def stop(self) -> None:
+        if self.runtime is not None:
+            await self.runtime.stop()
+        if self.server is not None:
+            await self.server.stop(1)
+        await self.transport.close()
+
+    def accept_roster(self, signed_rosters: list[bytes]) -> None:
+        try:
+            self.roster.accept(signed_rosters)
+        except RosterError as error:
+            _log.error("roster.refused", reason=error.reason, detail=error.message)
+            raise

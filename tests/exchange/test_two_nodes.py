@@ -1,0 +1,141 @@
+"""Two nodes built by the composition root, federated over mutual TLS on loopback: a report taken in the
+Netherlands is removed in Germany, and the Dutch node sees every status."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.app import Node, build_node
+from node.cases.model import ActionType, Assessment, Classification, ItemState
+from node.cases.requests import NewAction, NewReport, NewUrl
+from node.clock import ManualClock
+from node.config import parse_config
+from node.crypto import SigningKeyPair
+from node.crypto.keystore import KeyStore
+from node.crypto.roster import sign_roster
+from node.hosting import StaticResolver
+from tests.conftest import ANALYST, HOSTING, INTAKE
+
+NODES = {"nl-hotline": "NL", "de-hotline": "DE"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock) -> Path:
+    authority = [SigningKeyPair.generate() for _ in range(3)]
+    roster = roster_pb2.Roster(
+        network_id="test-network",
+        version=1,
+        authority=roster_pb2.AuthorityKeys(
+            threshold=2,
+            keys=[
+                roster_pb2.SigningKey(key_id=k.key_id, algorithm=k.algorithm, public_key=k.public.public_key)  # type: ignore[arg-type]
+                for k in authority
+            ],
+        ),
+    )
+    roster.expires_at.FromDatetime(datetime(2030, 1, 1, tzinfo=UTC))
+    for node_id, country in NODES.items():
+        keys = KeyStore(tmp / node_id / "keys").load_or_create(node_id, clock.now())
+        roster.members.append(
+            roster_pb2.Member(
+                node_id=node_id,
+                jurisdictions=[country],
+                status=roster_pb2.MEMBER_STATUS_FULL,
+                endpoints=[f"127.0.0.1:{ports[node_id]}"],
+                signing_keys=[
+                    roster_pb2.SigningKey(
+                        key_id=k.key_id,
+                        algorithm=k.algorithm,  # type: ignore[arg-type]
+                        public_key=k.public.public_key,
+                    )
+                    for k in keys.signing
+                ],
+                hpke_keys=[
+                    roster_pb2.HpkeKey(key_id=k.key_id, suite=k.suite, public_key=k.public.public_key)  # type: ignore[arg-type]
+                    for k in keys.hpke
+                ],
+                tls_cert_sha256=keys.tls.sha256,
+                tls_cert_pem=keys.tls.cert_pem.decode(),
+            )
+        )
+    path = tmp / "roster.signed"
+    path.write_bytes(sign_roster(roster, authority[:2]))
+    return path
+
+
+@pytest.fixture
+async def nodes(tmp_path: Path, clock: ManualClock) -> AsyncIterator[dict[str, Node]]:
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster_file = _roster(tmp_path, ports, clock)
+    built = {}
+    for node_id, country in NODES.items():
+        raw = {
+            "node": {
+                "id": node_id,
+                "jurisdiction": country,
+                "listen": "127.0.0.1:0",
+                "database_url": f"sqlite+pysqlite:///{tmp_path / node_id}/node.db",
+            },
+            "exchange": {
+                "listen": f"127.0.0.1:{ports[node_id]}",
+                "roster_file": str(roster_file),
+                "key_dir": str(tmp_path / node_id / "keys"),
+            },
+        }
+        built[node_id] = build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+    for node in built.values():
+        await node.start()
+    yield built
+    for node in built.values():
+        await node.stop(grace=0)
+
+
+async def _until(check: object, seconds: float = 15.0) -> None:
+    for _ in range(int(seconds / 0.05)):
+        if check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def test_a_report_in_one_country_is_removed_in_another_with_every_status_back(nodes: dict[str, Node]) -> None:
+    nl, de = nodes["nl-hotline"], nodes["de-hotline"]
+    run = nl.executor.submit
+    origin_id = run(nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/evidence"),))).result()
+    origin_id = origin_id.items[0].item_id
+    run(nl.cases.assess, ANALYST, origin_id, Assessment(Classification.NATIONAL)).result()
+
+    def referred_item() -> str | None:
+        with de.store.transaction(read_only=True) as tx:
+            item = tx.find_item_by_origin("nl-hotline", origin_id)
+        return item.item_id if item else None
+
+    await _until(referred_item)
+    de_id = referred_item()
+    assert de_id is not None
+    de.executor.submit(de.cases.assess, ANALYST, de_id, Assessment(Classification.NATIONAL)).result()
+    for action in (ActionType.LEA_NOTIFIED, ActionType.HP_NOTIFIED, ActionType.CONTENT_REMOVED):
+        de.executor.submit(de.cases.record_action, ANALYST, de_id, NewAction(action)).result()
+
+    await _until(lambda: nl.cases.get_item(origin_id).state is ItemState.CLOSED_REMOVED)
+    origin = nl.cases.get_item(origin_id)
+    assert origin.status_sequence == 4
+    assert [a.type for a in origin.actions] == [
+        ActionType.LEA_NOTIFIED,
+        ActionType.HP_NOTIFIED,
+        ActionType.CONTENT_REMOVED,
+    ]
+    assert [peer for _, peer, _, _ in nl.cases.receipts(origin_id)] == ["de-hotline"]
+    assert nl.store.verify_audit_chain() is None and de.store.verify_audit_chain() is None
