@@ -128,3 +128,7 @@ def demo() -> None:
     from node.demo import main
 
     main()
+
+
+if __name__ == "__main__":
+    app()
