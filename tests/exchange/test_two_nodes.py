@@ -32,7 +32,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock) -> Path:
+def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock, *, post_quantum: bool = False) -> Path:
     authority = [SigningKeyPair.generate() for _ in range(3)]
     roster = roster_pb2.Roster(
         network_id="test-network",
@@ -47,7 +47,7 @@ def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock) -> Path:
     )
     roster.expires_at.FromDatetime(datetime(2030, 1, 1, tzinfo=UTC))
     for node_id, country in NODES.items():
-        keys = KeyStore(tmp / node_id / "keys").load_or_create(node_id, clock.now())
+        keys = KeyStore(tmp / node_id / "keys").load_or_create(node_id, clock.now(), post_quantum=post_quantum)
         roster.members.append(
             roster_pb2.Member(
                 node_id=node_id,
@@ -68,6 +68,7 @@ def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock) -> Path:
                 ],
                 tls_cert_sha256=keys.tls.sha256,
                 tls_cert_pem=keys.tls.cert_pem.decode(),
+                required_signatures=[k.algorithm for k in keys.signing] if post_quantum else [],  # type: ignore[misc]
             )
         )
     path = tmp / "roster.signed"
