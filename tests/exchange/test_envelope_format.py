@@ -18,6 +18,7 @@ from node.crypto import (
     open_envelope,
     sign_message,
     signature_input,
+    verify_signed_message,
 )
 from node.crypto.keys import X25519_SUITE
 
@@ -82,3 +83,18 @@ def test_the_stored_vector_does_not_open_for_another_node() -> None:
             SEALED, me="fr-hotline", my_hpke_keys={}, sender_keys=lambda *_: None, required_algorithms=lambda _s: []
         )
     assert caught.value.reason == "WRONG_RECIPIENT"
+
+
+def test_a_forged_signature_under_the_senders_real_key_id_is_refused() -> None:
+    _, signed = sign_message(recipient_key_id=RECIPIENT.key_id, **MESSAGE)  # type: ignore[arg-type]
+    message = envelope_pb2.SignedMessage.FromString(signed)
+    forged = bytearray(message.signatures[0].signature)
+    forged[0] ^= 0x01
+    message.signatures[0].signature = bytes(forged)
+    with pytest.raises(CryptoError) as caught:
+        verify_signed_message(
+            message.SerializeToString(),
+            sender_keys=lambda _sender, key: SIGNER.public if key == SIGNER.key_id else None,
+            required_algorithms=lambda _sender: [],
+        )
+    assert caught.value.reason == "BAD_SIGNATURE"
