@@ -84,6 +84,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         limiter: PeerRateLimiter,
         run_blocking: Callable[..., Awaitable[Any]],
         on_contact: Callable[[str], None] = lambda _peer: None,
+        on_newer_roster: Callable[[str], None] = lambda _peer: None,
     ) -> None:
         self._receiver = receiver
         self._membership = membership
@@ -91,6 +92,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         self._limiter = limiter
         self._run = run_blocking
         self._on_contact = on_contact
+        self._on_newer_roster = on_newer_roster
 
     async def Deliver(self, request: pb.DeliverRequest, context: aio.ServicerContext[Any, Any]) -> pb.DeliverResponse:
         membership = self._membership()
@@ -99,6 +101,8 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
             raise AssertionError("unreachable")
         self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
+        if request.roster_version > membership.version:
+            self._on_newer_roster(peer)  # we lag: fetch the newer roster from the caller, in the background
         if request.roster_version < membership.version:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -156,11 +160,16 @@ class GrpcTransport:
     """Delivers batches to peers over mutual TLS; one channel per peer, from the roster's endpoints."""
 
     def __init__(
-        self, identity: TlsIdentity, membership: Callable[[], RosterMembership], timeout: float = 30.0
+        self,
+        identity: TlsIdentity,
+        membership: Callable[[], RosterMembership],
+        timeout: float = 30.0,
+        on_rosters: Callable[[list[bytes]], None] | None = None,
     ) -> None:
         self._identity = identity
         self._membership = membership
         self._timeout = timeout
+        self._on_rosters = on_rosters  # verifies and trusts newer rosters; raises if they do not verify
         self._channels: dict[str, tuple[str, aio.Channel]] = {}
 
     def _stub(self, peer: str) -> pb_grpc.ExchangeServiceStub:
@@ -181,12 +190,17 @@ class GrpcTransport:
             self._channels[peer] = (key, channel)
         return pb_grpc.ExchangeServiceStub(self._channels[peer][1])
 
-    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> list[DeliveryResult]:
+    async def deliver(self, peer: str, envelopes: Sequence[bytes], *, caught_up: bool = False) -> list[DeliveryResult]:
         stub = self._stub(peer)
         request = pb.DeliverRequest(roster_version=self._membership().version, envelopes=list(envelopes))
         try:
             response: pb.DeliverResponse = await cast(Any, stub).Deliver(request, timeout=self._timeout)
         except aio.AioRpcError as error:
+            stale = error.code() is grpc.StatusCode.FAILED_PRECONDITION and "stale roster" in (error.details() or "")
+            if stale and not caught_up and self._on_rosters is not None:
+                # The peer trusts a newer roster: fetch it from the peer, verify it, and try once more.
+                self._on_rosters(await self.fetch_rosters(peer))
+                return await self.deliver(peer, envelopes, caught_up=True)
             raise TransportError(
                 f"{error.code().name}: {error.details()}", transient=error.code() in TRANSIENT
             ) from error
@@ -196,6 +210,16 @@ class GrpcTransport:
             )
             for r in response.results
         ]
+
+    async def fetch_rosters(self, peer: str) -> list[bytes]:
+        """The signed rosters `peer` trusts beyond ours, oldest first."""
+        stub = self._stub(peer)
+        request = pb.GetRosterRequest(have_version=self._membership().version)
+        try:
+            response: pb.GetRosterResponse = await cast(Any, stub).GetRoster(request, timeout=self._timeout)
+        except aio.AioRpcError as error:
+            raise TransportError(f"{error.code().name}: {error.details()}", transient=True) from error
+        return list(response.signed_rosters)
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for _, channel in self._channels.values()))

@@ -3,6 +3,7 @@ server, and one sender loop per peer. The composition root builds it; `start` an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,7 +65,8 @@ class NodeExchange:
             clock=clock,
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
-        self.transport = GrpcTransport(keys.tls, lambda: roster.membership)
+        self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster)
+        self._catching_up: set[asyncio.Task[None]] = set()
         self.server: aio.Server | None = None
         self.runtime: ExchangeRuntime | None = None
         self.port = 0
@@ -79,6 +81,7 @@ class NodeExchange:
                 limiter=self._limiter,
                 run_blocking=run_blocking,
                 on_contact=self._peer_contacted,
+                on_newer_roster=self._catch_up,
             ),
             self.server,
         )
@@ -107,6 +110,17 @@ class NodeExchange:
         if self.runtime is not None:
             self.runtime.wake()
 
+    def _catch_up(self, peer: str) -> None:
+        async def fetch() -> None:
+            try:
+                self.accept_roster(await self.transport.fetch_rosters(peer))
+            except Exception as error:  # logged; the next call from that peer tries again
+                _log.warning("roster.catch_up_failed", peer=peer, error=str(error))
+
+        task = asyncio.create_task(fetch())
+        self._catching_up.add(task)
+        task.add_done_callback(self._catching_up.discard)
+
     def _peer_contacted(self, peer: str) -> None:
         """A peer that calls us is up: forget our backoff towards it and send what waits."""
         with self._store.transaction() as tx:
@@ -124,6 +138,8 @@ class NodeExchange:
         await self.transport.close()
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
+        if not signed_rosters:
+            return
         try:
             self.roster.accept(signed_rosters)
         except RosterError as error:

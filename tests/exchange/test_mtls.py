@@ -31,11 +31,13 @@ async def _blocking(fn: Any, *args: Any) -> Any:
 class Served:
     def __init__(self, fed: Federation, identities: dict[str, TlsIdentity], server: aio.Server, port: int) -> None:
         self.fed, self.identities, self.server, self.port = fed, identities, server, port
+        self.published: list[bytes] = []
 
 
 @pytest.fixture
 async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
     fed = Federation(tmp_path, clock)
+    published: list[bytes] = []  # what the DE node serves from GetRoster
     identities = {node_id: make_tls_identity(node_id, clock.now()) for node_id in fed.members}
     for member in fed.roster.members:
         member.tls_cert_pem = identities[member.node_id].cert_pem.decode()
@@ -48,7 +50,7 @@ async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
         ExchangeServicer(
             receiver=de.receiver,
             membership=lambda: fed.membership,
-            signed_rosters=lambda have: [],
+            signed_rosters=lambda have: list(published),
             limiter=PeerRateLimiter(RateLimit(records_per_second=50, burst_seconds=1), clock),
             run_blocking=_blocking,
         ),
@@ -60,7 +62,9 @@ async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
         if member.node_id == "de-hotline":
             member.endpoints.append(f"127.0.0.1:{port}")
     fed.membership = RosterMembership(fed.roster)
-    yield Served(fed, identities, server, port)
+    served = Served(fed, identities, server, port)
+    served.published = published
+    yield served
     await server.stop(0)
     fed.close()
 
@@ -141,3 +145,26 @@ async def test_a_flood_beyond_the_rate_limit_is_told_to_wait(mtls: Served) -> No
     with pytest.raises(aio.AioRpcError) as caught:
         await _deliver_raw(mtls, mtls.identities["nl-hotline"], [_envelope(mtls.fed) for _ in range(10)], 1)
     assert caught.value.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+async def test_a_sender_with_a_stale_roster_fetches_the_newer_one_from_the_peer_and_retries(mtls: Served) -> None:
+    older = RosterMembership(roster_pb2.Roster.FromString(mtls.fed.roster.SerializeToString()))
+    mtls.fed.roster.version = 2
+    mtls.fed.membership = RosterMembership(mtls.fed.roster)  # DE trusts version 2
+    mtls.published.append(b"signed roster v2")
+    trusted = {"membership": older}
+    fetched: list[list[bytes]] = []
+
+    def accept(signed: list[bytes]) -> None:  # stands in for RosterState.accept, tested on its own
+        fetched.append(signed)
+        trusted["membership"] = mtls.fed.membership
+
+    transport = GrpcTransport(
+        mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
+    )
+    try:
+        results = await transport.deliver("de-hotline", [_envelope(mtls.fed)])
+    finally:
+        await transport.close()
+    assert fetched == [[b"signed roster v2"]]
+    assert len(results) == 1 and results[0].reason_code != "PEER_MISMATCH"
