@@ -11,6 +11,7 @@ from pathlib import Path
 
 import grpc
 import structlog
+from google.protobuf.message import DecodeError
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
@@ -24,7 +25,9 @@ from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
-from node.crypto.keystore import KeyStore
+from node.crypto.keystore import KeyStore, KeyStoreError
+from node.crypto.roster import RosterError
+from node.errors import InvalidArgument
 from node.exchange.roster_state import RosterState
 from node.exchange.service import NodeExchange
 from node.hashes import PdqIndex
@@ -185,11 +188,19 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlCaseStore, cases
     settings = config.exchange
     assert settings is not None
     passphrase = os.environ.get("HX_KEY_PASSPHRASE", "").encode() or None
-    keys = KeyStore(Path(settings.key_dir), passphrase).load_or_create(
-        config.node_id, clock.now(), post_quantum=settings.post_quantum
-    )
+    try:
+        keys = KeyStore(Path(settings.key_dir), passphrase).load_or_create(
+            config.node_id, clock.now(), post_quantum=settings.post_quantum
+        )
+    except (KeyStoreError, OSError) as error:
+        raise InvalidArgument(str(error), field="exchange.key_dir") from None
     roster = RosterState(store, clock)
-    roster.bootstrap(Path(settings.roster_file).read_bytes())
+    try:
+        roster.bootstrap(Path(settings.roster_file).read_bytes())
+    except OSError as error:
+        raise InvalidArgument(f"cannot read the roster: {error}", field="exchange.roster_file") from None
+    except (RosterError, DecodeError) as error:
+        raise InvalidArgument(f"the roster is not trusted: {error}", field="exchange.roster_file") from None
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
     return NodeExchange(

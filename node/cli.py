@@ -39,7 +39,11 @@ def serve(config: ConfigOption = None) -> None:
     settings = _config(config)
 
     async def run() -> None:
-        node = build_node(settings)
+        try:
+            node = build_node(settings)
+        except DomainError as error:
+            typer.secho(f"cannot start: {error}", fg="red", err=True)
+            raise typer.Exit(2) from None
         port = await node.start()
         typer.echo(f"{settings.node_id} serving on {settings.listen.rsplit(':', 1)[0]}:{port}")
         stop = asyncio.Event()

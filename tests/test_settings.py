@@ -67,3 +67,41 @@ def test_a_missing_or_broken_file_is_named(tmp_path: Path) -> None:
     broken.write_text("[node\n")
     with pytest.raises(InvalidArgument, match="not valid TOML"):
         load_config(broken, env={})
+
+
+@pytest.mark.parametrize(
+    ("exchange", "field"),
+    [
+        ({"roster_file": "roster.signed"}, "exchange.listen"),
+        ({"listen": "127.0.0.1:50061"}, "exchange.roster_file"),
+        ({"listen": "127.0.0.1:50061", "roster_file": "r", "post_quantum": "yes"}, "exchange.post_quantum"),
+    ],
+)
+def test_a_bad_exchange_setting_names_its_key(exchange: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_config({**base(), "exchange": exchange}, {})
+    assert caught.value.field == field
+
+
+def test_a_federated_node_without_its_roster_or_with_exposed_keys_refuses_to_start(tmp_path: Path) -> None:
+    from node.app import build_node
+
+    raw = {
+        **base(database_url=f"sqlite+pysqlite:///{tmp_path}/n.db"),
+        "exchange": {
+            "listen": "127.0.0.1:0",
+            "roster_file": str(tmp_path / "missing.signed"),
+            "key_dir": str(tmp_path / "keys"),
+        },
+    }
+    with pytest.raises(InvalidArgument) as caught:
+        build_node(parse_config(raw, {}))
+    assert caught.value.field == "exchange.roster_file" and "cannot read the roster" in str(caught.value)
+    (tmp_path / "missing.signed").write_bytes(b"not a roster")
+    with pytest.raises(InvalidArgument) as caught:
+        build_node(parse_config(raw, {}))
+    assert caught.value.field == "exchange.roster_file" and "not trusted" in str(caught.value)
+    (tmp_path / "keys" / "signing-ed25519.pem").chmod(0o644)
+    with pytest.raises(InvalidArgument) as caught:
+        build_node(parse_config(raw, {}))
+    assert caught.value.field == "exchange.key_dir" and "chmod 600" in str(caught.value)
