@@ -58,3 +58,65 @@ def test_a_bad_config_is_named(tmp_path: Path) -> None:
     path.write_text('[node]\nid = "nl-hotline"\njurisdiction = "Netherlands"\n')
     result = runner.invoke(app, ["migrate", "-c", str(path)])
     assert result.exit_code == 2 and "node.jurisdiction" in result.output
+
+
+def test_an_authority_builds_a_roster_from_member_entries_that_nodes_then_trust(tmp_path: Path) -> None:
+    from node.app import build_node
+    from node.config import load_config
+
+    roster = tmp_path / "roster.signed"
+    entries = []
+    for node_id, country in (("nl-hotline", "NL"), ("de-hotline", "DE")):
+        path = tmp_path / f"{node_id}.toml"
+        path.write_text(
+            f'[node]\nid = "{node_id}"\njurisdiction = "{country}"\n'
+            f'database_url = "sqlite+pysqlite:///{tmp_path}/{node_id}.db"\n[hosting]\nresolver = "static"\n'
+            f'[exchange]\nlisten = "127.0.0.1:50061"\nroster_file = "{roster}"\nkey_dir = "{tmp_path}/{node_id}-keys"\n'
+        )
+        result = runner.invoke(app, ["member-entry", "-c", str(path), "--organisation", f"{node_id} (synthetic)"])
+        assert result.exit_code == 0, result.output
+        entry = tmp_path / f"{node_id}.json"
+        entry.write_text(result.output)
+        entries.append(entry)
+    for name in ("a.pem", "b.pem"):
+        assert runner.invoke(app, ["authority-key", str(tmp_path / name)]).exit_code == 0
+    assert runner.invoke(app, ["authority-key", str(tmp_path / "a.pem")]).exit_code == 2  # never overwritten
+    result = runner.invoke(
+        app,
+        [
+            "roster-sign",
+            *map(str, entries),
+            "--key",
+            str(tmp_path / "a.pem"),
+            "--key",
+            str(tmp_path / "b.pem"),
+            "--version",
+            "1",
+            "--out",
+            str(roster),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    node = build_node(load_config(tmp_path / "nl-hotline.toml", env={}))
+    try:
+        assert node.exchange is not None
+        membership = node.exchange.roster.membership
+        assert membership.version == 1 and membership.receiver_for("DE") == "de-hotline"
+    finally:
+        node.engine.dispose()
+    bad = runner.invoke(
+        app,
+        [
+            "roster-sign",
+            str(entries[0]),
+            "--key",
+            str(tmp_path / "a.pem"),
+            "--version",
+            "2",
+            "--threshold",
+            "3",
+            "--out",
+            str(tmp_path / "x.signed"),
+        ],
+    )
+    assert bad.exit_code == 2 and "threshold" in bad.output

@@ -1,0 +1,108 @@
+"""Tools for the network authority: a member's roster entry as JSON, and a signed roster built from entries.
+
+A member runs `hotline-node member-entry` and sends the JSON (public keys, certificate, endpoint) to the
+authority; the authority keeps its signing keys offline and runs `hotline-node roster-sign`.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.crypto import SigningKeyPair
+from node.crypto.keystore import NodeKeys
+from node.crypto.roster import sign_roster
+from node.errors import InvalidArgument
+
+__all__ = ["build_signed_roster", "member_entry"]
+
+
+def member_entry(
+    node_id: str,
+    jurisdictions: Sequence[str],
+    endpoint: str,
+    keys: NodeKeys,
+    *,
+    organisation: str = "",
+    require_all_signatures: bool = False,
+) -> dict[str, Any]:
+    return {
+        "node_id": node_id,
+        "organisation": organisation,
+        "jurisdictions": list(jurisdictions),
+        "endpoints": [endpoint],
+        "signing_keys": [
+            {"key_id": k.key_id, "algorithm": k.algorithm, "public_key": base64.b64encode(k.public.public_key).decode()}
+            for k in keys.signing
+        ],
+        "hpke_keys": [
+            {"key_id": k.key_id, "suite": k.suite, "public_key": base64.b64encode(k.public.public_key).decode()}
+            for k in keys.hpke
+        ],
+        "tls_cert_sha256": keys.tls.sha256,
+        "tls_cert_pem": keys.tls.cert_pem.decode(),
+        "required_signatures": [k.algorithm for k in keys.signing] if require_all_signatures else [],
+    }
+
+
+def build_signed_roster(
+    entries: Sequence[dict[str, Any]],
+    *,
+    version: int,
+    now: datetime,
+    valid_for: timedelta,
+    authority_keys: Sequence[SigningKeyPair],
+    next_authority: Sequence[SigningKeyPair],
+    threshold: int,
+    network_id: str = "hotline-network",
+) -> bytes:
+    """A roster of `entries`, signed by `authority_keys` (a threshold of the current authority), naming
+    `next_authority` (public keys only) as the keys that must sign the next version."""
+    if not 1 <= threshold <= len(next_authority):
+        raise InvalidArgument("must be between 1 and the number of authority keys", field="threshold")
+    roster = roster_pb2.Roster(
+        network_id=network_id,
+        version=version,
+        authority=roster_pb2.AuthorityKeys(
+            threshold=threshold,
+            keys=[
+                roster_pb2.SigningKey(key_id=k.key_id, algorithm=k.algorithm, public_key=k.public.public_key)  # type: ignore[arg-type]
+                for k in next_authority
+            ],
+        ),
+    )
+    roster.issued_at.FromDatetime(now)
+    roster.expires_at.FromDatetime(now + valid_for)
+    for i, entry in enumerate(entries):
+        try:
+            roster.members.append(
+                roster_pb2.Member(
+                    node_id=entry["node_id"],
+                    organisation=entry.get("organisation", ""),
+                    jurisdictions=entry["jurisdictions"],
+                    status=roster_pb2.MEMBER_STATUS_FULL,
+                    endpoints=entry["endpoints"],
+                    signing_keys=[
+                        roster_pb2.SigningKey(
+                            key_id=k["key_id"], algorithm=k["algorithm"], public_key=base64.b64decode(k["public_key"])
+                        )
+                        for k in entry["signing_keys"]
+                    ],
+                    hpke_keys=[
+                        roster_pb2.HpkeKey(
+                            key_id=k["key_id"], suite=k["suite"], public_key=base64.b64decode(k["public_key"])
+                        )
+                        for k in entry["hpke_keys"]
+                    ],
+                    tls_cert_sha256=entry["tls_cert_sha256"],
+                    tls_cert_pem=entry["tls_cert_pem"],
+                    designated_for=entry.get("designated_for", []),
+                    required_signatures=entry.get("required_signatures", []),
+                )
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidArgument(f"bad member entry: {error}", field=f"members[{i}]") from None
+    return sign_roster(roster, authority_keys)
