@@ -163,7 +163,7 @@ async def _drive(
         ).item
         say(
             f"   {key:11} NATIONAL, hosted {item.hosting.country}: {pb.Route.Name(item.route)} -> "
-            f"{pb.ItemState.Name(reported_item.state)}"
+            f"{pb.ItemState.Name(item.state)}"
         )
     item = (
         await analyst.cases.AssessItem(

@@ -16,14 +16,25 @@ import structlog
 
 __all__ = ["configure_logging", "mask_urls"]
 
-_URL = re.compile(r"(?i)\b(https?://)([^/\s?#]+)[^\s\"']*")
+# Scheme, then any userinfo (dropped), then the host (kept), then all up to whitespace or a double quote (masked):
+# paths may hold quotes, and a URL quoted inside exception text is masked with its closing quote.
+_URL = re.compile(r"(?i)\b(https?://)(?:[^\s/?#@]*@)?([^\s/?#@]+)[^\s\"]*")
 
 
 def mask_urls(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in event_dict.items():
-        if isinstance(value, str) and "://" in value:
-            event_dict[key] = _URL.sub(lambda m: f"{m.group(1)}{m.group(2)}/…", value)
+        event_dict[key] = _mask(value)
     return event_dict
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return _URL.sub(lambda m: f"{m.group(1)}{m.group(2)}/…", value) if "://" in value else value
+    if isinstance(value, list | tuple):
+        return type(value)(_mask(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    return value
 
 
 def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
@@ -33,8 +44,8 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,  # before masking: exception text may quote a URL
             mask_urls,
-            structlog.processors.format_exc_info,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -64,7 +64,6 @@ async def test_the_demo_can_run_again_in_the_same_directory(tmp_path: Path) -> N
     assert first == second == FINAL
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: node/demo.py step 3 prints the stale `reported_item.state`")
 def test_the_assessment_step_prints_each_items_new_state(demo: tuple[dict[str, str], list[str], Path]) -> None:
     _, lines, _ = demo
     step3 = {line.split()[0]: line.rsplit(" ", 1)[-1] for line in lines if "NATIONAL, hosted" in line}

@@ -692,6 +692,7 @@ class CaseService:
         now = self._clock.now()
         with self._store.transaction() as tx:
             item = self._load(tx, item_id, for_update=True)
+            self._require_assigned(item)
             hold = item.active_hold
             if hold is None or not hold.active_at(now):
                 raise FailedPrecondition("the item has no active hold", field="item_id")

@@ -646,7 +646,6 @@ def test_only_the_assigned_node_may_act_on_an_item(node: Node) -> None:
     assert node.cases.get_item(item_id).state is ItemState.REFERRED
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: release_hold does not check that this node is assigned to the item")
 def test_a_hold_on_an_item_that_moved_abroad_is_not_released_here(node: Node) -> None:
     (item_id,) = submit(node, "https://nl.host.example/held-then-moved")
     node.cases.assess(ANALYST, item_id, NATIONAL)
