@@ -7,6 +7,7 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import grpc
@@ -28,6 +29,7 @@ from node.config import NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import RosterError
 from node.errors import InvalidArgument
+from node.exchange.rate_limit import RateLimit
 from node.exchange.roster_state import RosterState
 from node.exchange.service import NodeExchange
 from node.hashes import PdqIndex
@@ -105,7 +107,7 @@ class Node:
             self.notifier.subscribe(self.exchange.wake)
 
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
-        self.scheduler.every(3600, "retention-purge", purge_closed)
+        self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()
         _log.info("node.started", node_id=self.config.node_id, port=self.port)
         return self.port
@@ -177,7 +179,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         access=AccessService(store, clock),
         notifier=notifier,
         executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
-        scheduler=NodeScheduler(),
+        scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
         exchange=exchange,
     )
 
@@ -204,5 +206,14 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlCaseStore, cases
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
     return NodeExchange(
-        node_id=config.node_id, listen=settings.listen, keys=keys, roster=roster, cases=cases, store=store, clock=clock
+        node_id=config.node_id,
+        listen=settings.listen,
+        keys=keys,
+        roster=roster,
+        cases=cases,
+        store=store,
+        clock=clock,
+        proxy=settings.proxy,
+        max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
+        rate_limit=RateLimit(settings.rate_limit_records_per_second, settings.rate_limit_bytes_per_second),
     )

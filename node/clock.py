@@ -45,18 +45,33 @@ class ManualClock:
 
 
 class AcceleratedClock:
-    """Simulated time that runs `scale` times faster than the wall clock, from `start`."""
+    """Simulated time that runs `scale` times faster than the wall clock, from `start`.
 
-    def __init__(self, start: datetime, scale: float) -> None:
+    Every node of a simulated network shares one instance, so they agree on the time to the microsecond.
+    """
+
+    def __init__(self, start: datetime, scale: float, *, running: bool = True) -> None:
         if scale <= 0:
             raise ValueError("scale must be positive")
         self._start = start
         self._scale = scale
-        self._origin = time.monotonic()
+        self._origin: float | None = time.monotonic() if running else None
 
     @property
     def scale(self) -> float:
         return self._scale
 
+    def run(self) -> None:
+        """Let a clock made with running=False start moving (the simulator holds time still while it
+        builds its nodes, so that start-up takes no simulated time)."""
+        if self._origin is None:
+            self._origin = time.monotonic()
+
     def now(self) -> datetime:
+        if self._origin is None:
+            return self._start
         return self._start + timedelta(seconds=(time.monotonic() - self._origin) * self._scale)
+
+    def wall_seconds(self, simulated: timedelta) -> float:
+        """How long `simulated` takes on the wall clock."""
+        return simulated.total_seconds() / self._scale

@@ -19,6 +19,7 @@ __all__ = ["ExchangeConfig", "HostingConfig", "NodeConfig", "load_config", "pars
 
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,14 @@ class ExchangeConfig:
     roster_file: str
     key_dir: str
     post_quantum: bool = False
+    # Outgoing peer calls go through this HTTP CONNECT proxy (host:port) when set; TLS stays end to end.
+    # Sites that must egress through a proxy use it, and the simulator puts its fault proxy here.
+    proxy: str = ""
+    # How far in the future a received message may be dated (the peers' clocks differ a little).
+    max_clock_skew_seconds: float = 300.0
+    # What one peer may deliver to this node; beyond it, RESOURCE_EXHAUSTED with a retry delay.
+    rate_limit_records_per_second: float = 2_000.0
+    rate_limit_bytes_per_second: float = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +65,7 @@ class NodeConfig:
     db_threads: int = 8
     # Closed cases are deleted this long after closing; known hashes and the audit log stay.
     retention: timedelta = timedelta(days=365)
+    retention_check_seconds: float = 3600.0
     log_format: str = "console"
     hosting: HostingConfig = field(default_factory=HostingConfig)
     members: tuple[Member, ...] = ()
@@ -74,16 +84,22 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     raw: dict[str, Any] = {}
     if path is not None:
         try:
-            raw = tomllib.loads(path.read_text())
+            raw = tomllib.loads(path.read_bytes().decode("utf-8"))  # TOML is UTF-8, whatever the locale
         except FileNotFoundError:
             raise InvalidArgument(f"no config file at {path}", field="config") from None
+        except IsADirectoryError:
+            raise InvalidArgument(f"{path} is a directory, not a config file", field="config") from None
+        except OSError as exc:  # permission denied, an I/O error, ...
+            raise InvalidArgument(f"cannot read {path}: {exc.strerror or exc}", field="config") from None
+        except UnicodeDecodeError as exc:
+            raise InvalidArgument(f"{path} is not UTF-8 text (byte {exc.start})", field="config") from None
         except tomllib.TOMLDecodeError as exc:
             raise InvalidArgument(f"{path} is not valid TOML: {exc}", field="config") from None
     return parse_config(raw, env)
 
 
 def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
-    node = dict(raw.get("node", {}))
+    node = dict(_table(raw, "node", "node"))
     for key, var in (
         ("id", "HX_NODE_ID"),
         ("jurisdiction", "HX_JURISDICTION"),
@@ -110,16 +126,17 @@ def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         tls_cert=_str(node, "tls_cert", "node.tls_cert"),
         tls_key=_str(node, "tls_key", "node.tls_key"),
         removal_deadline=timedelta(hours=_num(node, "removal_deadline_hours", 72, 1, 24 * 365)),
-        pdq_threshold=int(_num(node, "pdq_threshold", DEFAULT_PDQ_THRESHOLD, 0, 256)),
-        max_message_bytes=int(_num(node, "max_message_bytes", 1024 * 1024, 4096, 64 * 1024 * 1024)),
-        max_urls_per_report=int(_num(node, "max_urls_per_report", 100, 1, 10_000)),
+        pdq_threshold=_int(node, "pdq_threshold", DEFAULT_PDQ_THRESHOLD, 0, 256),
+        max_message_bytes=_int(node, "max_message_bytes", 1024 * 1024, 4096, 64 * 1024 * 1024),
+        max_urls_per_report=_int(node, "max_urls_per_report", 100, 1, 10_000),
         deadline_check_seconds=_num(node, "deadline_check_seconds", 60, 0.05, 86_400),
-        db_threads=int(_num(node, "db_threads", 8, 1, 64)),
+        db_threads=_int(node, "db_threads", 8, 1, 64),
         retention=timedelta(days=_num(node, "retention_days", 365, 1, 36_500)),
+        retention_check_seconds=_num(node, "retention_check_seconds", 3600, 1, 7 * 86_400),
         log_format=log_format,
-        hosting=_hosting(raw.get("hosting", {})),
+        hosting=_hosting(_table(raw, "hosting", "hosting")),
     )
-    members, fallback = _membership(raw.get("membership", {}), config)
+    members, fallback = _membership(_table(raw, "membership", "membership"), config)
     config = replace(config, members=members, fallback=fallback, exchange=_exchange(raw.get("exchange"), node_id))
     config.membership()  # validates designated receivers and the fallback node
     if bool(config.tls_cert) != bool(config.tls_key):
@@ -151,16 +168,44 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
     if not isinstance(post_quantum, bool):
         raise InvalidArgument("must be true or false", field="exchange.post_quantum")
     key_dir = _str(raw, "key_dir", "exchange.key_dir") or f"var/keys/{node_id}"
-    return ExchangeConfig(listen, roster_file, key_dir, post_quantum)
+    proxy = _str(raw, "proxy", "exchange.proxy")
+    if proxy and not _HOST_PORT.match(proxy):
+        raise InvalidArgument("must be host:port, for example 127.0.0.1:3128", field="exchange.proxy")
+    return ExchangeConfig(
+        listen,
+        roster_file,
+        key_dir,
+        post_quantum,
+        proxy,
+        max_clock_skew_seconds=_exchange_num(raw, "max_clock_skew_seconds", 300, 0, 86_400),
+        rate_limit_records_per_second=_exchange_num(raw, "rate_limit_records_per_second", 2_000, 1, 1_000_000),
+        rate_limit_bytes_per_second=_exchange_num(
+            raw, "rate_limit_bytes_per_second", 16 * 1024 * 1024, 4096, 1024 * 1024 * 1024
+        ),
+    )
+
+
+def _exchange_num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument("must be a number", field=f"exchange.{key}")
+    if not low <= value <= high:
+        raise InvalidArgument(f"must be between {low:g} and {high:g}", field=f"exchange.{key}")
+    return float(value)
 
 
 def _membership(raw: Mapping[str, Any], config: NodeConfig) -> tuple[tuple[Member, ...], FallbackPolicy]:
     members = []
-    for i, entry in enumerate(raw.get("members", [])):
+    entries = raw.get("members", [])
+    if not isinstance(entries, list):
+        raise InvalidArgument("must be a list of tables ([[membership.members]])", field="membership.members")
+    for i, entry in enumerate(entries):
         where = f"membership.members[{i}]"
         if not isinstance(entry, dict):
             raise InvalidArgument("must be a table", field=where)
         node_id = _str(entry, "node_id", f"{where}.node_id", required=True)
+        if not _NODE_ID.match(node_id):
+            raise InvalidArgument("must be 2-63 characters of a-z, 0-9 and '-'", field=f"{where}.node_id")
         jurisdictions = _countries(entry.get("jurisdictions"), f"{where}.jurisdictions")
         if not jurisdictions:
             raise InvalidArgument("needs at least one country", field=f"{where}.jurisdictions")
@@ -194,6 +239,21 @@ def _str(raw: Mapping[str, Any], key: str, where: str, *, required: bool = False
     if required and not value:
         raise InvalidArgument("is required", field=where)
     return value
+
+
+def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"must be a table ([{where}])", field=where)
+    return value
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    """A count: a whole number (a fraction is refused, not truncated)."""
+    value = _num(raw, key, default, low, high)
+    if not value.is_integer():
+        raise InvalidArgument(f"must be a whole number, got {value:g}", field=f"node.{key}")
+    return int(value)
 
 
 def _num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:

@@ -10,7 +10,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -37,7 +37,8 @@ def _mask(value: Any) -> Any:
     return value
 
 
-def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
+def configure_logging(fmt: str = "console", level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Structured logs to stderr, or to `stream` (the simulator sends its many nodes' logs to a file)."""
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -50,6 +51,6 @@ def configure_logging(fmt: str = "console", level: int = logging.INFO) -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         # Resolve stderr when logging, not now: it may be replaced (by a test runner, say) in between.
-        logger_factory=lambda *_args: structlog.PrintLogger(sys.stderr),
+        logger_factory=lambda *_args: structlog.PrintLogger(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )

@@ -1,4 +1,8 @@
-"""Periodic jobs on APScheduler 3: the removal-deadline check. Jobs read time from the node's Clock."""
+"""Periodic jobs on APScheduler 3: the removal-deadline check. Jobs read time from the node's Clock.
+
+Intervals are in the clock's seconds: under an accelerated clock (the simulator) a job every 60 simulated
+seconds runs every 60/scale wall seconds, so deadlines fall due on simulated time.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,10 @@ _log = structlog.get_logger(__name__)
 
 
 class NodeScheduler:
-    def __init__(self) -> None:
+    def __init__(self, scale: float = 1.0) -> None:
+        if scale <= 0:
+            raise ValueError("scale must be positive")
+        self._scale = scale
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._jobs: list[str] = []
 
@@ -29,7 +36,7 @@ class NodeScheduler:
         self._scheduler.add_job(
             guarded,
             "interval",
-            seconds=seconds,
+            seconds=seconds / self._scale,
             id=name,
             max_instances=1,
             coalesce=True,

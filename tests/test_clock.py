@@ -27,3 +27,14 @@ def test_the_accelerated_clock_runs_faster_than_the_wall() -> None:
 
 def test_the_system_clock_is_utc_aware() -> None:
     assert SystemClock().now().tzinfo is UTC
+
+
+def test_an_accelerated_clock_made_still_stands_until_it_runs() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = AcceleratedClock(start, scale=3600, running=False)
+    time.sleep(0.02)
+    assert clock.now() == start  # building a simulated network takes no simulated time
+    clock.run()
+    time.sleep(0.02)
+    assert clock.now() > start
+    assert clock.wall_seconds(timedelta(hours=1)) == 1.0

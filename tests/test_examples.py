@@ -12,6 +12,7 @@ def test_the_example_config_loads_and_means_what_its_comments_say() -> None:
     assert config.node_id == "nl-example-hotline"
     assert config.jurisdiction == "NL"
     assert config.removal_deadline.total_seconds() == 72 * 3600
+    assert (config.retention.days, config.retention_check_seconds) == (365, 3600)
     membership = config.membership()
     assert membership.receiver_for("DE") == "de-example-hotline-a"
     assert membership.receiver_for("NL") == "nl-example-hotline"

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 import structlog
 
 from node.app import Node
@@ -117,3 +118,21 @@ async def test_stopping_a_scheduler_that_never_started_is_harmless() -> None:
     scheduler.every(60, "idle", lambda: asyncio.sleep(0))
     await scheduler.stop()
     assert scheduler.job_names == ["idle"]
+
+
+async def test_intervals_are_in_the_clocks_seconds_under_an_accelerated_clock() -> None:
+    scheduler = NodeScheduler(scale=3600)  # one simulated hour per wall second
+    calls = 0
+
+    async def job() -> None:
+        nonlocal calls
+        calls += 1
+
+    scheduler.every(60, "every-simulated-minute", job)  # 1/60 s of wall time
+    scheduler.start()
+    try:
+        assert await eventually(lambda: calls >= 3), f"ran {calls} time(s)"
+    finally:
+        await scheduler.stop()
+    with pytest.raises(ValueError, match="positive"):
+        NodeScheduler(scale=0)

@@ -6,7 +6,6 @@ Domain calls block (they run database transactions), so they run on a thread poo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,6 +17,7 @@ import structlog
 from grpc import aio
 
 from node.access import AccessService
+from node.aio import wait_event
 from node.api import serde
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import admin_service_pb2_grpc as admin_grpc
@@ -79,8 +79,7 @@ class EventNotifier:
 
     async def wait(self, seconds: float) -> None:
         assert self._changed is not None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._changed.wait(), seconds)
+        await wait_event(self._changed, seconds)
         self._changed.clear()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +19,8 @@ __all__ = [
     "NewUrl",
     "RawHash",
     "check_country",
+    "check_hosting_facts",
+    "check_node_id",
     "check_request_id",
     "check_text",
 ]
@@ -25,6 +29,8 @@ MAX_TEXT_CHARS = 200
 MAX_NOTE_CHARS = 2000
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_MAX_ASN = 2**32 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +83,30 @@ def check_text(value: str, *, field: str, limit: int = MAX_TEXT_CHARS) -> str:
     if len(value) > limit:
         raise InvalidArgument(f"must be at most {limit} characters, got {len(value)}", field=field)
     return value
+
+
+def check_node_id(value: str, *, field: str) -> str:
+    if not _NODE_ID.match(value):
+        raise InvalidArgument("must be a node id: 2-63 characters of a-z, 0-9 and '-'", field=field)
+    return value
+
+
+def check_hosting_facts(facts: HostingFacts, *, field: str) -> HostingFacts:
+    """Hosting facts from outside the node's own resolver (an analyst's override, a peer's referral), checked
+    field by field and put in canonical form: the address as an IP address, the country in upper case."""
+    ip = None
+    if facts.ip:
+        try:
+            address = ipaddress.ip_address(facts.ip.strip().removeprefix("[").removesuffix("]"))
+        except ValueError:
+            raise InvalidArgument("must be an IPv4 or IPv6 address", field=f"{field}.ip") from None
+        if isinstance(address, ipaddress.IPv6Address) and address.scope_id is not None:
+            raise InvalidArgument("must be an address without a zone (%...)", field=f"{field}.ip")
+        ip = str(address)
+    country = check_country(facts.country, field=f"{field}.country") if facts.country else None
+    if facts.asn is not None and not 0 <= facts.asn <= _MAX_ASN:
+        raise InvalidArgument(f"must be an AS number from 0 to {_MAX_ASN}", field=f"{field}.asn")
+    organisation = None
+    if facts.organisation and facts.organisation.strip():
+        organisation = check_text(facts.organisation.strip(), field=f"{field}.organisation")
+    return dataclasses.replace(facts, ip=ip, country=country, organisation=organisation)

@@ -51,10 +51,13 @@ from node.cases.model import (
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, ItemTimes
 from node.cases.requests import (
     MAX_NOTE_CHARS,
+    MAX_TEXT_CHARS,
     HostingOverride,
     NewAction,
     NewReport,
     check_country,
+    check_hosting_facts,
+    check_node_id,
     check_request_id,
     check_text,
 )
@@ -69,6 +72,10 @@ from node.hosting import HostingFacts, HostingResolver
 __all__ = ["CaseService", "CaseSettings"]
 
 _log = structlog.get_logger(__name__)
+
+_MAX_ITEM_ID_CHARS = 36  # a UUID, as every node makes them
+# The source of a known hash that an analyst's assessment of an item made known: "item:<item id>".
+_ASSESSED_SOURCE = "item:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,8 +214,9 @@ class CaseService:
             items: list[ReportedItem] = []
             seen: dict[str, ReportedItem] = {}
             for position, (url, host, hashes) in enumerate(p.urls):
-                if url in seen:  # the same URL twice in one report counts once
+                if url in seen:  # the same URL twice in one report counts once, but is linked at each position
                     items.append(seen[url])
+                    bulk.links.append((report_id, seen[url].item_id, position, seen[url].new_item))
                     continue
                 if hashes or url in open_urls:
                     # Known-content checks and repeat reports take the item-by-item path.
@@ -332,9 +340,11 @@ class CaseService:
         if hosting_country:
             hosting_country = check_country(hosting_country, field="hosting_country")
         with self._store.transaction(read_only=True) as tx:
-            return tx.list_items(
+            items = tx.list_items(
                 state=state, hosting_country=hosting_country or None, after_item_id=after_item_id, limit=limit
             )
+        now = self._clock.now()
+        return [_without_expired_hold(item, now) for item in items]
 
     def timeline(self, item_id: str) -> list[Event]:
         with self._store.transaction(read_only=True) as tx:
@@ -376,6 +386,13 @@ class CaseService:
                     f"a BASELINE classification cannot be overruled (got {assessment.classification})",
                     field="assessment.classification",
                 )
+            if assessment.classification is Classification.DOUBTFUL and item.state is ItemState.NTD_SENT:
+                # Back to assessment would drop the item out of the removal deadline while the NTD stands.
+                raise FailedPrecondition(
+                    "the NTD was sent: the item can no longer be DOUBTFUL; assess it NOT_ILLEGAL to close it, "
+                    "or record what the hosting provider did",
+                    field="assessment.classification",
+                )
             assessment = dataclasses.replace(
                 assessment,
                 jurisdiction=self._s.jurisdiction,
@@ -384,17 +401,7 @@ class CaseService:
                 automatic=False,
             )
             assessment_id = self._apply_assessment_txn(tx, item, assessment, now, actor=principal.name)
-            # What an analyst classified need never be looked at again: its hashes become known.
-            added = [
-                (h, known_id)
-                for h in item.hashes
-                if (
-                    known_id := tx.insert_known_hash(
-                        h, assessment.classification, f"item:{item.item_id}", assessment_id, now
-                    )
-                )
-                is not None
-            ]
+            added = self._learn_hashes_txn(tx, item, assessment.classification, assessment_id, now)
             tx.update_item(item)
             tx.append_audit(
                 at=now,
@@ -408,6 +415,27 @@ class CaseService:
         self._committed()
         _log.info("item.assessed", item_id=item.item_id, classification=str(assessment.classification))
         return item
+
+    def _learn_hashes_txn(
+        self, tx: CaseTransaction, item: Item, classification: Classification, assessment_id: int, now: datetime
+    ) -> list[tuple[ContentHash, int]]:
+        """What an analyst classified need never be looked at again: the item's hashes become known under the
+        analyst's latest assessment of them. A hash an earlier assessment made known (of this item, or of
+        another with the same content) takes the new one, except that BASELINE is never overruled. Entries
+        from an imported list are left as the list has them. Returns the newly known hashes with their ids."""
+        source = f"{_ASSESSED_SOURCE}{item.item_id}"
+        added = []
+        for content_hash in item.hashes:
+            known = tx.find_known_hash(content_hash)
+            if known is None:
+                known_id = tx.insert_known_hash(content_hash, classification, source, assessment_id, now)
+                if known_id is not None:
+                    added.append((content_hash, known_id))
+            elif known.source.startswith(_ASSESSED_SOURCE) and (
+                known.classification is not Classification.BASELINE or classification is Classification.BASELINE
+            ):
+                tx.reclassify_known_hash(known.known_hash_id, classification, source, assessment_id)
+        return added
 
     def _apply_assessment_txn(
         self, tx: CaseTransaction, item: Item, assessment: Assessment, now: datetime, *, actor: str
@@ -441,9 +469,9 @@ class CaseService:
         if not override.reason.strip():
             raise InvalidArgument("an override needs a reason", field="reason")
         check_text(override.reason, field="reason", limit=MAX_NOTE_CHARS)
-        facts = override.facts
-        country = check_country(facts.country or "", field="hosting.country")
-        facts = dataclasses.replace(facts, country=country, source="override")
+        country = check_country(override.facts.country or "", field="hosting.country")
+        facts = check_hosting_facts(dataclasses.replace(override.facts, country=country), field="hosting")
+        facts = dataclasses.replace(facts, source="override")
         record = HostingRecord(
             facts, self._clock.now(), overridden=True, override_reason=override.reason, actor=principal.name
         )
@@ -557,9 +585,7 @@ class CaseService:
             item = self._load(tx, item_id, for_update=True)
             self._require_assigned(item)
             self._check_action_allowed(item, action.type, now)
-            recorded = self._record_action_txn(
-                tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to
-            )
+            # The state changes that no later event announces come first, so the action's event carries them.
             if action.type is ActionType.LEA_NOTIFIED:
                 item.lea_notified_at = now
                 item.state = ItemState.LEA_NOTIFIED
@@ -567,7 +593,10 @@ class CaseService:
                 item.ntd_sent_at = now
                 item.deadline_at = now + self._s.removal_deadline
                 item.state = ItemState.NTD_SENT
-            elif action.type is ActionType.CONTENT_REMOVED:
+            recorded = self._record_action_txn(
+                tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to
+            )
+            if action.type is ActionType.CONTENT_REMOVED:
                 self._close_txn(tx, item, ItemState.CLOSED_REMOVED, now)
             elif action.type is ActionType.CONTENT_UNAVAILABLE:
                 self._close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, now)
@@ -750,11 +779,20 @@ class CaseService:
             )
         if referral.origin_node == self._s.node_id:
             raise FailedPrecondition("a referral of this node's own item", field="referral.origin_node")
+        check_node_id(referral.origin_node, field="referral.origin_node")
+        if len(referral.origin_item_id) > _MAX_ITEM_ID_CHARS:
+            raise InvalidArgument(
+                f"must be an item id of at most {_MAX_ITEM_ID_CHARS} characters", field="referral.origin_item_id"
+            )
         normalised = normalise_url(referral.url, field="referral.url")
+        facts = (
+            check_hosting_facts(referral.hosting, field="referral.hosting")
+            if referral.hosting
+            else HostingFacts(None, None, None, None, False, "referral")
+        )
         existing = tx.find_item_by_origin(referral.origin_node, referral.origin_item_id, for_update=True)
         if existing is not None and existing.is_open and existing.assigned_node == self._s.node_id:
             return existing.item_id  # the same referral again, under another message id
-        facts = referral.hosting or HostingFacts(None, None, None, None, False, "referral")
         hosting = HostingRecord(dataclasses.replace(facts, source=f"referral:{sender}"), now)
         if existing is None:
             item = Item(
@@ -789,7 +827,7 @@ class CaseService:
             self._apply_assessment_txn(tx, item, baseline, now, actor=referral.origin_node)
         elif origin is not None:
             # Recorded for the analyst, who re-assesses under this jurisdiction's law.
-            tx.insert_assessment(
+            tx.add_assessment(
                 item.item_id,
                 dataclasses.replace(origin, assessed_by=referral.origin_node, assessed_at=now, automatic=True),
             )
@@ -1044,16 +1082,20 @@ class CaseService:
 
     def _trace(self, host: str) -> HostingFacts:
         try:
-            return self._resolver.resolve(host)
+            facts = self._resolver.resolve(host)
         except Exception:  # a trace that fails leaves the hosting unknown; the analyst can override
             _log.exception("hosting.trace_failed")
             return HostingFacts(ip=None, country=None, asn=None, organisation=None, cdn=False, source="failed")
+        if facts.organisation and len(facts.organisation) > MAX_TEXT_CHARS:
+            # A GeoIP or MaxMind database's AS name is not input to refuse: keep what fits, marked as cut.
+            facts = dataclasses.replace(facts, organisation=facts.organisation[: MAX_TEXT_CHARS - 1] + "\u2026")
+        return facts
 
     def _load(self, tx: CaseTransaction, item_id: str, *, for_update: bool = False) -> Item:
         item = tx.get_item(item_id, for_update=for_update) if item_id else None
         if item is None:
             raise NotFound(f"no item {item_id!r}", field="item_id")
-        return item
+        return _without_expired_hold(item, self._clock.now())
 
     def _require_assigned(self, item: Item) -> None:
         if item.assigned_node != self._s.node_id:
@@ -1116,6 +1158,14 @@ class CaseService:
         self._on_commit()
 
 
+def _without_expired_hold(item: Item, now: datetime) -> Item:
+    """The store keeps a hold until it is released; once its `until` has passed it is no longer the item's
+    active hold."""
+    if item.active_hold is not None and not item.active_hold.active_at(now):
+        item.active_hold = None
+    return item
+
+
 def _unique(hashes: Iterable[ContentHash]) -> list[ContentHash]:
     return list(dict.fromkeys(hashes))
 
@@ -1170,6 +1220,6 @@ class _BulkIntake:
     links: list[tuple[str, str, int, bool]] = dataclasses.field(default_factory=list)
 
     def flush(self, tx: CaseTransaction) -> None:
-        if self.reports or self.items:
+        if self.reports or self.items or self.links:
             tx.insert_intake_bulk(self.reports, self.items, self.links)
         self.reports, self.items, self.links = [], [], []

@@ -27,10 +27,13 @@ import ada_url
 
 from node.errors import InvalidArgument
 
-__all__ = ["MAX_URL_BYTES", "NormalisedUrl", "normalise_url"]
+__all__ = ["MAX_HOST_CHARS", "MAX_URL_BYTES", "NormalisedUrl", "normalise_url"]
 
 MAX_URL_BYTES = 8192
 """Largest accepted URL, in bytes of the UTF-8 encoding of the raw input (8 KiB)."""
+MAX_HOST_CHARS = 253
+"""Longest accepted host: a DNS name of at most 253 characters (in its punycode form), in labels of at most 63."""
+_MAX_LABEL_CHARS = 63
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ def normalise_url(raw: str, *, field: str = "url") -> NormalisedUrl:
     """Validate and normalise a reported URL.
 
     Raises ``InvalidArgument`` naming ``field`` when the input is empty, longer than ``MAX_URL_BYTES``,
-    not an absolute URL, not http or https, or has no host.
+    not an absolute URL, not http or https, or has no host, or a host longer than DNS allows.
     """
     # Size first, on the raw input, before any parsing work. "surrogatepass" so that a lone surrogate
     # (which no URL may contain; rejected below) is still measured rather than raising here.
@@ -87,6 +90,11 @@ def normalise_url(raw: str, *, field: str = "url") -> NormalisedUrl:
                 raise InvalidArgument("is not a valid absolute URL", field=field) from None
     if not host:
         raise InvalidArgument("must have a host", field=field)
+    # WHATWG does not check DNS lengths; a name beyond them cannot be hosted anywhere (RFC 1035 2.3.4).
+    if len(host) > MAX_HOST_CHARS:
+        raise InvalidArgument(f"the host must be at most {MAX_HOST_CHARS} characters (got {len(host)})", field=field)
+    if any(len(label) > _MAX_LABEL_CHARS for label in host.split(".")):
+        raise InvalidArgument(f"each label of the host must be at most {_MAX_LABEL_CHARS} characters", field=field)
 
     # Userinfo is kept exactly as WHATWG serialises it: it can change what the server returns, so it is
     # part of the identity. It may hold credentials: it (like the whole URL) is never logged.

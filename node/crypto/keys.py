@@ -6,6 +6,7 @@ and a message header can refer to a key without carrying it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -57,15 +58,20 @@ class PublicSigningKey:
 
     def verify(self, signature: bytes, message: bytes) -> bool:
         try:
-            if self.algorithm == ED25519:
-                ed25519.Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-            elif self.algorithm == ML_DSA_65:
-                mldsa.MLDSA65PublicKey.from_public_bytes(self.public_key).verify(signature, message)
-            else:
-                return False
+            _load_verifier(self.algorithm, self.public_key).verify(signature, message)
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_verifier(algorithm: int, public_key: bytes) -> Any:
+    """The parsed public key (parsing an Ed25519 key costs about as much as verifying with it)."""
+    if algorithm == ED25519:
+        return ed25519.Ed25519PublicKey.from_public_bytes(public_key)
+    if algorithm == ML_DSA_65:
+        return mldsa.MLDSA65PublicKey.from_public_bytes(public_key)
+    raise ValueError(f"unsupported signature algorithm {algorithm}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +117,18 @@ class PublicHpkeKey:
         return key_id(self.suite, self.public_key, hpke=True)
 
     def load(self) -> Any:
-        if self.suite == X25519_SUITE:
-            return x25519.X25519PublicKey.from_public_bytes(self.public_key)
-        if self.suite == HYBRID_SUITE:
-            kem = mlkem.MLKEM768PublicKey.from_public_bytes(self.public_key[:_MLKEM768_PUBLIC_BYTES])
-            dh = x25519.X25519PublicKey.from_public_bytes(self.public_key[_MLKEM768_PUBLIC_BYTES:])
-            return hpke.MLKEM768X25519PublicKey(kem, dh)
-        raise ValueError(f"unsupported HPKE suite {self.suite}")
+        return _load_hpke_public(self.suite, self.public_key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _load_hpke_public(suite: int, public_key: bytes) -> Any:
+    if suite == X25519_SUITE:
+        return x25519.X25519PublicKey.from_public_bytes(public_key)
+    if suite == HYBRID_SUITE:
+        kem = mlkem.MLKEM768PublicKey.from_public_bytes(public_key[:_MLKEM768_PUBLIC_BYTES])
+        dh = x25519.X25519PublicKey.from_public_bytes(public_key[_MLKEM768_PUBLIC_BYTES:])
+        return hpke.MLKEM768X25519PublicKey(kem, dh)
+    raise ValueError(f"unsupported HPKE suite {suite}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,18 @@
 
 `load_or_create` makes the keys on first start and loads them afterwards. A key file that the group or
 others can read is refused: fix its permissions rather than run with an exposed key.
+
+`rotate` retires the current signing and HPKE keys into `retired/` and makes new ones. Retired keys are
+still loaded: retired HPKE keys open messages sealed to them before peers saw the new roster, and retired
+public signing keys stay listed in the roster so that stored records remain verifiable. New messages are
+signed with the new keys only.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,8 +43,9 @@ class KeyStoreError(Exception):
 @dataclass(frozen=True, slots=True)
 class NodeKeys:
     signing: list[SigningKeyPair]
-    hpke: list[HpkeKeyPair]
+    hpke: list[HpkeKeyPair]  # the current keys first, then retired ones (still able to open)
     tls: TlsIdentity
+    retired_signing: tuple[SigningKeyPair, ...] = ()
 
 
 class KeyStore:
@@ -65,7 +72,30 @@ class KeyStore:
         key_pem = tls_key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )  # grpc needs the key in the clear, in memory only
-        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_path.read_bytes(), key_pem))
+        retired_signing: list[SigningKeyPair] = []
+        retired = self._dir / "retired"
+        for path in sorted(retired.glob("*.pem"), reverse=True) if retired.is_dir() else []:
+            key = self._read_key(path)
+            if path.name.startswith("signing-ed25519"):
+                retired_signing.append(SigningKeyPair(ED25519, key))
+            elif path.name.startswith("signing-mldsa65"):
+                retired_signing.append(SigningKeyPair(ML_DSA_65, key))
+            elif path.name.startswith("hpke-x25519"):
+                public = PublicHpkeKey(X25519_SUITE, key.public_key().public_bytes_raw())
+                hpke_keys.append(HpkeKeyPair(X25519_SUITE, key, public))
+        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_path.read_bytes(), key_pem), tuple(retired_signing))
+
+    def rotate(self, node_id: str, now: datetime, *, post_quantum: bool = False) -> NodeKeys:
+        """Retire the current signing and X25519 HPKE keys and make new ones; returns the new key set.
+        (The post-quantum HPKE pair and the TLS identity are kept.)"""
+        retired = self._dir / "retired"
+        retired.mkdir(exist_ok=True, mode=0o700)
+        stamp = f"{time.time_ns():020d}"
+        for name in ("signing-ed25519.pem", "signing-mldsa65.pem", "hpke-x25519.pem"):
+            path = self._dir / name
+            if path.exists():
+                path.rename(retired / f"{name.removesuffix('.pem')}-{stamp}.pem")
+        return self.load_or_create(node_id, now, post_quantum=post_quantum)
 
     def _x25519_pair(self) -> HpkeKeyPair:
         key = self._key("hpke-x25519.pem", x25519.X25519PrivateKey.generate)

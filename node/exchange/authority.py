@@ -19,6 +19,14 @@ from node.errors import InvalidArgument
 
 __all__ = ["build_signed_roster", "member_entry"]
 
+_STATUSES = {
+    "full": roster_pb2.MEMBER_STATUS_FULL,
+    "provisional": roster_pb2.MEMBER_STATUS_PROVISIONAL,
+    "suspended": roster_pb2.MEMBER_STATUS_SUSPENDED,
+    "revoked": roster_pb2.MEMBER_STATUS_REVOKED,
+}
+_FALLBACKS = {"direct": roster_pb2.FALLBACK_KIND_DIRECT, "refer": roster_pb2.FALLBACK_KIND_REFER}
+
 
 def member_entry(
     node_id: str,
@@ -36,7 +44,7 @@ def member_entry(
         "endpoints": [endpoint],
         "signing_keys": [
             {"key_id": k.key_id, "algorithm": k.algorithm, "public_key": base64.b64encode(k.public.public_key).decode()}
-            for k in keys.signing
+            for k in (*keys.signing, *keys.retired_signing)
         ],
         "hpke_keys": [
             {"key_id": k.key_id, "suite": k.suite, "public_key": base64.b64encode(k.public.public_key).decode()}
@@ -58,9 +66,18 @@ def build_signed_roster(
     next_authority: Sequence[SigningKeyPair],
     threshold: int,
     network_id: str = "hotline-network",
+    fallback: str = "direct",
+    fallback_node: str = "",
 ) -> bytes:
     """A roster of `entries`, signed by `authority_keys` (a threshold of the current authority), naming
-    `next_authority` (public keys only) as the keys that must sign the next version."""
+    `next_authority` (public keys only) as the keys that must sign the next version.
+
+    An entry may carry `status` ("full", "provisional", "suspended" or "revoked"; default full). `fallback`
+    is the policy for countries with no member: "direct", or "refer" to `fallback_node`."""
+    if fallback not in _FALLBACKS:
+        raise InvalidArgument("must be 'direct' or 'refer'", field="fallback")
+    if fallback == "refer" and not any(e.get("node_id") == fallback_node for e in entries):
+        raise InvalidArgument("the 'refer' fallback names a member", field="fallback_node")
     if not 1 <= threshold <= len(next_authority):
         raise InvalidArgument("must be between 1 and the number of authority keys", field="threshold")
     roster = roster_pb2.Roster(
@@ -74,6 +91,8 @@ def build_signed_roster(
             ],
         ),
     )
+    roster.fallback.kind = _FALLBACKS[fallback]
+    roster.fallback.node_id = fallback_node if fallback == "refer" else ""
     roster.issued_at.FromDatetime(now)
     roster.expires_at.FromDatetime(now + valid_for)
     for i, entry in enumerate(entries):
@@ -83,7 +102,7 @@ def build_signed_roster(
                     node_id=entry["node_id"],
                     organisation=entry.get("organisation", ""),
                     jurisdictions=entry["jurisdictions"],
-                    status=roster_pb2.MEMBER_STATUS_FULL,
+                    status=_STATUSES[entry.get("status", "full")],
                     endpoints=entry["endpoints"],
                     signing_keys=[
                         roster_pb2.SigningKey(

@@ -100,6 +100,10 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         if peer is None:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
             raise AssertionError("unreachable")
+        if not membership.is_active(peer):
+            # Suspended or revoked (on a connection opened before the roster changed): refuse the whole
+            # call, not each message, so that the sender holds its messages instead of losing them.
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{peer} is not an active member")
         self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
         if request.roster_version > membership.version:
             self._on_newer_roster(peer)  # we lag: fetch the newer roster from the caller, in the background
@@ -165,8 +169,18 @@ class GrpcTransport:
         membership: Callable[[], RosterMembership],
         timeout: float = 30.0,
         on_rosters: Callable[[list[bytes]], None] | None = None,
+        proxy: str = "",
     ) -> None:
         self._identity = identity
+        # The sender's own persisted backoff decides when to try a peer again; the channel must not add
+        # gRPC's default reconnect backoff (up to two minutes) on top, or a healed peer stays unreachable.
+        self._options: list[tuple[str, Any]] = [
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", 1000),
+        ]
+        if proxy:
+            self._options.append(("grpc.http_proxy", f"http://{proxy}"))
         self._membership = membership
         self._timeout = timeout
         self._on_rosters = on_rosters  # verifies and trusts newer rosters; raises if they do not verify
@@ -185,7 +199,9 @@ class GrpcTransport:
                 certificate_chain=self._identity.cert_pem,
             )
             channel = aio.secure_channel(
-                member.endpoints[0], credentials, options=[("grpc.ssl_target_name_override", peer)]
+                member.endpoints[0],
+                credentials,
+                options=[("grpc.ssl_target_name_override", peer), *self._options],
             )
             self._channels[peer] = (key, channel)
         return pb_grpc.ExchangeServiceStub(self._channels[peer][1])

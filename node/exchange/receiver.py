@@ -1,9 +1,11 @@
-"""The receiving side of the exchange: one transaction per message.
+"""The receiving side of the exchange: one transaction per delivered batch, all or nothing per message.
 
-For each sealed envelope in a batch: open it (decrypt, verify the signatures against the roster, check it is
-for us), check the TLS peer is the sender it claims to be, that the sender is an active member, and the
-message's times; then, in one transaction, deduplicate on (sender, message id), apply it, and record it
-with the signed receipt. A refused message is recorded with its reason and changes nothing else.
+First, for each sealed envelope (no database work, no lock held): open it (decrypt, verify the signatures
+against the roster, check it is for us; a batch signed once is verified once), check the TLS peer is the
+sender it claims to be, that the sender is an active member, and the message's times. Then, in one
+transaction for the batch: deduplicate on (sender, message id), apply each message in its own savepoint,
+sign the receipts of the accepted ones together, and record every message with its result and receipt. A
+message that fails validation is REJECTED with its reason and changes nothing; the others still apply.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from node.cases.exchange_messages import IncomingReferral, StatusUpdate, Withdra
 from node.cases.model import Event
 from node.cases.service import CaseService
 from node.clock import Clock
+from node.crypto.envelope import VerifiedSignatures
 from node.errors import DomainError, ResourceExhausted
-from node.exchange.codec import decode_body
-from node.store.case_store import SqlCaseStore
+from node.exchange.codec import Incoming, decode_body
+from node.store.case_store import InboxEntry, SqlCaseStore, SqlTransaction
 
 __all__ = [
     "DeliveryResult",
     "DeliveryStatus",
     "EnvelopeOpener",
     "OpenedEnvelope",
+    "ReceiptRequest",
     "Receiver",
     "ReceiverLimits",
     "RejectedMessage",
@@ -68,19 +72,33 @@ class OpenedEnvelope:
     roster_version: int
 
 
+class _Refused(Exception):
+    """A message of the batch was refused while applying without savepoints: apply again with them."""
+
+
 class RejectedMessage(Exception):
     def __init__(self, code: str, reason: str, *, sender: str = "", message_id: str = "") -> None:
         super().__init__(f"{code}: {reason}")
         self.code, self.reason, self.sender, self.message_id = code, reason, sender, message_id
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiptRequest:
+    """What a receipt names: the accepted message, and the exact signed bytes accepted."""
+
+    to: str
+    message_id: str
+    signed_message: bytes
+
+
 class EnvelopeOpener(Protocol):
-    def open(self, data: bytes) -> OpenedEnvelope:
-        """Decrypt and verify; raises RejectedMessage with the reason."""
+    def open(self, data: bytes, verified: VerifiedSignatures | None = None) -> OpenedEnvelope:
+        """Decrypt and verify; raises RejectedMessage with the reason. `verified` lets the messages of one
+        signed batch share the check of its signature."""
         ...
 
-    def sign_receipt(self, *, to: str, message_id: str, signed_message: bytes, accepted_at: datetime) -> bytes:
-        """A receipt for an accepted message, signed by this node."""
+    def sign_receipts(self, requests: Sequence[ReceiptRequest], *, accepted_at: datetime) -> list[bytes]:
+        """A receipt for each accepted message, signed by this node (together, over their Merkle root)."""
         ...
 
 
@@ -123,86 +141,175 @@ class Receiver:
             raise ResourceExhausted(f"at most {self.limits.max_batch_count} envelopes per batch", field="envelopes")
         if sum(len(e) for e in envelopes) > self.limits.max_batch_bytes:
             raise ResourceExhausted(f"at most {self.limits.max_batch_bytes} bytes per batch", field="envelopes")
-        results = [self._one(data, peer) for data in envelopes]
-        if any(r.status is DeliveryStatus.ACCEPTED for r in results):
+        now = self._clock.now()
+        results: list[DeliveryResult | None] = [None] * len(envelopes)
+        opened: list[tuple[int, OpenedEnvelope]] = []
+        refused: list[RejectedMessage] = []
+        verified: VerifiedSignatures = set()
+        for index, data in enumerate(envelopes):
+            try:
+                if len(data) > self.limits.max_envelope_bytes:
+                    raise RejectedMessage("OVERSIZE", f"an envelope is at most {self.limits.max_envelope_bytes} bytes")
+                message = self._opener.open(data, verified)
+                self._check(message, peer, now)
+            except RejectedMessage as rejected:
+                _log.warning(
+                    "exchange.rejected", sender=rejected.sender, message_id=rejected.message_id, code=rejected.code
+                )
+                refused.append(rejected)
+                results[index] = DeliveryResult(
+                    rejected.message_id, DeliveryStatus.REJECTED, rejected.code, rejected.reason
+                )
+                continue
+            opened.append((index, message))
+        if opened or refused:
+            try:
+                # Most batches apply cleanly: no savepoint per message. If one message is refused, all of
+                # this is rolled back and the batch is applied again with a savepoint around each message.
+                self._transaction(opened, refused, results, now, savepoints=False)
+            except _Refused:
+                self._transaction(opened, refused, results, now, savepoints=True)
+        answered = [r for r in results if r is not None]
+        assert len(answered) == len(envelopes), "every envelope gets its result, in order"
+        if any(r.status is DeliveryStatus.ACCEPTED for r in answered):
             self._cases.committed()
-        return results
+        return answered
 
-    def _one(self, data: bytes, peer: str | None) -> DeliveryResult:
-        try:
-            if len(data) > self.limits.max_envelope_bytes:
-                raise RejectedMessage("OVERSIZE", f"an envelope is at most {self.limits.max_envelope_bytes} bytes")
-            opened = self._opener.open(data)
-            self._check(opened, peer)
-        except RejectedMessage as rejected:
-            _log.warning(
-                "exchange.rejected", sender=rejected.sender, message_id=rejected.message_id, code=rejected.code
-            )
-            self._record_rejection(rejected)
-            return DeliveryResult(rejected.message_id, DeliveryStatus.REJECTED, rejected.code, rejected.reason)
-        return self._apply(opened)
-
-    def _check(self, opened: OpenedEnvelope, peer: str | None) -> None:
+    def _check(self, opened: OpenedEnvelope, peer: str | None, now: datetime) -> None:
         where = {"sender": opened.sender, "message_id": opened.message_id}
         if peer is not None and peer != opened.sender:
             raise RejectedMessage("PEER_MISMATCH", f"the TLS peer is {peer}, not {opened.sender}", **where)
         if not self._members().is_active(opened.sender):
             raise RejectedMessage("SENDER_NOT_ACTIVE", f"{opened.sender} is not an active member", **where)
-        now = self._clock.now()
         if opened.expires_at <= now:
             raise RejectedMessage("EXPIRED", f"the message expired at {opened.expires_at.isoformat()}", **where)
         if opened.created_at > now + self.limits.max_clock_skew:
             raise RejectedMessage("FROM_THE_FUTURE", "the message is dated beyond the allowed clock skew", **where)
 
-    def _apply(self, opened: OpenedEnvelope) -> DeliveryResult:
-        now = self._clock.now()
-        sender, message_id = opened.sender, opened.message_id
+    def _transaction(
+        self,
+        opened: list[tuple[int, OpenedEnvelope]],
+        refused: list[RejectedMessage],
+        results: list[DeliveryResult | None],
+        now: datetime,
+        *,
+        savepoints: bool,
+    ) -> None:
         with self._store.transaction() as tx:
-            previous = tx.get_inbox(sender, message_id)
-            if previous is not None:
-                status, code, reason, stored_receipt = previous
-                if status == DeliveryStatus.ACCEPTED:
-                    return DeliveryResult(
-                        message_id, DeliveryStatus.DUPLICATE, receipt=base64.b64decode(stored_receipt)
+            applied = self._apply_batch(tx, opened, now, savepoints=savepoints)
+            for refusal in refused:
+                self._record_rejection(tx, refusal, now)
+        for index, result in applied.items():
+            results[index] = result
+
+    def _apply_batch(
+        self, tx: SqlTransaction, opened: list[tuple[int, OpenedEnvelope]], now: datetime, *, savepoints: bool
+    ) -> dict[int, DeliveryResult]:
+        """Deduplicate, apply each new message (in its own savepoint, or raise _Refused at the first refusal
+        when `savepoints` is off), receipt the accepted ones, and record them all. Results by position."""
+        results: dict[int, DeliveryResult] = {}
+        previous = tx.get_inbox_many([(m.sender, m.message_id) for _, m in opened])
+        entries: list[InboxEntry] = []
+        accepted: list[tuple[int, OpenedEnvelope]] = []
+        first: dict[tuple[str, str], int] = {}  # the first copy of each message in this batch
+        repeats: list[tuple[int, int]] = []
+        decoded: dict[int, Incoming | DomainError] = {}
+        for index, message in opened:
+            if (message.sender, message.message_id) not in previous:
+                try:
+                    decoded[index] = decode_body(message.kind, message.body, sender=message.sender)  # writes nothing
+                except DomainError as error:
+                    decoded[index] = error
+        tx.prefetch_origins(
+            (body.origin_node, body.origin_item_id)
+            for body in decoded.values()
+            if isinstance(body, IncomingReferral | Withdrawal)
+        )
+        for index, message in opened:
+            key = (message.sender, message.message_id)
+            before = previous.get(key)
+            if before is not None:
+                if before.status == DeliveryStatus.ACCEPTED:
+                    receipt = base64.b64decode(before.receipt)
+                    results[index] = DeliveryResult(message.message_id, DeliveryStatus.DUPLICATE, receipt=receipt)
+                else:
+                    results[index] = DeliveryResult(
+                        message.message_id, DeliveryStatus.REJECTED, before.reason_code, before.reason
                     )
-                return DeliveryResult(message_id, DeliveryStatus.REJECTED, code, reason)
+                continue
+            if key in first:
+                repeats.append((index, first[key]))
+                continue
+            first[key] = index
             try:
-                with tx.savepoint():
-                    incoming = decode_body(opened.kind, opened.body, sender=sender)
-                    if isinstance(incoming, IncomingReferral):
-                        self._cases.receive_referral_txn(tx, sender, incoming)
-                    elif isinstance(incoming, StatusUpdate):
-                        self._cases.apply_status_update_txn(tx, sender, incoming)
-                    elif isinstance(incoming, Withdrawal):
-                        self._cases.apply_withdrawal_txn(tx, sender, incoming)
+                incoming = decoded[index]
+                if isinstance(incoming, DomainError):
+                    raise incoming
+                if savepoints:
+                    with tx.savepoint():
+                        self._apply_one(tx, message.sender, incoming)
+                else:
+                    try:
+                        self._apply_one(tx, message.sender, incoming)
+                    except DomainError as error:
+                        raise _Refused from error  # it may have written part of itself: start again
             except DomainError as error:
                 code = type(error).__name__.upper()
-                tx.put_inbox(sender, message_id, str(opened.kind), now, DeliveryStatus.REJECTED, code, str(error))
-                _log.warning("exchange.rejected", sender=sender, message_id=message_id, code=code)
-                return DeliveryResult(message_id, DeliveryStatus.REJECTED, code, str(error))
-            receipt = self._opener.sign_receipt(
-                to=sender, message_id=message_id, signed_message=opened.signed_message, accepted_at=now
-            )
-            tx.put_inbox(
-                sender,
-                message_id,
-                str(opened.kind),
-                now,
-                DeliveryStatus.ACCEPTED,
-                receipt=base64.b64encode(receipt).decode(),
-            )
-        return DeliveryResult(message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
-
-    def _record_rejection(self, rejected: RejectedMessage) -> None:
-        """An event for the operator. Not an inbox entry: a forged or replayed copy must never block the
-        genuine message with the same id."""
-        now = self._clock.now()
-        with self._store.transaction() as tx:
-            tx.append_event(
-                Event(
-                    event_id=str(uuid.uuid4()),
-                    kind="exchange.rejected",
-                    occurred_at=now,
-                    detail=f"{rejected.code} from {rejected.sender or '?'} message {rejected.message_id or '?'}",
+                entries.append(
+                    InboxEntry(
+                        message.sender,
+                        message.message_id,
+                        str(message.kind),
+                        now,
+                        DeliveryStatus.REJECTED,
+                        code,
+                        str(error),
+                    )
+                )
+                _log.warning("exchange.rejected", sender=message.sender, message_id=message.message_id, code=code)
+                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                continue
+            accepted.append((index, message))
+        receipts = self._opener.sign_receipts(
+            [ReceiptRequest(m.sender, m.message_id, m.signed_message) for _, m in accepted], accepted_at=now
+        )
+        for (index, message), receipt in zip(accepted, receipts, strict=True):
+            entries.append(
+                InboxEntry(
+                    message.sender,
+                    message.message_id,
+                    str(message.kind),
+                    now,
+                    DeliveryStatus.ACCEPTED,
+                    receipt=base64.b64encode(receipt).decode(),
                 )
             )
+            results[index] = DeliveryResult(message.message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
+        for index, original in repeats:
+            done = results[original]
+            if done.status is DeliveryStatus.ACCEPTED:
+                results[index] = DeliveryResult(done.message_id, DeliveryStatus.DUPLICATE, receipt=done.receipt)
+            else:
+                results[index] = done
+        tx.put_inbox_many(entries)
+        return results
+
+    def _apply_one(self, tx: SqlTransaction, sender: str, incoming: Incoming) -> None:
+        if isinstance(incoming, IncomingReferral):
+            self._cases.receive_referral_txn(tx, sender, incoming)
+        elif isinstance(incoming, StatusUpdate):
+            self._cases.apply_status_update_txn(tx, sender, incoming)
+        elif isinstance(incoming, Withdrawal):
+            self._cases.apply_withdrawal_txn(tx, sender, incoming)
+
+    def _record_rejection(self, tx: SqlTransaction, rejected: RejectedMessage, now: datetime) -> None:
+        """An event for the operator. Not an inbox entry: a forged or replayed copy must never block the
+        genuine message with the same id."""
+        tx.append_event(
+            Event(
+                event_id=str(uuid.uuid4()),
+                kind="exchange.rejected",
+                occurred_at=now,
+                detail=f"{rejected.code} from {rejected.sender or '?'} message {rejected.message_id or '?'}",
+            )
+        )

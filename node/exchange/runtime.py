@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 
 import structlog
 
+from node.aio import wait_event
 from node.exchange.sender import PeerSender
 from node.store.case_store import SqlCaseStore
 
 __all__ = ["ExchangeRuntime"]
 
 _log = structlog.get_logger(__name__)
+_MIN_GAP_SECONDS = 0.02  # between two looks for peers with waiting messages
 
 
 class ExchangeRuntime:
@@ -27,6 +28,7 @@ class ExchangeRuntime:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
@@ -39,16 +41,25 @@ class ExchangeRuntime:
                 sender.wake.set()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._supervisor, *self._tasks.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Cancel the supervisor and every sender loop, including any the supervisor started meanwhile, and
+        keep cancelling until all have ended."""
+        self._stopping = True
+        while tasks := [t for t in (self._supervisor, *self._tasks.values()) if t is not None and not t.done()]:
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks, timeout=1.0)
+        for ended in (self._supervisor, *self._tasks.values()):
+            if ended is not None and not ended.cancelled() and ended.exception() is not None:
+                _log.error("exchange.loop_failed", error=str(ended.exception()))
 
     async def _supervise(self) -> None:
+        """Start a loop for each peer with messages waiting (a peer's loop ends when nothing waits for it).
+        It looks when woken, at most once every 20 ms however often commits wake it, and otherwise every ten
+        poll intervals."""
         loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
+            started = loop.time()
+            self._wake.clear()  # before looking: a message queued while we look wakes us again
             peers = await loop.run_in_executor(None, self._peers_with_pending)
             for peer in peers:
                 task = self._tasks.get(peer)
@@ -58,9 +69,8 @@ class ExchangeRuntime:
                     sender = self.senders.get(peer) or self._make_sender(peer)
                     self.senders[peer] = sender
                     self._tasks[peer] = asyncio.create_task(sender.run(self._poll))
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll)
+            await wait_event(self._wake, 10 * self._poll)
+            await asyncio.sleep(max(0.0, started + min(self._poll, _MIN_GAP_SECONDS) - loop.time()))
 
     def _peers_with_pending(self) -> list[str]:
         with self._store.transaction(read_only=True) as tx:

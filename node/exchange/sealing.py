@@ -19,12 +19,11 @@ from node.crypto import (
     PublicSigningKey,
     SigningKeyPair,
     open_envelope,
-    seal,
-    sign_message,
     verify_signed_message,
 )
+from node.crypto.envelope import MessageToSign, VerifiedSignatures, seal_batch, sign_batch
 from node.exchange.membership import RosterMembership
-from node.exchange.receiver import OpenedEnvelope, RejectedMessage
+from node.exchange.receiver import OpenedEnvelope, ReceiptRequest, RejectedMessage
 
 __all__ = ["RosterCrypto"]
 
@@ -83,22 +82,37 @@ class RosterCrypto:
     def seal(
         self, *, kind: int, body: bytes, recipient: str, message_id: str, created_at: datetime, expires_at: datetime
     ) -> bytes:
-        return seal(
-            kind=kind,
-            body=body,
+        return self.seal_batch(
+            [(kind, body, message_id)], recipient=recipient, created_at=created_at, expires_at=expires_at
+        )[0]
+
+    def seal_batch(
+        self,
+        messages: Sequence[tuple[int, bytes, str]],
+        *,
+        recipient: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> list[bytes]:
+        """(kind, body, message id) for each message: signed together (one signature over the batch's Merkle
+        root, an inclusion proof in each), each sealed on its own to the recipient's roster key."""
+        return seal_batch(
+            [MessageToSign(kind, body, message_id, recipient) for kind, body, message_id in messages],
             sender=self._me,
-            recipient=recipient,
             signing_keys=self._signing,
             recipient_hpke_key=self._recipient_key(recipient),
             created_at=created_at,
             expires_at=expires_at,
             roster_version=self._membership().version,
-            message_id=message_id,
         )
 
-    def verify_receipt(self, receipt: bytes, *, peer: str, message_id: str) -> datetime:
+    def verify_receipt(
+        self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
+    ) -> datetime:
         try:
-            opened = verify_signed_message(receipt, sender_keys=self._sender_key, required_algorithms=self._required)
+            opened = verify_signed_message(
+                receipt, sender_keys=self._sender_key, required_algorithms=self._required, verified=verified
+            )
             body = messages_pb2.Receipt.FromString(opened.body)
         except (CryptoError, DecodeError) as error:
             raise RejectedMessage("BAD_RECEIPT", str(error)) from None
@@ -115,7 +129,7 @@ class RosterCrypto:
 
     # ------------------------------------------------------------------ EnvelopeOpener
 
-    def open(self, data: bytes) -> OpenedEnvelope:
+    def open(self, data: bytes, verified: VerifiedSignatures | None = None) -> OpenedEnvelope:
         try:
             opened = open_envelope(
                 data,
@@ -124,6 +138,7 @@ class RosterCrypto:
                 sender_keys=self._sender_key,
                 required_algorithms=self._required,
                 accepted_suites=self._accepted_suites(),
+                verified=verified,
             )
         except CryptoError as error:
             sealed = _clear_fields(data)
@@ -141,26 +156,37 @@ class RosterCrypto:
         )
 
     def sign_receipt(self, *, to: str, message_id: str, signed_message: bytes, accepted_at: datetime) -> bytes:
+        return self.sign_receipts([ReceiptRequest(to, message_id, signed_message)], accepted_at=accepted_at)[0]
+
+    def sign_receipts(self, requests: Sequence[ReceiptRequest], *, accepted_at: datetime) -> list[bytes]:
+        """A receipt for each accepted message, signed together (one signature over their Merkle root)."""
+        if not requests:
+            return []
         at = Timestamp()
         at.FromDatetime(accepted_at)
-        body = messages_pb2.Receipt(
-            message_id=message_id,
-            sender=to,
-            recipient=self._me,
-            accepted_at=at,
-            signed_message_sha256=hashlib.sha256(signed_message).digest(),
-        ).SerializeToString(deterministic=True)
-        _, receipt = sign_message(
-            kind=envelope_pb2.MESSAGE_KIND_RECEIPT,
-            body=body,
+        bodies = [
+            MessageToSign(
+                envelope_pb2.MESSAGE_KIND_RECEIPT,
+                messages_pb2.Receipt(
+                    message_id=r.message_id,
+                    sender=r.to,
+                    recipient=self._me,
+                    accepted_at=at,
+                    signed_message_sha256=hashlib.sha256(r.signed_message).digest(),
+                ).SerializeToString(deterministic=True),
+                recipient=r.to,
+            )
+            for r in requests
+        ]
+        signed = sign_batch(
+            bodies,
             sender=self._me,
-            recipient=to,
             signing_keys=self._signing,
             created_at=accepted_at,
             expires_at=accepted_at + timedelta(days=RECEIPT_VALIDITY_DAYS),
             roster_version=self._membership().version,
         )
-        return receipt
+        return [receipt for _, receipt in signed]
 
 
 def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:

@@ -1,7 +1,9 @@
 """The sending side of the exchange: a queue and a send loop per peer.
 
-Each loop takes a batch of that peer's pending outbox messages (bounded by count and bytes), seals each to
-the peer, and delivers the batch. ACCEPTED and DUPLICATE messages are done once their signed receipt
+Each loop takes a batch of that peer's pending outbox messages (bounded by count and bytes), signs the batch
+once (a signature over its Merkle root, an inclusion proof in each message), seals each message to the peer,
+and delivers the batch; while one batch is on the wire the loop prepares the next (a small window of batches
+in flight). ACCEPTED and DUPLICATE messages are done once their signed receipt
 verifies; the receipt is kept as the chain of custody. A REJECTED message is never retried: it is stored
 with the reason and raised as an event for the operator. A transient failure backs off exponentially with
 full jitter; the backoff is persisted, and reset when the peer contacts us. Messages for a suspended or
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,8 +23,10 @@ from typing import Any, Protocol
 
 import structlog
 
+from node.aio import wait_event
 from node.cases.model import Event, OutboxMessage
 from node.clock import Clock
+from node.crypto.envelope import VerifiedSignatures
 from node.exchange.codec import encode_body
 from node.exchange.receiver import DeliveryResult, DeliveryStatus, RejectedMessage
 from node.store.case_store import SqlCaseStore
@@ -31,6 +34,8 @@ from node.store.case_store import SqlCaseStore
 __all__ = ["Backoff", "EnvelopeSealer", "PeerSender", "SendSettings", "Transport", "TransportError"]
 
 _log = structlog.get_logger(__name__)
+# Refusals that say nothing about the message itself: it stays queued and goes again later.
+HELD_CODES = frozenset({"SENDER_NOT_ACTIVE"})
 
 
 class TransportError(Exception):
@@ -46,11 +51,20 @@ class Transport(Protocol):
 
 
 class EnvelopeSealer(Protocol):
-    def seal(
-        self, *, kind: int, body: bytes, recipient: str, message_id: str, created_at: datetime, expires_at: datetime
-    ) -> bytes: ...
+    def seal_batch(
+        self,
+        messages: Sequence[tuple[int, bytes, str]],
+        *,
+        recipient: str,
+        created_at: datetime,
+        expires_at: datetime,
+    ) -> list[bytes]:
+        """(kind, body, message id) of each message -> its sealed envelope; the batch is signed together."""
+        ...
 
-    def verify_receipt(self, receipt: bytes, *, peer: str, message_id: str) -> datetime:
+    def verify_receipt(
+        self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
+    ) -> datetime:
         """The time the peer says it accepted the message; raises RejectedMessage if the receipt is bad."""
         ...
 
@@ -68,10 +82,20 @@ class Backoff:
 
 @dataclass(frozen=True, slots=True)
 class SendSettings:
-    batch_count: int = 200
-    batch_bytes: int = 2 * 1024 * 1024
+    # A batch takes what is pending, up to these bounds (the receiver's default limits are 500 and 8 MiB):
+    # one message when traffic is light, full batches under load.
+    batch_count: int = 500
+    batch_bytes: int = 4 * 1024 * 1024
+    # Batches on the wire at once: the next is sealed while the peer applies the last.
+    window: int = 2
     message_ttl: timedelta = timedelta(days=7)
     backoff: Backoff = Backoff()
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    messages: list[OutboxMessage]
+    last_outbox_id: int
 
 
 class PeerSender:
@@ -100,56 +124,103 @@ class PeerSender:
         self._settings = settings or SendSettings()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.wake = asyncio.Event()
+        self._idle = False  # the last look found nothing pending at all (and no backoff in the way)
 
     async def run(self, poll_seconds: float = 0.5) -> None:
-        while True:
-            sent = await self.send_once()
-            if sent == 0:
-                self.wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), poll_seconds)
+        """Keep up to `window` batches in flight. Each new batch starts past the last one sent; when one
+        comes back with messages still pending (a transient failure, a bad receipt), nothing new goes out
+        until the window drains, and the next batch starts again from the oldest pending message."""
+        in_flight: set[asyncio.Task[int]] = set()
+        after, rewind = 0, False
+        try:
+            while True:
+                batch = None
+                if len(in_flight) < self._settings.window and not rewind:
+                    self.wake.clear()
+                    batch = await self._next_batch(after if in_flight else 0)
+                if batch is not None:
+                    after = batch.last_outbox_id
+                    in_flight.add(asyncio.create_task(self._send(batch.messages)))
+                    continue
+                if not in_flight:
+                    if not rewind and self._idle:
+                        if self.wake.is_set():
+                            # A message was queued while we looked: the runtime saw this loop still running
+                            # and left it to us, so look again rather than end and strand it.
+                            continue
+                        # Nothing waits for this peer: the loop ends rather than poll (an idle network of
+                        # many peers would otherwise query its outbox for each, all the time). The runtime
+                        # starts it again when a message is queued.
+                        return
+                    rewind = False
+                    await wait_event(self.wake, poll_seconds)
+                    continue
+                # Wait for an answer, or (with room in the window) for something new to send.
+                woken = asyncio.create_task(self.wake.wait())
+                waiting = {woken} if len(in_flight) < self._settings.window and not rewind else set()
+                try:
+                    done, _ = await asyncio.wait(in_flight | waiting, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
+                for task in done & in_flight:
+                    in_flight.discard(task)
+                    if task.result() < 0:
+                        rewind = True
+        finally:
+            for task in in_flight:
+                task.cancel()
 
     async def send_once(self) -> int:
         """Deliver one batch if one is due. Returns how many messages got a final answer."""
-        if not self._is_active(self.peer):
-            return 0  # held until the peer is active again
-        batch = await self._run(self._due_batch)
-        if not batch:
+        batch = await self._next_batch(0)
+        if batch is None:
             return 0
+        return max(0, await self._send(batch.messages))
+
+    async def _next_batch(self, after: int) -> _Batch | None:
+        if not self._is_active(self.peer):
+            return None  # held until the peer is active again
+        batch: _Batch | None = await self._run(self._due_batch, after)
+        return batch
+
+    async def _send(self, batch: list[OutboxMessage]) -> int:
+        """Seal and deliver a batch, and record the answers. The number of messages that got a final answer,
+        or -1 if some are still pending."""
         now = self._clock.now()
-        envelopes = [self._seal(message, now) for message in batch]
+        envelopes: list[bytes] = await self._run(self._seal, batch, now)
         try:
             results = await self._transport.deliver(self.peer, envelopes)
         except TransportError as error:
             await self._run(self._failed, str(error), error.transient)
-            return 0
+            return -1
         if len(results) != len(batch):
             await self._run(self._failed, f"{len(results)} results for {len(batch)} messages", True)
-            return 0
-        return int(await self._run(self._record, batch, results))
+            return -1
+        done = int(await self._run(self._record, batch, results))
+        return done if done == len(batch) else -1
 
-    def _due_batch(self) -> list[OutboxMessage]:
+    def _due_batch(self, after: int) -> _Batch | None:
+        self._idle = False
         with self._store.transaction(read_only=True) as tx:
             _failures, next_attempt = tx.peer_backoff(self.peer)
             if next_attempt is not None and next_attempt > self._clock.now():
-                return []
-            pending = tx.pending_outbox(self.peer, self._settings.batch_count)
+                return None
+            pending = tx.pending_outbox_after(self.peer, after, self._settings.batch_count)
+        self._idle = not pending and after == 0
         batch: list[OutboxMessage] = []
-        size = 0
-        for message in pending:
+        size, last = 0, after
+        for outbox_id, message in pending:
             size += len(message.body)
             if batch and size > self._settings.batch_bytes:
                 break
             batch.append(message)
-        return batch
+            last = outbox_id
+        return _Batch(batch, last) if batch else None
 
-    def _seal(self, message: OutboxMessage, now: datetime) -> bytes:
-        kind, body = encode_body(message.kind, message.body)
-        return self._sealer.seal(
-            kind=kind,
-            body=body,
+    def _seal(self, batch: list[OutboxMessage], now: datetime) -> list[bytes]:
+        return self._sealer.seal_batch(
+            [(*encode_body(m.kind, m.body), m.message_id) for m in batch],
             recipient=self.peer,
-            message_id=message.message_id,
             created_at=now,
             expires_at=now + self._settings.message_ttl,
         )
@@ -164,49 +235,54 @@ class PeerSender:
         _log.warning("exchange.send_failed", peer=self.peer, failures=failures, transient=transient, error=error)
 
     def _record(self, batch: list[OutboxMessage], results: list[DeliveryResult]) -> int:
+        """Check the receipts (a batch's receipts share one signature: checked once) and record the answers
+        in one transaction."""
         now = self._clock.now()
-        done = 0
+        verified: VerifiedSignatures = set()
+        receipts: list[tuple[str, str, str, datetime, str, datetime]] = []
+        marks: list[tuple[str, str, str]] = []
+        rejected: list[tuple[OutboxMessage, DeliveryResult]] = []
+        for message, result in zip(batch, results, strict=True):
+            if result.message_id and result.message_id != message.message_id:
+                continue  # out of order or foreign: try again later
+            if result.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.DUPLICATE):
+                try:
+                    accepted_at = self._sealer.verify_receipt(
+                        result.receipt, peer=self.peer, message_id=message.message_id, verified=verified
+                    )
+                except RejectedMessage as bad:
+                    _log.warning("exchange.bad_receipt", peer=self.peer, message_id=message.message_id, code=bad.code)
+                    continue  # not done without a valid receipt: it is sent again
+                receipt = base64.b64encode(result.receipt).decode()
+                receipts.append((message.message_id, self.peer, message.item_id, accepted_at, receipt, now))
+                marks.append((message.message_id, "acked", ""))
+            elif result.reason_code in HELD_CODES:
+                # Not about the message: the receiver's roster says this node may not send now (a roster
+                # change crossed the call). Held, as a suspended member's messages are, never lost.
+                _log.warning("exchange.delivery_held", peer=self.peer, message_id=message.message_id)
+                continue
+            else:
+                marks.append((message.message_id, "rejected", f"{result.reason_code}: {result.reason}"))
+                rejected.append((message, result))
         with self._store.transaction() as tx:
-            for message, result in zip(batch, results, strict=True):
-                if result.message_id and result.message_id != message.message_id:
-                    continue  # out of order or foreign: try again later
-                if result.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.DUPLICATE):
-                    try:
-                        accepted_at = self._sealer.verify_receipt(
-                            result.receipt, peer=self.peer, message_id=message.message_id
-                        )
-                    except RejectedMessage as bad:
-                        _log.warning(
-                            "exchange.bad_receipt", peer=self.peer, message_id=message.message_id, code=bad.code
-                        )
-                        continue  # not done without a valid receipt: it is sent again
-                    tx.put_receipt(
-                        message.message_id,
-                        self.peer,
-                        message.item_id,
-                        accepted_at,
-                        base64.b64encode(result.receipt).decode(),
-                        now,
-                    )
-                    tx.mark_outbox(message.message_id, "acked", now)
-                else:
-                    tx.mark_outbox(message.message_id, "rejected", now, f"{result.reason_code}: {result.reason}")
-                    tx.append_event(
-                        Event(
-                            event_id=str(uuid.uuid4()),
-                            kind="delivery.rejected",
-                            occurred_at=now,
-                            item_id=message.item_id,
-                            detail=f"{message.kind} {message.message_id} to {self.peer}: {result.reason_code}",
-                        )
-                    )
-                    _log.error(
-                        "exchange.delivery_rejected",
-                        peer=self.peer,
-                        message_id=message.message_id,
+            tx.put_receipts(receipts, peer=self.peer)
+            tx.mark_outbox_many(marks, now)
+            for message, result in rejected:
+                tx.append_event(
+                    Event(
+                        event_id=str(uuid.uuid4()),
+                        kind="delivery.rejected",
+                        occurred_at=now,
                         item_id=message.item_id,
-                        code=result.reason_code,
+                        detail=f"{message.kind} {message.message_id} to {self.peer}: {result.reason_code}",
                     )
-                done += 1
+                )
+                _log.error(
+                    "exchange.delivery_rejected",
+                    peer=self.peer,
+                    message_id=message.message_id,
+                    item_id=message.item_id,
+                    code=result.reason_code,
+                )
             tx.set_peer_backoff(self.peer, 0, None, "", success_at=now)
-        return done
+        return len(marks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -17,7 +18,7 @@ from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
-from node.exchange.receiver import Receiver
+from node.exchange.receiver import Receiver, ReceiverLimits
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
@@ -27,6 +28,11 @@ from node.store.case_store import SqlCaseStore
 __all__ = ["NodeExchange"]
 
 _log = structlog.get_logger(__name__)
+
+
+async def _run_here(function: Callable[..., Any], *args: Any) -> Any:
+    """Before start() hands over the node's database threads: run in place."""
+    return function(*args)
 
 
 class NodeExchange:
@@ -41,6 +47,8 @@ class NodeExchange:
         store: SqlCaseStore,
         clock: Clock,
         rate_limit: RateLimit | None = None,
+        proxy: str = "",
+        max_clock_skew: timedelta = timedelta(minutes=5),
     ) -> None:
         self.node_id = node_id
         self.listen = listen
@@ -63,15 +71,19 @@ class NodeExchange:
             opener=self.crypto,
             members=lambda: roster.membership,
             clock=clock,
+            limits=ReceiverLimits(max_clock_skew=max_clock_skew),
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
-        self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster)
+        self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
         self._catching_up: set[asyncio.Task[None]] = set()
+        self._contacted: dict[str, asyncio.Task[None]] = {}
+        self._run_blocking: Callable[..., Awaitable[Any]] = _run_here
         self.server: aio.Server | None = None
         self.runtime: ExchangeRuntime | None = None
         self.port = 0
 
     async def start(self, run_blocking: Callable[..., Awaitable[Any]]) -> int:
+        self._run_blocking = run_blocking
         self.server = aio.server(options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)])
         pb_grpc.add_ExchangeServiceServicer_to_server(
             ExchangeServicer(
@@ -97,7 +109,10 @@ class NodeExchange:
                 sealer=self.crypto,
                 transport=self.transport,
                 clock=self._clock,
-                is_active=lambda p: self.roster.membership.is_active(p),
+                # Suspended or revoked, on either side: hold the messages (not lost, not sent).
+                is_active=lambda p: (
+                    self.roster.membership.is_active(p) and self.roster.membership.is_active(self.node_id)
+                ),
                 run_blocking=run_blocking,
             )
 
@@ -122,19 +137,42 @@ class NodeExchange:
         task.add_done_callback(self._catching_up.discard)
 
     def _peer_contacted(self, peer: str) -> None:
-        """A peer that calls us is up: forget our backoff towards it and send what waits."""
-        with self._store.transaction() as tx:
-            failures, _ = tx.peer_backoff(peer)
-            if failures:
-                tx.set_peer_backoff(peer, 0, None, "")
+        """A peer that calls us is up: forget our backoff towards it and send what waits. Called on the event
+        loop for every delivery, so the database work runs in the background on the node's database threads:
+        a transaction on the event loop would stall every call this process serves while it waits for a
+        database thread's writer lock, or for the GIL after each SQLite call."""
+        if peer in self._contacted:
+            return  # a reset for this peer is under way
+        task = asyncio.create_task(self._forget_backoff(peer))
+        self._contacted[peer] = task
+        task.add_done_callback(lambda _: self._contacted.pop(peer, None))
+
+    async def _forget_backoff(self, peer: str) -> None:
+        try:
+            await self._run_blocking(self._reset_backoff, peer)
+        except Exception as error:  # logged; the next call from that peer tries again
+            _log.warning("exchange.backoff_reset_failed", peer=peer, error=str(error))
         if self.runtime is not None:
             self.runtime.wake(peer)
+
+    def _reset_backoff(self, peer: str) -> None:
+        """Only reads (never waits for the writer lock) unless there is a backoff to forget."""
+        with self._store.transaction(read_only=True) as tx:
+            failures, _ = tx.peer_backoff(peer)
+        if failures:
+            with self._store.transaction() as tx:
+                tx.set_peer_backoff(peer, 0, None, "")
 
     async def stop(self) -> None:
         if self.runtime is not None:
             await self.runtime.stop()
         if self.server is not None:
             await self.server.stop(1)
+        background = [*self._contacted.values(), *self._catching_up]
+        for task in background:
+            task.cancel()
+        if background:
+            await asyncio.wait(background, timeout=5)
         await self.transport.close()
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["create_store_engine", "migrate", "sqlite_url"]
+__all__ = ["create_store_engine", "downgrade", "migrate", "sqlite_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -56,8 +57,47 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision` with Alembic."""
+    _run_migrations(engine, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back down to `revision` with Alembic, keeping the rows that the older schema can hold."""
+    _run_migrations(engine, lambda config: command.downgrade(config, revision))
+
+
+def _run_migrations(engine: Engine, step: Callable[[Config], None]) -> None:
+    """Run one Alembic command in one transaction, on a connection handed to migrations/env.py."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            # On SQLite, Alembic changes a table by rebuilding it (batch mode: copy, DROP, rename). With foreign
+            # keys enforced, dropping a table that other tables' rows reference fails, so enforcement is off
+            # while migrations run (the PRAGMA has no effect inside a transaction, so it is set before BEGIN).
+            # The check below then proves every reference still holds before anything is committed.
+            _sqlite_pragma(connection, "foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                step(config)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        tables = sorted({str(row[0]) for row in broken})
+                        raise RuntimeError(
+                            f"the migration left {len(broken)} broken foreign key reference(s) in "
+                            f"{', '.join(tables)}; nothing was changed"
+                        )
+        finally:
+            if sqlite:
+                _sqlite_pragma(connection, "foreign_keys=ON")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> None:
+    """Run a PRAGMA on the driver connection itself: through SQLAlchemy it would begin a transaction first."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+    finally:
+        cursor.close()

@@ -52,6 +52,10 @@ __all__ = [
 URL_CHARS = 8192
 NOTE_CHARS = 2000
 NAME_CHARS = 200
+# A DNS name is at most 253 characters (RFC 1035); node.cases.urls refuses longer hosts.
+HOST_CHARS = 255
+# Which resolver traced the hosting ("geoip", "override", ...), or "referral:<node id>" / "moved:<node id>".
+SOURCE_CHARS = 80  # "referral:" and a node id of up to 64 characters: 73
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -107,7 +111,7 @@ items = Table(
     Column("url", String(URL_CHARS), nullable=False),
     # SHA-256 of the normalised URL: a short, indexable key for URLs up to 8 KiB.
     Column("url_key", String(64), nullable=False),
-    Column("host", String(255), nullable=False),
+    Column("host", String(HOST_CHARS), nullable=False),
     Column("state", String(32), nullable=False),
     Column("is_open", Boolean(), nullable=False),
     Column("assigned_node", String(64), nullable=False),
@@ -200,7 +204,7 @@ hosting_records = Table(
     Column("asn", BigInteger(), nullable=True),
     Column("organisation", String(NAME_CHARS), nullable=True),
     Column("cdn", Boolean(), nullable=False),
-    Column("source", String(32), nullable=False),
+    Column("source", String(SOURCE_CHARS), nullable=False),
     Column("overridden", Boolean(), nullable=False),
     Column("override_reason", String(NOTE_CHARS), nullable=False),
     Column("actor", String(100), nullable=False),
@@ -258,7 +262,7 @@ events = Table(
 )
 
 # Append-only and hash-chained: entry_hash = SHA-256(prev_hash and the entry's fields). Triggers created by
-# the migration refuse UPDATE and DELETE.
+# the migrations refuse UPDATE and DELETE (and, on PostgreSQL, TRUNCATE).
 audit_log = Table(
     "audit_log",
     metadata,
@@ -266,7 +270,8 @@ audit_log = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("actor", String(100), nullable=False),
     Column("action", String(40), nullable=False),
-    Column("subject", String(100), nullable=False),
+    # An id, or a known-hash list's source name (up to NAME_CHARS).
+    Column("subject", String(NAME_CHARS), nullable=False),
     Column("detail", String(500), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),

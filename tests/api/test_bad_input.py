@@ -137,6 +137,14 @@ CASES = [
     Case("empty URL", "none", _submit(report("")), INVALID, "urls[0].url", "empty"),
     Case("no host", "none", _submit(report("http:///")), INVALID, "urls[0].url"),
     Case(
+        "host longer than DNS allows",
+        "none",
+        _submit(report("https://" + "a" * 300 + ".example/x")),
+        INVALID,
+        "urls[0].url",
+        "at most 253 characters",
+    ),
+    Case(
         "URL over 8 KiB",
         "none",
         _submit(report("https://nl.host.example/" + "a" * 8192)),
@@ -499,6 +507,21 @@ CASES = [
         _override(pb.HostingFacts(ip="192.0.2.99"), "resolver was wrong"),
         INVALID,
         "hosting.country",
+    ),
+    Case(
+        "OverrideHosting with an address that is not an IP address",
+        "fresh",
+        _override(pb.HostingFacts(ip="192.0.2.1" * 6, country="DE"), "resolver was wrong"),
+        INVALID,
+        "hosting.ip",
+        "IPv4 or IPv6",
+    ),
+    Case(
+        "OverrideHosting with an organisation over 200 characters",
+        "fresh",
+        _override(pb.HostingFacts(country="DE", organisation="o" * 201), "resolver was wrong"),
+        INVALID,
+        "hosting.organisation",
     ),
     Case(
         "OverrideHosting after the LEA was notified",

@@ -3,6 +3,7 @@ the domestic flow with holds and deadlines, MOVED, who may act, events, and that
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,7 +13,17 @@ from sqlalchemy import String, func, select
 
 from node.app import Node
 from node.cases.exchange_messages import IncomingReferral
-from node.cases.model import ActionType, Assessment, Classification, Event, Item, ItemState, Report, Route
+from node.cases.model import (
+    ActionType,
+    AgeGroup,
+    Assessment,
+    Classification,
+    Event,
+    Item,
+    ItemState,
+    Report,
+    Route,
+)
 from node.cases.requests import HostingOverride, NewAction, NewReport, NewUrl, RawHash
 from node.clock import ManualClock
 from node.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
@@ -156,10 +167,6 @@ def test_the_same_url_twice_in_one_report_is_one_item(node: Node) -> None:
     assert node.cases.get_item(r.items[0].item_id).report_count == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a replay of a report naming a URL twice returns one item where the original returned two",
-)
 def test_replaying_a_report_with_a_repeated_url_returns_the_original_answer(node: Node) -> None:
     urls = ("https://nl.host.example/dup", "https://nl.host.example/dup")
     original = report(node, *urls, request_id="req-dup-1")
@@ -255,6 +262,51 @@ def test_what_an_analyst_classified_is_known_next_time(node: Node) -> None:
     assert second.known_content and second.state is ItemState.AWAITING_LEA  # BR: no member, handled here
 
 
+def known_as(node: Node, sha: RawHash) -> tuple[Classification, str]:
+    with node.store.transaction(read_only=True) as tx:
+        known = tx.find_known_hash(ContentHash(HashAlgorithm(sha.algorithm), bytes.fromhex(sha.value)))
+    assert known is not None
+    return known.classification, known.source
+
+
+def test_a_reassessment_changes_what_the_hashes_are_known_as(node: Node) -> None:
+    sha = RawHash("sha256", "34" * 32)
+    (first,) = submit(node, "https://nl.host.example/reassessed-known/1", hashes=(sha,))
+    node.cases.assess(ANALYST, first, Assessment(Classification.DOUBTFUL))
+    assert known_as(node, sha) == (Classification.DOUBTFUL, f"item:{first}")
+    node.cases.assess(ANALYST, first, Assessment(Classification.NATIONAL, age_group=AgeGroup.INFANT))
+    assert known_as(node, sha) == (Classification.NATIONAL, f"item:{first}")
+    (second,) = report(node, "https://nl.host.example/reassessed-known/2", hashes=(sha,)).items
+    assert second.known_content and second.state is ItemState.AWAITING_LEA
+    assessment = node.cases.get_item(second.item_id).assessment
+    assert assessment is not None and assessment.automatic
+    assert (assessment.classification, assessment.age_group) == (Classification.NATIONAL, AgeGroup.INFANT)
+    # The analyst's word on the second copy is the latest word on the content.
+    node.cases.assess(ANALYST, second.item_id, BASELINE)
+    assert known_as(node, sha) == (Classification.BASELINE, f"item:{second.item_id}")
+
+
+def test_a_known_baseline_hash_is_not_overruled_by_another_items_assessment(node: Node) -> None:
+    sha = RawHash("sha256", "56" * 32)
+    (first,) = submit(node, "https://nl.host.example/known-baseline/1", hashes=(sha,))
+    node.cases.assess(ANALYST, first, BASELINE)
+    # A second item got the same hash only on a repeat report, after intake checked it: no automatic match.
+    (second,) = submit(node, "https://nl.host.example/known-baseline/2")
+    submit(node, "https://nl.host.example/known-baseline/2", hashes=(sha,))
+    node.cases.assess(ANALYST, second, NATIONAL)
+    assert known_as(node, sha) == (Classification.BASELINE, f"item:{first}")
+
+
+def test_an_imported_list_entry_is_not_changed_by_an_assessment(node: Node) -> None:
+    sha = RawHash("sha256", "78" * 32)
+    content = ContentHash(HashAlgorithm.SHA256, bytes.fromhex(sha.value))
+    node.cases.import_known_hashes(ANALYST, [(content, Classification.NATIONAL)], "shared list")
+    (item,) = report(node, "https://nl.host.example/imported-known", hashes=(sha,)).items
+    assert item.known_content
+    node.cases.assess(ANALYST, item.item_id, BASELINE)
+    assert known_as(node, sha) == (Classification.NATIONAL, "shared list")
+
+
 # ---------------------------------------------------------------------------------------------- assessment
 
 
@@ -303,20 +355,32 @@ def test_not_illegal_closes_and_a_closed_item_cannot_be_assessed(node: Node, clo
         act(node, item_id, ActionType.NOT_ILLEGAL)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a DOUBTFUL re-assessment moves an NTD_SENT item back to assessment; its deadline never escalates",
-)
 def test_a_reassessment_after_the_ntd_keeps_the_removal_deadline(node: Node, clock: ManualClock) -> None:
     item_id = to_domestic_ntd(node)
-    try:
+    deadline = node.cases.get_item(item_id).deadline_at
+    before, seq = counts(node), last_seq(node)
+    with pytest.raises(FailedPrecondition, match="NTD was sent") as refused:
         node.cases.assess(ANALYST, item_id, Assessment(Classification.DOUBTFUL))
-    except FailedPrecondition:
-        return  # refusing to doubt an item whose NTD went out is a fix too
-    node.cases.assess(ANALYST, item_id, NATIONAL)
-    assert node.cases.get_item(item_id).state is ItemState.NTD_SENT
+    assert refused.value.field == "assessment.classification"
+    assert (counts(node), last_seq(node)) == (before, seq)
+    # A firmer classification is still taken, and the item stays on its deadline.
+    item = node.cases.assess(ANALYST, item_id, BASELINE)
+    assert (item.state, item.deadline_at, item.classification) == (
+        ItemState.NTD_SENT,
+        deadline,
+        Classification.BASELINE,
+    )
     clock.advance(DEADLINE)
     assert node.cases.escalate_overdue() == [item_id]
+
+
+def test_doubt_before_the_ntd_sends_the_item_back_to_assessment(node: Node) -> None:
+    (item_id,) = submit(node, "https://nl.host.example/doubt-before-ntd")
+    node.cases.assess(ANALYST, item_id, NATIONAL)
+    act(node, item_id, ActionType.LEA_NOTIFIED)
+    doubted = node.cases.assess(ANALYST, item_id, Assessment(Classification.DOUBTFUL))
+    assert doubted.state is ItemState.AWAITING_ASSESSMENT and doubted.deadline_at is None
+    assert node.cases.assess(ANALYST, item_id, NATIONAL).state is ItemState.LEA_NOTIFIED  # the LEA was told
 
 
 # ---------------------------------------------------------------------------------------------- routing
@@ -491,6 +555,24 @@ def test_a_timed_hold_blocks_the_ntd_until_it_ends(node: Node, clock: ManualCloc
     clock.advance(timedelta(seconds=1))  # the hold ends at `until`
     item = act(node, item_id, ActionType.HP_NOTIFIED)
     assert item.state is ItemState.NTD_SENT and item.deadline_at == until + DEADLINE
+
+
+def test_a_timed_hold_is_no_longer_the_active_hold_once_it_ends(node: Node, clock: ManualClock) -> None:
+    (item_id,) = submit(node, "https://nl.host.example/hold-ends")
+    node.cases.assess(ANALYST, item_id, NATIONAL)
+    node.cases.place_hold(LEA, item_id, clock.now() + timedelta(hours=1), "LEA-OP-13")
+
+    def listed() -> Item:
+        items = node.cases.list_items(state=None, hosting_country=None, after_item_id="", limit=100)
+        return next(i for i in items if i.item_id == item_id)
+
+    assert node.cases.get_item(item_id).active_hold is not None and listed().active_hold is not None
+    clock.advance(timedelta(hours=1))
+    assert node.cases.get_item(item_id).active_hold is None and listed().active_hold is None
+    # Nothing holds the item: a new hold may be placed, and it is the active one.
+    held = node.cases.place_hold(LEA, item_id, None, "LEA-OP-14")
+    assert held.active_hold is not None and held.active_hold.reference == "LEA-OP-14"
+    assert node.cases.get_item(item_id).active_hold == held.active_hold
 
 
 def test_a_hold_until_released_blocks_the_ntd_until_the_lea_releases_it(node: Node, clock: ManualClock) -> None:
@@ -719,10 +801,6 @@ def test_every_state_change_emits_events(node: Node, clock: ManualClock) -> None
     assert seqs == sorted(set(seqs))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: LEA_NOTIFIED/HP_NOTIFIED emit only action.recorded, carrying the state from before the change",
-)
 def test_the_latest_event_of_each_change_carries_the_new_state(node: Node, clock: ManualClock) -> None:
     (item_id,) = submit(node, "https://nl.host.example/evented-state")
     for step in _lifecycle(node, clock, item_id):
@@ -778,7 +856,6 @@ def test_accepted_input_fits_the_columns(node: Node, clock: ManualClock) -> None
     assert_within_column_bounds(node)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: items.host is VARCHAR(255) but normalise_url accepts longer hosts")
 def test_a_url_with_a_very_long_host_is_refused_or_stored_whole(node: Node) -> None:
     url = "https://" + "a" * 300 + ".example/x"
     try:
@@ -790,15 +867,17 @@ def test_a_url_with_a_very_long_host_is_refused_or_stored_whole(node: Node) -> N
     assert_within_column_bounds(node)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: override_hosting does not validate ip (VARCHAR(45)) or organisation")
 @pytest.mark.parametrize(
     "facts",
     [
         HostingFacts("not-an-address", "DE", None, None, False, "analyst"),
         HostingFacts("192.0.2.1" * 6, "DE", None, None, False, "analyst"),
         HostingFacts("192.0.2.1", "DE", None, "o" * 300, False, "analyst"),
+        HostingFacts("fe80::1%" + "eth0" * 20, "DE", None, None, False, "analyst"),
+        HostingFacts("192.0.2.1", "DE", -1, None, False, "analyst"),
+        HostingFacts("192.0.2.1", "DE", 2**32, None, False, "analyst"),
     ],
-    ids=["bad-ip", "long-ip", "long-organisation"],
+    ids=["bad-ip", "long-ip", "long-organisation", "ip-with-zone", "negative-asn", "asn-too-large"],
 )
 def test_an_override_with_a_bad_address_or_organisation_is_refused(node: Node, facts: HostingFacts) -> None:
     (item_id,) = submit(node, "https://unknown.host.example/override")
@@ -809,11 +888,72 @@ def test_an_override_with_a_bad_address_or_organisation_is_refused(node: Node, f
     assert counts(node) == before
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: hosting_records.source is VARCHAR(32); 'referral:<sender>' overflows for long node ids"
+def test_an_override_is_stored_in_canonical_form(node: Node) -> None:
+    (item_id,) = submit(node, "https://unknown.host.example/override-canonical")
+    facts = HostingFacts("[2001:DB8:0::0001]", "de", 4_294_967_295, "  " + "o" * 200 + " ", True, "analyst")
+    item = node.cases.override_hosting(ANALYST, item_id, HostingOverride(facts, "traced by hand"))
+    assert item.hosting is not None
+    stored = item.hosting.facts
+    assert (stored.ip, stored.country, stored.asn, stored.organisation, stored.cdn, stored.source) == (
+        "2001:db8::1",
+        "DE",
+        4_294_967_295,
+        "o" * 200,
+        True,
+        "override",
+    )
+    assert node.cases.get_item(item_id).hosting == item.hosting
+    assert_within_column_bounds(node)
+
+
+def _referral(clock: ManualClock, sender: str = "de-hotline", **changes: object) -> IncomingReferral:
+    referral = IncomingReferral(
+        origin_node=sender,
+        origin_item_id="0190a8c0-0000-7000-8000-000000000002",
+        url="https://nl.host.example/referred-in/checked",
+        hashes=(),
+        assessment=Assessment(Classification.NATIONAL, jurisdiction="DE"),
+        hosting=HostingFacts("192.0.2.10", "NL", 64500, "Example Hosting NL", False, "static"),
+        first_reported_at=clock.now() - timedelta(hours=3),
+    )
+    return dataclasses.replace(referral, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"hosting": HostingFacts("not-an-address", "NL", None, None, False, "x")}, "referral.hosting.ip"),
+        ({"hosting": HostingFacts(None, "NLD", None, None, False, "x")}, "referral.hosting.country"),
+        ({"hosting": HostingFacts(None, "NL", None, "o" * 201, False, "x")}, "referral.hosting.organisation"),
+        ({"origin_item_id": "i" * 37}, "referral.origin_item_id"),
+        ({"url": "https://" + "a" * 64 + ".example/x"}, "referral.url"),
+    ],
+    ids=["bad-ip", "bad-country", "long-organisation", "long-item-id", "long-host-label"],
 )
-def test_a_referral_from_a_node_with_a_long_id_is_taken(node: Node, clock: ManualClock) -> None:
-    sender = "de-bundesweite-beschwerdestelle-hotline"  # 39 characters: a valid node id
+def test_a_referral_with_facts_the_node_cannot_hold_is_refused(
+    node: Node, clock: ManualClock, changes: dict[str, object], field: str
+) -> None:
+    before, seq = counts(node), last_seq(node)
+    with pytest.raises(InvalidArgument) as refused, node.store.transaction() as tx:
+        node.cases.receive_referral_txn(tx, "de-hotline", _referral(clock, **changes))
+    assert refused.value.field == field
+    assert (counts(node), last_seq(node)) == (before, seq)
+
+
+def test_a_referral_naming_an_origin_that_is_not_a_node_id_is_refused(node: Node, clock: ManualClock) -> None:
+    before = counts(node)
+    referral = _referral(clock, origin_node="X" * 100, referred_by="de-hotline")
+    with pytest.raises(InvalidArgument) as refused, node.store.transaction() as tx:
+        node.cases.receive_referral_txn(tx, "de-hotline", referral)
+    assert refused.value.field == "referral.origin_node"
+    assert counts(node) == before
+
+
+@pytest.mark.parametrize(
+    "sender",
+    ["de-bundesweite-beschwerdestelle-hotline", "d" + "-e" * 31],  # 39 characters; 63, the longest node id
+)
+def test_a_referral_from_a_node_with_a_long_id_is_taken(node: Node, clock: ManualClock, sender: str) -> None:
     referral = IncomingReferral(
         origin_node=sender,
         origin_item_id="0190a8c0-0000-7000-8000-000000000001",
@@ -830,11 +970,29 @@ def test_a_referral_from_a_node_with_a_long_id_is_taken(node: Node, clock: Manua
     assert_within_column_bounds(node)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="BUG: a known-hash source may be 200 chars but audit_log.subject is VARCHAR(100)"
-)
 def test_a_known_hash_list_with_the_longest_source_name_imports(node: Node) -> None:
     source = "s" * 200  # the documented maximum (MAX_SOURCE_LENGTH, check_text)
     sha = ContentHash(HashAlgorithm.SHA256, bytes(32))
     assert node.cases.import_known_hashes(ANALYST, [(sha, Classification.BASELINE)], source) == (1, 0)
     assert_within_column_bounds(node)
+
+
+def test_a_resolvers_overlong_organisation_is_kept_cut_to_the_column(database_url: str) -> None:
+    """An AS name from a GeoIP or MaxMind database is not a caller's input: it is stored cut to 200
+    characters (marked with an ellipsis) instead of failing the report on PostgreSQL."""
+    from node.app import build_node
+    from node.hosting import StaticResolver
+    from tests.conftest import node_config
+
+    long_name = "Example Transit " * 20  # 320 characters
+    facts = HostingFacts("192.0.2.99", "NL", 64510, long_name, False, "geoip")
+    built = build_node(node_config(database_url), resolver=StaticResolver({"long.host.example": facts}))
+    try:
+        [item_id] = submit(built, "https://long.host.example/a")
+        item = built.cases.get_item(item_id)
+        assert item.hosting is not None and item.hosting.facts.organisation is not None
+        assert len(item.hosting.facts.organisation) == 200
+        assert item.hosting.facts.organisation == long_name[:199] + "\u2026"
+    finally:
+        built.executor.shutdown(wait=False)
+        built.engine.dispose()

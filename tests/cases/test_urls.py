@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from node.cases.urls import MAX_URL_BYTES, NormalisedUrl, normalise_url
+from node.cases.urls import MAX_HOST_CHARS, MAX_URL_BYTES, NormalisedUrl, normalise_url
 from node.errors import InvalidArgument
 
 # ---------------------------------------------------------------------------------------------------------
@@ -284,12 +284,27 @@ def test_empty_host_is_rejected(raw: str) -> None:
     assert _error(raw).message == "must have a host"
 
 
+def test_a_host_longer_than_dns_allows_is_rejected() -> None:
+    """A host must fit DNS: 253 characters, labels of 63 (WHATWG itself does not check)."""
+    longest_label = "a" * 63
+    longest_host = ".".join(["b" * 63, "c" * 63, "d" * 63, "e" * 61])  # 253 characters
+    assert len(longest_host) == MAX_HOST_CHARS == 253
+    assert normalise_url(f"http://{longest_label}.example/").host == f"{longest_label}.example"
+    assert normalise_url(f"http://{longest_host}/").host == longest_host
+    assert normalise_url(f"http://{longest_host}./").host == longest_host  # the trailing dot is not counted
+    assert _error(f"http://{'a' * 64}.example/").message == "each label of the host must be at most 63 characters"
+    assert _error(f"http://x{longest_host}/").message == "the host must be at most 253 characters (got 254)"
+    # An internationalised name is measured in its punycode form.
+    assert _error(f"http://{'ü' * 60}.example/").message == "each label of the host must be at most 63 characters"
+
+
 @pytest.mark.parametrize(
     "raw",
     [
         "ftp://secret-name.example/",
         "http://secret-name.example:99999/",
         "http://secret-name.example/" + "a" * 9000,
+        "http://secret-name" + "a" * 300 + ".example/",
     ],
 )
 def test_messages_never_repeat_the_url(raw: str) -> None:

@@ -149,8 +149,13 @@ async def test_referrals_survive_kill_9_of_sender_and_receiver_exactly_once(tmp_
                 kills_left -= 1
                 next_kill = time.monotonic() + rng.uniform(0.5, 2.0)
             if sent == REFERRALS and not kills_left:
+                # Done when NL holds every status update and both outboxes are drained. A node killed after
+                # its peer applied a batch but before it recorded the ack resends that batch after restart
+                # (the peer acks it again as a duplicate), so DE's outbox is waited for too.
                 done = _count(nl_db, "SELECT count(*) FROM items WHERE status_sequence >= 1")
-                if done == REFERRALS and _count(nl_db, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0:
+                if done == REFERRALS and all(
+                    _count(db, "SELECT count(*) FROM outbox WHERE status = 'pending'") == 0 for db in (nl_db, de_db)
+                ):
                     break
             await asyncio.sleep(0.2)
     finally:

@@ -281,3 +281,27 @@ def test_a_partition_backs_off_persistently_and_delivers_after_it_heals(fed: Fed
     assert received(fed, origin_id)
     with nl.store.transaction(read_only=True) as tx:
         assert tx.peer_backoff("de-hotline")[0] == 0
+
+
+def test_a_message_refused_because_its_sender_is_suspended_is_held_and_sent_after_reinstatement(
+    fed: Federation,
+) -> None:
+    nl = fed.members["nl-hotline"].node
+    item_id = nl.cases.submit_report(INTAKE, NewReport((NewUrl("https://de.host.example/crossed"),))).items[0].item_id
+    nl.cases.assess(ANALYST, item_id, NATIONAL)
+    # The receiver's roster suspends nl while nl's sender still sends (a roster change crossing the call).
+    fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_SUSPENDED)
+    fed.deliver_all()
+
+    def outbox() -> tuple[str, str]:
+        with nl.engine.connect() as connection:
+            row = connection.execute(
+                select(t.outbox.c.status, t.outbox.c.last_error).where(t.outbox.c.item_id == item_id)
+            ).one()
+        return row.status, row.last_error
+
+    assert outbox()[0] == "pending"  # held, not rejected for good
+    fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_FULL)
+    later(fed.clock, hours=2)
+    assert fed.deliver_all() >= 1
+    assert outbox()[0] == "acked"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -140,3 +140,34 @@ async def test_a_report_in_one_country_is_removed_in_another_with_every_status_b
     ]
     assert [peer for _, peer, _, _ in nl.cases.receipts(origin_id)] == ["de-hotline"]
     assert nl.store.verify_audit_chain() is None and de.store.verify_audit_chain() is None
+
+
+async def test_a_call_from_a_peer_resets_the_backoff_towards_it_and_sends_what_waits(
+    nodes: dict[str, Node], clock: ManualClock
+) -> None:
+    """NL backs off from DE after failures (persisted); when DE calls NL, NL forgets the backoff (on its
+    database threads, not on the event loop) and delivers what waited for DE at once."""
+    nl, de = nodes["nl-hotline"], nodes["de-hotline"]
+    with nl.store.transaction() as tx:
+        tx.set_peer_backoff("de-hotline", 5, clock.now() + timedelta(days=1), "UNAVAILABLE: earlier failures")
+    waiting = nl.executor.submit(
+        nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/waited"),))
+    ).result()
+    waiting_id = waiting.items[0].item_id
+    nl.executor.submit(nl.cases.assess, ANALYST, waiting_id, Assessment(Classification.NATIONAL)).result()
+    # DE refers an item to NL: its call is what tells NL that DE is up.
+    report = de.executor.submit(
+        de.cases.submit_report, INTAKE, NewReport((NewUrl("https://nl.host.example/from-de"),))
+    ).result()
+    de.executor.submit(de.cases.assess, ANALYST, report.items[0].item_id, Assessment(Classification.NATIONAL)).result()
+
+    def backoff() -> int:
+        with nl.store.transaction(read_only=True) as tx:
+            return tx.peer_backoff("de-hotline")[0]
+
+    def arrived() -> bool:
+        with de.store.transaction(read_only=True) as tx:
+            return tx.find_item_by_origin("nl-hotline", waiting_id) is not None
+
+    await _until(lambda: backoff() == 0)
+    await _until(arrived)  # long before the day of backoff, which the manual clock never reaches

@@ -157,7 +157,6 @@ def test_update_and_delete_are_refused_by_the_database(node: Node) -> None:
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason="BUG: the PostgreSQL guard is a row trigger only; TRUNCATE audit_log succeeds")
 def test_postgres_refuses_truncating_the_audit_log(make_node: Callable[..., Node], postgres_url: str) -> None:
     node = make_node(postgres_url)
     submit(node, "https://nl.host.example/truncate")

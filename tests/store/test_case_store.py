@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -39,7 +38,6 @@ from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
 from node.store.case_store import SqlCaseStore
-from node.store.engine import create_store_engine, migrate
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
@@ -47,19 +45,6 @@ CET = timezone(timedelta(hours=1))
 
 def at(hours: float) -> datetime:
     return T0 + timedelta(hours=hours)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    e = create_store_engine(database_url)
-    migrate(e)
-    yield e
-    e.dispose()
-
-
-@pytest.fixture
-def store(engine: Engine) -> SqlCaseStore:
-    return SqlCaseStore(engine)
 
 
 def count(engine: Engine, table: t.Table) -> int:

@@ -3,34 +3,22 @@ and up again, and SQLite runs with WAL and foreign keys."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, func, insert, inspect, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-import node.store.engine as store_engine
 from node.store import schema as t
-from node.store.engine import create_store_engine, migrate
+from node.store.engine import create_store_engine, downgrade, migrate
 from node.store.schema import metadata
 
-MIGRATIONS = Path(store_engine.__file__).parent / "migrations"
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-def downgrade(engine: Engine, revision: str) -> None:
-    """Alembic's downgrade, on a connection handed in the same way migrate() hands it in."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
 
 
 def differences(engine: Engine, target: MetaData = metadata) -> list[object]:
@@ -64,7 +52,7 @@ def _audit_row(seq_hint: str) -> dict[str, object]:
 
 def test_migrate_to_head_matches_the_metadata_exactly(engine: Engine) -> None:
     migrate(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert differences(engine) == []
     assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 
@@ -85,7 +73,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(insert(t.audit_log), _audit_row("kept"))
     migrate(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     with engine.connect() as connection:
         assert connection.execute(select(t.audit_log.c.subject)).scalars().all() == ["kept"]
 
@@ -102,7 +90,7 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
             ).scalar_one()
         assert functions == 0
     migrate(engine)
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert differences(engine) == []
     # The append-only triggers are back as well.
     with engine.begin() as connection:
@@ -121,8 +109,50 @@ def test_each_revision_steps_down_and_up(engine: Engine) -> None:
     downgrade(engine, "0001")
     assert current_revision(engine) == "0001"
     assert "inbox" not in inspect(engine).get_table_names()
+    migrate(engine, "0002")
+    assert (_length(engine, "hosting_records", "source"), _length(engine, "audit_log", "subject")) == (32, 100)
+    migrate(engine)
+    assert (_length(engine, "hosting_records", "source"), _length(engine, "audit_log", "subject")) == (80, 200)
+    downgrade(engine, "0002")
+    assert (_length(engine, "hosting_records", "source"), _length(engine, "audit_log", "subject")) == (32, 100)
     migrate(engine)
     assert differences(engine) == []
+
+
+def _length(engine: Engine, table: str, column: str) -> int | None:
+    (found,) = [c for c in inspect(engine).get_columns(table) if c["name"] == column]
+    return getattr(found["type"], "length", None)
+
+
+def test_0003_keeps_the_audit_log_and_its_guard(engine: Engine) -> None:
+    """0003 widens audit_log.subject; SQLite rebuilds the table, which must keep the rows and the triggers."""
+    migrate(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(insert(t.audit_log), [_audit_row("first"), _audit_row("second")])
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(t.audit_log), _audit_row("s" * 200))
+    with engine.connect() as connection:
+        subjects = connection.execute(select(t.audit_log.c.subject).order_by(t.audit_log.c.seq)).scalars().all()
+    assert subjects == ["first", "second", "s" * 200]
+    for statement in (update(t.audit_log).values(detail="changed"), t.audit_log.delete()):
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(statement)
+    if engine.dialect.name == "postgresql":
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+            connection.execute(text("TRUNCATE audit_log"))
+
+
+def test_0003_downgrade_refuses_rows_the_older_columns_cannot_hold(engine: Engine) -> None:
+    migrate(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(t.audit_log), _audit_row("s" * 101))
+    with pytest.raises(RuntimeError, match=r"1 row\(s\) of audit_log have a subject longer than 100"):
+        downgrade(engine, "0002")
+    assert current_revision(engine) == "0003"
+    assert differences(engine) == []
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(update(t.audit_log).values(detail="changed"))
 
 
 def _report_row(report_id: str) -> dict[str, object]:
@@ -179,13 +209,7 @@ def test_upgrading_from_0001_keeps_existing_rows_and_fills_the_new_columns(engin
 @pytest.mark.parametrize(
     "backend",
     [
-        pytest.param(
-            "sqlite",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: 0002 downgrade recreates items (batch mode) with foreign keys on: DROP TABLE items fails",
-            ),
-        ),
+        "sqlite",  # 0002's downgrade rebuilds items, which other tables' rows reference
         pytest.param("postgres", marks=pytest.mark.postgres),
     ],
 )
@@ -203,6 +227,30 @@ def test_downgrading_one_revision_keeps_the_cases(backend: str, request: pytest.
         with engine.connect() as connection:
             assert connection.execute(text("SELECT item_id FROM items")).scalars().all() == ["i1"]
             assert connection.execute(text("SELECT count(*) FROM report_items")).scalar_one() == 1
+            if backend == "sqlite":  # enforcement, off while the migration ran, is back on the pooled connection
+                assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        migrate(engine)
+        assert differences(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_a_migration_that_ends_with_a_broken_reference_changes_nothing(sqlite_url: str) -> None:
+    """Migrations run with SQLite's foreign key enforcement off (to rebuild tables); a check before the commit
+    refuses to leave a reference broken, and the whole migration rolls back."""
+    engine = create_store_engine(sqlite_url)
+    try:
+        migrate(engine, "0001")
+        raw = sqlite3.connect(make_url(sqlite_url).database or "")  # no enforcement: what an outside tool can do
+        with raw:
+            raw.execute(
+                "INSERT INTO report_items (report_id, position, item_id, new_item) VALUES ('r-gone', 0, 'i-gone', 1)"
+            )
+        raw.close()
+        with pytest.raises(RuntimeError, match=r"broken foreign key reference.*report_items"):
+            migrate(engine)
+        assert current_revision(engine) == "0001"
+        assert "inbox" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()
 

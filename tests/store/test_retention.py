@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -75,3 +77,23 @@ def test_a_report_whose_items_are_all_purged_goes_too(node: Node, clock: ManualC
 def test_retention_must_be_positive(node: Node) -> None:
     with pytest.raises(InvalidArgument, match="retention_days"):
         node.cases.purge_closed(timedelta(0))
+
+
+async def test_a_serving_node_purges_on_its_configured_interval(
+    make_node: Callable[..., Node], database_url: str, clock: ManualClock
+) -> None:
+    """[node] retention_days and retention_check_seconds drive the scheduled purge of a started node."""
+    node = make_node(database_url, retention_days=1, retention_check_seconds=1)
+    assert node.config.retention_check_seconds == 1 and node.config.retention == timedelta(days=1)
+    [item] = node.cases.submit_report(INTAKE, NewReport((NewUrl("https://nl.host.example/purge-me"),)), "r-p").items
+    node.cases.assess(ANALYST, item.item_id, Assessment(Classification.NOT_ILLEGAL))
+    clock.advance(timedelta(days=2))
+    await node.start()
+    try:
+        for _ in range(100):  # the first run comes one interval after the start
+            if _count(node, t.items) == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert _count(node, t.items) == 0
+    finally:
+        await node.stop(grace=0)

@@ -25,25 +25,27 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hotline/exchange/v1/envelope.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x02\n\x0e\x45nvelopeHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .hotline.exchange.v1.MessageKind\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x11\n\trecipient\x18\x05 \x01(\t\x12\x16\n\x0esender_key_ids\x18\x06 \x03(\t\x12\x18\n\x10recipient_key_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eroster_version\x18\n \x01(\x04\"j\n\tSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.hotline.exchange.v1.SignatureAlgorithm\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"a\n\rSignedMessage\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x32\n\nsignatures\x18\x03 \x03(\x0b\x32\x1e.hotline.exchange.v1.Signature\"\xa4\x01\n\x0eSealedEnvelope\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x18\n\x10recipient_key_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12-\n\x05suite\x18\x05 \x01(\x0e\x32\x1e.hotline.exchange.v1.HpkeSuite\x12\x12\n\nciphertext\x18\x06 \x01(\x0c*\xb9\x01\n\x0bMessageKind\x12\x1c\n\x18MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_KIND_REFERRAL\x10\x01\x12\x1e\n\x1aMESSAGE_KIND_STATUS_UPDATE\x10\x02\x12\x1b\n\x17MESSAGE_KIND_WITHDRAWAL\x10\x03\x12\x18\n\x14MESSAGE_KIND_RECEIPT\x10\x04\x12\x1a\n\x16MESSAGE_KIND_HASH_LIST\x10\x05*}\n\x12SignatureAlgorithm\x12#\n\x1fSIGNATURE_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSIGNATURE_ALGORITHM_ED25519\x10\x01\x12!\n\x1dSIGNATURE_ALGORITHM_ML_DSA_65\x10\x02*\x7f\n\tHpkeSuite\x12\x1a\n\x16HPKE_SUITE_UNSPECIFIED\x10\x00\x12&\n\"HPKE_SUITE_X25519_SHA256_AES128GCM\x10\x01\x12.\n*HPKE_SUITE_MLKEM768X25519_SHA256_AES256GCM\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hotline/exchange/v1/envelope.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x02\n\x0e\x45nvelopeHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12.\n\x04kind\x18\x02 \x01(\x0e\x32 .hotline.exchange.v1.MessageKind\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0e\n\x06sender\x18\x04 \x01(\t\x12\x11\n\trecipient\x18\x05 \x01(\t\x12\x16\n\x0esender_key_ids\x18\x06 \x03(\t\x12\x18\n\x10recipient_key_id\x18\x07 \x01(\t\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eroster_version\x18\n \x01(\x04\"j\n\tSignature\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.hotline.exchange.v1.SignatureAlgorithm\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"\x98\x01\n\rSignedMessage\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x32\n\nsignatures\x18\x03 \x03(\x0b\x32\x1e.hotline.exchange.v1.Signature\x12\x35\n\x0b\x62\x61tch_proof\x18\x04 \x01(\x0b\x32 .hotline.exchange.v1.MerkleProof\"B\n\x0bMerkleProof\x12\x12\n\nleaf_index\x18\x01 \x01(\x04\x12\x11\n\ttree_size\x18\x02 \x01(\x04\x12\x0c\n\x04path\x18\x03 \x03(\x0c\"\xa4\x01\n\x0eSealedEnvelope\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x18\n\x10recipient_key_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12-\n\x05suite\x18\x05 \x01(\x0e\x32\x1e.hotline.exchange.v1.HpkeSuite\x12\x12\n\nciphertext\x18\x06 \x01(\x0c*\xb9\x01\n\x0bMessageKind\x12\x1c\n\x18MESSAGE_KIND_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_KIND_REFERRAL\x10\x01\x12\x1e\n\x1aMESSAGE_KIND_STATUS_UPDATE\x10\x02\x12\x1b\n\x17MESSAGE_KIND_WITHDRAWAL\x10\x03\x12\x18\n\x14MESSAGE_KIND_RECEIPT\x10\x04\x12\x1a\n\x16MESSAGE_KIND_HASH_LIST\x10\x05*}\n\x12SignatureAlgorithm\x12#\n\x1fSIGNATURE_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1f\n\x1bSIGNATURE_ALGORITHM_ED25519\x10\x01\x12!\n\x1dSIGNATURE_ALGORITHM_ML_DSA_65\x10\x02*\x7f\n\tHpkeSuite\x12\x1a\n\x16HPKE_SUITE_UNSPECIFIED\x10\x00\x12&\n\"HPKE_SUITE_X25519_SHA256_AES128GCM\x10\x01\x12.\n*HPKE_SUITE_MLKEM768X25519_SHA256_AES256GCM\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.exchange.v1.envelope_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGEKIND']._serialized_start=776
-  _globals['_MESSAGEKIND']._serialized_end=961
-  _globals['_SIGNATUREALGORITHM']._serialized_start=963
-  _globals['_SIGNATUREALGORITHM']._serialized_end=1088
-  _globals['_HPKESUITE']._serialized_start=1090
-  _globals['_HPKESUITE']._serialized_end=1217
+  _globals['_MESSAGEKIND']._serialized_start=900
+  _globals['_MESSAGEKIND']._serialized_end=1085
+  _globals['_SIGNATUREALGORITHM']._serialized_start=1087
+  _globals['_SIGNATUREALGORITHM']._serialized_end=1212
+  _globals['_HPKESUITE']._serialized_start=1214
+  _globals['_HPKESUITE']._serialized_end=1341
   _globals['_ENVELOPEHEADER']._serialized_start=93
   _globals['_ENVELOPEHEADER']._serialized_end=399
   _globals['_SIGNATURE']._serialized_start=401
   _globals['_SIGNATURE']._serialized_end=507
-  _globals['_SIGNEDMESSAGE']._serialized_start=509
-  _globals['_SIGNEDMESSAGE']._serialized_end=606
-  _globals['_SEALEDENVELOPE']._serialized_start=609
-  _globals['_SEALEDENVELOPE']._serialized_end=773
+  _globals['_SIGNEDMESSAGE']._serialized_start=510
+  _globals['_SIGNEDMESSAGE']._serialized_end=662
+  _globals['_MERKLEPROOF']._serialized_start=664
+  _globals['_MERKLEPROOF']._serialized_end=730
+  _globals['_SEALEDENVELOPE']._serialized_start=733
+  _globals['_SEALEDENVELOPE']._serialized_end=897
 # @@protoc_insertion_point(module_scope)

@@ -78,14 +78,26 @@ class Signature(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., algorithm: _Optional[_Union[SignatureAlgorithm, str]] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
 class SignedMessage(_message.Message):
-    __slots__ = ("header", "body", "signatures")
+    __slots__ = ("header", "body", "signatures", "batch_proof")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
     SIGNATURES_FIELD_NUMBER: _ClassVar[int]
+    BATCH_PROOF_FIELD_NUMBER: _ClassVar[int]
     header: bytes
     body: bytes
     signatures: _containers.RepeatedCompositeFieldContainer[Signature]
-    def __init__(self, header: _Optional[bytes] = ..., body: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[Signature, _Mapping]]] = ...) -> None: ...
+    batch_proof: MerkleProof
+    def __init__(self, header: _Optional[bytes] = ..., body: _Optional[bytes] = ..., signatures: _Optional[_Iterable[_Union[Signature, _Mapping]]] = ..., batch_proof: _Optional[_Union[MerkleProof, _Mapping]] = ...) -> None: ...
+
+class MerkleProof(_message.Message):
+    __slots__ = ("leaf_index", "tree_size", "path")
+    LEAF_INDEX_FIELD_NUMBER: _ClassVar[int]
+    TREE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    leaf_index: int
+    tree_size: int
+    path: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, leaf_index: _Optional[int] = ..., tree_size: _Optional[int] = ..., path: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class SealedEnvelope(_message.Message):
     __slots__ = ("sender", "recipient", "recipient_key_id", "message_id", "suite", "ciphertext")

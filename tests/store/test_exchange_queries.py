@@ -1,0 +1,73 @@
+"""The store's exchange queries, on both backends: peers with waiting messages, a peer's outbox past a cursor,
+acks and rejections in bulk, receipts kept once, and inbox entries by (sender, message id)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from node.cases.model import OutboxMessage
+from node.store import schema as t
+from node.store.case_store import InboxEntry, SqlCaseStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _queue(store: SqlCaseStore, peer: str, count: int) -> list[str]:
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    with store.transaction() as tx:
+        for message_id in ids:
+            tx.enqueue_outbox(OutboxMessage(message_id, peer, "referral", "item", "{}", T0))
+    return ids
+
+
+def test_peers_with_pending_messages_only(store: SqlCaseStore) -> None:
+    assert _queue(store, "de-hotline", 3) and _queue(store, "be-hotline", 1)
+    done = _queue(store, "fr-hotline", 2)
+    with store.transaction() as tx:
+        tx.mark_outbox_many([(done[0], "acked", ""), (done[1], "rejected", "NOTFOUND: no item")], T0)
+    with store.transaction(read_only=True) as tx:
+        assert tx.peers_with_pending() == ["be-hotline", "de-hotline"]
+    with store.engine.connect() as connection:
+        rows = connection.execute(
+            select(t.outbox.c.message_id, t.outbox.c.status, t.outbox.c.acked_at, t.outbox.c.last_error).where(
+                t.outbox.c.peer_node == "fr-hotline"
+            )
+        ).all()
+    assert {tuple(r) for r in rows} == {(done[0], "acked", T0, ""), (done[1], "rejected", None, "NOTFOUND: no item")}
+
+
+def test_a_peers_outbox_past_a_cursor_oldest_first(store: SqlCaseStore) -> None:
+    ids = _queue(store, "de-hotline", 5)
+    _queue(store, "be-hotline", 2)
+    with store.transaction(read_only=True) as tx:
+        first = tx.pending_outbox_after("de-hotline", 0, 3)
+        rest = tx.pending_outbox_after("de-hotline", first[-1][0], 10)
+    assert [m.message_id for _, m in first + rest] == ids
+    assert [outbox_id for outbox_id, _ in first + rest] == sorted(outbox_id for outbox_id, _ in first + rest)
+
+
+def test_a_receipt_is_kept_once(store: SqlCaseStore) -> None:
+    (message_id,) = _queue(store, "de-hotline", 1)
+    with store.transaction() as tx:
+        tx.put_receipts([(message_id, "de-hotline", "item", T0, "first", T0)], peer="de-hotline")
+    with store.transaction() as tx:
+        tx.put_receipts([(message_id, "de-hotline", "item", T0, "second", T0 + timedelta(hours=1))], peer="de-hotline")
+        assert [r[3] for r in tx.receipts_for_item("item")] == ["first"]
+
+
+def test_inbox_entries_by_sender_and_message_id(store: SqlCaseStore) -> None:
+    entries = [
+        InboxEntry("nl-hotline", "m-1", "1", T0, "accepted", receipt="cmVjZWlwdA=="),
+        InboxEntry("nl-hotline", "m-2", "1", T0, "rejected", "NOTFOUND", "no item"),
+        InboxEntry("be-hotline", "m-1", "1", T0, "accepted", receipt="b3RoZXI="),
+    ]
+    with store.transaction() as tx:
+        tx.put_inbox_many(entries)
+    with store.transaction(read_only=True) as tx:
+        found = tx.get_inbox_many(
+            [("nl-hotline", "m-1"), ("nl-hotline", "m-2"), ("nl-hotline", "m-3"), ("be-hotline", "m-1")]
+        )
+    assert found == {(e.sender, e.message_id): e for e in entries}
