@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/hotline-node demo
+	$(BIN)/hotline-sim demo
 
 test: $(STAMP) lint typecheck proto-check pytest
 

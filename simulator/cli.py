@@ -1,43 +1,205 @@
-"""`hotline-sim`: the network simulator's command line.
+"""`hotline-sim`: run a network of real hotline nodes on loopback under a scenario.
 
-The simulator itself (scenarios, faults, metrics, plots) is not built yet. Until it is, every command says
-so and exits with status 2, rather than pretending to run.
+    hotline-sim demo                      a small network, a simulated day and more in about a minute
+    hotline-sim run SCENARIO [--out DIR]  a bundled scenario by name, or a scenario file
+    hotline-sim scenarios                 the bundled scenarios
+    hotline-sim show-config SCENARIO      the scenario with every default filled in
+
+Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-app = typer.Typer(help="The hotline network simulator (not built yet).", no_args_is_help=True)
+from node.logs import configure_logging
+from simulator.runner import Progress as RunProgress
+from simulator.runner import RunResult, run_scenario
+from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
 
-_NOT_YET = (
-    "the network simulator is not built yet. `hotline-node demo` (make demo) runs one node from intake to "
-    "removal; tests/exchange/test_two_nodes.py and test_crash.py run real federated nodes."
-)
-
-
-def _not_yet() -> None:
-    typer.secho(f"hotline-sim: {_NOT_YET}", fg="yellow", err=True)
-    raise typer.Exit(2)
-
-
-@app.command()
-def run(scenario: str) -> None:
-    """Run a scenario file."""
-    _not_yet()
+app = typer.Typer(help="The hotline network simulator: real nodes on loopback.", no_args_is_help=True)
+_console = Console()
 
 
-@app.command()
-def demo() -> None:
-    """A small network of real nodes."""
-    _not_yet()
+def _load(name: str, **overrides: object) -> Scenario:
+    try:
+        scenario = load_scenario(name)
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if changes:
+            from simulator.scenario import parse_scenario
+
+            raw = _as_raw(scenario)
+            raw["simulation"] = {**raw["simulation"], **changes}
+            scenario = parse_scenario(raw)
+    except ScenarioError as error:
+        _console.print(f"[red]hotline-sim: bad scenario: {error}[/red]")
+        raise typer.Exit(2) from None
+    return scenario
+
+
+def _as_raw(scenario: Scenario) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(to_toml(scenario))
 
 
 @app.command()
 def scenarios() -> None:
     """List the bundled scenarios."""
-    _not_yet()
+    table = Table("scenario", "description")
+    for name, description in bundled_scenarios().items():
+        table.add_row(name, description)
+    _console.print(table)
 
 
-if __name__ == "__main__":
-    app()
+@app.command("show-config")
+def show_config(scenario: str) -> None:
+    """Print the fully resolved scenario (every default filled in), as TOML."""
+    typer.echo(to_toml(_load(scenario)), nl=False)
+
+
+@app.command()
+def run(
+    scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
+    out: Annotated[Path | None, typer.Option(help="the run directory (default runs/NAME-TIME)")] = None,
+    seed: Annotated[int | None, typer.Option(help="override simulation.seed")] = None,
+    scale: Annotated[float | None, typer.Option(help="override simulation.clock_scale")] = None,
+    hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
+    drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
+    max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
+) -> None:
+    """Run a scenario: real nodes, the workload on the accelerated clock, faults, invariants, plots."""
+    loaded = _load(
+        scenario,
+        seed=seed,
+        clock_scale=scale,
+        duration_hours=hours,
+        drain_hours=drain_hours,
+        max_reports=max_reports,
+    )
+    result = _run(loaded, out)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = None) -> None:
+    """A small network (six countries, one with no member hotline) over a simulated day and more."""
+    result = _run(_load("demo"), out)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _run(scenario: Scenario, out: Path | None) -> RunResult:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"
+    if (run_dir / "nodes").exists() or (run_dir / "summary.json").exists():
+        _console.print(f"[red]hotline-sim: {run_dir} holds an earlier run; choose another --out[/red]")
+        raise typer.Exit(2)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # gRPC reads the lower-case name; set (even empty) it stops a no_proxy setting from letting peer calls
+    # bypass the fault proxy.
+    os.environ["no_grpc_proxy"] = ""  # noqa: SIM112
+    log_file = (run_dir / "nodes.log").open("w")
+    configure_logging("json", logging.INFO, stream=log_file)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
+    sim = scenario.simulation
+    nodes = sum(1 for h in scenario.hotlines if not h.rogue)
+    _console.print(
+        f"[bold]{sim.name}[/bold]: {nodes} nodes, {len(scenario.countries)} countries, "
+        f"{sim.duration_hours:g} h of reports + {sim.drain_hours:g} h to drain, "
+        f"1 s = {sim.clock_scale:g} simulated s, seed {sim.seed}"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        console=_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("starting", total=sim.duration_hours + sim.drain_hours, status="")
+
+        def show(progress: RunProgress) -> None:
+            bar.update(
+                task,
+                completed=progress.simulated_hours,
+                description=progress.phase,
+                status=f"{progress.simulated_hours:6.1f} h simulated, {progress.submitted}/{progress.planned} reports",
+            )
+
+        try:
+            result = asyncio.run(run_scenario(scenario, run_dir, on_progress=show))
+        finally:
+            configure_logging("console", logging.WARNING)  # back to stderr before the file closes
+            log_file.close()
+    _print_summary(result)
+    return result
+
+
+def _lag(lag: dict[str, Any] | None) -> str:
+    if not lag or lag.get("p50_ms") is None:
+        return "—"
+    text = f"{lag['p50_ms']:.0f} / {lag['p99_ms']:.0f} ms wall ({lag['p99_simulated_s']:.0f} s simulated at p99)"
+    return f"[yellow]{text}, saturated[/yellow]" if lag["saturated"] else text
+
+
+def _print_summary(result: RunResult) -> None:
+    s = result.summary
+    table = Table(title=f"{s['scenario']} — summary", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    latency = s["delivery_latency_seconds"]
+    rows = [
+        ("nodes / countries", f"{s['nodes']} / {s['countries']}"),
+        ("reports (planned)", f"{s['reports']} ({s['planned_reports']})"),
+        ("routes", ", ".join(f"{k} {v}" for k, v in sorted(s["routes"].items()))),
+        ("referrals", str(s["referral_count"])),
+        ("removed within 72 h (of illegal)", pct(s["removed_within_72h_share"])),
+        (
+            "median time to removal",
+            "—" if s["median_time_to_removal_hours"] is None else f"{s['median_time_to_removal_hours']:.1f} h",
+        ),
+        (
+            "delivery latency p50 / p99",
+            "—" if latency["p50"] is None else f"{latency['p50']:.0f} s / {latency['p99']:.0f} s (simulated)",
+        ),
+        ("simulated / wall time", f"{s['simulated_hours']:.1f} h / {s['wall_seconds']:.1f} s ({s['speedup']}x)"),
+        ("event-loop lag p50 / p99", _lag(s.get("event_loop_lag"))),
+        ("node crashes, roster version", f"{s['node_crashes']}, v{s['roster_version']}"),
+        ("rogue messages", str(s["rogue_messages"])),
+        ("drained", "yes" if s["drained"] else "[red]no[/red]"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    for invariant in result.invariants:
+        status = "[green]holds[/green]" if invariant.ok else f"[red]VIOLATED ({invariant.violation_count})[/red]"
+        excused = f", excused {sum(invariant.excused.values())}" if invariant.excused else ""
+        table.add_row(f"invariant {invariant.name}", f"{status} ({invariant.checked} checked{excused})")
+    _console.print(table)
+    lag = s.get("event_loop_lag") or {}
+    if lag.get("saturated"):
+        _console.print(
+            f"[yellow]The simulator fell behind: the shared event loop ran {lag['p99_ms']:.0f} ms late at p99, "
+            f"{lag['p99_simulated_s']:.0f} simulated seconds. Latencies and removal times describe this machine's "
+            "load as much as the network; lower simulation.clock_scale for faithful figures.[/yellow]"
+        )
+    for invariant in result.invariants:
+        for violation in invariant.violations:
+            _console.print(f"[red]  {invariant.name}: {violation}[/red]")
+    plots = s.get("plots", [])
+    _console.print(f"run directory: {result.run_dir}")
+    if plots:
+        _console.print(f"plots: {', '.join(str(result.run_dir / p) for p in plots)}")

@@ -1,0 +1,5 @@
+"""`python -m simulator` is `hotline-sim`."""
+
+from simulator.cli import app
+
+app()

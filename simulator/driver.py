@@ -1,0 +1,303 @@
+"""The case systems: each hotline's report form, analysts, police contact and hosting providers, driving
+its node through the integrator gRPC API on simulated time, as real case systems would.
+
+- The report form submits each planned report when it falls due.
+- The analyst assesses after the planned delay; at a receiving hotline the analyst re-assesses a NATIONAL
+  referral (BASELINE stands and needs no second look).
+- The assigned hotline notifies the police, waits out a hold if the police place one, sends the notice to
+  the hosting provider, and records the provider's response: removal, a move to another country, or
+  nothing at all (an unresponsive provider, left to the 72-hour escalation).
+
+Items that arrive from other hotlines are found the way an integrator finds them: on the node's event
+stream (`referral.received`). Calls that fail because a node is down are retried with the same request id,
+so a retry never applies anything twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
+from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
+from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
+from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
+from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
+from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.api.client import NodeClient
+from node.clock import AcceleratedClock
+from simulator.network import Network
+from simulator.world import ReportPlan, Workload
+
+__all__ = ["CaseSystems", "DriverStats"]
+
+_log = structlog.get_logger(__name__)
+_T = TypeVar("_T")
+_RETRY = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+_CLASSIFICATION = {
+    "NOT_ILLEGAL": pb.CLASSIFICATION_NOT_ILLEGAL,
+    "NATIONAL": pb.CLASSIFICATION_NATIONAL,
+    "BASELINE": pb.CLASSIFICATION_BASELINE,
+}
+_OPEN_FOR_LEA = (pb.ITEM_STATE_AWAITING_LEA, pb.ITEM_STATE_AWAITING_ASSESSMENT)
+
+
+@dataclass
+class DriverStats:
+    submitted: int = 0
+    retries: int = 0
+    refused: dict[str, int] = field(default_factory=dict)  # gRPC code -> calls the node refused for good
+    # plan number -> (origin node, origin item id)
+    origin_items: dict[int, tuple[str, str]] = field(default_factory=dict)
+    flows_started: int = 0
+    # node -> URLs its report form sent (answered or not: a call cut off by a crash may still have landed)
+    sent_urls: dict[str, set[str]] = field(default_factory=dict)
+
+
+class CaseSystems:
+    def __init__(self, network: Network, workload: Workload, clock: AcceleratedClock, *, seed: int) -> None:
+        self._network = network
+        self._workload = workload
+        self._clock = clock
+        self.stats = DriverStats()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._started: set[tuple[str, str, int]] = set()
+        self._cursors: dict[str, str] = {}
+        self._stopping = False
+
+    # ------------------------------------------------------------------------------------------ running
+
+    async def import_known_hashes(self) -> None:
+        """Every hotline starts with the shared list of content classified before (the known share)."""
+        for node in self._network.members:
+            request = admin_pb.ImportKnownHashesRequest(
+                request_id=f"sim-known-{node.node_id}",
+                source="simulated shared hash list",
+                hashes=[
+                    admin_pb.KnownHash(
+                        hash=pb.ContentHash(algorithm=pb.HASH_ALGORITHM_SHA256, value=digest),
+                        classification=pb.CLASSIFICATION_BASELINE,
+                    )
+                    for digest in self._workload.known_hashes
+                ],
+            )
+            await self._call(node.node_id, lambda c, r=request: c.admin.ImportKnownHashes(r))  # type: ignore[misc]
+
+    def start(self) -> None:
+        for node in self._network.members:
+            self._spawn(self._watch(node.node_id))
+        for plan in self._workload.reports:
+            self._spawn(self._report(plan))
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    def _spawn(self, coroutine: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("sim.flow_failed", error=repr(task.exception()))
+
+    # ------------------------------------------------------------------------------------------ time
+
+    async def _until_hours(self, hours: float) -> None:
+        target = self._network.scenario.start + timedelta(hours=hours)
+        await self._sleep_until(target)
+
+    async def _sleep_until(self, target: Any) -> None:
+        wait = (target - self._clock.now()).total_seconds() / self._clock.scale
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _after_hours(self, hours: float) -> None:
+        await asyncio.sleep(max(0.0, hours * 3600.0 / self._clock.scale))
+
+    # ------------------------------------------------------------------------------------------ calls
+
+    async def _call(self, node_id: str, call: Callable[[NodeClient], Awaitable[_T]]) -> _T:
+        """One integrator call; retried while the node is unreachable (crashed, restarting)."""
+        delay = 0.05
+        while True:
+            client = self._network.nodes[node_id].client
+            assert client is not None
+            try:
+                return await call(client)
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in _RETRY or self._stopping:
+                    raise
+                self.stats.retries += 1
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _try(self, node_id: str, call: Callable[[NodeClient], Awaitable[_T]]) -> _T | None:
+        """A call whose refusal ends this item's flow at this hotline (counted, never fatal)."""
+        try:
+            return await self._call(node_id, call)
+        except grpc.aio.AioRpcError as error:
+            name = error.code().name
+            self.stats.refused[name] = self.stats.refused.get(name, 0) + 1
+            _log.info("sim.call_refused", node_id=node_id, code=name, detail=error.details())
+            return None
+
+    # ------------------------------------------------------------------------------------------ flows
+
+    async def _report(self, plan: ReportPlan) -> None:
+        await self._until_hours(plan.at_h)
+        request = intake_pb.SubmitReportRequest(
+            request_id=f"sim-report-{plan.n}",
+            urls=[
+                intake_pb.ReportedUrl(
+                    url=plan.url,
+                    hashes=[pb.ContentHash(algorithm=pb.HASH_ALGORITHM_SHA256, value=plan.content_sha256)],
+                )
+            ],
+            reporter=pb.Reporter(anonymous=True),
+        )
+        self.stats.sent_urls.setdefault(plan.origin, set()).add(plan.url)
+        response = await self._try(plan.origin, lambda c: c.intake.SubmitReport(request))
+        if response is None:
+            return
+        self.stats.submitted += 1
+        reported = response.report.items[0]
+        self.stats.origin_items[plan.n] = (plan.origin, reported.item_id)
+        if not reported.new_item:
+            return  # joined an open item: that item's flow goes on
+        state = reported.state
+        if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
+            await self._after_hours(plan.analyst_h)
+            assess = case_pb.AssessItemRequest(
+                request_id=f"sim-assess-{plan.n}",
+                item_id=reported.item_id,
+                assessment=_assessment(plan.classification),
+            )
+            assessed = await self._try(plan.origin, lambda c: c.cases.AssessItem(assess))
+            if assessed is None:
+                return
+            state = assessed.item.state
+        if state == pb.ITEM_STATE_AWAITING_LEA:  # hosted at home, or where no member is (fallback direct)
+            await self._assignee(plan.origin, reported.item_id, plan, 0)
+
+    async def _assignee(self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int) -> None:
+        """The assigned hotline's work on one item: police, hold, notice, the provider's response."""
+        key = (node_id, item_id, stage_index)
+        if key in self._started:
+            return
+        self._started.add(key)
+        self.stats.flows_started += 1
+        stage = plan.stages[stage_index]
+        prefix = f"sim-{plan.n}-{stage_index}-{node_id}"
+        got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
+        if got is None:
+            return
+        if got.item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
+            await self._after_hours(plan.analyst_h)
+            verdict = plan.classification if stage.agrees else "NOT_ILLEGAL"
+            assess = case_pb.AssessItemRequest(
+                request_id=f"{prefix}-assess", item_id=item_id, assessment=_assessment(verdict)
+            )
+            assessed = await self._try(node_id, lambda c: c.cases.AssessItem(assess))
+            if assessed is None or assessed.item.state != pb.ITEM_STATE_AWAITING_LEA:
+                return
+        await self._after_hours(stage.lea_delay_h)
+        if not await self._action(node_id, item_id, f"{prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
+            return
+        if stage.hold_h > 0:
+            until = Timestamp()
+            until.FromDatetime(self._clock.now() + timedelta(hours=stage.hold_h))
+            hold = lea_pb.PlaceHoldRequest(
+                request_id=f"{prefix}-hold", item_id=item_id, until=until, reference=f"SIM-LEA-{plan.n}"
+            )
+            if await self._try(node_id, lambda c: c.lea.PlaceHold(hold)) is not None:
+                await self._sleep_until(until.ToDatetime().replace(tzinfo=self._clock.now().tzinfo))
+                await self._after_hours(0.05)
+        if not await self._action(node_id, item_id, f"{prefix}-ntd", pb.ACTION_TYPE_HP_NOTIFIED):
+            return
+        if stage.provider_h is None:
+            return  # the provider never answers: the node escalates at the deadline
+        await self._after_hours(stage.provider_h)
+        if stage.moved_to:
+            moved = case_pb.RecordActionRequest(
+                request_id=f"{prefix}-moved",
+                item_id=item_id,
+                type=pb.ACTION_TYPE_MOVED,
+                moved_to_country=stage.moved_to,
+                note="the provider reports the content moved to another host",
+            )
+            response = await self._try(node_id, lambda c: c.cases.RecordAction(moved))
+            if response is not None and response.item.state in _OPEN_FOR_LEA:
+                # It moved within this hotline's own country: the work goes on here.
+                self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1))
+            return
+        await self._action(node_id, item_id, f"{prefix}-removed", pb.ACTION_TYPE_CONTENT_REMOVED)
+
+    async def _action(self, node_id: str, item_id: str, request_id: str, action: int) -> bool:
+        request = case_pb.RecordActionRequest(request_id=request_id, item_id=item_id, type=action)  # type: ignore[arg-type]
+        return await self._try(node_id, lambda c: c.cases.RecordAction(request)) is not None
+
+    # ------------------------------------------------------------------------------------------ events
+
+    async def _watch(self, node_id: str) -> None:
+        """Follow the node's event stream; resume from the last cursor after the node restarts."""
+        while not self._stopping:
+            client = self._network.nodes[node_id].client
+            assert client is not None
+            try:
+                stream = client.events.StreamEvents(
+                    event_pb.StreamEventsRequest(after_cursor=self._cursors.get(node_id, ""))
+                )
+                async for message in stream:
+                    event = message.event
+                    self._cursors[node_id] = event.cursor
+                    if event.kind == "referral.received" or (
+                        event.kind == "status.applied" and event.state == pb.ITEM_STATE_AWAITING_LEA
+                    ):
+                        self._spawn(self._take_on(node_id, event.item_id))
+            except grpc.aio.AioRpcError as error:
+                if error.code() not in _RETRY:
+                    _log.warning("sim.stream_failed", node_id=node_id, code=error.code().name)
+            await asyncio.sleep(0.1)
+
+    async def _take_on(self, node_id: str, item_id: str) -> None:
+        got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
+        if got is None:
+            return
+        item = got.item
+        if item.assigned_node != node_id or item.state not in (*_OPEN_FOR_LEA,):
+            return
+        plan = self._workload.by_url.get(item.url)
+        if plan is None:
+            _log.warning("sim.unplanned_item", node_id=node_id, item_id=item_id)
+            return
+        country = item.hosting.country
+        stage_index = next((i for i, s in enumerate(plan.stages) if s.hosting_country == country), 0)
+        await self._assignee(node_id, item_id, plan, stage_index)
+
+
+def _assessment(classification: str) -> pb.Assessment:
+    if classification == "NOT_ILLEGAL":
+        return pb.Assessment(classification=pb.CLASSIFICATION_NOT_ILLEGAL)
+    return pb.Assessment(
+        classification=_CLASSIFICATION[classification],
+        age_group=pb.AGE_GROUP_PREPUBESCENT,
+        gender=pb.GENDER_FEMALE,
+        content_type=pb.CONTENT_TYPE_IMAGE,
+        site_type=pb.SITE_TYPE_IMAGE_HOST,
+        commerciality=pb.COMMERCIALITY_NON_COMMERCIAL,
+    )

@@ -1,0 +1,265 @@
+"""A network of real nodes on loopback, built through the node's own composition root (node.app.build_node):
+real gRPC, real mutual TLS, real SQLite stores and real keys, all on one shared accelerated clock.
+
+Each node's outgoing peer calls go through its own fault proxy, so partitions, latency and loss act on
+the real TCP connections. The simulator plays the network authority: it signs the roster, and later
+versions of it, which nodes install without a restart (a lagging node catches up from its peers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from node.api.client import NodeClient
+from node.app import Node, build_node
+from node.cases.model import Role
+from node.clock import AcceleratedClock
+from node.config import NodeConfig, parse_config
+from node.crypto import SigningKeyPair
+from node.crypto.keystore import KeyStore, NodeKeys
+from node.exchange.authority import build_signed_roster, member_entry
+from simulator.proxy import FaultProxy, LinkRules
+from simulator.scenario import Hotline, Scenario
+from simulator.world import SimResolver
+
+__all__ = ["Network", "SimNode"]
+
+_log = structlog.get_logger(__name__)
+ROLES = (Role.INTAKE, Role.ANALYST, Role.LEA, Role.ADMIN)
+
+
+_TAKEN: set[int] = set()
+_PORTS = random.Random()
+
+
+def free_port() -> int:
+    """A free loopback port below the kernel's ephemeral range (32768 and up on Linux), so that the
+    outgoing connections of a busy network cannot take it between choosing it and binding it."""
+    for _ in range(1000):
+        port = _PORTS.randrange(20000, 32000)
+        if port in _TAKEN:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _TAKEN.add(port)
+        return port
+    raise RuntimeError("no free loopback port between 20000 and 32000")
+
+
+@dataclass
+class SimNode:
+    hotline: Hotline
+    directory: Path
+    api_port: int
+    exchange_port: int
+    config: NodeConfig | None = None
+    node: Node | None = None
+    token: str = ""
+    proxy: FaultProxy | None = None
+    client: NodeClient | None = None
+    status: str = "full"
+    up: bool = False
+    crashes: int = 0
+    keys: NodeKeys | None = None
+
+    @property
+    def node_id(self) -> str:
+        return self.hotline.node_id
+
+    @property
+    def database(self) -> Path:
+        return self.directory / "node.db"
+
+
+@dataclass
+class Network:
+    scenario: Scenario
+    run_dir: Path
+    clock: AcceleratedClock
+    rules: LinkRules
+    nodes: dict[str, SimNode] = field(default_factory=dict)
+    roster_version: int = 0
+    _authority: list[SigningKeyPair] = field(default_factory=list)
+    _endpoints: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------------------------------ set-up
+
+    async def start(self) -> None:
+        sim = self.scenario.simulation
+        self._authority = [SigningKeyPair.generate() for _ in range(3)]
+        for hotline in self.scenario.hotlines:
+            directory = self.run_dir / "nodes" / hotline.node_id
+            directory.mkdir(parents=True, exist_ok=True)
+            node = SimNode(hotline, directory, free_port(), free_port())
+            node.keys = KeyStore(directory / "keys").load_or_create(
+                hotline.node_id, self.clock.now(), post_quantum=sim.post_quantum
+            )
+            self.nodes[hotline.node_id] = node
+            self._endpoints[f"127.0.0.1:{node.exchange_port}"] = hotline.node_id
+        self.publish_roster(install=False)
+        for node in self.nodes.values():
+            node.proxy = FaultProxy(node.node_id, self.rules, self._endpoints.get)
+            proxy_port = await node.proxy.start()
+            node.config = self._config(node, proxy_port)
+        for node in self.members:  # one at a time: Alembic's migration context is process-global
+            await self._boot(node, first=True)
+
+    @property
+    def members(self) -> list[SimNode]:
+        """The well-behaved hotlines (a rogue member is listed in the roster but runs no node here)."""
+        return [n for n in self.nodes.values() if not n.hotline.rogue]
+
+    def _config(self, node: SimNode, proxy_port: int) -> NodeConfig:
+        hotline = node.hotline
+        raw: dict[str, Any] = {
+            "node": {
+                "id": hotline.node_id,
+                "jurisdiction": hotline.country,
+                "database_url": f"sqlite+pysqlite:///{node.database}",
+                "listen": f"127.0.0.1:{node.api_port}",
+                # Simulated seconds: the scheduler runs on the accelerated clock.
+                "deadline_check_seconds": 1800,
+                "db_threads": 2,
+            },
+            "exchange": {
+                "listen": f"127.0.0.1:{node.exchange_port}",
+                "roster_file": str(self.run_dir / "roster-1.signed"),
+                "key_dir": str(node.directory / "keys"),
+                "post_quantum": self.scenario.simulation.post_quantum,
+                "proxy": f"127.0.0.1:{proxy_port}",
+            },
+        }
+        return parse_config(raw, {})
+
+    async def _boot(self, node: SimNode, *, first: bool = False) -> None:
+        assert node.config is not None
+        loop = asyncio.get_running_loop()
+        # Building migrates the database and loads keys: blocking work, off the event loop.
+        built = await loop.run_in_executor(
+            None,
+            lambda: build_node(node.config, clock=self.clock, resolver=SimResolver()),  # type: ignore[arg-type]
+        )
+        if first:
+            _, node.token = built.access.create_token("simulator", f"case-system-{node.node_id}", ROLES)
+        if self.roster_version > 1 and built.exchange is not None:
+            built.exchange.accept_roster(self._signed_rosters(after=built.exchange.roster.membership.version))
+        await built.start()
+        node.node = built
+        node.up = True
+        if node.client is None:
+            node.client = NodeClient(f"127.0.0.1:{node.api_port}", node.token)
+
+    # ------------------------------------------------------------------------------------------ faults
+
+    async def crash(self, node_id: str) -> None:
+        """Stop a node abruptly: no grace for calls in flight, no waiting for its database work.
+        What was committed stays; what was not is rolled back, as after kill -9."""
+        node = self.nodes[node_id]
+        built = node.node
+        if built is None or not node.up:
+            return
+        node.up = False
+        node.crashes += 1
+        node.node = None
+        await built.scheduler.stop()
+        if built.exchange is not None:
+            await built.exchange.stop()
+        if built.server is not None:
+            await built.server.stop(0)
+        built.executor.shutdown(wait=False, cancel_futures=True)
+        await asyncio.get_running_loop().run_in_executor(None, built.engine.dispose)
+        _log.info("sim.node_crashed", node_id=node_id)
+
+    async def restart(self, node_id: str) -> None:
+        node = self.nodes[node_id]
+        if node.up:
+            return
+        for _ in range(50):  # the old listening sockets may take a moment to close
+            try:
+                await self._boot(node)
+                break
+            except RuntimeError as error:
+                _log.warning("sim.restart_retry", node_id=node_id, error=str(error))
+                await asyncio.sleep(0.1)
+        _log.info("sim.node_restarted", node_id=node_id)
+
+    def set_status(self, node_id: str, status: str) -> int:
+        self.nodes[node_id].status = status
+        return self.publish_roster()
+
+    def rotate_keys(self, node_id: str) -> int:
+        """A new signing and HPKE key for the node, listed beside the old ones (old records stay
+        verifiable); the node uses the new keys after its next restart."""
+        node = self.nodes[node_id]
+        node.keys = KeyStore(node.directory / "keys").rotate(
+            node_id, self.clock.now(), post_quantum=self.scenario.simulation.post_quantum
+        )
+        return self.publish_roster()
+
+    def publish_roster(self, *, install: bool = True) -> int:
+        """Sign the next roster version and install it at every running node (as each operator would)."""
+        self.roster_version += 1
+        now = self.clock.now()
+        entries = []
+        for node in self.nodes.values():
+            assert node.keys is not None
+            entry = member_entry(
+                node.node_id,
+                [node.hotline.country],
+                f"127.0.0.1:{node.exchange_port}",
+                node.keys,
+                organisation=node.hotline.organisation or f"Simulated hotline {node.node_id}",
+                require_all_signatures=self.scenario.simulation.post_quantum,
+            )
+            entry["status"] = node.status
+            if node.hotline.designated:
+                entry["designated_for"] = [node.hotline.country]
+            entries.append(entry)
+        world = self.scenario.world
+        signed = build_signed_roster(
+            entries,
+            version=self.roster_version,
+            now=now - timedelta(minutes=5),
+            valid_for=timedelta(days=365),
+            authority_keys=self._authority[:2],
+            next_authority=self._authority,
+            threshold=2,
+            network_id=f"sim-{self.scenario.simulation.name}",
+            fallback=world.fallback,
+            fallback_node=world.fallback_node,
+        )
+        (self.run_dir / f"roster-{self.roster_version}.signed").write_bytes(signed)
+        if install:
+            for node in self.members:
+                if node.up and node.node is not None and node.node.exchange is not None:
+                    node.node.exchange.accept_roster([signed])
+        return self.roster_version
+
+    def _signed_rosters(self, *, after: int) -> list[bytes]:
+        return [(self.run_dir / f"roster-{v}.signed").read_bytes() for v in range(after + 1, self.roster_version + 1)]
+
+    # ------------------------------------------------------------------------------------------ teardown
+
+    async def stop(self) -> None:
+        for node in self.nodes.values():
+            if node.client is not None:
+                with contextlib.suppress(Exception):
+                    await node.client.close()
+            if node.node is not None and node.up:
+                with contextlib.suppress(Exception):
+                    await node.node.stop(grace=0)
+                node.up = False
+            if node.proxy is not None:
+                await node.proxy.stop()

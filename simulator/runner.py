@@ -1,0 +1,495 @@
+"""One simulation run: build the network, drive the workload on the accelerated clock, apply the fault
+timeline, drain, check the invariants, and write the run directory:
+
+    scenario.resolved.toml   the scenario with every default filled in
+    items.csv                one row per reported URL (see simulator/README.md for the columns)
+    timeline.csv             per node, sampled every `sample_minutes` of simulated time
+    faults.csv               the fault timeline as it was applied
+    attacks.csv              the rogue member's messages and what each victim answered
+    summary.json             the figures and the invariant results
+    *.png                    plots drawn from the CSV files
+    nodes/<node>/            each node's database, keys and the signed rosters
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import random
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from node.clock import AcceleratedClock
+from simulator.driver import CaseSystems
+from simulator.invariants import InvariantResult, check_invariants
+from simulator.lag import LoopLag
+from simulator.network import Network
+from simulator.plots import draw_plots
+from simulator.proxy import LinkFault, LinkRules
+from simulator.records import NodeRecords, Sampler, read_records, seconds_since
+from simulator.scenario import Fault, Scenario, to_toml
+from simulator.world import Workload, build_workload
+
+__all__ = ["RunDirectoryError", "RunResult", "run_scenario"]
+
+_log = structlog.get_logger(__name__)
+ITEM_COLUMNS = [
+    "item",
+    "origin_node",
+    "origin_country",
+    "hosting_country",
+    "route",
+    "illegal",
+    "known",
+    "reported_s",
+    "referred_s",
+    "delivered_s",
+    "removed_s",
+    "moved",
+    "held",
+]
+TIMELINE_COLUMNS = [
+    "t_s",
+    "node",
+    "reports",
+    "referrals_sent",
+    "referrals_received",
+    "outbox_backlog",
+    "removed",
+    "open_items",
+]
+FAULT_COLUMNS = ["t_s", "kind", "detail", "end_s"]
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; the CLI renders it, tests ignore it."""
+
+    simulated_hours: float = 0.0
+    total_hours: float = 0.0
+    submitted: int = 0
+    planned: int = 0
+    phase: str = "starting"
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    summary: dict[str, Any]
+    invariants: list[InvariantResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(result.ok for result in self.invariants)
+
+
+async def run_scenario(
+    scenario: Scenario, run_dir: Path, *, on_progress: Callable[[Progress], None] | None = None
+) -> RunResult:
+    _prepare(run_dir, scenario)
+    sim = scenario.simulation
+    workload = build_workload(scenario)
+    wall_start = time.monotonic()
+    cpu_start = time.process_time()
+    clock = AcceleratedClock(scenario.start - timedelta(minutes=1), sim.clock_scale, running=False)
+    rules = LinkRules(random.Random(sim.seed))
+    network = Network(scenario, run_dir, clock, rules)
+    progress = Progress(total_hours=sim.duration_hours + sim.drain_hours, planned=len(workload.reports))
+    report = on_progress or (lambda _p: None)
+    timeline: list[dict[str, Any]] = []
+    fault_log: list[dict[str, Any]] = []
+    attacks: list[dict[str, Any]] = []
+    driver: CaseSystems | None = None
+    sampler: Sampler | None = None
+    tasks: list[asyncio.Task[Any]] = []
+    drained = False
+    lag = LoopLag()
+    try:
+        await network.start()
+        sampler = Sampler({n.node_id: n.database for n in network.members})
+        driver = CaseSystems(network, workload, clock, seed=sim.seed)
+        await driver.import_known_hashes()
+        clock.run()  # building the network took no simulated time
+        progress.phase = "running"
+        driver.start()
+        tasks.append(asyncio.create_task(lag.run()))
+        tasks.append(asyncio.create_task(_sample(scenario, clock, sampler, timeline)))
+        for fault in scenario.faults:
+            tasks.append(asyncio.create_task(_fault(scenario, network, clock, fault, fault_log, attacks)))
+        end = scenario.start + timedelta(hours=sim.duration_hours + sim.drain_hours)
+        while clock.now() < end:
+            elapsed = (clock.now() - scenario.start).total_seconds() / 3600
+            progress.simulated_hours = max(0.0, elapsed)
+            progress.submitted = driver.stats.submitted
+            if elapsed > sim.duration_hours:
+                progress.phase = "draining"
+            report(progress)
+            await asyncio.sleep(0.2)
+        progress.phase = "settling"
+        report(progress)
+        for task in tasks:
+            task.cancel()
+        await driver.stop()
+        rules.heal()
+        rules.clear_faults()
+        for node in network.members:
+            if not node.up:
+                await network.restart(node.node_id)
+        drained = await _drain(network, sampler, sim.drain_timeout_seconds)
+        timeline.extend(_rows_at(scenario, clock, sampler))
+    finally:
+        for task in tasks:
+            task.cancel()
+        if driver is not None:
+            await driver.stop()
+        if sampler is not None:
+            sampler.close()
+        await network.stop()
+    wall = time.monotonic() - wall_start
+    cpu = time.process_time() - cpu_start
+    simulated_hours = (clock.now() - scenario.start).total_seconds() / 3600
+
+    records = read_records({n.node_id: n.database for n in network.members})
+    assert driver is not None
+    rogues = {h.node_id for h in scenario.hotlines if h.rogue}
+    inactive = {n.node_id for n in network.nodes.values() if n.status in ("suspended", "revoked")}
+    invariants = check_invariants(
+        records,
+        submitted=driver.stats.sent_urls,
+        origin_items=driver.stats.origin_items.values(),
+        inactive=inactive,
+        rogues=rogues,
+        attacks=attacks,
+    )
+    items = _item_rows(scenario, workload, records, driver.stats.origin_items)
+    _write_csv(run_dir / "items.csv", ITEM_COLUMNS, items)
+    _write_csv(run_dir / "timeline.csv", TIMELINE_COLUMNS, timeline)
+    _write_csv(run_dir / "faults.csv", FAULT_COLUMNS, fault_log)
+    _write_csv(
+        run_dir / "attacks.csv",
+        ["t_s", "kind", "target", "message_id", "status", "reason_code", "expected", "legitimate", "detail"],
+        [{**a, "expected": "|".join(sorted(a["expected"]))} for a in attacks],
+    )
+    summary = _summary(
+        scenario,
+        workload,
+        items,
+        invariants,
+        network,
+        wall=wall,
+        cpu=cpu,
+        simulated_hours=simulated_hours,
+        drained=drained,
+        driver_refused=dict(driver.stats.refused),
+        retries=driver.stats.retries,
+        attacks=len(attacks),
+    )
+    summary["event_loop_lag"] = lag.summary(sim.clock_scale)
+    plots = _draw(run_dir, scenario)
+    summary["plots"] = [p.name for p in plots]
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return RunResult(run_dir, summary, invariants)
+
+
+class RunDirectoryError(Exception):
+    """The run directory holds an earlier run; runs never overwrite each other."""
+
+
+def _prepare(run_dir: Path, scenario: Scenario) -> None:
+    if (run_dir / "nodes").exists() or (run_dir / "summary.json").exists():
+        raise RunDirectoryError(f"{run_dir} holds an earlier run; choose another directory")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "scenario.resolved.toml").write_text(to_toml(scenario))
+
+
+# ---------------------------------------------------------------------------------------------- during
+
+
+async def _sample(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler, out: list[dict[str, Any]]) -> None:
+    interval = timedelta(minutes=scenario.simulation.sample_minutes)
+    target = scenario.start
+    while True:
+        wait = (target - clock.now()).total_seconds() / clock.scale
+        if wait > 0:
+            await asyncio.sleep(wait)
+        out.extend(await asyncio.get_running_loop().run_in_executor(None, _rows_at, scenario, clock, sampler))
+        target += interval
+
+
+def _rows_at(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler) -> list[dict[str, Any]]:
+    t_s = round((clock.now() - scenario.start).total_seconds(), 1)
+    return [{"t_s": t_s, **asdict(sample)} for sample in sampler.sample()]
+
+
+async def _fault(
+    scenario: Scenario,
+    network: Network,
+    clock: AcceleratedClock,
+    fault: Fault,
+    log: list[dict[str, Any]],
+    attacks: list[dict[str, Any]],
+) -> None:
+    async def at(hours: float) -> None:
+        wait = (scenario.start + timedelta(hours=hours) - clock.now()).total_seconds() / clock.scale
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    def now_s() -> float:
+        return round((clock.now() - scenario.start).total_seconds(), 1)
+
+    await at(fault.at_hours)
+    start_s = now_s()
+    end_h = fault.at_hours + fault.duration_hours
+    nodes = list(fault.nodes)
+    members = sorted(n.node_id for n in network.members)
+    detail = ",".join(nodes)
+    if fault.kind == "crash":
+        for node in nodes:
+            await network.crash(node)
+        await at(end_h)
+        for node in nodes:
+            await network.restart(node)
+    elif fault.kind == "partition":
+        side_a, side_b = _sides(fault, members, scenario.simulation.seed)
+        network.rules.split(side_a, side_b)  # bridge nodes are on neither side: they reach both
+        detail = f"{fault.mode}: {'+'.join(side_a)} | {'+'.join(side_b)}"
+        if fault.mode == "bridge":
+            detail += f" bridged by {'+'.join(nodes)}"
+        await at(end_h)
+        network.rules.heal()
+    elif fault.kind == "latency":
+        # Simulated milliseconds, slowed to the wall clock's pace like everything else.
+        wall = 1000 * clock.scale
+        network.rules.set_default(LinkFault(latency=fault.latency_ms / wall, jitter=fault.jitter_ms / wall))
+        detail = f"{fault.latency_ms:g} ms (simulated)"
+        await at(end_h)
+        network.rules.clear_faults()
+    elif fault.kind == "loss":
+        network.rules.set_default(LinkFault(loss=min(fault.loss, 0.99)))
+        detail = f"{fault.loss:.0%} of segments lost"
+        await at(end_h)
+        network.rules.clear_faults()
+    elif fault.kind in ("revoke", "suspend"):
+        status = "revoked" if fault.kind == "revoke" else "suspended"
+        for node in nodes:
+            version = network.set_status(node, status)
+        detail = f"{detail} {status} in roster v{version}"
+        if fault.duration_hours > 0:
+            await at(end_h)
+            for node in nodes:
+                network.set_status(node, "full")
+    elif fault.kind == "rotate_keys":
+        for node in nodes:
+            version = network.rotate_keys(node)
+            await network.crash(node)  # a planned restart to take up the new keys; nothing is lost
+            await network.restart(node)
+        detail = f"{detail} new keys in roster v{version}"
+    elif fault.kind == "rogue":
+        from simulator.rogue_campaign import run_campaign
+
+        records = await run_campaign(network, fault, clock, scenario.start)
+        attacks.extend(records)
+        detail = f"{detail}: {len(records)} messages ({', '.join(fault.attacks)})"
+    log.append(
+        {
+            "t_s": start_s,
+            "kind": fault.kind,
+            "detail": detail,
+            "end_s": now_s() if fault.duration_hours > 0 else "",
+        }
+    )
+
+
+def _sides(fault: Fault, members: list[str], seed: int) -> tuple[list[str], list[str]]:
+    if fault.mode == "isolate":
+        side_a = [n for n in members if n in fault.nodes]
+        return side_a, [n for n in members if n not in fault.nodes]
+    shuffled = [n for n in members if n not in fault.nodes]
+    random.Random(seed).shuffle(shuffled)
+    half = len(shuffled) // 2
+    return sorted(shuffled[:half]), sorted(shuffled[half:])
+
+
+async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> bool:
+    """Wait until no outbox holds a message for an active member (messages held for a suspended or
+    revoked member stay, by design, as do status updates for the rogue, which runs no receiver), then let
+    the last receipts and status updates settle."""
+    deadline = time.monotonic() + wall_seconds
+    loop = asyncio.get_running_loop()
+    held = {n.node_id for n in network.nodes.values() if n.status in ("suspended", "revoked") or n.hotline.rogue}
+    while time.monotonic() < deadline:
+        pending = await loop.run_in_executor(None, sampler.pending_peers)
+        if all(node in held or peers <= held for node, peers in pending.items()):
+            await asyncio.sleep(1.0)
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- after
+
+
+def _item_rows(
+    scenario: Scenario,
+    workload: Workload,
+    records: dict[str, NodeRecords],
+    origin_items: dict[int, tuple[str, str]],
+) -> list[dict[str, Any]]:
+    start = scenario.start
+    country_of = {h.node_id: h.country for h in scenario.hotlines}
+    items_by_id = {(n, i["item_id"]): i for n, r in records.items() for i in r.items}
+    first_referral: dict[tuple[str, str], dict[str, Any]] = {}
+    for node_id, node in records.items():
+        for m in sorted(node.outbox, key=lambda m: m["created_at"]):
+            if m["kind"] == "referral":
+                first_referral.setdefault((node_id, m["item_id"]), m)
+    receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
+    moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
+    rows = []
+    for plan in workload.reports:
+        found = origin_items.get(plan.n)
+        if found is None:
+            continue
+        node_id = found[0]
+        item = items_by_id.get(found)
+        if item is None:
+            continue
+        referral = first_referral.get(found)
+        receipt = receipts.get(referral["message_id"]) if referral else None
+        route = {
+            "DOMESTIC": "domestic",
+            "REFERRAL": "referral",
+            "FALLBACK_DIRECT": "fallback",
+            "FALLBACK_REFERRAL": "fallback",
+        }.get(item["route"] or "", "pending")
+        if item["state"] == "CLOSED_NOT_ILLEGAL" or item["classification"] == "NOT_ILLEGAL":
+            route = "not_illegal"
+        removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
+        rows.append(
+            {
+                "item": f"r{plan.n}",
+                "origin_node": node_id,
+                "origin_country": country_of[node_id],
+                "hosting_country": plan.hosting_country,
+                "route": route,
+                "illegal": int(plan.classification != "NOT_ILLEGAL"),
+                "known": int(bool(item["known_content"])),
+                "reported_s": _fmt(seconds_since(start, item["first_reported_at"])),
+                "referred_s": _fmt(seconds_since(start, referral["created_at"]) if referral else None),
+                "delivered_s": _fmt(seconds_since(start, receipt["recorded_at"]) if receipt else None),
+                "removed_s": _fmt(seconds_since(start, removed)),
+                "moved": int(found in moved),
+                "held": int(any(s.hold_h > 0 for s in plan.stages)),
+            }
+        )
+    return rows
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _summary(
+    scenario: Scenario,
+    workload: Workload,
+    items: list[dict[str, Any]],
+    invariants: list[InvariantResult],
+    network: Network,
+    *,
+    wall: float,
+    cpu: float,
+    simulated_hours: float,
+    drained: bool,
+    driver_refused: dict[str, int],
+    retries: int,
+    attacks: int,
+) -> dict[str, Any]:
+    illegal = [r for r in items if r["illegal"] == 1 and r["route"] != "not_illegal"]
+    removal_hours = [
+        (float(r["removed_s"]) - float(r["reported_s"])) / 3600 for r in illegal if r["removed_s"] and r["reported_s"]
+    ]
+    within_72 = sum(1 for h in removal_hours if h <= 72)
+    delivery = [float(r["delivered_s"]) - float(r["referred_s"]) for r in items if r["delivered_s"] and r["referred_s"]]
+    per_country: dict[str, dict[str, Any]] = {}
+    for row in illegal:
+        entry = per_country.setdefault(row["hosting_country"], {"illegal": 0, "removed": 0, "within_72h": 0})
+        entry["illegal"] += 1
+        if row["removed_s"]:
+            entry["removed"] += 1
+            if (float(row["removed_s"]) - float(row["reported_s"])) / 3600 <= 72:
+                entry["within_72h"] += 1
+    routes: dict[str, int] = {}
+    for row in items:
+        routes[row["route"]] = routes.get(row["route"], 0) + 1
+    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    members = len(network.members)
+    return {
+        "scenario": scenario.simulation.name,
+        "seed": scenario.simulation.seed,
+        "nodes": members,
+        "countries": len(scenario.countries),
+        "reports": len(items),
+        # Fewer reports than planned means the case systems fell behind the clock (the scale is too high
+        # for this machine) or the run ended first; the figures then describe a lagging network.
+        "planned_reports": len(workload.reports),
+        "illegal_items": len(illegal),
+        "referral_count": sum(1 for r in items if r["referred_s"]),
+        "routes": routes,
+        "removed": len(removal_hours),
+        "removed_within_72h_share": round(within_72 / len(illegal), 4) if illegal else None,
+        "removed_within_72h_share_of_removed": round(within_72 / len(removal_hours), 4) if removal_hours else None,
+        "median_time_to_removal_hours": round(statistics.median(removal_hours), 2) if removal_hours else None,
+        "delivery_latency_seconds": _quantiles(delivery),
+        "by_hosting_country": dict(sorted(per_country.items())),
+        "invariants": {r.name: r.as_dict() for r in invariants},
+        "invariants_ok": all(r.ok for r in invariants),
+        "drained": drained,
+        "simulated_hours": round(simulated_hours, 2),
+        "wall_seconds": round(wall, 2),
+        "speedup": round(simulated_hours * 3600 / wall, 1) if wall else None,
+        "cpu_seconds": round(cpu, 2),
+        "peak_rss_mib": round(rss_mib, 1),
+        "rss_per_node_mib": round(rss_mib / members, 1) if members else None,
+        "clock_scale": scenario.simulation.clock_scale,
+        "driver": {"retries": retries, "refused": driver_refused},
+        "node_crashes": sum(n.crashes for n in network.nodes.values()),
+        "roster_version": network.roster_version,
+        "rogue_messages": attacks,
+        "pid": os.getpid(),
+    }
+
+
+def _quantiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"count": 0, "p50": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def q(fraction: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
+
+    return {"count": len(ordered), "p50": q(0.5), "p99": q(0.99), "max": round(ordered[-1], 2)}
+
+
+def _draw(run_dir: Path, scenario: Scenario) -> list[Path]:
+    try:
+        return draw_plots(run_dir, title=scenario.simulation.name)
+    except Exception:  # a run's outcome stands without its pictures; the log says why they are missing
+        _log.exception("sim.plots_failed")
+        return []
