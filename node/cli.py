@@ -34,7 +34,7 @@ def _config(path: Path | None) -> NodeConfig:
 @app.command()
 def serve(config: ConfigOption = None) -> None:
     """Serve the integrator API until interrupted (SIGINT or SIGTERM)."""
-    from node.app import build_node
+    from node.app import build_node, freeze_startup_heap
 
     settings = _config(config)
 
@@ -45,6 +45,7 @@ def serve(config: ConfigOption = None) -> None:
             typer.secho(f"cannot start: {error}", fg="red", err=True)
             raise typer.Exit(2) from None
         port = await node.start()
+        freeze_startup_heap()
         typer.echo(f"{settings.node_id} serving on {settings.listen.rsplit(':', 1)[0]}:{port}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

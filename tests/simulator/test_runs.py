@@ -9,6 +9,7 @@ The full runs are `hotline-sim run NAME` (see simulator/README.md).
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import tomllib
 from dataclasses import replace
@@ -50,6 +51,8 @@ def _check_outputs(result: RunResult) -> dict[str, object]:
     lag = summary["event_loop_lag"]
     assert lag["samples"] > 0 and 0 <= lag["p50_ms"] <= lag["p99_ms"] <= lag["max_ms"]
     assert isinstance(lag["saturated"], bool)
+    # The run froze the nodes it built out of the collector's sight while it ran, and gave them back after.
+    assert gc.get_freeze_count() == 0
     resolved = tomllib.loads((result.run_dir / "scenario.resolved.toml").read_text())
     assert resolved["simulation"]["name"] == summary["scenario"]
     with (result.run_dir / "items.csv").open() as handle:
