@@ -25,13 +25,20 @@ class NodeScheduler:
         self._scale = scale
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._jobs: list[str] = []
+        self._running: set[asyncio.Task[Any]] = set()
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[Any]]) -> None:
         async def guarded() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
             try:
                 await job()
             except Exception:  # a failing run is logged; the next interval tries again
                 _log.exception("scheduler.job_failed", job=name)
+            finally:
+                if task is not None:
+                    self._running.discard(task)
 
         self._scheduler.add_job(
             guarded,
@@ -51,7 +58,12 @@ class NodeScheduler:
     def start(self) -> None:
         self._scheduler.start()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Start no new runs, let the runs under way finish (up to `grace` seconds: their database work
+        cannot be interrupted anyway), then shut down. Only a run still going after that is cancelled."""
         if self._scheduler.running:
+            self._scheduler.remove_all_jobs()
+            if self._running:
+                await asyncio.wait(set(self._running), timeout=grace)
             self._scheduler.shutdown(wait=False)
         await asyncio.sleep(0)

@@ -173,7 +173,7 @@ class Network:
         node.up = False
         node.crashes += 1
         node.node = None
-        await built.scheduler.stop()
+        await built.scheduler.stop(grace=0)  # a run under way is cut off, as by kill -9
         if built.exchange is not None:
             await built.exchange.stop()
         if built.server is not None:

@@ -113,6 +113,31 @@ async def test_runs_of_one_job_never_overlap() -> None:
     assert most == 1
 
 
+async def test_stop_lets_a_run_under_way_finish_and_starts_no_new_one() -> None:
+    """A node stopping while its deadline check runs used to cancel the run mid-way, and APScheduler logged
+    the cancellation as the job raising an exception."""
+    scheduler = NodeScheduler()
+    started = asyncio.Event()
+    release = asyncio.Event()
+    runs: list[str] = []
+
+    async def check() -> None:
+        runs.append("started")
+        started.set()
+        await release.wait()
+        runs.append("finished")
+
+    scheduler.every(0.03, "deadline-check", check)
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), 5)
+    stopping = asyncio.create_task(scheduler.stop())
+    await asyncio.sleep(0.1)  # three intervals: no new run may start while the stop waits
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert runs == ["started", "finished"]
+
+
 async def test_stopping_a_scheduler_that_never_started_is_harmless() -> None:
     scheduler = NodeScheduler()
     scheduler.every(60, "idle", lambda: asyncio.sleep(0))
