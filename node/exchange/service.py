@@ -30,11 +30,6 @@ __all__ = ["NodeExchange"]
 _log = structlog.get_logger(__name__)
 
 
-async def _run_here(function: Callable[..., Any], *args: Any) -> Any:
-    """Before start() hands over the node's database threads: run in place."""
-    return function(*args)
-
-
 class NodeExchange:
     def __init__(
         self,
@@ -77,7 +72,7 @@ class NodeExchange:
         self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
         self._catching_up: set[asyncio.Task[None]] = set()
         self._contacted: dict[str, asyncio.Task[None]] = {}
-        self._run_blocking: Callable[..., Awaitable[Any]] = _run_here
+        self._run_blocking: Callable[..., Awaitable[Any]] | None = None  # the node's database threads, from start()
         self.server: aio.Server | None = None
         self.runtime: ExchangeRuntime | None = None
         self.port = 0
@@ -148,6 +143,7 @@ class NodeExchange:
         task.add_done_callback(lambda _: self._contacted.pop(peer, None))
 
     async def _forget_backoff(self, peer: str) -> None:
+        assert self._run_blocking is not None  # peers can call only once start() has set it
         try:
             await self._run_blocking(self._reset_backoff, peer)
         except Exception as error:  # logged; the next call from that peer tries again
