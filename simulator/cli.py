@@ -149,6 +149,8 @@ def _lag(lag: dict[str, Any] | None) -> str:
     if not lag or lag.get("p50_ms") is None:
         return "—"
     text = f"{lag['p50_ms']:.0f} / {lag['p99_ms']:.0f} ms wall ({lag['p99_simulated_s']:.0f} s simulated at p99)"
+    if lag.get("cpu_cores") is not None:
+        text += f"; CPU {lag['cpu_cores']:.2f} cores"
     return f"[yellow]{text}, saturated[/yellow]" if lag["saturated"] else text
 
 
@@ -191,10 +193,20 @@ def _print_summary(result: RunResult) -> None:
     _console.print(table)
     lag = s.get("event_loop_lag") or {}
     if lag.get("saturated"):
+        why = []
+        if "loop_lag" in lag.get("saturated_by", []):
+            why.append(
+                f"the shared event loop ran {lag['p99_ms']:.0f} ms late at p99, "
+                f"{lag['p99_simulated_s']:.0f} simulated seconds"
+            )
+        if "cpu" in lag.get("saturated_by", []):
+            why.append(
+                f"the one process used {lag['cpu_cores']:.2f} cores while the clock ran, the limit of one GIL, "
+                "so work queued for it"
+            )
         _console.print(
-            f"[yellow]The simulator fell behind: the shared event loop ran {lag['p99_ms']:.0f} ms late at p99, "
-            f"{lag['p99_simulated_s']:.0f} simulated seconds. Latencies and removal times describe this machine's "
-            "load as much as the network; lower simulation.clock_scale for faithful figures.[/yellow]"
+            f"[yellow]The simulator fell behind: {'; '.join(why)}. Latencies and removal times describe this "
+            "machine's load as much as the network; lower simulation.clock_scale for faithful figures.[/yellow]"
         )
     for invariant in result.invariants:
         for violation in invariant.violations:

@@ -115,16 +115,18 @@ async def run_scenario(
     sampler: Sampler | None = None
     tasks: list[asyncio.Task[Any]] = []
     drained = False
+    cpu_cores: float | None = None  # process CPU per wall second while the clock ran
     lag = LoopLag()
     try:
         await network.start()
         sampler = Sampler({n.node_id: n.database for n in network.members})
         driver = CaseSystems(network, workload, clock, seed=sim.seed)
         await driver.import_known_hashes()
+        driver.start()  # the flows are planned; none runs before the next await
+        freeze_startup_heap()  # every node and the planned flows: out of the collector's sight
         clock.run()  # building the network took no simulated time
         progress.phase = "running"
-        driver.start()
-        freeze_startup_heap()  # every node and the planned flows: out of the collector's sight
+        running_from = (time.monotonic(), time.process_time())
         tasks.append(asyncio.create_task(lag.run()))
         tasks.append(asyncio.create_task(_sample(scenario, clock, sampler, timeline)))
         for fault in scenario.faults:
@@ -138,6 +140,7 @@ async def run_scenario(
                 progress.phase = "draining"
             report(progress)
             await asyncio.sleep(0.2)
+        cpu_cores = (time.process_time() - running_from[1]) / max(1e-9, time.monotonic() - running_from[0])
         progress.phase = "settling"
         report(progress)
         for task in tasks:
@@ -198,7 +201,7 @@ async def run_scenario(
         retries=driver.stats.retries,
         attacks=len(attacks),
     )
-    summary["event_loop_lag"] = lag.summary(sim.clock_scale)
+    summary["event_loop_lag"] = lag.summary(sim.clock_scale, cpu_cores)
     plots = _draw(run_dir, scenario)
     summary["plots"] = [p.name for p in plots]
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")

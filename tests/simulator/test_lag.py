@@ -1,12 +1,20 @@
-"""The event-loop lag monitor: a loop blocked by a slow callback shows up as lag, and a run whose p99 lag is
-more than a minute of simulated time is flagged as saturated."""
+"""The event-loop lag monitor: a loop blocked by a slow callback shows up as lag, and a run is flagged as
+saturated when its p99 lag is more than a minute of simulated time, or when the one process used most of a
+core while the clock ran (the GIL's limit). The summary printed at the end says which."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import time
+from pathlib import Path
 
-from simulator.lag import SATURATED_SIMULATED_SECONDS, LoopLag
+import pytest
+from rich.console import Console
+
+from simulator import cli
+from simulator.lag import SATURATED_CPU_CORES, SATURATED_SIMULATED_SECONDS, LoopLag
+from simulator.runner import RunResult
 
 
 async def test_a_blocked_loop_shows_as_lag() -> None:
@@ -29,11 +37,72 @@ def test_saturation_is_judged_in_simulated_seconds() -> None:
     assert (calm["p99_ms"], calm["p99_simulated_s"], calm["saturated"]) == (50.0, 5.0, False)
     assert (busy["p99_simulated_s"], busy["saturated"]) == (150.0, True)
     assert busy["p99_simulated_s"] > SATURATED_SIMULATED_SECONDS > calm["p99_simulated_s"]
+    assert busy["saturated_by"] == ["loop_lag"] and calm["saturated_by"] == []
     assert LoopLag().summary(clock_scale=3000) == {
         "samples": 0,
         "p50_ms": None,
         "p99_ms": None,
         "max_ms": None,
         "p99_simulated_s": None,
+        "cpu_cores": None,
         "saturated": False,
+        "saturated_by": [],
     }
+
+
+def test_a_process_at_the_gils_limit_is_saturated_even_when_its_timers_run_on_time() -> None:
+    """inhope-2021 at 800x: the loop woke its timers within 20 simulated seconds at p99, but the process used
+    1.08 cores and a referral's delivery took 541 simulated seconds at the median (10 s at 400x, 0.62 cores)."""
+    lag = LoopLag(samples=[0.001] * 98 + [0.025] * 2)
+    at_400 = lag.summary(clock_scale=400, cpu_cores=0.62)
+    at_800 = lag.summary(clock_scale=800, cpu_cores=1.08)
+    assert (at_400["cpu_cores"], at_400["saturated"], at_400["saturated_by"]) == (0.62, False, [])
+    assert (at_800["p99_simulated_s"], at_800["saturated"], at_800["saturated_by"]) == (20.0, True, ["cpu"])
+    assert 0.62 < SATURATED_CPU_CORES <= 1.08
+    both = LoopLag(samples=[0.2] * 10).summary(clock_scale=800, cpu_cores=1.5)
+    assert both["saturated_by"] == ["loop_lag", "cpu"]
+
+
+def _summary(lag: dict[str, object]) -> dict[str, object]:
+    return {
+        "scenario": "tiny",
+        "nodes": 2,
+        "countries": 2,
+        "reports": 1,
+        "planned_reports": 1,
+        "routes": {"referral": 1},
+        "referral_count": 1,
+        "removed_within_72h_share": 1.0,
+        "median_time_to_removal_hours": 2.0,
+        "delivery_latency_seconds": {"p50": 9.9, "p99": 20.0},
+        "simulated_hours": 9.0,
+        "wall_seconds": 4.0,
+        "speedup": 8100.0,
+        "event_loop_lag": lag,
+        "node_crashes": 0,
+        "roster_version": 1,
+        "rogue_messages": 0,
+        "drained": True,
+    }
+
+
+@pytest.mark.parametrize(
+    ("lag", "expected"),
+    [
+        (LoopLag(samples=[0.001] * 100).summary(800, cpu_cores=0.5), None),
+        (LoopLag(samples=[0.001] * 98 + [0.025] * 2).summary(800, cpu_cores=1.08), "used 1.08 cores"),
+        (LoopLag(samples=[0.3] * 100).summary(800, cpu_cores=0.5), "ran 300 ms late at p99, 240 simulated"),
+    ],
+)
+def test_the_printed_summary_says_why_a_run_fell_behind(
+    monkeypatch: pytest.MonkeyPatch, lag: dict[str, object], expected: str | None
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(cli, "_console", Console(file=out, width=400))
+    cli._print_summary(RunResult(Path("run"), _summary(lag)))
+    printed = out.getvalue()
+    assert "event-loop lag p50 / p99" in printed
+    if expected is None:
+        assert "fell behind" not in printed
+    else:
+        assert "fell behind" in printed and expected in printed
