@@ -13,7 +13,7 @@ __all__ = ["SATURATED_CPU_CORES", "SATURATED_SIMULATED_SECONDS", "LoopLag"]
 SATURATED_SIMULATED_SECONDS = 60.0
 # At or above this many cores of process CPU while the clock runs, the one process is at the GIL's limit: the
 # loop may still wake its timers on time, but work queues for the GIL and the nodes' database threads. A rule
-# of thumb from inhope-2021 on a 2-core machine: 0.62 cores at 400x gave a delivery p50 of 10 simulated
+# of thumb from inhope-2021 on a 2-core machine: 0.48 cores at 400x gave a delivery p50 of 6.5 simulated
 # seconds; 1.08 cores at 800x gave 541 s with a p99 loop lag of only 20 simulated seconds.
 SATURATED_CPU_CORES = 0.9
 
