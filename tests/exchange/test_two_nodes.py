@@ -76,26 +76,34 @@ def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock, *, post_quantu
     return path
 
 
+def build_exchange_node(
+    tmp_path: Path, node_id: str, country: str, exchange_port: int, roster_file: Path, clock: ManualClock
+) -> Node:
+    """A node with an SQLite store under tmp_path/node_id, the exchange on `exchange_port`, and static hosting."""
+    raw = {
+        "node": {
+            "id": node_id,
+            "jurisdiction": country,
+            "listen": "127.0.0.1:0",
+            "database_url": f"sqlite+pysqlite:///{tmp_path / node_id}/node.db",
+        },
+        "exchange": {
+            "listen": f"127.0.0.1:{exchange_port}",
+            "roster_file": str(roster_file),
+            "key_dir": str(tmp_path / node_id / "keys"),
+        },
+    }
+    return build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+
+
 @pytest.fixture
 async def nodes(tmp_path: Path, clock: ManualClock) -> AsyncIterator[dict[str, Node]]:
     ports = {node_id: _free_port() for node_id in NODES}
     roster_file = _roster(tmp_path, ports, clock)
-    built = {}
-    for node_id, country in NODES.items():
-        raw = {
-            "node": {
-                "id": node_id,
-                "jurisdiction": country,
-                "listen": "127.0.0.1:0",
-                "database_url": f"sqlite+pysqlite:///{tmp_path / node_id}/node.db",
-            },
-            "exchange": {
-                "listen": f"127.0.0.1:{ports[node_id]}",
-                "roster_file": str(roster_file),
-                "key_dir": str(tmp_path / node_id / "keys"),
-            },
-        }
-        built[node_id] = build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+    built = {
+        node_id: build_exchange_node(tmp_path, node_id, country, ports[node_id], roster_file, clock)
+        for node_id, country in NODES.items()
+    }
     for node in built.values():
         await node.start()
     yield built

@@ -14,14 +14,12 @@ from typing import Any
 
 import pytest
 
-from node.app import Node, build_node
+from node.app import Node
 from node.cases.model import ItemState
 from node.clock import ManualClock
-from node.config import parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
 from node.exchange.authority import build_signed_roster, member_entry
-from node.hosting import StaticResolver
 from simulator.rogue import (
     ACCEPTED,
     ATTACK_KINDS,
@@ -37,7 +35,7 @@ from simulator.rogue import (
     load_membership,
     violations,
 )
-from tests.conftest import HOSTING
+from tests.exchange.test_two_nodes import build_exchange_node
 
 VICTIMS = {"nl-hotline": "NL", "de-hotline": "DE"}
 ROGUE = "lu-rogue"
@@ -84,22 +82,10 @@ async def network(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Network]:
     )
     roster_file = tmp_path / "roster.signed"
     roster_file.write_bytes(signed)
-    nodes: dict[str, Node] = {}
-    for node_id, country in VICTIMS.items():
-        raw = {
-            "node": {
-                "id": node_id,
-                "jurisdiction": country,
-                "listen": "127.0.0.1:0",
-                "database_url": f"sqlite+pysqlite:///{tmp_path / node_id}/node.db",
-            },
-            "exchange": {
-                "listen": f"127.0.0.1:{ports[node_id]}",
-                "roster_file": str(roster_file),
-                "key_dir": str(tmp_path / node_id / "keys"),
-            },
-        }
-        nodes[node_id] = build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+    nodes: dict[str, Node] = {
+        node_id: build_exchange_node(tmp_path, node_id, country, ports[node_id], roster_file, clock)
+        for node_id, country in VICTIMS.items()
+    }
     for node in nodes.values():
         await node.start()
     membership = load_membership(roster_file.read_bytes(), clock.now())
