@@ -154,6 +154,7 @@ async def run_scenario(
         drained = await _drain(network, sampler, sim.drain_timeout_seconds)
         timeline.extend(_rows_at(scenario, clock, sampler))
     finally:
+        gc.unfreeze()  # what the run built may be collected again, even if stopping it fails
         for task in tasks:
             task.cancel()
         if driver is not None:
@@ -161,7 +162,6 @@ async def run_scenario(
         if sampler is not None:
             sampler.close()
         await network.stop()
-        gc.unfreeze()  # what the run built may now be collected
     wall = time.monotonic() - wall_start
     cpu = time.process_time() - cpu_start
     simulated_hours = (clock.now() - scenario.start).total_seconds() / 3600
