@@ -1,15 +1,21 @@
-"""Resolving a host name to IP addresses. DNS only resolves the name: the host itself is never contacted."""
+"""Resolving a host name to IP addresses, and looking a host up through them. DNS only resolves the name: the
+host itself is never contacted."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import socket
+from collections.abc import Callable
 from typing import Protocol
 
 from node.errors import InvalidArgument
-from node.hosting._common import normalise_host, parse_ip
+from node.hosting.facts import HostingFacts
+from node.hosting.hosts import normalise_host, parse_ip, unknown_facts
 
-__all__ = ["AddressResolver", "DnsAddressResolver"]
+__all__ = ["MAX_ADDRESSES", "AddressResolver", "DnsAddressResolver", "resolve_through_addresses"]
+
+MAX_ADDRESSES = 8
+"""At most this many of a host's addresses are looked up in an IP database."""
 
 
 class AddressResolver(Protocol):
@@ -54,6 +60,33 @@ class DnsAddressResolver:
             return []
         except (OSError, ValueError):  # socket.gaierror, or a label IDNA cannot encode
             return []
+
+
+def resolve_through_addresses(
+    host: str,
+    addresses: AddressResolver,
+    facts_for: Callable[[str], HostingFacts],
+    source: str,
+) -> HostingFacts:
+    """Resolve `host` to addresses, then look them up in turn with `facts_for`.
+
+    The facts of the first address whose country is known are returned. If no address has a known
+    country, the facts of the first address are returned (with country None); if the host has no
+    address at all, unknown facts with ip None.
+    """
+    key = normalise_host(host)
+    found = addresses.addresses(key)
+    first: HostingFacts | None = None
+    for address in found[:MAX_ADDRESSES]:
+        ip = parse_ip(address)
+        if ip is None:
+            continue
+        facts = facts_for(ip)
+        if facts.country is not None:
+            return facts
+        if first is None:
+            first = facts
+    return first if first is not None else unknown_facts(source)
 
 
 def _getaddrinfo(host: str) -> list[str]:

@@ -7,10 +7,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
-from node.hosting._common import country_code, resolve_through_addresses
-from node.hosting.addresses import AddressResolver
+from node.hosting.addresses import AddressResolver, resolve_through_addresses
 from node.hosting.cdn import is_cdn
 from node.hosting.facts import HostingFacts
+from node.hosting.hosts import country_code
 
 __all__ = ["GeoIpResolver"]
 

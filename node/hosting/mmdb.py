@@ -9,10 +9,10 @@ from typing import Final
 import maxminddb
 
 from node.errors import InvalidArgument
-from node.hosting._common import country_code, resolve_through_addresses
-from node.hosting.addresses import AddressResolver
+from node.hosting.addresses import AddressResolver, resolve_through_addresses
 from node.hosting.cdn import is_cdn
 from node.hosting.facts import HostingFacts
+from node.hosting.hosts import country_code
 
 __all__ = ["MmdbResolver"]
 

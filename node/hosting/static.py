@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from node.errors import InvalidArgument
-from node.hosting._common import country_code, is_ip_literal, normalise_host, parse_ip, unknown_facts
 from node.hosting.facts import HostingFacts
+from node.hosting.hosts import country_code, is_ip_literal, normalise_host, parse_ip, unknown_facts
 
 __all__ = ["StaticResolver"]
 

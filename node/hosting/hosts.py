@@ -1,29 +1,16 @@
-"""Helpers shared by the resolvers of node.hosting. Not part of the public API."""
+"""Host names and IP literals: a host's lookup key, canonical IP addresses, country codes, unknown facts.
+
+Shared by the resolvers of node.hosting; not part of the package's public API.
+"""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from node.errors import InvalidArgument
 from node.hosting.facts import HostingFacts
 
-if TYPE_CHECKING:
-    from node.hosting.addresses import AddressResolver
-
-__all__ = [
-    "MAX_ADDRESSES",
-    "country_code",
-    "is_ip_literal",
-    "normalise_host",
-    "parse_ip",
-    "resolve_through_addresses",
-    "unknown_facts",
-]
-
-MAX_ADDRESSES = 8
-"""At most this many of a host's addresses are looked up in an IP database."""
+__all__ = ["country_code", "is_ip_literal", "normalise_host", "parse_ip", "unknown_facts"]
 
 
 def normalise_host(host: str) -> str:
@@ -75,30 +62,3 @@ def country_code(value: object) -> str | None:
 
 def unknown_facts(source: str, ip: str | None = None) -> HostingFacts:
     return HostingFacts(ip=ip, country=None, asn=None, organisation=None, cdn=False, source=source)
-
-
-def resolve_through_addresses(
-    host: str,
-    addresses: AddressResolver,
-    facts_for: Callable[[str], HostingFacts],
-    source: str,
-) -> HostingFacts:
-    """Resolve `host` to addresses, then look them up in turn with `facts_for`.
-
-    The facts of the first address whose country is known are returned. If no address has a known
-    country, the facts of the first address are returned (with country None); if the host has no
-    address at all, unknown facts with ip None.
-    """
-    key = normalise_host(host)
-    found = addresses.addresses(key)
-    first: HostingFacts | None = None
-    for address in found[:MAX_ADDRESSES]:
-        ip = parse_ip(address)
-        if ip is None:
-            continue
-        facts = facts_for(ip)
-        if facts.country is not None:
-            return facts
-        if first is None:
-            first = facts
-    return first if first is not None else unknown_facts(source)
