@@ -47,6 +47,14 @@ def test_import_hashes_is_all_or_nothing(tmp_path: Path) -> None:
     assert "imported 0; 2 already known" in again.output  # the bad file added nothing
 
 
+def test_import_hashes_names_a_missing_file_without_a_traceback(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.csv"
+    result = runner.invoke(app, ["import-hashes", str(missing), "--source", "shared", "-c", str(config(tmp_path))])
+    assert result.exit_code == 2
+    assert "does not exist" in result.output and "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_verify_audit_reports_an_intact_log(tmp_path: Path) -> None:
     runner.invoke(app, ["create-token", "-c", str(config(tmp_path)), "--name", "admin", "--role", "admin"])
     result = runner.invoke(app, ["verify-audit", "-c", str(config(tmp_path))])

@@ -18,7 +18,15 @@ app = typer.Typer()
 
 @app.command("import-hashes")
 def import_hashes(
-    csv_file: Annotated[Path, typer.Argument(help="CSV with the header algorithm,hash,classification[,source]")],
+    csv_file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with the header algorithm,hash,classification[,source]",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     source: Annotated[str, typer.Option(help="Where the list came from.")],
     config: ConfigOption = None,
 ) -> None:
