@@ -10,22 +10,20 @@ missing or empty) and writes four PNG files next to them:
 - `delivery_latency.png`: the delivery latency of referrals (histogram and cumulative share, p50 and p99 marked).
 
 All times in the files are simulated seconds since the scenario start. A plot whose data is missing still gets
-written, with an explicit "no data" panel saying why. Free text from the files (fault details, country cells)
-goes through `_safe_text`/`_country` first, so nothing shaped like a URL can reach an image.
+written, with an explicit "no data" panel saying why. Free text from the files goes through `_safe_text` (fault
+details) or `metrics.read_run` (country cells) first, so nothing shaped like a URL can reach an image.
 
 The figures use matplotlib's object API with the Agg canvas: no pyplot, no global backend switch, no screen.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import re
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +36,8 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator, NullFormatter, PercentFormatter
+
+from simulator.metrics import FAULTS_CSV, ITEMS_CSV, TIMELINE_CSV, Item, RunData, Sample, read_run
 
 __all__ = [
     "PLOT_FILES",
@@ -87,91 +87,6 @@ FAULT_COLOURS = {"partition": "#f0a030", "crash": "#d62728"}
 SHADED_FAULTS = ("partition", "crash")
 
 _MEMBER_ROUTES = frozenset({"domestic", "referral"})
-_ILLEGAL_ROUTES = frozenset({"domestic", "referral", "fallback"})
-
-
-# --------------------------------------------------------------------------------------------------- reading
-
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    hosting: str
-    route: str
-    illegal: bool
-    reported: float | None
-    referred: float | None
-    delivered: float | None
-    removed: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Sample:
-    t: float
-    node: str
-    referrals_sent: float | None
-    outbox_backlog: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Fault:
-    start: float
-    kind: str
-    detail: str
-    end: float | None
-
-
-@dataclass(slots=True)
-class _RunData:
-    items: list[_Item] = field(default_factory=list)
-    timeline: list[_Sample] = field(default_factory=list)
-    faults: list[_Fault] = field(default_factory=list)
-    # File name -> why it gave no rows ("missing", "unreadable: ...", "has no rows").
-    problems: dict[str, str] = field(default_factory=dict)
-
-    def end_s(self) -> float | None:
-        """The end of observation: the last timeline sample, else the last time in items.csv."""
-        if self.timeline:
-            return max(s.t for s in self.timeline)
-        times = [t for i in self.items for t in (i.reported, i.referred, i.delivered, i.removed) if t is not None]
-        return max(times) if times else None
-
-    def why_empty(self, name: str) -> str:
-        return f"{name} {self.problems[name]}" if name in self.problems else f"{name} has no usable rows"
-
-
-def _read_csv(path: Path, problems: dict[str, str]) -> list[dict[str, str]]:
-    if not path.is_file():
-        problems[path.name] = "is missing"
-        return []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = [
-                {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
-                for row in csv.DictReader(f)
-            ]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        problems[path.name] = f"is unreadable ({type(exc).__name__})"
-        return []
-    if not rows:
-        problems[path.name] = "has no rows"
-    return rows
-
-
-def _num(cell: str | None) -> float | None:
-    """A float from a CSV cell; None for an empty or malformed cell (empty = did not happen)."""
-    if not cell:
-        return None
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _country(cell: str | None) -> str:
-    """A country code fit for a label: letters/digits only, else "??"."""
-    code = (cell or "").strip().upper()
-    return code if re.fullmatch(r"[A-Z0-9]{1,8}", code) else "??"
 
 
 _URLISH = re.compile(
@@ -190,52 +105,10 @@ def _safe_text(text: str, limit: int = 60) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
 
-def _load(run_dir: Path) -> _RunData:
-    data = _RunData()
-    for row in _read_csv(run_dir / "items.csv", data.problems):
-        route = row.get("route", "").lower()
-        flag = row.get("illegal", "")
-        illegal = flag == "1" if flag in ("0", "1") else route in _ILLEGAL_ROUTES
-        data.items.append(
-            _Item(
-                hosting=_country(row.get("hosting_country")),
-                route=route,
-                illegal=illegal,
-                reported=_num(row.get("reported_s")),
-                referred=_num(row.get("referred_s")),
-                delivered=_num(row.get("delivered_s")),
-                removed=_num(row.get("removed_s")),
-            )
-        )
-    for row in _read_csv(run_dir / "timeline.csv", data.problems):
-        t = _num(row.get("t_s"))
-        if t is None:
-            continue
-        data.timeline.append(
-            _Sample(
-                t=t,
-                node=row.get("node", ""),
-                referrals_sent=_num(row.get("referrals_sent")),
-                outbox_backlog=_num(row.get("outbox_backlog")),
-            )
-        )
-    for row in _read_csv(run_dir / "faults.csv", data.problems):
-        start = _num(row.get("t_s"))
-        if start is None:
-            continue
-        end = _num(row.get("end_s"))
-        if end is not None and end < start:
-            start, end = end, start
-        data.faults.append(
-            _Fault(start=start, kind=row.get("kind", "").strip().lower(), detail=row.get("detail", ""), end=end)
-        )
-    return data
-
-
 # --------------------------------------------------------------------------------------------------- derived
 
 
-def _no_member_countries(items: Iterable[_Item]) -> set[str]:
+def _no_member_countries(items: Iterable[Item]) -> set[str]:
     """Hosting countries handled mostly by the fallback policy: countries without a member hotline."""
     fallback: Counter[str] = Counter()
     member: Counter[str] = Counter()
@@ -271,7 +144,7 @@ def _spread(bins: dict[int, float], start: float, end: float, amount: float) -> 
             bins[hour] += amount * overlap / span
 
 
-def _hourly_from_counters(samples: Iterable[_Sample]) -> dict[int, float]:
+def _hourly_from_counters(samples: Iterable[Sample]) -> dict[int, float]:
     """Referrals sent per simulated hour, summed over nodes, from cumulative per-node counters.
 
     The increase between two samples of a node is spread over the interval between them. A counter that goes
@@ -300,7 +173,7 @@ def _hourly_from_times(times: Iterable[float]) -> dict[int, float]:
     return dict(bins)
 
 
-def _total_gauge(samples: Iterable[_Sample]) -> tuple[list[float], list[float]]:
+def _total_gauge(samples: Iterable[Sample]) -> tuple[list[float], list[float]]:
     """The outbox backlog summed over nodes, each node's last sample carried forward: (times, totals)."""
     events = sorted((s.t, s.node, s.outbox_backlog) for s in samples if s.outbox_backlog is not None)
     current: dict[str, float] = {}
@@ -437,17 +310,17 @@ def _no_data(ax: Axes, reason: str) -> None:
     )
 
 
-def _illegal_reported(data: _RunData) -> list[_Item]:
+def _illegal_reported(data: RunData) -> list[Item]:
     return [i for i in data.items if i.illegal and i.reported is not None]
 
 
-def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_time_to_removal(fig: Figure, data: RunData, title: str) -> None:
     heading = "Time from report to removal, by hosting country"
     ax = fig.subplots()
     illegal = _illegal_reported(data)
     removed = [i for i in illegal if i.removed is not None]
     if not removed:
-        reason = data.why_empty("items.csv") if not data.items else "No illegal item has a removal time (removed_s)."
+        reason = data.why_empty(ITEMS_CSV) if not data.items else "No illegal item has a removal time (removed_s)."
         _no_data(ax, reason)
         _finish(
             fig, title, heading, [f"{_count(len(illegal))} items judged illegal, none removed."] if data.items else []
@@ -569,7 +442,7 @@ def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
     _finish(fig, title, heading, caption)
 
 
-def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_removed_within_72h(fig: Figure, data: RunData, title: str) -> None:
     heading = "Share removed within 72 hours of the report, by hosting country"
     ax = fig.subplots()
     illegal = _illegal_reported(data)
@@ -583,12 +456,12 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
             "the shares below count every illegal item and are lower bounds."
         )
     if not eligible:
-        reason = data.why_empty("items.csv") if not data.items else "No item was judged illegal."
+        reason = data.why_empty(ITEMS_CSV) if not data.items else "No item was judged illegal."
         _no_data(ax, reason)
         _finish(fig, title, heading, [])
         return
 
-    def within(item: _Item) -> bool:
+    def within(item: Item) -> bool:
         return item.removed is not None and item.reported is not None and item.removed - item.reported <= WINDOW_72H
 
     counts = Counter(i.hosting for i in eligible)
@@ -674,7 +547,7 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
     _finish(fig, title, heading, caption)
 
 
-def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_referrals_backlog(fig: Figure, data: RunData, title: str) -> None:
     heading = "Referrals sent and outbox backlog over simulated time"
     ax_top, ax_bottom = fig.subplots(2, 1, sharex=True)
 
@@ -702,7 +575,7 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
         ax_top.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
         ax_top.set_axisbelow(True)
     else:
-        reason = data.why_empty("timeline.csv") if not data.timeline else "No referral counters in timeline.csv."
+        reason = data.why_empty(TIMELINE_CSV) if not data.timeline else "No referral counters in timeline.csv."
         _no_data(ax_top, f"Referrals per hour: {reason}")
     if backlog_t:
         xs = [t / unit for t in backlog_t]
@@ -713,7 +586,7 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
         ax_bottom.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
         ax_bottom.set_axisbelow(True)
     else:
-        reason = data.why_empty("timeline.csv") if not data.timeline else "No outbox_backlog values in timeline.csv."
+        reason = data.why_empty(TIMELINE_CSV) if not data.timeline else "No outbox_backlog values in timeline.csv."
         _no_data(ax_bottom, f"Outbox backlog: {reason}")
 
     drawn = [ax for ax, ok in ((ax_top, bool(hourly)), (ax_bottom, bool(backlog_t))) if ok]
@@ -791,21 +664,21 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
     if any(f.kind in SHADED_FAULTS for f in data.faults):
         caption.append("Shaded: partition and crash windows from faults.csv; a line marks one without an end time.")
     elif not data.faults:
-        caption.append(f"No fault windows: {data.why_empty('faults.csv')}.")
+        caption.append(f"No fault windows: {data.why_empty(FAULTS_CSV)}.")
     if other_kinds:
         listed = ", ".join(f"{kind} ({n})" for kind, n in sorted(other_kinds.items()))
         caption.append(f"Dotted lines: other fault events (not shaded): {listed}.")
     _finish(fig, title, heading, caption)
 
 
-def _draw_delivery_latency(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_delivery_latency(fig: Figure, data: RunData, title: str) -> None:
     heading = "Delivery latency of referrals"
     ax = fig.subplots()
     referred = [i for i in data.items if i.referred is not None]
     pairs = [(i.referred, i.delivered) for i in referred if i.delivered is not None]
     undelivered = len(referred) - len(pairs)
     if not pairs:
-        reason = data.why_empty("items.csv") if not data.items else "No referral has both referred_s and delivered_s."
+        reason = data.why_empty(ITEMS_CSV) if not data.items else "No referral has both referred_s and delivered_s."
         _no_data(ax, reason)
         note = [f"{_referrals(undelivered)} never delivered."] if undelivered else []
         _finish(fig, title, heading, note)
@@ -862,7 +735,7 @@ def _draw_delivery_latency(fig: Figure, data: _RunData, title: str) -> None:
     _finish(fig, title, heading, caption)
 
 
-_DRAWERS: tuple[tuple[str, Callable[[Figure, _RunData, str], None]], ...] = (
+_DRAWERS: tuple[tuple[str, Callable[[Figure, RunData, str], None]], ...] = (
     ("time_to_removal.png", _draw_time_to_removal),
     ("removed_within_72h.png", _draw_removed_within_72h),
     ("referrals_backlog.png", _draw_referrals_backlog),
@@ -872,7 +745,7 @@ _DRAWERS: tuple[tuple[str, Callable[[Figure, _RunData, str], None]], ...] = (
 
 def _figures(run_dir: Path, title: str) -> list[tuple[str, Figure]]:
     """The four figures, drawn but not saved (tests inspect their text)."""
-    data = _load(run_dir)
+    data = read_run(run_dir)
     safe_title = _safe_text(title, 80)
     figures: list[tuple[str, Figure]] = []
     with matplotlib.rc_context(_STYLE):

@@ -14,7 +14,6 @@ timeline, drain, check the invariants, and write the run directory:
 from __future__ import annotations
 
 import asyncio
-import csv
 import gc
 import json
 import os
@@ -23,7 +22,7 @@ import resource
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,42 +34,17 @@ from node.clock import AcceleratedClock
 from simulator.driver import CaseSystems
 from simulator.invariants import InvariantResult, check_invariants
 from simulator.lag import LoopLag
+from simulator.metrics import fault_row, item_rows, timeline_rows, write_run_files
 from simulator.network import Network
 from simulator.plots import draw_plots
 from simulator.proxy import LinkFault, LinkRules
-from simulator.records import NodeRecords, Sampler, read_records, seconds_since
+from simulator.records import Sampler, read_records
 from simulator.scenario import Fault, Scenario, to_toml
 from simulator.world import Workload, build_workload
 
 __all__ = ["RunDirectoryError", "RunResult", "run_scenario"]
 
 _log = structlog.get_logger(__name__)
-ITEM_COLUMNS = [
-    "item",
-    "origin_node",
-    "origin_country",
-    "hosting_country",
-    "route",
-    "illegal",
-    "known",
-    "reported_s",
-    "referred_s",
-    "delivered_s",
-    "removed_s",
-    "moved",
-    "held",
-]
-TIMELINE_COLUMNS = [
-    "t_s",
-    "node",
-    "reports",
-    "referrals_sent",
-    "referrals_received",
-    "outbox_backlog",
-    "removed",
-    "open_items",
-]
-FAULT_COLUMNS = ["t_s", "kind", "detail", "end_s"]
 
 
 @dataclass
@@ -178,15 +152,8 @@ async def run_scenario(
         rogues=rogues,
         attacks=attacks,
     )
-    items = _item_rows(scenario, workload, records, driver.stats.origin_items)
-    _write_csv(run_dir / "items.csv", ITEM_COLUMNS, items)
-    _write_csv(run_dir / "timeline.csv", TIMELINE_COLUMNS, timeline)
-    _write_csv(run_dir / "faults.csv", FAULT_COLUMNS, fault_log)
-    _write_csv(
-        run_dir / "attacks.csv",
-        ["t_s", "kind", "target", "message_id", "status", "reason_code", "expected", "legitimate", "detail"],
-        [{**a, "expected": "|".join(sorted(a["expected"]))} for a in attacks],
-    )
+    items = item_rows(scenario, workload, records, driver.stats.origin_items)
+    write_run_files(run_dir, items=items, timeline=timeline, faults=fault_log, attacks=attacks)
     summary = _summary(
         scenario,
         workload,
@@ -235,7 +202,7 @@ async def _sample(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler,
 
 def _rows_at(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler) -> list[dict[str, Any]]:
     t_s = round((clock.now() - scenario.start).total_seconds(), 1)
-    return [{"t_s": t_s, **asdict(sample)} for sample in sampler.sample()]
+    return timeline_rows(t_s, sampler.sample())
 
 
 async def _fault(
@@ -307,14 +274,7 @@ async def _fault(
         records = await run_campaign(network, fault, clock, scenario.start)
         attacks.extend(records)
         detail = f"{detail}: {len(records)} messages ({', '.join(fault.attacks)})"
-    log.append(
-        {
-            "t_s": start_s,
-            "kind": fault.kind,
-            "detail": detail,
-            "end_s": now_s() if fault.duration_hours > 0 else "",
-        }
-    )
+    log.append(fault_row(start_s, fault.kind, detail, now_s() if fault.duration_hours > 0 else None))
 
 
 def _sides(fault: Fault, members: list[str], seed: int) -> tuple[list[str], list[str]]:
@@ -344,73 +304,6 @@ async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> boo
 
 
 # ---------------------------------------------------------------------------------------------- after
-
-
-def _item_rows(
-    scenario: Scenario,
-    workload: Workload,
-    records: dict[str, NodeRecords],
-    origin_items: dict[int, tuple[str, str]],
-) -> list[dict[str, Any]]:
-    start = scenario.start
-    country_of = {h.node_id: h.country for h in scenario.hotlines}
-    items_by_id = {(n, i["item_id"]): i for n, r in records.items() for i in r.items}
-    first_referral: dict[tuple[str, str], dict[str, Any]] = {}
-    for node_id, node in records.items():
-        for m in sorted(node.outbox, key=lambda m: m["created_at"]):
-            if m["kind"] == "referral":
-                first_referral.setdefault((node_id, m["item_id"]), m)
-    receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
-    moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
-    rows = []
-    for plan in workload.reports:
-        found = origin_items.get(plan.n)
-        if found is None:
-            continue
-        node_id = found[0]
-        item = items_by_id.get(found)
-        if item is None:
-            continue
-        referral = first_referral.get(found)
-        receipt = receipts.get(referral["message_id"]) if referral else None
-        route = {
-            "DOMESTIC": "domestic",
-            "REFERRAL": "referral",
-            "FALLBACK_DIRECT": "fallback",
-            "FALLBACK_REFERRAL": "fallback",
-        }.get(item["route"] or "", "pending")
-        if item["state"] == "CLOSED_NOT_ILLEGAL" or item["classification"] == "NOT_ILLEGAL":
-            route = "not_illegal"
-        removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
-        rows.append(
-            {
-                "item": f"r{plan.n}",
-                "origin_node": node_id,
-                "origin_country": country_of[node_id],
-                "hosting_country": plan.hosting_country,
-                "route": route,
-                "illegal": int(plan.classification != "NOT_ILLEGAL"),
-                "known": int(bool(item["known_content"])),
-                "reported_s": _fmt(seconds_since(start, item["first_reported_at"])),
-                "referred_s": _fmt(seconds_since(start, referral["created_at"]) if referral else None),
-                "delivered_s": _fmt(seconds_since(start, receipt["recorded_at"]) if receipt else None),
-                "removed_s": _fmt(seconds_since(start, removed)),
-                "moved": int(found in moved),
-                "held": int(any(s.hold_h > 0 for s in plan.stages)),
-            }
-        )
-    return rows
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _summary(
