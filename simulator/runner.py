@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
-import os
 import random
-import resource
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +36,8 @@ from simulator.plots import draw_plots
 from simulator.proxy import LinkFault, LinkRules
 from simulator.records import Sampler, read_records
 from simulator.scenario import Fault, Scenario, to_toml
-from simulator.world import Workload, build_workload
+from simulator.summary import SUMMARY_JSON, RunSummary, summarise
+from simulator.world import build_workload
 
 __all__ = ["RunDirectoryError", "RunResult", "run_scenario"]
 
@@ -61,12 +58,17 @@ class Progress:
 @dataclass
 class RunResult:
     run_dir: Path
-    summary: dict[str, Any]
+    run_summary: RunSummary
     invariants: list[InvariantResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(result.ok for result in self.invariants)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What summary.json holds, as a dict (benchmarks/sim_bench.py reads it by key)."""
+        return self.run_summary.as_dict()
 
 
 async def run_scenario(
@@ -154,7 +156,7 @@ async def run_scenario(
     )
     items = item_rows(scenario, workload, records, driver.stats.origin_items)
     write_run_files(run_dir, items=items, timeline=timeline, faults=fault_log, attacks=attacks)
-    summary = _summary(
+    summary = summarise(
         scenario,
         workload,
         items,
@@ -168,10 +170,10 @@ async def run_scenario(
         retries=driver.stats.retries,
         attacks=len(attacks),
     )
-    summary["event_loop_lag"] = lag.summary(sim.clock_scale, cpu_cores)
+    summary.event_loop_lag = lag.summary(sim.clock_scale, cpu_cores)
     plots = _draw(run_dir, scenario)
-    summary["plots"] = [p.name for p in plots]
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    summary.plots = [p.name for p in plots]
+    summary.write(run_dir)
     return RunResult(run_dir, summary, invariants)
 
 
@@ -180,7 +182,7 @@ class RunDirectoryError(Exception):
 
 
 def _prepare(run_dir: Path, scenario: Scenario) -> None:
-    if (run_dir / "nodes").exists() or (run_dir / "summary.json").exists():
+    if (run_dir / "nodes").exists() or (run_dir / SUMMARY_JSON).exists():
         raise RunDirectoryError(f"{run_dir} holds an earlier run; choose another directory")
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "scenario.resolved.toml").write_text(to_toml(scenario))
@@ -304,87 +306,6 @@ async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> boo
 
 
 # ---------------------------------------------------------------------------------------------- after
-
-
-def _summary(
-    scenario: Scenario,
-    workload: Workload,
-    items: list[dict[str, Any]],
-    invariants: list[InvariantResult],
-    network: Network,
-    *,
-    wall: float,
-    cpu: float,
-    simulated_hours: float,
-    drained: bool,
-    driver_refused: dict[str, int],
-    retries: int,
-    attacks: int,
-) -> dict[str, Any]:
-    illegal = [r for r in items if r["illegal"] == 1 and r["route"] != "not_illegal"]
-    removal_hours = [
-        (float(r["removed_s"]) - float(r["reported_s"])) / 3600 for r in illegal if r["removed_s"] and r["reported_s"]
-    ]
-    within_72 = sum(1 for h in removal_hours if h <= 72)
-    delivery = [float(r["delivered_s"]) - float(r["referred_s"]) for r in items if r["delivered_s"] and r["referred_s"]]
-    per_country: dict[str, dict[str, Any]] = {}
-    for row in illegal:
-        entry = per_country.setdefault(row["hosting_country"], {"illegal": 0, "removed": 0, "within_72h": 0})
-        entry["illegal"] += 1
-        if row["removed_s"]:
-            entry["removed"] += 1
-            if (float(row["removed_s"]) - float(row["reported_s"])) / 3600 <= 72:
-                entry["within_72h"] += 1
-    routes: dict[str, int] = {}
-    for row in items:
-        routes[row["route"]] = routes.get(row["route"], 0) + 1
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    members = len(network.members)
-    return {
-        "scenario": scenario.simulation.name,
-        "seed": scenario.simulation.seed,
-        "nodes": members,
-        "countries": len(scenario.countries),
-        "reports": len(items),
-        # Fewer reports than planned means the case systems fell behind the clock (the scale is too high
-        # for this machine) or the run ended first; the figures then describe a lagging network.
-        "planned_reports": len(workload.reports),
-        "illegal_items": len(illegal),
-        "referral_count": sum(1 for r in items if r["referred_s"]),
-        "routes": routes,
-        "removed": len(removal_hours),
-        "removed_within_72h_share": round(within_72 / len(illegal), 4) if illegal else None,
-        "removed_within_72h_share_of_removed": round(within_72 / len(removal_hours), 4) if removal_hours else None,
-        "median_time_to_removal_hours": round(statistics.median(removal_hours), 2) if removal_hours else None,
-        "delivery_latency_seconds": _quantiles(delivery),
-        "by_hosting_country": dict(sorted(per_country.items())),
-        "invariants": {r.name: r.as_dict() for r in invariants},
-        "invariants_ok": all(r.ok for r in invariants),
-        "drained": drained,
-        "simulated_hours": round(simulated_hours, 2),
-        "wall_seconds": round(wall, 2),
-        "speedup": round(simulated_hours * 3600 / wall, 1) if wall else None,
-        "cpu_seconds": round(cpu, 2),
-        "peak_rss_mib": round(rss_mib, 1),
-        "rss_per_node_mib": round(rss_mib / members, 1) if members else None,
-        "clock_scale": scenario.simulation.clock_scale,
-        "driver": {"retries": retries, "refused": driver_refused},
-        "node_crashes": sum(n.crashes for n in network.nodes.values()),
-        "roster_version": network.roster_version,
-        "rogue_messages": attacks,
-        "pid": os.getpid(),
-    }
-
-
-def _quantiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"count": 0, "p50": None, "p99": None, "max": None}
-    ordered = sorted(values)
-
-    def q(fraction: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
-
-    return {"count": len(ordered), "p50": q(0.5), "p99": q(0.99), "max": round(ordered[-1], 2)}
 
 
 def _draw(run_dir: Path, scenario: Scenario) -> list[Path]:
