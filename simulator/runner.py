@@ -28,14 +28,15 @@ import structlog
 from node.app import freeze_startup_heap
 from node.clock import AcceleratedClock
 from simulator.driver import CaseSystems
+from simulator.faults import apply_fault
 from simulator.invariants import InvariantResult, check_invariants
 from simulator.lag import LoopLag
-from simulator.metrics import fault_row, item_rows, timeline_rows, write_run_files
+from simulator.metrics import item_rows, timeline_rows, write_run_files
 from simulator.network import Network
 from simulator.plots import draw_plots
-from simulator.proxy import LinkFault, LinkRules
+from simulator.proxy import LinkRules
 from simulator.records import Sampler, read_records
-from simulator.scenario import Fault, Scenario, to_toml
+from simulator.scenario import Scenario, to_toml
 from simulator.summary import SUMMARY_JSON, RunSummary, summarise
 from simulator.world import build_workload
 
@@ -106,7 +107,7 @@ async def run_scenario(
         tasks.append(asyncio.create_task(lag.run()))
         tasks.append(asyncio.create_task(_sample(scenario, clock, sampler, timeline)))
         for fault in scenario.faults:
-            tasks.append(asyncio.create_task(_fault(scenario, network, clock, fault, fault_log, attacks)))
+            tasks.append(asyncio.create_task(apply_fault(scenario, network, clock, fault, fault_log, attacks)))
         end = scenario.start + timedelta(hours=sim.duration_hours + sim.drain_hours)
         while clock.now() < end:
             elapsed = (clock.now() - scenario.start).total_seconds() / 3600
@@ -205,88 +206,6 @@ async def _sample(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler,
 def _rows_at(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler) -> list[dict[str, Any]]:
     t_s = round((clock.now() - scenario.start).total_seconds(), 1)
     return timeline_rows(t_s, sampler.sample())
-
-
-async def _fault(
-    scenario: Scenario,
-    network: Network,
-    clock: AcceleratedClock,
-    fault: Fault,
-    log: list[dict[str, Any]],
-    attacks: list[dict[str, Any]],
-) -> None:
-    async def at(hours: float) -> None:
-        wait = (scenario.start + timedelta(hours=hours) - clock.now()).total_seconds() / clock.scale
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def now_s() -> float:
-        return round((clock.now() - scenario.start).total_seconds(), 1)
-
-    await at(fault.at_hours)
-    start_s = now_s()
-    end_h = fault.at_hours + fault.duration_hours
-    nodes = list(fault.nodes)
-    members = sorted(n.node_id for n in network.members)
-    detail = ",".join(nodes)
-    if fault.kind == "crash":
-        for node in nodes:
-            await network.crash(node)
-        await at(end_h)
-        for node in nodes:
-            await network.restart(node)
-    elif fault.kind == "partition":
-        side_a, side_b = _sides(fault, members, scenario.simulation.seed)
-        network.rules.split(side_a, side_b)  # bridge nodes are on neither side: they reach both
-        detail = f"{fault.mode}: {'+'.join(side_a)} | {'+'.join(side_b)}"
-        if fault.mode == "bridge":
-            detail += f" bridged by {'+'.join(nodes)}"
-        await at(end_h)
-        network.rules.heal()
-    elif fault.kind == "latency":
-        # Simulated milliseconds, slowed to the wall clock's pace like everything else.
-        wall = 1000 * clock.scale
-        network.rules.set_default(LinkFault(latency=fault.latency_ms / wall, jitter=fault.jitter_ms / wall))
-        detail = f"{fault.latency_ms:g} ms (simulated)"
-        await at(end_h)
-        network.rules.clear_faults()
-    elif fault.kind == "loss":
-        network.rules.set_default(LinkFault(loss=min(fault.loss, 0.99)))
-        detail = f"{fault.loss:.0%} of segments lost"
-        await at(end_h)
-        network.rules.clear_faults()
-    elif fault.kind in ("revoke", "suspend"):
-        status = "revoked" if fault.kind == "revoke" else "suspended"
-        for node in nodes:
-            version = network.set_status(node, status)
-        detail = f"{detail} {status} in roster v{version}"
-        if fault.duration_hours > 0:
-            await at(end_h)
-            for node in nodes:
-                network.set_status(node, "full")
-    elif fault.kind == "rotate_keys":
-        for node in nodes:
-            version = network.rotate_keys(node)
-            await network.crash(node)  # a planned restart to take up the new keys; nothing is lost
-            await network.restart(node)
-        detail = f"{detail} new keys in roster v{version}"
-    elif fault.kind == "rogue":
-        from simulator.rogue_campaign import run_campaign
-
-        records = await run_campaign(network, fault, clock, scenario.start)
-        attacks.extend(records)
-        detail = f"{detail}: {len(records)} messages ({', '.join(fault.attacks)})"
-    log.append(fault_row(start_s, fault.kind, detail, now_s() if fault.duration_hours > 0 else None))
-
-
-def _sides(fault: Fault, members: list[str], seed: int) -> tuple[list[str], list[str]]:
-    if fault.mode == "isolate":
-        side_a = [n for n in members if n in fault.nodes]
-        return side_a, [n for n in members if n not in fault.nodes]
-    shuffled = [n for n in members if n not in fault.nodes]
-    random.Random(seed).shuffle(shuffled)
-    half = len(shuffled) // 2
-    return sorted(shuffled[:half]), sorted(shuffled[half:])
 
 
 async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> bool:
