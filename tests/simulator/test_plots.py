@@ -20,15 +20,8 @@ import pytest
 from matplotlib.text import Text
 
 from simulator.metrics import FAULT_COLUMNS, ITEM_COLUMNS, TIMELINE_COLUMNS, Sample
-from simulator.plots import (
-    HOUR,
-    PLOT_FILES,
-    _figures,
-    _hourly_from_counters,
-    _safe_text,
-    _total_gauge,
-    draw_plots,
-)
+from simulator.plot_style import HOUR, safe_text
+from simulator.plots import PLOT_FILES, _figures, _hourly_from_counters, _total_gauge, draw_plots
 
 DAY = 24 * HOUR
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -290,12 +283,12 @@ def test_no_url_ever_reaches_a_plot(tmp_path: Path) -> None:
     ["http://a.example/b", "HTTPS://A.EXAMPLE", "www.a.example", "a.example/path", "user@a.example/x", "ftp://x"],
 )
 def test_safe_text_removes_anything_shaped_like_a_url(text: str) -> None:
-    assert _safe_text(f"before {text} after") == "before [url removed] after"
+    assert safe_text(f"before {text} after") == "before [url removed] after"
 
 
 def test_safe_text_caps_length_and_escapes_mathtext() -> None:
-    assert len(_safe_text("x" * 200, 30)) == 30
-    assert _safe_text("cost $5 $6") == r"cost \$5 \$6"
+    assert len(safe_text("x" * 200, 30)) == 30
+    assert safe_text("cost $5 $6") == r"cost \$5 \$6"
 
 
 def test_hourly_referrals_add_up_and_survive_a_counter_reset() -> None:
