@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,15 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MultipleLocator, PercentFormatter
 
-from simulator.metrics import FAULTS_CSV, ITEMS_CSV, TIMELINE_CSV, Item, RunData, Sample, read_run
+from simulator.metrics import FAULTS_CSV, ITEMS_CSV, TIMELINE_CSV, Item, RunData, read_run
+from simulator.plot_series import (
+    hourly_from_counters,
+    hourly_from_times,
+    illegal_reported,
+    no_member_countries,
+    top_groups,
+    total_gauge,
+)
 from simulator.plot_style import (
     DAY,
     DPI,
@@ -82,108 +90,46 @@ PLOT_FILES = ("time_to_removal.png", "removed_within_72h.png", "referrals_backlo
 TOP_COUNTRIES_BOX = 10
 TOP_COUNTRIES_BARS = 15
 
-_MEMBER_ROUTES = frozenset({"domestic", "referral"})
 
+def draw_plots(run_dir: Path, *, title: str = "") -> list[Path]:
+    """Draw the run's plots from its metrics CSV files into run_dir; return the PNG paths, in PLOT_FILES order.
 
-# --------------------------------------------------------------------------------------------------- derived
-
-
-def _no_member_countries(items: Iterable[Item]) -> set[str]:
-    """Hosting countries handled mostly by the fallback policy: countries without a member hotline."""
-    fallback: Counter[str] = Counter()
-    member: Counter[str] = Counter()
-    for item in items:
-        if item.route == "fallback":
-            fallback[item.hosting] += 1
-        elif item.route in _MEMBER_ROUTES:
-            member[item.hosting] += 1
-    return {country for country, n in fallback.items() if n > member[country]}
-
-
-def _top_groups(counts: Counter[str], top_n: int) -> tuple[list[str], set[str]]:
-    """The top_n keys by count (ties by name), and the rest. A lone leftover is shown instead of pooled."""
-    ranked = sorted(counts, key=lambda key: (-counts[key], key))
-    if len(ranked) <= top_n + 1:
-        return ranked, set()
-    return ranked[:top_n], set(ranked[top_n:])
-
-
-def _spread(bins: dict[int, float], start: float, end: float, amount: float) -> None:
-    """Add amount to hourly bins, spread evenly over (start, end]; a point when end <= start."""
-    if amount == 0:
-        return
-    if end <= start:
-        bins[max(0, math.ceil(end / HOUR) - 1)] += amount
-        return
-    first = max(0, math.floor(start / HOUR))
-    last = max(first, math.ceil(end / HOUR) - 1)
-    span = end - start
-    for hour in range(first, last + 1):
-        overlap = min(end, (hour + 1) * HOUR) - max(start, hour * HOUR)
-        if overlap > 0:
-            bins[hour] += amount * overlap / span
-
-
-def _hourly_from_counters(samples: Iterable[Sample]) -> dict[int, float]:
-    """Referrals sent per simulated hour, summed over nodes, from cumulative per-node counters.
-
-    The increase between two samples of a node is spread over the interval between them. A counter that goes
-    down is taken as a restart from zero (a crashed node's counter).
+    Missing or empty CSV files give "no data" panels, never an exception. Each PNG is written to a temporary
+    name and renamed, so a reader never sees half a file.
     """
-    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for s in samples:
-        if s.referrals_sent is not None:
-            series[s.node].append((s.t, s.referrals_sent))
-    bins: dict[int, float] = defaultdict(float)
-    for points in series.values():
-        points.sort()
-        prev_t: float | None = None
-        prev_v = 0.0
-        for t, v in points:
-            delta = v - prev_v if v >= prev_v else v
-            _spread(bins, t if prev_t is None else prev_t, t, delta)
-            prev_t, prev_v = t, v
-    return dict(bins)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with matplotlib.rc_context(STYLE):
+        for name, fig in _figures(run_dir, title):
+            path = run_dir / name
+            partial = run_dir / f".{name}.partial"
+            fig.savefig(partial, format="png", dpi=DPI, metadata={"Software": None})
+            os.replace(partial, path)
+            written.append(path)
+    return written
 
 
-def _hourly_from_times(times: Iterable[float]) -> dict[int, float]:
-    bins: dict[int, float] = defaultdict(float)
-    for t in times:
-        bins[max(0, math.floor(t / HOUR))] += 1
-    return dict(bins)
-
-
-def _total_gauge(samples: Iterable[Sample]) -> tuple[list[float], list[float]]:
-    """The outbox backlog summed over nodes, each node's last sample carried forward: (times, totals)."""
-    events = sorted((s.t, s.node, s.outbox_backlog) for s in samples if s.outbox_backlog is not None)
-    current: dict[str, float] = {}
-    total = 0.0
-    times: list[float] = []
-    totals: list[float] = []
-    for index, (t, node, value) in enumerate(events):
-        total += value - current.get(node, 0.0)
-        current[node] = value
-        if index + 1 == len(events) or events[index + 1][0] != t:
-            times.append(t)
-            totals.append(total)
-    return times, totals
-
-
-def _referrals(n: int) -> str:
-    return f"{fmt_count(n)} referral was" if n == 1 else f"{fmt_count(n)} referrals were"
+def _figures(run_dir: Path, title: str) -> list[tuple[str, Figure]]:
+    """The four figures, drawn but not saved (tests inspect their text)."""
+    data = read_run(run_dir)
+    safe_title = safe_text(title, 80)
+    figures: list[tuple[str, Figure]] = []
+    with matplotlib.rc_context(STYLE):
+        for name, draw in _DRAWERS:
+            fig = new_figure()
+            draw(fig, data, safe_title)
+            figures.append((name, fig))
+    return figures
 
 
 # --------------------------------------------------------------------------------------------------- figures
 
 
-def _illegal_reported(data: RunData) -> list[Item]:
-    return [i for i in data.items if i.illegal and i.reported is not None]
-
-
 def _draw_time_to_removal(fig: Figure, data: RunData, title: str) -> None:
     heading = "Time from report to removal, by hosting country"
     ax = fig.subplots()
-    illegal = _illegal_reported(data)
+    illegal = illegal_reported(data)
     removed = [i for i in illegal if i.removed is not None]
     if not removed:
         reason = data.why_empty(ITEMS_CSV) if not data.items else "No illegal item has a removal time (removed_s)."
@@ -198,8 +144,8 @@ def _draw_time_to_removal(fig: Figure, data: RunData, title: str) -> None:
 
     floor_h = 1 / 60
     counts = Counter(i.hosting for i in illegal)
-    top, rest = _top_groups(counts, TOP_COUNTRIES_BOX)
-    no_member = _no_member_countries(data.items)
+    top, rest = top_groups(counts, TOP_COUNTRIES_BOX)
+    no_member = no_member_countries(data.items)
     durations: dict[str, list[float]] = defaultdict(list)
     clipped = 0
     for item in removed:
@@ -314,7 +260,7 @@ def _draw_time_to_removal(fig: Figure, data: RunData, title: str) -> None:
 def _draw_removed_within_72h(fig: Figure, data: RunData, title: str) -> None:
     heading = "Share removed within 72 hours of the report, by hosting country"
     ax = fig.subplots()
-    illegal = _illegal_reported(data)
+    illegal = illegal_reported(data)
     end = data.end_s()
     censored_note = ""
     eligible = [i for i in illegal if end is not None and i.reported is not None and i.reported <= end - WINDOW_72H]
@@ -335,8 +281,8 @@ def _draw_removed_within_72h(fig: Figure, data: RunData, title: str) -> None:
 
     counts = Counter(i.hosting for i in eligible)
     hits = Counter(i.hosting for i in eligible if within(i))
-    top, rest = _top_groups(counts, TOP_COUNTRIES_BARS)
-    no_member = _no_member_countries(data.items)
+    top, rest = top_groups(counts, TOP_COUNTRIES_BARS)
+    no_member = no_member_countries(data.items)
     bars = sorted(top, key=lambda key: (-hits[key] / counts[key], -counts[key], key))
     rows = [(key, hits[key], counts[key]) for key in bars]
     if rest:
@@ -420,14 +366,14 @@ def _draw_referrals_backlog(fig: Figure, data: RunData, title: str) -> None:
     heading = "Referrals sent and outbox backlog over simulated time"
     ax_top, ax_bottom = fig.subplots(2, 1, sharex=True)
 
-    hourly = _hourly_from_counters(data.timeline)
+    hourly = hourly_from_counters(data.timeline)
     source = "timeline.csv (referrals_sent, summed over nodes)"
     if not hourly:
         referred = [i.referred for i in data.items if i.referred is not None and i.route == "referral"]
         if referred:
-            hourly = _hourly_from_times(referred)
+            hourly = hourly_from_times(referred)
             source = "items.csv (referred_s of referral items; timeline.csv gave no counters)"
-    backlog_t, backlog = _total_gauge(data.timeline)
+    backlog_t, backlog = total_gauge(data.timeline)
 
     ends = [*(s.t for s in data.timeline), *((h + 1) * HOUR for h in hourly)]
     ends += [f.end if f.end is not None else f.start for f in data.faults]
@@ -540,6 +486,10 @@ def _draw_referrals_backlog(fig: Figure, data: RunData, title: str) -> None:
     finish(fig, title, heading, caption)
 
 
+def _referrals(n: int) -> str:
+    return f"{fmt_count(n)} referral was" if n == 1 else f"{fmt_count(n)} referrals were"
+
+
 def _draw_delivery_latency(fig: Figure, data: RunData, title: str) -> None:
     heading = "Delivery latency of referrals"
     ax = fig.subplots()
@@ -610,35 +560,3 @@ _DRAWERS: tuple[tuple[str, Callable[[Figure, RunData, str], None]], ...] = (
     ("referrals_backlog.png", _draw_referrals_backlog),
     ("delivery_latency.png", _draw_delivery_latency),
 )
-
-
-def _figures(run_dir: Path, title: str) -> list[tuple[str, Figure]]:
-    """The four figures, drawn but not saved (tests inspect their text)."""
-    data = read_run(run_dir)
-    safe_title = safe_text(title, 80)
-    figures: list[tuple[str, Figure]] = []
-    with matplotlib.rc_context(STYLE):
-        for name, draw in _DRAWERS:
-            fig = new_figure()
-            draw(fig, data, safe_title)
-            figures.append((name, fig))
-    return figures
-
-
-def draw_plots(run_dir: Path, *, title: str = "") -> list[Path]:
-    """Draw the run's plots from its metrics CSV files into run_dir; return the PNG paths, in PLOT_FILES order.
-
-    Missing or empty CSV files give "no data" panels, never an exception. Each PNG is written to a temporary
-    name and renamed, so a reader never sees half a file.
-    """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with matplotlib.rc_context(STYLE):
-        for name, fig in _figures(run_dir, title):
-            path = run_dir / name
-            partial = run_dir / f".{name}.partial"
-            fig.savefig(partial, format="png", dpi=DPI, metadata={"Software": None})
-            os.replace(partial, path)
-            written.append(path)
-    return written

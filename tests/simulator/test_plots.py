@@ -20,8 +20,9 @@ import pytest
 from matplotlib.text import Text
 
 from simulator.metrics import FAULT_COLUMNS, ITEM_COLUMNS, TIMELINE_COLUMNS, Sample
+from simulator.plot_series import hourly_from_counters, total_gauge
 from simulator.plot_style import HOUR, safe_text
-from simulator.plots import PLOT_FILES, _figures, _hourly_from_counters, _total_gauge, draw_plots
+from simulator.plots import PLOT_FILES, _figures, draw_plots
 
 DAY = 24 * HOUR
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -299,7 +300,7 @@ def test_hourly_referrals_add_up_and_survive_a_counter_reset() -> None:
         Sample(9000, "a", 3, None),  # restarted: 3 new since
         Sample(3600, "b", 5, None),  # first sample of b: a point in hour 0
     ]
-    bins = _hourly_from_counters(samples)
+    bins = hourly_from_counters(samples)
     assert sum(bins.values()) == pytest.approx(4 + 6 + 3 + 5)
     assert bins[0] == pytest.approx(4 + 2 + 5)
     assert bins[1] == pytest.approx(4)
@@ -308,4 +309,4 @@ def test_hourly_referrals_add_up_and_survive_a_counter_reset() -> None:
 
 def test_backlog_is_summed_over_nodes_with_the_last_value_carried_forward() -> None:
     samples = [Sample(0, "a", None, 2), Sample(0, "b", None, 1), Sample(10, "a", None, 5), Sample(20, "b", None, 0)]
-    assert _total_gauge(samples) == ([0, 10, 20], [3, 6, 5])
+    assert total_gauge(samples) == ([0, 10, 20], [3, 6, 5])
