@@ -9,6 +9,9 @@ timeline, drain, check the invariants, and write the run directory:
     summary.json             the figures and the invariant results
     *.png                    plots drawn from the CSV files
     nodes/<node>/            each node's database, keys and the signed rosters
+
+What each file holds is declared where it is made: the CSV files in `metrics`, summary.json in `summary`, the
+plots in `plots`; `faults` applies the fault timeline.
 """
 
 from __future__ import annotations
