@@ -26,6 +26,7 @@ from node.logs import configure_logging
 from simulator.runner import Progress as RunProgress
 from simulator.runner import RunResult, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
+from simulator.summary import SUMMARY_JSON
 
 app = typer.Typer(help="The hotline network simulator: real nodes on loopback.", no_args_is_help=True)
 _console = Console()
@@ -101,7 +102,7 @@ def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = N
 def _run(scenario: Scenario, out: Path | None) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"
-    if (run_dir / "nodes").exists() or (run_dir / "summary.json").exists():
+    if (run_dir / "nodes").exists() or (run_dir / SUMMARY_JSON).exists():
         _console.print(f"[red]hotline-sim: {run_dir} holds an earlier run; choose another --out[/red]")
         raise typer.Exit(2)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -155,34 +156,34 @@ def _lag(lag: dict[str, Any] | None) -> str:
 
 
 def _print_summary(result: RunResult) -> None:
-    s = result.summary
-    table = Table(title=f"{s['scenario']} — summary", show_header=False)
+    s = result.run_summary
+    table = Table(title=f"{s.scenario} — summary", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
 
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{value:.1%}"
 
-    latency = s["delivery_latency_seconds"]
+    latency = s.delivery_latency_seconds
     rows = [
-        ("nodes / countries", f"{s['nodes']} / {s['countries']}"),
-        ("reports (planned)", f"{s['reports']} ({s['planned_reports']})"),
-        ("routes", ", ".join(f"{k} {v}" for k, v in sorted(s["routes"].items()))),
-        ("referrals", str(s["referral_count"])),
-        ("removed within 72 h (of illegal)", pct(s["removed_within_72h_share"])),
+        ("nodes / countries", f"{s.nodes} / {s.countries}"),
+        ("reports (planned)", f"{s.reports} ({s.planned_reports})"),
+        ("routes", ", ".join(f"{k} {v}" for k, v in sorted(s.routes.items()))),
+        ("referrals", str(s.referral_count)),
+        ("removed within 72 h (of illegal)", pct(s.removed_within_72h_share)),
         (
             "median time to removal",
-            "—" if s["median_time_to_removal_hours"] is None else f"{s['median_time_to_removal_hours']:.1f} h",
+            "—" if s.median_time_to_removal_hours is None else f"{s.median_time_to_removal_hours:.1f} h",
         ),
         (
             "delivery latency p50 / p99",
-            "—" if latency["p50"] is None else f"{latency['p50']:.0f} s / {latency['p99']:.0f} s (simulated)",
+            "—" if latency.p50 is None else f"{latency.p50:.0f} s / {latency.p99:.0f} s (simulated)",
         ),
-        ("simulated / wall time", f"{s['simulated_hours']:.1f} h / {s['wall_seconds']:.1f} s ({s['speedup']}x)"),
-        ("event-loop lag p50 / p99", _lag(s.get("event_loop_lag"))),
-        ("node crashes, roster version", f"{s['node_crashes']}, v{s['roster_version']}"),
-        ("rogue messages", str(s["rogue_messages"])),
-        ("drained", "yes" if s["drained"] else "[red]no[/red]"),
+        ("simulated / wall time", f"{s.simulated_hours:.1f} h / {s.wall_seconds:.1f} s ({s.speedup}x)"),
+        ("event-loop lag p50 / p99", _lag(s.event_loop_lag)),
+        ("node crashes, roster version", f"{s.node_crashes}, v{s.roster_version}"),
+        ("rogue messages", str(s.rogue_messages)),
+        ("drained", "yes" if s.drained else "[red]no[/red]"),
     ]
     for name, value in rows:
         table.add_row(name, value)
@@ -191,7 +192,7 @@ def _print_summary(result: RunResult) -> None:
         excused = f", excused {sum(invariant.excused.values())}" if invariant.excused else ""
         table.add_row(f"invariant {invariant.name}", f"{status} ({invariant.checked} checked{excused})")
     _console.print(table)
-    lag = s.get("event_loop_lag") or {}
+    lag = s.event_loop_lag or {}
     if lag.get("saturated"):
         why = []
         if "loop_lag" in lag.get("saturated_by", []):
@@ -211,7 +212,7 @@ def _print_summary(result: RunResult) -> None:
     for invariant in result.invariants:
         for violation in invariant.violations:
             _console.print(f"[red]  {invariant.name}: {violation}[/red]")
-    plots = s.get("plots", [])
+    plots = s.plots
     _console.print(f"run directory: {result.run_dir}")
     if plots:
         _console.print(f"plots: {', '.join(str(result.run_dir / p) for p in plots)}")

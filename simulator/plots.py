@@ -10,34 +10,65 @@ missing or empty) and writes four PNG files next to them:
 - `delivery_latency.png`: the delivery latency of referrals (histogram and cumulative share, p50 and p99 marked).
 
 All times in the files are simulated seconds since the scenario start. A plot whose data is missing still gets
-written, with an explicit "no data" panel saying why. Free text from the files (fault details, country cells)
-goes through `_safe_text`/`_country` first, so nothing shaped like a URL can reach an image.
+written, with an explicit "no data" panel saying why. Free text from the files goes through `plot_style.safe_text`
+(fault details) or `metrics.read_run` (country cells) first, so nothing shaped like a URL can reach an image.
 
-The figures use matplotlib's object API with the Agg canvas: no pyplot, no global backend switch, no screen.
+The files are read by `metrics.read_run`; how the figures look (style, colours, formatters, axes, captions) is
+`plot_style`. The figures use matplotlib's object API with the Agg canvas: no pyplot, no global backend switch,
+no screen.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import os
-import re
-import textwrap
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter, MultipleLocator, NullFormatter, PercentFormatter
+from matplotlib.ticker import MultipleLocator, PercentFormatter
+
+from simulator.metrics import FAULTS_CSV, ITEMS_CSV, TIMELINE_CSV, Item, RunData, read_run
+from simulator.plot_series import (
+    hourly_from_counters,
+    hourly_from_times,
+    illegal_reported,
+    no_member_countries,
+    top_groups,
+    total_gauge,
+)
+from simulator.plot_style import (
+    DAY,
+    DPI,
+    FAULT_COLOURS,
+    HOUR,
+    HOUR_TICKS,
+    LINE_72H_COLOUR,
+    MEMBER_COLOUR,
+    NO_MEMBER_COLOUR,
+    OTHER_COLOUR,
+    SECOND_TICKS,
+    SHADED_FAULTS,
+    STYLE,
+    LineStyle,
+    finish,
+    fmt_count,
+    fmt_hours,
+    fmt_hours_tick,
+    fmt_seconds,
+    fmt_seconds_tick,
+    legend_above,
+    log_axis,
+    new_figure,
+    no_data,
+    safe_text,
+)
 
 __all__ = [
     "PLOT_FILES",
@@ -47,9 +78,6 @@ __all__ = [
     "draw_plots",
 ]
 
-MINUTE = 60.0
-HOUR = 3600.0
-DAY = 86400.0
 WINDOW_72H = 72 * HOUR
 
 # Published reference figures (INHOPE annual reports), drawn as reference lines.
@@ -61,403 +89,63 @@ PLOT_FILES = ("time_to_removal.png", "removed_within_72h.png", "referrals_backlo
 
 TOP_COUNTRIES_BOX = 10
 TOP_COUNTRIES_BARS = 15
-FIGSIZE = (10.0, 6.0)
-DPI = 120
-
-# dict[Any, Any]: the stubs of newer matplotlib versions key rcParams by a Literal of every name.
-_STYLE: dict[Any, Any] = {
-    "font.size": 11,
-    "axes.titlesize": 12,
-    "axes.labelsize": 11,
-    "xtick.labelsize": 10,
-    "ytick.labelsize": 10,
-    "legend.fontsize": 9.5,
-    "figure.titlesize": 14,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": False,
-}
-
-MEMBER_COLOUR = "#4c72b0"
-NO_MEMBER_COLOUR = "#dd8452"
-OTHER_COLOUR = "#9a9a9a"
-_LineStyle = Literal["-", "--", "-.", ":"]
-LINE_72H_COLOUR = "#c0392b"
-FAULT_COLOURS = {"partition": "#f0a030", "crash": "#d62728"}
-SHADED_FAULTS = ("partition", "crash")
-
-_MEMBER_ROUTES = frozenset({"domestic", "referral"})
-_ILLEGAL_ROUTES = frozenset({"domestic", "referral", "fallback"})
 
 
-# --------------------------------------------------------------------------------------------------- reading
+def draw_plots(run_dir: Path, *, title: str = "") -> list[Path]:
+    """Draw the run's plots from its metrics CSV files into run_dir; return the PNG paths, in PLOT_FILES order.
 
-
-@dataclass(frozen=True, slots=True)
-class _Item:
-    hosting: str
-    route: str
-    illegal: bool
-    reported: float | None
-    referred: float | None
-    delivered: float | None
-    removed: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Sample:
-    t: float
-    node: str
-    referrals_sent: float | None
-    outbox_backlog: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Fault:
-    start: float
-    kind: str
-    detail: str
-    end: float | None
-
-
-@dataclass(slots=True)
-class _RunData:
-    items: list[_Item] = field(default_factory=list)
-    timeline: list[_Sample] = field(default_factory=list)
-    faults: list[_Fault] = field(default_factory=list)
-    # File name -> why it gave no rows ("missing", "unreadable: ...", "has no rows").
-    problems: dict[str, str] = field(default_factory=dict)
-
-    def end_s(self) -> float | None:
-        """The end of observation: the last timeline sample, else the last time in items.csv."""
-        if self.timeline:
-            return max(s.t for s in self.timeline)
-        times = [t for i in self.items for t in (i.reported, i.referred, i.delivered, i.removed) if t is not None]
-        return max(times) if times else None
-
-    def why_empty(self, name: str) -> str:
-        return f"{name} {self.problems[name]}" if name in self.problems else f"{name} has no usable rows"
-
-
-def _read_csv(path: Path, problems: dict[str, str]) -> list[dict[str, str]]:
-    if not path.is_file():
-        problems[path.name] = "is missing"
-        return []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = [
-                {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
-                for row in csv.DictReader(f)
-            ]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        problems[path.name] = f"is unreadable ({type(exc).__name__})"
-        return []
-    if not rows:
-        problems[path.name] = "has no rows"
-    return rows
-
-
-def _num(cell: str | None) -> float | None:
-    """A float from a CSV cell; None for an empty or malformed cell (empty = did not happen)."""
-    if not cell:
-        return None
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def _country(cell: str | None) -> str:
-    """A country code fit for a label: letters/digits only, else "??"."""
-    code = (cell or "").strip().upper()
-    return code if re.fullmatch(r"[A-Z0-9]{1,8}", code) else "??"
-
-
-_URLISH = re.compile(
-    r"([a-z][a-z0-9+.\-]*://\S*|www\.\S*|\S+\.[a-z]{2,}(:\d+)?/\S*|\S+@\S+\.[a-z]{2,}\S*)",
-    re.IGNORECASE,
-)
-
-
-def _safe_text(text: str, limit: int = 60) -> str:
-    """Free text for a label: anything shaped like a URL is removed, control characters dropped, length capped."""
-    cleaned = _URLISH.sub("[url removed]", text)
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in cleaned)
-    cleaned = " ".join(cleaned.split())
-    # Matplotlib treats $...$ as mathtext; show dollars literally.
-    cleaned = cleaned.replace("$", r"\$")
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
-
-
-def _load(run_dir: Path) -> _RunData:
-    data = _RunData()
-    for row in _read_csv(run_dir / "items.csv", data.problems):
-        route = row.get("route", "").lower()
-        flag = row.get("illegal", "")
-        illegal = flag == "1" if flag in ("0", "1") else route in _ILLEGAL_ROUTES
-        data.items.append(
-            _Item(
-                hosting=_country(row.get("hosting_country")),
-                route=route,
-                illegal=illegal,
-                reported=_num(row.get("reported_s")),
-                referred=_num(row.get("referred_s")),
-                delivered=_num(row.get("delivered_s")),
-                removed=_num(row.get("removed_s")),
-            )
-        )
-    for row in _read_csv(run_dir / "timeline.csv", data.problems):
-        t = _num(row.get("t_s"))
-        if t is None:
-            continue
-        data.timeline.append(
-            _Sample(
-                t=t,
-                node=row.get("node", ""),
-                referrals_sent=_num(row.get("referrals_sent")),
-                outbox_backlog=_num(row.get("outbox_backlog")),
-            )
-        )
-    for row in _read_csv(run_dir / "faults.csv", data.problems):
-        start = _num(row.get("t_s"))
-        if start is None:
-            continue
-        end = _num(row.get("end_s"))
-        if end is not None and end < start:
-            start, end = end, start
-        data.faults.append(
-            _Fault(start=start, kind=row.get("kind", "").strip().lower(), detail=row.get("detail", ""), end=end)
-        )
-    return data
-
-
-# --------------------------------------------------------------------------------------------------- derived
-
-
-def _no_member_countries(items: Iterable[_Item]) -> set[str]:
-    """Hosting countries handled mostly by the fallback policy: countries without a member hotline."""
-    fallback: Counter[str] = Counter()
-    member: Counter[str] = Counter()
-    for item in items:
-        if item.route == "fallback":
-            fallback[item.hosting] += 1
-        elif item.route in _MEMBER_ROUTES:
-            member[item.hosting] += 1
-    return {country for country, n in fallback.items() if n > member[country]}
-
-
-def _top_groups(counts: Counter[str], top_n: int) -> tuple[list[str], set[str]]:
-    """The top_n keys by count (ties by name), and the rest. A lone leftover is shown instead of pooled."""
-    ranked = sorted(counts, key=lambda key: (-counts[key], key))
-    if len(ranked) <= top_n + 1:
-        return ranked, set()
-    return ranked[:top_n], set(ranked[top_n:])
-
-
-def _spread(bins: dict[int, float], start: float, end: float, amount: float) -> None:
-    """Add amount to hourly bins, spread evenly over (start, end]; a point when end <= start."""
-    if amount == 0:
-        return
-    if end <= start:
-        bins[max(0, math.ceil(end / HOUR) - 1)] += amount
-        return
-    first = max(0, math.floor(start / HOUR))
-    last = max(first, math.ceil(end / HOUR) - 1)
-    span = end - start
-    for hour in range(first, last + 1):
-        overlap = min(end, (hour + 1) * HOUR) - max(start, hour * HOUR)
-        if overlap > 0:
-            bins[hour] += amount * overlap / span
-
-
-def _hourly_from_counters(samples: Iterable[_Sample]) -> dict[int, float]:
-    """Referrals sent per simulated hour, summed over nodes, from cumulative per-node counters.
-
-    The increase between two samples of a node is spread over the interval between them. A counter that goes
-    down is taken as a restart from zero (a crashed node's counter).
+    Missing or empty CSV files give "no data" panels, never an exception. Each PNG is written to a temporary
+    name and renamed, so a reader never sees half a file.
     """
-    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for s in samples:
-        if s.referrals_sent is not None:
-            series[s.node].append((s.t, s.referrals_sent))
-    bins: dict[int, float] = defaultdict(float)
-    for points in series.values():
-        points.sort()
-        prev_t: float | None = None
-        prev_v = 0.0
-        for t, v in points:
-            delta = v - prev_v if v >= prev_v else v
-            _spread(bins, t if prev_t is None else prev_t, t, delta)
-            prev_t, prev_v = t, v
-    return dict(bins)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with matplotlib.rc_context(STYLE):
+        for name, fig in _figures(run_dir, title):
+            path = run_dir / name
+            partial = run_dir / f".{name}.partial"
+            fig.savefig(partial, format="png", dpi=DPI, metadata={"Software": None})
+            os.replace(partial, path)
+            written.append(path)
+    return written
 
 
-def _hourly_from_times(times: Iterable[float]) -> dict[int, float]:
-    bins: dict[int, float] = defaultdict(float)
-    for t in times:
-        bins[max(0, math.floor(t / HOUR))] += 1
-    return dict(bins)
-
-
-def _total_gauge(samples: Iterable[_Sample]) -> tuple[list[float], list[float]]:
-    """The outbox backlog summed over nodes, each node's last sample carried forward: (times, totals)."""
-    events = sorted((s.t, s.node, s.outbox_backlog) for s in samples if s.outbox_backlog is not None)
-    current: dict[str, float] = {}
-    total = 0.0
-    times: list[float] = []
-    totals: list[float] = []
-    for index, (t, node, value) in enumerate(events):
-        total += value - current.get(node, 0.0)
-        current[node] = value
-        if index + 1 == len(events) or events[index + 1][0] != t:
-            times.append(t)
-            totals.append(total)
-    return times, totals
-
-
-# --------------------------------------------------------------------------------------------------- formatting
-
-
-def _g(value: float) -> str:
-    text = f"{value:.3g}"
-    return f"{value:.0f}" if "e" in text else text
-
-
-def _fmt_seconds(seconds: float) -> str:
-    """A duration for a person: 250 ms, 12 s, 5.5 min, 3 h, 2.5 d."""
-    if seconds < 1:
-        return f"{_g(seconds * 1000)} ms"
-    if seconds < MINUTE:
-        return f"{_g(seconds)} s"
-    if seconds < HOUR:
-        return f"{_g(seconds / MINUTE)} min"
-    if seconds < 2 * DAY:
-        return f"{_g(seconds / HOUR)} h"
-    return f"{_g(seconds / DAY)} d"
-
-
-def _fmt_hours_tick(hours: float, _pos: object = None) -> str:
-    if hours < 1:
-        return f"{round(hours * 60, 6):g} min"
-    if hours < 100:
-        return f"{round(hours, 6):g} h"
-    return f"{round(hours / 24, 6):g} d"
-
-
-def _fmt_seconds_tick(seconds: float, _pos: object = None) -> str:
-    if seconds < 1:
-        return f"{round(seconds * 1000, 6):g} ms"
-    if seconds < MINUTE:
-        return f"{round(seconds, 6):g} s"
-    if seconds < HOUR:
-        return f"{round(seconds / MINUTE, 6):g} min"
-    if seconds < 2 * DAY:
-        return f"{round(seconds / HOUR, 6):g} h"
-    return f"{round(seconds / DAY, 6):g} d"
-
-
-_HOUR_TICKS = (1 / 60, 10 / 60, 1.0, 6.0, 24.0, 72.0, 168.0, 672.0, 2160.0, 8760.0)
-_SECOND_TICKS = (0.001, 0.01, 0.1, 1.0, 10.0, 60.0, 600.0, HOUR, 6 * HOUR, DAY, 7 * DAY, 28 * DAY)
-
-
-def _snap_log_limits(low: float, high: float, ticks: Sequence[float]) -> tuple[float, float]:
-    """Axis limits reaching out to the nearest tick on each side, so every log axis has labelled ends."""
-    below = [t for t in ticks if t <= low]
-    above = [t for t in ticks if t >= high]
-    return (below[-1] if below else low / 2) * 0.8, (above[0] if above else high * 2) * 1.25
-
-
-def _log_axis(ax: Axes, which: str, low: float, high: float, ticks: Sequence[float], fmt: Callable[..., str]) -> None:
-    lo, hi = _snap_log_limits(low, high, ticks)
-    axis = ax.yaxis if which == "y" else ax.xaxis
-    if which == "y":
-        ax.set_yscale("log")
-        ax.set_ylim(lo, hi)
-    else:
-        ax.set_xscale("log")
-        ax.set_xlim(lo, hi)
-    axis.set_major_locator(FixedLocator([t for t in ticks if lo <= t <= hi]))
-    axis.set_major_formatter(FuncFormatter(fmt))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _legend_above(ax: Axes, handles: Sequence[Any], ncols: int) -> None:
-    """A frameless legend just above the axes: never over the data, and the layout makes room for it."""
-    ax.legend(handles=list(handles), loc="lower center", bbox_to_anchor=(0.5, 1.02), ncols=ncols, frameon=False)
-
-
-def _fmt_hours(hours: float) -> str:
-    return f"{_g(hours * 60)} min" if hours < 1 else f"{_g(hours)} h" if hours < 100 else f"{_g(hours / 24)} d"
-
-
-def _count(n: int | float) -> str:
-    return f"{round(n):,}"
-
-
-def _referrals(n: int) -> str:
-    return f"{_count(n)} referral was" if n == 1 else f"{_count(n)} referrals were"
+def _figures(run_dir: Path, title: str) -> list[tuple[str, Figure]]:
+    """The four figures, drawn but not saved (tests inspect their text)."""
+    data = read_run(run_dir)
+    safe_title = safe_text(title, 80)
+    figures: list[tuple[str, Figure]] = []
+    with matplotlib.rc_context(STYLE):
+        for name, draw in _DRAWERS:
+            fig = new_figure()
+            draw(fig, data, safe_title)
+            figures.append((name, fig))
+    return figures
 
 
 # --------------------------------------------------------------------------------------------------- figures
 
 
-def _new_figure() -> Figure:
-    fig = Figure(figsize=FIGSIZE, dpi=DPI)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _finish(fig: Figure, title: str, heading: str, caption: Sequence[str]) -> None:
-    """Title, wrapped caption at the bottom, and a constrained layout that leaves room for the caption."""
-    full = f"{title}: {heading}" if title else heading
-    fig.suptitle(f"{title}\n{heading}" if len(full) > 90 else full, fontweight="bold")
-    lines: list[str] = []
-    for paragraph in caption:
-        lines.extend(textwrap.wrap(paragraph, width=140) or [""])
-    bottom = 0.015
-    if lines:
-        fig.text(0.012, 0.012, "\n".join(lines), ha="left", va="bottom", fontsize=9, color="#333333")
-        bottom = 0.03 + 0.028 * len(lines)
-    fig.set_layout_engine(ConstrainedLayoutEngine(rect=(0.0, bottom, 1.0, 1.0 - bottom), h_pad=0.06, w_pad=0.06))
-
-
-def _no_data(ax: Axes, reason: str) -> None:
-    ax.set_axis_off()
-    ax.text(
-        0.5,
-        0.5,
-        f"No data\n\n{reason}",
-        ha="center",
-        va="center",
-        fontsize=13,
-        color="#555555",
-        transform=ax.transAxes,
-        bbox={"boxstyle": "round,pad=1.2", "facecolor": "#f3f3f3", "edgecolor": "#aaaaaa"},
-    )
-
-
-def _illegal_reported(data: _RunData) -> list[_Item]:
-    return [i for i in data.items if i.illegal and i.reported is not None]
-
-
-def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_time_to_removal(fig: Figure, data: RunData, title: str) -> None:
     heading = "Time from report to removal, by hosting country"
     ax = fig.subplots()
-    illegal = _illegal_reported(data)
+    illegal = illegal_reported(data)
     removed = [i for i in illegal if i.removed is not None]
     if not removed:
-        reason = data.why_empty("items.csv") if not data.items else "No illegal item has a removal time (removed_s)."
-        _no_data(ax, reason)
-        _finish(
-            fig, title, heading, [f"{_count(len(illegal))} items judged illegal, none removed."] if data.items else []
+        reason = data.why_empty(ITEMS_CSV) if not data.items else "No illegal item has a removal time (removed_s)."
+        no_data(ax, reason)
+        finish(
+            fig,
+            title,
+            heading,
+            [f"{fmt_count(len(illegal))} items judged illegal, none removed."] if data.items else [],
         )
         return
 
     floor_h = 1 / 60
     counts = Counter(i.hosting for i in illegal)
-    top, rest = _top_groups(counts, TOP_COUNTRIES_BOX)
-    no_member = _no_member_countries(data.items)
+    top, rest = top_groups(counts, TOP_COUNTRIES_BOX)
+    no_member = no_member_countries(data.items)
     durations: dict[str, list[float]] = defaultdict(list)
     clipped = 0
     for item in removed:
@@ -505,7 +193,7 @@ def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
     show_28d = bool(no_member & set(counts)) or max(all_hours) > 14 * 24
     # Headroom above the highest dot for the median labels.
     high = max(max(all_hours) * 3, 72 * 1.3, PUBLISHED_NO_HOTLINE_REMOVAL_DAYS_2023 * 24 * 1.1 if show_28d else 0)
-    _log_axis(ax, "y", min(min(all_hours), 1.0), high, _HOUR_TICKS, _fmt_hours_tick)
+    log_axis(ax, "y", min(min(all_hours), 1.0), high, HOUR_TICKS, fmt_hours_tick)
     ax.yaxis.grid(True, which="major", color="#dddddd", linewidth=0.8)
     ax.set_axisbelow(True)
 
@@ -514,7 +202,7 @@ def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
         values = durations[key]
         if values:
             median = float(np.median(values))
-            ax.text(pos, max(values) * 1.15, f"median\n{_fmt_hours(median)}", ha="center", va="bottom", fontsize=8)
+            ax.text(pos, max(values) * 1.15, f"median\n{fmt_hours(median)}", ha="center", va="bottom", fontsize=8)
         else:
             ax.text(pos, lo_y * 1.6, "none\nremoved", ha="center", va="center", fontsize=8.5, color="#666")
 
@@ -539,12 +227,12 @@ def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
         handles.append(
             Line2D([], [], color="#8e44ad", linestyle="-.", label=f"published 2023: {days:g}+ days where no hotline")
         )
-    _legend_above(ax, handles, ncols=3)
+    legend_above(ax, handles, ncols=3)
 
     labels = []
     for key in groups:
         open_n = group_n[key] - len(durations[key])
-        labels.append(f"{key}\nn={_count(group_n[key])}\n{open_n / group_n[key]:.0%} open")
+        labels.append(f"{key}\nn={fmt_count(group_n[key])}\n{open_n / group_n[key]:.0%} open")
     ax.set_xticks(positions, labels, fontsize=8.5 if len(groups) <= 11 else 7.5)
     ax.set_xlim(0.4, len(groups) + 0.6)
     ax.set_xlabel("hosting country (n = items judged illegal; open = not removed by the end of the run)")
@@ -556,8 +244,8 @@ def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
         f"beyond. Log scale. Only removed items have a time: 'open' items (judged illegal, not removed by the end "
         f"of the run) are right-censored, so slow countries look faster than they are. Countries beyond the top "
         f"{TOP_COUNTRIES_BOX} by illegal items are pooled as 'other'. Network-wide median of the removed items: "
-        f"{_fmt_hours(float(np.median(all_removed)))} ({_count(len(removed))} removed of "
-        f"{_count(len(illegal))} illegal items)."
+        f"{fmt_hours(float(np.median(all_removed)))} ({fmt_count(len(removed))} removed of "
+        f"{fmt_count(len(illegal))} illegal items)."
         + (
             " Hatched: most of the country's items are still open; its box shows only the fast removals."
             if mostly_open
@@ -565,14 +253,14 @@ def _draw_time_to_removal(fig: Figure, data: _RunData, title: str) -> None:
         )
     ]
     if clipped:
-        caption.append(f"{_count(clipped)} removal times under 1 minute are drawn at 1 minute.")
-    _finish(fig, title, heading, caption)
+        caption.append(f"{fmt_count(clipped)} removal times under 1 minute are drawn at 1 minute.")
+    finish(fig, title, heading, caption)
 
 
-def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_removed_within_72h(fig: Figure, data: RunData, title: str) -> None:
     heading = "Share removed within 72 hours of the report, by hosting country"
     ax = fig.subplots()
-    illegal = _illegal_reported(data)
+    illegal = illegal_reported(data)
     end = data.end_s()
     censored_note = ""
     eligible = [i for i in illegal if end is not None and i.reported is not None and i.reported <= end - WINDOW_72H]
@@ -583,18 +271,18 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
             "the shares below count every illegal item and are lower bounds."
         )
     if not eligible:
-        reason = data.why_empty("items.csv") if not data.items else "No item was judged illegal."
-        _no_data(ax, reason)
-        _finish(fig, title, heading, [])
+        reason = data.why_empty(ITEMS_CSV) if not data.items else "No item was judged illegal."
+        no_data(ax, reason)
+        finish(fig, title, heading, [])
         return
 
-    def within(item: _Item) -> bool:
+    def within(item: Item) -> bool:
         return item.removed is not None and item.reported is not None and item.removed - item.reported <= WINDOW_72H
 
     counts = Counter(i.hosting for i in eligible)
     hits = Counter(i.hosting for i in eligible if within(i))
-    top, rest = _top_groups(counts, TOP_COUNTRIES_BARS)
-    no_member = _no_member_countries(data.items)
+    top, rest = top_groups(counts, TOP_COUNTRIES_BARS)
+    no_member = no_member_countries(data.items)
     bars = sorted(top, key=lambda key: (-hits[key] / counts[key], -counts[key], key))
     rows = [(key, hits[key], counts[key]) for key in bars]
     if rest:
@@ -611,7 +299,7 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
         ax.text(
             pos,
             share + 0.015,
-            f"{share:.0%}\n{_count(k)}/{_count(n)}",
+            f"{share:.0%}\n{fmt_count(k)}/{fmt_count(n)}",
             ha="center",
             va="bottom",
             fontsize=7.5 if small else 9,
@@ -626,7 +314,7 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
     total = len(eligible)
     network = total_hits / total
     handles: list[Any] = []
-    styles: list[tuple[str, _LineStyle]] = [("#2c3e50", "--"), ("#7f8c8d", ":")]
+    styles: list[tuple[str, LineStyle]] = [("#2c3e50", "--"), ("#7f8c8d", ":")]
     for (year, share), (colour, style) in zip(PUBLISHED_REMOVED_WITHIN_72H, styles, strict=True):
         ax.axhline(share, color=colour, linestyle=style, linewidth=1.6, zorder=3)
         handles.append(
@@ -639,7 +327,7 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
             [],
             color="#c0392b",
             linewidth=1.8,
-            label=f"simulated, whole network: {network:.0%} ({_count(total_hits)} of {_count(total)})",
+            label=f"simulated, whole network: {network:.0%} ({fmt_count(total_hits)} of {fmt_count(total)})",
         )
     )
     if any(c == MEMBER_COLOUR for c in colours):
@@ -648,7 +336,7 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
         handles.append(Patch(facecolor=NO_MEMBER_COLOUR, alpha=0.85, label="no member hotline (fallback)"))
     if rest:
         handles.append(Patch(facecolor=OTHER_COLOUR, alpha=0.85, label=f"other: {len(rest)} smaller countries"))
-    _legend_above(ax, handles, ncols=3)
+    legend_above(ax, handles, ncols=3)
 
     ax.set_ylim(0, 1.15)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -671,21 +359,21 @@ def _draw_removed_within_72h(fig: Figure, data: _RunData, title: str) -> None:
         *([censored_note] if censored_note else []),
         "Published figures (INHOPE): 62% of reports removed within 3 days in 2017, 58% in 2018.",
     ]
-    _finish(fig, title, heading, caption)
+    finish(fig, title, heading, caption)
 
 
-def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
+def _draw_referrals_backlog(fig: Figure, data: RunData, title: str) -> None:
     heading = "Referrals sent and outbox backlog over simulated time"
     ax_top, ax_bottom = fig.subplots(2, 1, sharex=True)
 
-    hourly = _hourly_from_counters(data.timeline)
+    hourly = hourly_from_counters(data.timeline)
     source = "timeline.csv (referrals_sent, summed over nodes)"
     if not hourly:
         referred = [i.referred for i in data.items if i.referred is not None and i.route == "referral"]
         if referred:
-            hourly = _hourly_from_times(referred)
+            hourly = hourly_from_times(referred)
             source = "items.csv (referred_s of referral items; timeline.csv gave no counters)"
-    backlog_t, backlog = _total_gauge(data.timeline)
+    backlog_t, backlog = total_gauge(data.timeline)
 
     ends = [*(s.t for s in data.timeline), *((h + 1) * HOUR for h in hourly)]
     ends += [f.end if f.end is not None else f.start for f in data.faults]
@@ -702,8 +390,8 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
         ax_top.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
         ax_top.set_axisbelow(True)
     else:
-        reason = data.why_empty("timeline.csv") if not data.timeline else "No referral counters in timeline.csv."
-        _no_data(ax_top, f"Referrals per hour: {reason}")
+        reason = data.why_empty(TIMELINE_CSV) if not data.timeline else "No referral counters in timeline.csv."
+        no_data(ax_top, f"Referrals per hour: {reason}")
     if backlog_t:
         xs = [t / unit for t in backlog_t]
         ax_bottom.fill_between(xs, backlog, step="post", color="#8e44ad", alpha=0.25, zorder=2)
@@ -713,8 +401,8 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
         ax_bottom.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
         ax_bottom.set_axisbelow(True)
     else:
-        reason = data.why_empty("timeline.csv") if not data.timeline else "No outbox_backlog values in timeline.csv."
-        _no_data(ax_bottom, f"Outbox backlog: {reason}")
+        reason = data.why_empty(TIMELINE_CSV) if not data.timeline else "No outbox_backlog values in timeline.csv."
+        no_data(ax_bottom, f"Outbox backlog: {reason}")
 
     drawn = [ax for ax, ok in ((ax_top, bool(hourly)), (ax_bottom, bool(backlog_t))) if ok]
     handles: list[Any] = []
@@ -728,13 +416,13 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
         row = 0
         for fault in sorted(data.faults, key=lambda f: f.start):
             if fault.kind not in SHADED_FAULTS:
-                other_kinds[_safe_text(fault.kind, 20) or "unnamed"] += 1
+                other_kinds[safe_text(fault.kind, 20) or "unnamed"] += 1
                 for ax in drawn:
                     ax.axvline(fault.start / unit, color="#7f8c8d", linestyle=":", linewidth=1.0, zorder=1)
                 drawn[-1].text(
                     fault.start / unit,
                     0.97,
-                    f" {_safe_text(fault.kind, 20)}",
+                    f" {safe_text(fault.kind, 20)}",
                     transform=drawn[-1].get_xaxis_transform(),
                     ha="left",
                     va="top",
@@ -752,7 +440,7 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
             # Stagger labels of faults that start close together, so they do not overprint.
             row = row + 1 if x0 - last_label_end < span / unit * 0.12 else 0
             last_label_end = x0
-            detail = _safe_text(fault.detail, 28)
+            detail = safe_text(fault.detail, 28)
             suffix = "" if fault.end is not None else " (no end time)"
             ax_label = drawn[0]
             ax_label.text(
@@ -776,7 +464,7 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
         if other_kinds:
             handles.append(Line2D([], [], color="#7f8c8d", linestyle=":", label="other fault events"))
         if handles:
-            _legend_above(drawn[0], handles, ncols=len(handles))
+            legend_above(drawn[0], handles, ncols=len(handles))
         if unit == DAY and span / unit <= 21:
             drawn[-1].xaxis.set_major_locator(MultipleLocator(1.0))
         elif unit == HOUR:
@@ -791,24 +479,28 @@ def _draw_referrals_backlog(fig: Figure, data: _RunData, title: str) -> None:
     if any(f.kind in SHADED_FAULTS for f in data.faults):
         caption.append("Shaded: partition and crash windows from faults.csv; a line marks one without an end time.")
     elif not data.faults:
-        caption.append(f"No fault windows: {data.why_empty('faults.csv')}.")
+        caption.append(f"No fault windows: {data.why_empty(FAULTS_CSV)}.")
     if other_kinds:
         listed = ", ".join(f"{kind} ({n})" for kind, n in sorted(other_kinds.items()))
         caption.append(f"Dotted lines: other fault events (not shaded): {listed}.")
-    _finish(fig, title, heading, caption)
+    finish(fig, title, heading, caption)
 
 
-def _draw_delivery_latency(fig: Figure, data: _RunData, title: str) -> None:
+def _referrals(n: int) -> str:
+    return f"{fmt_count(n)} referral was" if n == 1 else f"{fmt_count(n)} referrals were"
+
+
+def _draw_delivery_latency(fig: Figure, data: RunData, title: str) -> None:
     heading = "Delivery latency of referrals"
     ax = fig.subplots()
     referred = [i for i in data.items if i.referred is not None]
     pairs = [(i.referred, i.delivered) for i in referred if i.delivered is not None]
     undelivered = len(referred) - len(pairs)
     if not pairs:
-        reason = data.why_empty("items.csv") if not data.items else "No referral has both referred_s and delivered_s."
-        _no_data(ax, reason)
+        reason = data.why_empty(ITEMS_CSV) if not data.items else "No referral has both referred_s and delivered_s."
+        no_data(ax, reason)
         note = [f"{_referrals(undelivered)} never delivered."] if undelivered else []
-        _finish(fig, title, heading, note)
+        finish(fig, title, heading, note)
         return
 
     floor_s = 0.001
@@ -817,7 +509,7 @@ def _draw_delivery_latency(fig: Figure, data: _RunData, title: str) -> None:
     latencies = np.maximum(raw, floor_s)
     p50, p99 = (float(v) for v in np.percentile(raw, [50, 99]))
     lo, hi = float(latencies.min()), float(latencies.max())
-    _log_axis(ax, "x", lo, hi, _SECOND_TICKS, _fmt_seconds_tick)
+    log_axis(ax, "x", lo, hi, SECOND_TICKS, fmt_seconds_tick)
     x_lo, x_hi = ax.get_xlim()
     bins = np.logspace(math.log10(x_lo), math.log10(x_hi), 50)
     ax.hist(latencies, bins=[float(edge) for edge in bins], color=MEMBER_COLOUR, alpha=0.8, zorder=2)
@@ -840,63 +532,31 @@ def _draw_delivery_latency(fig: Figure, data: _RunData, title: str) -> None:
         Patch(facecolor=MEMBER_COLOUR, alpha=0.8, label="histogram (left axis)"),
         Line2D([], [], color="#2c3e50", linewidth=1.6, label="cumulative share (right axis)"),
     ]
-    marks: list[tuple[float, str, str, _LineStyle]] = [
+    marks: list[tuple[float, str, str, LineStyle]] = [
         (p50, "p50 (median)", "#27ae60", "--"),
         (p99, "p99", "#c0392b", "-."),
     ]
     for value, name, colour, style in marks:
         ax.axvline(max(value, floor_s), color=colour, linestyle=style, linewidth=1.8, zorder=4)
         handles.append(
-            Line2D([], [], color=colour, linestyle=style, linewidth=1.8, label=f"{name} = {_fmt_seconds(value)}")
+            Line2D([], [], color=colour, linestyle=style, linewidth=1.8, label=f"{name} = {fmt_seconds(value)}")
         )
-    _legend_above(ax, handles, ncols=2)
+    legend_above(ax, handles, ncols=2)
 
     caption = [
-        f"{_count(len(pairs))} delivered referrals; latency = delivered_s - referred_s. Log-spaced bins, log scale; "
-        f"max {_fmt_seconds(float(raw.max()))}. Long tails are deliveries held up by partitions, crashes or loss."
+        f"{fmt_count(len(pairs))} delivered referrals; latency = delivered_s - referred_s. Log-spaced bins, log scale; "
+        f"max {fmt_seconds(float(raw.max()))}. Long tails are deliveries held up by partitions, crashes or loss."
     ]
     if undelivered:
         caption.append(f"{_referrals(undelivered)} not delivered by the end of the run (not shown).")
     if clipped:
-        caption.append(f"{_count(clipped)} latencies under 1 ms are drawn at 1 ms.")
-    _finish(fig, title, heading, caption)
+        caption.append(f"{fmt_count(clipped)} latencies under 1 ms are drawn at 1 ms.")
+    finish(fig, title, heading, caption)
 
 
-_DRAWERS: tuple[tuple[str, Callable[[Figure, _RunData, str], None]], ...] = (
+_DRAWERS: tuple[tuple[str, Callable[[Figure, RunData, str], None]], ...] = (
     ("time_to_removal.png", _draw_time_to_removal),
     ("removed_within_72h.png", _draw_removed_within_72h),
     ("referrals_backlog.png", _draw_referrals_backlog),
     ("delivery_latency.png", _draw_delivery_latency),
 )
-
-
-def _figures(run_dir: Path, title: str) -> list[tuple[str, Figure]]:
-    """The four figures, drawn but not saved (tests inspect their text)."""
-    data = _load(run_dir)
-    safe_title = _safe_text(title, 80)
-    figures: list[tuple[str, Figure]] = []
-    with matplotlib.rc_context(_STYLE):
-        for name, draw in _DRAWERS:
-            fig = _new_figure()
-            draw(fig, data, safe_title)
-            figures.append((name, fig))
-    return figures
-
-
-def draw_plots(run_dir: Path, *, title: str = "") -> list[Path]:
-    """Draw the run's plots from its metrics CSV files into run_dir; return the PNG paths, in PLOT_FILES order.
-
-    Missing or empty CSV files give "no data" panels, never an exception. Each PNG is written to a temporary
-    name and renamed, so a reader never sees half a file.
-    """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-    with matplotlib.rc_context(_STYLE):
-        for name, fig in _figures(run_dir, title):
-            path = run_dir / name
-            partial = run_dir / f".{name}.partial"
-            fig.savefig(partial, format="png", dpi=DPI, metadata={"Software": None})
-            os.replace(partial, path)
-            written.append(path)
-    return written

@@ -9,21 +9,19 @@ timeline, drain, check the invariants, and write the run directory:
     summary.json             the figures and the invariant results
     *.png                    plots drawn from the CSV files
     nodes/<node>/            each node's database, keys and the signed rosters
+
+What each file holds is declared where it is made: the CSV files in `metrics`, summary.json in `summary`, the
+plots in `plots`; `faults` applies the fault timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
 import gc
-import json
-import os
 import random
-import resource
-import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,44 +31,21 @@ import structlog
 from node.app import freeze_startup_heap
 from node.clock import AcceleratedClock
 from simulator.driver import CaseSystems
+from simulator.faults import apply_fault
 from simulator.invariants import InvariantResult, check_invariants
 from simulator.lag import LoopLag
+from simulator.metrics import item_rows, timeline_rows, write_run_files
 from simulator.network import Network
 from simulator.plots import draw_plots
-from simulator.proxy import LinkFault, LinkRules
-from simulator.records import NodeRecords, Sampler, read_records, seconds_since
-from simulator.scenario import Fault, Scenario, to_toml
-from simulator.world import Workload, build_workload
+from simulator.proxy import LinkRules
+from simulator.records import Sampler, read_records
+from simulator.scenario import Scenario, to_toml
+from simulator.summary import SUMMARY_JSON, RunSummary, summarise
+from simulator.world import build_workload
 
 __all__ = ["RunDirectoryError", "RunResult", "run_scenario"]
 
 _log = structlog.get_logger(__name__)
-ITEM_COLUMNS = [
-    "item",
-    "origin_node",
-    "origin_country",
-    "hosting_country",
-    "route",
-    "illegal",
-    "known",
-    "reported_s",
-    "referred_s",
-    "delivered_s",
-    "removed_s",
-    "moved",
-    "held",
-]
-TIMELINE_COLUMNS = [
-    "t_s",
-    "node",
-    "reports",
-    "referrals_sent",
-    "referrals_received",
-    "outbox_backlog",
-    "removed",
-    "open_items",
-]
-FAULT_COLUMNS = ["t_s", "kind", "detail", "end_s"]
 
 
 @dataclass
@@ -87,12 +62,17 @@ class Progress:
 @dataclass
 class RunResult:
     run_dir: Path
-    summary: dict[str, Any]
+    run_summary: RunSummary
     invariants: list[InvariantResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return all(result.ok for result in self.invariants)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What summary.json holds, as a dict (benchmarks/sim_bench.py reads it by key)."""
+        return self.run_summary.as_dict()
 
 
 async def run_scenario(
@@ -130,7 +110,7 @@ async def run_scenario(
         tasks.append(asyncio.create_task(lag.run()))
         tasks.append(asyncio.create_task(_sample(scenario, clock, sampler, timeline)))
         for fault in scenario.faults:
-            tasks.append(asyncio.create_task(_fault(scenario, network, clock, fault, fault_log, attacks)))
+            tasks.append(asyncio.create_task(apply_fault(scenario, network, clock, fault, fault_log, attacks)))
         end = scenario.start + timedelta(hours=sim.duration_hours + sim.drain_hours)
         while clock.now() < end:
             elapsed = (clock.now() - scenario.start).total_seconds() / 3600
@@ -178,16 +158,9 @@ async def run_scenario(
         rogues=rogues,
         attacks=attacks,
     )
-    items = _item_rows(scenario, workload, records, driver.stats.origin_items)
-    _write_csv(run_dir / "items.csv", ITEM_COLUMNS, items)
-    _write_csv(run_dir / "timeline.csv", TIMELINE_COLUMNS, timeline)
-    _write_csv(run_dir / "faults.csv", FAULT_COLUMNS, fault_log)
-    _write_csv(
-        run_dir / "attacks.csv",
-        ["t_s", "kind", "target", "message_id", "status", "reason_code", "expected", "legitimate", "detail"],
-        [{**a, "expected": "|".join(sorted(a["expected"]))} for a in attacks],
-    )
-    summary = _summary(
+    items = item_rows(scenario, workload, records, driver.stats.origin_items)
+    write_run_files(run_dir, items=items, timeline=timeline, faults=fault_log, attacks=attacks)
+    summary = summarise(
         scenario,
         workload,
         items,
@@ -201,10 +174,10 @@ async def run_scenario(
         retries=driver.stats.retries,
         attacks=len(attacks),
     )
-    summary["event_loop_lag"] = lag.summary(sim.clock_scale, cpu_cores)
+    summary.event_loop_lag = lag.summary(sim.clock_scale, cpu_cores)
     plots = _draw(run_dir, scenario)
-    summary["plots"] = [p.name for p in plots]
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    summary.plots = [p.name for p in plots]
+    summary.write(run_dir)
     return RunResult(run_dir, summary, invariants)
 
 
@@ -213,7 +186,7 @@ class RunDirectoryError(Exception):
 
 
 def _prepare(run_dir: Path, scenario: Scenario) -> None:
-    if (run_dir / "nodes").exists() or (run_dir / "summary.json").exists():
+    if (run_dir / "nodes").exists() or (run_dir / SUMMARY_JSON).exists():
         raise RunDirectoryError(f"{run_dir} holds an earlier run; choose another directory")
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "scenario.resolved.toml").write_text(to_toml(scenario))
@@ -235,96 +208,7 @@ async def _sample(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler,
 
 def _rows_at(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler) -> list[dict[str, Any]]:
     t_s = round((clock.now() - scenario.start).total_seconds(), 1)
-    return [{"t_s": t_s, **asdict(sample)} for sample in sampler.sample()]
-
-
-async def _fault(
-    scenario: Scenario,
-    network: Network,
-    clock: AcceleratedClock,
-    fault: Fault,
-    log: list[dict[str, Any]],
-    attacks: list[dict[str, Any]],
-) -> None:
-    async def at(hours: float) -> None:
-        wait = (scenario.start + timedelta(hours=hours) - clock.now()).total_seconds() / clock.scale
-        if wait > 0:
-            await asyncio.sleep(wait)
-
-    def now_s() -> float:
-        return round((clock.now() - scenario.start).total_seconds(), 1)
-
-    await at(fault.at_hours)
-    start_s = now_s()
-    end_h = fault.at_hours + fault.duration_hours
-    nodes = list(fault.nodes)
-    members = sorted(n.node_id for n in network.members)
-    detail = ",".join(nodes)
-    if fault.kind == "crash":
-        for node in nodes:
-            await network.crash(node)
-        await at(end_h)
-        for node in nodes:
-            await network.restart(node)
-    elif fault.kind == "partition":
-        side_a, side_b = _sides(fault, members, scenario.simulation.seed)
-        network.rules.split(side_a, side_b)  # bridge nodes are on neither side: they reach both
-        detail = f"{fault.mode}: {'+'.join(side_a)} | {'+'.join(side_b)}"
-        if fault.mode == "bridge":
-            detail += f" bridged by {'+'.join(nodes)}"
-        await at(end_h)
-        network.rules.heal()
-    elif fault.kind == "latency":
-        # Simulated milliseconds, slowed to the wall clock's pace like everything else.
-        wall = 1000 * clock.scale
-        network.rules.set_default(LinkFault(latency=fault.latency_ms / wall, jitter=fault.jitter_ms / wall))
-        detail = f"{fault.latency_ms:g} ms (simulated)"
-        await at(end_h)
-        network.rules.clear_faults()
-    elif fault.kind == "loss":
-        network.rules.set_default(LinkFault(loss=min(fault.loss, 0.99)))
-        detail = f"{fault.loss:.0%} of segments lost"
-        await at(end_h)
-        network.rules.clear_faults()
-    elif fault.kind in ("revoke", "suspend"):
-        status = "revoked" if fault.kind == "revoke" else "suspended"
-        for node in nodes:
-            version = network.set_status(node, status)
-        detail = f"{detail} {status} in roster v{version}"
-        if fault.duration_hours > 0:
-            await at(end_h)
-            for node in nodes:
-                network.set_status(node, "full")
-    elif fault.kind == "rotate_keys":
-        for node in nodes:
-            version = network.rotate_keys(node)
-            await network.crash(node)  # a planned restart to take up the new keys; nothing is lost
-            await network.restart(node)
-        detail = f"{detail} new keys in roster v{version}"
-    elif fault.kind == "rogue":
-        from simulator.rogue_campaign import run_campaign
-
-        records = await run_campaign(network, fault, clock, scenario.start)
-        attacks.extend(records)
-        detail = f"{detail}: {len(records)} messages ({', '.join(fault.attacks)})"
-    log.append(
-        {
-            "t_s": start_s,
-            "kind": fault.kind,
-            "detail": detail,
-            "end_s": now_s() if fault.duration_hours > 0 else "",
-        }
-    )
-
-
-def _sides(fault: Fault, members: list[str], seed: int) -> tuple[list[str], list[str]]:
-    if fault.mode == "isolate":
-        side_a = [n for n in members if n in fault.nodes]
-        return side_a, [n for n in members if n not in fault.nodes]
-    shuffled = [n for n in members if n not in fault.nodes]
-    random.Random(seed).shuffle(shuffled)
-    half = len(shuffled) // 2
-    return sorted(shuffled[:half]), sorted(shuffled[half:])
+    return timeline_rows(t_s, sampler.sample())
 
 
 async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> bool:
@@ -344,154 +228,6 @@ async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> boo
 
 
 # ---------------------------------------------------------------------------------------------- after
-
-
-def _item_rows(
-    scenario: Scenario,
-    workload: Workload,
-    records: dict[str, NodeRecords],
-    origin_items: dict[int, tuple[str, str]],
-) -> list[dict[str, Any]]:
-    start = scenario.start
-    country_of = {h.node_id: h.country for h in scenario.hotlines}
-    items_by_id = {(n, i["item_id"]): i for n, r in records.items() for i in r.items}
-    first_referral: dict[tuple[str, str], dict[str, Any]] = {}
-    for node_id, node in records.items():
-        for m in sorted(node.outbox, key=lambda m: m["created_at"]):
-            if m["kind"] == "referral":
-                first_referral.setdefault((node_id, m["item_id"]), m)
-    receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
-    moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
-    rows = []
-    for plan in workload.reports:
-        found = origin_items.get(plan.n)
-        if found is None:
-            continue
-        node_id = found[0]
-        item = items_by_id.get(found)
-        if item is None:
-            continue
-        referral = first_referral.get(found)
-        receipt = receipts.get(referral["message_id"]) if referral else None
-        route = {
-            "DOMESTIC": "domestic",
-            "REFERRAL": "referral",
-            "FALLBACK_DIRECT": "fallback",
-            "FALLBACK_REFERRAL": "fallback",
-        }.get(item["route"] or "", "pending")
-        if item["state"] == "CLOSED_NOT_ILLEGAL" or item["classification"] == "NOT_ILLEGAL":
-            route = "not_illegal"
-        removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
-        rows.append(
-            {
-                "item": f"r{plan.n}",
-                "origin_node": node_id,
-                "origin_country": country_of[node_id],
-                "hosting_country": plan.hosting_country,
-                "route": route,
-                "illegal": int(plan.classification != "NOT_ILLEGAL"),
-                "known": int(bool(item["known_content"])),
-                "reported_s": _fmt(seconds_since(start, item["first_reported_at"])),
-                "referred_s": _fmt(seconds_since(start, referral["created_at"]) if referral else None),
-                "delivered_s": _fmt(seconds_since(start, receipt["recorded_at"]) if receipt else None),
-                "removed_s": _fmt(seconds_since(start, removed)),
-                "moved": int(found in moved),
-                "held": int(any(s.hold_h > 0 for s in plan.stages)),
-            }
-        )
-    return rows
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.1f}"
-
-
-def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
-def _summary(
-    scenario: Scenario,
-    workload: Workload,
-    items: list[dict[str, Any]],
-    invariants: list[InvariantResult],
-    network: Network,
-    *,
-    wall: float,
-    cpu: float,
-    simulated_hours: float,
-    drained: bool,
-    driver_refused: dict[str, int],
-    retries: int,
-    attacks: int,
-) -> dict[str, Any]:
-    illegal = [r for r in items if r["illegal"] == 1 and r["route"] != "not_illegal"]
-    removal_hours = [
-        (float(r["removed_s"]) - float(r["reported_s"])) / 3600 for r in illegal if r["removed_s"] and r["reported_s"]
-    ]
-    within_72 = sum(1 for h in removal_hours if h <= 72)
-    delivery = [float(r["delivered_s"]) - float(r["referred_s"]) for r in items if r["delivered_s"] and r["referred_s"]]
-    per_country: dict[str, dict[str, Any]] = {}
-    for row in illegal:
-        entry = per_country.setdefault(row["hosting_country"], {"illegal": 0, "removed": 0, "within_72h": 0})
-        entry["illegal"] += 1
-        if row["removed_s"]:
-            entry["removed"] += 1
-            if (float(row["removed_s"]) - float(row["reported_s"])) / 3600 <= 72:
-                entry["within_72h"] += 1
-    routes: dict[str, int] = {}
-    for row in items:
-        routes[row["route"]] = routes.get(row["route"], 0) + 1
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    members = len(network.members)
-    return {
-        "scenario": scenario.simulation.name,
-        "seed": scenario.simulation.seed,
-        "nodes": members,
-        "countries": len(scenario.countries),
-        "reports": len(items),
-        # Fewer reports than planned means the case systems fell behind the clock (the scale is too high
-        # for this machine) or the run ended first; the figures then describe a lagging network.
-        "planned_reports": len(workload.reports),
-        "illegal_items": len(illegal),
-        "referral_count": sum(1 for r in items if r["referred_s"]),
-        "routes": routes,
-        "removed": len(removal_hours),
-        "removed_within_72h_share": round(within_72 / len(illegal), 4) if illegal else None,
-        "removed_within_72h_share_of_removed": round(within_72 / len(removal_hours), 4) if removal_hours else None,
-        "median_time_to_removal_hours": round(statistics.median(removal_hours), 2) if removal_hours else None,
-        "delivery_latency_seconds": _quantiles(delivery),
-        "by_hosting_country": dict(sorted(per_country.items())),
-        "invariants": {r.name: r.as_dict() for r in invariants},
-        "invariants_ok": all(r.ok for r in invariants),
-        "drained": drained,
-        "simulated_hours": round(simulated_hours, 2),
-        "wall_seconds": round(wall, 2),
-        "speedup": round(simulated_hours * 3600 / wall, 1) if wall else None,
-        "cpu_seconds": round(cpu, 2),
-        "peak_rss_mib": round(rss_mib, 1),
-        "rss_per_node_mib": round(rss_mib / members, 1) if members else None,
-        "clock_scale": scenario.simulation.clock_scale,
-        "driver": {"retries": retries, "refused": driver_refused},
-        "node_crashes": sum(n.crashes for n in network.nodes.values()),
-        "roster_version": network.roster_version,
-        "rogue_messages": attacks,
-        "pid": os.getpid(),
-    }
-
-
-def _quantiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"count": 0, "p50": None, "p99": None, "max": None}
-    ordered = sorted(values)
-
-    def q(fraction: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
-
-    return {"count": len(ordered), "p50": q(0.5), "p99": q(0.99), "max": round(ordered[-1], 2)}
 
 
 def _draw(run_dir: Path, scenario: Scenario) -> list[Path]:

@@ -19,17 +19,10 @@ from pathlib import Path
 import pytest
 from matplotlib.text import Text
 
-from simulator.plots import (
-    HOUR,
-    PLOT_FILES,
-    _figures,
-    _hourly_from_counters,
-    _safe_text,
-    _Sample,
-    _total_gauge,
-    draw_plots,
-)
-from simulator.runner import FAULT_COLUMNS, ITEM_COLUMNS, TIMELINE_COLUMNS
+from simulator.metrics import FAULT_COLUMNS, ITEM_COLUMNS, TIMELINE_COLUMNS, Sample
+from simulator.plot_series import hourly_from_counters, total_gauge
+from simulator.plot_style import HOUR, safe_text
+from simulator.plots import PLOT_FILES, _figures, draw_plots
 
 DAY = 24 * HOUR
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -291,23 +284,23 @@ def test_no_url_ever_reaches_a_plot(tmp_path: Path) -> None:
     ["http://a.example/b", "HTTPS://A.EXAMPLE", "www.a.example", "a.example/path", "user@a.example/x", "ftp://x"],
 )
 def test_safe_text_removes_anything_shaped_like_a_url(text: str) -> None:
-    assert _safe_text(f"before {text} after") == "before [url removed] after"
+    assert safe_text(f"before {text} after") == "before [url removed] after"
 
 
 def test_safe_text_caps_length_and_escapes_mathtext() -> None:
-    assert len(_safe_text("x" * 200, 30)) == 30
-    assert _safe_text("cost $5 $6") == r"cost \$5 \$6"
+    assert len(safe_text("x" * 200, 30)) == 30
+    assert safe_text("cost $5 $6") == r"cost \$5 \$6"
 
 
 def test_hourly_referrals_add_up_and_survive_a_counter_reset() -> None:
     samples = [
-        _Sample(0, "a", 0, None),
-        _Sample(1800, "a", 4, None),
-        _Sample(7200, "a", 10, None),  # 6 over 1.5 hours: 2 in hour 0, 4 in hour 1
-        _Sample(9000, "a", 3, None),  # restarted: 3 new since
-        _Sample(3600, "b", 5, None),  # first sample of b: a point in hour 0
+        Sample(0, "a", 0, None),
+        Sample(1800, "a", 4, None),
+        Sample(7200, "a", 10, None),  # 6 over 1.5 hours: 2 in hour 0, 4 in hour 1
+        Sample(9000, "a", 3, None),  # restarted: 3 new since
+        Sample(3600, "b", 5, None),  # first sample of b: a point in hour 0
     ]
-    bins = _hourly_from_counters(samples)
+    bins = hourly_from_counters(samples)
     assert sum(bins.values()) == pytest.approx(4 + 6 + 3 + 5)
     assert bins[0] == pytest.approx(4 + 2 + 5)
     assert bins[1] == pytest.approx(4)
@@ -315,5 +308,5 @@ def test_hourly_referrals_add_up_and_survive_a_counter_reset() -> None:
 
 
 def test_backlog_is_summed_over_nodes_with_the_last_value_carried_forward() -> None:
-    samples = [_Sample(0, "a", None, 2), _Sample(0, "b", None, 1), _Sample(10, "a", None, 5), _Sample(20, "b", None, 0)]
-    assert _total_gauge(samples) == ([0, 10, 20], [3, 6, 5])
+    samples = [Sample(0, "a", None, 2), Sample(0, "b", None, 1), Sample(10, "a", None, 5), Sample(20, "b", None, 0)]
+    assert total_gauge(samples) == ([0, 10, 20], [3, 6, 5])

@@ -1,0 +1,365 @@
+"""The run's data files, declared once: the columns of `items.csv`, `timeline.csv`, `faults.csv` and `attacks.csv`,
+the rows a run writes into them, writing them, and reading them back for the plots (simulator/README.md describes
+every column).
+
+Every reader and writer names a column by its declaration here (`ItemColumn.REMOVED_S`), never by a string of
+its own. Times in the files are simulated seconds since the scenario start; an empty cell means it did not happen.
+Reading back is forgiving: a missing or unreadable file, a short row or a garbage cell gives fewer rows or an
+empty value, never an exception, and `RunData.problems` says which file gave nothing and why.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from simulator.records import NodeRecords, TimelineSample, seconds_since
+from simulator.scenario import Scenario
+from simulator.world import Workload
+
+__all__ = [
+    "ATTACKS_CSV",
+    "ATTACK_COLUMNS",
+    "FAULTS_CSV",
+    "FAULT_COLUMNS",
+    "ITEMS_CSV",
+    "ITEM_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "TIMELINE_CSV",
+    "AttackColumn",
+    "Fault",
+    "FaultColumn",
+    "Item",
+    "ItemColumn",
+    "RunData",
+    "Sample",
+    "TimelineColumn",
+    "fault_row",
+    "item_rows",
+    "read_run",
+    "timeline_rows",
+    "write_run_files",
+]
+
+ITEMS_CSV = "items.csv"
+TIMELINE_CSV = "timeline.csv"
+FAULTS_CSV = "faults.csv"
+ATTACKS_CSV = "attacks.csv"
+
+
+class ItemColumn(StrEnum):
+    """items.csv: one row per reported URL."""
+
+    ITEM = "item"
+    ORIGIN_NODE = "origin_node"
+    ORIGIN_COUNTRY = "origin_country"
+    HOSTING_COUNTRY = "hosting_country"
+    ROUTE = "route"
+    ILLEGAL = "illegal"
+    KNOWN = "known"
+    REPORTED_S = "reported_s"
+    REFERRED_S = "referred_s"
+    DELIVERED_S = "delivered_s"
+    REMOVED_S = "removed_s"
+    MOVED = "moved"
+    HELD = "held"
+
+
+class TimelineColumn(StrEnum):
+    """timeline.csv: per node, sampled every `sample_minutes` of simulated time; after `t_s`, the fields of
+    `records.TimelineSample`."""
+
+    T_S = "t_s"
+    NODE = "node"
+    REPORTS = "reports"
+    REFERRALS_SENT = "referrals_sent"
+    REFERRALS_RECEIVED = "referrals_received"
+    OUTBOX_BACKLOG = "outbox_backlog"
+    REMOVED = "removed"
+    OPEN_ITEMS = "open_items"
+
+
+class FaultColumn(StrEnum):
+    """faults.csv: the fault timeline as it was applied."""
+
+    T_S = "t_s"
+    KIND = "kind"
+    DETAIL = "detail"
+    END_S = "end_s"
+
+
+class AttackColumn(StrEnum):
+    """attacks.csv: the rogue member's messages and what each victim answered."""
+
+    T_S = "t_s"
+    KIND = "kind"
+    TARGET = "target"
+    MESSAGE_ID = "message_id"
+    STATUS = "status"
+    REASON_CODE = "reason_code"
+    EXPECTED = "expected"
+    LEGITIMATE = "legitimate"
+    DETAIL = "detail"
+
+
+ITEM_COLUMNS = tuple(column.value for column in ItemColumn)
+TIMELINE_COLUMNS = tuple(column.value for column in TimelineColumn)
+FAULT_COLUMNS = tuple(column.value for column in FaultColumn)
+ATTACK_COLUMNS = tuple(column.value for column in AttackColumn)
+
+
+# --------------------------------------------------------------------------------------------------- rows
+
+
+def item_rows(
+    scenario: Scenario,
+    workload: Workload,
+    records: dict[str, NodeRecords],
+    origin_items: dict[int, tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """One items.csv row per planned report that reached its origin node, from what the nodes recorded."""
+    start = scenario.start
+    country_of = {h.node_id: h.country for h in scenario.hotlines}
+    items_by_id = {(n, i["item_id"]): i for n, r in records.items() for i in r.items}
+    first_referral: dict[tuple[str, str], dict[str, Any]] = {}
+    for node_id, node in records.items():
+        for m in sorted(node.outbox, key=lambda m: m["created_at"]):
+            if m["kind"] == "referral":
+                first_referral.setdefault((node_id, m["item_id"]), m)
+    receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
+    moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
+    rows: list[dict[str, Any]] = []
+    for plan in workload.reports:
+        found = origin_items.get(plan.n)
+        if found is None:
+            continue
+        node_id = found[0]
+        item = items_by_id.get(found)
+        if item is None:
+            continue
+        referral = first_referral.get(found)
+        receipt = receipts.get(referral["message_id"]) if referral else None
+        route = {
+            "DOMESTIC": "domestic",
+            "REFERRAL": "referral",
+            "FALLBACK_DIRECT": "fallback",
+            "FALLBACK_REFERRAL": "fallback",
+        }.get(item["route"] or "", "pending")
+        if item["state"] == "CLOSED_NOT_ILLEGAL" or item["classification"] == "NOT_ILLEGAL":
+            route = "not_illegal"
+        removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
+        rows.append(
+            {
+                ItemColumn.ITEM: f"r{plan.n}",
+                ItemColumn.ORIGIN_NODE: node_id,
+                ItemColumn.ORIGIN_COUNTRY: country_of[node_id],
+                ItemColumn.HOSTING_COUNTRY: plan.hosting_country,
+                ItemColumn.ROUTE: route,
+                ItemColumn.ILLEGAL: int(plan.classification != "NOT_ILLEGAL"),
+                ItemColumn.KNOWN: int(bool(item["known_content"])),
+                ItemColumn.REPORTED_S: _fmt(seconds_since(start, item["first_reported_at"])),
+                ItemColumn.REFERRED_S: _fmt(seconds_since(start, referral["created_at"]) if referral else None),
+                ItemColumn.DELIVERED_S: _fmt(seconds_since(start, receipt["recorded_at"]) if receipt else None),
+                ItemColumn.REMOVED_S: _fmt(seconds_since(start, removed)),
+                ItemColumn.MOVED: int(found in moved),
+                ItemColumn.HELD: int(any(s.hold_h > 0 for s in plan.stages)),
+            }
+        )
+    return rows
+
+
+def timeline_rows(t_s: float, samples: Iterable[TimelineSample]) -> list[dict[str, Any]]:
+    """The timeline.csv rows of one sampling: a row per node, at t_s."""
+    return [{TimelineColumn.T_S: t_s, **asdict(sample)} for sample in samples]
+
+
+def fault_row(t_s: float, kind: str, detail: str, end_s: float | None) -> dict[str, Any]:
+    """The faults.csv row of one applied fault; end_s is None for a fault without a duration."""
+    return {
+        FaultColumn.T_S: t_s,
+        FaultColumn.KIND: kind,
+        FaultColumn.DETAIL: detail,
+        FaultColumn.END_S: "" if end_s is None else end_s,
+    }
+
+
+def _attack_rows(attacks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**a, AttackColumn.EXPECTED: "|".join(sorted(a[AttackColumn.EXPECTED]))} for a in attacks]
+
+
+def _fmt(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+# --------------------------------------------------------------------------------------------------- writing
+
+
+def write_run_files(
+    run_dir: Path,
+    *,
+    items: list[dict[str, Any]],
+    timeline: list[dict[str, Any]],
+    faults: list[dict[str, Any]],
+    attacks: list[dict[str, Any]],
+) -> None:
+    """Write the four CSV files into run_dir; `attacks` are the rogue campaign's records (`expected` a set)."""
+    _write_csv(run_dir / ITEMS_CSV, ITEM_COLUMNS, items)
+    _write_csv(run_dir / TIMELINE_CSV, TIMELINE_COLUMNS, timeline)
+    _write_csv(run_dir / FAULTS_CSV, FAULT_COLUMNS, faults)
+    _write_csv(run_dir / ATTACKS_CSV, ATTACK_COLUMNS, _attack_rows(attacks))
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# --------------------------------------------------------------------------------------------------- reading back
+
+# Routes of an item judged illegal; a row without a readable `illegal` flag is judged by its route.
+_ILLEGAL_ROUTES = frozenset({"domestic", "referral", "fallback"})
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An items.csv row as the plots use it."""
+
+    hosting: str
+    route: str
+    illegal: bool
+    reported: float | None
+    referred: float | None
+    delivered: float | None
+    removed: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """A timeline.csv row as the plots use it."""
+
+    t: float
+    node: str
+    referrals_sent: float | None
+    outbox_backlog: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """A faults.csv row as the plots use it: start <= end, kind in lower case."""
+
+    start: float
+    kind: str
+    detail: str
+    end: float | None
+
+
+@dataclass(slots=True)
+class RunData:
+    """What the plots read from a run directory."""
+
+    items: list[Item] = field(default_factory=list)
+    timeline: list[Sample] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    # File name -> why it gave no rows ("missing", "unreadable: ...", "has no rows").
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def end_s(self) -> float | None:
+        """The end of observation: the last timeline sample, else the last time in items.csv."""
+        if self.timeline:
+            return max(s.t for s in self.timeline)
+        times = [t for i in self.items for t in (i.reported, i.referred, i.delivered, i.removed) if t is not None]
+        return max(times) if times else None
+
+    def why_empty(self, name: str) -> str:
+        return f"{name} {self.problems[name]}" if name in self.problems else f"{name} has no usable rows"
+
+
+def read_run(run_dir: Path) -> RunData:
+    """items.csv, timeline.csv and faults.csv of run_dir, read back; rows without a time are left out."""
+    data = RunData()
+    for row in _read_csv(run_dir / ITEMS_CSV, data.problems):
+        route = row.get(ItemColumn.ROUTE, "").lower()
+        flag = row.get(ItemColumn.ILLEGAL, "")
+        illegal = flag == "1" if flag in ("0", "1") else route in _ILLEGAL_ROUTES
+        data.items.append(
+            Item(
+                hosting=_country(row.get(ItemColumn.HOSTING_COUNTRY)),
+                route=route,
+                illegal=illegal,
+                reported=_num(row.get(ItemColumn.REPORTED_S)),
+                referred=_num(row.get(ItemColumn.REFERRED_S)),
+                delivered=_num(row.get(ItemColumn.DELIVERED_S)),
+                removed=_num(row.get(ItemColumn.REMOVED_S)),
+            )
+        )
+    for row in _read_csv(run_dir / TIMELINE_CSV, data.problems):
+        t = _num(row.get(TimelineColumn.T_S))
+        if t is None:
+            continue
+        data.timeline.append(
+            Sample(
+                t=t,
+                node=row.get(TimelineColumn.NODE, ""),
+                referrals_sent=_num(row.get(TimelineColumn.REFERRALS_SENT)),
+                outbox_backlog=_num(row.get(TimelineColumn.OUTBOX_BACKLOG)),
+            )
+        )
+    for row in _read_csv(run_dir / FAULTS_CSV, data.problems):
+        start = _num(row.get(FaultColumn.T_S))
+        if start is None:
+            continue
+        end = _num(row.get(FaultColumn.END_S))
+        if end is not None and end < start:
+            start, end = end, start
+        data.faults.append(
+            Fault(
+                start=start,
+                kind=row.get(FaultColumn.KIND, "").strip().lower(),
+                detail=row.get(FaultColumn.DETAIL, ""),
+                end=end,
+            )
+        )
+    return data
+
+
+def _read_csv(path: Path, problems: dict[str, str]) -> list[dict[str, str]]:
+    if not path.is_file():
+        problems[path.name] = "is missing"
+        return []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = [
+                {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
+                for row in csv.DictReader(f)
+            ]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        problems[path.name] = f"is unreadable ({type(exc).__name__})"
+        return []
+    if not rows:
+        problems[path.name] = "has no rows"
+    return rows
+
+
+def _num(cell: str | None) -> float | None:
+    """A float from a CSV cell; None for an empty or malformed cell (empty = did not happen)."""
+    if not cell:
+        return None
+    try:
+        value = float(cell)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _country(cell: str | None) -> str:
+    """A country code fit for a label: letters/digits only, else "??"."""
+    code = (cell or "").strip().upper()
+    return code if re.fullmatch(r"[A-Z0-9]{1,8}", code) else "??"
