@@ -58,7 +58,7 @@ def main() -> None:
     finally:
         configure_logging("console", logging.WARNING)
         log.close()
-    s = result.summary
+    s = result.run_summary.as_dict()  # the summary.json form
     figures: dict[str, Any] = {
         "scenario": args.scenario,
         "nodes": s["nodes"],

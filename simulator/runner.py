@@ -69,11 +69,6 @@ class RunResult:
     def ok(self) -> bool:
         return all(result.ok for result in self.invariants)
 
-    @property
-    def summary(self) -> dict[str, Any]:
-        """What summary.json holds, as a dict (benchmarks/sim_bench.py reads it by key)."""
-        return self.run_summary.as_dict()
-
 
 async def run_scenario(
     scenario: Scenario, run_dir: Path, *, on_progress: Callable[[Progress], None] | None = None
