@@ -36,8 +36,8 @@ from node.exchange.service import NodeExchange
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.scheduler import NodeScheduler
-from node.store.case_store import SqlCaseStore
 from node.store.engine import create_store_engine, migrate
+from node.store.sql_store import SqlStore
 
 __all__ = ["Node", "build_node", "build_resolver"]
 
@@ -53,7 +53,7 @@ class Node:
     config: NodeConfig
     clock: Clock
     engine: Engine
-    store: SqlCaseStore
+    store: SqlStore
     cases: CaseService
     access: AccessService
     notifier: EventNotifier
@@ -146,7 +146,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
     clock = clock or SystemClock()
     engine = create_store_engine(config.effective_database_url())
     migrate(engine)
-    store = SqlCaseStore(engine)
+    store = SqlStore(engine)
     pdq = PdqIndex(config.pdq_threshold)
     batch_digests: list[bytes] = []
     batch_refs: list[int] = []
@@ -185,7 +185,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
     )
 
 
-def _build_exchange(config: NodeConfig, clock: Clock, store: SqlCaseStore, cases: CaseService) -> NodeExchange:
+def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
     settings = config.exchange

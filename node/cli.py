@@ -116,11 +116,11 @@ def import_hashes(
 @app.command("verify-audit")
 def verify_audit(config: ConfigOption = None) -> None:
     """Check the audit log's hash chain; exits 1 at the first entry that does not verify."""
-    from node.store.case_store import SqlCaseStore
     from node.store.engine import create_store_engine
+    from node.store.sql_store import SqlStore
 
     settings = _config(config)
-    bad = SqlCaseStore(create_store_engine(settings.effective_database_url())).verify_audit_chain()
+    bad = SqlStore(create_store_engine(settings.effective_database_url())).verify_audit_chain()
     if bad is not None:
         typer.secho(f"audit log entry {bad} does not verify: the log was altered", fg="red", err=True)
         raise typer.Exit(1)

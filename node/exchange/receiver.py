@@ -27,7 +27,8 @@ from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.errors import DomainError, ResourceExhausted
 from node.exchange.codec import Incoming, decode_body
-from node.store.case_store import InboxEntry, SqlCaseStore, SqlTransaction
+from node.store.sql_store import SqlStore, SqlTransaction
+from node.store.txn.inbox import InboxEntry
 
 __all__ = [
     "DeliveryResult",
@@ -120,7 +121,7 @@ class Receiver:
         *,
         node_id: str,
         cases: CaseService,
-        store: SqlCaseStore,
+        store: SqlStore,
         opener: EnvelopeOpener,
         members: Callable[[], Members],
         clock: Clock,

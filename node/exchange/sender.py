@@ -29,7 +29,7 @@ from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.exchange.codec import encode_body
 from node.exchange.receiver import DeliveryResult, DeliveryStatus, RejectedMessage
-from node.store.case_store import SqlCaseStore
+from node.store.sql_store import SqlStore
 
 __all__ = ["Backoff", "EnvelopeSealer", "PeerSender", "SendSettings", "Transport", "TransportError"]
 
@@ -105,7 +105,7 @@ class PeerSender:
         self,
         *,
         peer: str,
-        store: SqlCaseStore,
+        store: SqlStore,
         sealer: EnvelopeSealer,
         transport: Transport,
         clock: Clock,

@@ -23,7 +23,7 @@ from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
 from node.exchange.sender import PeerSender
-from node.store.case_store import SqlCaseStore
+from node.store.sql_store import SqlStore
 
 __all__ = ["NodeExchange"]
 
@@ -39,7 +39,7 @@ class NodeExchange:
         keys: NodeKeys,
         roster: RosterState,
         cases: CaseService,
-        store: SqlCaseStore,
+        store: SqlStore,
         clock: Clock,
         rate_limit: RateLimit | None = None,
         proxy: str = "",

@@ -1,0 +1,93 @@
+"""The receiving side's table: every message received from a peer, with its result, to deduplicate on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, insert, select
+
+from node.store import schema as t
+from node.store.txn.transaction import TransactionBase
+
+__all__ = ["InboxEntry", "InboxTxn"]
+
+
+class InboxEntry(NamedTuple):
+    """A message received from a peer, with its result: its inbox row."""
+
+    sender: str
+    message_id: str
+    kind: str
+    received_at: datetime
+    status: str
+    reason_code: str = ""
+    reason: str = ""
+    receipt: str = ""  # base64 of the signed receipt, for an accepted message
+
+
+class InboxTxn(TransactionBase):
+    """The inbox table of a transaction."""
+
+    def get_inbox(self, sender: str, message_id: str) -> tuple[str, str, str, str] | None:
+        """(status, reason code, reason, receipt) of a message received before, if any."""
+        row = self.c.execute(
+            select(t.inbox).where(t.inbox.c.sender == sender, t.inbox.c.message_id == message_id)
+        ).first()
+        return (row.status, row.reason_code, row.reason, row.receipt) if row else None
+
+    def put_inbox(
+        self,
+        sender: str,
+        message_id: str,
+        kind: str,
+        at: datetime,
+        status: str,
+        reason_code: str = "",
+        reason: str = "",
+        receipt: str = "",
+    ) -> None:
+        self.c.execute(
+            insert(t.inbox),
+            {
+                "sender": sender,
+                "message_id": message_id,
+                "kind": kind,
+                "received_at": at,
+                "status": status,
+                "reason_code": reason_code[:40],
+                "reason": reason[:500],
+                "receipt": receipt,
+            },
+        )
+
+    def get_inbox_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], InboxEntry]:
+        """The inbox entries of the (sender, message id) pairs that were received before."""
+        found: dict[tuple[str, str], InboxEntry] = {}
+        by_sender: dict[str, list[str]] = {}
+        for sender, message_id in keys:
+            by_sender.setdefault(sender, []).append(message_id)
+        for sender, message_ids in by_sender.items():
+            for row in self.c.execute(_INBOX_MANY, {"k_sender": sender, "k_message_ids": message_ids}):
+                entry = InboxEntry(*row)
+                found[(entry.sender, entry.message_id)] = entry
+        return found
+
+    def put_inbox_many(self, entries: list[InboxEntry]) -> None:
+        if entries:
+            self.c.execute(
+                insert(t.inbox),
+                [{**e._asdict(), "reason_code": e.reason_code[:40], "reason": e.reason[:500]} for e in entries],
+            )
+
+
+_INBOX_MANY = select(
+    t.inbox.c.sender,
+    t.inbox.c.message_id,
+    t.inbox.c.kind,
+    t.inbox.c.received_at,
+    t.inbox.c.status,
+    t.inbox.c.reason_code,
+    t.inbox.c.reason,
+    t.inbox.c.receipt,
+).where(t.inbox.c.sender == bindparam("k_sender"), t.inbox.c.message_id.in_(bindparam("k_message_ids", expanding=True)))
