@@ -11,7 +11,6 @@ message that fails validation is REJECTED with its reason and changes nothing; t
 from __future__ import annotations
 
 import base64
-import enum
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,80 +26,24 @@ from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.errors import DomainError, ResourceExhausted
 from node.exchange.codec import Incoming, decode_body
+from node.exchange.delivery import (
+    DeliveryResult,
+    DeliveryStatus,
+    EnvelopeOpener,
+    OpenedEnvelope,
+    ReceiptRequest,
+    RejectedMessage,
+)
 from node.store.sql_store import SqlStore, SqlTransaction
 from node.store.txn.inbox import InboxEntry
 
-__all__ = [
-    "DeliveryResult",
-    "DeliveryStatus",
-    "EnvelopeOpener",
-    "OpenedEnvelope",
-    "ReceiptRequest",
-    "Receiver",
-    "ReceiverLimits",
-    "RejectedMessage",
-]
+__all__ = ["Receiver", "ReceiverLimits"]
 
 _log = structlog.get_logger(__name__)
 
 
-class DeliveryStatus(enum.StrEnum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    message_id: str
-    status: DeliveryStatus
-    reason_code: str = ""
-    reason: str = ""
-    receipt: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class OpenedEnvelope:
-    """A message that decrypted and whose signatures verified."""
-
-    sender: str
-    message_id: str
-    kind: int
-    body: bytes
-    signed_message: bytes
-    created_at: datetime
-    expires_at: datetime
-    roster_version: int
-
-
 class _Refused(Exception):
     """A message of the batch was refused while applying without savepoints: apply again with them."""
-
-
-class RejectedMessage(Exception):
-    def __init__(self, code: str, reason: str, *, sender: str = "", message_id: str = "") -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code, self.reason, self.sender, self.message_id = code, reason, sender, message_id
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptRequest:
-    """What a receipt names: the accepted message, and the exact signed bytes accepted."""
-
-    to: str
-    message_id: str
-    signed_message: bytes
-
-
-class EnvelopeOpener(Protocol):
-    def open(self, data: bytes, verified: VerifiedSignatures | None = None) -> OpenedEnvelope:
-        """Decrypt and verify; raises RejectedMessage with the reason. `verified` lets the messages of one
-        signed batch share the check of its signature."""
-        ...
-
-    def sign_receipts(self, requests: Sequence[ReceiptRequest], *, accepted_at: datetime) -> list[bytes]:
-        """A receipt for each accepted message, signed by this node (together, over their Merkle root)."""
-        ...
 
 
 class Members(Protocol):

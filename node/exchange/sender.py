@@ -16,10 +16,10 @@ import asyncio
 import base64
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -28,45 +28,20 @@ from node.cases.model import Event, OutboxMessage
 from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.exchange.codec import encode_body
-from node.exchange.receiver import DeliveryResult, DeliveryStatus, RejectedMessage
+from node.exchange.delivery import (
+    HELD_CODES,
+    DeliveryResult,
+    DeliveryStatus,
+    EnvelopeSealer,
+    RejectedMessage,
+    Transport,
+    TransportError,
+)
 from node.store.sql_store import SqlStore
 
-__all__ = ["Backoff", "EnvelopeSealer", "PeerSender", "SendSettings", "Transport", "TransportError"]
+__all__ = ["Backoff", "PeerSender", "SendSettings"]
 
 _log = structlog.get_logger(__name__)
-# Refusals that say nothing about the message itself: it stays queued and goes again later.
-HELD_CODES = frozenset({"SENDER_NOT_ACTIVE"})
-
-
-class TransportError(Exception):
-    """Delivery failed before the peer answered for each message. Transient failures are retried."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-class Transport(Protocol):
-    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> list[DeliveryResult]: ...
-
-
-class EnvelopeSealer(Protocol):
-    def seal_batch(
-        self,
-        messages: Sequence[tuple[int, bytes, str]],
-        *,
-        recipient: str,
-        created_at: datetime,
-        expires_at: datetime,
-    ) -> list[bytes]:
-        """(kind, body, message id) of each message -> its sealed envelope; the batch is signed together."""
-        ...
-
-    def verify_receipt(
-        self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
-    ) -> datetime:
-        """The time the peer says it accepted the message; raises RejectedMessage if the receipt is bad."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,9 +22,9 @@ from node.clock import ManualClock
 from node.crypto import SUITES
 from node.crypto.envelope import MessageToSign, _info, sign_batch
 from node.exchange.codec import encode_body
+from node.exchange.delivery import DeliveryResult, DeliveryStatus, TransportError
 from node.exchange.memory import InMemoryTransport
-from node.exchange.receiver import DeliveryResult, DeliveryStatus
-from node.exchange.sender import PeerSender, SendSettings, TransportError
+from node.exchange.sender import PeerSender, SendSettings
 from node.store import schema as t
 from tests.conftest import ANALYST
 from tests.exchange.federation import Federation

@@ -19,7 +19,7 @@ from node.clock import ManualClock
 from node.crypto import HpkeKeyPair, PublicHpkeKey, SigningKeyPair, seal
 from node.errors import ResourceExhausted
 from node.exchange.codec import encode_body
-from node.exchange.receiver import DeliveryStatus
+from node.exchange.delivery import DeliveryStatus
 from node.store import schema as t
 from tests.conftest import ANALYST, INTAKE
 from tests.exchange.federation import Federation, later
