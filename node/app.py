@@ -30,9 +30,9 @@ from node.config import NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import RosterError
 from node.errors import InvalidArgument
+from node.exchange.node_exchange import NodeExchange
 from node.exchange.rate_limit import RateLimit
 from node.exchange.roster_state import RosterState
-from node.exchange.service import NodeExchange
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.scheduler import NodeScheduler

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from node.cases.model import (
     Action,
@@ -23,7 +23,7 @@ from node.cases.model import (
 )
 from node.hashes import ContentHash
 
-__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemTimes"]
+__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +45,15 @@ class ItemTimes:
     lea_notified_at: datetime | None
     ntd_sent_at: datetime | None
     closed_at: datetime | None
+
+
+class ItemReceipt(NamedTuple):
+    """A peer's signed receipt for a message about an item: a link in the item's chain of custody."""
+
+    message_id: str
+    peer: str
+    accepted_at: datetime
+    receipt: str  # base64 of the signed receipt
 
 
 class CaseStore(Protocol):
@@ -141,6 +150,6 @@ class CaseTransaction(Protocol):
     def list_events(self, *, after_seq: int, limit: int, item_id: str | None = None) -> list[Event]: ...
     def append_audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None: ...
     def enqueue_outbox(self, message: OutboxMessage) -> None: ...
-    def receipts_for_item(self, item_id: str) -> list[tuple[str, str, datetime, str]]:
-        """(message id, peer, accepted at, base64 signed receipt) of each accepted message about the item."""
+    def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
+        """The receipt of each accepted message about the item, in the order the peers accepted them."""
         ...

@@ -34,8 +34,7 @@ from node.exchange.delivery import (
     ReceiptRequest,
     RejectedMessage,
 )
-from node.store.sql_store import SqlStore, SqlTransaction
-from node.store.txn.inbox import InboxEntry
+from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction
 
 __all__ = ["Receiver", "ReceiverLimits"]
 
@@ -64,7 +63,7 @@ class Receiver:
         *,
         node_id: str,
         cases: CaseService,
-        store: SqlStore,
+        store: ReceivingStore,
         opener: EnvelopeOpener,
         members: Callable[[], Members],
         clock: Clock,
@@ -147,7 +146,7 @@ class Receiver:
             results[index] = result
 
     def _apply_batch(
-        self, tx: SqlTransaction, opened: list[tuple[int, OpenedEnvelope]], now: datetime, *, savepoints: bool
+        self, tx: ReceivingTransaction, opened: list[tuple[int, OpenedEnvelope]], now: datetime, *, savepoints: bool
     ) -> dict[int, DeliveryResult]:
         """Deduplicate, apply each new message (in its own savepoint, or raise _Refused at the first refusal
         when `savepoints` is off), receipt the accepted ones, and record them all. Results by position."""
@@ -238,7 +237,7 @@ class Receiver:
         tx.put_inbox_many(entries)
         return results
 
-    def _apply_one(self, tx: SqlTransaction, sender: str, incoming: Incoming) -> None:
+    def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> None:
         if isinstance(incoming, IncomingReferral):
             self._cases.receive_referral_txn(tx, sender, incoming)
         elif isinstance(incoming, StatusUpdate):
@@ -246,7 +245,7 @@ class Receiver:
         elif isinstance(incoming, Withdrawal):
             self._cases.apply_withdrawal_txn(tx, sender, incoming)
 
-    def _record_rejection(self, tx: SqlTransaction, rejected: RejectedMessage, now: datetime) -> None:
+    def _record_rejection(self, tx: ReceivingTransaction, rejected: RejectedMessage, now: datetime) -> None:
         """An event for the operator. Not an inbox entry: a forged or replayed copy must never block the
         genuine message with the same id."""
         tx.append_event(

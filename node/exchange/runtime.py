@@ -8,8 +8,8 @@ from collections.abc import Callable
 import structlog
 
 from node.aio import wait_event
+from node.exchange.ports import ExchangeStore
 from node.exchange.sender import PeerSender
-from node.store.sql_store import SqlStore
 
 __all__ = ["ExchangeRuntime"]
 
@@ -18,7 +18,9 @@ _MIN_GAP_SECONDS = 0.02  # between two looks for peers with waiting messages
 
 
 class ExchangeRuntime:
-    def __init__(self, store: SqlStore, make_sender: Callable[[str], PeerSender], poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self, store: ExchangeStore, make_sender: Callable[[str], PeerSender], poll_seconds: float = 0.5
+    ) -> None:
         self._store = store
         self._make_sender = make_sender
         self._poll = poll_seconds

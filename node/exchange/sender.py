@@ -37,7 +37,7 @@ from node.exchange.delivery import (
     Transport,
     TransportError,
 )
-from node.store.sql_store import SqlStore
+from node.exchange.ports import ExchangeStore, OutboxMark, OutboxStatus, PeerBackoff, Receipt
 
 __all__ = ["Backoff", "PeerSender", "SendSettings"]
 
@@ -80,7 +80,7 @@ class PeerSender:
         self,
         *,
         peer: str,
-        store: SqlStore,
+        store: ExchangeStore,
         sealer: EnvelopeSealer,
         transport: Transport,
         clock: Clock,
@@ -177,7 +177,7 @@ class PeerSender:
     def _due_batch(self, after: int) -> _Batch | None:
         self._idle = False
         with self._store.transaction(read_only=True) as tx:
-            _failures, next_attempt = tx.peer_backoff(self.peer)
+            next_attempt = tx.peer_backoff(self.peer).next_attempt_at
             if next_attempt is not None and next_attempt > self._clock.now():
                 return None
             pending = tx.pending_outbox_after(self.peer, after, self._settings.batch_count)
@@ -203,10 +203,9 @@ class PeerSender:
     def _failed(self, error: str, transient: bool) -> None:
         now = self._clock.now()
         with self._store.transaction() as tx:
-            failures, _ = tx.peer_backoff(self.peer)
-            failures += 1
+            failures = tx.peer_backoff(self.peer).failures + 1
             next_attempt = now + self._settings.backoff.delay(failures, self._rng)
-            tx.set_peer_backoff(self.peer, failures, next_attempt, error)
+            tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
         _log.warning("exchange.send_failed", peer=self.peer, failures=failures, transient=transient, error=error)
 
     def _record(self, batch: list[OutboxMessage], results: list[DeliveryResult]) -> int:
@@ -214,8 +213,8 @@ class PeerSender:
         in one transaction."""
         now = self._clock.now()
         verified: VerifiedSignatures = set()
-        receipts: list[tuple[str, str, str, datetime, str, datetime]] = []
-        marks: list[tuple[str, str, str]] = []
+        receipts: list[Receipt] = []
+        marks: list[OutboxMark] = []
         rejected: list[tuple[OutboxMessage, DeliveryResult]] = []
         for message, result in zip(batch, results, strict=True):
             if result.message_id and result.message_id != message.message_id:
@@ -229,18 +228,20 @@ class PeerSender:
                     _log.warning("exchange.bad_receipt", peer=self.peer, message_id=message.message_id, code=bad.code)
                     continue  # not done without a valid receipt: it is sent again
                 receipt = base64.b64encode(result.receipt).decode()
-                receipts.append((message.message_id, self.peer, message.item_id, accepted_at, receipt, now))
-                marks.append((message.message_id, "acked", ""))
+                receipts.append(Receipt(message.message_id, self.peer, message.item_id, accepted_at, receipt, now))
+                marks.append(OutboxMark(message.message_id, OutboxStatus.ACKED))
             elif result.reason_code in HELD_CODES:
                 # Not about the message: the receiver's roster says this node may not send now (a roster
                 # change crossed the call). Held, as a suspended member's messages are, never lost.
                 _log.warning("exchange.delivery_held", peer=self.peer, message_id=message.message_id)
                 continue
             else:
-                marks.append((message.message_id, "rejected", f"{result.reason_code}: {result.reason}"))
+                marks.append(
+                    OutboxMark(message.message_id, OutboxStatus.REJECTED, f"{result.reason_code}: {result.reason}")
+                )
                 rejected.append((message, result))
         with self._store.transaction() as tx:
-            tx.put_receipts(receipts, peer=self.peer)
+            tx.put_receipts(receipts)
             tx.mark_outbox_many(marks, now)
             for message, result in rejected:
                 tx.append_event(
@@ -259,5 +260,5 @@ class PeerSender:
                     item_id=message.item_id,
                     code=result.reason_code,
                 )
-            tx.set_peer_backoff(self.peer, 0, None, "", success_at=now)
+            tx.set_peer_backoff(self.peer, PeerBackoff(), success_at=now)
         return len(marks)

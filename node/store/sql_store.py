@@ -7,6 +7,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +24,11 @@ from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
 from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase, _audit_hash
+
+if TYPE_CHECKING:
+    from node.access import TokenStore, TokenTransaction
+    from node.cases.ports import CaseStore, CaseTransaction
+    from node.exchange.ports import ExchangeStore, ExchangeTransaction, ReceivingStore, ReceivingTransaction
 
 __all__ = ["SqlStore", "SqlTransaction"]
 
@@ -76,5 +82,16 @@ class SqlStore:
 class SqlTransaction(
     ItemsTxn, ReportsTxn, KnownHashesTxn, OutboxTxn, InboxTxn, RostersTxn, TokensTxn, IdempotencyTxn, TransactionBase
 ):
-    """One database transaction over every table: the operations of node.cases.ports.CaseTransaction and
-    node.access.TokenTransaction, and the exchange's."""
+    """One database transaction over every table, so that one transaction spans them all: it implements
+    CaseTransaction, TokenTransaction, ExchangeTransaction and ReceivingTransaction (checked below)."""
+
+
+if TYPE_CHECKING:  # mypy checks here that the one store and its transaction implement every port
+
+    def _as_stores(store: SqlStore) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore]:
+        return store, store, store, store
+
+    def _as_transactions(
+        tx: SqlTransaction,
+    ) -> tuple[CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction]:
+        return tx, tx, tx, tx

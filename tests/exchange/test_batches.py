@@ -24,6 +24,7 @@ from node.crypto.envelope import MessageToSign, _info, sign_batch
 from node.exchange.codec import encode_body
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, TransportError
 from node.exchange.memory import InMemoryTransport
+from node.exchange.ports import OutboxStatus
 from node.exchange.sender import PeerSender, SendSettings
 from node.store import schema as t
 from tests.conftest import ANALYST
@@ -235,7 +236,7 @@ async def test_the_send_window_delivers_every_message_exactly_once(fed: Federati
         with nl.node.engine.connect() as connection:
             return int(
                 connection.execute(
-                    select(func.count()).select_from(t.outbox).where(t.outbox.c.status != "acked")
+                    select(func.count()).select_from(t.outbox).where(t.outbox.c.status != OutboxStatus.ACKED)
                 ).scalar_one()
             )
 

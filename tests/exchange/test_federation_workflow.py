@@ -17,6 +17,7 @@ from node.clock import ManualClock
 from node.config import parse_config
 from node.errors import DomainError
 from node.exchange.codec import decode_body, encode_body
+from node.exchange.ports import OutboxStatus
 from node.hosting import StaticResolver
 from tests.conftest import ANALYST, HOSTING, INTAKE
 
@@ -65,7 +66,7 @@ def deliver(network: dict[str, Node], *, reverse: bool = False, only: Callable[[
                 elif isinstance(incoming, Withdrawal):
                     recipient.cases.apply_withdrawal_txn(tx, sender, incoming)
             with node.store.transaction() as tx:
-                tx.mark_outbox(message.message_id, "acked", node.clock.now())
+                tx.mark_outbox(message.message_id, OutboxStatus.ACKED, node.clock.now())
             moved += 1
     return moved
 

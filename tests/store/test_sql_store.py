@@ -34,6 +34,7 @@ from node.cases.model import (
 )
 from node.cases.ports import IdempotencyRecord
 from node.errors import Aborted
+from node.exchange.ports import OutboxStatus
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
@@ -404,7 +405,7 @@ def test_an_outbox_row_commits_with_the_state_change(store: SqlStore) -> None:
         got = tx.get_item(item.item_id)
         assert got is not None and got.state is ItemState.REFERRED
     with store.transaction() as tx:
-        tx.mark_outbox(message.message_id, "acked", at(2))
+        tx.mark_outbox(message.message_id, OutboxStatus.ACKED, at(2))
     with store.transaction(read_only=True) as tx:
         assert tx.pending_outbox() == []
 

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 from sqlalchemy import bindparam, insert, select
 
+from node.exchange.ports import InboxEntry
 from node.store import schema as t
 from node.store.txn.transaction import TransactionBase
 
-__all__ = ["InboxEntry", "InboxTxn"]
-
-
-class InboxEntry(NamedTuple):
-    """A message received from a peer, with its result: its inbox row."""
-
-    sender: str
-    message_id: str
-    kind: str
-    received_at: datetime
-    status: str
-    reason_code: str = ""
-    reason: str = ""
-    receipt: str = ""  # base64 of the signed receipt, for an accepted message
+__all__ = ["InboxTxn"]
 
 
 class InboxTxn(TransactionBase):

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from node.cases.model import OutboxMessage
+from node.cases.ports import ItemReceipt
+from node.exchange.ports import OutboxMark, OutboxStatus, PeerBackoff, Receipt
 from node.store import schema as t
 from node.store.txn.transaction import TransactionBase, _Direct
 
@@ -28,7 +30,7 @@ class OutboxTxn(TransactionBase):
                     kind=message.kind,
                     item_id=message.item_id,
                     body=message.body,
-                    status="pending",
+                    status=OutboxStatus.PENDING.value,
                     attempts=0,
                     created_at=message.created_at,
                     next_attempt_at=message.created_at,
@@ -38,7 +40,7 @@ class OutboxTxn(TransactionBase):
         )
 
     def pending_outbox(self, peer_node: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        query = select(t.outbox).where(t.outbox.c.status == "pending")
+        query = select(t.outbox).where(t.outbox.c.status == OutboxStatus.PENDING.value)
         if peer_node is not None:
             query = query.where(t.outbox.c.peer_node == peer_node)
         rows = self.c.execute(query.order_by(t.outbox.c.outbox_id).limit(limit)).all()
@@ -52,17 +54,17 @@ class OutboxTxn(TransactionBase):
             for r in rows
         ]
 
-    def mark_outbox_many(self, marks: list[tuple[str, str, str]], at: datetime) -> None:
-        """(message id, status, error) for each message; an acked one records `at` as its ack time."""
+    def mark_outbox_many(self, marks: list[OutboxMark], at: datetime) -> None:
+        """An acked message records `at` as its ack time."""
         if marks:
             self.c.execute(
                 _MARK_OUTBOX,
                 [
                     {
                         "k_message_id": message_id,
-                        "k_status": status,
+                        "k_status": status.value,
                         "k_error": error[:500],
-                        "k_acked_at": at if status == "acked" else None,
+                        "k_acked_at": at if status is OutboxStatus.ACKED else None,
                     }
                     for message_id, status, error in marks
                 ],
@@ -70,18 +72,17 @@ class OutboxTxn(TransactionBase):
 
     def mark_outbox(self, message_id: str, status: str, at: datetime, error: str = "") -> None:
         values: dict[str, Any] = {"status": status, "last_error": error[:500]}
-        if status == "acked":
+        if status == OutboxStatus.ACKED:
             values["acked_at"] = at
         self.c.execute(update(t.outbox).where(t.outbox.c.message_id == message_id).values(**values))
 
-    def put_receipts(self, rows: list[tuple[str, str, str, datetime, str, datetime]], *, peer: str) -> None:
-        """(message id, peer, item id, accepted at, receipt, recorded at) of each receipt from `peer`; a
-        receipt already stored for a message is kept."""
-        if not rows:
+    def put_receipts(self, receipts: list[Receipt]) -> None:
+        """A receipt already stored for a message is kept."""
+        if not receipts:
             return
-        stored = set(self.c.execute(_RECEIPTS_STORED, {"k_message_ids": [r[0] for r in rows]}).scalars())
+        stored = set(self.c.execute(_RECEIPTS_STORED, {"k_message_ids": [r.message_id for r in receipts]}).scalars())
         fresh = {}
-        for message_id, peer_node, item_id, accepted_at, receipt, at in rows:
+        for message_id, peer_node, item_id, accepted_at, receipt, at in receipts:
             if message_id not in stored:
                 fresh[message_id] = {
                     "message_id": message_id,
@@ -111,20 +112,24 @@ class OutboxTxn(TransactionBase):
                 },
             )
 
-    def receipts_for_item(self, item_id: str) -> list[tuple[str, str, datetime, str]]:
+    def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
         rows = self.c.execute(
             select(t.receipts).where(t.receipts.c.item_id == item_id).order_by(t.receipts.c.accepted_at)
         )
-        return [(r.message_id, r.peer_node, r.accepted_at, r.receipt) for r in rows]
+        return [ItemReceipt(r.message_id, r.peer_node, r.accepted_at, r.receipt) for r in rows]
 
-    def peer_backoff(self, peer: str) -> tuple[int, datetime | None]:
+    def peer_backoff(self, peer: str) -> PeerBackoff:
         row = self.c.execute(select(t.peer_state).where(t.peer_state.c.peer_node == peer)).first()
-        return (row.failures, row.next_attempt_at) if row else (0, None)
+        return PeerBackoff(row.failures, row.next_attempt_at) if row else PeerBackoff()
 
     def set_peer_backoff(
-        self, peer: str, failures: int, next_attempt_at: datetime | None, error: str, success_at: datetime | None = None
+        self, peer: str, backoff: PeerBackoff, *, error: str = "", success_at: datetime | None = None
     ) -> None:
-        values: dict[str, Any] = {"failures": failures, "next_attempt_at": next_attempt_at, "last_error": error[:500]}
+        values: dict[str, Any] = {
+            "failures": backoff.failures,
+            "next_attempt_at": backoff.next_attempt_at,
+            "last_error": error[:500],
+        }
         if success_at is not None:
             values["last_success_at"] = success_at
         updated = self.c.execute(update(t.peer_state).where(t.peer_state.c.peer_node == peer).values(**values))
@@ -138,6 +143,7 @@ class OutboxTxn(TransactionBase):
 
 
 _INSERT_OUTBOX = _Direct(insert(t.outbox))
+# 'pending' below is OutboxStatus.PENDING, written out so that the query is plain text.
 _PEERS_WITH_PENDING = text(
     """
     WITH RECURSIVE peers(peer) AS (
@@ -159,7 +165,7 @@ _PENDING_AFTER = (
     select(t.outbox)
     .where(
         t.outbox.c.peer_node == bindparam("k_peer"),
-        t.outbox.c.status == "pending",
+        t.outbox.c.status == OutboxStatus.PENDING.value,
         t.outbox.c.outbox_id > bindparam("k_after"),
     )
     .order_by(t.outbox.c.outbox_id)
