@@ -149,7 +149,7 @@ class Pair:
     def take_pending(self) -> list[OutboxMessage]:
         """Remove NL's pending referrals from its outbox and return them, to be queued again later."""
         with self.nl.store.transaction() as tx:
-            pending = tx.pending_outbox(DE, 1_000_000)
+            pending = [message for _, message in tx.pending_outbox_after(DE, 0, 1_000_000)]
             tx.c.execute(delete(t.outbox).where(t.outbox.c.status == OutboxStatus.PENDING))
         return pending
 

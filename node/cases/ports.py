@@ -72,7 +72,6 @@ class CaseTransaction(Protocol):
     def put_idempotency(self, principal: str, request_id: str, record: IdempotencyRecord, at: datetime) -> None: ...
 
     # Reports and items.
-    def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None: ...
     def insert_intake_bulk(
         self,
         reports: list[tuple[Report, str, datetime]],

@@ -43,7 +43,7 @@ def fed(tmp_path: Path, clock: ManualClock) -> Iterator[Federation]:
 
 def _pending(fed: Federation) -> list[OutboxMessage]:
     with fed.members[NL].node.store.transaction(read_only=True) as tx:
-        return tx.pending_outbox(DE, 1000)
+        return [message for _, message in tx.pending_outbox_after(DE, 0, 1000)]
 
 
 def _bad_update() -> tuple[int, bytes, str]:

@@ -127,7 +127,7 @@ def test_a_replayed_message_is_answered_duplicate_and_applied_once(fed: Federati
     origin_id = refer(fed)
     nl = fed.members["nl-hotline"]
     with nl.node.store.transaction(read_only=True) as tx:
-        (message,) = tx.pending_outbox()
+        ((_, message),) = tx.pending_outbox_after("de-hotline", 0, 10)
     kind, body = encode_body(message.kind, message.body)
     assert nl.crypto is not None
     data = nl.crypto.seal(

@@ -34,7 +34,7 @@ from node.cases.model import (
 )
 from node.cases.ports import IdempotencyRecord
 from node.errors import Aborted
-from node.exchange.ports import OutboxStatus
+from node.exchange.ports import OutboxMark, OutboxStatus
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
@@ -221,7 +221,7 @@ def test_a_report_round_trips_with_its_items_in_position_order(store: SqlStore) 
     with store.transaction() as tx:
         tx.insert_item(a)
         tx.insert_item(b)
-        tx.insert_report(report, "report-form", T0)
+        tx.insert_intake_bulk([(report, "report-form", T0)], [], [])
         tx.link_report_item(report.report_id, b.item_id, 1, False)
         tx.link_report_item(report.report_id, a.item_id, 0, True)
     with store.transaction(read_only=True) as tx:
@@ -399,15 +399,16 @@ def test_an_outbox_row_commits_with_the_state_change(store: SqlStore) -> None:
         message = _outbox(item.item_id)
         tx.enqueue_outbox(message)
     with store.transaction(read_only=True) as tx:
-        assert tx.pending_outbox() == [message]
-        assert tx.pending_outbox("fr-hotline-a") == []
+        assert [m for _, m in tx.pending_outbox_after("de-hotline", 0, 100)] == [message]
+        assert tx.pending_outbox_after("fr-hotline-a", 0, 100) == []
         assert tx.peers_with_pending() == ["de-hotline"]
         got = tx.get_item(item.item_id)
         assert got is not None and got.state is ItemState.REFERRED
     with store.transaction() as tx:
-        tx.mark_outbox(message.message_id, OutboxStatus.ACKED, at(2))
+        tx.mark_outbox_many([OutboxMark(message.message_id, OutboxStatus.ACKED)], at(2))
     with store.transaction(read_only=True) as tx:
-        assert tx.pending_outbox() == []
+        assert tx.pending_outbox_after("de-hotline", 0, 100) == []
+        assert tx.peers_with_pending() == []
 
 
 def test_a_transaction_that_fails_after_enqueue_leaves_neither_the_change_nor_the_message(
@@ -426,7 +427,7 @@ def test_a_transaction_that_fails_after_enqueue_leaves_neither_the_change_nor_th
         raise RuntimeError("crash after enqueue")
     with store.transaction(read_only=True) as tx:
         got = tx.get_item(item.item_id)
-        assert tx.pending_outbox() == []
+        assert tx.peers_with_pending() == []
     assert got is not None and (got.state, got.assigned_node, got.version) == (
         ItemState.AWAITING_ASSESSMENT,
         "nl-hotline",

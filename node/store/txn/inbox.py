@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import bindparam, insert, select
 
 from node.exchange.ports import InboxEntry
@@ -15,38 +13,6 @@ __all__ = ["InboxTxn"]
 
 class InboxTxn(TransactionBase):
     """The inbox table of a transaction."""
-
-    def get_inbox(self, sender: str, message_id: str) -> tuple[str, str, str, str] | None:
-        """(status, reason code, reason, receipt) of a message received before, if any."""
-        row = self.c.execute(
-            select(t.inbox).where(t.inbox.c.sender == sender, t.inbox.c.message_id == message_id)
-        ).first()
-        return (row.status, row.reason_code, row.reason, row.receipt) if row else None
-
-    def put_inbox(
-        self,
-        sender: str,
-        message_id: str,
-        kind: str,
-        at: datetime,
-        status: str,
-        reason_code: str = "",
-        reason: str = "",
-        receipt: str = "",
-    ) -> None:
-        self.c.execute(
-            insert(t.inbox),
-            {
-                "sender": sender,
-                "message_id": message_id,
-                "kind": kind,
-                "received_at": at,
-                "status": status,
-                "reason_code": reason_code[:40],
-                "reason": reason[:500],
-                "receipt": receipt,
-            },
-        )
 
     def get_inbox_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], InboxEntry]:
         """The inbox entries of the (sender, message id) pairs that were received before."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 
 from node.cases.model import OutboxMessage
 from node.cases.ports import ItemReceipt
@@ -39,13 +39,6 @@ class OutboxTxn(TransactionBase):
             ],
         )
 
-    def pending_outbox(self, peer_node: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        query = select(t.outbox).where(t.outbox.c.status == OutboxStatus.PENDING.value)
-        if peer_node is not None:
-            query = query.where(t.outbox.c.peer_node == peer_node)
-        rows = self.c.execute(query.order_by(t.outbox.c.outbox_id).limit(limit)).all()
-        return [OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at) for r in rows]
-
     def pending_outbox_after(self, peer_node: str, after_id: int, limit: int) -> list[tuple[int, OutboxMessage]]:
         """(outbox id, message) of `peer_node`'s pending messages past `after_id`, oldest first."""
         rows = self.c.execute(_PENDING_AFTER, {"k_peer": peer_node, "k_after": after_id, "k_limit": limit}).all()
@@ -70,12 +63,6 @@ class OutboxTxn(TransactionBase):
                 ],
             )
 
-    def mark_outbox(self, message_id: str, status: str, at: datetime, error: str = "") -> None:
-        values: dict[str, Any] = {"status": status, "last_error": error[:500]}
-        if status == OutboxStatus.ACKED:
-            values["acked_at"] = at
-        self.c.execute(update(t.outbox).where(t.outbox.c.message_id == message_id).values(**values))
-
     def put_receipts(self, receipts: list[Receipt]) -> None:
         """A receipt already stored for a message is kept."""
         if not receipts:
@@ -94,23 +81,6 @@ class OutboxTxn(TransactionBase):
                 }
         if fresh:
             self.c.execute(insert(t.receipts), list(fresh.values()))
-
-    def put_receipt(
-        self, message_id: str, peer: str, item_id: str, accepted_at: datetime, receipt: str, at: datetime
-    ) -> None:
-        exists = self.c.execute(select(func.count()).where(t.receipts.c.message_id == message_id)).scalar_one()
-        if not exists:
-            self.c.execute(
-                insert(t.receipts),
-                {
-                    "message_id": message_id,
-                    "peer_node": peer,
-                    "item_id": item_id,
-                    "accepted_at": accepted_at,
-                    "receipt": receipt,
-                    "recorded_at": at,
-                },
-            )
 
     def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
         rows = self.c.execute(

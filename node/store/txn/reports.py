@@ -17,9 +17,6 @@ __all__ = ["ReportsTxn"]
 class ReportsTxn(TransactionBase):
     """The reports tables of a transaction (node.cases.ports.CaseTransaction)."""
 
-    def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None:
-        self.c.execute(insert(t.reports), _report_columns(report, principal, recorded_at))
-
     def insert_intake_bulk(
         self,
         reports: list[tuple[Report, str, datetime]],
