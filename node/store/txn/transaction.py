@@ -1,6 +1,6 @@
 """What every part of a transaction shares: the connection after the write-behind rows (`c`), the direct
 statements that write those rows, savepoints, and the buffered events and hash-chained audit entries written
-just before the commit."""
+just before the commit (on PostgreSQL under one advisory lock, so that they commit in sequence order)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,6 @@ from node.store import schema as t
 __all__ = ["AUDIT_GENESIS", "TransactionBase"]
 
 AUDIT_GENESIS = "0" * 64
-# PostgreSQL: one advisory lock orders all event and audit appends, so that sequence numbers commit in
-# order and a reader resuming from a cursor never skips an event that commits late.
-_APPEND_LOCK_KEY = 0x68780001
 
 
 class TransactionBase:
@@ -203,6 +200,9 @@ _INSERT_ITEM_HASH = _Direct(insert(t.item_hashes))
 _INSERT_ASSESSMENT = insert(t.assessments)
 _INSERT_ASSESSMENT_DIRECT = _Direct(_INSERT_ASSESSMENT)
 _INSERT_HOSTING = _Direct(insert(t.hosting_records))
+# PostgreSQL: one advisory lock orders all event and audit appends, so that sequence numbers commit in
+# order and a reader resuming from a cursor never skips an event that commits late.
+_APPEND_LOCK_KEY = 0x68780001
 _LAST_AUDIT_HASH = select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1)
 
 
