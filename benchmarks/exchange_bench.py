@@ -58,6 +58,7 @@ from node.clock import ManualClock
 from node.config import load_config
 from node.crypto.keystore import KeyStore
 from node.exchange.codec import encode_body
+from node.exchange.ports import OutboxStatus, PeerBackoff
 from node.exchange.sender import SendSettings
 from node.hashes import ContentHash, HashAlgorithm
 from node.logs import configure_logging
@@ -134,11 +135,13 @@ class Pair:
     def hold(self) -> None:
         """NL sends nothing to DE until `release` (a persisted backoff, as after failures)."""
         with self.nl.store.transaction() as tx:
-            tx.set_peer_backoff(DE, 0, datetime.now(UTC) + timedelta(days=1), "held by the benchmark")
+            tx.set_peer_backoff(
+                DE, PeerBackoff(0, datetime.now(UTC) + timedelta(days=1)), error="held by the benchmark"
+            )
 
     def release(self) -> datetime:
         with self.nl.store.transaction() as tx:
-            tx.set_peer_backoff(DE, 0, None, "")
+            tx.set_peer_backoff(DE, PeerBackoff())
         at = datetime.now(UTC)
         self.nl.cases.committed()  # wakes the sender, as any commit does
         return at
@@ -146,8 +149,8 @@ class Pair:
     def take_pending(self) -> list[OutboxMessage]:
         """Remove NL's pending referrals from its outbox and return them, to be queued again later."""
         with self.nl.store.transaction() as tx:
-            pending = tx.pending_outbox(DE, 1_000_000)
-            tx.c.execute(delete(t.outbox).where(t.outbox.c.status == "pending"))
+            pending = [message for _, message in tx.pending_outbox_after(DE, 0, 1_000_000)]
+            tx.c.execute(delete(t.outbox).where(t.outbox.c.status == OutboxStatus.PENDING))
         return pending
 
     def enqueue(self, messages: list[OutboxMessage]) -> None:

@@ -199,8 +199,9 @@ def bench_lookups(items: int, samples: int) -> dict[str, Any]:
 
     from node.hashes import ContentHash, HashAlgorithm, PdqIndex
     from node.store import schema as t
-    from node.store.case_store import SqlCaseStore, url_key
     from node.store.engine import create_store_engine, migrate
+    from node.store.sql_store import SqlStore
+    from node.store.txn.rows import url_key
 
     rng = random.Random(7)
     now = datetime(2026, 3, 2, tzinfo=UTC)
@@ -256,7 +257,7 @@ def bench_lookups(items: int, samples: int) -> dict[str, Any]:
         out["load_seconds"] = time.perf_counter() - started
         print(f"  loaded {items} items, hashes and known hashes in {out['load_seconds']:.0f} s", flush=True)
 
-        store = SqlCaseStore(engine)
+        store = SqlStore(engine)
         url_times, hash_times = [], []
         for _ in range(samples):
             i = rng.randrange(items * 2)  # half hits, half misses

@@ -30,16 +30,16 @@ from node.config import NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import RosterError
 from node.errors import InvalidArgument
+from node.exchange.node_exchange import NodeExchange
 from node.exchange.rate_limit import RateLimit
 from node.exchange.roster_state import RosterState
-from node.exchange.service import NodeExchange
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.scheduler import NodeScheduler
-from node.store.case_store import SqlCaseStore
 from node.store.engine import create_store_engine, migrate
+from node.store.sql_store import SqlStore
 
-__all__ = ["Node", "build_node", "build_resolver"]
+__all__ = ["Node", "build_node", "build_resolver", "verify_audit_log"]
 
 _log = structlog.get_logger(__name__)
 
@@ -53,7 +53,7 @@ class Node:
     config: NodeConfig
     clock: Clock
     engine: Engine
-    store: SqlCaseStore
+    store: SqlStore
     cases: CaseService
     access: AccessService
     notifier: EventNotifier
@@ -146,7 +146,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
     clock = clock or SystemClock()
     engine = create_store_engine(config.effective_database_url())
     migrate(engine)
-    store = SqlCaseStore(engine)
+    store = SqlStore(engine)
     pdq = PdqIndex(config.pdq_threshold)
     batch_digests: list[bytes] = []
     batch_refs: list[int] = []
@@ -185,7 +185,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
     )
 
 
-def _build_exchange(config: NodeConfig, clock: Clock, store: SqlCaseStore, cases: CaseService) -> NodeExchange:
+def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
     settings = config.exchange
@@ -218,6 +218,15 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlCaseStore, cases
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
         rate_limit=RateLimit(settings.rate_limit_records_per_second, settings.rate_limit_bytes_per_second),
     )
+
+
+def verify_audit_log(config: NodeConfig) -> int | None:
+    """The sequence number of the first audit entry of `config`'s store that does not verify, or None."""
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        return SqlStore(engine).verify_audit_chain()
+    finally:
+        engine.dispose()
 
 
 def freeze_startup_heap() -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from node.exchange.ports import OutboxStatus
 from simulator.records import NodeRecords
 
 __all__ = ["InvariantResult", "check_invariants"]
@@ -87,7 +88,7 @@ def _exactly_once(honest: dict[str, NodeRecords], records: dict[str, NodeRecords
             if count > 1:
                 result.fail(f"{node_id} holds {count} items for referral {origin}/{origin_item}")
         for message in node.outbox:
-            if message["kind"] != "referral" or message["status"] != "acked":
+            if message["kind"] != "referral" or message["status"] != OutboxStatus.ACKED:
                 continue
             result.checked += 1
             peer = message["peer_node"]
@@ -113,14 +114,16 @@ def _nothing_lost(
         for message in node.outbox:
             result.checked += 1
             where = f"{message['kind']} {message['message_id']} {node_id}->{message['peer_node']}"
-            if message["status"] == "acked":
+            if message["status"] == OutboxStatus.ACKED:
                 if message["message_id"] not in receipts:
                     result.fail(f"{where}: acknowledged without a stored receipt")
-            elif message["status"] == "pending" and (message["peer_node"] in inactive or node_id in inactive):
+            elif message["status"] == OutboxStatus.PENDING and (
+                message["peer_node"] in inactive or node_id in inactive
+            ):
                 result.excuse("held for a suspended or revoked member")
-            elif message["status"] == "pending" and message["peer_node"] in rogues:
+            elif message["status"] == OutboxStatus.PENDING and message["peer_node"] in rogues:
                 result.excuse("for the rogue member, which runs no receiver")
-            elif message["status"] == "pending":
+            elif message["status"] == OutboxStatus.PENDING:
                 result.fail(f"{where}: still pending after the drain ({message['last_error'] or 'no error'})")
             else:
                 result.fail(f"{where}: {message['status']}: {message['last_error']}")

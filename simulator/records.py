@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select
 
+from node.exchange.ports import OutboxStatus
 from node.store import schema as t
 
 __all__ = ["NodeRecords", "TimelineSample", "read_records", "sample_node"]
@@ -88,7 +89,7 @@ class Sampler:
         found: dict[str, set[str]] = {}
         for node_id, engine in self._engines.items():
             with engine.connect() as connection:
-                query = select(o.peer_node).where(o.status == "pending").distinct()
+                query = select(o.peer_node).where(o.status == OutboxStatus.PENDING).distinct()
                 found[node_id] = {row.peer_node for row in connection.execute(query)}
         return found
 
@@ -106,9 +107,9 @@ def sample_node(node_id: str, engine: Engine) -> TimelineSample:
         return TimelineSample(
             node=node_id,
             reports=count(select(func.count()).select_from(t.reports)),
-            referrals_sent=count(select(func.count()).where(o.kind == "referral", o.status == "acked")),
+            referrals_sent=count(select(func.count()).where(o.kind == "referral", o.status == OutboxStatus.ACKED)),
             referrals_received=count(select(func.count()).where(i.kind == "referral", i.status == "accepted")),
-            outbox_backlog=count(select(func.count()).where(o.status == "pending")),
+            outbox_backlog=count(select(func.count()).where(o.status == OutboxStatus.PENDING)),
             removed=count(select(func.count()).where(it.origin_node == "", it.state == "CLOSED_REMOVED")),
             open_items=count(select(func.count()).where(it.is_open.is_(True))),
         )

@@ -1,9 +1,11 @@
 """The domain (node.cases, node.hashes, node.hosting) depends on neither the transport nor the database: a
 fresh interpreter that imports every domain module has loaded no grpc, protobuf, sqlalchemy or alembic, and
-none of the node's own outer layers."""
+none of the node's own outer layers. The exchange reaches the store only through its ports, and only the
+composition root names the SQL store."""
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -56,3 +58,51 @@ def test_the_probe_does_see_an_outer_layer(package: str, expected: str) -> None:
     """A control: the same probe, pointed at an outer layer, reports what it pulls in."""
     _, loaded = probe(package)
     assert expected in offenders(loaded)
+
+
+def test_the_exchange_reaches_the_store_only_through_its_ports() -> None:
+    """node.exchange is typed against node.exchange.ports: importing all of it loads neither node.store nor
+    sqlalchemy."""
+    imported, loaded = probe("node.exchange")
+    assert {"node.exchange.ports", "node.exchange.receiver", "node.exchange.sender"} <= set(imported)
+    store = [m for m in loaded if m.split(".")[0] == "sqlalchemy" or m.startswith("node.store")]
+    assert store == []
+
+
+# The SQL store's implementation, which only node/store and the composition root (node/app.py) may import.
+SQL_STORE_MODULES = ("node.store.sql_store", "node.store.txn")
+SQL_STORE_NAMES = {"SqlStore", "SqlTransaction"}
+MAY_NAME_THE_SQL_STORE = ("node/store/", "node/app.py")
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every module and `module.name` a file imports, at any depth (imports inside functions too)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_only_the_composition_root_imports_the_sql_store() -> None:
+    """Every other consumer is typed against its Protocol (CaseStore, ExchangeStore, TokenStore...)."""
+    offenders = []
+    for path in sorted([*(ROOT / "node").rglob("*.py"), *(ROOT / "simulator").rglob("*.py")]):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith(MAY_NAME_THE_SQL_STORE):
+            continue
+        for name in _imported_names(path):
+            module, _, last = name.rpartition(".")
+            if name.startswith(SQL_STORE_MODULES) or (module.startswith("node.store") and last in SQL_STORE_NAMES):
+                offenders.append(f"{relative}: {name}")
+    assert offenders == []
+
+
+def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
+    """A control: the scan reads nested imports, as the CLI's."""
+    source = tmp_path / "probe.py"
+    source.write_text("def f() -> None:\n    from node.store.sql_store import SqlStore\n")
+    assert "node.store.sql_store.SqlStore" in _imported_names(source)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from node.cases.model import (
     Action,
@@ -23,7 +23,7 @@ from node.cases.model import (
 )
 from node.hashes import ContentHash
 
-__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemTimes"]
+__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,15 @@ class ItemTimes:
     closed_at: datetime | None
 
 
+class ItemReceipt(NamedTuple):
+    """A peer's signed receipt for a message about an item: a link in the item's chain of custody."""
+
+    message_id: str
+    peer: str
+    accepted_at: datetime
+    receipt: str  # base64 of the signed receipt
+
+
 class CaseStore(Protocol):
     def transaction(self, *, read_only: bool = False) -> AbstractContextManager[CaseTransaction]:
         """A unit of work: commits when the block ends normally, rolls back on any exception."""
@@ -63,7 +72,6 @@ class CaseTransaction(Protocol):
     def put_idempotency(self, principal: str, request_id: str, record: IdempotencyRecord, at: datetime) -> None: ...
 
     # Reports and items.
-    def insert_report(self, report: Report, principal: str, recorded_at: datetime) -> None: ...
     def insert_intake_bulk(
         self,
         reports: list[tuple[Report, str, datetime]],
@@ -141,6 +149,6 @@ class CaseTransaction(Protocol):
     def list_events(self, *, after_seq: int, limit: int, item_id: str | None = None) -> list[Event]: ...
     def append_audit(self, *, at: datetime, actor: str, action: str, subject: str, detail: str) -> None: ...
     def enqueue_outbox(self, message: OutboxMessage) -> None: ...
-    def receipts_for_item(self, item_id: str) -> list[tuple[str, str, datetime, str]]:
-        """(message id, peer, accepted at, base64 signed receipt) of each accepted message about the item."""
+    def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
+        """The receipt of each accepted message about the item, in the order the peers accepted them."""
         ...

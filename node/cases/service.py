@@ -48,7 +48,7 @@ from node.cases.model import (
     Reporter,
     Route,
 )
-from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, ItemTimes
+from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, ItemReceipt, ItemTimes
 from node.cases.requests import (
     MAX_NOTE_CHARS,
     MAX_TEXT_CHARS,
@@ -351,7 +351,7 @@ class CaseService:
             self._load(tx, item_id)
             return tx.list_events(after_seq=0, limit=10_000, item_id=item_id)
 
-    def receipts(self, item_id: str) -> list[tuple[str, str, datetime, str]]:
+    def receipts(self, item_id: str) -> list[ItemReceipt]:
         """The chain of custody of an item: who accepted which message about it, and when."""
         with self._store.transaction(read_only=True) as tx:
             self._load(tx, item_id)

@@ -14,11 +14,9 @@ app = typer.Typer()
 @app.command("verify-audit")
 def verify_audit(config: ConfigOption = None) -> None:
     """Check the audit log's hash chain; exits 1 at the first entry that does not verify."""
-    from node.store.case_store import SqlCaseStore
-    from node.store.engine import create_store_engine
+    from node.app import verify_audit_log
 
-    settings = load_settings(config)
-    bad = SqlCaseStore(create_store_engine(settings.effective_database_url())).verify_audit_chain()
+    bad = verify_audit_log(load_settings(config))
     if bad is not None:
         fail(f"audit log entry {bad} does not verify: the log was altered", code=1)
     typer.echo("audit log verifies")

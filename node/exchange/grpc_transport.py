@@ -21,10 +21,9 @@ from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import ResourceExhausted
+from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
 from node.exchange.membership import ACTIVE_STATUSES, RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter
-from node.exchange.receiver import DeliveryResult, DeliveryStatus, Receiver
-from node.exchange.sender import TransportError
 
 __all__ = ["ExchangeServicer", "GrpcTransport", "server_credentials"]
 
@@ -78,7 +77,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
     def __init__(
         self,
         *,
-        receiver: Receiver,
+        receiver: EnvelopeReceiver,
         membership: Callable[[], RosterMembership],
         signed_rosters: Callable[[int], list[bytes]],
         limiter: PeerRateLimiter,

@@ -11,15 +11,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from node.errors import ResourceExhausted
-from node.exchange.receiver import DeliveryResult, Receiver
-from node.exchange.sender import TransportError
+from node.exchange.delivery import DeliveryResult, EnvelopeReceiver, TransportError
 
 __all__ = ["InMemoryNetwork", "InMemoryTransport"]
 
 
 class InMemoryNetwork:
     def __init__(self) -> None:
-        self.receivers: dict[str, Receiver] = {}
+        self.receivers: dict[str, EnvelopeReceiver] = {}
         self._cut: set[frozenset[str]] = set()
 
     def partition(self, a: str, b: str) -> None:

@@ -11,7 +11,6 @@ message that fails validation is REJECTED with its reason and changes nothing; t
 from __future__ import annotations
 
 import base64
-import enum
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,79 +26,23 @@ from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.errors import DomainError, ResourceExhausted
 from node.exchange.codec import Incoming, decode_body
-from node.store.case_store import InboxEntry, SqlCaseStore, SqlTransaction
+from node.exchange.delivery import (
+    DeliveryResult,
+    DeliveryStatus,
+    EnvelopeOpener,
+    OpenedEnvelope,
+    ReceiptRequest,
+    RejectedMessage,
+)
+from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction
 
-__all__ = [
-    "DeliveryResult",
-    "DeliveryStatus",
-    "EnvelopeOpener",
-    "OpenedEnvelope",
-    "ReceiptRequest",
-    "Receiver",
-    "ReceiverLimits",
-    "RejectedMessage",
-]
+__all__ = ["Receiver", "ReceiverLimits"]
 
 _log = structlog.get_logger(__name__)
 
 
-class DeliveryStatus(enum.StrEnum):
-    ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    message_id: str
-    status: DeliveryStatus
-    reason_code: str = ""
-    reason: str = ""
-    receipt: bytes = b""
-
-
-@dataclass(frozen=True, slots=True)
-class OpenedEnvelope:
-    """A message that decrypted and whose signatures verified."""
-
-    sender: str
-    message_id: str
-    kind: int
-    body: bytes
-    signed_message: bytes
-    created_at: datetime
-    expires_at: datetime
-    roster_version: int
-
-
 class _Refused(Exception):
     """A message of the batch was refused while applying without savepoints: apply again with them."""
-
-
-class RejectedMessage(Exception):
-    def __init__(self, code: str, reason: str, *, sender: str = "", message_id: str = "") -> None:
-        super().__init__(f"{code}: {reason}")
-        self.code, self.reason, self.sender, self.message_id = code, reason, sender, message_id
-
-
-@dataclass(frozen=True, slots=True)
-class ReceiptRequest:
-    """What a receipt names: the accepted message, and the exact signed bytes accepted."""
-
-    to: str
-    message_id: str
-    signed_message: bytes
-
-
-class EnvelopeOpener(Protocol):
-    def open(self, data: bytes, verified: VerifiedSignatures | None = None) -> OpenedEnvelope:
-        """Decrypt and verify; raises RejectedMessage with the reason. `verified` lets the messages of one
-        signed batch share the check of its signature."""
-        ...
-
-    def sign_receipts(self, requests: Sequence[ReceiptRequest], *, accepted_at: datetime) -> list[bytes]:
-        """A receipt for each accepted message, signed by this node (together, over their Merkle root)."""
-        ...
 
 
 class Members(Protocol):
@@ -120,7 +63,7 @@ class Receiver:
         *,
         node_id: str,
         cases: CaseService,
-        store: SqlCaseStore,
+        store: ReceivingStore,
         opener: EnvelopeOpener,
         members: Callable[[], Members],
         clock: Clock,
@@ -203,7 +146,7 @@ class Receiver:
             results[index] = result
 
     def _apply_batch(
-        self, tx: SqlTransaction, opened: list[tuple[int, OpenedEnvelope]], now: datetime, *, savepoints: bool
+        self, tx: ReceivingTransaction, opened: list[tuple[int, OpenedEnvelope]], now: datetime, *, savepoints: bool
     ) -> dict[int, DeliveryResult]:
         """Deduplicate, apply each new message (in its own savepoint, or raise _Refused at the first refusal
         when `savepoints` is off), receipt the accepted ones, and record them all. Results by position."""
@@ -294,7 +237,7 @@ class Receiver:
         tx.put_inbox_many(entries)
         return results
 
-    def _apply_one(self, tx: SqlTransaction, sender: str, incoming: Incoming) -> None:
+    def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> None:
         if isinstance(incoming, IncomingReferral):
             self._cases.receive_referral_txn(tx, sender, incoming)
         elif isinstance(incoming, StatusUpdate):
@@ -302,7 +245,7 @@ class Receiver:
         elif isinstance(incoming, Withdrawal):
             self._cases.apply_withdrawal_txn(tx, sender, incoming)
 
-    def _record_rejection(self, tx: SqlTransaction, rejected: RejectedMessage, now: datetime) -> None:
+    def _record_rejection(self, tx: ReceivingTransaction, rejected: RejectedMessage, now: datetime) -> None:
         """An event for the operator. Not an inbox entry: a forged or replayed copy must never block the
         genuine message with the same id."""
         tx.append_event(

@@ -17,7 +17,7 @@ from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.clock import Clock
 from node.crypto.roster import RosterError, verify_roster, verify_roster_chain
 from node.exchange.membership import RosterMembership
-from node.store.case_store import SqlCaseStore
+from node.exchange.ports import ExchangeStore
 
 __all__ = ["RosterState"]
 
@@ -25,7 +25,7 @@ _log = structlog.get_logger(__name__)
 
 
 class RosterState:
-    def __init__(self, store: SqlCaseStore, clock: Clock) -> None:
+    def __init__(self, store: ExchangeStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         self._lock = threading.Lock()

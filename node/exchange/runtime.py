@@ -8,8 +8,8 @@ from collections.abc import Callable
 import structlog
 
 from node.aio import wait_event
+from node.exchange.ports import ExchangeStore
 from node.exchange.sender import PeerSender
-from node.store.case_store import SqlCaseStore
 
 __all__ = ["ExchangeRuntime"]
 
@@ -19,7 +19,7 @@ _MIN_GAP_SECONDS = 0.02  # between two looks for peers with waiting messages
 
 class ExchangeRuntime:
     def __init__(
-        self, store: SqlCaseStore, make_sender: Callable[[str], PeerSender], poll_seconds: float = 0.5
+        self, store: ExchangeStore, make_sender: Callable[[str], PeerSender], poll_seconds: float = 0.5
     ) -> None:
         self._store = store
         self._make_sender = make_sender

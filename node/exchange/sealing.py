@@ -1,5 +1,6 @@
 """The exchange's use of node.crypto: seal to a peer's roster key, open and verify against the roster, and
-sign and check receipts. Implements the receiver's EnvelopeOpener and the sender's EnvelopeSealer."""
+sign and check receipts. Implements node.exchange.delivery's EnvelopeOpener (for the receiver) and
+EnvelopeSealer (for the sender)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from node.crypto import (
     verify_signed_message,
 )
 from node.crypto.envelope import MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.exchange.delivery import OpenedEnvelope, ReceiptRequest, RejectedMessage
 from node.exchange.membership import RosterMembership
-from node.exchange.receiver import OpenedEnvelope, ReceiptRequest, RejectedMessage
 
 __all__ = ["RosterCrypto"]
 

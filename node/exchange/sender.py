@@ -16,10 +16,10 @@ import asyncio
 import base64
 import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
@@ -28,45 +28,20 @@ from node.cases.model import Event, OutboxMessage
 from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.exchange.codec import encode_body
-from node.exchange.receiver import DeliveryResult, DeliveryStatus, RejectedMessage
-from node.store.case_store import SqlCaseStore
+from node.exchange.delivery import (
+    HELD_CODES,
+    DeliveryResult,
+    DeliveryStatus,
+    EnvelopeSealer,
+    RejectedMessage,
+    Transport,
+    TransportError,
+)
+from node.exchange.ports import ExchangeStore, OutboxMark, OutboxStatus, PeerBackoff, Receipt
 
-__all__ = ["Backoff", "EnvelopeSealer", "PeerSender", "SendSettings", "Transport", "TransportError"]
+__all__ = ["Backoff", "PeerSender", "SendSettings"]
 
 _log = structlog.get_logger(__name__)
-# Refusals that say nothing about the message itself: it stays queued and goes again later.
-HELD_CODES = frozenset({"SENDER_NOT_ACTIVE"})
-
-
-class TransportError(Exception):
-    """Delivery failed before the peer answered for each message. Transient failures are retried."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-class Transport(Protocol):
-    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> list[DeliveryResult]: ...
-
-
-class EnvelopeSealer(Protocol):
-    def seal_batch(
-        self,
-        messages: Sequence[tuple[int, bytes, str]],
-        *,
-        recipient: str,
-        created_at: datetime,
-        expires_at: datetime,
-    ) -> list[bytes]:
-        """(kind, body, message id) of each message -> its sealed envelope; the batch is signed together."""
-        ...
-
-    def verify_receipt(
-        self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
-    ) -> datetime:
-        """The time the peer says it accepted the message; raises RejectedMessage if the receipt is bad."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +80,7 @@ class PeerSender:
         self,
         *,
         peer: str,
-        store: SqlCaseStore,
+        store: ExchangeStore,
         sealer: EnvelopeSealer,
         transport: Transport,
         clock: Clock,
@@ -202,7 +177,7 @@ class PeerSender:
     def _due_batch(self, after: int) -> _Batch | None:
         self._idle = False
         with self._store.transaction(read_only=True) as tx:
-            _failures, next_attempt = tx.peer_backoff(self.peer)
+            next_attempt = tx.peer_backoff(self.peer).next_attempt_at
             if next_attempt is not None and next_attempt > self._clock.now():
                 return None
             pending = tx.pending_outbox_after(self.peer, after, self._settings.batch_count)
@@ -228,10 +203,9 @@ class PeerSender:
     def _failed(self, error: str, transient: bool) -> None:
         now = self._clock.now()
         with self._store.transaction() as tx:
-            failures, _ = tx.peer_backoff(self.peer)
-            failures += 1
+            failures = tx.peer_backoff(self.peer).failures + 1
             next_attempt = now + self._settings.backoff.delay(failures, self._rng)
-            tx.set_peer_backoff(self.peer, failures, next_attempt, error)
+            tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
         _log.warning("exchange.send_failed", peer=self.peer, failures=failures, transient=transient, error=error)
 
     def _record(self, batch: list[OutboxMessage], results: list[DeliveryResult]) -> int:
@@ -239,8 +213,8 @@ class PeerSender:
         in one transaction."""
         now = self._clock.now()
         verified: VerifiedSignatures = set()
-        receipts: list[tuple[str, str, str, datetime, str, datetime]] = []
-        marks: list[tuple[str, str, str]] = []
+        receipts: list[Receipt] = []
+        marks: list[OutboxMark] = []
         rejected: list[tuple[OutboxMessage, DeliveryResult]] = []
         for message, result in zip(batch, results, strict=True):
             if result.message_id and result.message_id != message.message_id:
@@ -254,18 +228,20 @@ class PeerSender:
                     _log.warning("exchange.bad_receipt", peer=self.peer, message_id=message.message_id, code=bad.code)
                     continue  # not done without a valid receipt: it is sent again
                 receipt = base64.b64encode(result.receipt).decode()
-                receipts.append((message.message_id, self.peer, message.item_id, accepted_at, receipt, now))
-                marks.append((message.message_id, "acked", ""))
+                receipts.append(Receipt(message.message_id, self.peer, message.item_id, accepted_at, receipt, now))
+                marks.append(OutboxMark(message.message_id, OutboxStatus.ACKED))
             elif result.reason_code in HELD_CODES:
                 # Not about the message: the receiver's roster says this node may not send now (a roster
                 # change crossed the call). Held, as a suspended member's messages are, never lost.
                 _log.warning("exchange.delivery_held", peer=self.peer, message_id=message.message_id)
                 continue
             else:
-                marks.append((message.message_id, "rejected", f"{result.reason_code}: {result.reason}"))
+                marks.append(
+                    OutboxMark(message.message_id, OutboxStatus.REJECTED, f"{result.reason_code}: {result.reason}")
+                )
                 rejected.append((message, result))
         with self._store.transaction() as tx:
-            tx.put_receipts(receipts, peer=self.peer)
+            tx.put_receipts(receipts)
             tx.mark_outbox_many(marks, now)
             for message, result in rejected:
                 tx.append_event(
@@ -284,5 +260,5 @@ class PeerSender:
                     item_id=message.item_id,
                     code=result.reason_code,
                 )
-            tx.set_peer_backoff(self.peer, 0, None, "", success_at=now)
+            tx.set_peer_backoff(self.peer, PeerBackoff(), success_at=now)
         return len(marks)

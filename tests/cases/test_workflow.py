@@ -156,7 +156,7 @@ def test_a_batch_that_collides_with_a_concurrent_writer_falls_back_to_one_by_one
     node: Node, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (existing,) = submit(node, "https://nl.host.example/race")
-    from node.store.case_store import SqlTransaction
+    from node.store.sql_store import SqlTransaction
 
     blind = {"calls": 0}
     real = SqlTransaction.open_item_urls

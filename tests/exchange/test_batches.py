@@ -22,9 +22,10 @@ from node.clock import ManualClock
 from node.crypto import SUITES
 from node.crypto.envelope import MessageToSign, _info, sign_batch
 from node.exchange.codec import encode_body
+from node.exchange.delivery import DeliveryResult, DeliveryStatus, TransportError
 from node.exchange.memory import InMemoryTransport
-from node.exchange.receiver import DeliveryResult, DeliveryStatus
-from node.exchange.sender import PeerSender, SendSettings, TransportError
+from node.exchange.ports import OutboxStatus
+from node.exchange.sender import PeerSender, SendSettings
 from node.store import schema as t
 from tests.conftest import ANALYST
 from tests.exchange.federation import Federation
@@ -42,7 +43,7 @@ def fed(tmp_path: Path, clock: ManualClock) -> Iterator[Federation]:
 
 def _pending(fed: Federation) -> list[OutboxMessage]:
     with fed.members[NL].node.store.transaction(read_only=True) as tx:
-        return tx.pending_outbox(DE, 1000)
+        return [message for _, message in tx.pending_outbox_after(DE, 0, 1000)]
 
 
 def _bad_update() -> tuple[int, bytes, str]:
@@ -235,7 +236,7 @@ async def test_the_send_window_delivers_every_message_exactly_once(fed: Federati
         with nl.node.engine.connect() as connection:
             return int(
                 connection.execute(
-                    select(func.count()).select_from(t.outbox).where(t.outbox.c.status != "acked")
+                    select(func.count()).select_from(t.outbox).where(t.outbox.c.status != OutboxStatus.ACKED)
                 ).scalar_one()
             )
 

@@ -19,7 +19,8 @@ from node.clock import ManualClock
 from node.crypto import HpkeKeyPair, PublicHpkeKey, SigningKeyPair, seal
 from node.errors import ResourceExhausted
 from node.exchange.codec import encode_body
-from node.exchange.receiver import DeliveryStatus
+from node.exchange.delivery import DeliveryStatus
+from node.exchange.ports import OutboxStatus
 from node.store import schema as t
 from tests.conftest import ANALYST, INTAKE
 from tests.exchange.federation import Federation, later
@@ -78,7 +79,7 @@ def test_post_quantum_suites_and_required_ml_dsa_signatures(tmp_path: Path, cloc
         assert fed.deliver_all() == 1
         received(fed, origin_id)
         with fed.members["nl-hotline"].node.engine.connect() as connection:
-            assert connection.execute(select(t.outbox.c.status)).scalar_one() == "acked"
+            assert connection.execute(select(t.outbox.c.status)).scalar_one() == OutboxStatus.ACKED
     finally:
         fed.close()
 
@@ -126,7 +127,7 @@ def test_a_replayed_message_is_answered_duplicate_and_applied_once(fed: Federati
     origin_id = refer(fed)
     nl = fed.members["nl-hotline"]
     with nl.node.store.transaction(read_only=True) as tx:
-        (message,) = tx.pending_outbox()
+        ((_, message),) = tx.pending_outbox_after("de-hotline", 0, 10)
     kind, body = encode_body(message.kind, message.body)
     assert nl.crypto is not None
     data = nl.crypto.seal(
@@ -260,7 +261,7 @@ def test_a_rejection_is_stored_shown_and_never_retried(fed: Federation) -> None:
     assert fed.deliver_all() == 1
     with nl.engine.connect() as connection:
         row = connection.execute(select(t.outbox.c.status, t.outbox.c.last_error)).one()
-    assert row.status == "rejected" and row.last_error.startswith("NOTFOUND")
+    assert row.status == OutboxStatus.REJECTED and row.last_error.startswith("NOTFOUND")
     events = nl.cases.list_events(after_seq=0, limit=10)
     assert events[-1].kind == "delivery.rejected"
     assert fed.deliver_all() == 0  # never retried
@@ -300,8 +301,8 @@ def test_a_message_refused_because_its_sender_is_suspended_is_held_and_sent_afte
             ).one()
         return row.status, row.last_error
 
-    assert outbox()[0] == "pending"  # held, not rejected for good
+    assert outbox()[0] == OutboxStatus.PENDING  # held, not rejected for good
     fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_FULL)
     later(fed.clock, hours=2)
     assert fed.deliver_all() >= 1
-    assert outbox()[0] == "acked"
+    assert outbox()[0] == OutboxStatus.ACKED

@@ -14,7 +14,8 @@ from node.app import build_node
 from node.clock import ManualClock
 from node.config import parse_config
 from node.errors import InvalidArgument
-from node.exchange.receiver import DeliveryStatus, ReceiverLimits
+from node.exchange.delivery import DeliveryStatus
+from node.exchange.receiver import ReceiverLimits
 from node.hosting import StaticResolver
 from tests.conftest import HOSTING
 from tests.exchange.federation import Federation

@@ -17,6 +17,7 @@ from node.clock import ManualClock
 from node.config import parse_config
 from node.errors import DomainError
 from node.exchange.codec import decode_body, encode_body
+from node.exchange.ports import OutboxMark, OutboxStatus
 from node.hosting import StaticResolver
 from tests.conftest import ANALYST, HOSTING, INTAKE
 
@@ -52,7 +53,8 @@ def deliver(network: dict[str, Node], *, reverse: bool = False, only: Callable[[
     moved = 0
     for sender, node in network.items():
         with node.store.transaction() as tx:
-            pending = [m for m in tx.pending_outbox(limit=1000) if only(m.kind)]
+            waiting = [p for peer in tx.peers_with_pending() for p in tx.pending_outbox_after(peer, 0, 1000)]
+            pending = [m for _, m in sorted(waiting, key=lambda p: p[0]) if only(m.kind)]  # in outbox order
         for message in reversed(pending) if reverse else pending:
             kind, body = encode_body(message.kind, message.body)
             incoming = decode_body(kind, body, sender=sender)
@@ -65,7 +67,7 @@ def deliver(network: dict[str, Node], *, reverse: bool = False, only: Callable[[
                 elif isinstance(incoming, Withdrawal):
                     recipient.cases.apply_withdrawal_txn(tx, sender, incoming)
             with node.store.transaction() as tx:
-                tx.mark_outbox(message.message_id, "acked", node.clock.now())
+                tx.mark_outbox_many([OutboxMark(message.message_id, OutboxStatus.ACKED)], node.clock.now())
             moved += 1
     return moved
 
@@ -155,7 +157,7 @@ def test_status_updates_arriving_out_of_order_are_applied_in_sequence(network: d
     ]
     # Delivered again (a retry after a lost receipt): nothing is applied twice.
     with de.store.transaction() as tx:
-        assert tx.pending_outbox() == []
+        assert tx.peers_with_pending() == []
 
 
 def test_moved_re_refers_to_the_new_country_and_the_new_assignee_reports_to_the_origin(

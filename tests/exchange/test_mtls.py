@@ -16,10 +16,11 @@ from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_gr
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.clock import ManualClock
 from node.crypto.tls import TlsIdentity, make_tls_identity
+from node.exchange.delivery import TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.membership import RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
-from node.exchange.sender import PeerSender, TransportError
+from node.exchange.sender import PeerSender
 from tests.exchange.federation import Federation
 from tests.exchange.test_exchange import _envelope, received, refer
 

@@ -20,6 +20,7 @@ from node.config import parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
 from node.crypto.roster import sign_roster
+from node.exchange.ports import PeerBackoff
 from node.hosting import StaticResolver
 from tests.conftest import ANALYST, HOSTING, INTAKE
 
@@ -157,7 +158,9 @@ async def test_a_call_from_a_peer_resets_the_backoff_towards_it_and_sends_what_w
     database threads, not on the event loop) and delivers what waited for DE at once."""
     nl, de = nodes["nl-hotline"], nodes["de-hotline"]
     with nl.store.transaction() as tx:
-        tx.set_peer_backoff("de-hotline", 5, clock.now() + timedelta(days=1), "UNAVAILABLE: earlier failures")
+        tx.set_peer_backoff(
+            "de-hotline", PeerBackoff(5, clock.now() + timedelta(days=1)), error="UNAVAILABLE: earlier failures"
+        )
     waiting = nl.executor.submit(
         nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/waited"),))
     ).result()

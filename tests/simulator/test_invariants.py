@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from node.exchange.ports import OutboxStatus
 from simulator.invariants import check_invariants
 from simulator.records import NodeRecords
 
@@ -37,7 +38,7 @@ def _healthy() -> dict[str, NodeRecords]:
                 "message_id": "m1",
                 "peer_node": "de",
                 "kind": "referral",
-                "status": "acked",
+                "status": OutboxStatus.ACKED,
                 "body": body,
                 "last_error": "",
                 "item_id": "n1",
@@ -64,7 +65,7 @@ def _healthy() -> dict[str, NodeRecords]:
                 "message_id": f"s{i}",
                 "peer_node": "nl",
                 "kind": "status_update",
-                "status": "acked",
+                "status": OutboxStatus.ACKED,
                 "body": "{}",
                 "last_error": "",
                 "item_id": "d1",
@@ -107,7 +108,7 @@ def test_a_referral_applied_twice_is_caught() -> None:
 
 def test_a_message_still_pending_is_lost_unless_held_for_a_revoked_member() -> None:
     records = _healthy()
-    records["nl"].outbox[0] = dict(records["nl"].outbox[0], status="pending", last_error="UNAVAILABLE")
+    records["nl"].outbox[0] = dict(records["nl"].outbox[0], status=OutboxStatus.PENDING, last_error="UNAVAILABLE")
     results = _check(records)
     assert not results["nothing_lost"].ok
     assert "still pending after the drain (UNAVAILABLE)" in results["nothing_lost"].violations[0]

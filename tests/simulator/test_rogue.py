@@ -20,6 +20,7 @@ from node.clock import ManualClock
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
 from node.exchange.authority import build_signed_roster, member_entry
+from node.exchange.delivery import DeliveryStatus
 from simulator.rogue import (
     ACCEPTED,
     ATTACK_KINDS,
@@ -111,8 +112,9 @@ def _applied_nothing(node: Node, record: AttackRecord) -> None:
         if record.origin_item_id:
             assert tx.find_item_by_origin(record.origin_node, record.origin_item_id) is None, record
         if record.message_id:
-            inbox = tx.get_inbox(record.claimed_sender, record.message_id)
-            assert inbox is None or inbox[0] == "rejected", record
+            key = (record.claimed_sender, record.message_id)
+            inbox = tx.get_inbox_many([key]).get(key)
+            assert inbox is None or inbox.status == DeliveryStatus.REJECTED, record
 
 
 def _items_from(node: Node, origin: str) -> list[str]:
@@ -132,12 +134,12 @@ def _check_replay(node: Node, original: AttackRecord) -> None:
     with node.store.transaction(read_only=True) as tx:
         item = tx.find_item_by_origin(ROGUE, original.origin_item_id)
         pending_peers = tx.peers_with_pending()
-        inbox = tx.get_inbox(ROGUE, original.message_id)
+        inbox = tx.get_inbox_many([(ROGUE, original.message_id)]).get((ROGUE, original.message_id))
     assert item is not None
     assert item.url.startswith("https://rogue.invalid/")
     assert item.state is ItemState.WITHDRAWN
     assert _received_events(node, item.item_id) == 1
-    assert inbox is not None and inbox[0] == "accepted"
+    assert inbox is not None and inbox.status == DeliveryStatus.ACCEPTED
     assert ROGUE not in pending_peers
 
 

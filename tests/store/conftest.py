@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
-from node.store.case_store import SqlCaseStore
 from node.store.engine import create_store_engine, migrate
+from node.store.sql_store import SqlStore
 
 
 @pytest.fixture
@@ -20,5 +20,5 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def store(engine: Engine) -> SqlCaseStore:
-    return SqlCaseStore(engine)
+def store(engine: Engine) -> SqlStore:
+    return SqlStore(engine)

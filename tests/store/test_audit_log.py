@@ -19,7 +19,7 @@ from node.errors import DomainError
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
-from node.store.case_store import _audit_hash
+from node.store.txn.transaction import _audit_hash
 from tests.conftest import ANALYST, INTAKE, LEA
 
 NATIONAL = Assessment(Classification.NATIONAL)

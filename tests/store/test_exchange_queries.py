@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from node.cases.model import OutboxMessage
+from node.exchange.delivery import DeliveryStatus
+from node.exchange.ports import InboxEntry, OutboxMark, OutboxStatus, Receipt
 from node.store import schema as t
-from node.store.case_store import InboxEntry, SqlCaseStore
+from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-def _queue(store: SqlCaseStore, peer: str, count: int) -> list[str]:
+def _queue(store: SqlStore, peer: str, count: int) -> list[str]:
     ids = [str(uuid.uuid4()) for _ in range(count)]
     with store.transaction() as tx:
         for message_id in ids:
@@ -23,11 +25,14 @@ def _queue(store: SqlCaseStore, peer: str, count: int) -> list[str]:
     return ids
 
 
-def test_peers_with_pending_messages_only(store: SqlCaseStore) -> None:
+def test_peers_with_pending_messages_only(store: SqlStore) -> None:
     assert _queue(store, "de-hotline", 3) and _queue(store, "be-hotline", 1)
     done = _queue(store, "fr-hotline", 2)
     with store.transaction() as tx:
-        tx.mark_outbox_many([(done[0], "acked", ""), (done[1], "rejected", "NOTFOUND: no item")], T0)
+        tx.mark_outbox_many(
+            [OutboxMark(done[0], OutboxStatus.ACKED), OutboxMark(done[1], OutboxStatus.REJECTED, "NOTFOUND: no item")],
+            T0,
+        )
     with store.transaction(read_only=True) as tx:
         assert tx.peers_with_pending() == ["be-hotline", "de-hotline"]
     with store.engine.connect() as connection:
@@ -36,10 +41,13 @@ def test_peers_with_pending_messages_only(store: SqlCaseStore) -> None:
                 t.outbox.c.peer_node == "fr-hotline"
             )
         ).all()
-    assert {tuple(r) for r in rows} == {(done[0], "acked", T0, ""), (done[1], "rejected", None, "NOTFOUND: no item")}
+    assert {tuple(r) for r in rows} == {
+        (done[0], OutboxStatus.ACKED, T0, ""),
+        (done[1], OutboxStatus.REJECTED, None, "NOTFOUND: no item"),
+    }
 
 
-def test_a_peers_outbox_past_a_cursor_oldest_first(store: SqlCaseStore) -> None:
+def test_a_peers_outbox_past_a_cursor_oldest_first(store: SqlStore) -> None:
     ids = _queue(store, "de-hotline", 5)
     _queue(store, "be-hotline", 2)
     with store.transaction(read_only=True) as tx:
@@ -49,20 +57,20 @@ def test_a_peers_outbox_past_a_cursor_oldest_first(store: SqlCaseStore) -> None:
     assert [outbox_id for outbox_id, _ in first + rest] == sorted(outbox_id for outbox_id, _ in first + rest)
 
 
-def test_a_receipt_is_kept_once(store: SqlCaseStore) -> None:
+def test_a_receipt_is_kept_once(store: SqlStore) -> None:
     (message_id,) = _queue(store, "de-hotline", 1)
     with store.transaction() as tx:
-        tx.put_receipts([(message_id, "de-hotline", "item", T0, "first", T0)], peer="de-hotline")
+        tx.put_receipts([Receipt(message_id, "de-hotline", "item", T0, "first", T0)])
     with store.transaction() as tx:
-        tx.put_receipts([(message_id, "de-hotline", "item", T0, "second", T0 + timedelta(hours=1))], peer="de-hotline")
-        assert [r[3] for r in tx.receipts_for_item("item")] == ["first"]
+        tx.put_receipts([Receipt(message_id, "de-hotline", "item", T0, "second", T0 + timedelta(hours=1))])
+        assert [r.receipt for r in tx.receipts_for_item("item")] == ["first"]
 
 
-def test_inbox_entries_by_sender_and_message_id(store: SqlCaseStore) -> None:
+def test_inbox_entries_by_sender_and_message_id(store: SqlStore) -> None:
     entries = [
-        InboxEntry("nl-hotline", "m-1", "1", T0, "accepted", receipt="cmVjZWlwdA=="),
-        InboxEntry("nl-hotline", "m-2", "1", T0, "rejected", "NOTFOUND", "no item"),
-        InboxEntry("be-hotline", "m-1", "1", T0, "accepted", receipt="b3RoZXI="),
+        InboxEntry("nl-hotline", "m-1", "1", T0, DeliveryStatus.ACCEPTED, receipt="cmVjZWlwdA=="),
+        InboxEntry("nl-hotline", "m-2", "1", T0, DeliveryStatus.REJECTED, "NOTFOUND", "no item"),
+        InboxEntry("be-hotline", "m-1", "1", T0, DeliveryStatus.ACCEPTED, receipt="b3RoZXI="),
     ]
     with store.transaction() as tx:
         tx.put_inbox_many(entries)

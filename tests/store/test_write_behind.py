@@ -16,7 +16,7 @@ from node.cases.model import Assessment, Classification, HostingRecord, Item, It
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
-from node.store.case_store import SqlCaseStore
+from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -50,7 +50,7 @@ def _write(tx: object, item: Item) -> None:
     tx.add_assessment(item.item_id, assessment)  # type: ignore[attr-defined]
 
 
-def test_a_read_in_the_transaction_sees_the_write_behind_rows(store: SqlCaseStore) -> None:
+def test_a_read_in_the_transaction_sees_the_write_behind_rows(store: SqlStore) -> None:
     item = _referred()
     with store.transaction() as tx:
         _write(tx, item)
@@ -62,7 +62,7 @@ def test_a_read_in_the_transaction_sees_the_write_behind_rows(store: SqlCaseStor
         assert tx.get_item(item.item_id) == got
 
 
-def test_an_update_right_after_the_insert_writes_one_row_at_version_one(store: SqlCaseStore) -> None:
+def test_an_update_right_after_the_insert_writes_one_row_at_version_one(store: SqlStore) -> None:
     item = _referred()
     with store.transaction() as tx:
         _write(tx, item)
@@ -79,7 +79,7 @@ def test_an_update_right_after_the_insert_writes_one_row_at_version_one(store: S
     assert _count(store.engine, t.items) == 1
 
 
-def test_a_failed_savepoint_takes_its_write_behind_rows_with_it(store: SqlCaseStore) -> None:
+def test_a_failed_savepoint_takes_its_write_behind_rows_with_it(store: SqlStore) -> None:
     kept, dropped = _referred(), _referred()
     with store.transaction() as tx:
         _write(tx, kept)
@@ -93,14 +93,14 @@ def test_a_failed_savepoint_takes_its_write_behind_rows_with_it(store: SqlCaseSt
     assert (_count(store.engine, t.hosting_records), _count(store.engine, t.assessments)) == (1, 1)
 
 
-def test_a_rolled_back_transaction_writes_none_of_them(store: SqlCaseStore) -> None:
+def test_a_rolled_back_transaction_writes_none_of_them(store: SqlStore) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
         _write(tx, _referred())
         raise RuntimeError("abandoned")
     assert _count(store.engine, t.items) == _count(store.engine, t.item_hashes) == 0
 
 
-def test_prefetched_origins_answer_none_until_an_item_is_inserted(store: SqlCaseStore) -> None:
+def test_prefetched_origins_answer_none_until_an_item_is_inserted(store: SqlStore) -> None:
     stored = _referred("stored-1")
     with store.transaction() as tx:
         _write(tx, stored)

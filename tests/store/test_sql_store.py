@@ -1,4 +1,4 @@
-"""SqlCaseStore on both backends: what goes in comes out, constraints hold, and a transaction is all or nothing."""
+"""SqlStore on both backends: what goes in comes out, constraints hold, and a transaction is all or nothing."""
 
 from __future__ import annotations
 
@@ -34,10 +34,11 @@ from node.cases.model import (
 )
 from node.cases.ports import IdempotencyRecord
 from node.errors import Aborted
+from node.exchange.ports import OutboxMark, OutboxStatus
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
-from node.store.case_store import SqlCaseStore
+from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
@@ -136,7 +137,7 @@ def full_item() -> Item:
     )
 
 
-def insert_full(store: SqlCaseStore, item: Item) -> None:
+def insert_full(store: SqlStore, item: Item) -> None:
     with store.transaction() as tx:
         tx.insert_item(item)
         tx.add_item_hashes(item.item_id, item.hashes)
@@ -148,7 +149,7 @@ def insert_full(store: SqlCaseStore, item: Item) -> None:
             tx.insert_action(action)
 
 
-def test_an_item_round_trips_with_every_field(store: SqlCaseStore) -> None:
+def test_an_item_round_trips_with_every_field(store: SqlStore) -> None:
     item = full_item()
     insert_full(store, item)
     with store.transaction(read_only=True) as tx:
@@ -157,7 +158,7 @@ def test_an_item_round_trips_with_every_field(store: SqlCaseStore) -> None:
     assert got.is_open and got.hosting_country == "NL" and got.classification is Classification.NATIONAL
 
 
-def test_a_referred_item_round_trips_its_route(store: SqlCaseStore) -> None:
+def test_a_referred_item_round_trips_its_route(store: SqlStore) -> None:
     item = plain_item("https://de.host.example/referred")
     item.state, item.route, item.assigned_node, item.referred_to = (
         ItemState.REFERRED,
@@ -174,7 +175,7 @@ def test_a_referred_item_round_trips_its_route(store: SqlCaseStore) -> None:
     assert got.assessment is None and got.hosting is None and got.active_hold is None and got.hashes == []
 
 
-def test_the_latest_assessment_and_hosting_win_and_a_released_hold_is_not_active(store: SqlCaseStore) -> None:
+def test_the_latest_assessment_and_hosting_win_and_a_released_hold_is_not_active(store: SqlStore) -> None:
     item = full_item()
     insert_full(store, item)
     assert item.active_hold is not None
@@ -190,7 +191,7 @@ def test_the_latest_assessment_and_hosting_win_and_a_released_hold_is_not_active
     assert got.active_hold is None
 
 
-def test_update_item_is_optimistic_a_stale_version_is_refused(store: SqlCaseStore) -> None:
+def test_update_item_is_optimistic_a_stale_version_is_refused(store: SqlStore) -> None:
     item = plain_item()
     with store.transaction() as tx:
         tx.insert_item(item)
@@ -209,7 +210,7 @@ def test_update_item_is_optimistic_a_stale_version_is_refused(store: SqlCaseStor
     assert got is not None and (got.state, got.version) == (ItemState.AWAITING_LEA, 1)
 
 
-def test_a_report_round_trips_with_its_items_in_position_order(store: SqlCaseStore) -> None:
+def test_a_report_round_trips_with_its_items_in_position_order(store: SqlStore) -> None:
     a, b = (
         plain_item("https://nl.host.example/r/a"),
         plain_item("https://nl.host.example/r/b", ItemState.CLOSED_REMOVED),
@@ -220,7 +221,7 @@ def test_a_report_round_trips_with_its_items_in_position_order(store: SqlCaseSto
     with store.transaction() as tx:
         tx.insert_item(a)
         tx.insert_item(b)
-        tx.insert_report(report, "report-form", T0)
+        tx.insert_intake_bulk([(report, "report-form", T0)], [], [])
         tx.link_report_item(report.report_id, b.item_id, 1, False)
         tx.link_report_item(report.report_id, a.item_id, 0, True)
     with store.transaction(read_only=True) as tx:
@@ -241,7 +242,7 @@ def test_a_report_round_trips_with_its_items_in_position_order(store: SqlCaseSto
     assert submitted_by == "report-form"
 
 
-def test_bulk_intake_writes_reports_items_hosting_and_links(store: SqlCaseStore) -> None:
+def test_bulk_intake_writes_reports_items_hosting_and_links(store: SqlStore) -> None:
     items = [plain_item(f"https://nl.host.example/bulk/{n}") for n in range(3)]
     for item in items:
         item.hosting = HostingRecord(HostingFacts("192.0.2.10", "NL", 64500, "Example", False, "static"), T0)
@@ -258,7 +259,7 @@ def test_bulk_intake_writes_reports_items_hosting_and_links(store: SqlCaseStore)
     assert stored == items
 
 
-def test_events_keep_their_order_and_resume_after_a_sequence_number(store: SqlCaseStore) -> None:
+def test_events_keep_their_order_and_resume_after_a_sequence_number(store: SqlStore) -> None:
     item_a, item_b = new_id(), new_id()
     kinds = [("item.created", item_a), ("item.created", item_b), ("item.assessed", item_a)]
     with store.transaction() as tx:
@@ -284,7 +285,7 @@ def test_events_keep_their_order_and_resume_after_a_sequence_number(store: SqlCa
     assert events[0].state is ItemState.AWAITING_ASSESSMENT and events[0].occurred_at == T0
 
 
-def test_events_of_a_rolled_back_transaction_are_not_written(store: SqlCaseStore) -> None:
+def test_events_of_a_rolled_back_transaction_are_not_written(store: SqlStore) -> None:
     with pytest.raises(RuntimeError), store.transaction() as tx:
         tx.append_event(Event(new_id(), "item.created", T0, new_id()))
         tx.append_audit(at=T0, actor="a", action="Test", subject="s", detail="")
@@ -292,7 +293,7 @@ def test_events_of_a_rolled_back_transaction_are_not_written(store: SqlCaseStore
     assert count(store.engine, t.events) == 0 and count(store.engine, t.audit_log) == 0
 
 
-def test_idempotency_records_round_trip_and_a_key_is_taken_once(store: SqlCaseStore) -> None:
+def test_idempotency_records_round_trip_and_a_key_is_taken_once(store: SqlStore) -> None:
     record = IdempotencyRecord("SubmitReport", "f" * 64, "report-1")
     with store.transaction() as tx:
         tx.put_idempotency("report-form", "req-1", record, T0)
@@ -306,7 +307,7 @@ def test_idempotency_records_round_trip_and_a_key_is_taken_once(store: SqlCaseSt
         assert tx.get_idempotency("report-form", "req-1") == record
 
 
-def test_a_known_hash_is_inserted_once(store: SqlCaseStore) -> None:
+def test_a_known_hash_is_inserted_once(store: SqlStore) -> None:
     sha = ContentHash(HashAlgorithm.SHA256, bytes(range(32)))
     pdq = ContentHash(HashAlgorithm.PDQ, bytes(range(32)))  # same digest bytes, another algorithm
     assessment = Assessment(Classification.BASELINE, content_type=ContentType.IMAGE, assessed_at=T0, assessed_by="a")
@@ -334,7 +335,7 @@ def test_a_known_hash_is_inserted_once(store: SqlCaseStore) -> None:
     assert list(store.iter_pdq_hashes()) == [(other, pdq.digest)]
 
 
-def test_at_most_one_open_item_per_url(store: SqlCaseStore) -> None:
+def test_at_most_one_open_item_per_url(store: SqlStore) -> None:
     url = "https://nl.host.example/unique"
     with store.transaction() as tx:
         tx.insert_item(plain_item(url))
@@ -343,7 +344,7 @@ def test_at_most_one_open_item_per_url(store: SqlCaseStore) -> None:
     assert count(store.engine, t.items) == 1
 
 
-def test_a_closed_item_and_an_open_one_may_share_a_url(store: SqlCaseStore) -> None:
+def test_a_closed_item_and_an_open_one_may_share_a_url(store: SqlStore) -> None:
     url = "https://nl.host.example/again"
     closed = plain_item(url, ItemState.CLOSED_REMOVED)
     with store.transaction() as tx:
@@ -367,7 +368,7 @@ def test_a_closed_item_and_an_open_one_may_share_a_url(store: SqlCaseStore) -> N
     assert count(store.engine, t.items) == 4
 
 
-def test_an_item_referred_here_is_a_separate_case_from_an_own_open_item(store: SqlCaseStore) -> None:
+def test_an_item_referred_here_is_a_separate_case_from_an_own_open_item(store: SqlStore) -> None:
     url = "https://nl.host.example/both"
     referred_in = plain_item(url)
     referred_in.origin_node, referred_in.origin_item_id, referred_in.referred_by = "de-hotline", new_id(), "de-hotline"
@@ -386,7 +387,7 @@ def _outbox(item_id: str) -> OutboxMessage:
     return OutboxMessage(new_id(), "de-hotline", "referral", item_id, '{"url":"https://de.host.example/o"}', at(1))
 
 
-def test_an_outbox_row_commits_with_the_state_change(store: SqlCaseStore) -> None:
+def test_an_outbox_row_commits_with_the_state_change(store: SqlStore) -> None:
     item = plain_item("https://de.host.example/o")
     with store.transaction() as tx:
         tx.insert_item(item)
@@ -398,19 +399,20 @@ def test_an_outbox_row_commits_with_the_state_change(store: SqlCaseStore) -> Non
         message = _outbox(item.item_id)
         tx.enqueue_outbox(message)
     with store.transaction(read_only=True) as tx:
-        assert tx.pending_outbox() == [message]
-        assert tx.pending_outbox("fr-hotline-a") == []
+        assert [m for _, m in tx.pending_outbox_after("de-hotline", 0, 100)] == [message]
+        assert tx.pending_outbox_after("fr-hotline-a", 0, 100) == []
         assert tx.peers_with_pending() == ["de-hotline"]
         got = tx.get_item(item.item_id)
         assert got is not None and got.state is ItemState.REFERRED
     with store.transaction() as tx:
-        tx.mark_outbox(message.message_id, "acked", at(2))
+        tx.mark_outbox_many([OutboxMark(message.message_id, OutboxStatus.ACKED)], at(2))
     with store.transaction(read_only=True) as tx:
-        assert tx.pending_outbox() == []
+        assert tx.pending_outbox_after("de-hotline", 0, 100) == []
+        assert tx.peers_with_pending() == []
 
 
 def test_a_transaction_that_fails_after_enqueue_leaves_neither_the_change_nor_the_message(
-    store: SqlCaseStore,
+    store: SqlStore,
 ) -> None:
     item = plain_item("https://de.host.example/rollback")
     with store.transaction() as tx:
@@ -425,7 +427,7 @@ def test_a_transaction_that_fails_after_enqueue_leaves_neither_the_change_nor_th
         raise RuntimeError("crash after enqueue")
     with store.transaction(read_only=True) as tx:
         got = tx.get_item(item.item_id)
-        assert tx.pending_outbox() == []
+        assert tx.peers_with_pending() == []
     assert got is not None and (got.state, got.assigned_node, got.version) == (
         ItemState.AWAITING_ASSESSMENT,
         "nl-hotline",
@@ -434,7 +436,7 @@ def test_a_transaction_that_fails_after_enqueue_leaves_neither_the_change_nor_th
     assert count(store.engine, t.outbox) == 0 and count(store.engine, t.events) == 0
 
 
-def test_datetimes_come_back_utc_aware_and_equal(store: SqlCaseStore) -> None:
+def test_datetimes_come_back_utc_aware_and_equal(store: SqlStore) -> None:
     item = plain_item()
     item.first_reported_at = datetime(2026, 3, 2, 10, 30, 15, 654321, tzinfo=CET)  # 09:30:15 UTC
     item.deadline_at = datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
@@ -450,7 +452,7 @@ def test_datetimes_come_back_utc_aware_and_equal(store: SqlCaseStore) -> None:
     assert got.first_reported_at.hour == 9 and got.first_reported_at.microsecond == 654321
 
 
-def test_a_naive_datetime_is_refused(store: SqlCaseStore) -> None:
+def test_a_naive_datetime_is_refused(store: SqlStore) -> None:
     item = plain_item()
     item.created_at = datetime(2026, 3, 2, 9, 0)
     with pytest.raises(StatementError, match="naive"), store.transaction() as tx:
@@ -458,7 +460,7 @@ def test_a_naive_datetime_is_refused(store: SqlCaseStore) -> None:
     assert count(store.engine, t.items) == 0
 
 
-def test_items_past_deadline_selects_unescalated_ntd_items_due_by_now(store: SqlCaseStore) -> None:
+def test_items_past_deadline_selects_unescalated_ntd_items_due_by_now(store: SqlStore) -> None:
     due, later, escalated, other_state = (plain_item(f"https://nl.host.example/d/{n}") for n in range(4))
     for item, deadline in ((due, at(72)), (later, at(73)), (escalated, at(10)), (other_state, at(10))):
         item.state, item.ntd_sent_at, item.deadline_at = ItemState.NTD_SENT, T0, deadline
@@ -473,7 +475,7 @@ def test_items_past_deadline_selects_unescalated_ntd_items_due_by_now(store: Sql
         assert tx.items_past_deadline(at(71), 10) == []
 
 
-def test_list_items_filters_and_pages(store: SqlCaseStore) -> None:
+def test_list_items_filters_and_pages(store: SqlStore) -> None:
     items = [plain_item(f"https://nl.host.example/l/{n}") for n in range(5)]
     for n, item in enumerate(items):
         country = "NL" if n % 2 == 0 else "DE"

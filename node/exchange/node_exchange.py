@@ -17,13 +17,13 @@ from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
+from node.exchange.ports import PeerBackoff, ReceivingStore
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.receiver import Receiver, ReceiverLimits
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
 from node.exchange.sender import PeerSender
-from node.store.case_store import SqlCaseStore
 
 __all__ = ["NodeExchange"]
 
@@ -39,7 +39,7 @@ class NodeExchange:
         keys: NodeKeys,
         roster: RosterState,
         cases: CaseService,
-        store: SqlCaseStore,
+        store: ReceivingStore,
         clock: Clock,
         rate_limit: RateLimit | None = None,
         proxy: str = "",
@@ -154,10 +154,10 @@ class NodeExchange:
     def _reset_backoff(self, peer: str) -> None:
         """Only reads (never waits for the writer lock) unless there is a backoff to forget."""
         with self._store.transaction(read_only=True) as tx:
-            failures, _ = tx.peer_backoff(peer)
+            failures = tx.peer_backoff(peer).failures
         if failures:
             with self._store.transaction() as tx:
-                tx.set_peer_backoff(peer, 0, None, "")
+                tx.set_peer_backoff(peer, PeerBackoff())
 
     async def stop(self) -> None:
         if self.runtime is not None:

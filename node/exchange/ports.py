@@ -1,0 +1,168 @@
+"""What the exchange needs from a store, written as contracts. node.store implements it with SQLAlchemy (its
+txn/inbox.py, txn/outbox.py and txn/rosters.py); the exchange's modules are typed against these Protocols
+and import nothing from node.store.
+
+Constraints every implementation MUST keep:
+- A transaction is one unit: it commits when the block ends normally and rolls back on any exception, and
+  what the exchange writes in it commits or rolls back together with what the case workflow writes in it.
+- Reads inside a transaction see everything written earlier in the same transaction.
+- Stored strings (outbox status, inbox status, reason codes) are kept exactly as given: peers' receipts and
+  the operator's tools read them back.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from node.cases.model import Event, OutboxMessage
+from node.cases.ports import CaseTransaction
+
+__all__ = [
+    "ExchangeStore",
+    "ExchangeTransaction",
+    "InboxEntry",
+    "OutboxMark",
+    "OutboxStatus",
+    "PeerBackoff",
+    "Receipt",
+    "ReceivingStore",
+    "ReceivingTransaction",
+]
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where a queued message stands. The value is what the outbox stores."""
+
+    PENDING = "pending"  # not yet answered for (also while its peer is suspended or backed off)
+    ACKED = "acked"  # the peer accepted it, or had already, and its signed receipt verified
+    REJECTED = "rejected"  # the peer refused it for good: it is never sent again
+
+
+class InboxEntry(NamedTuple):
+    """A message received from a peer, with its result: its inbox row."""
+
+    sender: str
+    message_id: str
+    kind: str
+    received_at: datetime
+    status: str  # a node.exchange.delivery.DeliveryStatus value: accepted or rejected
+    reason_code: str = ""
+    reason: str = ""
+    receipt: str = ""  # base64 of the signed receipt, for an accepted message
+
+
+class Receipt(NamedTuple):
+    """A peer's signed receipt for a message this node sent: the chain of custody of the item."""
+
+    message_id: str
+    peer: str
+    item_id: str
+    accepted_at: datetime  # as the peer signed it
+    receipt: str  # base64 of the signed receipt
+    recorded_at: datetime
+
+
+class OutboxMark(NamedTuple):
+    """The answer a queued message got."""
+
+    message_id: str
+    status: OutboxStatus
+    error: str = ""  # for a rejected message: "<reason code>: <reason>"
+
+
+class PeerBackoff(NamedTuple):
+    """How often delivery to a peer has failed in a row, and when to try it next. PeerBackoff() is none."""
+
+    failures: int = 0
+    next_attempt_at: datetime | None = None
+
+
+class ExchangeTransaction(Protocol):
+    """One transaction, as the exchange uses it."""
+
+    # The receiving side: deduplicate on (sender, message id), in the transaction that applies the messages.
+    def get_inbox_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], InboxEntry]:
+        """The entries of those (sender, message id) pairs received before; a pair never received is absent."""
+        ...
+
+    def put_inbox_many(self, entries: list[InboxEntry]) -> None:
+        """Record received messages. A (sender, message id) pair MUST be recorded at most once: recording it
+        again MUST fail the transaction. The reason code MAY be cut to 40 characters and the reason to 500."""
+        ...
+
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested transaction: an exception inside MUST undo all the block wrote (through this Protocol or
+        CaseTransaction), and nothing else."""
+        ...
+
+    # The sending side.
+    def pending_outbox_after(self, peer: str, after_id: int, limit: int) -> list[tuple[int, OutboxMessage]]:
+        """(outbox id, message) of at most `limit` of `peer`'s PENDING messages whose outbox id is past
+        `after_id`, oldest (lowest outbox id) first. Outbox ids MUST grow in the order messages are queued."""
+        ...
+
+    def mark_outbox_many(self, marks: list[OutboxMark], at: datetime) -> None:
+        """Set each message's status and error; an ACKED one MUST record `at` as its ack time. The error MAY
+        be cut to 500 characters."""
+        ...
+
+    def put_receipts(self, receipts: list[Receipt]) -> None:
+        """Keep each receipt. A message MUST keep the first receipt stored for it: a later one is ignored."""
+        ...
+
+    def peer_backoff(self, peer: str) -> PeerBackoff:
+        """The backoff last set for `peer`; PeerBackoff() if none was."""
+        ...
+
+    def set_peer_backoff(
+        self, peer: str, backoff: PeerBackoff, *, error: str = "", success_at: datetime | None = None
+    ) -> None:
+        """Replace `peer`'s backoff and last error (MAY be cut to 500 characters); record `success_at`, when
+        given, as the last time a delivery to it succeeded."""
+        ...
+
+    def peers_with_pending(self) -> list[str]:
+        """Every peer with at least one PENDING message, in order. MUST stay cheap however many messages the
+        outbox keeps: it runs whenever anything is queued."""
+        ...
+
+    # Rosters.
+    def put_roster(self, version: int, signed_b64: str, at: datetime) -> None:
+        """Keep a verified roster (base64 of the signed roster) as trusted from `at`."""
+        ...
+
+    def rosters_after(self, version: int) -> list[tuple[int, str]]:
+        """(version, base64 signed roster) of every trusted roster newer than `version`, oldest first."""
+        ...
+
+    # The operator's record.
+    def append_event(self, event: Event) -> None:
+        """Record an event for the operator, with the transaction: rolled back with it, never without it."""
+        ...
+
+
+class ExchangeStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeTransaction]:
+        """A unit of work: commits when the block ends normally, rolls back on any exception. A read-only one
+        MUST NOT wait for writers."""
+        ...
+
+
+class ReceivingTransaction(ExchangeTransaction, CaseTransaction, Protocol):
+    """What the receiver holds: it applies messages (CaseTransaction) and deduplicates them
+    (ExchangeTransaction) in one transaction, so a message is applied and recorded together or not at all."""
+
+    def prefetch_origins(self, keys: Iterable[tuple[str, str]]) -> None:
+        """A hint before applying a batch: look up these (origin node, origin item id) pairs at once, so that
+        find_item_by_origin MAY answer for them without a query of its own. MUST NOT change any answer."""
+        ...
+
+
+class ReceivingStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ReceivingTransaction]:
+        """As ExchangeStore.transaction, with the case workflow's operations in the same transaction."""
+        ...

@@ -1,0 +1,370 @@
+"""Items and what hangs off them: hashes, assessments, hosting records, actions, holds, buffered status updates,
+removal deadlines, retention purges and the milestones for statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, Row, String, bindparam, delete, func, insert, select, update
+
+from node.cases.model import Action, ActionType, Assessment, Classification, Hold, HostingRecord, Item, ItemState, Route
+from node.cases.ports import ItemTimes
+from node.errors import Aborted
+from node.hashes import ContentHash, HashAlgorithm
+from node.store import schema as t
+from node.store.txn.rows import (
+    _assessment,
+    _assessment_columns,
+    _hold,
+    _hosting,
+    _hosting_columns,
+    _item_columns,
+    url_key,
+)
+from node.store.txn.transaction import (
+    _INSERT_ASSESSMENT,
+    _INSERT_ASSESSMENT_DIRECT,
+    _INSERT_HOSTING,
+    _INSERT_ITEM_HASH,
+    TransactionBase,
+    _Direct,
+)
+
+__all__ = ["ItemsTxn"]
+
+
+class ItemsTxn(TransactionBase):
+    """The items tables of a transaction (node.cases.ports.CaseTransaction)."""
+
+    def find_open_item_by_url(self, url: str) -> Item | None:
+        query = _OPEN_ITEM_BY_URL_FOR_UPDATE if self._postgres else _OPEN_ITEM_BY_URL
+        row = self.c.execute(query, {"k_url_key": url_key(url)}).first()
+        return self._item(row) if row else None
+
+    def get_item(self, item_id: str, *, for_update: bool = False) -> Item | None:
+        query = _ITEM_FOR_UPDATE if for_update and self._postgres else _ITEM
+        row = self.c.execute(query, {"k_item_id": item_id}).first()
+        return self._item(row) if row else None
+
+    def prefetch_origins(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Look up many (origin node, origin item id) pairs at once; find_item_by_origin then answers None for
+        the ones with no item without a query of its own. Only insert_item creates an item with an origin."""
+        wanted = set(keys) - self._absent_origins
+        by_node: dict[str, list[str]] = {}
+        for origin_node, origin_item_id in sorted(wanted):
+            by_node.setdefault(origin_node, []).append(origin_item_id)
+        found: set[tuple[str, str]] = set()
+        for origin_node, item_ids in by_node.items():
+            for start in range(0, len(item_ids), 500):
+                params = {"k_origin_node": origin_node, "k_item_ids": item_ids[start : start + 500]}
+                found.update((origin_node, item_id) for item_id in self.c.execute(_ORIGINS_PRESENT, params).scalars())
+        self._absent_origins |= wanted - found
+
+    def find_item_by_origin(self, origin_node: str, origin_item_id: str, *, for_update: bool = False) -> Item | None:
+        if (origin_node, origin_item_id) in self._absent_origins:
+            return None
+        query = _ITEM_BY_ORIGIN_FOR_UPDATE if for_update and self._postgres else _ITEM_BY_ORIGIN
+        row = self.c.execute(query, {"k_origin_node": origin_node, "k_origin_item_id": origin_item_id}).first()
+        return self._item(row) if row else None
+
+    def put_pending_update(self, item_id: str, sequence: int, sender: str, body: str, at: datetime) -> None:
+        exists = self.c.execute(
+            select(func.count()).where(
+                t.pending_status_updates.c.item_id == item_id,
+                t.pending_status_updates.c.sequence == sequence,
+                t.pending_status_updates.c.sender == sender,
+            )
+        ).scalar_one()
+        if not exists:
+            self.c.execute(
+                insert(t.pending_status_updates),
+                dict(item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at),
+            )
+
+    def take_pending_update(self, item_id: str, sequence: int, sender: str) -> str | None:
+        where = (
+            t.pending_status_updates.c.item_id == item_id,
+            t.pending_status_updates.c.sequence == sequence,
+            t.pending_status_updates.c.sender == sender,
+        )
+        body = self.c.execute(select(t.pending_status_updates.c.body).where(*where)).scalar_one_or_none()
+        if body is not None:
+            self.c.execute(delete(t.pending_status_updates).where(*where))
+        return body
+
+    def insert_item(self, item: Item) -> None:
+        """Written behind (see `c`)."""
+        if item.origin_node:
+            self._absent_origins.discard((item.origin_node, item.origin_item_id))
+        self._new_items[item.item_id] = dict(item_id=item.item_id, version=0, **_item_columns(item))
+
+    def update_item(self, item: Item) -> None:
+        if (row := self._new_items.get(item.item_id)) is not None and row["version"] == item.version:
+            self._new_items[item.item_id] = dict(item_id=item.item_id, version=item.version + 1, **_item_columns(item))
+            item.version += 1
+            return
+        changed, _ = _UPDATE_ITEM_DIRECT.run(
+            self.c,
+            [
+                {
+                    "k_item_id": item.item_id,
+                    "k_version": item.version,
+                    "version": item.version + 1,
+                    **_item_columns(item),
+                }
+            ],
+        )
+        if changed != 1:
+            raise Aborted(f"item {item.item_id} changed concurrently; retry the request")
+        item.version += 1
+
+    def add_item_hashes(self, item_id: str, hashes: list[ContentHash]) -> None:
+        """Written behind (see `c`)."""
+        if hashes:
+            rows = [{"item_id": item_id, "algorithm": h.algorithm.value, "digest": h.hex} for h in hashes]
+            self._later(_INSERT_ITEM_HASH, rows)
+
+    def add_assessment(self, item_id: str, assessment: Assessment) -> None:
+        """Like insert_assessment, for a caller that needs no id back: written behind (see `c`)."""
+        self._later(_INSERT_ASSESSMENT_DIRECT, [dict(item_id=item_id, **_assessment_columns(assessment))])
+
+    def insert_assessment(self, item_id: str, assessment: Assessment) -> int:
+        row = dict(item_id=item_id, **_assessment_columns(assessment))
+        if not self._postgres:  # SQLite says the new row's id without RETURNING
+            _, assessment_id = _INSERT_ASSESSMENT_DIRECT.run(self.c, [row])
+            if assessment_id is not None:
+                return assessment_id
+        result = self.c.execute(_INSERT_ASSESSMENT, row)
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def insert_hosting(self, item_id: str, record: HostingRecord) -> None:
+        """Written behind (see `c`)."""
+        self._later(_INSERT_HOSTING, [_hosting_columns(item_id, record)])
+
+    def insert_action(self, action: Action) -> None:
+        self.c.execute(
+            insert(t.actions),
+            dict(
+                action_id=action.action_id,
+                item_id=action.item_id,
+                type=action.type.value,
+                occurred_at=action.occurred_at,
+                actor=action.actor,
+                note=action.note,
+                moved_to_country=action.moved_to_country,
+            ),
+        )
+
+    def insert_hold(self, hold: Hold) -> None:
+        self.c.execute(
+            insert(t.holds),
+            dict(
+                hold_id=hold.hold_id,
+                item_id=hold.item_id,
+                placed_at=hold.placed_at,
+                until=hold.until,
+                released_at=hold.released_at,
+                reference=hold.reference,
+                placed_by=hold.placed_by,
+            ),
+        )
+
+    def release_hold(self, hold_id: str, at: datetime) -> None:
+        self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(released_at=at))
+
+    def list_items(
+        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
+    ) -> list[Item]:
+        query = select(t.items).where(t.items.c.item_id > after_item_id)
+        if state is not None:
+            query = query.where(t.items.c.state == state.value)
+        if hosting_country:
+            query = query.where(t.items.c.hosting_country == hosting_country)
+        rows = self.c.execute(query.order_by(t.items.c.item_id).limit(limit)).all()
+        return [self._item(row) for row in rows]
+
+    def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
+        rows = self.c.execute(
+            select(t.items.c.item_id)
+            .where(
+                t.items.c.state == ItemState.NTD_SENT.value,
+                t.items.c.deadline_at <= now,
+                t.items.c.escalated_at.is_(None),
+            )
+            .order_by(t.items.c.deadline_at)
+            .limit(limit)
+        ).all()
+        return [row.item_id for row in rows]
+
+    def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
+        item_ids = [
+            row.item_id
+            for row in self.c.execute(
+                select(t.items.c.item_id)
+                .where(t.items.c.is_open.is_(False), t.items.c.closed_at < closed_before)
+                .order_by(t.items.c.closed_at)
+                .limit(limit)
+            )
+        ]
+        if not item_ids:
+            return []
+        purged = t.items.c.item_id.in_(item_ids)
+        referenced = select(t.known_hashes.c.assessment_id).where(t.known_hashes.c.assessment_id.is_not(None))
+        in_items = t.assessments.c.item_id.in_(item_ids)
+        self.c.execute(
+            update(t.assessments).where(in_items, t.assessments.c.assessment_id.in_(referenced)).values(item_id=None)
+        )
+        self.c.execute(delete(t.assessments).where(in_items))
+        for table in (
+            t.item_hashes,
+            t.hosting_records,
+            t.actions,
+            t.holds,
+            t.report_items,
+            t.events,
+            t.pending_status_updates,
+        ):
+            self.c.execute(delete(table).where(table.c.item_id.in_(item_ids)))
+        linked = select(t.report_items.c.report_id)
+        orphans = select(t.reports.c.report_id).where(t.reports.c.report_id.not_in(linked))
+        self.c.execute(delete(t.events).where(t.events.c.report_id.in_(orphans)))
+        self.c.execute(delete(t.reports).where(t.reports.c.report_id.in_(orphans)))
+        self.c.execute(delete(t.items).where(purged))
+        # Request ids older than the retention period could only replay results that are gone.
+        self.c.execute(delete(t.idempotency).where(t.idempotency.c.created_at < closed_before))
+        return item_ids
+
+    def item_times(
+        self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
+    ) -> list[ItemTimes]:
+        query = select(
+            t.items.c.item_id,
+            t.items.c.state,
+            t.items.c.classification,
+            t.items.c.hosting_country,
+            t.items.c.first_reported_at,
+            t.items.c.lea_notified_at,
+            t.items.c.ntd_sent_at,
+            t.items.c.closed_at,
+        )
+        if start is not None:
+            query = query.where(t.items.c.first_reported_at >= start)
+        if end is not None:
+            query = query.where(t.items.c.first_reported_at < end)
+        if hosting_country:
+            query = query.where(t.items.c.hosting_country == hosting_country)
+        return [
+            ItemTimes(
+                item_id=row.item_id,
+                state=ItemState(row.state),
+                classification=Classification(row.classification) if row.classification else None,
+                hosting_country=row.hosting_country,
+                first_reported_at=row.first_reported_at,
+                lea_notified_at=row.lea_notified_at,
+                ntd_sent_at=row.ntd_sent_at,
+                closed_at=row.closed_at,
+            )
+            for row in self.c.execute(query)
+        ]
+
+    def _item(self, row: Row[Any]) -> Item:
+        item_id = row.item_id
+        hashes = [
+            ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest))
+            for h in self.c.execute(_ITEM_HASHES, {"k_item_id": item_id})
+        ]
+        assessment_row = self.c.execute(_ITEM_ASSESSMENT, {"k_item_id": item_id}).first()
+        hosting_row = self.c.execute(_ITEM_HOSTING, {"k_item_id": item_id}).first()
+        hold_row = self.c.execute(_ITEM_HOLD, {"k_item_id": item_id}).first()
+        action_rows = self.c.execute(_ITEM_ACTIONS, {"k_item_id": item_id}).all()
+        return Item(
+            item_id=item_id,
+            url=row.url,
+            host=row.host,
+            state=ItemState(row.state),
+            assigned_node=row.assigned_node,
+            first_reported_at=row.first_reported_at,
+            created_at=row.created_at,
+            report_count=row.report_count,
+            known_content=row.known_content,
+            route=Route(row.route) if row.route else None,
+            referred_to=row.referred_to,
+            assessment=_assessment(assessment_row) if assessment_row else None,
+            hosting=_hosting(hosting_row) if hosting_row else None,
+            hashes=hashes,
+            lea_notified_at=row.lea_notified_at,
+            ntd_sent_at=row.ntd_sent_at,
+            deadline_at=row.deadline_at,
+            escalated_at=row.escalated_at,
+            closed_at=row.closed_at,
+            active_hold=_hold(hold_row) if hold_row else None,
+            actions=[
+                Action(
+                    a.action_id,
+                    a.item_id,
+                    ActionType(a.type),
+                    a.occurred_at,
+                    a.actor,
+                    a.note,
+                    a.moved_to_country,
+                )
+                for a in action_rows
+            ],
+            origin_node=row.origin_node,
+            origin_item_id=row.origin_item_id,
+            status_sequence=row.status_sequence,
+            referred_by=row.referred_by,
+            version=row.version,
+        )
+
+
+# Hot statements are built once and run with parameters, so SQLAlchemy reuses their compiled form.
+_K_ITEM: BindParameter[str] = bindparam("k_item_id", type_=String())
+_ITEM = select(t.items).where(t.items.c.item_id == _K_ITEM)
+_ITEM_FOR_UPDATE = _ITEM.with_for_update()
+_OPEN_ITEM_BY_URL = select(t.items).where(
+    t.items.c.url_key == bindparam("k_url_key"), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+)
+_OPEN_ITEM_BY_URL_FOR_UPDATE = _OPEN_ITEM_BY_URL.with_for_update()
+_UPDATE_ITEM = update(t.items).where(t.items.c.item_id == _K_ITEM, t.items.c.version == bindparam("k_version"))
+_ITEM_HASHES = (
+    select(t.item_hashes)
+    .where(t.item_hashes.c.item_id == _K_ITEM)
+    .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
+)
+_ITEM_ASSESSMENT = (
+    select(t.assessments)
+    .where(t.assessments.c.item_id == _K_ITEM)
+    .order_by(t.assessments.c.assessment_id.desc())
+    .limit(1)
+)
+_ITEM_HOSTING = (
+    select(t.hosting_records)
+    .where(t.hosting_records.c.item_id == _K_ITEM)
+    .order_by(t.hosting_records.c.hosting_id.desc())
+    .limit(1)
+)
+_ITEM_HOLD = (
+    select(t.holds)
+    .where(t.holds.c.item_id == _K_ITEM, t.holds.c.released_at.is_(None))
+    .order_by(t.holds.c.placed_at.desc())
+    .limit(1)
+)
+_ITEM_ACTIONS = select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at)
+_ITEM_BY_ORIGIN = (
+    select(t.items)
+    .where(
+        t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
+        t.items.c.origin_item_id == bindparam("k_origin_item_id", type_=String()),
+    )
+    .order_by(t.items.c.created_at.desc())
+    .limit(1)
+)
+_ITEM_BY_ORIGIN_FOR_UPDATE = _ITEM_BY_ORIGIN.with_for_update()
+_ORIGINS_PRESENT = select(t.items.c.origin_item_id).where(  # by origin node first: ix_items_origin serves it
+    t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
+    t.items.c.origin_item_id.in_(bindparam("k_item_ids", expanding=True)),
+)
+_UPDATE_ITEM_DIRECT = _Direct(_UPDATE_ITEM)

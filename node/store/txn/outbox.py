@@ -1,0 +1,148 @@
+"""The sending side's tables: the outbox, the receipts peers signed for delivered messages, and each peer's
+backoff."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, text, update
+
+from node.cases.model import OutboxMessage
+from node.cases.ports import ItemReceipt
+from node.exchange.ports import OutboxMark, OutboxStatus, PeerBackoff, Receipt
+from node.store import schema as t
+from node.store.txn.transaction import TransactionBase, _Direct
+
+__all__ = ["OutboxTxn"]
+
+
+class OutboxTxn(TransactionBase):
+    """The outbox, receipts and peer_state tables of a transaction."""
+
+    def enqueue_outbox(self, message: OutboxMessage) -> None:
+        _INSERT_OUTBOX.run(
+            self.c,
+            [
+                dict(
+                    message_id=message.message_id,
+                    peer_node=message.peer_node,
+                    kind=message.kind,
+                    item_id=message.item_id,
+                    body=message.body,
+                    status=OutboxStatus.PENDING.value,
+                    attempts=0,
+                    created_at=message.created_at,
+                    next_attempt_at=message.created_at,
+                    last_error="",
+                )
+            ],
+        )
+
+    def pending_outbox_after(self, peer_node: str, after_id: int, limit: int) -> list[tuple[int, OutboxMessage]]:
+        """(outbox id, message) of `peer_node`'s pending messages past `after_id`, oldest first."""
+        rows = self.c.execute(_PENDING_AFTER, {"k_peer": peer_node, "k_after": after_id, "k_limit": limit}).all()
+        return [
+            (r.outbox_id, OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at))
+            for r in rows
+        ]
+
+    def mark_outbox_many(self, marks: list[OutboxMark], at: datetime) -> None:
+        """An acked message records `at` as its ack time."""
+        if marks:
+            self.c.execute(
+                _MARK_OUTBOX,
+                [
+                    {
+                        "k_message_id": message_id,
+                        "k_status": status.value,
+                        "k_error": error[:500],
+                        "k_acked_at": at if status is OutboxStatus.ACKED else None,
+                    }
+                    for message_id, status, error in marks
+                ],
+            )
+
+    def put_receipts(self, receipts: list[Receipt]) -> None:
+        """A receipt already stored for a message is kept."""
+        if not receipts:
+            return
+        stored = set(self.c.execute(_RECEIPTS_STORED, {"k_message_ids": [r.message_id for r in receipts]}).scalars())
+        fresh = {}
+        for message_id, peer_node, item_id, accepted_at, receipt, at in receipts:
+            if message_id not in stored:
+                fresh[message_id] = {
+                    "message_id": message_id,
+                    "peer_node": peer_node,
+                    "item_id": item_id,
+                    "accepted_at": accepted_at,
+                    "receipt": receipt,
+                    "recorded_at": at,
+                }
+        if fresh:
+            self.c.execute(insert(t.receipts), list(fresh.values()))
+
+    def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
+        rows = self.c.execute(
+            select(t.receipts).where(t.receipts.c.item_id == item_id).order_by(t.receipts.c.accepted_at)
+        )
+        return [ItemReceipt(r.message_id, r.peer_node, r.accepted_at, r.receipt) for r in rows]
+
+    def peer_backoff(self, peer: str) -> PeerBackoff:
+        row = self.c.execute(select(t.peer_state).where(t.peer_state.c.peer_node == peer)).first()
+        return PeerBackoff(row.failures, row.next_attempt_at) if row else PeerBackoff()
+
+    def set_peer_backoff(
+        self, peer: str, backoff: PeerBackoff, *, error: str = "", success_at: datetime | None = None
+    ) -> None:
+        values: dict[str, Any] = {
+            "failures": backoff.failures,
+            "next_attempt_at": backoff.next_attempt_at,
+            "last_error": error[:500],
+        }
+        if success_at is not None:
+            values["last_success_at"] = success_at
+        updated = self.c.execute(update(t.peer_state).where(t.peer_state.c.peer_node == peer).values(**values))
+        if updated.rowcount == 0:
+            self.c.execute(insert(t.peer_state), {"peer_node": peer, "last_success_at": success_at, **values})
+
+    def peers_with_pending(self) -> list[str]:
+        """The peers with pending messages: a skip scan of the outbox's (peer, status) index, a few lookups per
+        peer however many messages the outbox keeps (a DISTINCT would read the whole index)."""
+        return [row.peer for row in self.c.execute(_PEERS_WITH_PENDING)]
+
+
+_INSERT_OUTBOX = _Direct(insert(t.outbox))
+# 'pending' below is OutboxStatus.PENDING, written out so that the query is plain text.
+_PEERS_WITH_PENDING = text(
+    """
+    WITH RECURSIVE peers(peer) AS (
+        SELECT MIN(peer_node) FROM outbox
+        UNION ALL
+        SELECT (SELECT MIN(o.peer_node) FROM outbox o WHERE o.peer_node > peers.peer)
+        FROM peers WHERE peers.peer IS NOT NULL
+    )
+    SELECT peer FROM peers
+    WHERE peer IS NOT NULL
+      AND EXISTS (SELECT 1 FROM outbox p WHERE p.peer_node = peers.peer AND p.status = 'pending')
+    ORDER BY peer
+    """
+)
+_RECEIPTS_STORED = select(t.receipts.c.message_id).where(
+    t.receipts.c.message_id.in_(bindparam("k_message_ids", expanding=True))
+)
+_PENDING_AFTER = (
+    select(t.outbox)
+    .where(
+        t.outbox.c.peer_node == bindparam("k_peer"),
+        t.outbox.c.status == OutboxStatus.PENDING.value,
+        t.outbox.c.outbox_id > bindparam("k_after"),
+    )
+    .order_by(t.outbox.c.outbox_id)
+    .limit(bindparam("k_limit"))
+)
+_MARK_OUTBOX = (
+    update(t.outbox)
+    .where(t.outbox.c.message_id == bindparam("k_message_id"))
+    .values(status=bindparam("k_status"), last_error=bindparam("k_error"), acked_at=bindparam("k_acked_at"))
+)

@@ -1,0 +1,81 @@
+"""Reports and their links to items, and the bulk intake of a batch of reports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select
+
+from node.cases.model import Item, ItemState, Report, ReportedItem, Reporter
+from node.store import schema as t
+from node.store.txn.rows import _hosting_columns, _item_columns, _report_columns, url_key
+from node.store.txn.transaction import TransactionBase
+
+__all__ = ["ReportsTxn"]
+
+
+class ReportsTxn(TransactionBase):
+    """The reports tables of a transaction (node.cases.ports.CaseTransaction)."""
+
+    def insert_intake_bulk(
+        self,
+        reports: list[tuple[Report, str, datetime]],
+        items: list[Item],
+        links: list[tuple[str, str, int, bool]],
+    ) -> None:
+        if reports:
+            self.c.execute(insert(t.reports), [_report_columns(r, who, at) for r, who, at in reports])
+        if items:
+            self.c.execute(insert(t.items), [dict(item_id=i.item_id, version=0, **_item_columns(i)) for i in items])
+            hashes = [
+                {"item_id": i.item_id, "algorithm": h.algorithm.value, "digest": h.hex} for i in items for h in i.hashes
+            ]
+            if hashes:
+                self.c.execute(insert(t.item_hashes), hashes)
+            self.c.execute(
+                insert(t.hosting_records), [_hosting_columns(i.item_id, i.hosting) for i in items if i.hosting]
+            )
+        if links:
+            self.c.execute(
+                insert(t.report_items),
+                [{"report_id": r, "item_id": i, "position": p, "new_item": n} for r, i, p, n in links],
+            )
+
+    def open_item_urls(self, urls: list[str]) -> set[str]:
+        if not urls:
+            return set()
+        keys = {url_key(u): u for u in urls}
+        rows = self.c.execute(
+            select(t.items.c.url_key).where(
+                t.items.c.url_key.in_(list(keys)), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+            )
+        )
+        return {keys[row.url_key] for row in rows}
+
+    def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None:
+        self.c.execute(
+            insert(t.report_items), dict(report_id=report_id, item_id=item_id, position=position, new_item=new_item)
+        )
+
+    def get_report(self, report_id: str) -> Report | None:
+        row = self.c.execute(select(t.reports).where(t.reports.c.report_id == report_id)).first()
+        if row is None:
+            return None
+        links = self.c.execute(
+            select(
+                t.report_items.c.item_id,
+                t.report_items.c.new_item,
+                t.items.c.url,
+                t.items.c.known_content,
+                t.items.c.state,
+            )
+            .join(t.items, t.items.c.item_id == t.report_items.c.item_id)
+            .where(t.report_items.c.report_id == report_id)
+            .order_by(t.report_items.c.position)
+        ).all()
+        reported = tuple(
+            ReportedItem(link.item_id, link.url, link.new_item, link.known_content, ItemState(link.state))
+            for link in links
+        )
+        reporter = Reporter(row.reporter_anonymous, row.reporter_name, row.reporter_email, row.reporter_reference)
+        return Report(row.report_id, row.received_at, reported, row.referrer_url, reporter)

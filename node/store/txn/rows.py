@@ -1,0 +1,161 @@
+"""Rows <-> domain objects: the columns written for an item, report, assessment or hosting record, and the
+domain objects read back from rows."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from node.access import StoredToken
+from node.cases.model import (
+    AgeGroup,
+    Assessment,
+    Classification,
+    Commerciality,
+    ContentType,
+    Gender,
+    Hold,
+    HostingRecord,
+    Item,
+    PaymentMethod,
+    Report,
+    Role,
+    SiteType,
+)
+from node.hosting import HostingFacts
+
+__all__ = ["url_key"]
+
+
+def url_key(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def _item_columns(item: Item) -> dict[str, Any]:
+    return {
+        "url": item.url,
+        "url_key": url_key(item.url),
+        "host": item.host,
+        "state": item.state.value,
+        "is_open": item.is_open,
+        "assigned_node": item.assigned_node,
+        "route": item.route.value if item.route else None,
+        "referred_to": item.referred_to,
+        "known_content": item.known_content,
+        "report_count": item.report_count,
+        "hosting_country": item.hosting_country,
+        "classification": item.classification.value if item.classification else None,
+        "first_reported_at": item.first_reported_at,
+        "created_at": item.created_at,
+        "lea_notified_at": item.lea_notified_at,
+        "ntd_sent_at": item.ntd_sent_at,
+        "deadline_at": item.deadline_at,
+        "escalated_at": item.escalated_at,
+        "closed_at": item.closed_at,
+        "origin_node": item.origin_node,
+        "origin_item_id": item.origin_item_id,
+        "status_sequence": item.status_sequence,
+        "referred_by": item.referred_by,
+    }
+
+
+def _report_columns(report: Report, principal: str, recorded_at: datetime) -> dict[str, Any]:
+    return {
+        "report_id": report.report_id,
+        "received_at": report.received_at,
+        "recorded_at": recorded_at,
+        "referrer_url": report.referrer_url,
+        "reporter_anonymous": report.reporter.anonymous,
+        "reporter_name": report.reporter.name,
+        "reporter_email": report.reporter.email,
+        "reporter_reference": report.reporter.reference,
+        "submitted_by": principal,
+    }
+
+
+def _hosting_columns(item_id: str, record: HostingRecord) -> dict[str, Any]:
+    facts = record.facts
+    return {
+        "item_id": item_id,
+        "ip": facts.ip,
+        "country": facts.country,
+        "asn": facts.asn,
+        "organisation": facts.organisation,
+        "cdn": facts.cdn,
+        "source": facts.source,
+        "overridden": record.overridden,
+        "override_reason": record.override_reason,
+        "actor": record.actor,
+        "traced_at": record.traced_at,
+    }
+
+
+def _assessment_columns(a: Assessment) -> dict[str, Any]:
+    assert a.assessed_at is not None
+    return {
+        "classification": a.classification.value,
+        "age_group": a.age_group.value,
+        "gender": a.gender.value,
+        "content_type": a.content_type.value,
+        "site_type": a.site_type.value,
+        "commerciality": a.commerciality.value,
+        "payment_methods": ",".join(sorted(p.value for p in a.payment_methods)),
+        "virtual": a.virtual,
+        "child_modelling": a.child_modelling,
+        "user_generated": a.user_generated,
+        "jurisdiction": a.jurisdiction,
+        "assessed_by": a.assessed_by,
+        "assessed_at": a.assessed_at,
+        "automatic": a.automatic,
+        "note": a.note,
+    }
+
+
+def _assessment(row: Row[Any]) -> Assessment:
+    return Assessment(
+        classification=Classification(row.classification),
+        age_group=AgeGroup(row.age_group),
+        gender=Gender(row.gender),
+        content_type=ContentType(row.content_type),
+        site_type=SiteType(row.site_type),
+        commerciality=Commerciality(row.commerciality),
+        payment_methods=frozenset(PaymentMethod(p) for p in row.payment_methods.split(",") if p),
+        virtual=row.virtual,
+        child_modelling=row.child_modelling,
+        user_generated=row.user_generated,
+        note=row.note,
+        jurisdiction=row.jurisdiction,
+        assessed_by=row.assessed_by,
+        assessed_at=row.assessed_at,
+        automatic=row.automatic,
+    )
+
+
+def _hosting(row: Row[Any]) -> HostingRecord:
+    facts = HostingFacts(
+        ip=row.ip,
+        country=row.country,
+        asn=row.asn,
+        organisation=row.organisation,
+        cdn=row.cdn,
+        source=row.source,
+    )
+    return HostingRecord(facts, row.traced_at, row.overridden, row.override_reason, row.actor)
+
+
+def _hold(row: Row[Any]) -> Hold:
+    return Hold(row.hold_id, row.item_id, row.placed_at, row.until, row.reference, row.placed_by, row.released_at)
+
+
+def _token(row: Row[Any]) -> StoredToken:
+    return StoredToken(
+        token_id=row.token_id,
+        name=row.name,
+        secret_hash=row.secret_hash,
+        roles=frozenset(Role(r) for r in row.roles.split(",") if r),
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
