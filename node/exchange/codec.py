@@ -13,7 +13,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.api import serde
+from node import proto_types
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.cases.exchange_messages import (
@@ -37,7 +37,7 @@ from node.cases.model import (
     SiteType,
 )
 from node.errors import InvalidArgument
-from node.hashes import HashAlgorithm, parse_hash
+from node.hashes import parse_hash
 from node.hosting import HostingFacts
 
 __all__ = ["KINDS", "Incoming", "decode_body", "encode_body"]
@@ -95,22 +95,19 @@ def _referral_to_proto(data: dict[str, Any]) -> messages_pb2.Referral:
         first_reported_at=_ts(data["first_reported_at"]),
         next_status_sequence=data["next_status_sequence"],
         referred_by=data["referred_by"],
-        hashes=[
-            pb.ContentHash(algorithm=serde.enum_to_proto(HashAlgorithm(h["algorithm"])), value=h["value"])  # type: ignore[arg-type]
-            for h in data["hashes"]
-        ],
+        hashes=[proto_types.content_hash_to_proto(parse_hash(h["algorithm"], h["value"])) for h in data["hashes"]],
     )
     if data["assessment"]:
         a = data["assessment"]
         referral.assessment.CopyFrom(
             pb.Assessment(
-                classification=serde.enum_to_proto(Classification(a["classification"])),  # type: ignore[arg-type]
-                age_group=serde.enum_to_proto(AgeGroup(a["age_group"])),  # type: ignore[arg-type]
-                gender=serde.enum_to_proto(Gender(a["gender"])),  # type: ignore[arg-type]
-                content_type=serde.enum_to_proto(ContentType(a["content_type"])),  # type: ignore[arg-type]
-                site_type=serde.enum_to_proto(SiteType(a["site_type"])),  # type: ignore[arg-type]
-                commerciality=serde.enum_to_proto(Commerciality(a["commerciality"])),  # type: ignore[arg-type]
-                payment_methods=[serde.enum_to_proto(PaymentMethod(p)) for p in a["payment_methods"]],  # type: ignore[misc]
+                classification=proto_types.enum_to_proto(Classification(a["classification"])),  # type: ignore[arg-type]
+                age_group=proto_types.enum_to_proto(AgeGroup(a["age_group"])),  # type: ignore[arg-type]
+                gender=proto_types.enum_to_proto(Gender(a["gender"])),  # type: ignore[arg-type]
+                content_type=proto_types.enum_to_proto(ContentType(a["content_type"])),  # type: ignore[arg-type]
+                site_type=proto_types.enum_to_proto(SiteType(a["site_type"])),  # type: ignore[arg-type]
+                commerciality=proto_types.enum_to_proto(Commerciality(a["commerciality"])),  # type: ignore[arg-type]
+                payment_methods=[proto_types.enum_to_proto(PaymentMethod(p)) for p in a["payment_methods"]],  # type: ignore[misc]
                 virtual=a["virtual"],
                 child_modelling=a["child_modelling"],
                 user_generated=a["user_generated"],
@@ -134,7 +131,7 @@ def _referral_to_proto(data: dict[str, Any]) -> messages_pb2.Referral:
 def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
     assessment: Assessment | None = None
     if r.HasField("assessment"):
-        assessment = serde.assessment_from_proto(r.assessment, field="referral.assessment")
+        assessment = proto_types.assessment_from_proto(r.assessment, field="referral.assessment")
         assessment = _with_jurisdiction(assessment, r.assessment.jurisdiction)
     hosting: HostingFacts | None = None
     if r.HasField("hosting"):
@@ -143,16 +140,11 @@ def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
             h.ip or None, h.country or None, h.asn or None, h.organisation or None, h.cdn, "referral"
         )
     hashes = tuple(
-        parse_hash(
-            serde.enum_from_proto(HashAlgorithm, h.algorithm, field=f"referral.hashes[{i}].algorithm"),
-            h.value,
-            field=f"referral.hashes[{i}]",
-        )
-        for i, h in enumerate(r.hashes)
+        proto_types.content_hash_from_proto(h, field=f"referral.hashes[{i}]") for i, h in enumerate(r.hashes)
     )
     if r.next_status_sequence < 1:
         raise InvalidArgument("must be at least 1", field="referral.next_status_sequence")
-    first = serde.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
+    first = proto_types.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
     return IncomingReferral(
         origin_node=_required(r.origin_node, "referral.origin_node"),
         origin_item_id=_required(r.origin_item_id, "referral.origin_item_id"),
@@ -178,10 +170,10 @@ def _status_to_proto(data: dict[str, Any]) -> messages_pb2.StatusUpdate:
         origin_item_id=update.origin_item_id,
         sequence=update.sequence,
         assigned_node=update.assigned_node,
-        action=serde.enum_to_proto(update.action),  # type: ignore[arg-type]
+        action=proto_types.enum_to_proto(update.action),  # type: ignore[arg-type]
         occurred_at=_ts(update.occurred_at.isoformat()),
-        state=serde.enum_to_proto(update.state),  # type: ignore[arg-type]
-        classification=serde.enum_to_proto(update.classification),  # type: ignore[arg-type]
+        state=proto_types.enum_to_proto(update.state),  # type: ignore[arg-type]
+        classification=proto_types.enum_to_proto(update.classification),  # type: ignore[arg-type]
         moved_to_country=update.moved_to_country,
         reassigned_to=update.reassigned_to,
     )
@@ -190,12 +182,12 @@ def _status_to_proto(data: dict[str, Any]) -> messages_pb2.StatusUpdate:
 def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
     if s.sequence < 1:
         raise InvalidArgument("must be at least 1", field="status_update.sequence")
-    occurred = serde.timestamp_from_proto(s, "occurred_at", field="status_update.occurred_at")
+    occurred = proto_types.timestamp_from_proto(s, "occurred_at", field="status_update.occurred_at")
     if occurred is None:
         raise InvalidArgument("is required", field="status_update.occurred_at")
-    action = serde.enum_from_proto(ActionType, s.action, field="status_update.action") if s.action else None
+    action = proto_types.enum_from_proto(ActionType, s.action, field="status_update.action") if s.action else None
     classification = (
-        serde.enum_from_proto(Classification, s.classification, field="status_update.classification")
+        proto_types.enum_from_proto(Classification, s.classification, field="status_update.classification")
         if s.classification
         else None
     )
@@ -204,7 +196,7 @@ def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
         sequence=s.sequence,
         assigned_node=_required(s.assigned_node, "status_update.assigned_node"),
         occurred_at=occurred,
-        state=serde.enum_from_proto(ItemState, s.state, field="status_update.state"),
+        state=proto_types.enum_from_proto(ItemState, s.state, field="status_update.state"),
         action=action,
         classification=classification,
         moved_to_country=s.moved_to_country[:2].upper(),
