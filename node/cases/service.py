@@ -19,16 +19,7 @@ from datetime import datetime, timedelta
 import structlog
 from uuid6 import uuid7
 
-from node.cases.exchange_messages import (
-    KIND_REFERRAL,
-    KIND_STATUS_UPDATE,
-    KIND_WITHDRAWAL,
-    IncomingReferral,
-    StatusUpdate,
-    Withdrawal,
-    assessment_to_json,
-    dump_body,
-)
+from node.cases.exchange_messages import ExchangeMessage, Referral, StatusUpdate, Withdrawal, dump_body
 from node.cases.model import (
     CLOSED_STATES,
     Action,
@@ -544,22 +535,7 @@ class CaseService:
         self._event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country} -> {decision.peer_node}")
         if decision.peer_node == item.origin_node:
             return  # it moved back to the originator's country: the originator takes it back on the MOVED update
-        message = OutboxMessage(
-            message_id=str(uuid7()),
-            peer_node=decision.peer_node,
-            kind=KIND_REFERRAL,
-            item_id=item.item_id,
-            body=_referral_body(item, self._s),
-            created_at=now,
-        )
-        tx.enqueue_outbox(message)
-        self._event(
-            tx,
-            "outbox.queued",
-            now,
-            item=item,
-            detail=f"referral {message.message_id} -> {message.peer_node}",
-        )
+        self._enqueue_txn(tx, item, decision.peer_node, Referral.of_item(item, node_id=self._s.node_id), now)
 
     # ------------------------------------------------------------------ actions and holds
 
@@ -756,9 +732,7 @@ class CaseService:
                     field="item_id",
                 )
             assignee = item.assigned_node
-            self._enqueue_txn(
-                tx, item, assignee, KIND_WITHDRAWAL, Withdrawal(self._s.node_id, item.item_id, reason).to_json(), now
-            )
+            self._enqueue_txn(tx, item, assignee, Withdrawal(self._s.node_id, item.item_id, reason), now)
             item.assigned_node = self._s.node_id
             self._close_txn(tx, item, ItemState.WITHDRAWN, now)
             tx.update_item(item)
@@ -769,7 +743,7 @@ class CaseService:
         self._committed()
         return item
 
-    def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: IncomingReferral) -> str:
+    def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:
         """Take on an item another hotline referred here. Runs inside the receiver's transaction."""
         now = self._clock.now()
         expected_sender = referral.referred_by or referral.origin_node
@@ -919,7 +893,7 @@ class CaseService:
             raise FailedPrecondition(f"{sender} did not refer this item", field="sender")
         if item.state is ItemState.REFERRED and item.assigned_node not in (self._s.node_id, item.origin_node):
             # It moved on from here: pass the withdrawal to the hotline that has it now.
-            self._enqueue_txn(tx, item, item.assigned_node, KIND_WITHDRAWAL, withdrawal.to_json(), now)
+            self._enqueue_txn(tx, item, item.assigned_node, withdrawal, now)
         if item.is_open:
             item.assigned_node = self._s.node_id
             self._close_txn(tx, item, ItemState.WITHDRAWN, now)
@@ -957,14 +931,12 @@ class CaseService:
             moved_to_country=moved_to_country,
             reassigned_to=reassigned_to,
         )
-        self._enqueue_txn(tx, item, item.origin_node, KIND_STATUS_UPDATE, update.to_json(), now)
+        self._enqueue_txn(tx, item, item.origin_node, update, now)
 
-    def _enqueue_txn(
-        self, tx: CaseTransaction, item: Item, peer: str, kind: str, body: dict[str, object], now: datetime
-    ) -> None:
-        message = OutboxMessage(str(uuid7()), peer, kind, item.item_id, dump_body(body), now)
+    def _enqueue_txn(self, tx: CaseTransaction, item: Item, peer: str, body: ExchangeMessage, now: datetime) -> None:
+        message = OutboxMessage(str(uuid7()), peer, body.kind, item.item_id, dump_body(body.to_json()), now)
         tx.enqueue_outbox(message)
-        self._event(tx, "outbox.queued", now, item=item, detail=f"{kind} {message.message_id} -> {peer}")
+        self._event(tx, "outbox.queued", now, item=item, detail=f"{body.kind} {message.message_id} -> {peer}")
 
     def committed(self) -> None:
         """Tell event listeners that a transaction run outside this service (the exchange receiver) committed."""
@@ -1172,33 +1144,6 @@ def _unique(hashes: Iterable[ContentHash]) -> list[ContentHash]:
 
 def _fingerprint(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()
-
-
-def _referral_body(item: Item, settings: CaseSettings) -> str:
-    """The referral's metadata for the peer: URL, hashes, assessment, hosting. Never content."""
-    assessment = item.assessment
-    hosting = item.hosting.facts if item.hosting else None
-    referred_in = bool(item.origin_node)
-    body = {
-        "origin_node": item.origin_node if referred_in else settings.node_id,
-        "origin_item_id": item.origin_item_id if referred_in else item.item_id,
-        "referred_by": settings.node_id if referred_in else "",
-        "next_status_sequence": item.status_sequence + 1,
-        "url": item.url,
-        "first_reported_at": item.first_reported_at.isoformat(),
-        "hashes": [{"algorithm": str(h.algorithm), "value": h.hex} for h in item.hashes],
-        "assessment": None if assessment is None else assessment_to_json(assessment),
-        "hosting": None
-        if hosting is None
-        else {
-            "ip": hosting.ip,
-            "country": hosting.country,
-            "asn": hosting.asn,
-            "organisation": hosting.organisation,
-            "cdn": hosting.cdn,
-        },
-    }
-    return dump_body(body)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from node.cases.exchange_messages import (
     KIND_REFERRAL,
     KIND_STATUS_UPDATE,
     KIND_WITHDRAWAL,
-    IncomingReferral,
+    Referral,
     StatusUpdate,
     Withdrawal,
 )
@@ -42,7 +42,7 @@ from node.hosting import HostingFacts
 
 __all__ = ["KINDS", "Incoming", "decode_body", "encode_body"]
 
-Incoming = IncomingReferral | StatusUpdate | Withdrawal
+Incoming = Referral | StatusUpdate | Withdrawal
 
 KINDS: dict[str, int] = {
     KIND_REFERRAL: envelope_pb2.MESSAGE_KIND_REFERRAL,
@@ -128,7 +128,7 @@ def _referral_to_proto(data: dict[str, Any]) -> messages_pb2.Referral:
     return referral
 
 
-def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
+def _referral_from_proto(r: messages_pb2.Referral) -> Referral:
     assessment: Assessment | None = None
     if r.HasField("assessment"):
         assessment = proto_types.assessment_from_proto(r.assessment, field="referral.assessment")
@@ -145,7 +145,7 @@ def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
     if r.next_status_sequence < 1:
         raise InvalidArgument("must be at least 1", field="referral.next_status_sequence")
     first = proto_types.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
-    return IncomingReferral(
+    return Referral(
         origin_node=_required(r.origin_node, "referral.origin_node"),
         origin_item_id=_required(r.origin_item_id, "referral.origin_item_id"),
         url=_required(r.url, "referral.url"),
