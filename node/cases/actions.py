@@ -1,0 +1,191 @@
+"""The domestic flow on an item this node is assigned: the actions taken on it (LEA notified, NTD sent,
+removed, gone, moved), which state allows which, and the LEA's holds on the NTD.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from uuid6 import uuid7
+
+from node.cases.context import CaseContext, fingerprint_of
+from node.cases.model import (
+    Action,
+    ActionType,
+    Hold,
+    HostingRecord,
+    Item,
+    ItemState,
+    Principal,
+)
+from node.cases.requests import (
+    MAX_NOTE_CHARS,
+    NewAction,
+    check_country,
+    check_request_id,
+    check_text,
+)
+from node.cases.workflow import ItemWorkflow
+from node.errors import FailedPrecondition, InvalidArgument
+from node.hosting import HostingFacts
+
+__all__ = ["Actions"]
+
+_log = structlog.get_logger(__name__)
+
+
+class Actions:
+    def __init__(self, ctx: CaseContext, workflow: ItemWorkflow) -> None:
+        self._ctx = ctx
+        self._workflow = workflow
+
+    def record_action(
+        self, principal: Principal, item_id: str, action: NewAction, request_id: str = ""
+    ) -> tuple[Item, Action]:
+        request_id = check_request_id(request_id)
+        check_text(action.note, field="note", limit=MAX_NOTE_CHARS)
+        if action.type is ActionType.NOT_ILLEGAL:
+            raise InvalidArgument("NOT_ILLEGAL is recorded by assessing the item as NOT_ILLEGAL", field="type")
+        moved_to = ""
+        if action.type is ActionType.MOVED:
+            moved_to = check_country(action.moved_to_country, field="moved_to_country")
+        elif action.moved_to_country:
+            raise InvalidArgument("only a MOVED action has a moved_to_country", field="moved_to_country")
+        fingerprint = fingerprint_of("RecordAction", item_id, action)
+        now = self._ctx.clock.now()
+        with self._ctx.store.transaction() as tx:
+            previous = self._ctx.replay(tx, principal, request_id, "RecordAction", fingerprint)
+            if previous is not None:
+                item = self._ctx.load(tx, previous.split("/")[0])
+                return item, next(a for a in item.actions if a.action_id == previous.split("/")[1])
+            item = self._ctx.load(tx, item_id, for_update=True)
+            self._ctx.require_assigned(item)
+            self._check_action_allowed(item, action.type, now)
+            # The state changes that no later event announces come first, so the action's event carries them.
+            if action.type is ActionType.LEA_NOTIFIED:
+                item.lea_notified_at = now
+                item.state = ItemState.LEA_NOTIFIED
+            elif action.type is ActionType.HP_NOTIFIED:
+                item.ntd_sent_at = now
+                item.deadline_at = now + self._ctx.settings.removal_deadline
+                item.state = ItemState.NTD_SENT
+            recorded = self._workflow.record_action_txn(
+                tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to
+            )
+            if action.type is ActionType.CONTENT_REMOVED:
+                self._workflow.close_txn(tx, item, ItemState.CLOSED_REMOVED, now)
+            elif action.type is ActionType.CONTENT_UNAVAILABLE:
+                self._workflow.close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, now)
+            elif action.type is ActionType.MOVED:
+                moved = HostingRecord(
+                    HostingFacts(ip=None, country=moved_to, asn=None, organisation=None, cdn=False, source="moved"),
+                    now,
+                    overridden=True,
+                    override_reason=action.note or "content moved",
+                    actor=principal.name,
+                )
+                tx.insert_hosting(item.item_id, moved)
+                item.hosting = moved
+                item.ntd_sent_at = None
+                item.deadline_at = None
+                item.escalated_at = None
+                # The MOVED update takes the next sequence number; a new assignee continues after it.
+                moved_sequence = self._workflow.reserve_status_sequence(item)
+                self._workflow.route_txn(tx, item, now)
+                self._workflow.report_status_txn(
+                    tx,
+                    item,
+                    now,
+                    ActionType.MOVED,
+                    sequence=moved_sequence,
+                    moved_to_country=moved_to,
+                    reassigned_to=item.assigned_node,
+                )
+            if action.type is not ActionType.MOVED:
+                self._workflow.report_status_txn(tx, item, now, action.type)
+            tx.update_item(item)
+            tx.append_audit(
+                at=now,
+                actor=principal.name,
+                action="RecordAction",
+                subject=item.item_id,
+                detail=str(action.type),
+            )
+            result_id = f"{item.item_id}/{recorded.action_id}"
+            self._ctx.remember(tx, principal, request_id, "RecordAction", fingerprint, result_id, now)
+        self._ctx.committed()
+        _log.info("action.recorded", item_id=item.item_id, action=str(action.type))
+        return item, recorded
+
+    def _check_action_allowed(self, item: Item, action: ActionType, now: datetime) -> None:
+        allowed: dict[ActionType, tuple[ItemState, ...]] = {
+            ActionType.LEA_NOTIFIED: (ItemState.AWAITING_LEA,),
+            ActionType.HP_NOTIFIED: (ItemState.LEA_NOTIFIED,),
+            ActionType.CONTENT_REMOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+            ActionType.CONTENT_UNAVAILABLE: (
+                ItemState.AWAITING_LEA,
+                ItemState.LEA_NOTIFIED,
+                ItemState.NTD_SENT,
+            ),
+            ActionType.MOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+        }
+        if item.state not in allowed[action]:
+            wanted = " or ".join(allowed[action])
+            raise FailedPrecondition(f"{action} needs the item in state {wanted}; it is {item.state}", field="type")
+        if action is ActionType.HP_NOTIFIED and item.active_hold and item.active_hold.active_at(now):
+            until = item.active_hold.until.isoformat() if item.active_hold.until else "it is released"
+            raise FailedPrecondition(f"an LEA hold is active until {until}; the NTD must wait", field="type")
+
+    def place_hold(
+        self, principal: Principal, item_id: str, until: datetime | None, reference: str, request_id: str = ""
+    ) -> Item:
+        request_id = check_request_id(request_id)
+        check_text(reference, field="reference")
+        now = self._ctx.clock.now()
+        if until is not None and until <= now:
+            raise InvalidArgument("must be in the future", field="until")
+        fingerprint = fingerprint_of("PlaceHold", item_id, until, reference)
+        with self._ctx.store.transaction() as tx:
+            previous = self._ctx.replay(tx, principal, request_id, "PlaceHold", fingerprint)
+            if previous is not None:
+                return self._ctx.load(tx, previous)
+            item = self._ctx.load(tx, item_id, for_update=True)
+            self._ctx.require_assigned(item)
+            if item.state not in (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED):
+                raise FailedPrecondition(f"a hold is placed before the NTD; the item is {item.state}", field="item_id")
+            if item.active_hold and item.active_hold.active_at(now):
+                raise FailedPrecondition("a hold is already active; release it first", field="item_id")
+            hold = Hold(str(uuid7()), item.item_id, now, until, reference, principal.name)
+            tx.insert_hold(hold)
+            item.active_hold = hold
+            self._ctx.event(
+                tx,
+                "hold.placed",
+                now,
+                item=item,
+                detail=f"until {until.isoformat() if until else 'released'}",
+            )
+            tx.update_item(item)
+            tx.append_audit(at=now, actor=principal.name, action="PlaceHold", subject=item.item_id, detail=hold.hold_id)
+            self._ctx.remember(tx, principal, request_id, "PlaceHold", fingerprint, item.item_id, now)
+        self._ctx.committed()
+        return item
+
+    def release_hold(self, principal: Principal, item_id: str) -> Item:
+        now = self._ctx.clock.now()
+        with self._ctx.store.transaction() as tx:
+            item = self._ctx.load(tx, item_id, for_update=True)
+            self._ctx.require_assigned(item)
+            hold = item.active_hold
+            if hold is None or not hold.active_at(now):
+                raise FailedPrecondition("the item has no active hold", field="item_id")
+            tx.release_hold(hold.hold_id, now)
+            item.active_hold = None
+            self._ctx.event(tx, "hold.released", now, item=item, detail=hold.hold_id)
+            tx.update_item(item)
+            tx.append_audit(
+                at=now, actor=principal.name, action="ReleaseHold", subject=item.item_id, detail=hold.hold_id
+            )
+        self._ctx.committed()
+        return item
