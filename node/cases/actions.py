@@ -9,7 +9,7 @@ from datetime import datetime
 import structlog
 from uuid6 import uuid7
 
-from node.cases.context import CaseContext, fingerprint_of
+from node.cases.context import CaseContext
 from node.cases.model import (
     Action,
     ActionType,
@@ -52,15 +52,12 @@ class Actions:
             moved_to = check_country(action.moved_to_country, field="moved_to_country")
         elif action.moved_to_country:
             raise InvalidArgument("only a MOVED action has a moved_to_country", field="moved_to_country")
-        fingerprint = fingerprint_of("RecordAction", item_id, action)
-        now = self._ctx.clock.now()
-        with self._ctx.store.transaction() as tx:
-            previous = self._ctx.replay(tx, principal, request_id, "RecordAction", fingerprint)
-            if previous is not None:
-                item = self._ctx.load(tx, previous.split("/")[0])
-                return item, next(a for a in item.actions if a.action_id == previous.split("/")[1])
-            item = self._ctx.load(tx, item_id, for_update=True)
-            self._ctx.require_assigned(item)
+        with self._ctx.command(principal, "RecordAction", request_id, item_id, action) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                item = self._ctx.load(tx, cmd.previous.split("/")[0])
+                return item, next(a for a in item.actions if a.action_id == cmd.previous.split("/")[1])
+            item = cmd.assigned_item(item_id)
             self._check_action_allowed(item, action.type, now)
             # The state changes that no later event announces come first, so the action's event carries them.
             if action.type is ActionType.LEA_NOTIFIED:
@@ -104,17 +101,7 @@ class Actions:
                 )
             if action.type is not ActionType.MOVED:
                 self._workflow.report_status_txn(tx, item, now, action.type)
-            tx.update_item(item)
-            tx.append_audit(
-                at=now,
-                actor=principal.name,
-                action="RecordAction",
-                subject=item.item_id,
-                detail=str(action.type),
-            )
-            result_id = f"{item.item_id}/{recorded.action_id}"
-            self._ctx.remember(tx, principal, request_id, "RecordAction", fingerprint, result_id, now)
-        self._ctx.committed()
+            cmd.done(item, detail=str(action.type), result_id=f"{item.item_id}/{recorded.action_id}")
         _log.info("action.recorded", item_id=item.item_id, action=str(action.type))
         return item, recorded
 
@@ -145,13 +132,11 @@ class Actions:
         now = self._ctx.clock.now()
         if until is not None and until <= now:
             raise InvalidArgument("must be in the future", field="until")
-        fingerprint = fingerprint_of("PlaceHold", item_id, until, reference)
-        with self._ctx.store.transaction() as tx:
-            previous = self._ctx.replay(tx, principal, request_id, "PlaceHold", fingerprint)
-            if previous is not None:
-                return self._ctx.load(tx, previous)
-            item = self._ctx.load(tx, item_id, for_update=True)
-            self._ctx.require_assigned(item)
+        with self._ctx.command(principal, "PlaceHold", request_id, item_id, until, reference, now=now) as cmd:
+            tx = cmd.tx
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = cmd.assigned_item(item_id)
             if item.state not in (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED):
                 raise FailedPrecondition(f"a hold is placed before the NTD; the item is {item.state}", field="item_id")
             if item.active_hold and item.active_hold.active_at(now):
@@ -166,26 +151,18 @@ class Actions:
                 item=item,
                 detail=f"until {until.isoformat() if until else 'released'}",
             )
-            tx.update_item(item)
-            tx.append_audit(at=now, actor=principal.name, action="PlaceHold", subject=item.item_id, detail=hold.hold_id)
-            self._ctx.remember(tx, principal, request_id, "PlaceHold", fingerprint, item.item_id, now)
-        self._ctx.committed()
+            cmd.done(item, detail=hold.hold_id)
         return item
 
     def release_hold(self, principal: Principal, item_id: str) -> Item:
-        now = self._ctx.clock.now()
-        with self._ctx.store.transaction() as tx:
-            item = self._ctx.load(tx, item_id, for_update=True)
-            self._ctx.require_assigned(item)
+        with self._ctx.command(principal, "ReleaseHold", "", item_id) as cmd:
+            tx, now = cmd.tx, cmd.now
+            item = cmd.assigned_item(item_id)
             hold = item.active_hold
             if hold is None or not hold.active_at(now):
                 raise FailedPrecondition("the item has no active hold", field="item_id")
             tx.release_hold(hold.hold_id, now)
             item.active_hold = None
             self._ctx.event(tx, "hold.released", now, item=item, detail=hold.hold_id)
-            tx.update_item(item)
-            tx.append_audit(
-                at=now, actor=principal.name, action="ReleaseHold", subject=item.item_id, detail=hold.hold_id
-            )
-        self._ctx.committed()
+            cmd.done(item, detail=hold.hold_id)
         return item

@@ -8,7 +8,7 @@ import dataclasses
 
 import structlog
 
-from node.cases.context import CaseContext, fingerprint_of
+from node.cases.context import CaseContext
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import (
@@ -45,14 +45,11 @@ class Assessments:
     def assess(self, principal: Principal, item_id: str, assessment: Assessment, request_id: str = "") -> Item:
         request_id = check_request_id(request_id)
         check_text(assessment.note, field="assessment.note", limit=MAX_NOTE_CHARS)
-        fingerprint = fingerprint_of("AssessItem", item_id, assessment)
-        now = self._ctx.clock.now()
-        with self._ctx.store.transaction() as tx:
-            previous = self._ctx.replay(tx, principal, request_id, "AssessItem", fingerprint)
-            if previous is not None:
-                return self._ctx.load(tx, previous)
-            item = self._ctx.load(tx, item_id, for_update=True)
-            self._ctx.require_assigned(item)
+        with self._ctx.command(principal, "AssessItem", request_id, item_id, assessment) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = cmd.assigned_item(item_id)
             if item.state in CLOSED_STATES:
                 raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
             current = item.assessment
@@ -81,17 +78,8 @@ class Assessments:
             )
             assessment_id = self._workflow.apply_assessment_txn(tx, item, assessment, now, actor=principal.name)
             added = self._known.learn_hashes_txn(tx, item, assessment.classification, assessment_id, now)
-            tx.update_item(item)
-            tx.append_audit(
-                at=now,
-                actor=principal.name,
-                action="AssessItem",
-                subject=item.item_id,
-                detail=str(assessment.classification),
-            )
-            self._ctx.remember(tx, principal, request_id, "AssessItem", fingerprint, item.item_id, now)
-        self._known.index_pdq(added)
-        self._ctx.committed()
+            cmd.done(item, detail=str(assessment.classification))
+            cmd.after_commit(lambda: self._known.index_pdq(added))
         _log.info("item.assessed", item_id=item.item_id, classification=str(assessment.classification))
         return item
 
@@ -114,8 +102,7 @@ class Assessments:
         record = HostingRecord(
             facts, self._ctx.clock.now(), overridden=True, override_reason=override.reason, actor=principal.name
         )
-        fingerprint = fingerprint_of("OverrideHosting", item_id, override)
-        return self._set_hosting(principal, item_id, record, "OverrideHosting", request_id, fingerprint)
+        return self._set_hosting(principal, item_id, record, "OverrideHosting", request_id, override)
 
     def _set_hosting(
         self,
@@ -124,15 +111,13 @@ class Assessments:
         record: HostingRecord,
         method: str,
         request_id: str = "",
-        fingerprint: str = "",
+        override: HostingOverride | None = None,
     ) -> Item:
-        now = record.traced_at
-        with self._ctx.store.transaction() as tx:
-            previous = self._ctx.replay(tx, principal, request_id, method, fingerprint)
-            if previous is not None:
-                return self._ctx.load(tx, previous)
-            item = self._ctx.load(tx, item_id, for_update=True)
-            self._ctx.require_assigned(item)
+        with self._ctx.command(principal, method, request_id, item_id, override, now=record.traced_at) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = cmd.assigned_item(item_id)
             if item.state in CLOSED_STATES:
                 raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
             if item.state not in (
@@ -150,14 +135,5 @@ class Assessments:
             self._ctx.event(tx, kind, now, item=item, detail=record.facts.country or "unknown")
             if item.state in (ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA):
                 self._workflow.route_txn(tx, item, now)
-            tx.update_item(item)
-            tx.append_audit(
-                at=now,
-                actor=principal.name,
-                action=method,
-                subject=item.item_id,
-                detail=record.facts.country or "unknown",
-            )
-            self._ctx.remember(tx, principal, request_id, method, fingerprint, item.item_id, now)
-        self._ctx.committed()
+            cmd.done(item, detail=record.facts.country or "unknown")
         return item

@@ -1,11 +1,14 @@
 """What every use case of the case workflow shares: the node's settings and collaborators (CaseContext),
-loading an item, events, and the request ids that make a create idempotent."""
+loading an item, events, the request ids that make a create idempotent, and the use-case envelope
+(`CaseContext.command()`): one transaction, replayed under a known request id, audited and remembered when
+done, and announced to the listeners once it has committed."""
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +20,7 @@ from node.errors import AlreadyExists, FailedPrecondition, NotFound
 from node.hashes import ContentHash, PdqIndex
 from node.hosting import HostingResolver
 
-__all__ = ["CaseContext", "CaseSettings", "fingerprint_of", "unique_hashes", "without_expired_hold"]
+__all__ = ["CaseContext", "CaseSettings", "Command", "fingerprint_of", "unique_hashes", "without_expired_hold"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,84 @@ class CaseContext:
 
     def committed(self) -> None:
         self.on_commit()
+
+    @contextmanager
+    def command(
+        self,
+        principal: Principal,
+        method: str,
+        request_id: str,
+        *parts: object,
+        now: datetime | None = None,
+        notify: bool = True,
+    ) -> Iterator[Command]:
+        """One use case of `principal`'s, named `method` in the audit log and the idempotency records.
+
+        Fingerprints the method and `parts` (what the request asks for), opens the transaction and looks the
+        request id up: `previous` is the stored result id of a request already done, to answer with. On
+        `done()` the audit entry and the idempotency record are written; after the commit the `after_commit`
+        callbacks run and, unless `notify` is off, the listeners are told. `now` defaults to the clock's."""
+        fingerprint = fingerprint_of(method, *parts)
+        now = self.clock.now() if now is None else now
+        with self.store.transaction() as tx:
+            previous = self.replay(tx, principal, request_id, method, fingerprint)
+            command = Command(self, tx, now, previous, principal, method, request_id, fingerprint)
+            yield command
+        if command.finished:
+            for callback in command.callbacks:
+                callback()
+            if notify:
+                self.committed()
+
+
+class Command:
+    """The transaction of one use case, as CaseContext.command() opened it."""
+
+    def __init__(
+        self,
+        ctx: CaseContext,
+        tx: CaseTransaction,
+        now: datetime,
+        previous: str | None,
+        principal: Principal,
+        method: str,
+        request_id: str,
+        fingerprint: str,
+    ) -> None:
+        self.tx = tx
+        self.now = now
+        self.previous = previous
+        self.finished = False
+        self.callbacks: list[Callable[[], None]] = []
+        self._ctx = ctx
+        self._principal = principal
+        self._method = method
+        self._request_id = request_id
+        self._fingerprint = fingerprint
+
+    def assigned_item(self, item_id: str) -> Item:
+        """The item, locked for the update; only the node assigned to it may change it."""
+        item = self._ctx.load(self.tx, item_id, for_update=True)
+        self._ctx.require_assigned(item)
+        return item
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once the transaction has committed (and not at all if it rolls back)."""
+        self.callbacks.append(callback)
+
+    def done(self, item: Item | None = None, *, detail: str, subject: str = "", result_id: str = "") -> None:
+        """Write the changed item, then the audit entry about `subject` (default: the item) and the request
+        id's record of `result_id` (default: the subject)."""
+        if item is not None:
+            self.tx.update_item(item)
+            subject = subject or item.item_id
+        self.tx.append_audit(
+            at=self.now, actor=self._principal.name, action=self._method, subject=subject, detail=detail
+        )
+        self._ctx.remember(
+            self.tx, self._principal, self._request_id, self._method, self._fingerprint, result_id or subject, self.now
+        )
+        self.finished = True
 
 
 def without_expired_hold(item: Item, now: datetime) -> Item:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from uuid6 import uuid7
 
-from node.cases.context import CaseContext, fingerprint_of
+from node.cases.context import CaseContext
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
 from node.cases.model import (
     Action,
@@ -51,12 +51,10 @@ class Federation:
         if not reason.strip():
             raise InvalidArgument("a withdrawal needs a reason", field="reason")
         check_text(reason, field="reason", limit=MAX_NOTE_CHARS)
-        fingerprint = fingerprint_of("WithdrawReferral", item_id, reason)
-        now = self._ctx.clock.now()
-        with self._ctx.store.transaction() as tx:
-            previous = self._ctx.replay(tx, principal, request_id, "WithdrawReferral", fingerprint)
-            if previous is not None:
-                return self._ctx.load(tx, previous)
+        with self._ctx.command(principal, "WithdrawReferral", request_id, item_id, reason) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
             item = self._ctx.load(tx, item_id, for_update=True)
             if item.origin_node or item.state is not ItemState.REFERRED:
                 raise FailedPrecondition(
@@ -69,12 +67,7 @@ class Federation:
             )
             item.assigned_node = self._ctx.settings.node_id
             self._workflow.close_txn(tx, item, ItemState.WITHDRAWN, now)
-            tx.update_item(item)
-            tx.append_audit(
-                at=now, actor=principal.name, action="WithdrawReferral", subject=item.item_id, detail=f"from {assignee}"
-            )
-            self._ctx.remember(tx, principal, request_id, "WithdrawReferral", fingerprint, item.item_id, now)
-        self._ctx.committed()
+            cmd.done(item, detail=f"from {assignee}")
         return item
 
     def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from node.cases.context import CaseContext, fingerprint_of
+from node.cases.context import CaseContext
 from node.cases.model import (
     Classification,
     Item,
@@ -79,12 +79,11 @@ class KnownContent:
         check_text(source, field="source")
         if not source.strip():
             raise InvalidArgument("name where the list came from", field="source")
-        fingerprint = fingerprint_of("ImportKnownHashes", source, entries)
-        now = self._ctx.clock.now()
-        with self._ctx.store.transaction() as tx:
-            previous = self._ctx.replay(tx, principal, request_id, "ImportKnownHashes", fingerprint)
-            if previous is not None:
-                imported, known = previous.split("/")
+        # It writes no events: nothing for the listeners.
+        with self._ctx.command(principal, "ImportKnownHashes", request_id, source, entries, notify=False) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                imported, known = cmd.previous.split("/")
                 return int(imported), int(known)
             added: list[tuple[ContentHash, int]] = []
             for content_hash, classification in entries:
@@ -92,17 +91,12 @@ class KnownContent:
                 if known_id is not None:
                     added.append((content_hash, known_id))
             already = len(entries) - len(added)
-            tx.append_audit(
-                at=now,
-                actor=principal.name,
-                action="ImportKnownHashes",
+            cmd.done(
                 subject=source,
                 detail=f"imported={len(added)} already_known={already}",
+                result_id=f"{len(added)}/{already}",
             )
-            self._ctx.remember(
-                tx, principal, request_id, "ImportKnownHashes", fingerprint, f"{len(added)}/{already}", now
-            )
-        self.index_pdq(added)
+            cmd.after_commit(lambda: self.index_pdq(added))
         return len(added), already
 
     def index_pdq(self, added: Sequence[tuple[ContentHash, int]]) -> None:
