@@ -11,7 +11,6 @@ from uuid6 import uuid7
 
 from node.cases.context import CaseContext
 from node.cases.model import (
-    Action,
     ActionType,
     Hold,
     HostingRecord,
@@ -26,6 +25,7 @@ from node.cases.requests import (
     check_request_id,
     check_text,
 )
+from node.cases.results import RecordedAction
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
 from node.hosting import HostingFacts
@@ -42,7 +42,7 @@ class Actions:
 
     def record_action(
         self, principal: Principal, item_id: str, action: NewAction, request_id: str = ""
-    ) -> tuple[Item, Action]:
+    ) -> RecordedAction:
         request_id = check_request_id(request_id)
         check_text(action.note, field="note", limit=MAX_NOTE_CHARS)
         if action.type is ActionType.NOT_ILLEGAL:
@@ -55,8 +55,9 @@ class Actions:
         with self._ctx.command(principal, "RecordAction", request_id, item_id, action) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
-                item = self._ctx.load(tx, cmd.previous.split("/")[0])
-                return item, next(a for a in item.actions if a.action_id == cmd.previous.split("/")[1])
+                item_id, action_id = RecordedAction.ids_of(cmd.previous)
+                item = self._ctx.load(tx, item_id)
+                return RecordedAction(item, next(a for a in item.actions if a.action_id == action_id))
             item = cmd.assigned_item(item_id)
             self._check_action_allowed(item, action.type, now)
             # The state changes that no later event announces come first, so the action's event carries them.
@@ -101,9 +102,10 @@ class Actions:
                 )
             if action.type is not ActionType.MOVED:
                 self._workflow.report_status_txn(tx, item, now, action.type)
-            cmd.done(item, detail=str(action.type), result_id=f"{item.item_id}/{recorded.action_id}")
+            result = RecordedAction(item, recorded)
+            cmd.done(item, detail=str(action.type), result_id=result.result_id)
         _log.info("action.recorded", item_id=item.item_id, action=str(action.type))
-        return item, recorded
+        return result
 
     def _check_action_allowed(self, item: Item, action: ActionType, now: datetime) -> None:
         allowed: dict[ActionType, tuple[ItemState, ...]] = {

@@ -20,6 +20,7 @@ from node.cases.requests import (
     check_request_id,
     check_text,
 )
+from node.cases.results import ImportResult
 from node.errors import InvalidArgument
 from node.hashes import ContentHash, HashAlgorithm
 
@@ -73,8 +74,8 @@ class KnownContent:
         entries: Sequence[tuple[ContentHash, Classification]],
         source: str,
         request_id: str = "",
-    ) -> tuple[int, int]:
-        """Bulk import. Returns (imported, already known). All or nothing."""
+    ) -> ImportResult:
+        """Bulk import, all or nothing: how many hashes were imported, and how many were known already."""
         request_id = check_request_id(request_id)
         check_text(source, field="source")
         if not source.strip():
@@ -83,21 +84,20 @@ class KnownContent:
         with self._ctx.command(principal, "ImportKnownHashes", request_id, source, entries, notify=False) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
-                imported, known = cmd.previous.split("/")
-                return int(imported), int(known)
+                return ImportResult.of_result_id(cmd.previous)
             added: list[tuple[ContentHash, int]] = []
             for content_hash, classification in entries:
                 known_id = tx.insert_known_hash(content_hash, classification, source, None, now)
                 if known_id is not None:
                     added.append((content_hash, known_id))
-            already = len(entries) - len(added)
+            result = ImportResult(len(added), len(entries) - len(added))
             cmd.done(
                 subject=source,
-                detail=f"imported={len(added)} already_known={already}",
-                result_id=f"{len(added)}/{already}",
+                detail=f"imported={result.imported} already_known={result.already_known}",
+                result_id=result.result_id,
             )
             cmd.after_commit(lambda: self.index_pdq(added))
-        return len(added), already
+        return result
 
     def index_pdq(self, added: Sequence[tuple[ContentHash, int]]) -> None:
         for content_hash, known_id in added:

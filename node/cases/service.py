@@ -22,10 +22,11 @@ from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.federation import Federation
 from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
-from node.cases.model import Action, Assessment, Classification, Event, Item, ItemState, Principal, Report
+from node.cases.model import Assessment, Classification, Event, Item, ItemState, Principal, Report
 from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt
 from node.cases.queries import Queries
 from node.cases.requests import HostingOverride, NewAction, NewReport
+from node.cases.results import ImportResult, RecordedAction
 from node.cases.routing import Membership
 from node.cases.statistics import Statistics
 from node.cases.upkeep import Upkeep
@@ -134,7 +135,7 @@ class CaseService:
 
     def record_action(
         self, principal: Principal, item_id: str, action: NewAction, request_id: str = ""
-    ) -> tuple[Item, Action]:
+    ) -> RecordedAction:
         return self._actions.record_action(principal, item_id, action, request_id)
 
     def place_hold(
@@ -175,5 +176,5 @@ class CaseService:
         entries: Sequence[tuple[ContentHash, Classification]],
         source: str,
         request_id: str = "",
-    ) -> tuple[int, int]:
+    ) -> ImportResult:
         return self._known.import_known_hashes(principal, entries, source, request_id)
