@@ -13,7 +13,6 @@ from node.cases.context import CaseContext
 from node.cases.model import (
     ActionType,
     Hold,
-    HostingRecord,
     Item,
     ItemState,
     Principal,
@@ -28,7 +27,6 @@ from node.cases.requests import (
 from node.cases.results import RecordedAction
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
-from node.hosting import HostingFacts
 
 __all__ = ["Actions"]
 
@@ -76,31 +74,8 @@ class Actions:
             elif action.type is ActionType.CONTENT_UNAVAILABLE:
                 self._workflow.close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, now)
             elif action.type is ActionType.MOVED:
-                moved = HostingRecord(
-                    HostingFacts(ip=None, country=moved_to, asn=None, organisation=None, cdn=False, source="moved"),
-                    now,
-                    overridden=True,
-                    override_reason=action.note or "content moved",
-                    actor=principal.name,
-                )
-                tx.insert_hosting(item.item_id, moved)
-                item.hosting = moved
-                item.ntd_sent_at = None
-                item.deadline_at = None
-                item.escalated_at = None
-                # The MOVED update takes the next sequence number; a new assignee continues after it.
-                moved_sequence = self._workflow.reserve_status_sequence(item)
-                self._workflow.route_txn(tx, item, now)
-                self._workflow.report_status_txn(
-                    tx,
-                    item,
-                    now,
-                    ActionType.MOVED,
-                    sequence=moved_sequence,
-                    moved_to_country=moved_to,
-                    reassigned_to=item.assigned_node,
-                )
-            if action.type is not ActionType.MOVED:
+                self._workflow.move_txn(tx, item, moved_to, now, actor=principal.name, note=action.note)
+            if action.type is not ActionType.MOVED:  # a move reports itself
                 self._workflow.report_status_txn(tx, item, now, action.type)
             result = RecordedAction(item, recorded)
             cmd.done(item, detail=str(action.type), result_id=result.result_id)

@@ -129,8 +129,7 @@ class Assessments:
                     f"the item was already acted on ({item.state}); record a MOVED action instead",
                     field="item_id",
                 )
-            tx.insert_hosting(item.item_id, record)
-            item.hosting = record
+            self._workflow.rehost_txn(tx, item, record)
             kind = "item.hosting_overridden" if record.overridden else "item.hosting_traced"
             self._ctx.event(tx, kind, now, item=item, detail=record.facts.country or "unknown")
             if item.state in (ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA):

@@ -20,7 +20,6 @@ from node.cases.model import (
     Item,
     ItemState,
     Principal,
-    Route,
 )
 from node.cases.ports import CaseTransaction
 from node.cases.requests import (
@@ -197,17 +196,7 @@ class Federation:
         elif update.action is ActionType.NOT_ILLEGAL:
             self._workflow.close_txn(tx, item, ItemState.CLOSED_NOT_ILLEGAL, at)
         elif update.action is ActionType.MOVED:
-            moved = HostingRecord(
-                HostingFacts(None, update.moved_to_country or None, None, None, False, f"moved:{sender}"), now
-            )
-            tx.insert_hosting(item.item_id, moved)
-            item.hosting = moved
-            if update.reassigned_to == self._ctx.settings.node_id:
-                item.assigned_node, item.referred_to = self._ctx.settings.node_id, ""
-                item.route = Route.DOMESTIC
-                item.state = ItemState.AWAITING_LEA  # another country's police were told, not ours
-            elif update.reassigned_to:
-                item.assigned_node = item.referred_to = update.reassigned_to
+            self._workflow.apply_move_txn(tx, item, sender, update, now)
         self._ctx.event(tx, "status.applied", now, item=item, detail=detail)
 
     def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:

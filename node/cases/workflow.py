@@ -1,6 +1,10 @@
 """The transitions of an item that several use cases share, each run in the caller's transaction: applying
-an assessment, routing (and referring), recording an action, closing, and queueing a message for another node
-(a referral, or a status update for the node that referred the item here).
+an assessment, routing (and referring), recording an action, closing, moving, and queueing a message for
+another node (a referral, or a status update for the node that referred the item here).
+
+The MOVED rule lives here, both sides of it: the assignee that finds the content hosted elsewhere (move_txn),
+and the originator that learns it from the MOVED status update (apply_move_txn); route_txn knows the one case
+where a move sends no referral.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from node.cases.model import (
     ActionType,
     Assessment,
     Classification,
+    HostingRecord,
     Item,
     ItemState,
     OutboxMessage,
@@ -23,6 +28,7 @@ from node.cases.model import (
 )
 from node.cases.ports import CaseTransaction
 from node.cases.routing import decide_route
+from node.hosting import HostingFacts
 
 __all__ = ["ItemWorkflow"]
 
@@ -70,6 +76,52 @@ class ItemWorkflow:
         if decision.peer_node == item.origin_node:
             return  # it moved back to the originator's country: the originator takes it back on the MOVED update
         self.enqueue_txn(tx, item, decision.peer_node, Referral.of_item(item, node_id=self._ctx.settings.node_id), now)
+
+    def rehost_txn(self, tx: CaseTransaction, item: Item, record: HostingRecord) -> None:
+        """From now on the item is hosted as `record` says."""
+        tx.insert_hosting(item.item_id, record)
+        item.hosting = record
+
+    def move_txn(self, tx: CaseTransaction, item: Item, country: str, now: datetime, *, actor: str, note: str) -> None:
+        """The assignee found the content hosted in `country` now: the NTD and its deadline no longer stand, the
+        item is routed again (to the hotline of that country, or kept), and the originator is told who has it."""
+        moved = HostingRecord(
+            HostingFacts(ip=None, country=country, asn=None, organisation=None, cdn=False, source="moved"),
+            now,
+            overridden=True,
+            override_reason=note or "content moved",
+            actor=actor,
+        )
+        self.rehost_txn(tx, item, moved)
+        item.ntd_sent_at = None
+        item.deadline_at = None
+        item.escalated_at = None
+        # The MOVED update takes the next sequence number; a new assignee continues after it.
+        moved_sequence = self.reserve_status_sequence(item)
+        self.route_txn(tx, item, now)
+        self.report_status_txn(
+            tx,
+            item,
+            now,
+            ActionType.MOVED,
+            sequence=moved_sequence,
+            moved_to_country=country,
+            reassigned_to=item.assigned_node,
+        )
+
+    def apply_move_txn(self, tx: CaseTransaction, item: Item, sender: str, update: StatusUpdate, now: datetime) -> None:
+        """The originator's side of a move: the item is hosted in the new country, and whoever the update names
+        has it now; when that is this node, it takes the item back (no referral comes: see route_txn)."""
+        moved = HostingRecord(
+            HostingFacts(None, update.moved_to_country or None, None, None, False, f"moved:{sender}"), now
+        )
+        self.rehost_txn(tx, item, moved)
+        if update.reassigned_to == self._ctx.settings.node_id:
+            item.assigned_node, item.referred_to = self._ctx.settings.node_id, ""
+            item.route = Route.DOMESTIC
+            item.state = ItemState.AWAITING_LEA  # another country's police were told, not ours
+        elif update.reassigned_to:
+            item.assigned_node = item.referred_to = update.reassigned_to
 
     def record_action_txn(
         self,
