@@ -12,7 +12,6 @@ from node.cases.context import CaseContext
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import (
-    CLOSED_STATES,
     Assessment,
     Classification,
     HostingRecord,
@@ -49,9 +48,7 @@ class Assessments:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
                 return self._ctx.load(tx, cmd.previous)
-            item = cmd.assigned_item(item_id)
-            if item.state in CLOSED_STATES:
-                raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
+            item = cmd.assigned_item(item_id, open_only=True)
             current = item.assessment
             if (
                 current is not None
@@ -117,9 +114,7 @@ class Assessments:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
                 return self._ctx.load(tx, cmd.previous)
-            item = cmd.assigned_item(item_id)
-            if item.state in CLOSED_STATES:
-                raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
+            item = cmd.assigned_item(item_id, open_only=True)
             if item.state not in (
                 ItemState.AWAITING_ASSESSMENT,
                 ItemState.AWAITING_HOSTING,

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from node.cases.model import Event, Item, Principal
+from node.cases.model import CLOSED_STATES, Event, Item, Principal
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord
 from node.cases.routing import Membership
 from node.clock import Clock
@@ -175,10 +175,13 @@ class Command:
         self._request_id = request_id
         self._fingerprint = fingerprint
 
-    def assigned_item(self, item_id: str) -> Item:
-        """The item, locked for the update; only the node assigned to it may change it."""
+    def assigned_item(self, item_id: str, *, open_only: bool = False) -> Item:
+        """The item, locked for the update; only the node assigned to it may change it (and with `open_only`,
+        only while it is open)."""
         item = self._ctx.load(self.tx, item_id, for_update=True)
         self._ctx.require_assigned(item)
+        if open_only and item.state in CLOSED_STATES:
+            raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
         return item
 
     def after_commit(self, callback: Callable[[], None]) -> None:
