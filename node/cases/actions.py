@@ -10,25 +10,22 @@ import structlog
 from uuid6 import uuid7
 
 from node.cases.context import CaseContext
-from node.cases.model import (
-    ActionType,
-    Hold,
-    Item,
-    ItemState,
-    Principal,
-)
-from node.cases.requests import (
-    MAX_NOTE_CHARS,
-    NewAction,
-    check_country,
-    check_request_id,
-    check_text,
-)
+from node.cases.model import ActionType, Hold, Item, ItemState, Principal
+from node.cases.requests import MAX_NOTE_CHARS, NewAction, check_country, check_request_id, check_text
 from node.cases.results import RecordedAction
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
 
 __all__ = ["Actions"]
+
+# The states in which each action an analyst records is allowed (NOT_ILLEGAL is recorded by assessing).
+_ALLOWED_IN: dict[ActionType, tuple[ItemState, ...]] = {
+    ActionType.LEA_NOTIFIED: (ItemState.AWAITING_LEA,),
+    ActionType.HP_NOTIFIED: (ItemState.LEA_NOTIFIED,),
+    ActionType.CONTENT_REMOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+    ActionType.CONTENT_UNAVAILABLE: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+    ActionType.MOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
+}
 
 _log = structlog.get_logger(__name__)
 
@@ -83,19 +80,8 @@ class Actions:
         return result
 
     def _check_action_allowed(self, item: Item, action: ActionType, now: datetime) -> None:
-        allowed: dict[ActionType, tuple[ItemState, ...]] = {
-            ActionType.LEA_NOTIFIED: (ItemState.AWAITING_LEA,),
-            ActionType.HP_NOTIFIED: (ItemState.LEA_NOTIFIED,),
-            ActionType.CONTENT_REMOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
-            ActionType.CONTENT_UNAVAILABLE: (
-                ItemState.AWAITING_LEA,
-                ItemState.LEA_NOTIFIED,
-                ItemState.NTD_SENT,
-            ),
-            ActionType.MOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
-        }
-        if item.state not in allowed[action]:
-            wanted = " or ".join(allowed[action])
+        if item.state not in _ALLOWED_IN[action]:
+            wanted = " or ".join(_ALLOWED_IN[action])
             raise FailedPrecondition(f"{action} needs the item in state {wanted}; it is {item.state}", field="type")
         if action is ActionType.HP_NOTIFIED and item.active_hold and item.active_hold.active_at(now):
             until = item.active_hold.until.isoformat() if item.active_hold.until else "it is released"

@@ -11,14 +11,7 @@ import structlog
 from node.cases.context import CaseContext
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
-from node.cases.model import (
-    Assessment,
-    Classification,
-    HostingRecord,
-    Item,
-    ItemState,
-    Principal,
-)
+from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.requests import (
     MAX_NOTE_CHARS,
     HostingOverride,

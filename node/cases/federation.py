@@ -12,23 +12,9 @@ from uuid6 import uuid7
 
 from node.cases.context import CaseContext
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
-from node.cases.model import (
-    Action,
-    ActionType,
-    Classification,
-    HostingRecord,
-    Item,
-    ItemState,
-    Principal,
-)
+from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.ports import CaseTransaction
-from node.cases.requests import (
-    MAX_NOTE_CHARS,
-    check_hosting_facts,
-    check_node_id,
-    check_request_id,
-    check_text,
-)
+from node.cases.requests import MAX_NOTE_CHARS, check_hosting_facts, check_node_id, check_request_id, check_text
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument, NotFound

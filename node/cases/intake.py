@@ -15,23 +15,9 @@ from uuid6 import uuid7
 
 from node.cases.context import CaseContext, fingerprint_of, unique_hashes
 from node.cases.known_content import KnownContent
-from node.cases.model import (
-    Assessment,
-    HostingRecord,
-    Item,
-    ItemState,
-    Principal,
-    Report,
-    ReportedItem,
-    Reporter,
-)
+from node.cases.model import Assessment, HostingRecord, Item, ItemState, Principal, Report, ReportedItem, Reporter
 from node.cases.ports import CaseTransaction
-from node.cases.requests import (
-    MAX_TEXT_CHARS,
-    NewReport,
-    check_request_id,
-    check_text,
-)
+from node.cases.requests import MAX_TEXT_CHARS, NewReport, check_request_id, check_text
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import Aborted, DomainError, InvalidArgument

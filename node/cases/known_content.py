@@ -9,17 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from node.cases.context import CaseContext
-from node.cases.model import (
-    Classification,
-    Item,
-    KnownHash,
-    Principal,
-)
+from node.cases.model import Classification, Item, KnownHash, Principal
 from node.cases.ports import CaseTransaction
-from node.cases.requests import (
-    check_request_id,
-    check_text,
-)
+from node.cases.requests import check_request_id, check_text
 from node.cases.results import ImportResult
 from node.errors import InvalidArgument
 from node.hashes import ContentHash, HashAlgorithm

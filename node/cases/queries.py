@@ -7,16 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from node.cases.context import CaseContext, without_expired_hold
-from node.cases.model import (
-    Event,
-    Item,
-    ItemState,
-    Report,
-)
+from node.cases.model import Event, Item, ItemState, Report
 from node.cases.ports import ItemReceipt, ItemTimes
-from node.cases.requests import (
-    check_country,
-)
+from node.cases.requests import check_country
 from node.cases.statistics import Statistics, compute_statistics
 from node.errors import InvalidArgument, NotFound
 

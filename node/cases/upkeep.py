@@ -9,9 +9,7 @@ from datetime import timedelta
 import structlog
 
 from node.cases.context import CaseContext
-from node.cases.model import (
-    ItemState,
-)
+from node.cases.model import ItemState
 from node.errors import InvalidArgument
 
 __all__ = ["Upkeep"]
