@@ -1,134 +1,38 @@
-"""The one place where protobuf messages and domain types are converted, and enum values are checked."""
+"""Integrator-API messages <-> domain types: reports, items, events, statistics, tokens, page tokens.
+
+The types both protocols share (enums, timestamps, assessments read from a request, content hashes) are
+converted in node.proto_types; what is here is the API's own form of each message.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import enum
-from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.access import StoredToken
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
-from node.cases.model import (
-    Action,
-    ActionType,
-    AgeGroup,
-    Assessment,
-    Classification,
-    Commerciality,
-    ContentType,
-    Event,
-    Gender,
-    Hold,
-    HostingRecord,
-    Item,
-    ItemState,
-    PaymentMethod,
-    Report,
-    Reporter,
-    Role,
-    Route,
-    SiteType,
-)
+from node.cases.model import Action, Assessment, Event, Hold, HostingRecord, Item, Report, Reporter
 from node.cases.requests import NewReport, NewUrl, RawHash
 from node.cases.statistics import DurationSummary, Statistics
 from node.errors import InvalidArgument
 from node.hashes import HashAlgorithm
 from node.hosting import HostingFacts
+from node.proto_types import content_hash_to_proto, enum_from_proto, enum_to_proto, timestamp, timestamp_from_proto
 
 __all__ = [
-    "assessment_from_proto",
+    "action_to_proto",
     "decode_token",
     "encode_token",
-    "enum_from_proto",
-    "enum_to_proto",
     "event_to_proto",
     "hosting_from_proto",
     "item_to_proto",
     "report_request_from_proto",
     "report_to_proto",
     "statistics_to_proto",
-    "timestamp",
-    "timestamp_from_proto",
     "token_to_proto",
 ]
-
-E = TypeVar("E", bound=enum.Enum)
-
-# Each domain enum and the protobuf enum it travels as (values are PREFIX_NAME there).
-_PROTO_ENUMS: dict[type[enum.Enum], Any] = {
-    Classification: pb.Classification,
-    AgeGroup: pb.AgeGroup,
-    Gender: pb.Gender,
-    ContentType: pb.ContentType,
-    Commerciality: pb.Commerciality,
-    PaymentMethod: pb.PaymentMethod,
-    SiteType: pb.SiteType,
-    ActionType: pb.ActionType,
-    ItemState: pb.ItemState,
-    Route: pb.Route,
-    Role: pb.Role,
-    HashAlgorithm: pb.HashAlgorithm,
-}
-_PREFIX: dict[type[enum.Enum], str] = {
-    Classification: "CLASSIFICATION_",
-    AgeGroup: "AGE_GROUP_",
-    Gender: "GENDER_",
-    ContentType: "CONTENT_TYPE_",
-    Commerciality: "COMMERCIALITY_",
-    PaymentMethod: "PAYMENT_METHOD_",
-    SiteType: "SITE_TYPE_",
-    ActionType: "ACTION_TYPE_",
-    ItemState: "ITEM_STATE_",
-    Route: "ROUTE_",
-    Role: "ROLE_",
-    HashAlgorithm: "HASH_ALGORITHM_",
-}
-
-
-def enum_from_proto(domain: type[E], value: int, *, field: str, default: E | None = None) -> E:
-    """The domain value of a protobuf enum number. Unknown numbers are refused, naming the field."""
-    wrapper = _PROTO_ENUMS[domain]
-    try:
-        name: str = wrapper.Name(value)
-    except ValueError:
-        raise InvalidArgument(f"unknown enum value {value}", field=field) from None
-    short = name.removeprefix(_PREFIX[domain])
-    if short == "UNSPECIFIED":
-        if default is not None:
-            return default
-        raise InvalidArgument("is required", field=field)
-    member: E = domain[short]
-    return member
-
-
-def enum_to_proto(value: enum.Enum | None) -> int:
-    if value is None:
-        return 0
-    return int(_PROTO_ENUMS[type(value)].Value(_PREFIX[type(value)] + value.name))
-
-
-def timestamp_from_proto(message: Any, name: str, *, field: str) -> datetime | None:
-    if not message.HasField(name):
-        return None
-    ts: Timestamp = getattr(message, name)
-    try:
-        return ts.ToDatetime(tzinfo=UTC)
-    except (ValueError, OverflowError):
-        raise InvalidArgument("is not a valid timestamp", field=field) from None
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 # ---------------------------------------------------------------------- page tokens and cursors
@@ -179,36 +83,6 @@ def report_request_from_proto(request: intake_pb.SubmitReportRequest) -> NewRepo
         referrer_url=request.referrer_url,
         reporter=reporter,
         received_at=timestamp_from_proto(request, "received_at", field="received_at"),
-    )
-
-
-def assessment_from_proto(message: pb.Assessment, *, field: str = "assessment") -> Assessment:
-    return Assessment(
-        classification=enum_from_proto(Classification, message.classification, field=f"{field}.classification"),
-        age_group=enum_from_proto(
-            AgeGroup, message.age_group, field=f"{field}.age_group", default=AgeGroup.UNDETERMINED
-        ),
-        gender=enum_from_proto(Gender, message.gender, field=f"{field}.gender", default=Gender.UNDETERMINED),
-        content_type=enum_from_proto(
-            ContentType, message.content_type, field=f"{field}.content_type", default=ContentType.OTHER
-        ),
-        site_type=enum_from_proto(
-            SiteType, message.site_type, field=f"{field}.site_type", default=SiteType.UNDETERMINED
-        ),
-        commerciality=enum_from_proto(
-            Commerciality,
-            message.commerciality,
-            field=f"{field}.commerciality",
-            default=Commerciality.UNDETERMINED,
-        ),
-        payment_methods=frozenset(
-            enum_from_proto(PaymentMethod, p, field=f"{field}.payment_methods[{i}]")
-            for i, p in enumerate(message.payment_methods)
-        ),
-        virtual=message.virtual,
-        child_modelling=message.child_modelling,
-        user_generated=message.user_generated,
-        note=message.note,
     )
 
 
@@ -314,10 +188,7 @@ def item_to_proto(item: Item) -> pb.Item:
         hosting=_hosting_to_proto(item.hosting) if item.hosting else None,
         route=enum_to_proto(item.route),  # type: ignore[arg-type]
         referred_to=item.referred_to,
-        hashes=[
-            pb.ContentHash(algorithm=enum_to_proto(h.algorithm), value=h.hex)  # type: ignore[arg-type]
-            for h in item.hashes
-        ],
+        hashes=[content_hash_to_proto(h) for h in item.hashes],
         report_count=item.report_count,
         first_reported_at=timestamp(item.first_reported_at),
         lea_notified_at=timestamp(item.lea_notified_at),

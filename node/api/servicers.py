@@ -16,6 +16,7 @@ import grpc
 import structlog
 from grpc import aio
 
+from node import proto_types
 from node.access import AccessService
 from node.aio import wait_event
 from node.api import serde
@@ -36,7 +37,7 @@ from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
 from node.errors import DomainError, InvalidArgument
-from node.hashes import ContentHash, HashAlgorithm, parse_hash
+from node.hashes import ContentHash
 
 __all__ = ["Backend", "EventNotifier", "add_servicers"]
 
@@ -149,7 +150,7 @@ class CaseServicer(case_grpc.CaseServiceServicer):
         def list_items() -> case_pb.ListItemsResponse:
             size = _page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
             after = serde.decode_token(request.page_token, "i")
-            state = serde.enum_from_proto(ItemState, request.state, field="state") if request.state else None
+            state = proto_types.enum_from_proto(ItemState, request.state, field="state") if request.state else None
             items = self._b.cases.list_items(
                 state=state, hosting_country=request.hosting_country, after_item_id=after, limit=size + 1
             )
@@ -170,7 +171,7 @@ class CaseServicer(case_grpc.CaseServiceServicer):
         principal = current_principal()
 
         def assess() -> case_pb.AssessItemResponse:
-            assessment = serde.assessment_from_proto(request.assessment)
+            assessment = proto_types.assessment_from_proto(request.assessment)
             item = self._b.cases.assess(principal, request.item_id, assessment, request.request_id)
             return case_pb.AssessItemResponse(item=serde.item_to_proto(item))
 
@@ -204,7 +205,7 @@ class CaseServicer(case_grpc.CaseServiceServicer):
         def record() -> case_pb.RecordActionResponse:
             from node.cases.model import ActionType
 
-            action_type = serde.enum_from_proto(ActionType, request.type, field="type")
+            action_type = proto_types.enum_from_proto(ActionType, request.type, field="type")
             item, action = self._b.cases.record_action(
                 principal,
                 request.item_id,
@@ -234,7 +235,9 @@ class CaseServicer(case_grpc.CaseServiceServicer):
         receipts = await self._b.call(context, self._b.cases.receipts, request.item_id)
         return case_pb.ListReceiptsResponse(
             receipts=[
-                case_pb.DeliveryReceipt(message_id=m, peer_node=p, accepted_at=serde.timestamp(at), signed_receipt=r)
+                case_pb.DeliveryReceipt(
+                    message_id=m, peer_node=p, accepted_at=proto_types.timestamp(at), signed_receipt=r
+                )
                 for m, p, at, r in receipts
             ]
         )
@@ -248,7 +251,7 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
         principal = current_principal()
 
         def place() -> lea_pb.PlaceHoldResponse:
-            until = serde.timestamp_from_proto(request, "until", field="until")
+            until = proto_types.timestamp_from_proto(request, "until", field="until")
             item = self._b.cases.place_hold(principal, request.item_id, until, request.reference, request.request_id)
             return lea_pb.PlaceHoldResponse(item=serde.item_to_proto(item))
 
@@ -294,8 +297,8 @@ class EventServicer(event_grpc.EventServiceServicer):
     ) -> event_pb.GetStatisticsResponse:
         def statistics() -> event_pb.GetStatisticsResponse:
             overall, per_country = self._b.cases.statistics(
-                start=serde.timestamp_from_proto(request, "period_start", field="period_start"),
-                end=serde.timestamp_from_proto(request, "period_end", field="period_end"),
+                start=proto_types.timestamp_from_proto(request, "period_start", field="period_start"),
+                end=proto_types.timestamp_from_proto(request, "period_end", field="period_end"),
                 hosting_country=request.hosting_country,
             )
             return event_pb.GetStatisticsResponse(
@@ -314,7 +317,7 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
         actor = current_principal().name
 
         def create() -> admin_pb.CreateTokenResponse:
-            roles = [serde.enum_from_proto(Role, r, field=f"roles[{i}]") for i, r in enumerate(request.roles)]
+            roles = [proto_types.enum_from_proto(Role, r, field=f"roles[{i}]") for i, r in enumerate(request.roles)]
             token, secret = self._b.access.create_token(actor, request.name, roles)
             return admin_pb.CreateTokenResponse(token=serde.token_to_proto(token), secret=secret)
 
@@ -348,11 +351,8 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
                 raise InvalidArgument(f"at most {MAX_IMPORT} hashes per call", field="hashes")
             entries: list[tuple[ContentHash, Classification]] = []
             for i, known in enumerate(request.hashes):
-                algorithm = serde.enum_from_proto(
-                    HashAlgorithm, known.hash.algorithm, field=f"hashes[{i}].hash.algorithm"
-                )
-                content_hash = parse_hash(algorithm, known.hash.value, field=f"hashes[{i}].hash")
-                classification = serde.enum_from_proto(
+                content_hash = proto_types.content_hash_from_proto(known.hash, field=f"hashes[{i}].hash")
+                classification = proto_types.enum_from_proto(
                     Classification, known.classification, field=f"hashes[{i}].classification"
                 )
                 entries.append((content_hash, classification))

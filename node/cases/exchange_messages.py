@@ -1,7 +1,8 @@
 """The messages a case exchanges with other nodes, as domain types, and their outbox JSON form.
 
 The outbox keeps each message as canonical JSON, written in the same transaction as the change that caused
-it. The exchange layer turns that JSON into the protobuf body, then signs and seals it at send time.
+it. The exchange layer reads it back with `from_outbox`, turns it into the protobuf body, then signs and
+seals it at send time. The JSON text is stored (and read by the simulator): its form must not change.
 """
 
 from __future__ import annotations
@@ -9,21 +10,34 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from node.cases.model import ActionType, Assessment, Classification, ItemState
-from node.hashes import ContentHash
+from node.cases.model import (
+    ActionType,
+    AgeGroup,
+    Assessment,
+    Classification,
+    Commerciality,
+    ContentType,
+    Gender,
+    Item,
+    ItemState,
+    PaymentMethod,
+    SiteType,
+)
+from node.hashes import ContentHash, parse_hash
 from node.hosting import HostingFacts
 
 __all__ = [
     "KIND_REFERRAL",
     "KIND_STATUS_UPDATE",
     "KIND_WITHDRAWAL",
-    "IncomingReferral",
+    "ExchangeMessage",
+    "Referral",
     "StatusUpdate",
     "Withdrawal",
-    "assessment_to_json",
     "dump_body",
+    "from_outbox",
 ]
 
 KIND_REFERRAL = "referral"
@@ -32,7 +46,12 @@ KIND_WITHDRAWAL = "withdrawal"
 
 
 @dataclass(frozen=True, slots=True)
-class IncomingReferral:
+class Referral:
+    """An item handed to the hotline of its hosting country: metadata only, never content. The originator
+    sends it, and so does an assignee that passes the item on after a move; a node receives it from either."""
+
+    kind: ClassVar[str] = KIND_REFERRAL
+
     origin_node: str
     origin_item_id: str
     url: str
@@ -43,9 +62,55 @@ class IncomingReferral:
     next_status_sequence: int = 1
     referred_by: str = ""
 
+    @classmethod
+    def of_item(cls, item: Item, *, node_id: str) -> Referral:
+        """The referral of `item` by this node (`node_id`): its own item, or one referred here that it
+        passes on (then the origin stays the originator's, and this node is the one that referred it)."""
+        referred_in = bool(item.origin_node)
+        return cls(
+            origin_node=item.origin_node if referred_in else node_id,
+            origin_item_id=item.origin_item_id if referred_in else item.item_id,
+            url=item.url,
+            hashes=tuple(item.hashes),
+            assessment=item.assessment,
+            hosting=item.hosting.facts if item.hosting else None,
+            first_reported_at=item.first_reported_at,
+            next_status_sequence=item.status_sequence + 1,
+            referred_by=node_id if referred_in else "",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "origin_node": self.origin_node,
+            "origin_item_id": self.origin_item_id,
+            "referred_by": self.referred_by,
+            "next_status_sequence": self.next_status_sequence,
+            "url": self.url,
+            "first_reported_at": self.first_reported_at.isoformat(),
+            "hashes": [{"algorithm": str(h.algorithm), "value": h.hex} for h in self.hashes],
+            "assessment": None if self.assessment is None else _assessment_to_json(self.assessment),
+            "hosting": None if self.hosting is None else _hosting_to_json(self.hosting),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Referral:
+        return cls(
+            origin_node=data["origin_node"],
+            origin_item_id=data["origin_item_id"],
+            url=data["url"],
+            hashes=tuple(parse_hash(h["algorithm"], h["value"]) for h in data["hashes"]),
+            assessment=_assessment_from_json(data["assessment"]) if data["assessment"] else None,
+            hosting=_hosting_from_json(data["hosting"]) if data["hosting"] else None,
+            first_reported_at=datetime.fromisoformat(data["first_reported_at"]),
+            next_status_sequence=int(data["next_status_sequence"]),
+            referred_by=data["referred_by"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class StatusUpdate:
+    kind: ClassVar[str] = KIND_STATUS_UPDATE
+
     origin_item_id: str
     sequence: int
     assigned_node: str
@@ -87,6 +152,8 @@ class StatusUpdate:
 
 @dataclass(frozen=True, slots=True)
 class Withdrawal:
+    kind: ClassVar[str] = KIND_WITHDRAWAL
+
     origin_node: str
     origin_item_id: str
     reason: str
@@ -94,12 +161,38 @@ class Withdrawal:
     def to_json(self) -> dict[str, Any]:
         return {"origin_node": self.origin_node, "origin_item_id": self.origin_item_id, "reason": self.reason}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Withdrawal:
+        return cls(origin_node=data["origin_node"], origin_item_id=data["origin_item_id"], reason=data["reason"])
+
+
+ExchangeMessage = Referral | StatusUpdate | Withdrawal
+
+_BY_KIND: dict[str, type[Referral] | type[StatusUpdate] | type[Withdrawal]] = {
+    KIND_REFERRAL: Referral,
+    KIND_STATUS_UPDATE: StatusUpdate,
+    KIND_WITHDRAWAL: Withdrawal,
+}
+
+
+def from_outbox(kind: str, body_json: str) -> ExchangeMessage:
+    """The typed message of an outbox row (its kind and its JSON body)."""
+    message_type = _BY_KIND.get(kind)
+    if message_type is None:
+        raise ValueError(f"no message of outbox kind {kind!r}")
+    return message_type.from_json(json.loads(body_json))
+
 
 def dump_body(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
 
-def assessment_to_json(a: Assessment) -> dict[str, Any]:
+# The assessment and the hosting facts travel as the peer subset: the classification and its terms, the
+# jurisdiction that made it, and where the content is hosted. No analyst name, note, assessment time or
+# override detail (who, why) leaves the node; the receiving hotline re-assesses under its own law.
+
+
+def _assessment_to_json(a: Assessment) -> dict[str, Any]:
     return {
         "classification": a.classification.value,
         "age_group": a.age_group.value,
@@ -113,3 +206,28 @@ def assessment_to_json(a: Assessment) -> dict[str, Any]:
         "user_generated": a.user_generated,
         "jurisdiction": a.jurisdiction,
     }
+
+
+def _assessment_from_json(data: dict[str, Any]) -> Assessment:
+    return Assessment(
+        classification=Classification(data["classification"]),
+        age_group=AgeGroup(data["age_group"]),
+        gender=Gender(data["gender"]),
+        content_type=ContentType(data["content_type"]),
+        site_type=SiteType(data["site_type"]),
+        commerciality=Commerciality(data["commerciality"]),
+        payment_methods=frozenset(PaymentMethod(p) for p in data["payment_methods"]),
+        virtual=data["virtual"],
+        child_modelling=data["child_modelling"],
+        user_generated=data["user_generated"],
+        jurisdiction=data["jurisdiction"],
+    )
+
+
+def _hosting_to_json(h: HostingFacts) -> dict[str, Any]:
+    return {"ip": h.ip, "country": h.country, "asn": h.asn, "organisation": h.organisation, "cdn": h.cdn}
+
+
+def _hosting_from_json(data: dict[str, Any]) -> HostingFacts:
+    # The facts as a referral brings them; which resolver traced them stays with the sender.
+    return HostingFacts(data["ip"], data["country"], data["asn"], data["organisation"], data["cdn"], "referral")

@@ -1,48 +1,37 @@
-"""Bodies of node-to-node messages: outbox JSON -> protobuf bytes (to send) and bytes -> domain (received).
+"""Bodies of node-to-node messages: typed messages <-> protobuf bytes.
 
-Sending serialises deterministically; receiving validates every field, so a peer's malformed body is
-rejected with a reason and changes nothing.
+To send, an outbox row is read back as its typed message (node.cases.exchange_messages.from_outbox) and
+built into protobuf from the domain types, serialised deterministically. Received bytes are decoded into the
+same types, validating every field, so a peer's malformed body is rejected with a reason and changes nothing.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from google.protobuf.message import DecodeError
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from node.api import serde
+from node import proto_types
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.cases.exchange_messages import (
     KIND_REFERRAL,
     KIND_STATUS_UPDATE,
     KIND_WITHDRAWAL,
-    IncomingReferral,
+    ExchangeMessage,
+    Referral,
     StatusUpdate,
     Withdrawal,
+    from_outbox,
 )
-from node.cases.model import (
-    ActionType,
-    AgeGroup,
-    Assessment,
-    Classification,
-    Commerciality,
-    ContentType,
-    Gender,
-    ItemState,
-    PaymentMethod,
-    SiteType,
-)
+from node.cases.model import ActionType, Assessment, Classification, ItemState
 from node.errors import InvalidArgument
-from node.hashes import HashAlgorithm, parse_hash
 from node.hosting import HostingFacts
 
 __all__ = ["KINDS", "Incoming", "decode_body", "encode_body"]
 
-Incoming = IncomingReferral | StatusUpdate | Withdrawal
+Incoming = ExchangeMessage
 
 KINDS: dict[str, int] = {
     KIND_REFERRAL: envelope_pb2.MESSAGE_KIND_REFERRAL,
@@ -53,17 +42,17 @@ KINDS: dict[str, int] = {
 
 def encode_body(kind: str, body_json: str) -> tuple[int, bytes]:
     """The envelope kind and the protobuf bytes of an outbox message's JSON body."""
-    data = json.loads(body_json)
-    message: Any
-    if kind == KIND_REFERRAL:
-        message = _referral_to_proto(data)
-    elif kind == KIND_STATUS_UPDATE:
-        message = _status_to_proto(data)
-    elif kind == KIND_WITHDRAWAL:
-        message = messages_pb2.Withdrawal(origin_item_id=data["origin_item_id"], reason=data["reason"])
-    else:
+    if kind not in KINDS:
         raise ValueError(f"no wire form for outbox kind {kind!r}")
-    return KINDS[kind], message.SerializeToString(deterministic=True)
+    message = from_outbox(kind, body_json)
+    wire: messages_pb2.Referral | messages_pb2.StatusUpdate | messages_pb2.Withdrawal
+    if isinstance(message, Referral):
+        wire = _referral_to_proto(message)
+    elif isinstance(message, StatusUpdate):
+        wire = _status_to_proto(message)
+    else:
+        wire = messages_pb2.Withdrawal(origin_item_id=message.origin_item_id, reason=message.reason)
+    return KINDS[kind], wire.SerializeToString(deterministic=True)
 
 
 def decode_body(kind: int, body: bytes, *, sender: str) -> Incoming:
@@ -81,61 +70,53 @@ def decode_body(kind: int, body: bytes, *, sender: str) -> Incoming:
     raise InvalidArgument(f"message kind {kind} carries no case body", field="kind")
 
 
-def _ts(value: str) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(datetime.fromisoformat(value))
-    return ts
-
-
-def _referral_to_proto(data: dict[str, Any]) -> messages_pb2.Referral:
-    referral = messages_pb2.Referral(
-        origin_node=data["origin_node"],
-        origin_item_id=data["origin_item_id"],
-        url=data["url"],
-        first_reported_at=_ts(data["first_reported_at"]),
-        next_status_sequence=data["next_status_sequence"],
-        referred_by=data["referred_by"],
-        hashes=[
-            pb.ContentHash(algorithm=serde.enum_to_proto(HashAlgorithm(h["algorithm"])), value=h["value"])  # type: ignore[arg-type]
-            for h in data["hashes"]
-        ],
+def _referral_to_proto(r: Referral) -> messages_pb2.Referral:
+    return messages_pb2.Referral(
+        origin_node=r.origin_node,
+        origin_item_id=r.origin_item_id,
+        url=r.url,
+        first_reported_at=proto_types.timestamp(r.first_reported_at),
+        next_status_sequence=r.next_status_sequence,
+        referred_by=r.referred_by,
+        hashes=[proto_types.content_hash_to_proto(h) for h in r.hashes],
+        assessment=None if r.assessment is None else _peer_assessment(r.assessment),
+        hosting=None if r.hosting is None else _peer_hosting(r.hosting),
     )
-    if data["assessment"]:
-        a = data["assessment"]
-        referral.assessment.CopyFrom(
-            pb.Assessment(
-                classification=serde.enum_to_proto(Classification(a["classification"])),  # type: ignore[arg-type]
-                age_group=serde.enum_to_proto(AgeGroup(a["age_group"])),  # type: ignore[arg-type]
-                gender=serde.enum_to_proto(Gender(a["gender"])),  # type: ignore[arg-type]
-                content_type=serde.enum_to_proto(ContentType(a["content_type"])),  # type: ignore[arg-type]
-                site_type=serde.enum_to_proto(SiteType(a["site_type"])),  # type: ignore[arg-type]
-                commerciality=serde.enum_to_proto(Commerciality(a["commerciality"])),  # type: ignore[arg-type]
-                payment_methods=[serde.enum_to_proto(PaymentMethod(p)) for p in a["payment_methods"]],  # type: ignore[misc]
-                virtual=a["virtual"],
-                child_modelling=a["child_modelling"],
-                user_generated=a["user_generated"],
-                jurisdiction=a["jurisdiction"],
-            )
-        )
-    if data["hosting"]:
-        h = data["hosting"]
-        referral.hosting.CopyFrom(
-            pb.HostingFacts(
-                ip=h["ip"] or "",
-                country=h["country"] or "",
-                asn=h["asn"] or 0,
-                organisation=h["organisation"] or "",
-                cdn=h["cdn"],
-            )
-        )
-    return referral
 
 
-def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
+# What a peer is sent of an assessment and of the hosting is deliberately a subset of the integrator API's
+# forms (node.api.serde): the classification with its terms and the jurisdiction that made it, and where the
+# content is hosted. No analyst name, note, assessment time, trace source or override detail leaves the node.
+
+
+def _peer_assessment(a: Assessment) -> pb.Assessment:
+    return pb.Assessment(
+        classification=proto_types.enum_to_proto(a.classification),  # type: ignore[arg-type]
+        jurisdiction=a.jurisdiction,
+        age_group=proto_types.enum_to_proto(a.age_group),  # type: ignore[arg-type]
+        gender=proto_types.enum_to_proto(a.gender),  # type: ignore[arg-type]
+        content_type=proto_types.enum_to_proto(a.content_type),  # type: ignore[arg-type]
+        site_type=proto_types.enum_to_proto(a.site_type),  # type: ignore[arg-type]
+        commerciality=proto_types.enum_to_proto(a.commerciality),  # type: ignore[arg-type]
+        # In the order of their names, as peers have always been sent them.
+        payment_methods=[proto_types.enum_to_proto(p) for p in sorted(a.payment_methods)],  # type: ignore[misc]
+        virtual=a.virtual,
+        child_modelling=a.child_modelling,
+        user_generated=a.user_generated,
+    )
+
+
+def _peer_hosting(h: HostingFacts) -> pb.HostingFacts:
+    return pb.HostingFacts(
+        ip=h.ip or "", country=h.country or "", asn=h.asn or 0, organisation=h.organisation or "", cdn=h.cdn
+    )
+
+
+def _referral_from_proto(r: messages_pb2.Referral) -> Referral:
     assessment: Assessment | None = None
     if r.HasField("assessment"):
-        assessment = serde.assessment_from_proto(r.assessment, field="referral.assessment")
-        assessment = _with_jurisdiction(assessment, r.assessment.jurisdiction)
+        assessment = proto_types.assessment_from_proto(r.assessment, field="referral.assessment")
+        assessment = replace(assessment, jurisdiction=r.assessment.jurisdiction[:2].upper())
     hosting: HostingFacts | None = None
     if r.HasField("hosting"):
         h = r.hosting
@@ -143,17 +124,12 @@ def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
             h.ip or None, h.country or None, h.asn or None, h.organisation or None, h.cdn, "referral"
         )
     hashes = tuple(
-        parse_hash(
-            serde.enum_from_proto(HashAlgorithm, h.algorithm, field=f"referral.hashes[{i}].algorithm"),
-            h.value,
-            field=f"referral.hashes[{i}]",
-        )
-        for i, h in enumerate(r.hashes)
+        proto_types.content_hash_from_proto(h, field=f"referral.hashes[{i}]") for i, h in enumerate(r.hashes)
     )
     if r.next_status_sequence < 1:
         raise InvalidArgument("must be at least 1", field="referral.next_status_sequence")
-    first = serde.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
-    return IncomingReferral(
+    first = proto_types.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
+    return Referral(
         origin_node=_required(r.origin_node, "referral.origin_node"),
         origin_item_id=_required(r.origin_item_id, "referral.origin_item_id"),
         url=_required(r.url, "referral.url"),
@@ -166,22 +142,15 @@ def _referral_from_proto(r: messages_pb2.Referral) -> IncomingReferral:
     )
 
 
-def _with_jurisdiction(assessment: Assessment, jurisdiction: str) -> Assessment:
-    from dataclasses import replace
-
-    return replace(assessment, jurisdiction=jurisdiction[:2].upper())
-
-
-def _status_to_proto(data: dict[str, Any]) -> messages_pb2.StatusUpdate:
-    update = StatusUpdate.from_json(data)
+def _status_to_proto(update: StatusUpdate) -> messages_pb2.StatusUpdate:
     return messages_pb2.StatusUpdate(
         origin_item_id=update.origin_item_id,
         sequence=update.sequence,
         assigned_node=update.assigned_node,
-        action=serde.enum_to_proto(update.action),  # type: ignore[arg-type]
-        occurred_at=_ts(update.occurred_at.isoformat()),
-        state=serde.enum_to_proto(update.state),  # type: ignore[arg-type]
-        classification=serde.enum_to_proto(update.classification),  # type: ignore[arg-type]
+        action=proto_types.enum_to_proto(update.action),  # type: ignore[arg-type]
+        occurred_at=proto_types.timestamp(update.occurred_at),
+        state=proto_types.enum_to_proto(update.state),  # type: ignore[arg-type]
+        classification=proto_types.enum_to_proto(update.classification),  # type: ignore[arg-type]
         moved_to_country=update.moved_to_country,
         reassigned_to=update.reassigned_to,
     )
@@ -190,12 +159,12 @@ def _status_to_proto(data: dict[str, Any]) -> messages_pb2.StatusUpdate:
 def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
     if s.sequence < 1:
         raise InvalidArgument("must be at least 1", field="status_update.sequence")
-    occurred = serde.timestamp_from_proto(s, "occurred_at", field="status_update.occurred_at")
+    occurred = proto_types.timestamp_from_proto(s, "occurred_at", field="status_update.occurred_at")
     if occurred is None:
         raise InvalidArgument("is required", field="status_update.occurred_at")
-    action = serde.enum_from_proto(ActionType, s.action, field="status_update.action") if s.action else None
+    action = proto_types.enum_from_proto(ActionType, s.action, field="status_update.action") if s.action else None
     classification = (
-        serde.enum_from_proto(Classification, s.classification, field="status_update.classification")
+        proto_types.enum_from_proto(Classification, s.classification, field="status_update.classification")
         if s.classification
         else None
     )
@@ -204,7 +173,7 @@ def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
         sequence=s.sequence,
         assigned_node=_required(s.assigned_node, "status_update.assigned_node"),
         occurred_at=occurred,
-        state=serde.enum_from_proto(ItemState, s.state, field="status_update.state"),
+        state=proto_types.enum_from_proto(ItemState, s.state, field="status_update.state"),
         action=action,
         classification=classification,
         moved_to_country=s.moved_to_country[:2].upper(),

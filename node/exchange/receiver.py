@@ -19,7 +19,7 @@ from typing import Protocol
 
 import structlog
 
-from node.cases.exchange_messages import IncomingReferral, StatusUpdate, Withdrawal
+from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.model import Event
 from node.cases.service import CaseService
 from node.clock import Clock
@@ -166,7 +166,7 @@ class Receiver:
         tx.prefetch_origins(
             (body.origin_node, body.origin_item_id)
             for body in decoded.values()
-            if isinstance(body, IncomingReferral | Withdrawal)
+            if isinstance(body, Referral | Withdrawal)
         )
         for index, message in opened:
             key = (message.sender, message.message_id)
@@ -238,7 +238,7 @@ class Receiver:
         return results
 
     def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> None:
-        if isinstance(incoming, IncomingReferral):
+        if isinstance(incoming, Referral):
             self._cases.receive_referral_txn(tx, sender, incoming)
         elif isinstance(incoming, StatusUpdate):
             self._cases.apply_status_update_txn(tx, sender, incoming)

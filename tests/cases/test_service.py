@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import String, func, select
 
 from node.app import Node
-from node.cases.exchange_messages import IncomingReferral
+from node.cases.exchange_messages import Referral
 from node.cases.model import (
     ActionType,
     AgeGroup,
@@ -906,8 +906,8 @@ def test_an_override_is_stored_in_canonical_form(node: Node) -> None:
     assert_within_column_bounds(node)
 
 
-def _referral(clock: ManualClock, sender: str = "de-hotline", **changes: object) -> IncomingReferral:
-    referral = IncomingReferral(
+def _referral(clock: ManualClock, sender: str = "de-hotline", **changes: object) -> Referral:
+    referral = Referral(
         origin_node=sender,
         origin_item_id="0190a8c0-0000-7000-8000-000000000002",
         url="https://nl.host.example/referred-in/checked",
@@ -954,7 +954,7 @@ def test_a_referral_naming_an_origin_that_is_not_a_node_id_is_refused(node: Node
     ["de-bundesweite-beschwerdestelle-hotline", "d" + "-e" * 31],  # 39 characters; 63, the longest node id
 )
 def test_a_referral_from_a_node_with_a_long_id_is_taken(node: Node, clock: ManualClock, sender: str) -> None:
-    referral = IncomingReferral(
+    referral = Referral(
         origin_node=sender,
         origin_item_id="0190a8c0-0000-7000-8000-000000000001",
         url="https://nl.host.example/referred-in",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from node.app import Node, build_node
-from node.cases.exchange_messages import IncomingReferral, StatusUpdate, Withdrawal
+from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.model import ActionType, Assessment, Classification, ItemState, Route
 from node.cases.requests import NewAction, NewReport, NewUrl
 from node.clock import ManualClock
@@ -60,7 +60,7 @@ def deliver(network: dict[str, Node], *, reverse: bool = False, only: Callable[[
             incoming = decode_body(kind, body, sender=sender)
             recipient = network[message.peer_node]
             with recipient.store.transaction() as tx:
-                if isinstance(incoming, IncomingReferral):
+                if isinstance(incoming, Referral):
                     recipient.cases.receive_referral_txn(tx, sender, incoming)
                 elif isinstance(incoming, StatusUpdate):
                     recipient.cases.apply_status_update_txn(tx, sender, incoming)

@@ -1,0 +1,126 @@
+"""Assessment and hosting: an analyst classifies an item (and its hashes become known), the hosting is traced
+again or overridden, and the item is routed on what is known.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import structlog
+
+from node.cases.context import CaseContext
+from node.cases.intake import trace_host
+from node.cases.known_content import KnownContent
+from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
+from node.cases.requests import (
+    MAX_NOTE_CHARS,
+    HostingOverride,
+    check_country,
+    check_hosting_facts,
+    check_request_id,
+    check_text,
+)
+from node.cases.workflow import ItemWorkflow
+from node.errors import FailedPrecondition, InvalidArgument
+
+__all__ = ["Assessments"]
+
+_log = structlog.get_logger(__name__)
+
+
+class Assessments:
+    def __init__(self, ctx: CaseContext, workflow: ItemWorkflow, known: KnownContent) -> None:
+        self._ctx = ctx
+        self._workflow = workflow
+        self._known = known
+
+    def assess(self, principal: Principal, item_id: str, assessment: Assessment, request_id: str = "") -> Item:
+        request_id = check_request_id(request_id)
+        check_text(assessment.note, field="assessment.note", limit=MAX_NOTE_CHARS)
+        with self._ctx.command(principal, "AssessItem", request_id, item_id, assessment) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = cmd.assigned_item(item_id, open_only=True)
+            current = item.assessment
+            if (
+                current is not None
+                and current.classification is Classification.BASELINE
+                and (assessment.classification is not Classification.BASELINE)
+            ):
+                raise FailedPrecondition(
+                    f"a BASELINE classification cannot be overruled (got {assessment.classification})",
+                    field="assessment.classification",
+                )
+            if assessment.classification is Classification.DOUBTFUL and item.state is ItemState.NTD_SENT:
+                # Back to assessment would drop the item out of the removal deadline while the NTD stands.
+                raise FailedPrecondition(
+                    "the NTD was sent: the item can no longer be DOUBTFUL; assess it NOT_ILLEGAL to close it, "
+                    "or record what the hosting provider did",
+                    field="assessment.classification",
+                )
+            assessment = dataclasses.replace(
+                assessment,
+                jurisdiction=self._ctx.settings.jurisdiction,
+                assessed_by=principal.name,
+                assessed_at=now,
+                automatic=False,
+            )
+            assessment_id = self._workflow.apply_assessment_txn(tx, item, assessment, now, actor=principal.name)
+            added = self._known.learn_hashes_txn(tx, item, assessment.classification, assessment_id, now)
+            cmd.done(item, detail=str(assessment.classification))
+            cmd.after_commit(lambda: self._known.index_pdq(added))
+        _log.info("item.assessed", item_id=item.item_id, classification=str(assessment.classification))
+        return item
+
+    def trace_hosting(self, principal: Principal, item_id: str) -> Item:
+        with self._ctx.store.transaction() as tx:
+            host = self._ctx.load(tx, item_id).host
+        facts = trace_host(self._ctx.resolver, host)
+        return self._set_hosting(principal, item_id, HostingRecord(facts, self._ctx.clock.now()), "TraceHosting")
+
+    def override_hosting(
+        self, principal: Principal, item_id: str, override: HostingOverride, request_id: str = ""
+    ) -> Item:
+        request_id = check_request_id(request_id)
+        if not override.reason.strip():
+            raise InvalidArgument("an override needs a reason", field="reason")
+        check_text(override.reason, field="reason", limit=MAX_NOTE_CHARS)
+        country = check_country(override.facts.country or "", field="hosting.country")
+        facts = check_hosting_facts(dataclasses.replace(override.facts, country=country), field="hosting")
+        facts = dataclasses.replace(facts, source="override")
+        record = HostingRecord(
+            facts, self._ctx.clock.now(), overridden=True, override_reason=override.reason, actor=principal.name
+        )
+        return self._set_hosting(principal, item_id, record, "OverrideHosting", request_id, override)
+
+    def _set_hosting(
+        self,
+        principal: Principal,
+        item_id: str,
+        record: HostingRecord,
+        method: str,
+        request_id: str = "",
+        override: HostingOverride | None = None,
+    ) -> Item:
+        with self._ctx.command(principal, method, request_id, item_id, override, now=record.traced_at) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = cmd.assigned_item(item_id, open_only=True)
+            if item.state not in (
+                ItemState.AWAITING_ASSESSMENT,
+                ItemState.AWAITING_HOSTING,
+                ItemState.AWAITING_LEA,
+            ):
+                raise FailedPrecondition(
+                    f"the item was already acted on ({item.state}); record a MOVED action instead",
+                    field="item_id",
+                )
+            self._workflow.rehost_txn(tx, item, record)
+            kind = "item.hosting_overridden" if record.overridden else "item.hosting_traced"
+            self._ctx.event(tx, kind, now, item=item, detail=record.facts.country or "unknown")
+            if item.state in (ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA):
+                self._workflow.route_txn(tx, item, now)
+            cmd.done(item, detail=record.facts.country or "unknown")
+        return item

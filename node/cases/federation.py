@@ -1,0 +1,208 @@
+"""Referrals between hotlines, on the case side: withdrawing a referral this node made, and applying what
+another node sent (a referral, a status update, a withdrawal) inside the exchange receiver's transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+
+from uuid6 import uuid7
+
+from node.cases.context import CaseContext
+from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
+from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
+from node.cases.ports import CaseTransaction
+from node.cases.requests import MAX_NOTE_CHARS, check_hosting_facts, check_node_id, check_request_id, check_text
+from node.cases.urls import normalise_url
+from node.cases.workflow import ItemWorkflow
+from node.errors import FailedPrecondition, InvalidArgument, NotFound
+from node.hosting import HostingFacts
+
+__all__ = ["Federation"]
+
+_MAX_ITEM_ID_CHARS = 36  # a UUID, as every node makes them
+
+
+class Federation:
+    def __init__(self, ctx: CaseContext, workflow: ItemWorkflow) -> None:
+        self._ctx = ctx
+        self._workflow = workflow
+
+    def withdraw_referral(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
+        """The originator takes a referral back: the item closes as WITHDRAWN and the assignee is told."""
+        request_id = check_request_id(request_id)
+        if not reason.strip():
+            raise InvalidArgument("a withdrawal needs a reason", field="reason")
+        check_text(reason, field="reason", limit=MAX_NOTE_CHARS)
+        with self._ctx.command(principal, "WithdrawReferral", request_id, item_id, reason) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = self._ctx.load(tx, item_id, for_update=True)
+            if item.origin_node or item.state is not ItemState.REFERRED:
+                raise FailedPrecondition(
+                    f"only a referral this node made, still open, can be withdrawn; the item is {item.state}",
+                    field="item_id",
+                )
+            assignee = item.assigned_node
+            self._workflow.enqueue_txn(
+                tx, item, assignee, Withdrawal(self._ctx.settings.node_id, item.item_id, reason), now
+            )
+            item.assigned_node = self._ctx.settings.node_id
+            self._workflow.close_txn(tx, item, ItemState.WITHDRAWN, now)
+            cmd.done(item, detail=f"from {assignee}")
+        return item
+
+    def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:
+        """Take on an item another hotline referred here. Runs inside the receiver's transaction."""
+        now = self._ctx.clock.now()
+        expected_sender = referral.referred_by or referral.origin_node
+        if sender != expected_sender:
+            raise FailedPrecondition(
+                f"{sender} sent a referral that names {expected_sender} as its sender", field="referral.referred_by"
+            )
+        if referral.origin_node == self._ctx.settings.node_id:
+            raise FailedPrecondition("a referral of this node's own item", field="referral.origin_node")
+        check_node_id(referral.origin_node, field="referral.origin_node")
+        if len(referral.origin_item_id) > _MAX_ITEM_ID_CHARS:
+            raise InvalidArgument(
+                f"must be an item id of at most {_MAX_ITEM_ID_CHARS} characters", field="referral.origin_item_id"
+            )
+        normalised = normalise_url(referral.url, field="referral.url")
+        facts = (
+            check_hosting_facts(referral.hosting, field="referral.hosting")
+            if referral.hosting
+            else HostingFacts(None, None, None, None, False, "referral")
+        )
+        existing = tx.find_item_by_origin(referral.origin_node, referral.origin_item_id, for_update=True)
+        if existing is not None and existing.is_open and existing.assigned_node == self._ctx.settings.node_id:
+            return existing.item_id  # the same referral again, under another message id
+        hosting = HostingRecord(dataclasses.replace(facts, source=f"referral:{sender}"), now)
+        if existing is None:
+            item = Item(
+                item_id=str(uuid7()),
+                url=normalised.url,
+                host=normalised.host,
+                state=ItemState.AWAITING_ASSESSMENT,
+                assigned_node=self._ctx.settings.node_id,
+                first_reported_at=referral.first_reported_at,
+                created_at=now,
+                hashes=list(referral.hashes),
+                hosting=hosting,
+                origin_node=referral.origin_node,
+                origin_item_id=referral.origin_item_id,
+                status_sequence=referral.next_status_sequence - 1,
+                referred_by=sender,
+            )
+            tx.insert_item(item)
+            tx.add_item_hashes(item.item_id, item.hashes)
+        else:  # it moved away from here earlier and has now come back
+            item = existing
+            item.assigned_node, item.referred_to, item.referred_by = self._ctx.settings.node_id, "", sender
+            item.state, item.closed_at = ItemState.AWAITING_ASSESSMENT, None
+            item.status_sequence = referral.next_status_sequence - 1
+            item.hosting = hosting
+        tx.insert_hosting(item.item_id, hosting)
+        self._ctx.event(tx, "referral.received", now, item=item, detail=f"from {sender} for {referral.origin_node}")
+        origin = referral.assessment
+        if origin is not None and origin.classification is Classification.BASELINE:
+            # BASELINE is illegal everywhere and cannot be overruled: no second look needed.
+            baseline = dataclasses.replace(origin, assessed_by=referral.origin_node, assessed_at=now, automatic=True)
+            self._workflow.apply_assessment_txn(tx, item, baseline, now, actor=referral.origin_node)
+        elif origin is not None:
+            # Recorded for the analyst, who re-assesses under this jurisdiction's law.
+            tx.add_assessment(
+                item.item_id,
+                dataclasses.replace(origin, assessed_by=referral.origin_node, assessed_at=now, automatic=True),
+            )
+            item.assessment = origin
+        tx.update_item(item)
+        tx.append_audit(
+            at=now,
+            actor=sender,
+            action="ReceiveReferral",
+            subject=item.item_id,
+            detail=f"{referral.origin_node}/{referral.origin_item_id}",
+        )
+        return item.item_id
+
+    def apply_status_update_txn(self, tx: CaseTransaction, sender: str, update: StatusUpdate) -> None:
+        """Apply an assignee's status update to this node's item, in sequence order."""
+        now = self._ctx.clock.now()
+        item = tx.get_item(update.origin_item_id, for_update=True)
+        if item is None or item.origin_node:
+            raise NotFound(f"no item {update.origin_item_id!r} that this node referred", field="origin_item_id")
+        if update.sequence <= item.status_sequence or item.state is ItemState.WITHDRAWN:
+            return  # applied already, or withdrawn: nothing more to do
+        if update.sequence > item.status_sequence + 1:
+            tx.put_pending_update(item.item_id, update.sequence, sender, dump_body(update.to_json()), now)
+            self._ctx.event(tx, "status.buffered", now, item=item, detail=f"#{update.sequence} from {sender}")
+            tx.update_item(item)
+            return
+        if sender != item.assigned_node:
+            raise FailedPrecondition(
+                f"{sender} is not assigned to the item; {item.assigned_node} is", field="assigned_node"
+            )
+        self._apply_status_txn(tx, item, sender, update, now)
+        while True:  # drain updates that were waiting for this one
+            following = tx.take_pending_update(item.item_id, item.status_sequence + 1, item.assigned_node)
+            if following is None:
+                break
+            self._apply_status_txn(tx, item, item.assigned_node, StatusUpdate.from_json(json.loads(following)), now)
+        tx.update_item(item)
+
+    def _apply_status_txn(
+        self, tx: CaseTransaction, item: Item, sender: str, update: StatusUpdate, now: datetime
+    ) -> None:
+        item.status_sequence = update.sequence
+        at = update.occurred_at
+        detail = f"#{update.sequence} {sender}: {update.action or 'assessed'} {update.classification or ''}".strip()
+        if update.action is not None:
+            action = Action(
+                str(uuid7()),
+                item.item_id,
+                update.action,
+                at,
+                sender,
+                f"status update #{update.sequence}",
+                update.moved_to_country,
+            )
+            tx.insert_action(action)
+            item.actions.append(action)
+        if update.action is ActionType.LEA_NOTIFIED:
+            item.lea_notified_at = item.lea_notified_at or at
+        elif update.action is ActionType.HP_NOTIFIED:
+            item.ntd_sent_at = at
+        elif update.action is ActionType.CONTENT_REMOVED:
+            self._workflow.close_txn(tx, item, ItemState.CLOSED_REMOVED, at)
+        elif update.action is ActionType.CONTENT_UNAVAILABLE:
+            self._workflow.close_txn(tx, item, ItemState.CLOSED_UNAVAILABLE, at)
+        elif update.action is ActionType.NOT_ILLEGAL:
+            self._workflow.close_txn(tx, item, ItemState.CLOSED_NOT_ILLEGAL, at)
+        elif update.action is ActionType.MOVED:
+            self._workflow.apply_move_txn(tx, item, sender, update, now)
+        self._ctx.event(tx, "status.applied", now, item=item, detail=detail)
+
+    def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
+        """The originator withdrew its referral: stop work, keep the item as a tombstone."""
+        now = self._ctx.clock.now()
+        item = tx.find_item_by_origin(withdrawal.origin_node, withdrawal.origin_item_id, for_update=True)
+        if item is None:
+            raise NotFound("no item was referred here under that reference", field="origin_item_id")
+        if sender not in (item.origin_node, item.referred_by):
+            raise FailedPrecondition(f"{sender} did not refer this item", field="sender")
+        if item.state is ItemState.REFERRED and item.assigned_node not in (
+            self._ctx.settings.node_id,
+            item.origin_node,
+        ):
+            # It moved on from here: pass the withdrawal to the hotline that has it now.
+            self._workflow.enqueue_txn(tx, item, item.assigned_node, withdrawal, now)
+        if item.is_open:
+            item.assigned_node = self._ctx.settings.node_id
+            self._workflow.close_txn(tx, item, ItemState.WITHDRAWN, now)
+            tx.update_item(item)
+        tx.append_audit(
+            at=now, actor=sender, action="ApplyWithdrawal", subject=item.item_id, detail=withdrawal.reason[:200]
+        )

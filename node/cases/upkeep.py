@@ -1,0 +1,66 @@
+"""What the scheduler runs: escalating items past their removal deadline, and purging cases closed longer ago
+than the retention period.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+
+from node.cases.context import CaseContext
+from node.cases.model import ItemState
+from node.errors import InvalidArgument
+
+__all__ = ["Upkeep"]
+
+_log = structlog.get_logger(__name__)
+
+
+class Upkeep:
+    def __init__(self, ctx: CaseContext) -> None:
+        self._ctx = ctx
+
+    def escalate_overdue(self, limit: int = 500) -> list[str]:
+        """Raise one escalation event for each item whose removal deadline has passed. Idempotent."""
+        now = self._ctx.clock.now()
+        with self._ctx.store.transaction() as tx:
+            escalated = []
+            for item_id in tx.items_past_deadline(now, limit):
+                item = self._ctx.load(tx, item_id, for_update=True)
+                if item.escalated_at is not None or item.state is not ItemState.NTD_SENT:
+                    continue
+                item.escalated_at = now
+                overdue = now - item.deadline_at if item.deadline_at else timedelta(0)
+                self._ctx.event(tx, "deadline.escalated", now, item=item, detail=f"overdue by {overdue}")
+                tx.update_item(item)
+                tx.append_audit(at=now, actor="scheduler", action="EscalateDeadline", subject=item_id, detail="")
+                escalated.append(item_id)
+        if escalated:
+            self._ctx.committed()
+            _log.warning("deadline.escalated", item_ids=escalated)
+        return escalated
+
+    def purge_closed(self, retention: timedelta, batch: int = 500) -> int:
+        """Delete cases closed longer ago than `retention`. Returns how many items were purged."""
+        if retention <= timedelta(0):
+            raise InvalidArgument("must be positive", field="retention_days")
+        now = self._ctx.clock.now()
+        purged = 0
+        while True:
+            with self._ctx.store.transaction() as tx:
+                item_ids = tx.purge_closed_items(now - retention, batch)
+                if item_ids:
+                    tx.append_audit(
+                        at=now,
+                        actor="scheduler",
+                        action="PurgeClosed",
+                        subject=f"{len(item_ids)} items",
+                        detail=",".join(item_ids)[:500],
+                    )
+            purged += len(item_ids)
+            if len(item_ids) < batch:
+                break
+        if purged:
+            _log.info("retention.purged", items=purged)
+        return purged
