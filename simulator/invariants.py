@@ -96,8 +96,8 @@ def _exactly_once(honest: dict[str, NodeRecords], records: dict[str, NodeRecords
                 result.fail(f"{node_id} sent referral {message['message_id']} to unknown {peer}")
                 continue
             times = accepted[peer][(node_id, message["message_id"])]
-            body = node.outbox_body(message)
-            items = origins[peer][(body["origin_node"], body["origin_item_id"])]
+            referral = node.outbox_referral(message)
+            items = origins[peer][(referral.origin_node, referral.origin_item_id)]
             if times != 1:
                 result.fail(f"referral {message['message_id']} {node_id}->{peer}: {times} accepted")
             if items != 1:
@@ -162,8 +162,8 @@ def _no_unsent_items(
     for node in honest.values():
         for message in node.outbox:
             if message["kind"] == "referral":
-                body = node.outbox_body(message)
-                sent.add((message["peer_node"], body["origin_node"], body["origin_item_id"]))
+                referral = node.outbox_referral(message)
+                sent.add((message["peer_node"], referral.origin_node, referral.origin_item_id))
     for node_id, node in honest.items():
         reported = submitted.get(node_id, set())
         for item in node.items:

@@ -6,7 +6,6 @@ each node's database, read-only, through the node's own schema.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select
 
+from node.cases.exchange_messages import Referral, from_outbox
 from node.exchange.ports import OutboxStatus
 from node.store import schema as t
 
@@ -30,9 +30,12 @@ class NodeRecords:
     actions: list[dict[str, Any]] = field(default_factory=list)
     holds: list[dict[str, Any]] = field(default_factory=list)
 
-    def outbox_body(self, row: dict[str, Any]) -> dict[str, Any]:
-        body: dict[str, Any] = json.loads(row["body"])
-        return body
+    def outbox_referral(self, row: dict[str, Any]) -> Referral:
+        """The referral an outbox row of kind "referral" carries, read by the node's own outbox JSON reader."""
+        message = from_outbox(row["kind"], row["body"])
+        if not isinstance(message, Referral):
+            raise ValueError(f"outbox message {row['message_id']} is a {row['kind']}, not a referral")
+        return message
 
 
 def _engine(path: Path) -> Engine:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 from typing import Any
 
+from node.cases.exchange_messages import Referral, dump_body
 from node.exchange.ports import OutboxStatus
 from simulator.invariants import check_invariants
 from simulator.records import NodeRecords
@@ -29,7 +30,7 @@ def _item(item_id: str, **fields: Any) -> dict[str, Any]:
 
 def _healthy() -> dict[str, NodeRecords]:
     """nl referred item n1 to de; de removed it and told nl (update #3)."""
-    body = json.dumps({"origin_node": "nl", "origin_item_id": "n1"})
+    body = dump_body(Referral("nl", "n1", URL, (), None, None, datetime(2026, 3, 2, tzinfo=UTC)).to_json())
     nl = NodeRecords(
         "nl",
         items=[_item("n1", referred_to="de", assigned_node="de", state="CLOSED_REMOVED", status_sequence=3)],
