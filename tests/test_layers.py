@@ -106,3 +106,29 @@ def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> No
     source = tmp_path / "probe.py"
     source.write_text("def f() -> None:\n    from node.store.sql_store import SqlStore\n")
     assert "node.store.sql_store.SqlStore" in _imported_names(source)
+
+
+# What the exchange may build on: the case domain it carries messages for, the crypto that signs and seals
+# them, the generated wire code, the shared protobuf helpers, and the node's foundation modules (time, errors,
+# asyncio helpers). Never the integrator API's adapter, the store, the CLI or the composition root.
+EXCHANGE_MAY_IMPORT = (
+    "node.cases",
+    "node.crypto",
+    "node.exchange",
+    "node.api._gen",
+    "node.proto_types",
+    "node.hashes",
+    "node.hosting",
+    "node.clock",
+    "node.errors",
+    "node.aio",
+)
+
+
+def test_the_exchange_imports_only_the_domain_crypto_and_generated_code() -> None:
+    offenders = []
+    for path in sorted((ROOT / "node" / "exchange").rglob("*.py")):
+        for name in _imported_names(path):
+            if name.startswith("node.") and not any(name == m or name.startswith(m + ".") for m in EXCHANGE_MAY_IMPORT):
+                offenders.append(f"{path.relative_to(ROOT).as_posix()}: {name}")
+    assert offenders == []
