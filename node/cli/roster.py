@@ -90,6 +90,7 @@ def roster_sign(
     from node.api._gen.hotline.exchange.v1 import envelope_pb2
     from node.clock import SystemClock
     from node.crypto import SigningKeyPair
+    from node.crypto.roster import RosterError
     from node.exchange.authority import build_signed_roster
 
     def load(path: Path) -> SigningKeyPair:
@@ -109,7 +110,7 @@ def roster_sign(
             next_authority=[load(p) for p in next_key] if next_key else signers,
             threshold=threshold,
         )
-    except (DomainError, OSError, ValueError) as error:
+    except (DomainError, OSError, ValueError, RosterError) as error:
         fail(f"error: {error}")
     out.write_bytes(signed)
     typer.echo(f"wrote roster version {version} with {len(entries)} member(s) to {out}")
