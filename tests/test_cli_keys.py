@@ -49,3 +49,37 @@ def test_roster_sign_refuses_one_authority_key_given_twice(tmp_path: Path) -> No
         assert result.exit_code == 2
         assert result.output.strip() == f"error: DUPLICATE_KEY: version 1's authority lists key {key_id} twice"
         assert not out.exists()
+
+
+def test_authority_key_prints_the_key_id_members_pin(tmp_path: Path) -> None:
+    """The authority's key ids, as printed, pinned in a member's config: the member trusts the roster."""
+    from node.app import build_node
+    from node.config import load_config
+
+    entry = member_entry(tmp_path)
+    key_ids = []
+    for name in ("a.pem", "b.pem"):
+        result = runner.invoke(app, ["authority-key", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        key = serialization.load_pem_private_key((tmp_path / name).read_bytes(), None)
+        key_id = SigningKeyPair(ED25519, key).key_id
+        assert (
+            result.output.strip() == f"wrote {tmp_path / name}; its key id (for exchange.authority_key_ids): {key_id}"
+        )
+        key_ids.append(key_id)
+    signed = runner.invoke(
+        app,
+        [
+            "roster-sign", str(entry), "--key", str(tmp_path / "a.pem"), "--key", str(tmp_path / "b.pem"),
+            "--version", "1", "--out", str(tmp_path / "roster.signed"),
+        ],
+    )  # fmt: skip
+    assert signed.exit_code == 0, signed.output
+    config = node_config(tmp_path)
+    config.write_text(config.read_text() + f"authority_key_ids = {key_ids!r}\n".replace("'", '"'))
+    node = build_node(load_config(config, env={}))
+    try:
+        assert node.exchange is not None and node.exchange.roster.membership.version == 1
+    finally:
+        node.executor.shutdown()
+        node.engine.dispose()

@@ -51,22 +51,24 @@ def member_entry_command(
 
 @app.command("authority-key")
 def authority_key(out: Annotated[Path, typer.Argument(help="Where to write the new key (0600 PEM).")]) -> None:
-    """Make a network-authority signing key (Ed25519)."""
+    """Make a network-authority signing key (Ed25519) and print its key id, which members pin."""
     import os
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    from node.crypto import SigningKeyPair
+    from node.crypto.keys import ED25519
+
+    key = ed25519.Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         fail(f"error: {out} exists already")
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    typer.echo(f"wrote {out}")
+    typer.echo(f"wrote {out}; its key id (for exchange.authority_key_ids): {SigningKeyPair(ED25519, key).key_id}")
 
 
 @app.command("roster-sign")

@@ -114,7 +114,7 @@ def verify_first_roster(signed_bytes: bytes, *, now: datetime, pinned: PinnedAut
         raise RosterError(
             "NOT_PINNED",
             f"version {first.version} carries {len(signers)} valid signature(s) by the pinned authority keys{note}; "
-            f"{pinned.threshold} are needed",
+            f"it needs {pinned.threshold}",
         )
     return verify_roster(signed_bytes, trusted=None, now=now, bootstrap=bootstrap)
 
