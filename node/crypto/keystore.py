@@ -46,7 +46,7 @@ from node.crypto.keys import (
     PublicHpkeKey,
     SigningKeyPair,
 )
-from node.crypto.tls import TlsIdentity, make_tls_identity
+from node.crypto.tls import TlsIdentity, is_ca, make_tls_identity
 
 __all__ = [
     "KeyStore",
@@ -153,6 +153,13 @@ class KeyStore:
             key_pem = self._read_key(key_path).private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )  # grpc needs the key in the clear, in memory only
+        cert_pem = cert_path.read_bytes()
+        if is_ca(cert_pem):  # made by an older node; the roster pins it, so it is kept until replaced
+            _log.warning(
+                "keystore.tls_certificate_is_ca",
+                path=str(cert_path),
+                fix="move tls-cert.pem and tls-key.pem aside, then send the new member-entry to the authority",
+            )
         retired_signing: list[SigningKeyPair] = []
         retired = self._dir / "retired"
         if retired.is_dir():
@@ -166,7 +173,7 @@ class KeyStore:
             elif path.name.startswith("hpke-x25519"):
                 public = PublicHpkeKey(X25519_SUITE, key.public_key().public_bytes_raw())
                 hpke_keys.append(HpkeKeyPair(X25519_SUITE, key, public))
-        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_path.read_bytes(), key_pem), tuple(retired_signing))
+        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_pem, key_pem), tuple(retired_signing))
 
     def rotate(self, node_id: str, now: datetime, *, post_quantum: bool = False) -> NodeKeys:
         """Retire the current signing and X25519 HPKE keys and make new ones; returns the new key set.
