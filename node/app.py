@@ -28,7 +28,7 @@ from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
-from node.crypto.roster import RosterError
+from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.rate_limit import RateLimit
@@ -198,12 +198,15 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: Ca
     except (KeyStoreError, OSError) as error:
         raise InvalidArgument(str(error), field="exchange.key_dir") from None
     roster = RosterState(store, clock)
+    pinned = PinnedAuthority(frozenset(settings.authority_key_ids), settings.authority_threshold)
     try:
-        roster.bootstrap(Path(settings.roster_file).read_bytes())
+        roster.bootstrap(Path(settings.roster_file).read_bytes(), pinned if settings.authority_key_ids else None)
     except OSError as error:
         raise InvalidArgument(f"cannot read the roster: {error}", field="exchange.roster_file") from None
     except (RosterError, DecodeError) as error:
-        raise InvalidArgument(f"the roster is not trusted: {error}", field="exchange.roster_file") from None
+        pin = isinstance(error, RosterError) and error.reason == "NOT_PINNED"
+        where = "exchange.authority_key_ids" if pin else "exchange.roster_file"
+        raise InvalidArgument(f"the roster is not trusted: {error}", field=where) from None
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
     return NodeExchange(

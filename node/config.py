@@ -20,6 +20,7 @@ __all__ = ["ExchangeConfig", "HostingConfig", "NodeConfig", "load_config", "pars
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
+_SIGNING_KEY_ID = re.compile(r"^(ed25519|mldsa65):[0-9a-f]{16}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,11 @@ class ExchangeConfig:
     # What one peer may deliver to this node; beyond it, RESOURCE_EXHAUSTED with a retry delay.
     rate_limit_records_per_second: float = 2_000.0
     rate_limit_bytes_per_second: float = 16 * 1024 * 1024
+    # The network authority's key ids, pinned: the first roster this node trusts must carry valid signatures
+    # by `authority_threshold` of them (default: all). Empty: the first roster is trusted on its own
+    # authority's signatures (trust on first use), with a warning.
+    authority_key_ids: tuple[str, ...] = ()
+    authority_threshold: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,7 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
     proxy = _str(raw, "proxy", "exchange.proxy")
     if proxy and not _HOST_PORT.match(proxy):
         raise InvalidArgument("must be host:port, for example 127.0.0.1:3128", field="exchange.proxy")
+    authority_key_ids, authority_threshold = _pinned_authority(raw)
     return ExchangeConfig(
         listen,
         roster_file,
@@ -182,7 +189,31 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
         rate_limit_bytes_per_second=_exchange_num(
             raw, "rate_limit_bytes_per_second", 16 * 1024 * 1024, 4096, 1024 * 1024 * 1024
         ),
+        authority_key_ids=authority_key_ids,
+        authority_threshold=authority_threshold,
     )
+
+
+def _pinned_authority(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
+    """`authority_key_ids` and `authority_threshold`: the network authority this node pins."""
+    key_ids = raw.get("authority_key_ids", [])
+    if not isinstance(key_ids, list) or not all(isinstance(k, str) and _SIGNING_KEY_ID.match(k) for k in key_ids):
+        raise InvalidArgument(
+            'must be a list of authority key ids, like "ed25519:0123456789abcdef"', field="exchange.authority_key_ids"
+        )
+    repeated = sorted({k for k in key_ids if key_ids.count(k) > 1})
+    if repeated:
+        raise InvalidArgument(f"lists {', '.join(repeated)} more than once", field="exchange.authority_key_ids")
+    if not key_ids:
+        if "authority_threshold" in raw:
+            raise InvalidArgument("needs exchange.authority_key_ids", field="exchange.authority_threshold")
+        return (), 0
+    threshold = raw.get("authority_threshold", len(key_ids))
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= len(key_ids):
+        raise InvalidArgument(
+            f"must be a whole number from 1 to the {len(key_ids)} pinned key(s)", field="exchange.authority_threshold"
+        )
+    return tuple(key_ids), threshold
 
 
 def _exchange_num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:

@@ -1,4 +1,7 @@
-"""The network authority's tools: a node's roster entry, authority keys, and signing a roster version."""
+"""The network authority's tools: a node's roster entry, authority keys, and signing a roster version.
+
+Every command that writes or reads a private key honours HX_KEY_PASSPHRASE: with it set, keys are written
+encrypted (Argon2id and AES-256-GCM, see node.crypto.keyfile) and encrypted keys are opened with it."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ def member_entry_command(
     Makes the node's keys on first use."""
     import json
 
-    from node.crypto.keystore import KeyStore, KeyStoreError
+    from node.crypto.keystore import KeyStore, KeyStoreError, passphrase_from_env
     from node.exchange.authority import member_entry
 
     settings = load_settings(config)
@@ -33,10 +36,10 @@ def member_entry_command(
     from node.clock import SystemClock
 
     try:
-        keys = KeyStore(Path(settings.exchange.key_dir)).load_or_create(
+        keys = KeyStore(Path(settings.exchange.key_dir), passphrase_from_env()).load_or_create(
             settings.node_id, SystemClock().now(), post_quantum=settings.exchange.post_quantum
         )
-    except KeyStoreError as error:
+    except (KeyStoreError, OSError) as error:
         fail(f"error: {error}")
     entry = member_entry(
         settings.node_id,
@@ -51,22 +54,22 @@ def member_entry_command(
 
 @app.command("authority-key")
 def authority_key(out: Annotated[Path, typer.Argument(help="Where to write the new key (0600 PEM).")]) -> None:
-    """Make a network-authority signing key (Ed25519)."""
-    import os
-
-    from cryptography.hazmat.primitives import serialization
+    """Make a network-authority signing key (Ed25519) and print its key id, which members pin.
+    Encrypted if HX_KEY_PASSPHRASE is set."""
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    from node.crypto import SigningKeyPair
+    from node.crypto.keys import ED25519
+    from node.crypto.keystore import passphrase_from_env, write_private_key
+
+    key = ed25519.Ed25519PrivateKey.generate()
     try:
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_private_key(out, key, passphrase_from_env())
     except FileExistsError:
         fail(f"error: {out} exists already")
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    typer.echo(f"wrote {out}")
+    except OSError as error:
+        fail(f"error: cannot write {out}: {error.strerror or error}")
+    typer.echo(f"wrote {out}; its key id (for exchange.authority_key_ids): {SigningKeyPair(ED25519, key).key_id}")
 
 
 @app.command("roster-sign")
@@ -85,17 +88,22 @@ def roster_sign(
     import json
     from datetime import timedelta
 
-    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    from node.api._gen.hotline.exchange.v1 import envelope_pb2
     from node.clock import SystemClock
     from node.crypto import SigningKeyPair
+    from node.crypto.keys import ED25519
+    from node.crypto.keystore import KeyStoreError, passphrase_from_env, read_private_key
+    from node.crypto.roster import RosterError
     from node.exchange.authority import build_signed_roster
 
+    passphrase = passphrase_from_env()
+
     def load(path: Path) -> SigningKeyPair:
-        return SigningKeyPair(
-            envelope_pb2.SIGNATURE_ALGORITHM_ED25519, serialization.load_pem_private_key(path.read_bytes(), None)
-        )
+        private = read_private_key(path, passphrase)
+        if not isinstance(private, ed25519.Ed25519PrivateKey):
+            raise KeyStoreError(f"{path} is not an Ed25519 key (authority keys are)")
+        return SigningKeyPair(ED25519, private)
 
     try:
         signers = [load(p) for p in key]
@@ -109,7 +117,7 @@ def roster_sign(
             next_authority=[load(p) for p in next_key] if next_key else signers,
             threshold=threshold,
         )
-    except (DomainError, OSError, ValueError) as error:
+    except (DomainError, OSError, ValueError, RosterError, KeyStoreError) as error:
         fail(f"error: {error}")
     out.write_bytes(signed)
     typer.echo(f"wrote roster version {version} with {len(entries)} member(s) to {out}")

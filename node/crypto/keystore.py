@@ -1,7 +1,10 @@
-"""A node's private keys on disk: PKCS8 PEM files with 0600 permissions, optionally passphrase-encrypted.
+"""A node's private keys on disk: one file per key, 0600, in a 0700 folder; encrypted with a passphrase.
 
-`load_or_create` makes the keys on first start and loads them afterwards. A key file that the group or
-others can read is refused: fix its permissions rather than run with an exposed key.
+`load_or_create` makes the keys on first start and loads them afterwards. Without a passphrase the files are
+plain PKCS#8 PEM; with one (`HX_KEY_PASSPHRASE`) they are in the Argon2id + AES-256-GCM format described in
+`node.crypto.keyfile`. Encrypted PKCS#8 PEM files written by older nodes (PBKDF2 at 2,048 rounds) still load
+and are rewritten in that format on first use. A key file that the group or others can read, and a key folder
+that they can enter or list, are refused: fix the permissions rather than run with an exposed key.
 
 `rotate` retires the current signing and HPKE keys into `retired/` and makes new ones. Retired keys are
 still loaded: retired HPKE keys open messages sealed to them before peers saw the new roster, and retired
@@ -14,14 +17,26 @@ from __future__ import annotations
 import os
 import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, mldsa, mlkem, x25519
 
+from node.crypto.keyfile import (
+    ARGON2ID_V1,
+    DEFAULT_KDF,
+    LEGACY_PKCS8,
+    PASSPHRASE_VARIABLE,
+    KdfParams,
+    KeyFileError,
+    dump_private_key,
+    load_private_key,
+)
 from node.crypto.keys import (
     ED25519,
     HYBRID_SUITE,
@@ -31,9 +46,19 @@ from node.crypto.keys import (
     PublicHpkeKey,
     SigningKeyPair,
 )
-from node.crypto.tls import TlsIdentity, make_tls_identity
+from node.crypto.tls import TlsIdentity, is_ca, make_tls_identity
 
-__all__ = ["KeyStore", "KeyStoreError", "NodeKeys"]
+__all__ = [
+    "KeyStore",
+    "KeyStoreError",
+    "NodeKeys",
+    "check_key_folder",
+    "passphrase_from_env",
+    "read_private_key",
+    "write_private_key",
+]
+
+_log = structlog.get_logger(__name__)
 
 
 class KeyStoreError(Exception):
@@ -48,13 +73,67 @@ class NodeKeys:
     retired_signing: tuple[SigningKeyPair, ...] = ()
 
 
+def passphrase_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
+    """The key passphrase from `HX_KEY_PASSPHRASE` (None when unset or empty)."""
+    return (os.environ if env is None else env).get(PASSPHRASE_VARIABLE, "").encode() or None
+
+
+def check_key_folder(directory: Path) -> None:
+    """Raise KeyStoreError if the group or others have any access to `directory`."""
+    mode = directory.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyStoreError(
+            f"{directory} is a key folder open to others (mode {stat.S_IMODE(mode):o}); chmod 700 {directory}"
+        )
+
+
+def read_private_key(path: Path, passphrase: bytes | None, kdf: KdfParams = DEFAULT_KDF) -> Any:
+    """The private key in `path`: refused if others can read it or it does not open. An encrypted PKCS#8 file
+    of an older node is rewritten in the Argon2id format (`kdf`) once it has opened."""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyStoreError(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
+    try:
+        loaded = load_private_key(path.read_bytes(), passphrase)
+    except KeyFileError as error:
+        raise KeyStoreError(f"{path} {error}") from None
+    if loaded.format == LEGACY_PKCS8 and passphrase:
+        _rewrite(path, loaded.key, passphrase, kdf)
+    return loaded.key
+
+
+def _rewrite(path: Path, key: Any, passphrase: bytes, kdf: KdfParams) -> None:
+    """Replace an old PBKDF2-encrypted file by the Argon2id format, atomically: the old file or the new one."""
+    replacement = path.with_name(path.name + ".rewrite")
+    try:
+        replacement.unlink(missing_ok=True)
+        write_private_key(replacement, key, passphrase, kdf)
+        os.replace(replacement, path)
+    except OSError as error:
+        _log.warning("keystore.not_rewritten", path=str(path), format=LEGACY_PKCS8, error=str(error))
+        return
+    _log.warning("keystore.rewritten", path=str(path), was=LEGACY_PKCS8, now=ARGON2ID_V1)
+
+
+def write_private_key(path: Path, key: Any, passphrase: bytes | None, kdf: KdfParams = DEFAULT_KDF) -> None:
+    """Write `key` to a new file (0600; never over an existing one), encrypted if there is a passphrase."""
+    data = dump_private_key(key, passphrase, kdf)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 class KeyStore:
-    def __init__(self, directory: Path, passphrase: bytes | None = None) -> None:
+    def __init__(self, directory: Path, passphrase: bytes | None = None, *, kdf: KdfParams = DEFAULT_KDF) -> None:
         self._dir = directory
         self._passphrase = passphrase
+        self._kdf = kdf
 
     def load_or_create(self, node_id: str, now: datetime, *, post_quantum: bool = False) -> NodeKeys:
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        check_key_folder(self._dir)
         signing = [SigningKeyPair(ED25519, self._key("signing-ed25519.pem", ed25519.Ed25519PrivateKey.generate))]
         hpke_keys = [self._x25519_pair()]
         if post_quantum:
@@ -65,15 +144,26 @@ class KeyStore:
         cert_path, key_path = self._dir / "tls-cert.pem", self._dir / "tls-key.pem"
         if not cert_path.exists():
             identity = make_tls_identity(node_id, now)
-            tls_key = serialization.load_pem_private_key(identity.key_pem, None)
-            self._write(key_path, self._pem(tls_key))
+            write_private_key(
+                key_path, serialization.load_pem_private_key(identity.key_pem, None), self._passphrase, self._kdf
+            )
             self._write(cert_path, identity.cert_pem)
-        tls_key = self._read_key(key_path)
-        key_pem = tls_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )  # grpc needs the key in the clear, in memory only
+            key_pem = identity.key_pem
+        else:
+            key_pem = self._read_key(key_path).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )  # grpc needs the key in the clear, in memory only
+        cert_pem = cert_path.read_bytes()
+        if is_ca(cert_pem):  # made by an older node; the roster pins it, so it is kept until replaced
+            _log.warning(
+                "keystore.tls_certificate_is_ca",
+                path=str(cert_path),
+                fix="move tls-cert.pem and tls-key.pem aside, then send the new member-entry to the authority",
+            )
         retired_signing: list[SigningKeyPair] = []
         retired = self._dir / "retired"
+        if retired.is_dir():
+            check_key_folder(retired)
         for path in sorted(retired.glob("*.pem"), reverse=True) if retired.is_dir() else []:
             key = self._read_key(path)
             if path.name.startswith("signing-ed25519"):
@@ -83,13 +173,15 @@ class KeyStore:
             elif path.name.startswith("hpke-x25519"):
                 public = PublicHpkeKey(X25519_SUITE, key.public_key().public_bytes_raw())
                 hpke_keys.append(HpkeKeyPair(X25519_SUITE, key, public))
-        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_path.read_bytes(), key_pem), tuple(retired_signing))
+        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_pem, key_pem), tuple(retired_signing))
 
     def rotate(self, node_id: str, now: datetime, *, post_quantum: bool = False) -> NodeKeys:
         """Retire the current signing and X25519 HPKE keys and make new ones; returns the new key set.
         (The post-quantum HPKE pair and the TLS identity are kept.)"""
         retired = self._dir / "retired"
         retired.mkdir(exist_ok=True, mode=0o700)
+        check_key_folder(self._dir)
+        check_key_folder(retired)
         stamp = f"{time.time_ns():020d}"
         for name in ("signing-ed25519.pem", "signing-mldsa65.pem", "hpke-x25519.pem"):
             path = self._dir / name
@@ -109,27 +201,14 @@ class KeyStore:
 
     def _key(self, name: str, generate: Any) -> Any:
         path = self._dir / name
-        if not path.exists():
-            self._write(path, self._pem(generate()))
-        return self._read_key(path)
-
-    def _pem(self, key: Any) -> bytes:
-        encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(self._passphrase)
-            if self._passphrase
-            else serialization.NoEncryption()
-        )
-        pem: bytes = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-        return pem
+        if path.exists():
+            return self._read_key(path)
+        key = generate()
+        write_private_key(path, key, self._passphrase, self._kdf)
+        return key
 
     def _read_key(self, path: Path) -> Any:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyStoreError(f"{path} is readable by others (mode {stat.S_IMODE(mode):o}); chmod 600 it")
-        try:
-            return serialization.load_pem_private_key(path.read_bytes(), self._passphrase)
-        except (TypeError, ValueError) as error:
-            raise KeyStoreError(f"{path} does not open with the passphrase given: {error}") from None
+        return read_private_key(path, self._passphrase, self._kdf)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

@@ -15,7 +15,7 @@ import structlog
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.clock import Clock
-from node.crypto.roster import RosterError, verify_roster, verify_roster_chain
+from node.crypto.roster import PinnedAuthority, RosterError, verify_first_roster, verify_roster_chain
 from node.exchange.membership import RosterMembership
 from node.exchange.ports import ExchangeStore
 
@@ -46,12 +46,14 @@ class RosterState:
     def on_change(self, listener: Callable[[RosterMembership], None]) -> None:
         self._listeners.append(listener)
 
-    def bootstrap(self, signed: bytes) -> RosterMembership:
-        """Trust the shipped roster on first start; later starts keep the newer one they already trust."""
+    def bootstrap(self, signed: bytes, pinned: PinnedAuthority | None = None) -> RosterMembership:
+        """Trust the shipped roster on first start, if the pinned authority signed it (without a pin, its own
+        authority: trust on first use); later starts keep the newer one they already trust."""
         if self._membership is not None:
             return self._membership
-        first = roster_pb2.Roster.FromString(roster_pb2.SignedRoster.FromString(signed).roster)
-        roster = verify_roster(signed, trusted=None, now=self._clock.now(), bootstrap=first.authority)
+        roster = verify_first_roster(signed, now=self._clock.now(), pinned=pinned)
+        if pinned is None:
+            _log.warning("roster.unpinned", version=roster.version, fix="set exchange.authority_key_ids")
         self._trust([signed], roster)
         return self.membership
 
