@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -105,7 +106,17 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 
 
 def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
-    node = dict(_table(raw, "node", "node"))
+    """The settings in `raw` (a parsed TOML document) with HX_* variables from `env` on top. A bad value, and
+    a setting or section this node does not know (a typo such as `retention_day` or `[exchnage]`), is refused
+    naming its key."""
+    raw = _Read.of(raw)
+    config = _parse(raw, env)
+    _refuse_unknown(raw, "")
+    return config
+
+
+def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
+    node = _table(raw, "node", "node")
     for key, var in (
         ("id", "HX_NODE_ID"),
         ("jurisdiction", "HX_JURISDICTION"),
@@ -263,6 +274,56 @@ def _countries(value: Any, where: str) -> frozenset[str]:
     return codes
 
 
+class _Read(dict[str, Any]):
+    """A TOML table that remembers which keys the parser asked for, present or not: whatever it never asked
+    for is a setting the node does not know."""
+
+    asked: set[str]
+
+    @classmethod
+    def of(cls, table: Mapping[str, Any]) -> _Read:
+        read = cls({key: _wrap(value) for key, value in table.items()})
+        read.asked = set()
+        return read
+
+    def __getitem__(self, key: str) -> Any:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.asked.add(key)
+        return super().__contains__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _Read.of(value)
+    if isinstance(value, list):
+        return [_wrap(v) for v in value]
+    return value
+
+
+def _refuse_unknown(table: _Read, where: str) -> None:
+    """Refuse the first key of `table`, or of a table below it that the parser consulted, that it never asked
+    for. A table nobody consulted (the static resolver's entries, read when the resolver is built) is left to
+    its reader."""
+    for key, value in table.items():
+        path = f"{where}.{key}" if where else key
+        if key not in table.asked:
+            close = difflib.get_close_matches(key, sorted(table.asked), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known here: {', '.join(sorted(table.asked))}"
+            raise InvalidArgument(f"unknown setting{hint}", field=path)
+        children = value if isinstance(value, list) else [value]
+        for i, child in enumerate(children):
+            if isinstance(child, _Read) and child.asked:
+                _refuse_unknown(child, f"{path}[{i}]" if isinstance(value, list) else path)
+
+
 def _str(raw: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
     value = raw.get(key, "")
     if not isinstance(value, str):
@@ -272,8 +333,8 @@ def _str(raw: Mapping[str, Any], key: str, where: str, *, required: bool = False
     return value
 
 
-def _table(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    value = raw.get(key, {})
+def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value: dict[str, Any] = raw.get(key, {})
     if not isinstance(value, dict):
         raise InvalidArgument(f"must be a table ([{where}])", field=where)
     return value

@@ -68,6 +68,16 @@ def test_a_bad_config_is_named(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "node.jurisdiction" in result.output
 
 
+def test_a_typo_in_a_setting_is_named_with_the_setting_meant_in_one_line(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    path.write_text(path.read_text() + "retention_day = 30\n")  # lands in [hosting]: not a hosting setting
+    result = runner.invoke(app, ["migrate", "-c", str(path)])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "config error: hosting.retention_day: unknown setting; known here: mmdb_asn_path, mmdb_path, resolver, static"
+    ]
+
+
 def test_an_authority_builds_a_roster_from_member_entries_that_nodes_then_trust(tmp_path: Path) -> None:
     from node.app import build_node
     from node.config import load_config

@@ -305,3 +305,40 @@ def test_environment_values_are_validated_like_file_values(toml_file: Path) -> N
         with pytest.raises(InvalidArgument) as refused:
             load_config(toml_file, env=env)
         assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "hint"),
+    [
+        (base(retention_day=30), "node.retention_day", "did you mean 'retention_days'?"),
+        ({**base(), "exchnage": {"listen": "127.0.0.1:7443"}}, "exchnage", "did you mean 'exchange'?"),
+        (with_section("hosting", {"resolver": "static", "resolvr": "geoip"}), "hosting.resolvr", "'resolver'"),
+        (
+            with_section("exchange", {"listen": "127.0.0.1:7443", "roster_file": "r", "max_clock_skew": 60}),
+            "exchange.max_clock_skew",
+            "did you mean 'max_clock_skew_seconds'?",
+        ),
+        (
+            with_section("membership", {"members": [{"node_id": "de-hotline", "jurisdictions": ["DE"], "desig": []}]}),
+            "membership.members[0].desig",
+            "unknown setting",
+        ),
+    ],
+    ids=["setting", "section", "hosting", "exchange", "member"],
+)
+def test_an_unknown_setting_or_section_is_refused_naming_it_and_the_likely_one(
+    raw: dict[str, Any], field: str, hint: str
+) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        parse_config(raw, {})
+    assert refused.value.field == field
+    assert hint in str(refused.value)
+
+
+def test_every_setting_the_examples_and_the_readme_use_is_known() -> None:
+    """The control: the shipped example configs parse as they are (they name every section)."""
+    examples = sorted((Path(__file__).resolve().parents[1] / "examples").rglob("*.toml"))
+    assert examples
+    for path in examples:
+        if "[node]" in path.read_text():
+            load_config(path, {})
