@@ -20,6 +20,14 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
+def test_version_is_printed() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"hotline-node {version('hotline-exchange')}"
+
+
 def test_create_token_prints_the_secret_once(tmp_path: Path) -> None:
     result = runner.invoke(
         app, ["create-token", "-c", str(config(tmp_path)), "--name", "report-form", "--role", "intake"]

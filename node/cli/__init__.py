@@ -7,6 +7,9 @@ become a sub-command; today its commands sit at the top level, so the command li
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from node.cli import audit, demo, hashes, roster, serve, tokens
@@ -25,7 +28,22 @@ def _assemble(*groups: typer.Typer) -> typer.Typer:
     )
     for group in groups:
         app.registered_commands.extend(group.registered_commands)
+    app.callback()(_options)
     return app
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"hotline-node {version('hotline-exchange')}")
+        raise typer.Exit()
+
+
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """A hotline exchange node: intake, case workflow and the integrator gRPC API."""
 
 
 app = _assemble(serve.app, tokens.app, hashes.app, audit.app, roster.app, demo.app)
