@@ -33,6 +33,7 @@ from node.errors import InvalidArgument
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.rate_limit import RateLimit
 from node.exchange.roster_state import RosterState
+from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.scheduler import NodeScheduler
@@ -74,6 +75,7 @@ class Node:
             options=[
                 ("grpc.max_receive_message_length", self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
+                EXCLUSIVE_PORT,
             ],
         )
         self.service_names = add_servicers(server, backend)
@@ -89,11 +91,7 @@ class Node:
             ],
             server,
         )
-        if self.config.tls_cert:
-            credentials = grpc.ssl_server_credentials([_read_key_pair(self.config.tls_key, self.config.tls_cert)])
-            self.port = server.add_secure_port(self.config.listen, credentials)
-        else:
-            self.port = server.add_insecure_port(self.config.listen)
+        self.port = bind_port(server, self.config.listen, "node.listen", self._tls_credentials())
         await server.start()
         self.server = server
 
@@ -112,6 +110,11 @@ class Node:
         self.scheduler.start()
         _log.info("node.started", node_id=self.config.node_id, port=self.port)
         return self.port
+
+    def _tls_credentials(self) -> grpc.ServerCredentials | None:
+        if not self.config.tls_cert:
+            return None
+        return grpc.ssl_server_credentials([_read_key_pair(self.config.tls_key, self.config.tls_cert)])
 
     async def stop(self, grace: float = 2.0) -> None:
         await self.scheduler.stop()

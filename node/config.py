@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import tomllib
@@ -158,7 +159,26 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
     config.membership()  # validates designated receivers and the fallback node
     if bool(config.tls_cert) != bool(config.tls_key):
         raise InvalidArgument("tls_cert and tls_key go together", field="node.tls_key")
+    if not config.tls_cert and not _is_local(config.listen):
+        raise InvalidArgument(
+            f"{config.listen} is reachable from other machines and the integrator API would carry bearer tokens in "
+            "clear: set node.tls_cert and node.tls_key, or listen on 127.0.0.1 behind a TLS proxy",
+            field="node.listen",
+        )
     return config
+
+
+def _is_local(listen: str) -> bool:
+    """Whether a gRPC listen address can be reached from this machine only (loopback, or a Unix socket)."""
+    if listen.startswith("unix:"):
+        return True
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it resolves to whatever the network says
 
 
 def _hosting(raw: Mapping[str, Any]) -> HostingConfig:

@@ -342,3 +342,20 @@ def test_every_setting_the_examples_and_the_readme_use_is_known() -> None:
     for path in examples:
         if "[node]" in path.read_text():
             load_config(path, {})
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:50051", "[::]:50051", "192.0.2.7:50051", "node.example:50051"])
+def test_plaintext_integrator_api_on_a_network_address_is_refused(listen: str) -> None:
+    with pytest.raises(InvalidArgument, match="bearer tokens in clear") as refused:
+        parse_config(base(listen=listen), {})
+    assert refused.value.field == "node.listen"
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:50051", "localhost:0", "[::1]:50051", "unix:/run/hx.sock"])
+def test_plaintext_integrator_api_on_loopback_is_allowed(listen: str) -> None:
+    assert parse_config(base(listen=listen), {}).listen == listen
+
+
+def test_a_network_address_with_tls_is_allowed() -> None:
+    config = parse_config(base(listen="0.0.0.0:50051", tls_cert="cert.pem", tls_key="key.pem"), {})
+    assert config.listen == "0.0.0.0:50051"

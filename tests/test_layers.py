@@ -122,6 +122,7 @@ EXCHANGE_MAY_IMPORT = (
     "node.clock",
     "node.errors",
     "node.aio",
+    "node.grpc_ports",
 )
 
 

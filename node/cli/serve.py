@@ -25,9 +25,9 @@ def serve(config: ConfigOption = None) -> None:
     async def run() -> None:
         try:
             node = build_node(settings)
+            port = await node.start()
         except DomainError as error:
             fail(f"cannot start: {error}")
-        port = await node.start()
         freeze_startup_heap()
         typer.echo(f"{settings.node_id} serving on {settings.listen.rsplit(':', 1)[0]}:{port}")
         stop = asyncio.Event()

@@ -24,6 +24,7 @@ from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
 from node.exchange.sender import PeerSender
+from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 
 __all__ = ["NodeExchange"]
 
@@ -79,7 +80,7 @@ class NodeExchange:
 
     async def start(self, run_blocking: Callable[..., Awaitable[Any]]) -> int:
         self._run_blocking = run_blocking
-        self.server = aio.server(options=[("grpc.max_receive_message_length", 16 * 1024 * 1024)])
+        self.server = aio.server(options=[("grpc.max_receive_message_length", 16 * 1024 * 1024), EXCLUSIVE_PORT])
         pb_grpc.add_ExchangeServiceServicer_to_server(
             ExchangeServicer(
                 receiver=self.receiver,
@@ -92,8 +93,11 @@ class NodeExchange:
             ),
             self.server,
         )
-        self.port = self.server.add_secure_port(
-            self.listen, server_credentials(self.keys.tls, lambda: self.roster.membership)
+        self.port = bind_port(
+            self.server,
+            self.listen,
+            "exchange.listen",
+            server_credentials(self.keys.tls, lambda: self.roster.membership),
         )
         await self.server.start()
 
