@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,12 @@ def sqlite_url(path: Path | str) -> str:
 
 
 def create_store_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for `url`. SQLite gets WAL, foreign keys, a busy timeout and write-locking transactions."""
+    """An engine for `url`. SQLite gets WAL, foreign keys, a busy timeout and write-locking transactions, and a
+    new database file readable by this user only."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(parsed.database))
         engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8)
         _configure_sqlite(engine)
         return engine
@@ -34,6 +36,16 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, echo=echo, pool_size=16, max_overflow=8, pool_pre_ping=True)
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+
+
+def _create_private(database: Path) -> None:
+    """A new SQLite database holds a hotline's cases: its folder is made 0700 and the file 0600 before SQLite
+    opens it (SQLite gives its -wal and -shm files the database file's mode). Existing ones are left as they
+    are."""
+    if not database.parent.exists():
+        database.parent.mkdir(parents=True, mode=0o700)
+    if not database.exists():
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:
