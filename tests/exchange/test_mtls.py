@@ -11,9 +11,9 @@ import grpc
 import pytest
 from grpc import aio
 
+from node.api._gen.hotline.exchange.v1 import envelope_pb2, roster_pb2
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
-from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.clock import ManualClock
 from node.crypto.tls import TlsIdentity, make_tls_identity
 from node.exchange.delivery import TransportError
@@ -169,3 +169,18 @@ async def test_a_sender_with_a_stale_roster_fetches_the_newer_one_from_the_peer_
         await transport.close()
     assert fetched == [[b"signed roster v2"]]
     assert len(results) == 1 and results[0].reason_code != "PEER_MISMATCH"
+
+
+async def test_a_garbage_envelope_claiming_another_member_is_recorded_as_from_the_tls_peer(mtls: Served) -> None:
+    message_id = "01a2eeee-0000-7000-8000-000000000000"
+    garbage = envelope_pb2.SealedEnvelope(
+        sender="fr-hotline", recipient="de-hotline", message_id=message_id, ciphertext=b"\x00" * 64
+    )
+    response = await _deliver_raw(mtls, mtls.identities["nl-hotline"], [garbage.SerializeToString()], 1)
+    ((status, code),) = [(r.status, r.reason_code) for r in response.results]
+    assert status == pb.DELIVERY_STATUS_REJECTED and code
+    event = mtls.fed.members["de-hotline"].node.cases.list_events(after_seq=0, limit=1000)[-1]
+    assert (event.kind, event.detail) == (
+        "exchange.rejected",
+        f"{code} from nl-hotline (claimed fr-hotline) message {message_id}",
+    )
