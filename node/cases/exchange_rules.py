@@ -7,7 +7,7 @@ them and the receiver answers a refusal REJECTED with its reason code.
   referral never re-opens an item closed or withdrawn here (`referral_verdict`).
 - A status update comes from the node the origin has as the item's assignee. Sequence numbers apply exactly
   in order: a duplicate changes nothing, a later one within STATUS_WINDOW waits for the gap to fill, and one
-  beyond the window is refused (`status_verdict`).
+  beyond the window is refused, as is any news after the update that closed the item (`status_verdict`).
 - A MOVED update names the member serving the new country (or the fallback), never the sender itself, nor an
   assignee of the last LOOP_HOPS hops: a loop (`check_move`).
 - A withdrawal comes from the origin (`withdrawal_verdict`).
@@ -66,7 +66,7 @@ class RefusalReason(enum.StrEnum):
 REASONS: dict[RefusalReason, tuple[bool, str]] = {
     RefusalReason.OWN_ITEM: (True, "a referral of an item this node originated"),
     RefusalReason.ORIGIN_NOT_SENDER: (True, "a referral that names another member as its origin or referrer"),
-    RefusalReason.ITEM_CLOSED: (True, "a referral of an item closed or withdrawn here: it is not re-opened"),
+    RefusalReason.ITEM_CLOSED: (True, "news of an item closed or withdrawn here: nothing re-opens it"),
     RefusalReason.UNKNOWN_ITEM: (True, "a status update about no item this node referred"),
     RefusalReason.NOT_ASSIGNEE: (True, "a status update from a node this node does not have as the assignee"),
     RefusalReason.SEQUENCE_BEYOND_WINDOW: (True, "a status update too far ahead of the last one applied"),
@@ -146,6 +146,10 @@ def status_verdict(*, sender: str, item: Item | None, sequence: int, window: int
         return StatusVerdict.IGNORE
     if sequence <= item.status_sequence:
         return StatusVerdict.DUPLICATE
+    if not item.is_open:  # closed by the assignee's own last update: nothing follows it
+        raise ExchangeRefusal(
+            RefusalReason.ITEM_CLOSED, f"the item is {item.state} here and is not re-opened", field="sequence"
+        )
     if sequence > item.status_sequence + window:
         raise ExchangeRefusal(
             RefusalReason.SEQUENCE_BEYOND_WINDOW,

@@ -152,7 +152,7 @@ class Federation:
             tx.update_item(item)
             return
         self._apply_status_txn(tx, item, sender, update, now)
-        while True:  # drain updates that were waiting for this one
+        while item.is_open:  # drain updates that were waiting for this one (none after one that closed it)
             following = tx.take_pending_update(item.item_id, item.status_sequence + 1, item.assigned_node)
             if following is None:
                 break

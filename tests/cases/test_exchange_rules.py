@@ -107,6 +107,8 @@ def test_a_referral_comes_from_its_origin_and_never_re_opens_a_closed_item(
         (B, item(status_sequence=3), 4, RefusalReason.NOT_ASSIGNEE),
         (B, item(status_sequence=3), 5, RefusalReason.NOT_ASSIGNEE),  # nothing of a non-assignee waits
         (B, item(status_sequence=3), 2, RefusalReason.NOT_ASSIGNEE),
+        (A, item(state=ItemState.CLOSED_REMOVED, status_sequence=3), 3, StatusVerdict.DUPLICATE),
+        (A, item(state=ItemState.CLOSED_REMOVED, status_sequence=3), 4, RefusalReason.ITEM_CLOSED),
         (A, item(state=ItemState.WITHDRAWN, assigned_node=ME), 4, StatusVerdict.IGNORE),
         (B, item(state=ItemState.WITHDRAWN, assigned_node=ME), 4, RefusalReason.NOT_ASSIGNEE),
         (A, item(origin_node=B, origin_item_id="x"), 1, RefusalReason.UNKNOWN_ITEM),  # not this node's referral

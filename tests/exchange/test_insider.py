@@ -228,6 +228,18 @@ def test_sequence_numbers_apply_in_order_duplicates_change_nothing_and_beyond_th
     assert nl.cases.get_item(origin_id).state is ItemState.REFERRED  # still waiting for #4
 
 
+def test_nothing_follows_the_update_that_closed_the_item_at_the_origin(fed: Federation) -> None:
+    origin_id, de_id = refer(fed)
+    work(fed, de_id, NewAction(ActionType.CONTENT_REMOVED))  # assessed #1, removed #2
+    nl = node(fed, NL)
+    assert nl.cases.get_item(origin_id).state is ItemState.CLOSED_REMOVED
+    before = state(fed, NL)
+    seen = send(fed, DE, NL, status(fed, origin_id, 3, ActionType.MOVED, moved_to_country="FR", reassigned_to=FR))
+    refused(seen, "ITEM_CLOSED", DE)
+    accepted(send(fed, DE, NL, status(fed, origin_id, 2, ActionType.CONTENT_REMOVED)))  # a duplicate
+    assert state(fed, NL) == before
+
+
 # ------------------------------------------------------------------------------------------- MOVED
 
 
