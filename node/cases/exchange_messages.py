@@ -47,8 +47,9 @@ KIND_WITHDRAWAL = "withdrawal"
 
 @dataclass(frozen=True, slots=True)
 class Referral:
-    """An item handed to the hotline of its hosting country: metadata only, never content. The originator
-    sends it, and so does an assignee that passes the item on after a move; a node receives it from either."""
+    """An item handed to the hotline of its hosting country: metadata only, never content. Only the
+    originator sends it, after a move too (node.cases.exchange_rules): a receiver refuses one whose
+    `referred_by` names another node, the form an assignee once used to pass an item on itself."""
 
     kind: ClassVar[str] = KIND_REFERRAL
 

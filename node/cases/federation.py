@@ -12,12 +12,20 @@ from uuid6 import uuid7
 
 from node.cases.context import CaseContext
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
+from node.cases.exchange_rules import (
+    ReferralVerdict,
+    StatusVerdict,
+    check_move,
+    referral_verdict,
+    status_verdict,
+    withdrawal_verdict,
+)
 from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.ports import CaseTransaction
 from node.cases.requests import MAX_NOTE_CHARS, check_hosting_facts, check_node_id, check_request_id, check_text
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
-from node.errors import FailedPrecondition, InvalidArgument, NotFound
+from node.errors import FailedPrecondition, InvalidArgument
 from node.hosting import HostingFacts
 
 __all__ = ["Federation"]
@@ -58,27 +66,21 @@ class Federation:
     def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:
         """Take on an item another hotline referred here. Runs inside the receiver's transaction."""
         now = self._ctx.clock.now()
-        expected_sender = referral.referred_by or referral.origin_node
-        if sender != expected_sender:
-            raise FailedPrecondition(
-                f"{sender} sent a referral that names {expected_sender} as its sender", field="referral.referred_by"
-            )
-        if referral.origin_node == self._ctx.settings.node_id:
-            raise FailedPrecondition("a referral of this node's own item", field="referral.origin_node")
         check_node_id(referral.origin_node, field="referral.origin_node")
         if len(referral.origin_item_id) > _MAX_ITEM_ID_CHARS:
             raise InvalidArgument(
                 f"must be an item id of at most {_MAX_ITEM_ID_CHARS} characters", field="referral.origin_item_id"
             )
+        existing = tx.find_item_by_origin(referral.origin_node, referral.origin_item_id, for_update=True)
+        verdict = referral_verdict(me=self._ctx.settings.node_id, sender=sender, referral=referral, existing=existing)
+        if existing is not None and verdict is ReferralVerdict.REPEAT:
+            return existing.item_id  # the same referral again, under another message id
         normalised = normalise_url(referral.url, field="referral.url")
         facts = (
             check_hosting_facts(referral.hosting, field="referral.hosting")
             if referral.hosting
             else HostingFacts(None, None, None, None, False, "referral")
         )
-        existing = tx.find_item_by_origin(referral.origin_node, referral.origin_item_id, for_update=True)
-        if existing is not None and existing.is_open and existing.assigned_node == self._ctx.settings.node_id:
-            return existing.item_id  # the same referral again, under another message id
         hosting = HostingRecord(dataclasses.replace(facts, source=f"referral:{sender}"), now)
         if existing is None:
             item = Item(
@@ -98,7 +100,7 @@ class Federation:
             )
             tx.insert_item(item)
             tx.add_item_hashes(item.item_id, item.hashes)
-        else:  # it moved away from here earlier and has now come back
+        else:  # it moved away from here earlier, and its origin refers it back
             item = existing
             item.assigned_node, item.referred_to, item.referred_by = self._ctx.settings.node_id, "", sender
             item.state, item.closed_at = ItemState.AWAITING_ASSESSMENT, None
@@ -132,21 +134,25 @@ class Federation:
         """Apply an assignee's status update to this node's item, in sequence order."""
         now = self._ctx.clock.now()
         item = tx.get_item(update.origin_item_id, for_update=True)
-        if item is None or item.origin_node:
-            raise NotFound(f"no item {update.origin_item_id!r} that this node referred", field="origin_item_id")
-        if update.sequence <= item.status_sequence or item.state is ItemState.WITHDRAWN:
+        verdict = status_verdict(sender=sender, item=item, sequence=update.sequence)
+        assert item is not None  # status_verdict refuses an unknown item
+        if verdict in (StatusVerdict.DUPLICATE, StatusVerdict.IGNORE):
             return  # applied already, or withdrawn: nothing more to do
-        if update.sequence > item.status_sequence + 1:
+        if update.action is ActionType.MOVED:
+            check_move(
+                me=self._ctx.settings.node_id,
+                sender=sender,
+                item=item,
+                update=update,
+                membership=self._ctx.membership,
+            )
+        if verdict is StatusVerdict.BUFFER:
             tx.put_pending_update(item.item_id, update.sequence, sender, dump_body(update.to_json()), now)
             self._ctx.event(tx, "status.buffered", now, item=item, detail=f"#{update.sequence} from {sender}")
             tx.update_item(item)
             return
-        if sender != item.assigned_node:
-            raise FailedPrecondition(
-                f"{sender} is not assigned to the item; {item.assigned_node} is", field="assigned_node"
-            )
         self._apply_status_txn(tx, item, sender, update, now)
-        while True:  # drain updates that were waiting for this one
+        while item.is_open:  # drain updates that were waiting for this one (none after one that closed it)
             following = tx.take_pending_update(item.item_id, item.status_sequence + 1, item.assigned_node)
             if following is None:
                 break
@@ -186,23 +192,17 @@ class Federation:
         self._ctx.event(tx, "status.applied", now, item=item, detail=detail)
 
     def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
-        """The originator withdrew its referral: stop work, keep the item as a tombstone."""
+        """The originator withdrew its referral: stop work, keep the item as a tombstone. Only the origin
+        withdraws (a withdrawal names the item by the sender's own item id)."""
         now = self._ctx.clock.now()
-        item = tx.find_item_by_origin(withdrawal.origin_node, withdrawal.origin_item_id, for_update=True)
-        if item is None:
-            raise NotFound("no item was referred here under that reference", field="origin_item_id")
-        if sender not in (item.origin_node, item.referred_by):
-            raise FailedPrecondition(f"{sender} did not refer this item", field="sender")
-        if item.state is ItemState.REFERRED and item.assigned_node not in (
-            self._ctx.settings.node_id,
-            item.origin_node,
-        ):
-            # It moved on from here: pass the withdrawal to the hotline that has it now.
-            self._workflow.enqueue_txn(tx, item, item.assigned_node, withdrawal, now)
-        if item.is_open:
+        item = tx.find_item_by_origin(sender, withdrawal.origin_item_id, for_update=True)
+        elsewhere = item is None and tx.item_id_held_for_another_origin(withdrawal.origin_item_id, sender)
+        if withdrawal_verdict(item=item, origin_elsewhere=elsewhere):
+            assert item is not None
             item.assigned_node = self._ctx.settings.node_id
             self._workflow.close_txn(tx, item, ItemState.WITHDRAWN, now)
             tx.update_item(item)
+        assert item is not None
         tx.append_audit(
             at=now, actor=sender, action="ApplyWithdrawal", subject=item.item_id, detail=withdrawal.reason[:200]
         )

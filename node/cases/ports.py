@@ -93,6 +93,10 @@ class CaseTransaction(Protocol):
     def find_item_by_origin(
         self, origin_node: str, origin_item_id: str, *, for_update: bool = False
     ) -> Item | None: ...
+    def item_id_held_for_another_origin(self, origin_item_id: str, origin_node: str) -> bool:
+        """Whether an item referred here by an origin other than `origin_node` carries `origin_item_id`."""
+        ...
+
     def put_pending_update(self, item_id: str, sequence: int, sender: str, body: str, at: datetime) -> None: ...
     def take_pending_update(self, item_id: str, sequence: int, sender: str) -> str | None:
         """Remove and return the body of a buffered status update, if one is waiting."""

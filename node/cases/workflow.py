@@ -2,9 +2,10 @@
 an assessment, routing (and referring), recording an action, closing, moving, and queueing a message for
 another node (a referral, or a status update for the node that referred the item here).
 
-The MOVED rule lives here, both sides of it: the assignee that finds the content hosted elsewhere (move_txn),
-and the originator that learns it from the MOVED status update (apply_move_txn); route_txn knows the one case
-where a move sends no referral.
+The MOVED rule lives here, both sides of it: the assignee that finds the content hosted elsewhere (move_txn;
+route_txn reports the MOVED update for an item referred here that goes on), and the originator that learns it
+from the MOVED status update (apply_move_txn) and refers the item to its new host. The authority rules that
+update meets first are node.cases.exchange_rules.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class ItemWorkflow:
             item.state = ItemState.AWAITING_ASSESSMENT
         elif item.state in (ItemState.AWAITING_ASSESSMENT, ItemState.AWAITING_HOSTING):
             self.route_txn(tx, item, now)
+        if item.assigned_node != self._ctx.settings.node_id:
+            return assessment_id  # referred on (a MOVED update told the originator): its next host reports
         closed = assessment.classification is Classification.NOT_ILLEGAL
         self.report_status_txn(tx, item, now, ActionType.NOT_ILLEGAL if closed else None)
         return assessment_id
@@ -73,8 +76,13 @@ class ItemWorkflow:
         item.referred_to = decision.peer_node
         item.state = ItemState.REFERRED
         self._ctx.event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country} -> {decision.peer_node}")
-        if decision.peer_node == item.origin_node:
-            return  # it moved back to the originator's country: the originator takes it back on the MOVED update
+        if item.origin_node:
+            # An item referred here goes on: only its originator refers it, once it has checked the move (see
+            # node.cases.exchange_rules), or takes it back when the content is hosted in its own country.
+            self.report_status_txn(
+                tx, item, now, ActionType.MOVED, moved_to_country=country, reassigned_to=decision.peer_node
+            )
+            return
         self.enqueue_txn(tx, item, decision.peer_node, Referral.of_item(item, node_id=self._ctx.settings.node_id), now)
 
     def rehost_txn(self, tx: CaseTransaction, item: Item, record: HostingRecord) -> None:
@@ -96,18 +104,11 @@ class ItemWorkflow:
         item.ntd_sent_at = None
         item.deadline_at = None
         item.escalated_at = None
-        # The MOVED update takes the next sequence number; a new assignee continues after it.
-        moved_sequence = self.reserve_status_sequence(item)
-        self.route_txn(tx, item, now)
-        self.report_status_txn(
-            tx,
-            item,
-            now,
-            ActionType.MOVED,
-            sequence=moved_sequence,
-            moved_to_country=country,
-            reassigned_to=item.assigned_node,
-        )
+        self.route_txn(tx, item, now)  # for an item referred here that goes on, this reports the MOVED update
+        if item.assigned_node == self._ctx.settings.node_id:
+            # Still this node's (hosted in its own country, or no member serves the new one): no move to
+            # report, as a node may not name itself the new assignee; the originator sees the new state.
+            self.report_status_txn(tx, item, now, None)
 
     def apply_move_txn(self, tx: CaseTransaction, item: Item, sender: str, update: StatusUpdate, now: datetime) -> None:
         """The originator's side of a move: the item is hosted in the new country, and whoever the update names
@@ -121,7 +122,10 @@ class ItemWorkflow:
             item.route = Route.DOMESTIC
             item.state = ItemState.AWAITING_LEA  # another country's police were told, not ours
         elif update.reassigned_to:
+            # This node refers it on: the new assignee's first update follows the MOVED one.
             item.assigned_node = item.referred_to = update.reassigned_to
+            referral = Referral.of_item(item, node_id=self._ctx.settings.node_id)
+            self.enqueue_txn(tx, item, update.reassigned_to, referral, now)
 
     def record_action_txn(
         self,
@@ -156,7 +160,6 @@ class ItemWorkflow:
         now: datetime,
         action: ActionType | None,
         *,
-        sequence: int | None = None,
         moved_to_country: str = "",
         reassigned_to: str = "",
     ) -> None:
@@ -165,7 +168,7 @@ class ItemWorkflow:
             return
         update = StatusUpdate(
             origin_item_id=item.origin_item_id,
-            sequence=sequence if sequence is not None else self.reserve_status_sequence(item),
+            sequence=self.reserve_status_sequence(item),
             assigned_node=self._ctx.settings.node_id,
             occurred_at=now,
             state=item.state,

@@ -20,6 +20,7 @@ from typing import Protocol
 import structlog
 
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
+from node.cases.exchange_rules import ExchangeRefusal
 from node.cases.model import Event
 from node.cases.service import CaseService
 from node.clock import Clock
@@ -97,7 +98,11 @@ class Receiver:
                 self._check(message, peer, now)
             except RejectedMessage as rejected:
                 _log.warning(
-                    "exchange.rejected", sender=rejected.sender, message_id=rejected.message_id, code=rejected.code
+                    "exchange.rejected",
+                    peer=peer,
+                    claimed_sender=rejected.sender,
+                    message_id=rejected.message_id,
+                    code=rejected.code,
                 )
                 refused.append(rejected)
                 results[index] = DeliveryResult(
@@ -109,9 +114,9 @@ class Receiver:
             try:
                 # Most batches apply cleanly: no savepoint per message. If one message is refused, all of
                 # this is rolled back and the batch is applied again with a savepoint around each message.
-                self._transaction(opened, refused, results, now, savepoints=False)
+                self._transaction(opened, refused, results, now, peer, savepoints=False)
             except _Refused:
-                self._transaction(opened, refused, results, now, savepoints=True)
+                self._transaction(opened, refused, results, now, peer, savepoints=True)
         answered = [r for r in results if r is not None]
         assert len(answered) == len(envelopes), "every envelope gets its result, in order"
         if any(r.status is DeliveryStatus.ACCEPTED for r in answered):
@@ -135,13 +140,14 @@ class Receiver:
         refused: list[RejectedMessage],
         results: list[DeliveryResult | None],
         now: datetime,
+        peer: str | None,
         *,
         savepoints: bool,
     ) -> None:
         with self._store.transaction() as tx:
             applied = self._apply_batch(tx, opened, now, savepoints=savepoints)
             for refusal in refused:
-                self._record_rejection(tx, refusal, now)
+                self._record_rejection(tx, refusal.code, refusal.message_id, now, peer=peer, claimed=refusal.sender)
         for index, result in applied.items():
             results[index] = result
 
@@ -197,7 +203,8 @@ class Receiver:
                     except DomainError as error:
                         raise _Refused from error  # it may have written part of itself: start again
             except DomainError as error:
-                code = type(error).__name__.upper()
+                # A named reason from the authority rules, else the error's class (INVALIDARGUMENT, ...).
+                code = error.code if isinstance(error, ExchangeRefusal) else type(error).__name__.upper()
                 entries.append(
                     InboxEntry(
                         message.sender,
@@ -209,7 +216,9 @@ class Receiver:
                         str(error),
                     )
                 )
-                _log.warning("exchange.rejected", sender=message.sender, message_id=message.message_id, code=code)
+                # The sender is authenticated here: the TLS peer is the sender the signed envelope names.
+                self._record_rejection(tx, code, message.message_id, now, peer=message.sender)
+                _log.warning("exchange.rejected", peer=message.sender, message_id=message.message_id, code=code)
                 results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
                 continue
             accepted.append((index, message))
@@ -245,14 +254,30 @@ class Receiver:
         elif isinstance(incoming, Withdrawal):
             self._cases.apply_withdrawal_txn(tx, sender, incoming)
 
-    def _record_rejection(self, tx: ReceivingTransaction, rejected: RejectedMessage, now: datetime) -> None:
-        """An event for the operator. Not an inbox entry: a forged or replayed copy must never block the
-        genuine message with the same id."""
+    def _record_rejection(
+        self,
+        tx: ReceivingTransaction,
+        code: str,
+        message_id: str,
+        now: datetime,
+        *,
+        peer: str | None,
+        claimed: str = "",
+    ) -> None:
+        """An event for the operator, attributed to the TLS peer that delivered the message, never to a clear
+        field of the envelope: the sender it claims is shown apart when it differs. Not an inbox entry for a
+        message that did not open: a forged or replayed copy must never block the genuine message."""
         tx.append_event(
             Event(
                 event_id=str(uuid.uuid4()),
                 kind="exchange.rejected",
                 occurred_at=now,
-                detail=f"{rejected.code} from {rejected.sender or '?'} message {rejected.message_id or '?'}",
+                detail=f"{code} from {_attributed(peer, claimed)} message {message_id or '?'}",
             )
         )
+
+
+def _attributed(peer: str | None, claimed: str) -> str:
+    if peer is None:  # a transport that authenticates no peer (the in-memory one of tests)
+        return f"{claimed or '?'} (claimed, unauthenticated)"
+    return peer if claimed in ("", peer) else f"{peer} (claimed {claimed})"

@@ -148,6 +148,8 @@ items = Table(
         postgresql_where=text("is_open AND origin_item_id = ''"),
     ),
     Index("ix_items_origin", "origin_node", "origin_item_id"),
+    # A withdrawal from a member that is not the item's origin is told apart by the item id alone.
+    Index("ix_items_origin_item_id", "origin_item_id"),
     Index("ix_items_state", "state"),
     Index("ix_items_hosting_country", "hosting_country"),
     Index("ix_items_deadline_at", "deadline_at"),

@@ -47,7 +47,7 @@ def _pending(fed: Federation) -> list[OutboxMessage]:
 
 
 def _bad_update() -> tuple[int, bytes, str]:
-    """A status update about an item DE never referred to NL: refused at DE (NOTFOUND) when applied."""
+    """A status update about an item DE never referred to NL: refused at DE (UNKNOWN_ITEM) when applied."""
     update = StatusUpdate("01a2cccc-0000-7000-8000-000000000000", 1, NL, ManualClock().now(), ItemState.CLOSED_REMOVED)
     return (*encode_body("status_update", dump_body(update.to_json())), "01a2dddd-0000-7000-8000-000000000000")
 
@@ -88,7 +88,7 @@ def test_one_refused_message_changes_nothing_and_the_rest_of_its_batch_applies(
     assert attempts == [False, True]  # no savepoints at first; the refusal rolls back and applies again with them
     assert [(r.status, r.reason_code) for r in results] == [
         (DeliveryStatus.ACCEPTED, ""),
-        (DeliveryStatus.REJECTED, "NOTFOUND"),
+        (DeliveryStatus.REJECTED, "UNKNOWN_ITEM"),
         (DeliveryStatus.ACCEPTED, ""),
         (DeliveryStatus.ACCEPTED, ""),
     ]
@@ -101,7 +101,7 @@ def test_one_refused_message_changes_nothing_and_the_rest_of_its_batch_applies(
     assert list(rows.values()).count(DeliveryStatus.ACCEPTED) == 3
     # The refusal is final: the same message again is answered with the same refusal, and still changes nothing.
     again = _deliver(fed, _seal(fed, [_bad_update()]))
-    assert [(r.status, r.reason_code) for r in again] == [(DeliveryStatus.REJECTED, "NOTFOUND")]
+    assert [(r.status, r.reason_code) for r in again] == [(DeliveryStatus.REJECTED, "UNKNOWN_ITEM")]
     assert count(fed, DE, t.items) == before["items"] + 3
 
 

@@ -261,7 +261,7 @@ def test_a_rejection_is_stored_shown_and_never_retried(fed: Federation) -> None:
     assert fed.deliver_all() == 1
     with nl.engine.connect() as connection:
         row = connection.execute(select(t.outbox.c.status, t.outbox.c.last_error)).one()
-    assert row.status == OutboxStatus.REJECTED and row.last_error.startswith("NOTFOUND")
+    assert row.status == OutboxStatus.REJECTED and row.last_error.startswith("UNKNOWN_ITEM: ")
     events = nl.cases.list_events(after_seq=0, limit=10)
     assert events[-1].kind == "delivery.rejected"
     assert fed.deliver_all() == 0  # never retried

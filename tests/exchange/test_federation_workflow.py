@@ -82,6 +82,12 @@ def refer(network: dict[str, Node], url: str, classification: Classification = C
     return item_id
 
 
+def lea_notified_then_moved(de: Node, de_id: str, country: str) -> None:
+    de.cases.assess(ANALYST, de_id, NATIONAL)
+    de.cases.record_action(ANALYST, de_id, NewAction(ActionType.LEA_NOTIFIED))
+    de.cases.record_action(ANALYST, de_id, NewAction(ActionType.MOVED, moved_to_country=country))
+
+
 def item_at(node: Node, origin_item_id: str) -> str:
     with node.store.transaction(read_only=True) as tx:
         item = tx.find_item_by_origin("nl-hotline", origin_item_id)
@@ -167,18 +173,18 @@ def test_moved_re_refers_to_the_new_country_and_the_new_assignee_reports_to_the_
     origin_id = refer(network, "https://de.host.example/d")
     deliver(network)
     de_id = item_at(de, origin_id)
-    de.cases.assess(ANALYST, de_id, NATIONAL)
-    de.cases.record_action(ANALYST, de_id, NewAction(ActionType.LEA_NOTIFIED))
-    de.cases.record_action(ANALYST, de_id, NewAction(ActionType.MOVED, moved_to_country="FR"))
+    lea_notified_then_moved(de, de_id, "FR")
     assert de.cases.get_item(de_id).state is ItemState.REFERRED
-    deliver(network)  # the MOVED update to nl, and the re-referral to fr
+    with de.store.transaction() as tx:  # only the MOVED update goes out: de may not refer nl's item itself
+        assert tx.peers_with_pending() == ["nl-hotline"]
+    deliver(network)  # the MOVED update to nl, which checks it and refers the item to fr
     deliver(network)
     origin = nl.cases.get_item(origin_id)
     assert origin.assigned_node == "fr-hotline" and origin.status_sequence == 3
 
     fr_id = item_at(fr, origin_id)
     fr_item = fr.cases.get_item(fr_id)
-    assert fr_item.referred_by == "de-hotline" and fr_item.status_sequence == 3
+    assert fr_item.referred_by == "nl-hotline" and fr_item.status_sequence == 3
     fr.cases.assess(ANALYST, fr_id, NATIONAL)
     fr.cases.record_action(ANALYST, fr_id, NewAction(ActionType.LEA_NOTIFIED))
     fr.cases.record_action(ANALYST, fr_id, NewAction(ActionType.HP_NOTIFIED))
@@ -195,9 +201,7 @@ def test_a_moved_item_that_comes_home_is_taken_back_by_the_origin(network: dict[
     origin_id = refer(network, "https://de.host.example/e")
     deliver(network)
     de_id = item_at(de, origin_id)
-    de.cases.assess(ANALYST, de_id, NATIONAL)
-    de.cases.record_action(ANALYST, de_id, NewAction(ActionType.LEA_NOTIFIED))
-    de.cases.record_action(ANALYST, de_id, NewAction(ActionType.MOVED, moved_to_country="NL"))
+    lea_notified_then_moved(de, de_id, "NL")
     deliver(network)
     origin = nl.cases.get_item(origin_id)
     assert origin.assigned_node == "nl-hotline"
@@ -227,6 +231,21 @@ def test_only_the_assignee_can_send_status_and_only_the_referrer_can_withdraw(ne
     with nl.store.transaction() as tx, pytest.raises(DomainError, match="not assigned"):
         nl.cases.apply_status_update_txn(tx, "fr-hotline", forged)
     assert nl.cases.get_item(origin_id).state is ItemState.REFERRED
-    with de.store.transaction() as tx, pytest.raises(DomainError, match="did not refer"):
+    with de.store.transaction() as tx, pytest.raises(DomainError, match="only its origin withdraws it"):
         de.cases.apply_withdrawal_txn(tx, "fr-hotline", Withdrawal("nl-hotline", origin_id, "x"))
     assert fr is not None
+
+
+def test_a_withdrawal_that_crosses_a_move_stops_the_item_everywhere(network: dict[str, Node]) -> None:
+    nl, de, fr = network["nl-hotline"], network["de-hotline"], network["fr-hotline"]
+    origin_id = refer(network, "https://de.host.example/h")
+    deliver(network)
+    de_id = item_at(de, origin_id)
+    lea_notified_then_moved(de, de_id, "FR")
+    nl.cases.withdraw_referral(ANALYST, origin_id, "reported in error")  # before the MOVED update arrives
+    deliver(network)
+    deliver(network)
+    assert nl.cases.get_item(origin_id).state is ItemState.WITHDRAWN
+    assert de.cases.get_item(de_id).state is ItemState.WITHDRAWN
+    with fr.store.transaction(read_only=True) as tx:  # the origin refers a moved item on, and it was withdrawn
+        assert tx.find_item_by_origin("nl-hotline", origin_id) is None

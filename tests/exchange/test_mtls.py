@@ -10,10 +10,13 @@ from typing import Any
 import grpc
 import pytest
 from grpc import aio
+from sqlalchemy import select
 
+from node.api._gen.hotline.exchange.v1 import envelope_pb2, roster_pb2
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
-from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.cases.exchange_messages import Withdrawal, dump_body
+from node.cases.model import ItemState, OutboxMessage
 from node.clock import ManualClock
 from node.crypto.tls import TlsIdentity, make_tls_identity
 from node.exchange.delivery import TransportError
@@ -21,6 +24,7 @@ from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server
 from node.exchange.membership import RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.sender import PeerSender
+from node.store import schema as t
 from tests.exchange.federation import Federation
 from tests.exchange.test_exchange import _envelope, received, refer
 
@@ -169,3 +173,62 @@ async def test_a_sender_with_a_stale_roster_fetches_the_newer_one_from_the_peer_
         await transport.close()
     assert fetched == [[b"signed roster v2"]]
     assert len(results) == 1 and results[0].reason_code != "PEER_MISMATCH"
+
+
+async def test_a_garbage_envelope_claiming_another_member_is_recorded_as_from_the_tls_peer(mtls: Served) -> None:
+    message_id = "01a2eeee-0000-7000-8000-000000000000"
+    garbage = envelope_pb2.SealedEnvelope(
+        sender="fr-hotline", recipient="de-hotline", message_id=message_id, ciphertext=b"\x00" * 64
+    )
+    response = await _deliver_raw(mtls, mtls.identities["nl-hotline"], [garbage.SerializeToString()], 1)
+    ((status, code),) = [(r.status, r.reason_code) for r in response.results]
+    assert status == pb.DELIVERY_STATUS_REJECTED and code
+    event = mtls.fed.members["de-hotline"].node.cases.list_events(after_seq=0, limit=1000)[-1]
+    assert (event.kind, event.detail) == (
+        "exchange.rejected",
+        f"{code} from nl-hotline (claimed fr-hotline) message {message_id}",
+    )
+
+
+async def test_a_valid_envelope_of_another_member_is_recorded_as_from_the_tls_peer(mtls: Served) -> None:
+    response = await _deliver_raw(mtls, mtls.identities["fr-hotline"], [_envelope(mtls.fed)], 1)
+    ((result,),) = [list(response.results)]
+    assert (result.status, result.reason_code) == (pb.DELIVERY_STATUS_REJECTED, "PEER_MISMATCH")
+    event = mtls.fed.members["de-hotline"].node.cases.list_events(after_seq=0, limit=1000)[-1]
+    assert event.detail == f"PEER_MISMATCH from fr-hotline (claimed nl-hotline) message {result.message_id}"
+
+
+async def test_an_insider_withdrawing_another_members_referral_over_mtls_is_refused_on_both_sides(
+    mtls: Served,
+) -> None:
+    fed = mtls.fed
+    origin_id = refer(fed)
+    sender, transport = _sender(mtls, "nl-hotline", mtls.identities["nl-hotline"])
+    try:
+        assert await sender.send_once() == 1
+    finally:
+        await transport.close()
+    de_id = received(fed, origin_id)
+    fr = fed.members["fr-hotline"].node
+    with fr.store.transaction() as tx:  # fr's own outbox, any body it likes, signed with its own keys
+        tx.enqueue_outbox(
+            OutboxMessage(
+                "01a2ffff-0000-7000-8000-000000000000",
+                "de-hotline",
+                "withdrawal",
+                "insider",
+                dump_body(Withdrawal("fr-hotline", origin_id, "not mine").to_json()),
+                fed.clock.now(),
+            )
+        )
+    sender, transport = _sender(mtls, "fr-hotline", mtls.identities["fr-hotline"])
+    try:
+        assert await sender.send_once() == 1
+    finally:
+        await transport.close()
+    with fr.engine.connect() as connection:
+        last_error = connection.execute(select(t.outbox.c.last_error)).scalar_one()
+    assert last_error.startswith("NOT_ORIGIN: ")
+    de = fed.members["de-hotline"].node
+    assert de.cases.list_events(after_seq=0, limit=1000)[-1].detail.startswith("NOT_ORIGIN from fr-hotline message ")
+    assert de.cases.get_item(de_id).state is ItemState.AWAITING_ASSESSMENT

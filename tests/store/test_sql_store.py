@@ -383,6 +383,19 @@ def test_an_item_referred_here_is_a_separate_case_from_an_own_open_item(store: S
     assert by_origin is not None and by_origin.item_id == referred_in.item_id
 
 
+def test_an_item_id_is_found_under_another_origin_but_not_under_its_own_nor_as_an_own_item(store: SqlStore) -> None:
+    referred_in, own = plain_item("https://nl.host.example/a"), plain_item("https://nl.host.example/b")
+    referred_in.origin_node, referred_in.origin_item_id = "de-hotline", new_id()
+    with store.transaction() as tx:
+        tx.insert_item(referred_in)
+        tx.insert_item(own)
+    with store.transaction(read_only=True) as tx:
+        assert tx.item_id_held_for_another_origin(referred_in.origin_item_id, "fr-hotline")
+        assert not tx.item_id_held_for_another_origin(referred_in.origin_item_id, "de-hotline")
+        assert not tx.item_id_held_for_another_origin(new_id(), "fr-hotline")
+        assert not tx.item_id_held_for_another_origin("", "fr-hotline")  # own items carry no origin item id
+
+
 def _outbox(item_id: str) -> OutboxMessage:
     return OutboxMessage(new_id(), "de-hotline", "referral", item_id, '{"url":"https://de.host.example/o"}', at(1))
 

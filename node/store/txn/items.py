@@ -69,6 +69,10 @@ class ItemsTxn(TransactionBase):
         row = self.c.execute(query, {"k_origin_node": origin_node, "k_origin_item_id": origin_item_id}).first()
         return self._item(row) if row else None
 
+    def item_id_held_for_another_origin(self, origin_item_id: str, origin_node: str) -> bool:
+        params = {"k_origin_item_id": origin_item_id, "k_origin_node": origin_node}
+        return self.c.execute(_HELD_FOR_ANOTHER_ORIGIN, params).first() is not None
+
     def put_pending_update(self, item_id: str, sequence: int, sender: str, body: str, at: datetime) -> None:
         exists = self.c.execute(
             select(func.count()).where(
@@ -366,5 +370,14 @@ _ITEM_BY_ORIGIN_FOR_UPDATE = _ITEM_BY_ORIGIN.with_for_update()
 _ORIGINS_PRESENT = select(t.items.c.origin_item_id).where(  # by origin node first: ix_items_origin serves it
     t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
     t.items.c.origin_item_id.in_(bindparam("k_item_ids", expanding=True)),
+)
+_HELD_FOR_ANOTHER_ORIGIN = (  # ix_items_origin_item_id serves it
+    select(t.items.c.item_id)
+    .where(
+        t.items.c.origin_item_id == bindparam("k_origin_item_id", type_=String()),
+        t.items.c.origin_node != bindparam("k_origin_node", type_=String()),
+        t.items.c.origin_node != "",
+    )
+    .limit(1)
 )
 _UPDATE_ITEM_DIRECT = _Direct(_UPDATE_ITEM)
