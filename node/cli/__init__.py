@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from node.cli import audit, demo, hashes, roster, serve, tokens
+from node.cli import audit, demo, hashes, peers, roster, serve, tokens
 
 __all__ = ["app"]
 
@@ -28,4 +28,4 @@ def _assemble(*groups: typer.Typer) -> typer.Typer:
     return app
 
 
-app = _assemble(serve.app, tokens.app, hashes.app, audit.app, roster.app, demo.app)
+app = _assemble(serve.app, tokens.app, hashes.app, audit.app, roster.app, peers.app, demo.app)

@@ -6,11 +6,17 @@ sender it claims to be, that the sender is an active member, and the message's t
 transaction for the batch: deduplicate on (sender, message id), apply each message in its own savepoint,
 sign the receipts of the accepted ones together, and record every message with its result and receipt. A
 message that fails validation is REJECTED with its reason and changes nothing; the others still apply.
+
+A refusal for a transient reason (node.exchange.delivery.REFUSALS: about the moment, not the message) is not
+recorded as the message's answer, so the same message sent again is judged afresh; and a later message about
+the same item from the same sender in the batch is not applied ahead of it (WAITING_FOR_EARLIER). Every result
+carries this node's clock, so that the sender can measure its clock skew to this node.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,12 +33,14 @@ from node.crypto.envelope import VerifiedSignatures
 from node.errors import DomainError, ResourceExhausted
 from node.exchange.codec import Incoming, decode_body
 from node.exchange.delivery import (
+    WAITING_FOR_EARLIER,
     DeliveryResult,
     DeliveryStatus,
     EnvelopeOpener,
     OpenedEnvelope,
     ReceiptRequest,
     RejectedMessage,
+    is_transient,
 )
 from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction
 
@@ -112,7 +120,7 @@ class Receiver:
                 self._transaction(opened, refused, results, now, savepoints=False)
             except _Refused:
                 self._transaction(opened, refused, results, now, savepoints=True)
-        answered = [r for r in results if r is not None]
+        answered = [dataclasses.replace(r, receiver_time=now) for r in results if r is not None]
         assert len(answered) == len(envelopes), "every envelope gets its result, in order"
         if any(r.status is DeliveryStatus.ACCEPTED for r in answered):
             self._cases.committed()
@@ -127,7 +135,13 @@ class Receiver:
         if opened.expires_at <= now:
             raise RejectedMessage("EXPIRED", f"the message expired at {opened.expires_at.isoformat()}", **where)
         if opened.created_at > now + self.limits.max_clock_skew:
-            raise RejectedMessage("FROM_THE_FUTURE", "the message is dated beyond the allowed clock skew", **where)
+            ahead = (opened.created_at - now).total_seconds()
+            allowed = self.limits.max_clock_skew.total_seconds()
+            raise RejectedMessage(
+                "FROM_THE_FUTURE",
+                f"the message is dated {ahead:.0f} s ahead of this node's clock (at most {allowed:.0f} s)",
+                **where,
+            )
 
     def _transaction(
         self,
@@ -157,6 +171,7 @@ class Receiver:
         first: dict[tuple[str, str], int] = {}  # the first copy of each message in this batch
         repeats: list[tuple[int, int]] = []
         decoded: dict[int, Incoming | DomainError] = {}
+        waiting: set[tuple[str, str, str]] = set()  # (sender, item) with a message refused for now in this batch
         for index, message in opened:
             if (message.sender, message.message_id) not in previous:
                 try:
@@ -184,8 +199,18 @@ class Receiver:
                 repeats.append((index, first[key]))
                 continue
             first[key] = index
+            incoming = decoded[index]
+            item = None if isinstance(incoming, DomainError) else (message.sender, *_item_of(incoming, self._node_id))
+            if item in waiting:
+                _log.info("exchange.waiting", sender=message.sender, message_id=message.message_id)
+                results[index] = DeliveryResult(
+                    message.message_id,
+                    DeliveryStatus.REJECTED,
+                    WAITING_FOR_EARLIER,
+                    "an earlier message about the same item was not applied yet",
+                )
+                continue
             try:
-                incoming = decoded[index]
                 if isinstance(incoming, DomainError):
                     raise incoming
                 if savepoints:
@@ -198,6 +223,14 @@ class Receiver:
                         raise _Refused from error  # it may have written part of itself: start again
             except DomainError as error:
                 code = type(error).__name__.upper()
+                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                if is_transient(code):  # about the moment: not this message's answer, judged afresh next time
+                    _log.info(
+                        "exchange.refused_for_now", sender=message.sender, message_id=message.message_id, code=code
+                    )
+                    if item is not None:
+                        waiting.add(item)
+                    continue
                 entries.append(
                     InboxEntry(
                         message.sender,
@@ -210,7 +243,6 @@ class Receiver:
                     )
                 )
                 _log.warning("exchange.rejected", sender=message.sender, message_id=message.message_id, code=code)
-                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
                 continue
             accepted.append((index, message))
         receipts = self._opener.sign_receipts(
@@ -256,3 +288,10 @@ class Receiver:
                 detail=f"{rejected.code} from {rejected.sender or '?'} message {rejected.message_id or '?'}",
             )
         )
+
+
+def _item_of(incoming: Incoming, me: str) -> tuple[str, str]:
+    """The item a message is about, as (origin node, origin item id): a status update is about an item of ours."""
+    if isinstance(incoming, StatusUpdate):
+        return me, incoming.origin_item_id
+    return incoming.origin_node, incoming.origin_item_id

@@ -306,6 +306,8 @@ outbox = Table(
     Column("acked_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=False),
     Index("ix_outbox_peer_node_status", "peer_node", "status"),
+    # Messages about one item go in queue order: the sender looks for an earlier one still waiting.
+    Index("ix_outbox_peer_node_item_id", "peer_node", "item_id"),
 )
 
 # Status updates that arrived ahead of a missing one; applied in sequence order once the gap is filled.
@@ -356,6 +358,9 @@ peer_state = Table(
     Column("next_attempt_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=False),
     Column("last_success_at", UtcDateTime(), nullable=True),
+    # The peer's clock minus this node's, as measured from its last answer, and when.
+    Column("clock_skew_ms", BigInteger(), nullable=True),
+    Column("clock_measured_at", UtcDateTime(), nullable=True),
 )
 
 # The signed rosters this node has trusted, newest last. Base64 of the SignedRoster bytes.
