@@ -84,6 +84,7 @@ class Receiver:
         self._members = members
         self._clock = clock
         self.limits = limits or ReceiverLimits()
+        self._skew_warned: dict[str, datetime] = {}  # when a sender's clock was last warned of
 
     def deliver(self, envelopes: Sequence[bytes], *, peer: str | None) -> list[DeliveryResult]:
         """Results in the order of `envelopes`. `peer` is the member the TLS certificate belongs to (None when
@@ -134,14 +135,30 @@ class Receiver:
             raise RejectedMessage("SENDER_NOT_ACTIVE", f"{opened.sender} is not an active member", **where)
         if opened.expires_at <= now:
             raise RejectedMessage("EXPIRED", f"the message expired at {opened.expires_at.isoformat()}", **where)
-        if opened.created_at > now + self.limits.max_clock_skew:
-            ahead = (opened.created_at - now).total_seconds()
-            allowed = self.limits.max_clock_skew.total_seconds()
+        ahead, allowed = opened.created_at - now, self.limits.max_clock_skew
+        if ahead > allowed:
             raise RejectedMessage(
                 "FROM_THE_FUTURE",
-                f"the message is dated {ahead:.0f} s ahead of this node's clock (at most {allowed:.0f} s)",
+                f"the message is dated {ahead.total_seconds():.0f} s ahead of this node's clock "
+                f"(at most {allowed.total_seconds():.0f} s)",
                 **where,
             )
+        if ahead >= allowed / 2:
+            self._warn_of_skew(opened.sender, ahead, now)
+
+    def _warn_of_skew(self, sender: str, ahead: timedelta, now: datetime) -> None:
+        """A sender's clock runs ahead, near the limit: warn, at most once a minute per sender, before its
+        messages are refused."""
+        last = self._skew_warned.get(sender)
+        if last is not None and now - last < timedelta(minutes=1):
+            return
+        self._skew_warned[sender] = now
+        _log.warning(
+            "exchange.clock_skew_high",
+            peer=sender,
+            ahead_seconds=round(ahead.total_seconds(), 3),
+            limit_seconds=self.limits.max_clock_skew.total_seconds(),
+        )
 
     def _transaction(
         self,

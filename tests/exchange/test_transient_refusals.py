@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -30,7 +31,7 @@ from node.store import schema as t
 from tests.conftest import ANALYST, INTAKE
 from tests.exchange.federation import Federation, later
 from tests.exchange.test_batches import _as_message, _deliver, _pending, _seal
-from tests.exchange.test_exchange import NATIONAL, count, received, refer
+from tests.exchange.test_exchange import NATIONAL, _envelope, count, received, refer
 
 NL, DE, FR = "nl-hotline", "de-hotline", "fr-hotline"
 
@@ -280,6 +281,17 @@ def test_nodes_ten_minutes_ahead_and_an_hour_behind_lose_nothing_once_corrected(
         assert set(_skews(fed).values()) == {timedelta(0)}
     finally:
         fed.close()
+
+
+def test_a_receiver_warns_of_a_sender_whose_clock_nears_the_limit(fed: Federation) -> None:
+    with structlog.testing.capture_logs() as logs:
+        _deliver(fed, [_envelope(fed, created=timedelta(minutes=1))])  # well within the five minutes: quiet
+        for _ in range(3):
+            _deliver(fed, [_envelope(fed, created=timedelta(minutes=3))])  # near: warned once a minute at most
+        later(fed.clock, minutes=1)
+        _deliver(fed, [_envelope(fed, created=timedelta(minutes=3))])
+    warnings = [entry for entry in logs if entry["event"] == "exchange.clock_skew_high"]
+    assert [(w["peer"], w["ahead_seconds"], w["limit_seconds"]) for w in warnings] == [(NL, 180.0, 300.0)] * 2
 
 
 def _skews(fed: Federation) -> dict[tuple[str, str], timedelta | None]:
