@@ -289,9 +289,9 @@ class PeerSender:
                 )
                 deferred.append(OutboxDeferral(message.message_id, f"{result.reason_code}: {result.reason}"))
             else:
-                marks.append(
-                    OutboxMark(message.message_id, OutboxStatus.REJECTED, f"{result.reason_code}: {result.reason}")
-                )
+                given_up = " (refused for now, and given up after retrying)" if is_transient(result.reason_code) else ""
+                error = f"{result.reason_code}: {result.reason}{given_up}"
+                marks.append(OutboxMark(message.message_id, OutboxStatus.REJECTED, error))
                 rejected.append((message, result))
         with self._store.transaction() as tx:
             tx.put_receipts(receipts)

@@ -157,6 +157,7 @@ def test_a_message_refused_for_now_past_the_retry_period_counts_as_rejected(fed:
         later(fed.clock, minutes=16)  # past any backoff
     (row,) = _outbox(fed, NL)
     assert row.status == OutboxStatus.REJECTED and row.last_error.startswith("FROM_THE_FUTURE")
+    assert row.last_error.endswith("given up after retrying)") and row.attempts == 4
     assert fed.members[NL].node.cases.list_events(after_seq=0, limit=100)[-1].kind == "delivery.rejected"
 
 
