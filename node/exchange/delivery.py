@@ -73,7 +73,9 @@ REFUSALS: dict[str, RefusalKind] = {
     "PERMISSIONDENIED": RefusalKind.FINAL,
     "UNAUTHENTICATED": RefusalKind.FINAL,
     "ALREADYEXISTS": RefusalKind.FINAL,
-    "NOTFOUND": RefusalKind.TRANSIENT,  # the item is not known yet: its referral may still be on its way
+    # The item is not known yet: its referral may still be on its way. (A withdrawal is held rather than refused:
+    # node.exchange.holding.)
+    "NOTFOUND": RefusalKind.TRANSIENT,
     "ABORTED": RefusalKind.TRANSIENT,  # a concurrent change conflicted
     "RESOURCEEXHAUSTED": RefusalKind.TRANSIENT,  # the receiver is busy
     WAITING_FOR_EARLIER: RefusalKind.TRANSIENT,

@@ -24,6 +24,7 @@ from node.cases.ports import CaseTransaction
 __all__ = [
     "ExchangeStore",
     "ExchangeTransaction",
+    "HeldMessage",
     "InboxEntry",
     "OutboxDeferral",
     "OutboxMark",
@@ -56,6 +57,19 @@ class InboxEntry(NamedTuple):
     reason_code: str = ""
     reason: str = ""
     receipt: str = ""  # base64 of the signed receipt, for an accepted message
+
+
+class HeldMessage(NamedTuple):
+    """A message accepted before the item it is about (its referral is still on its way), held until it comes."""
+
+    sender: str
+    message_id: str
+    origin_node: str
+    origin_item_id: str
+    kind: str  # an outbox kind (node.cases.exchange_messages), e.g. "withdrawal"
+    body: str  # its outbox JSON
+    held_at: datetime
+    hold_until: datetime
 
 
 class Receipt(NamedTuple):
@@ -114,6 +128,22 @@ class ExchangeTransaction(Protocol):
     def put_inbox_many(self, entries: list[InboxEntry]) -> None:
         """Record received messages. A (sender, message id) pair MUST be recorded at most once: recording it
         again MUST fail the transaction. The reason code MAY be cut to 40 characters and the reason to 500."""
+        ...
+
+    def hold_message(self, held: HeldMessage) -> None:
+        """Keep a message that arrived before its item. A (sender, message id) pair is held at most once."""
+        ...
+
+    def held_count(self, sender: str) -> int:
+        """How many messages from `sender` are held."""
+        ...
+
+    def take_held(self, origin_node: str, origin_item_id: str) -> list[HeldMessage]:
+        """Remove and return the messages held for that item, in the order they were held."""
+        ...
+
+    def drop_expired_held(self, now: datetime) -> list[HeldMessage]:
+        """Remove and return the held messages whose hold ended by `now`."""
         ...
 
     def savepoint(self) -> AbstractContextManager[None]:

@@ -9,8 +9,9 @@ message that fails validation is REJECTED with its reason and changes nothing; t
 
 A refusal for a transient reason (node.exchange.delivery.REFUSALS: about the moment, not the message) is not
 recorded as the message's answer, so the same message sent again is judged afresh; and a later message about
-the same item from the same sender in the batch is not applied ahead of it (WAITING_FOR_EARLIER). Every result
-carries this node's clock, so that the sender can measure its clock skew to this node.
+the same item from the same sender in the batch is not applied ahead of it (WAITING_FOR_EARLIER). A withdrawal
+that arrives before its item is accepted and held until the referral comes (node.exchange.holding), for a
+bounded time. Every result carries this node's clock, so that the sender can measure its clock skew to it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from node.exchange.delivery import (
     RejectedMessage,
     is_transient,
 )
+from node.exchange.holding import Holding
 from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction
 
 __all__ = ["Receiver", "ReceiverLimits"]
@@ -63,6 +65,10 @@ class ReceiverLimits:
     max_batch_bytes: int = 8 * 1024 * 1024
     max_envelope_bytes: int = 256 * 1024
     max_clock_skew: timedelta = timedelta(minutes=5)
+    # A message that arrives before the item it is about is held this long (as long as senders retry a
+    # transient refusal), at most this many per sender (node.exchange.holding).
+    hold_for: timedelta = timedelta(days=7)
+    max_held_per_sender: int = 1000
 
 
 class Receiver:
@@ -84,6 +90,7 @@ class Receiver:
         self._members = members
         self._clock = clock
         self.limits = limits or ReceiverLimits()
+        self._holding = Holding(self._apply_one)
         self._skew_warned: dict[str, datetime] = {}  # when a sender's clock was last warned of
 
     def deliver(self, envelopes: Sequence[bytes], *, peer: str | None) -> list[DeliveryResult]:
@@ -170,6 +177,7 @@ class Receiver:
         savepoints: bool,
     ) -> None:
         with self._store.transaction() as tx:
+            self._holding.expire(tx, now)
             applied = self._apply_batch(tx, opened, now, savepoints=savepoints)
             for refusal in refused:
                 self._record_rejection(tx, refusal, now)
@@ -240,6 +248,9 @@ class Receiver:
                         raise _Refused from error  # it may have written part of itself: start again
             except DomainError as error:
                 code = type(error).__name__.upper()
+                if not isinstance(incoming, DomainError) and self._hold(tx, message, incoming, code, now):
+                    accepted.append((index, message))  # accepted, and held until its item arrives
+                    continue
                 results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
                 if is_transient(code):  # about the moment: not this message's answer, judged afresh next time
                     _log.info(
@@ -286,9 +297,25 @@ class Receiver:
         tx.put_inbox_many(entries)
         return results
 
+    def _hold(
+        self, tx: ReceivingTransaction, message: OpenedEnvelope, incoming: Incoming, code: str, now: datetime
+    ) -> bool:
+        limits = self.limits
+        return self._holding.hold(
+            tx,
+            message.sender,
+            message.message_id,
+            incoming,
+            code,
+            now,
+            hold_for=limits.hold_for,
+            max_per_sender=limits.max_held_per_sender,
+        )
+
     def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> None:
         if isinstance(incoming, Referral):
             self._cases.receive_referral_txn(tx, sender, incoming)
+            self._holding.release(tx, incoming, self._clock.now())  # what overtook it applies now
         elif isinstance(incoming, StatusUpdate):
             self._cases.apply_status_update_txn(tx, sender, incoming)
         elif isinstance(incoming, Withdrawal):

@@ -31,6 +31,7 @@ __all__ = [
     "assessments",
     "audit_log",
     "events",
+    "held_messages",
     "holds",
     "hosting_records",
     "idempotency",
@@ -320,6 +321,24 @@ pending_status_updates = Table(
     Column("sender", String(64), primary_key=True),
     Column("body", String(4000), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# Messages accepted before the item they are about (a withdrawal that overtook its referral): applied when the
+# item arrives, or dropped (with an event for the operator) once held for the receiver's hold period.
+held_messages = Table(
+    "held_messages",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("message_id", String(36), primary_key=True),
+    Column("origin_node", String(64), nullable=False),
+    Column("origin_item_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # The message's outbox JSON (node.cases.exchange_messages): a withdrawal, its reason of up to 2,000
+    # characters escaped.
+    Column("body", String(16384), nullable=False),
+    Column("held_at", UtcDateTime(), nullable=False),
+    Column("hold_until", UtcDateTime(), nullable=False, index=True),
+    Index("ix_held_messages_origin_node_origin_item_id", "origin_node", "origin_item_id"),
 )
 
 # Every message received from a peer, deduplicated on (sender, message id), with the receipt returned.

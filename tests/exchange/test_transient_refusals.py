@@ -5,6 +5,7 @@ a withdrawal never overtakes its referral, and nodes whose clocks are wrong lose
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,11 +19,13 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import node.errors
+from node.cases.exchange_messages import StatusUpdate, dump_body
 from node.cases.model import ActionType, ItemState
 from node.cases.requests import NewAction, NewReport, NewUrl
 from node.cli import app
 from node.clock import ManualClock, OffsetClock
 from node.crypto.errors import Reason
+from node.exchange.codec import encode_body
 from node.exchange.delivery import REFUSALS, WAITING_FOR_EARLIER, DeliveryResult, DeliveryStatus, is_transient
 from node.exchange.memory import InMemoryTransport
 from node.exchange.ports import OutboxStatus
@@ -73,45 +76,84 @@ def test_every_refusal_reason_is_declared_final_or_transient() -> None:
 # ---------------------------------------------------------------------------------------------- the receiver
 
 
-def test_a_transient_refusal_is_not_kept_and_the_message_is_judged_afresh(fed: Federation) -> None:
+def _held(fed: Federation) -> int:
+    return count(fed, DE, t.held_messages)
+
+
+def test_a_withdrawal_that_overtakes_its_referral_is_held_and_applied_when_the_referral_comes(
+    fed: Federation,
+) -> None:
     origin = refer(fed)
     (referral,) = [_as_message(m) for m in _pending(fed)]
     fed.members[NL].node.cases.withdraw_referral(ANALYST, origin, "reported in error")
     (withdrawal,) = [_as_message(m) for m in _pending(fed) if m.kind == "withdrawal"]
-    # The withdrawal first: its referral is not there yet. Refused for now, and not kept as its answer.
+    # The withdrawal first: its item is not there yet. Accepted (with its receipt, and the receiver's clock),
+    # and held rather than refused.
     (early,) = _deliver(fed, _seal(fed, [withdrawal]))
-    assert (early.status, early.reason_code) == (DeliveryStatus.REJECTED, "NOTFOUND")
-    assert early.receiver_time == fed.clock.now()  # refusals carry the receiver's clock
-    assert _inbox(fed, DE) == {}
-    # Once the referral is in, the same withdrawal is judged afresh and takes effect.
+    assert early.status is DeliveryStatus.ACCEPTED and early.receipt
+    assert early.receiver_time == fed.clock.now()
+    assert _held(fed) == 1 and count(fed, DE, t.items) == 0
+    # The referral comes: the item is created and the held withdrawal applied, in the same transaction.
     assert [r.status for r in _deliver(fed, _seal(fed, [referral]))] == [DeliveryStatus.ACCEPTED]
+    assert fed.members[DE].node.cases.get_item(received(fed, origin)).state is ItemState.WITHDRAWN
+    assert _held(fed) == 0
     (again,) = _deliver(fed, _seal(fed, [withdrawal]))
-    assert again.status is DeliveryStatus.ACCEPTED and again.receiver_time == fed.clock.now()
-    de_item = fed.members[DE].node.cases.get_item(received(fed, origin))
-    assert de_item.state is ItemState.WITHDRAWN
+    assert again.status is DeliveryStatus.DUPLICATE and again.receipt == early.receipt
 
 
-def test_a_message_behind_one_refused_for_now_is_not_applied_ahead_of_it(fed: Federation) -> None:
+def test_a_held_message_whose_item_never_comes_is_dropped_after_the_hold_and_shown(fed: Federation) -> None:
     origin = refer(fed)
     fed.members[NL].node.cases.withdraw_referral(ANALYST, origin, "reported in error")
     referral, withdrawal = [_as_message(m) for m in _pending(fed)]
-    before = count(fed, DE, t.items)
-    # A batch with the withdrawal ahead of its referral, and an unrelated referral: the withdrawal waits
-    # (NOTFOUND), and the referral about the same item behind it waits too, rather than apply out of order.
+    assert [r.status for r in _deliver(fed, _seal(fed, [withdrawal]))] == [DeliveryStatus.ACCEPTED]
+    later(fed.clock, days=7)  # ReceiverLimits.hold_for
+    refer(fed, "https://de.host.example/next")
+    _deliver(fed, _seal(fed, [_as_message(m) for m in _pending(fed) if m.item_id != origin]))
+    assert _held(fed) == 0
+    events = fed.members[DE].node.cases.list_events(after_seq=0, limit=100)
+    assert [e.kind for e in events if e.kind.startswith("exchange.held")] == ["exchange.held_expired"]
+    # Too late now: the referral that comes after the hold opens its item, which stays open.
+    _deliver(fed, _seal(fed, [referral]))
+    assert fed.members[DE].node.cases.get_item(received(fed, origin)).state is ItemState.AWAITING_ASSESSMENT
+
+
+def test_a_sender_may_have_only_so_many_messages_held_then_they_are_refused_for_now(fed: Federation) -> None:
+    receiver = fed.members[DE].receiver
+    assert receiver is not None
+    receiver.limits = dataclasses.replace(receiver.limits, max_held_per_sender=1)
+    origins = [refer(fed, f"https://de.host.example/h/{i}") for i in range(2)]
+    for origin in origins:
+        fed.members[NL].node.cases.withdraw_referral(ANALYST, origin, "reported in error")
+    withdrawals = [_as_message(m) for m in _pending(fed) if m.kind == "withdrawal"]
+    results = _deliver(fed, _seal(fed, withdrawals))
+    assert [(r.status, r.reason_code) for r in results] == [
+        (DeliveryStatus.ACCEPTED, ""),
+        (DeliveryStatus.REJECTED, "NOTFOUND"),  # transient: not kept, sent again later
+    ]
+    assert _held(fed) == 1 and len(_inbox(fed, DE)) == 1
+
+
+def _status(item: str, sequence: int, message_id: str) -> tuple[int, bytes, str]:
+    update = StatusUpdate(item, sequence, NL, ManualClock().now(), ItemState.CLOSED_REMOVED)
+    return (*encode_body("status_update", dump_body(update.to_json())), message_id)
+
+
+def test_a_message_behind_one_refused_for_now_is_not_applied_ahead_of_it(fed: Federation) -> None:
+    # Status updates about an item DE does not have (NOTFOUND: transient, and not a message DE holds), and an
+    # unrelated referral: the second update waits behind the first rather than apply out of order.
     other = refer(fed, "https://de.host.example/other")
-    (unrelated,) = [_as_message(m) for m in _pending(fed) if m.item_id == other]
-    results = _deliver(fed, _seal(fed, [withdrawal, referral, unrelated]))
+    (unrelated,) = [_as_message(m) for m in _pending(fed)]
+    item = "01a2eeee-0000-7000-8000-000000000000"
+    first = _status(item, 1, "01a2eeee-0000-7000-8000-000000000001")
+    second = _status(item, 2, "01a2eeee-0000-7000-8000-000000000002")
+    results = _deliver(fed, _seal(fed, [first, second, unrelated]))
     assert [(r.status, r.reason_code) for r in results] == [
         (DeliveryStatus.REJECTED, "NOTFOUND"),
         (DeliveryStatus.REJECTED, WAITING_FOR_EARLIER),
         (DeliveryStatus.ACCEPTED, ""),
     ]
-    assert count(fed, DE, t.items) == before + 1 and received(fed, other)
-    assert list(_inbox(fed, DE).values()) == [DeliveryStatus.ACCEPTED]
-    # In queue order, both apply: the item is withdrawn at DE.
-    results = _deliver(fed, _seal(fed, [referral, withdrawal]))
-    assert [r.status for r in results] == [DeliveryStatus.ACCEPTED, DeliveryStatus.ACCEPTED]
-    assert fed.members[DE].node.cases.get_item(received(fed, origin)).state is ItemState.WITHDRAWN
+    assert received(fed, other)
+    assert list(_inbox(fed, DE).values()) == [DeliveryStatus.ACCEPTED]  # neither refusal kept
 
 
 # ---------------------------------------------------------------------------------------------- the sender

@@ -1,6 +1,7 @@
-"""The store's side of transient refusals and clock skew, on both backends: a deferred message waits for its
-own backoff, and so does every later message about the same item (order per item), while other items go;
-each peer's clock skew is kept and listed."""
+"""The store's side of transient refusals, held messages and clock skew, on both backends: a deferred message
+waits for its own backoff, and so does every later message about the same item (order per item), while other
+items go; held messages are taken by item, in order, and dropped when their hold ends; each peer's clock skew
+is kept and listed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from node.cases.model import OutboxMessage
-from node.exchange.ports import OutboxDeferral, PeerBackoff, PeerState
+from node.exchange.ports import HeldMessage, OutboxDeferral, PeerBackoff, PeerState
 from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -63,3 +64,24 @@ def test_each_peers_clock_skew_is_kept_and_listed(store: SqlStore) -> None:
             PeerState(DE, 0, None, "", None, timedelta(milliseconds=12), T0 + timedelta(seconds=1)),
             PeerState("fr-hotline", 2, T0, "UNAVAILABLE", None, timedelta(seconds=-1.5), T0),
         ]
+
+
+def test_held_messages_are_taken_by_item_in_order_and_dropped_when_their_hold_ends(store: SqlStore) -> None:
+    def held(message_id: str, item: str, at: datetime) -> HeldMessage:
+        return HeldMessage("nl-hotline", message_id, "nl-hotline", item, "withdrawal", "{}", at, at + timedelta(days=7))
+
+    first, second, other = (
+        held("m-1", "item-a", T0),
+        held("m-2", "item-a", T0 + timedelta(seconds=1)),
+        held("m-3", "item-b", T0),
+    )
+    with store.transaction() as tx:
+        for message in (second, other, first):
+            tx.hold_message(message)
+        assert tx.held_count("nl-hotline") == 3 and tx.held_count("fr-hotline") == 0
+    with store.transaction() as tx:
+        assert tx.take_held("nl-hotline", "item-a") == [first, second]
+        assert tx.take_held("nl-hotline", "item-a") == []
+        assert tx.drop_expired_held(T0 + timedelta(days=7) - timedelta(seconds=1)) == []
+        assert tx.drop_expired_held(T0 + timedelta(days=7)) == [other]
+        assert tx.held_count("nl-hotline") == 0
