@@ -31,6 +31,7 @@ from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
 from node.exchange.node_exchange import NodeExchange
+from node.exchange.ports import PeerState
 from node.exchange.rate_limit import RateLimit
 from node.exchange.roster_state import RosterState
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
@@ -40,7 +41,7 @@ from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
-__all__ = ["Node", "build_node", "build_resolver", "verify_audit_log"]
+__all__ = ["Node", "build_node", "build_resolver", "read_peer_states", "verify_audit_log"]
 
 _log = structlog.get_logger(__name__)
 
@@ -231,6 +232,17 @@ def verify_audit_log(config: NodeConfig) -> int | None:
     engine = create_store_engine(config.effective_database_url())
     try:
         return SqlStore(engine).verify_audit_chain()
+    finally:
+        engine.dispose()
+
+
+def read_peer_states(config: NodeConfig) -> list[PeerState]:
+    """What `config`'s store knows of each peer (backoff, last error, clock skew), for the operator."""
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        migrate(engine)  # as `serve` would: the columns read may be new
+        with SqlStore(engine).transaction(read_only=True) as tx:
+            return tx.peer_states()
     finally:
         engine.dispose()
 

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["AcceleratedClock", "Clock", "ManualClock", "SystemClock"]
+__all__ = ["AcceleratedClock", "Clock", "ManualClock", "OffsetClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -75,3 +75,15 @@ class AcceleratedClock:
     def wall_seconds(self, simulated: timedelta) -> float:
         """How long `simulated` takes on the wall clock."""
         return simulated.total_seconds() / self._scale
+
+
+class OffsetClock:
+    """Another clock, set `offset` ahead (or behind, when negative): a node whose clock is wrong. The offset
+    can be changed, as an operator correcting the clock would; unlike ManualClock, it may step back."""
+
+    def __init__(self, base: Clock, offset: timedelta = timedelta(0)) -> None:
+        self._base = base
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return self._base.now() + self.offset

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, roster, serve, tokens
+from node.cli import audit, demo, hashes, peers, roster, serve, tokens
 
 __all__ = ["app"]
 
@@ -46,4 +46,4 @@ def _options(
     """A hotline exchange node: intake, case workflow and the integrator gRPC API."""
 
 
-app = _assemble(serve.app, tokens.app, hashes.app, audit.app, roster.app, demo.app)
+app = _assemble(serve.app, tokens.app, hashes.app, audit.app, roster.app, peers.app, demo.app)

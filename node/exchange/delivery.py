@@ -1,6 +1,6 @@
 """The wire vocabulary both sides of the exchange share: what a delivery answers for each message
-(DeliveryStatus, DeliveryResult), why a message is refused (RejectedMessage, HELD_CODES, TransportError), and
-the Protocols the sender, the receiver and the transports meet at (Transport, EnvelopeReceiver,
+(DeliveryStatus, DeliveryResult), why a message is refused and whether for good (RejectedMessage, REFUSALS,
+TransportError), and the Protocols the sender, the receiver and the transports meet at (Transport, EnvelopeReceiver,
 EnvelopeSealer, EnvelopeOpener)."""
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from node.cases.exchange_rules import REASONS
 from node.crypto.envelope import VerifiedSignatures
 
 __all__ = [
-    "HELD_CODES",
+    "REFUSALS",
+    "WAITING_FOR_EARLIER",
     "DeliveryResult",
     "DeliveryStatus",
     "EnvelopeOpener",
@@ -22,13 +24,70 @@ __all__ = [
     "EnvelopeSealer",
     "OpenedEnvelope",
     "ReceiptRequest",
+    "RefusalKind",
     "RejectedMessage",
     "Transport",
     "TransportError",
+    "is_transient",
 ]
 
-# Refusals that say nothing about the message itself: it stays queued and goes again later.
-HELD_CODES = frozenset({"SENDER_NOT_ACTIVE"})
+
+class RefusalKind(enum.StrEnum):
+    FINAL = "final"  # about the message: it would be refused again however often it came; never re-sent
+    TRANSIENT = "transient"  # about the moment: not recorded as the message's answer; re-sent later, afresh
+
+
+# A message refused for a transient reason because an earlier message about the same item from the same sender,
+# in the same batch, was refused for one: applying it now would apply the two out of order.
+WAITING_FOR_EARLIER = "WAITING_FOR_EARLIER"
+
+# Every reason a receiver refuses a message with, in one place: final or transient. The receiver keeps a final
+# refusal as the message's answer (a copy sent again gets the same answer); a transient one it does not keep, so
+# the message is judged afresh when it comes again. The sender marks a finally refused message rejected and
+# shows it to the operator; a transiently refused one stays queued and goes again with backoff, signed anew
+# with fresh times. A code missing here (from a newer peer) is taken as final.
+# Busy and restoring receivers refuse the whole call (UNAVAILABLE, RESOURCE_EXHAUSTED: TransportError with
+# transient=True), never a single message: the batch is retried with the peer's backoff.
+REFUSALS: dict[str, RefusalKind] = {
+    # Opening and verifying the envelope (node.crypto.errors.Reason, and the receiver's own checks).
+    "MALFORMED": RefusalKind.FINAL,
+    "OVERSIZE": RefusalKind.FINAL,
+    "UNSUPPORTED_SUITE": RefusalKind.FINAL,
+    "WRONG_RECIPIENT": RefusalKind.FINAL,
+    "DECRYPTION_FAILED": RefusalKind.FINAL,
+    "BAD_SIGNATURE": RefusalKind.FINAL,
+    "MISSING_SIGNATURE": RefusalKind.FINAL,
+    "HEADER_MISMATCH": RefusalKind.FINAL,
+    "PEER_MISMATCH": RefusalKind.FINAL,  # not authorised: the TLS peer is not the sender it names
+    # The receiver's roster does not (yet) list the sender's key, or the sender as active: a roster change on
+    # its way to one of the two nodes.
+    "UNKNOWN_KEY": RefusalKind.TRANSIENT,
+    "SENDER_NOT_ACTIVE": RefusalKind.TRANSIENT,
+    # The message's times against the receiver's clock: clock skew, or a message that waited too long. The
+    # message is signed again with fresh times when it is re-sent.
+    "EXPIRED": RefusalKind.TRANSIENT,
+    "NOT_YET_VALID": RefusalKind.TRANSIENT,
+    "FROM_THE_FUTURE": RefusalKind.TRANSIENT,
+    # Applying the message (node.errors.DomainError subclasses, by class name).
+    "INVALIDARGUMENT": RefusalKind.FINAL,
+    "FAILEDPRECONDITION": RefusalKind.FINAL,  # not authorised, or the item's state forbids it
+    "PERMISSIONDENIED": RefusalKind.FINAL,
+    "UNAUTHENTICATED": RefusalKind.FINAL,
+    "ALREADYEXISTS": RefusalKind.FINAL,
+    # The item is not known yet: its referral may still be on its way. (A withdrawal is held rather than refused:
+    # node.exchange.holding.)
+    "NOTFOUND": RefusalKind.TRANSIENT,
+    "ABORTED": RefusalKind.TRANSIENT,  # a concurrent change conflicted
+    "RESOURCEEXHAUSTED": RefusalKind.TRANSIENT,  # the receiver is busy
+    WAITING_FOR_EARLIER: RefusalKind.TRANSIENT,
+    # The authority rules of the case domain (node.cases.exchange_rules), final or transient as they declare.
+    **{str(reason): RefusalKind.FINAL if final else RefusalKind.TRANSIENT for reason, (final, _) in REASONS.items()},
+}
+
+
+def is_transient(code: str) -> bool:
+    """Whether a refusal with this reason code is about the moment (the message goes again later)."""
+    return REFUSALS.get(code, RefusalKind.FINAL) is RefusalKind.TRANSIENT
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -44,6 +103,8 @@ class DeliveryResult:
     reason_code: str = ""
     reason: str = ""
     receipt: bytes = b""
+    # The receiver's clock when it answered (receipts and refusals alike): lets the sender measure its skew.
+    receiver_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import grpc
@@ -20,10 +21,11 @@ from grpc_status import rpc_status
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
 from node.crypto.tls import TlsIdentity, cert_sha256
-from node.errors import ResourceExhausted
+from node.errors import InvalidArgument, ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
 from node.exchange.membership import ACTIVE_STATUSES, RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter
+from node.proto_types import timestamp, timestamp_from_proto
 
 __all__ = ["ExchangeServicer", "GrpcTransport", "server_credentials"]
 
@@ -128,6 +130,7 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
                     reason_code=r.reason_code,
                     reason=r.reason,
                     receipt=r.receipt,
+                    receiver_time=timestamp(r.receiver_time),
                 )
                 for r in results
             ],
@@ -150,6 +153,14 @@ def _peer_member(context: aio.ServicerContext[Any, Any], membership: RosterMembe
         if member.tls_cert_sha256 == fingerprint:
             return member.node_id
     return None
+
+
+def _receiver_time(result: pb.DeliveryResult) -> datetime | None:
+    """The peer's clock on a result; None if it sent none, or one outside the protobuf range."""
+    try:
+        return timestamp_from_proto(result, "receiver_time", field="receiver_time")
+    except InvalidArgument:
+        return None
 
 
 def _retry_status(seconds: float) -> grpc.Status:
@@ -221,7 +232,12 @@ class GrpcTransport:
             ) from error
         return [
             DeliveryResult(
-                r.message_id, _FROM_STATUS.get(r.status, DeliveryStatus.REJECTED), r.reason_code, r.reason, r.receipt
+                r.message_id,
+                _FROM_STATUS.get(r.status, DeliveryStatus.REJECTED),
+                r.reason_code,
+                r.reason,
+                r.receipt,
+                _receiver_time(r),
             )
             for r in response.results
         ]

@@ -23,7 +23,7 @@ from node.exchange.receiver import Receiver, ReceiverLimits
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
-from node.exchange.sender import PeerSender
+from node.exchange.sender import PeerSender, SendSettings
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 
 __all__ = ["NodeExchange"]
@@ -113,6 +113,8 @@ class NodeExchange:
                     self.roster.membership.is_active(p) and self.roster.membership.is_active(self.node_id)
                 ),
                 run_blocking=run_blocking,
+                # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
+                settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
             )
 
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)

@@ -13,9 +13,9 @@ Constraints every implementation MUST keep:
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from node.cases.model import Event, OutboxMessage
@@ -24,10 +24,13 @@ from node.cases.ports import CaseTransaction
 __all__ = [
     "ExchangeStore",
     "ExchangeTransaction",
+    "HeldMessage",
     "InboxEntry",
+    "OutboxDeferral",
     "OutboxMark",
     "OutboxStatus",
     "PeerBackoff",
+    "PeerState",
     "Receipt",
     "ReceivingStore",
     "ReceivingTransaction",
@@ -37,7 +40,8 @@ __all__ = [
 class OutboxStatus(enum.StrEnum):
     """Where a queued message stands. The value is what the outbox stores."""
 
-    PENDING = "pending"  # not yet answered for (also while its peer is suspended or backed off)
+    PENDING = "pending"  # not yet answered for good (also while its peer is suspended or backed off, or it
+    # was refused for a transient reason and waits for its own backoff)
     ACKED = "acked"  # the peer accepted it, or had already, and its signed receipt verified
     REJECTED = "rejected"  # the peer refused it for good: it is never sent again
 
@@ -53,6 +57,19 @@ class InboxEntry(NamedTuple):
     reason_code: str = ""
     reason: str = ""
     receipt: str = ""  # base64 of the signed receipt, for an accepted message
+
+
+class HeldMessage(NamedTuple):
+    """A message accepted before the item it is about (its referral is still on its way), held until it comes."""
+
+    sender: str
+    message_id: str
+    origin_node: str
+    origin_item_id: str
+    kind: str  # an outbox kind (node.cases.exchange_messages), e.g. "withdrawal"
+    body: str  # its outbox JSON
+    held_at: datetime
+    hold_until: datetime
 
 
 class Receipt(NamedTuple):
@@ -72,6 +89,25 @@ class OutboxMark(NamedTuple):
     message_id: str
     status: OutboxStatus
     error: str = ""  # for a rejected message: "<reason code>: <reason>"
+
+
+class OutboxDeferral(NamedTuple):
+    """A queued message refused for a transient reason: it stays pending and goes again later."""
+
+    message_id: str
+    error: str  # "<reason code>: <reason>"
+
+
+class PeerState(NamedTuple):
+    """What this node knows of its link to a peer, for the operator."""
+
+    peer: str
+    failures: int
+    next_attempt_at: datetime | None
+    last_error: str
+    last_success_at: datetime | None
+    clock_skew: timedelta | None  # the peer's clock minus this node's, as last measured
+    clock_measured_at: datetime | None
 
 
 class PeerBackoff(NamedTuple):
@@ -94,15 +130,50 @@ class ExchangeTransaction(Protocol):
         again MUST fail the transaction. The reason code MAY be cut to 40 characters and the reason to 500."""
         ...
 
+    def hold_message(self, held: HeldMessage) -> None:
+        """Keep a message that arrived before its item. A (sender, message id) pair is held at most once."""
+        ...
+
+    def held_count(self, sender: str) -> int:
+        """How many messages from `sender` are held."""
+        ...
+
+    def take_held(self, origin_node: str, origin_item_id: str) -> list[HeldMessage]:
+        """Remove and return the messages held for that item, in the order they were held."""
+        ...
+
+    def drop_expired_held(self, now: datetime) -> list[HeldMessage]:
+        """Remove and return the held messages whose hold ended by `now`."""
+        ...
+
     def savepoint(self) -> AbstractContextManager[None]:
         """A nested transaction: an exception inside MUST undo all the block wrote (through this Protocol or
         CaseTransaction), and nothing else."""
         ...
 
     # The sending side.
-    def pending_outbox_after(self, peer: str, after_id: int, limit: int) -> list[tuple[int, OutboxMessage]]:
+    def pending_outbox_after(
+        self,
+        peer: str,
+        after_id: int,
+        limit: int,
+        *,
+        due_at: datetime | None = None,
+        horizon: datetime | None = None,
+    ) -> list[tuple[int, OutboxMessage]]:
         """(outbox id, message) of at most `limit` of `peer`'s PENDING messages whose outbox id is past
-        `after_id`, oldest (lowest outbox id) first. Outbox ids MUST grow in the order messages are queued."""
+        `after_id`, oldest (lowest outbox id) first. Outbox ids MUST grow in the order messages are queued.
+        With `due_at`: only the due ones, and none queued behind a message for the same peer about the same
+        item that is not due (messages about one item go in queue order). A message never deferred is due; a
+        deferred one is due from the time defer_outbox_many set, or at once if that lies beyond `horizon` (the
+        clock was set back since)."""
+        ...
+
+    def defer_outbox_many(
+        self, deferrals: list[OutboxDeferral], at: datetime, delay: Callable[[int], timedelta]
+    ) -> None:
+        """Keep each message PENDING, count one more attempt, record its error (MAY be cut to 500
+        characters), and make it due at `at + delay(attempts)`, attempts counting this one."""
         ...
 
     def mark_outbox_many(self, marks: list[OutboxMark], at: datetime) -> None:
@@ -123,6 +194,14 @@ class ExchangeTransaction(Protocol):
     ) -> None:
         """Replace `peer`'s backoff and last error (MAY be cut to 500 characters); record `success_at`, when
         given, as the last time a delivery to it succeeded."""
+        ...
+
+    def set_peer_clock(self, peer: str, skew: timedelta, at: datetime) -> None:
+        """Record `peer`'s clock skew (its clock minus ours, to the millisecond) as measured at `at`."""
+        ...
+
+    def peer_states(self) -> list[PeerState]:
+        """Every peer this node has a delivery or clock record of, by peer id."""
         ...
 
     def peers_with_pending(self) -> list[str]:

@@ -6,11 +6,18 @@ sender it claims to be, that the sender is an active member, and the message's t
 transaction for the batch: deduplicate on (sender, message id), apply each message in its own savepoint,
 sign the receipts of the accepted ones together, and record every message with its result and receipt. A
 message that fails validation is REJECTED with its reason and changes nothing; the others still apply.
+
+A refusal for a transient reason (node.exchange.delivery.REFUSALS: about the moment, not the message) is not
+recorded as the message's answer, so the same message sent again is judged afresh; and a later message about
+the same item from the same sender in the batch is not applied ahead of it (WAITING_FOR_EARLIER). A withdrawal
+that arrives before its item is accepted and held until the referral comes (node.exchange.holding), for a
+bounded time. Every result carries this node's clock, so that the sender can measure its clock skew to it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,13 +35,16 @@ from node.crypto.envelope import VerifiedSignatures
 from node.errors import DomainError, ResourceExhausted
 from node.exchange.codec import Incoming, decode_body
 from node.exchange.delivery import (
+    WAITING_FOR_EARLIER,
     DeliveryResult,
     DeliveryStatus,
     EnvelopeOpener,
     OpenedEnvelope,
     ReceiptRequest,
     RejectedMessage,
+    is_transient,
 )
+from node.exchange.holding import Holding
 from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction
 
 __all__ = ["Receiver", "ReceiverLimits"]
@@ -56,6 +66,10 @@ class ReceiverLimits:
     max_batch_bytes: int = 8 * 1024 * 1024
     max_envelope_bytes: int = 256 * 1024
     max_clock_skew: timedelta = timedelta(minutes=5)
+    # A message that arrives before the item it is about is held this long (as long as senders retry a
+    # transient refusal), at most this many per sender (node.exchange.holding).
+    hold_for: timedelta = timedelta(days=7)
+    max_held_per_sender: int = 1000
 
 
 class Receiver:
@@ -77,6 +91,8 @@ class Receiver:
         self._members = members
         self._clock = clock
         self.limits = limits or ReceiverLimits()
+        self._holding = Holding(self._apply_one)
+        self._skew_warned: dict[str, datetime] = {}  # when a sender's clock was last warned of
 
     def deliver(self, envelopes: Sequence[bytes], *, peer: str | None) -> list[DeliveryResult]:
         """Results in the order of `envelopes`. `peer` is the member the TLS certificate belongs to (None when
@@ -117,7 +133,7 @@ class Receiver:
                 self._transaction(opened, refused, results, now, peer, savepoints=False)
             except _Refused:
                 self._transaction(opened, refused, results, now, peer, savepoints=True)
-        answered = [r for r in results if r is not None]
+        answered = [dataclasses.replace(r, receiver_time=now) for r in results if r is not None]
         assert len(answered) == len(envelopes), "every envelope gets its result, in order"
         if any(r.status is DeliveryStatus.ACCEPTED for r in answered):
             self._cases.committed()
@@ -131,8 +147,30 @@ class Receiver:
             raise RejectedMessage("SENDER_NOT_ACTIVE", f"{opened.sender} is not an active member", **where)
         if opened.expires_at <= now:
             raise RejectedMessage("EXPIRED", f"the message expired at {opened.expires_at.isoformat()}", **where)
-        if opened.created_at > now + self.limits.max_clock_skew:
-            raise RejectedMessage("FROM_THE_FUTURE", "the message is dated beyond the allowed clock skew", **where)
+        ahead, allowed = opened.created_at - now, self.limits.max_clock_skew
+        if ahead > allowed:
+            raise RejectedMessage(
+                "FROM_THE_FUTURE",
+                f"the message is dated {ahead.total_seconds():.0f} s ahead of this node's clock "
+                f"(at most {allowed.total_seconds():.0f} s)",
+                **where,
+            )
+        if ahead >= allowed / 2:
+            self._warn_of_skew(opened.sender, ahead, now)
+
+    def _warn_of_skew(self, sender: str, ahead: timedelta, now: datetime) -> None:
+        """A sender's clock runs ahead, near the limit: warn, at most once a minute per sender, before its
+        messages are refused."""
+        last = self._skew_warned.get(sender)
+        if last is not None and now - last < timedelta(minutes=1):
+            return
+        self._skew_warned[sender] = now
+        _log.warning(
+            "exchange.clock_skew_high",
+            peer=sender,
+            ahead_seconds=round(ahead.total_seconds(), 3),
+            limit_seconds=self.limits.max_clock_skew.total_seconds(),
+        )
 
     def _transaction(
         self,
@@ -145,6 +183,7 @@ class Receiver:
         savepoints: bool,
     ) -> None:
         with self._store.transaction() as tx:
+            self._holding.expire(tx, now)
             applied = self._apply_batch(tx, opened, now, savepoints=savepoints)
             for refusal in refused:
                 self._record_rejection(tx, refusal.code, refusal.message_id, now, peer=peer, claimed=refusal.sender)
@@ -163,6 +202,7 @@ class Receiver:
         first: dict[tuple[str, str], int] = {}  # the first copy of each message in this batch
         repeats: list[tuple[int, int]] = []
         decoded: dict[int, Incoming | DomainError] = {}
+        waiting: set[tuple[str, str, str]] = set()  # (sender, item) with a message refused for now in this batch
         for index, message in opened:
             if (message.sender, message.message_id) not in previous:
                 try:
@@ -190,8 +230,18 @@ class Receiver:
                 repeats.append((index, first[key]))
                 continue
             first[key] = index
+            incoming = decoded[index]
+            item = None if isinstance(incoming, DomainError) else (message.sender, *_item_of(incoming, self._node_id))
+            if item in waiting:
+                _log.info("exchange.waiting", sender=message.sender, message_id=message.message_id)
+                results[index] = DeliveryResult(
+                    message.message_id,
+                    DeliveryStatus.REJECTED,
+                    WAITING_FOR_EARLIER,
+                    "an earlier message about the same item was not applied yet",
+                )
+                continue
             try:
-                incoming = decoded[index]
                 if isinstance(incoming, DomainError):
                     raise incoming
                 if savepoints:
@@ -205,6 +255,17 @@ class Receiver:
             except DomainError as error:
                 # A named reason from the authority rules, else the error's class (INVALIDARGUMENT, ...).
                 code = error.code if isinstance(error, ExchangeRefusal) else type(error).__name__.upper()
+                if not isinstance(incoming, DomainError) and self._hold(tx, message, incoming, code, now):
+                    accepted.append((index, message))  # accepted, and held until its item arrives
+                    continue
+                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                if is_transient(code):  # about the moment: not this message's answer, judged afresh next time
+                    _log.info(
+                        "exchange.refused_for_now", sender=message.sender, message_id=message.message_id, code=code
+                    )
+                    if item is not None:
+                        waiting.add(item)
+                    continue
                 entries.append(
                     InboxEntry(
                         message.sender,
@@ -219,7 +280,6 @@ class Receiver:
                 # The sender is authenticated here: the TLS peer is the sender the signed envelope names.
                 self._record_rejection(tx, code, message.message_id, now, peer=message.sender)
                 _log.warning("exchange.rejected", peer=message.sender, message_id=message.message_id, code=code)
-                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
                 continue
             accepted.append((index, message))
         receipts = self._opener.sign_receipts(
@@ -246,9 +306,25 @@ class Receiver:
         tx.put_inbox_many(entries)
         return results
 
+    def _hold(
+        self, tx: ReceivingTransaction, message: OpenedEnvelope, incoming: Incoming, code: str, now: datetime
+    ) -> bool:
+        limits = self.limits
+        return self._holding.hold(
+            tx,
+            message.sender,
+            message.message_id,
+            incoming,
+            code,
+            now,
+            hold_for=limits.hold_for,
+            max_per_sender=limits.max_held_per_sender,
+        )
+
     def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> None:
         if isinstance(incoming, Referral):
             self._cases.receive_referral_txn(tx, sender, incoming)
+            self._holding.release(tx, incoming, self._clock.now())  # what overtook it applies now
         elif isinstance(incoming, StatusUpdate):
             self._cases.apply_status_update_txn(tx, sender, incoming)
         elif isinstance(incoming, Withdrawal):
@@ -281,3 +357,10 @@ def _attributed(peer: str | None, claimed: str) -> str:
     if peer is None:  # a transport that authenticates no peer (the in-memory one of tests)
         return f"{claimed or '?'} (claimed, unauthenticated)"
     return peer if claimed in ("", peer) else f"{peer} (claimed {claimed})"
+
+
+def _item_of(incoming: Incoming, me: str) -> tuple[str, str]:
+    """The item a message is about, as (origin node, origin item id): a status update is about an item of ours."""
+    if isinstance(incoming, StatusUpdate):
+        return me, incoming.origin_item_id
+    return incoming.origin_node, incoming.origin_item_id

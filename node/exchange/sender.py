@@ -4,10 +4,18 @@ Each loop takes a batch of that peer's pending outbox messages (bounded by count
 once (a signature over its Merkle root, an inclusion proof in each message), seals each message to the peer,
 and delivers the batch; while one batch is on the wire the loop prepares the next (a small window of batches
 in flight). ACCEPTED and DUPLICATE messages are done once their signed receipt
-verifies; the receipt is kept as the chain of custody. A REJECTED message is never retried: it is stored
-with the reason and raised as an event for the operator. A transient failure backs off exponentially with
-full jitter; the backoff is persisted, and reset when the peer contacts us. Messages for a suspended or
-revoked peer are held, not lost.
+verifies; the receipt is kept as the chain of custody. A message REJECTED for a final reason (about the
+message: node.exchange.delivery.REFUSALS) is never retried: it is stored with the reason and raised as an
+event for the operator. One rejected for a transient reason (about the moment: clock skew, a roster change on
+its way, an item whose referral is still on its way) stays queued and goes again after its own backoff,
+signed anew with fresh times, until `SendSettings.retry_transient_for` after it was queued. A transient
+failure of the whole call backs off the peer exponentially with full jitter; that backoff is persisted, and
+reset when the peer contacts us. Messages for a suspended or revoked peer are held, not lost.
+
+Messages about one item go in the order they were queued: a batch never carries a message about an item
+that an earlier batch still in flight carries, nor one queued behind a message about the same item that waits
+for its backoff. Every answer carries the peer's clock: the sender records its skew to the peer, logs it, and
+warns once it comes near the limit.
 """
 
 from __future__ import annotations
@@ -29,15 +37,15 @@ from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
 from node.exchange.codec import encode_body
 from node.exchange.delivery import (
-    HELD_CODES,
     DeliveryResult,
     DeliveryStatus,
     EnvelopeSealer,
     RejectedMessage,
     Transport,
     TransportError,
+    is_transient,
 )
-from node.exchange.ports import ExchangeStore, OutboxMark, OutboxStatus, PeerBackoff, Receipt
+from node.exchange.ports import ExchangeStore, OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, Receipt
 
 __all__ = ["Backoff", "PeerSender", "SendSettings"]
 
@@ -65,12 +73,22 @@ class SendSettings:
     window: int = 2
     message_ttl: timedelta = timedelta(days=7)
     backoff: Backoff = Backoff()
+    # A message refused for a transient reason goes again until this long after it was queued, then counts
+    # as rejected (and is shown to the operator as such).
+    retry_transient_for: timedelta = timedelta(days=7)
+    # Warn when the clock skew to a peer reaches this: receivers refuse messages beyond their limit (5 minutes
+    # by default, node.exchange.receiver.ReceiverLimits.max_clock_skew).
+    clock_skew_warning: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
     messages: list[OutboxMessage]
     last_outbox_id: int
+
+    @property
+    def items(self) -> frozenset[str]:
+        return frozenset(m.item_id for m in self.messages)
 
 
 class PeerSender:
@@ -99,23 +117,26 @@ class PeerSender:
         self._settings = settings or SendSettings()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.wake = asyncio.Event()
-        self._idle = False  # the last look found nothing pending at all (and no backoff in the way)
+        self._idle = False  # the last look found nothing due at all (and no backoff in the way)
+        self.clock_skew: timedelta | None = None  # the peer's clock minus ours, as last measured
+        self._logged_skew: timedelta | None = None
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Keep up to `window` batches in flight. Each new batch starts past the last one sent; when one
         comes back with messages still pending (a transient failure, a bad receipt), nothing new goes out
         until the window drains, and the next batch starts again from the oldest pending message."""
-        in_flight: set[asyncio.Task[int]] = set()
+        in_flight: dict[asyncio.Task[int], frozenset[str]] = {}  # each batch on the wire, and its items
         after, rewind = 0, False
         try:
             while True:
                 batch = None
                 if len(in_flight) < self._settings.window and not rewind:
                     self.wake.clear()
-                    batch = await self._next_batch(after if in_flight else 0)
+                    busy = frozenset[str]().union(*in_flight.values())
+                    batch = await self._next_batch(after if in_flight else 0, busy)
                 if batch is not None:
                     after = batch.last_outbox_id
-                    in_flight.add(asyncio.create_task(self._send(batch.messages)))
+                    in_flight[asyncio.create_task(self._send(batch.messages))] = batch.items
                     continue
                 if not in_flight:
                     if not rewind and self._idle:
@@ -134,11 +155,11 @@ class PeerSender:
                 woken = asyncio.create_task(self.wake.wait())
                 waiting = {woken} if len(in_flight) < self._settings.window and not rewind else set()
                 try:
-                    done, _ = await asyncio.wait(in_flight | waiting, return_when=asyncio.FIRST_COMPLETED)
+                    done, _ = await asyncio.wait(in_flight.keys() | waiting, return_when=asyncio.FIRST_COMPLETED)
                 finally:
                     woken.cancel()
-                for task in done & in_flight:
-                    in_flight.discard(task)
+                for task in done & in_flight.keys():
+                    del in_flight[task]
                     if task.result() < 0:
                         rewind = True
         finally:
@@ -147,22 +168,23 @@ class PeerSender:
 
     async def send_once(self) -> int:
         """Deliver one batch if one is due. Returns how many messages got a final answer."""
-        batch = await self._next_batch(0)
+        batch = await self._next_batch(0, frozenset())
         if batch is None:
             return 0
         return max(0, await self._send(batch.messages))
 
-    async def _next_batch(self, after: int) -> _Batch | None:
+    async def _next_batch(self, after: int, busy: frozenset[str]) -> _Batch | None:
         if not self._is_active(self.peer):
             return None  # held until the peer is active again
-        batch: _Batch | None = await self._run(self._due_batch, after)
+        batch: _Batch | None = await self._run(self._due_batch, after, busy)
         return batch
 
     async def _send(self, batch: list[OutboxMessage]) -> int:
         """Seal and deliver a batch, and record the answers. The number of messages that got a final answer,
         or -1 if some are still pending."""
         now = self._clock.now()
-        envelopes: list[bytes] = await self._run(self._seal, batch, now)
+        envelopes: list[bytes] = await self._run(self._seal, batch, now)  # fresh times on every send
+        sent_at = self._clock.now()
         try:
             results = await self._transport.deliver(self.peer, envelopes)
         except TransportError as error:
@@ -171,26 +193,55 @@ class PeerSender:
         if len(results) != len(batch):
             await self._run(self._failed, f"{len(results)} results for {len(batch)} messages", True)
             return -1
-        done = int(await self._run(self._record, batch, results))
+        skew = self._skew(results, sent_at, self._clock.now())
+        done = int(await self._run(self._record, batch, results, skew))
         return done if done == len(batch) else -1
 
-    def _due_batch(self, after: int) -> _Batch | None:
+    def _due_batch(self, after: int, busy: frozenset[str] = frozenset()) -> _Batch | None:
+        """The next batch past `after`: due messages, oldest first, ending before the first one about an item
+        in `busy` (carried by a batch still in flight)."""
         self._idle = False
+        now = self._clock.now()
         with self._store.transaction(read_only=True) as tx:
             next_attempt = tx.peer_backoff(self.peer).next_attempt_at
-            if next_attempt is not None and next_attempt > self._clock.now():
+            if next_attempt is not None and next_attempt > now:
                 return None
-            pending = tx.pending_outbox_after(self.peer, after, self._settings.batch_count)
+            pending = tx.pending_outbox_after(
+                self.peer, after, self._settings.batch_count, due_at=now, horizon=now + self._settings.backoff.cap
+            )
         self._idle = not pending and after == 0
         batch: list[OutboxMessage] = []
         size, last = 0, after
         for outbox_id, message in pending:
             size += len(message.body)
-            if batch and size > self._settings.batch_bytes:
+            if (batch and size > self._settings.batch_bytes) or message.item_id in busy:
                 break
             batch.append(message)
             last = outbox_id
         return _Batch(batch, last) if batch else None
+
+    def _skew(self, results: list[DeliveryResult], sent_at: datetime, answered_at: datetime) -> timedelta | None:
+        """The peer's clock minus ours: its clock when it answered against the middle of our call. Logged when
+        it changes by a second or more; a warning once it reaches the warning level."""
+        peer_time = next((r.receiver_time for r in results if r.receiver_time is not None), None)
+        if peer_time is None:
+            return None
+        skew = peer_time - (sent_at + (answered_at - sent_at) / 2)
+        self.clock_skew = skew
+        seconds = round(skew.total_seconds(), 3)
+        if abs(skew) >= self._settings.clock_skew_warning:
+            _log.warning(
+                "exchange.clock_skew_high",
+                peer=self.peer,
+                skew_seconds=seconds,
+                warn_at_seconds=self._settings.clock_skew_warning.total_seconds(),
+            )
+        elif self._logged_skew is None or abs(skew - self._logged_skew) >= timedelta(seconds=1):
+            _log.info("exchange.clock_skew", peer=self.peer, skew_seconds=seconds)
+        else:
+            return skew
+        self._logged_skew = skew
+        return skew
 
     def _seal(self, batch: list[OutboxMessage], now: datetime) -> list[bytes]:
         return self._sealer.seal_batch(
@@ -208,13 +259,14 @@ class PeerSender:
             tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
         _log.warning("exchange.send_failed", peer=self.peer, failures=failures, transient=transient, error=error)
 
-    def _record(self, batch: list[OutboxMessage], results: list[DeliveryResult]) -> int:
-        """Check the receipts (a batch's receipts share one signature: checked once) and record the answers
-        in one transaction."""
+    def _record(self, batch: list[OutboxMessage], results: list[DeliveryResult], skew: timedelta | None = None) -> int:
+        """Check the receipts (a batch's receipts share one signature: checked once) and record the answers,
+        and the clock skew to the peer, in one transaction. The number of messages that got a final answer."""
         now = self._clock.now()
         verified: VerifiedSignatures = set()
         receipts: list[Receipt] = []
         marks: list[OutboxMark] = []
+        deferred: list[OutboxDeferral] = []
         rejected: list[tuple[OutboxMessage, DeliveryResult]] = []
         for message, result in zip(batch, results, strict=True):
             if result.message_id and result.message_id != message.message_id:
@@ -230,19 +282,23 @@ class PeerSender:
                 receipt = base64.b64encode(result.receipt).decode()
                 receipts.append(Receipt(message.message_id, self.peer, message.item_id, accepted_at, receipt, now))
                 marks.append(OutboxMark(message.message_id, OutboxStatus.ACKED))
-            elif result.reason_code in HELD_CODES:
-                # Not about the message: the receiver's roster says this node may not send now (a roster
-                # change crossed the call). Held, as a suspended member's messages are, never lost.
-                _log.warning("exchange.delivery_held", peer=self.peer, message_id=message.message_id)
-                continue
-            else:
-                marks.append(
-                    OutboxMark(message.message_id, OutboxStatus.REJECTED, f"{result.reason_code}: {result.reason}")
+            elif is_transient(result.reason_code) and now - message.created_at < self._settings.retry_transient_for:
+                # About the moment, not the message: it stays queued and goes again after its backoff.
+                _log.info(
+                    "exchange.delivery_deferred", peer=self.peer, message_id=message.message_id, code=result.reason_code
                 )
+                deferred.append(OutboxDeferral(message.message_id, f"{result.reason_code}: {result.reason}"))
+            else:
+                given_up = " (refused for now, and given up after retrying)" if is_transient(result.reason_code) else ""
+                error = f"{result.reason_code}: {result.reason}{given_up}"
+                marks.append(OutboxMark(message.message_id, OutboxStatus.REJECTED, error))
                 rejected.append((message, result))
         with self._store.transaction() as tx:
             tx.put_receipts(receipts)
             tx.mark_outbox_many(marks, now)
+            tx.defer_outbox_many(deferred, now, lambda attempts: self._settings.backoff.delay(attempts, self._rng))
+            if skew is not None:
+                tx.set_peer_clock(self.peer, skew, now)
             for message, result in rejected:
                 tx.append_event(
                     Event(

@@ -12,7 +12,7 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-__all__ = ["create_store_engine", "downgrade", "migrate", "sqlite_url"]
+__all__ = ["alembic_config", "create_store_engine", "downgrade", "migrate", "sqlite_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -77,10 +77,16 @@ def downgrade(engine: Engine, revision: str) -> None:
     _run_migrations(engine, lambda config: command.downgrade(config, revision))
 
 
-def _run_migrations(engine: Engine, step: Callable[[Config], None]) -> None:
-    """Run one Alembic command in one transaction, on a connection handed to migrations/env.py."""
+def alembic_config() -> Config:
+    """Alembic's configuration of this store: where its migrations are."""
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
+    return config
+
+
+def _run_migrations(engine: Engine, step: Callable[[Config], None]) -> None:
+    """Run one Alembic command in one transaction, on a connection handed to migrations/env.py."""
+    config = alembic_config()
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         if sqlite:

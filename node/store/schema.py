@@ -31,6 +31,7 @@ __all__ = [
     "assessments",
     "audit_log",
     "events",
+    "held_messages",
     "holds",
     "hosting_records",
     "idempotency",
@@ -308,6 +309,8 @@ outbox = Table(
     Column("acked_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=False),
     Index("ix_outbox_peer_node_status", "peer_node", "status"),
+    # Messages about one item go in queue order: the sender looks for an earlier one still waiting.
+    Index("ix_outbox_peer_node_item_id", "peer_node", "item_id"),
 )
 
 # Status updates that arrived ahead of a missing one; applied in sequence order once the gap is filled.
@@ -320,6 +323,24 @@ pending_status_updates = Table(
     Column("sender", String(64), primary_key=True),
     Column("body", String(4000), nullable=False),
     Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# Messages accepted before the item they are about (a withdrawal that overtook its referral): applied when the
+# item arrives, or dropped (with an event for the operator) once held for the receiver's hold period.
+held_messages = Table(
+    "held_messages",
+    metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("message_id", String(36), primary_key=True),
+    Column("origin_node", String(64), nullable=False),
+    Column("origin_item_id", String(36), nullable=False),
+    Column("kind", String(32), nullable=False),
+    # The message's outbox JSON (node.cases.exchange_messages): a withdrawal, its reason of up to 2,000
+    # characters escaped.
+    Column("body", String(16384), nullable=False),
+    Column("held_at", UtcDateTime(), nullable=False),
+    Column("hold_until", UtcDateTime(), nullable=False, index=True),
+    Index("ix_held_messages_origin_node_origin_item_id", "origin_node", "origin_item_id"),
 )
 
 # Every message received from a peer, deduplicated on (sender, message id), with the receipt returned.
@@ -358,6 +379,9 @@ peer_state = Table(
     Column("next_attempt_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=False),
     Column("last_success_at", UtcDateTime(), nullable=True),
+    # The peer's clock minus this node's, as measured from its last answer, and when.
+    Column("clock_skew_ms", BigInteger(), nullable=True),
+    Column("clock_measured_at", UtcDateTime(), nullable=True),
 )
 
 # The signed rosters this node has trusted, newest last. Base64 of the SignedRoster bytes.

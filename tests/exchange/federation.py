@@ -11,7 +11,7 @@ from typing import Any
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, roster_pb2
 from node.app import Node, build_node
-from node.clock import ManualClock
+from node.clock import Clock, ManualClock
 from node.config import parse_config
 from node.crypto import HpkeKeyPair, SigningKeyPair
 from node.exchange.membership import RosterMembership
@@ -30,13 +30,17 @@ class Member:
     node: Node
     signing: list[SigningKeyPair]
     hpke: list[HpkeKeyPair]
+    clock: Clock
     crypto: RosterCrypto | None = None
     receiver: Receiver | None = None
     senders: dict[str, PeerSender] = field(default_factory=dict)
 
 
 class Federation:
-    def __init__(self, tmp: Path, clock: ManualClock, *, pq: set[str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, clock: ManualClock, *, pq: set[str] | None = None, clocks: dict[str, Clock] | None = None
+    ) -> None:
+        """`clocks`: a clock of its own for some nodes (OffsetClock: a node whose clock is wrong)."""
         self.clock = clock
         self.network = InMemoryNetwork()
         self.members: dict[str, Member] = {}
@@ -49,13 +53,14 @@ class Federation:
                     "database_url": f"sqlite+pysqlite:///{tmp / node_id}.db",
                 }
             }
-            node = build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+            own = (clocks or {}).get(node_id, clock)
+            node = build_node(parse_config(raw, {}), clock=own, resolver=StaticResolver(HOSTING))
             signing = [SigningKeyPair.generate(envelope_pb2.SIGNATURE_ALGORITHM_ED25519)]
             suite = envelope_pb2.HPKE_SUITE_X25519_SHA256_AES128GCM
             if node_id in pq:
                 signing.append(SigningKeyPair.generate(envelope_pb2.SIGNATURE_ALGORITHM_ML_DSA_65))
                 suite = envelope_pb2.HPKE_SUITE_MLKEM768X25519_SHA256_AES256GCM
-            self.members[node_id] = Member(node, signing, [HpkeKeyPair.generate(suite)])
+            self.members[node_id] = Member(node, signing, [HpkeKeyPair.generate(suite)], own)
         self.roster = self._roster(pq)
         self.membership = RosterMembership(self.roster)
         for node_id, member in self.members.items():
@@ -65,7 +70,7 @@ class Federation:
                 signing_keys=member.signing,
                 hpke_keys=member.hpke,
                 membership=lambda: self.membership,
-                clock=clock,
+                clock=member.clock,
             )
             member.receiver = Receiver(
                 node_id=node_id,
@@ -73,7 +78,7 @@ class Federation:
                 store=member.node.store,
                 opener=member.crypto,
                 members=lambda: self.membership,
-                clock=clock,
+                clock=member.clock,
             )
             self.network.receivers[node_id] = member.receiver
 
@@ -130,7 +135,7 @@ class Federation:
                 store=member.node.store,
                 sealer=member.crypto,
                 transport=InMemoryTransport(frm, self.network, run_blocking),
-                clock=self.clock,
+                clock=member.clock,
                 is_active=self.membership_active,
                 run_blocking=run_blocking,
                 rng=random.Random(1),

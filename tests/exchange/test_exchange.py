@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, roster_pb2
-from node.cases.exchange_messages import StatusUpdate, dump_body
+from node.cases.exchange_messages import Referral, dump_body
 from node.cases.model import ActionType, Assessment, Classification, ItemState, OutboxMessage
 from node.cases.requests import NewAction, NewReport, NewUrl
 from node.clock import ManualClock
@@ -239,29 +239,30 @@ def test_an_oversize_batch_is_refused_whole(fed: Federation) -> None:
 
 def test_a_rejection_is_stored_shown_and_never_retried(fed: Federation) -> None:
     nl = fed.members["nl-hotline"].node
-    update = StatusUpdate(
+    referral = Referral(  # a referral nl sends in fr's name: refused for good (not authorised)
+        "fr-hotline",
         "01a2cccc-0000-7000-8000-000000000000",
-        1,
-        "nl-hotline",
+        "https://de.host.example/x",
+        (),
+        None,
+        None,
         fed.clock.now(),
-        ItemState.CLOSED_REMOVED,
-        ActionType.CONTENT_REMOVED,
     )
-    with nl.store.transaction() as tx:  # a status update about an item de never referred to nl
+    with nl.store.transaction() as tx:
         tx.enqueue_outbox(
             OutboxMessage(
                 "01a2dddd-0000-7000-8000-000000000000",
                 "de-hotline",
-                "status_update",
+                "referral",
                 "no-item",
-                dump_body(update.to_json()),
+                dump_body(referral.to_json()),
                 fed.clock.now(),
             )
         )
     assert fed.deliver_all() == 1
     with nl.engine.connect() as connection:
         row = connection.execute(select(t.outbox.c.status, t.outbox.c.last_error)).one()
-    assert row.status == OutboxStatus.REJECTED and row.last_error.startswith("UNKNOWN_ITEM: ")
+    assert row.status == OutboxStatus.REJECTED and row.last_error.startswith("ORIGIN_NOT_SENDER: ")
     events = nl.cases.list_events(after_seq=0, limit=10)
     assert events[-1].kind == "delivery.rejected"
     assert fed.deliver_all() == 0  # never retried

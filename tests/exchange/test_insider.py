@@ -75,8 +75,8 @@ def send(fed: Federation, frm: str, to: str, message: ExchangeMessage) -> Seen:
 
 
 def last_event(fed: Federation, node_id: str) -> str:
-    event = node(fed, node_id).cases.list_events(after_seq=0, limit=100_000)[-1]
-    return f"{event.kind} {event.detail}"
+    events = node(fed, node_id).cases.list_events(after_seq=0, limit=100_000)
+    return f"{events[-1].kind} {events[-1].detail}" if events else ""
 
 
 def refused(seen: Seen, code: str, frm: str) -> None:
@@ -301,10 +301,14 @@ def test_a_withdrawal_from_a_member_that_is_not_the_origin_is_refused(fed: Feder
     assert node(fed, DE).cases.get_item(de_id).state is ItemState.AWAITING_ASSESSMENT
 
 
-def test_a_withdrawal_of_an_item_not_yet_referred_is_refused_as_not_yet_known(fed: Federation) -> None:
+def test_a_withdrawal_of_an_item_not_yet_referred_is_held_not_applied(fed: Federation) -> None:
+    """ITEM_NOT_YET_KNOWN is about the moment: the origin's withdrawal is accepted and held until its referral
+    arrives (node.exchange.holding), and changes none of the receiver's cases meanwhile."""
     before = state(fed, DE)
-    refused(send(fed, NL, DE, Withdrawal(NL, str(uuid7()), "too early")), "ITEM_NOT_YET_KNOWN", NL)
+    accepted(send(fed, NL, DE, Withdrawal(NL, str(uuid7()), "too early")))
     assert state(fed, DE) == before
+    with node(fed, DE).engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(t.held_messages)).scalar_one() == 1
 
 
 # ------------------------------------------------------------------------------------------- attribution

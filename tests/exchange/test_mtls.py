@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,10 @@ async def test_a_referral_crosses_mutual_tls_and_comes_back_with_a_receipt(mtls:
         await transport.close()
     assert received(mtls.fed, origin_id)
     assert len(mtls.fed.members["nl-hotline"].node.cases.receipts(origin_id)) == 1
+    # The answer carried the receiver's clock: the sender measured and kept its skew (one clock here: none).
+    assert sender.clock_skew == timedelta(0)
+    with mtls.fed.members["nl-hotline"].node.store.transaction(read_only=True) as tx:
+        assert [(s.peer, s.clock_skew) for s in tx.peer_states()] == [("de-hotline", timedelta(0))]
 
 
 async def _deliver_raw(served: Served, identity: TlsIdentity, envelopes: list[bytes], roster_version: int) -> Any:
@@ -119,6 +124,7 @@ async def _deliver_raw(served: Served, identity: TlsIdentity, envelopes: list[by
 async def test_the_certificate_of_one_member_cannot_send_as_another(mtls: Served) -> None:
     response = await _deliver_raw(mtls, mtls.identities["fr-hotline"], [_envelope(mtls.fed)], 1)
     assert [(r.status, r.reason_code) for r in response.results] == [(pb.DELIVERY_STATUS_REJECTED, "PEER_MISMATCH")]
+    assert response.results[0].receiver_time.ToDatetime(tzinfo=UTC) == mtls.fed.clock.now()  # refusals too
 
 
 async def test_a_certificate_the_roster_does_not_list_cannot_connect(mtls: Served) -> None:

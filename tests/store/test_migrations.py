@@ -10,16 +10,18 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, func, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from node.store import schema as t
-from node.store.engine import create_store_engine, downgrade, migrate
+from node.store.engine import alembic_config, create_store_engine, downgrade, migrate
 from node.store.schema import metadata
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-HEAD = "0004_item_id_origins"  # the newest revision
+# The newest revision, whichever it is: the revisions the migrations directory chains up to.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def differences(engine: Engine, target: MetaData = metadata) -> list[object]:

@@ -1,10 +1,14 @@
-"""The receiving side's table: every message received from a peer, with its result, to deduplicate on."""
+"""The receiving side's tables: every message received from a peer, with its result, to deduplicate on; and
+the messages held until the item they are about arrives."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select
+from datetime import datetime
+from typing import Any
 
-from node.exchange.ports import InboxEntry
+from sqlalchemy import bindparam, delete, func, insert, select
+
+from node.exchange.ports import HeldMessage, InboxEntry
 from node.store import schema as t
 from node.store.txn.transaction import TransactionBase
 
@@ -12,7 +16,7 @@ __all__ = ["InboxTxn"]
 
 
 class InboxTxn(TransactionBase):
-    """The inbox table of a transaction."""
+    """The inbox and held_messages tables of a transaction."""
 
     def get_inbox_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], InboxEntry]:
         """The inbox entries of the (sender, message id) pairs that were received before."""
@@ -32,6 +36,27 @@ class InboxTxn(TransactionBase):
                 insert(t.inbox),
                 [{**e._asdict(), "reason_code": e.reason_code[:40], "reason": e.reason[:500]} for e in entries],
             )
+
+    def hold_message(self, held: HeldMessage) -> None:
+        self.c.execute(insert(t.held_messages), held._asdict())
+
+    def held_count(self, sender: str) -> int:
+        query = select(func.count()).select_from(t.held_messages).where(t.held_messages.c.sender == sender)
+        return int(self.c.execute(query).scalar_one())
+
+    def take_held(self, origin_node: str, origin_item_id: str) -> list[HeldMessage]:
+        where = (t.held_messages.c.origin_node == origin_node, t.held_messages.c.origin_item_id == origin_item_id)
+        return self._take(*where)
+
+    def drop_expired_held(self, now: datetime) -> list[HeldMessage]:
+        return self._take(t.held_messages.c.hold_until <= now)
+
+    def _take(self, *where: Any) -> list[HeldMessage]:
+        query = select(t.held_messages).where(*where)
+        rows = self.c.execute(query.order_by(t.held_messages.c.held_at, t.held_messages.c.message_id)).all()
+        if rows:
+            self.c.execute(delete(t.held_messages).where(*where))
+        return [HeldMessage(**row._mapping) for row in rows]
 
 
 _INBOX_MANY = select(

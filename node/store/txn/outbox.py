@@ -1,16 +1,18 @@
 """The sending side's tables: the outbox, the receipts peers signed for delivered messages, and each peer's
-backoff."""
+backoff and clock skew."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import and_, bindparam, exists, insert, select, text, update
+from sqlalchemy.orm import aliased
 
 from node.cases.model import OutboxMessage
 from node.cases.ports import ItemReceipt
-from node.exchange.ports import OutboxMark, OutboxStatus, PeerBackoff, Receipt
+from node.exchange.ports import OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, PeerState, Receipt
 from node.store import schema as t
 from node.store.txn.transaction import TransactionBase, _Direct
 
@@ -39,9 +41,24 @@ class OutboxTxn(TransactionBase):
             ],
         )
 
-    def pending_outbox_after(self, peer_node: str, after_id: int, limit: int) -> list[tuple[int, OutboxMessage]]:
-        """(outbox id, message) of `peer_node`'s pending messages past `after_id`, oldest first."""
-        rows = self.c.execute(_PENDING_AFTER, {"k_peer": peer_node, "k_after": after_id, "k_limit": limit}).all()
+    def pending_outbox_after(
+        self,
+        peer_node: str,
+        after_id: int,
+        limit: int,
+        *,
+        due_at: datetime | None = None,
+        horizon: datetime | None = None,
+    ) -> list[tuple[int, OutboxMessage]]:
+        """(outbox id, message) of `peer_node`'s pending messages past `after_id`, oldest first; with `due_at`,
+        only the due ones that wait behind no message about the same item."""
+        parameters: dict[str, Any] = {"k_peer": peer_node, "k_after": after_id, "k_limit": limit}
+        if due_at is None:
+            rows = self.c.execute(_PENDING_AFTER, parameters).all()
+        else:
+            rows = self.c.execute(
+                _DUE_AFTER, {**parameters, "k_due": due_at, "k_horizon": horizon or datetime.max.replace(tzinfo=UTC)}
+            ).all()
         return [
             (r.outbox_id, OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at))
             for r in rows
@@ -62,6 +79,26 @@ class OutboxTxn(TransactionBase):
                     for message_id, status, error in marks
                 ],
             )
+
+    def defer_outbox_many(
+        self, deferrals: list[OutboxDeferral], at: datetime, delay: Callable[[int], timedelta]
+    ) -> None:
+        if not deferrals:
+            return
+        ids = [d.message_id for d in deferrals]
+        attempts = {r.message_id: r.attempts for r in self.c.execute(_ATTEMPTS, {"k_message_ids": ids})}
+        self.c.execute(
+            _DEFER_OUTBOX,
+            [
+                {
+                    "k_message_id": message_id,
+                    "k_attempts": attempts.get(message_id, 0) + 1,
+                    "k_next": at + delay(attempts.get(message_id, 0) + 1),
+                    "k_error": error[:500],
+                }
+                for message_id, error in deferrals
+            ],
+        )
 
     def put_receipts(self, receipts: list[Receipt]) -> None:
         """A receipt already stored for a message is kept."""
@@ -106,6 +143,26 @@ class OutboxTxn(TransactionBase):
         if updated.rowcount == 0:
             self.c.execute(insert(t.peer_state), {"peer_node": peer, "last_success_at": success_at, **values})
 
+    def set_peer_clock(self, peer: str, skew: timedelta, at: datetime) -> None:
+        values = {"clock_skew_ms": round(skew / timedelta(milliseconds=1)), "clock_measured_at": at}
+        updated = self.c.execute(update(t.peer_state).where(t.peer_state.c.peer_node == peer).values(**values))
+        if updated.rowcount == 0:
+            self.c.execute(insert(t.peer_state), {"peer_node": peer, "failures": 0, "last_error": "", **values})
+
+    def peer_states(self) -> list[PeerState]:
+        return [
+            PeerState(
+                r.peer_node,
+                r.failures,
+                r.next_attempt_at,
+                r.last_error,
+                r.last_success_at,
+                None if r.clock_skew_ms is None else timedelta(milliseconds=r.clock_skew_ms),
+                r.clock_measured_at,
+            )
+            for r in self.c.execute(select(t.peer_state).order_by(t.peer_state.c.peer_node))
+        ]
+
     def peers_with_pending(self) -> list[str]:
         """The peers with pending messages: a skip scan of the outbox's (peer, status) index, a few lookups per
         peer however many messages the outbox keeps (a DISTINCT would read the whole index)."""
@@ -140,6 +197,36 @@ _PENDING_AFTER = (
     )
     .order_by(t.outbox.c.outbox_id)
     .limit(bindparam("k_limit"))
+)
+_EARLIER = aliased(t.outbox)
+
+
+def _waiting(row: Any) -> Any:
+    """A message deferred (attempted before) to after `k_due`; deferred beyond `k_horizon`, the clock was set
+    back since, and it counts as due."""
+    return and_(
+        row.c.attempts > 0, row.c.next_attempt_at > bindparam("k_due"), row.c.next_attempt_at <= bindparam("k_horizon")
+    )
+
+
+# Due, and queued behind no pending message about the same item that is still waiting (order per item).
+_DUE_AFTER = _PENDING_AFTER.where(
+    ~_waiting(t.outbox),
+    ~exists().where(
+        _EARLIER.c.peer_node == t.outbox.c.peer_node,
+        _EARLIER.c.item_id == t.outbox.c.item_id,
+        _EARLIER.c.status == OutboxStatus.PENDING.value,
+        _EARLIER.c.outbox_id < t.outbox.c.outbox_id,
+        _waiting(_EARLIER),
+    ),
+)
+_ATTEMPTS = select(t.outbox.c.message_id, t.outbox.c.attempts).where(
+    t.outbox.c.message_id.in_(bindparam("k_message_ids", expanding=True))
+)
+_DEFER_OUTBOX = (
+    update(t.outbox)
+    .where(t.outbox.c.message_id == bindparam("k_message_id"))
+    .values(attempts=bindparam("k_attempts"), next_attempt_at=bindparam("k_next"), last_error=bindparam("k_error"))
 )
 _MARK_OUTBOX = (
     update(t.outbox)

@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -27,18 +30,20 @@ class DeliverRequest(_message.Message):
     def __init__(self, roster_version: _Optional[int] = ..., envelopes: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class DeliveryResult(_message.Message):
-    __slots__ = ("message_id", "status", "reason_code", "reason", "receipt")
+    __slots__ = ("message_id", "status", "reason_code", "reason", "receipt", "receiver_time")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    RECEIVER_TIME_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     status: DeliveryStatus
     reason_code: str
     reason: str
     receipt: bytes
-    def __init__(self, message_id: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., receipt: _Optional[bytes] = ...) -> None: ...
+    receiver_time: _timestamp_pb2.Timestamp
+    def __init__(self, message_id: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., receipt: _Optional[bytes] = ..., receiver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DeliverResponse(_message.Message):
     __slots__ = ("roster_version", "results")

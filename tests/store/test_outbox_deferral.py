@@ -1,0 +1,87 @@
+"""The store's side of transient refusals, held messages and clock skew, on both backends: a deferred message
+waits for its own backoff, and so does every later message about the same item (order per item), while other
+items go; held messages are taken by item, in order, and dropped when their hold ends; each peer's clock skew
+is kept and listed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from node.cases.model import OutboxMessage
+from node.exchange.ports import HeldMessage, OutboxDeferral, PeerBackoff, PeerState
+from node.store.sql_store import SqlStore
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+DE = "de-hotline"
+
+
+def _queue(store: SqlStore, *items: str) -> list[str]:
+    ids = [str(uuid.uuid4()) for _ in items]
+    with store.transaction() as tx:
+        for message_id, item in zip(ids, items, strict=True):
+            tx.enqueue_outbox(OutboxMessage(message_id, DE, "referral", item, "{}", T0))
+    return ids
+
+
+def _due(store: SqlStore, at: datetime, horizon: datetime | None = None) -> list[str]:
+    with store.transaction(read_only=True) as tx:
+        return [m.message_id for _, m in tx.pending_outbox_after(DE, 0, 100, due_at=at, horizon=horizon)]
+
+
+def test_a_deferred_message_holds_back_the_later_ones_about_its_item_only(store: SqlStore) -> None:
+    a1, b1, a2, b2 = _queue(store, "item-a", "item-b", "item-a", "item-b")
+    assert _due(store, T0) == [a1, b1, a2, b2]  # never deferred: due, whatever their times
+    delays: list[int] = []
+
+    def delay(attempts: int) -> timedelta:
+        delays.append(attempts)
+        return timedelta(minutes=attempts)
+
+    with store.transaction() as tx:
+        tx.defer_outbox_many([OutboxDeferral(a1, "FROM_THE_FUTURE: dated ahead")], T0, delay)
+    assert _due(store, T0) == [b1, b2]  # a2 waits behind a1
+    assert _due(store, T0 + timedelta(minutes=1)) == [a1, b1, a2, b2]
+    with store.transaction() as tx:
+        tx.defer_outbox_many([OutboxDeferral(a1, "NOTFOUND: not yet")], T0, delay)
+    assert delays == [1, 2]  # attempts counted
+    assert _due(store, T0 + timedelta(minutes=1)) == [b1, b2]
+    # A clock set back (the node was ahead, then corrected): a message deferred beyond the horizon is due.
+    assert _due(store, T0 - timedelta(minutes=10), horizon=T0) == [a1, b1, a2, b2]
+    with store.transaction(read_only=True) as tx:  # without due_at: every pending message, as before
+        assert [m.message_id for _, m in tx.pending_outbox_after(DE, 0, 100)] == [a1, b1, a2, b2]
+
+
+def test_each_peers_clock_skew_is_kept_and_listed(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        tx.set_peer_backoff("fr-hotline", PeerBackoff(2, T0), error="UNAVAILABLE")
+        tx.set_peer_clock("fr-hotline", timedelta(seconds=-1.5), T0)
+        tx.set_peer_clock(DE, timedelta(minutes=70), T0)
+    with store.transaction() as tx:
+        tx.set_peer_clock(DE, timedelta(milliseconds=12), T0 + timedelta(seconds=1))
+    with store.transaction(read_only=True) as tx:
+        assert tx.peer_states() == [
+            PeerState(DE, 0, None, "", None, timedelta(milliseconds=12), T0 + timedelta(seconds=1)),
+            PeerState("fr-hotline", 2, T0, "UNAVAILABLE", None, timedelta(seconds=-1.5), T0),
+        ]
+
+
+def test_held_messages_are_taken_by_item_in_order_and_dropped_when_their_hold_ends(store: SqlStore) -> None:
+    def held(message_id: str, item: str, at: datetime) -> HeldMessage:
+        return HeldMessage("nl-hotline", message_id, "nl-hotline", item, "withdrawal", "{}", at, at + timedelta(days=7))
+
+    first, second, other = (
+        held("m-1", "item-a", T0),
+        held("m-2", "item-a", T0 + timedelta(seconds=1)),
+        held("m-3", "item-b", T0),
+    )
+    with store.transaction() as tx:
+        for message in (second, other, first):
+            tx.hold_message(message)
+        assert tx.held_count("nl-hotline") == 3 and tx.held_count("fr-hotline") == 0
+    with store.transaction() as tx:
+        assert tx.take_held("nl-hotline", "item-a") == [first, second]
+        assert tx.take_held("nl-hotline", "item-a") == []
+        assert tx.drop_expired_held(T0 + timedelta(days=7) - timedelta(seconds=1)) == []
+        assert tx.drop_expired_held(T0 + timedelta(days=7)) == [other]
+        assert tx.held_count("nl-hotline") == 0
