@@ -19,6 +19,7 @@ from node.store.engine import create_store_engine, downgrade, migrate
 from node.store.schema import metadata
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HEAD = "0004_exchange_retention"  # the newest revision
 
 
 def differences(engine: Engine, target: MetaData = metadata) -> list[object]:
@@ -52,7 +53,7 @@ def _audit_row(seq_hint: str) -> dict[str, object]:
 
 def test_migrate_to_head_matches_the_metadata_exactly(engine: Engine) -> None:
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 
@@ -73,7 +74,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(insert(t.audit_log), _audit_row("kept"))
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         assert connection.execute(select(t.audit_log.c.subject)).scalars().all() == ["kept"]
 
@@ -90,7 +91,7 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
             ).scalar_one()
         assert functions == 0
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     # The append-only triggers are back as well.
     with engine.begin() as connection:
@@ -149,7 +150,7 @@ def test_0003_downgrade_refuses_rows_the_older_columns_cannot_hold(engine: Engin
         connection.execute(insert(t.audit_log), _audit_row("s" * 101))
     with pytest.raises(RuntimeError, match=r"1 row\(s\) of audit_log have a subject longer than 100"):
         downgrade(engine, "0002")
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(update(t.audit_log).values(detail="changed"))
