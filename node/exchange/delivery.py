@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 # Refusals that say nothing about the message itself: it stays queued and goes again later.
-HELD_CODES = frozenset({"SENDER_NOT_ACTIVE"})
+HELD_CODES = frozenset({"SENDER_NOT_ACTIVE", "ROSTER_EXPIRED"})
 
 
 class DeliveryStatus(enum.StrEnum):

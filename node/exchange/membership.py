@@ -6,7 +6,7 @@ answers. A roster change swaps the object; nothing restarts.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.cases.routing import FallbackKind, FallbackPolicy
@@ -53,5 +53,14 @@ class RosterMembership:
         member = self._members.get(node_id)
         return member is not None and member.status in ACTIVE_STATUSES
 
+    @property
+    def expires_at(self) -> datetime:
+        return self.roster.expires_at.ToDatetime(tzinfo=UTC)
+
     def expired(self, now: datetime) -> bool:
-        return self.roster.expires_at.ToDatetime().replace(tzinfo=now.tzinfo) <= now
+        return self.expires_at <= now
+
+    def may_send(self, sender: str, peer: str, now: datetime) -> bool:
+        """Whether `sender` may deliver to `peer` now: both active, and the roster not expired. Otherwise the
+        messages wait in the outbox (held, never lost) until a roster allows it."""
+        return not self.expired(now) and self.is_active(sender) and self.is_active(peer)

@@ -104,10 +104,9 @@ class NodeExchange:
                 sealer=self.crypto,
                 transport=self.transport,
                 clock=self._clock,
-                # Suspended or revoked, on either side: hold the messages (not lost, not sent).
-                is_active=lambda p: (
-                    self.roster.membership.is_active(p) and self.roster.membership.is_active(self.node_id)
-                ),
+                # Suspended or revoked, on either side, or an expired roster: hold the messages (not lost,
+                # not sent) until a roster allows them.
+                is_active=lambda p: self.roster.membership.may_send(self.node_id, p, self._clock.now()),
                 run_blocking=run_blocking,
             )
 

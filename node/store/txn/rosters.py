@@ -16,6 +16,13 @@ class RostersTxn(TransactionBase):
     """The rosters table of a transaction."""
 
     def put_roster(self, version: int, signed_b64: str, at: datetime) -> None:
+        """Keeping a version already kept, with the same bytes, changes nothing (a roster installed by
+        `roster apply` is kept again when the running node adopts it)."""
+        kept = self.c.execute(
+            select(t.rosters.c.signed_roster).where(t.rosters.c.version == version)
+        ).scalar_one_or_none()
+        if kept == signed_b64:
+            return
         self.c.execute(insert(t.rosters), {"version": version, "signed_roster": signed_b64, "trusted_at": at})
 
     def rosters_after(self, version: int) -> list[tuple[int, str]]:
