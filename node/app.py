@@ -113,8 +113,13 @@ class Node:
             roster = self.exchange.roster
 
             def roster_upkeep() -> None:
-                """Adopt a version `roster apply` stored, then warn if the trusted one expires soon."""
+                """Adopt a version `roster apply` stored or the roster file holds, then warn if the trusted
+                one expires soon."""
                 roster.refresh()
+                try:
+                    roster.install_newer(Path(exchange_config.roster_file).read_bytes(), exchange_config.roster_file)
+                except OSError as error:  # replaced as we read, say: the next check reads it again
+                    _log.warning("roster.file_unreadable", error=str(error))
                 roster.check_expiry(exchange_config.roster_expiry_warning)
 
             async def check_roster() -> None:

@@ -4,13 +4,19 @@ cosign and finalize a roster; a node applies the next version and shows it; ever
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from node.cli import app
+from tests.exchange.test_two_nodes import _free_port
 from tests.test_cli_keys import node_config
 
 runner = CliRunner()
@@ -232,3 +238,60 @@ def test_the_roster_group_has_help_and_the_old_commands_still_work(network: Netw
         "--out", out, "--valid-days", "-5", code=2,
     )  # fmt: skip
     assert expired.startswith("error: BAD_VALIDITY: version 1 expires at ")
+
+
+def _log_events(log: Path) -> list[dict[str, object]]:
+    events = []
+    for line in log.read_text().splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            continue
+    return events
+
+
+def _wait_for(log: Path, event: str, seconds: float = 30.0, **fields: object) -> dict[str, object]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for logged in _log_events(log):
+            if logged.get("event") == event and all(logged.get(k) == v for k, v in fields.items()):
+                return logged
+        time.sleep(0.2)
+    raise AssertionError(f"no {event} {fields} in {log.read_text()[-3000:]}")
+
+
+def test_a_running_node_adopts_an_applied_version_and_a_newer_roster_file(network: Network) -> None:
+    """`hotline-node serve` runs; `roster apply` installs version 2 into its store, and the node adopts it
+    without a restart; then the roster file is replaced by version 3, and the node installs that too."""
+    config = network.tmp / "running.toml"
+    text = network.config.read_text().replace("[node]\n", f'[node]\nlisten = "127.0.0.1:{_free_port()}"\n')
+    text = text.replace('listen = "127.0.0.1:50061"', f'listen = "127.0.0.1:{_free_port()}"')
+    config.write_text(text + "roster_check_seconds = 1\n")
+    log = network.tmp / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "serve", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "HX_LOG_FORMAT": "json"},
+        )
+    try:
+        _wait_for(log, "node.started")
+        v2 = network.ceremony("v2.signed", ["--status", "de-hotline=suspended"], network.v1)
+        assert run("roster", "apply", v2, "-c", config).startswith("installed roster version 2 (was 1)")
+        _wait_for(log, "roster.trusted", version=2)
+        v3 = network.ceremony("v3.signed", ["--status", "de-hotline=full"], v2)
+        replacement = network.tmp / "roster.signed.new"
+        replacement.write_bytes(v3.read_bytes())
+        replacement.replace(network.tmp / "roster.signed")  # the node's roster_file
+        _wait_for(log, "roster.trusted", version=3)
+        installed = _wait_for(log, "roster.installed")
+        assert str(installed["detail"]).startswith("roster version 3 installed from ")
+        assert process.poll() is None
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    assert shown("--trusted", "-c", config)["version"] == 3

@@ -6,9 +6,10 @@ keys of the version before it.
 
 A newer version arrives three ways: from a peer (`accept`, the chain a lagging node fetches), from the
 operator (`install`, what `hotline-node roster apply` runs: it writes the verified version into the store,
-whether the node runs or not), and from the roster file at start (a newer one than the store's is installed
-the same way). A running node adopts what `roster apply` stored on its next `refresh` (a timer): it reads
-versions newer than its own from the store and verifies the chain again before it swaps. `check_expiry`
+whether the node runs or not), and from the roster file (`install_newer`: a newer file than the trusted
+version is installed the same way, at start and on every roster check). A running node adopts what
+`roster apply` stored on its next `refresh` (a timer): it reads versions newer than its own from the store
+and verifies the chain again before it swaps. `check_expiry`
 warns before the roster expires and says when it has.
 """
 
@@ -69,7 +70,7 @@ class RosterState:
         """Trust the shipped roster on first start, if the pinned authority signed it (without a pin, its own
         authority: trust on first use); later starts keep the newer one they already trust."""
         if self._membership is not None:
-            self._install_newer_file(signed)
+            self.install_newer(signed, "the roster file")
             return self._membership
         roster = verify_first_roster(signed, now=self._clock.now(), pinned=pinned)
         if pinned is None:
@@ -161,14 +162,22 @@ class RosterState:
         with self._store.transaction() as tx:
             tx.append_event(Event(str(uuid.uuid4()), kind, self._clock.now(), detail=f"{code}: {detail}"))
 
-    def _install_newer_file(self, signed: bytes) -> None:
-        """At start: a roster file newer than the trusted version is installed as `roster apply` would."""
+    def install_newer(self, signed: bytes, source: str) -> bool:
+        """Install `signed` (read from `source`, the roster file) if it is newer than the trusted version, as
+        `roster apply` would: at start, and on each roster check of a running node (the file is polled). An
+        install is logged and recorded as an event; a refusal too, once per version and reason."""
         try:
             _, roster = parse_signed_roster(signed)
-            if roster.version > self.membership.version:
-                self.install(signed)
+            if roster.version <= self.membership.version:
+                return False
+            self.install(signed)
         except RosterError as error:
-            _log.warning("roster.file_not_applied", reason=error.reason, detail=error.message)
+            detail = f"{source}: {error.message}"
+            self._once(f"{source}:{error.reason}:{error.message}", "roster.file_refused", error.reason, detail)
+            return False
+        detail = f"roster version {roster.version} installed from {source}"
+        self._once(f"{roster.version}:installed", "roster.installed", "INSTALLED", detail)
+        return True
 
     def signed_after(self, version: int) -> list[bytes]:
         with self._store.transaction(read_only=True) as tx:

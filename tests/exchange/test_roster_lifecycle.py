@@ -124,3 +124,24 @@ def test_after_expiry_referrals_stay_queued_until_a_newer_roster_arrives(tmp_pat
             assert len(connection.execute(select(t.items)).all()) == 1
     finally:
         federation.close()
+
+
+def test_a_newer_roster_file_is_installed_and_a_refused_one_is_named_once(
+    sqlite_url: str, make_node: Callable[..., Node]
+) -> None:
+    node, running, _ = states(make_node, sqlite_url)
+    skipped = sign_roster(roster(3), AUTHORITY)
+    assert running.install_newer(skipped, "roster.signed") is False
+    assert running.install_newer(skipped, "roster.signed") is False  # polled again: not recorded again
+    assert running.install_newer(sign_roster(roster(1), AUTHORITY[:2]), "roster.signed") is False  # not newer
+    assert running.install_newer(sign_roster(roster(2), AUTHORITY[:2]), "roster.signed") is True
+    assert running.membership.version == 2
+    with node.engine.connect() as connection:
+        events = connection.execute(select(t.events.c.kind, t.events.c.detail).order_by(t.events.c.seq)).all()
+    assert [tuple(e) for e in events] == [
+        (
+            "roster.file_refused",
+            "NOT_NEXT: roster.signed: version 3 is not the next version after version 1: 2 is",
+        ),
+        ("roster.installed", "INSTALLED: roster version 2 installed from roster.signed"),
+    ]
