@@ -145,3 +145,17 @@ def test_a_newer_roster_file_is_installed_and_a_refused_one_is_named_once(
         ),
         ("roster.installed", "INSTALLED: roster version 2 installed from roster.signed"),
     ]
+
+
+def test_an_apply_while_the_node_polls_the_same_version_installs_it_once(
+    sqlite_url: str, make_node: Callable[..., Node]
+) -> None:
+    """The operator applies version 2 while the running node (its state still at version 1) finds the same
+    version in its roster file: both succeed, and the store keeps version 2 once."""
+    _, running, apply = states(make_node, sqlite_url)
+    v2 = sign_roster(roster(2), AUTHORITY[:2])
+    assert apply.install(v2) is True
+    assert running.membership.version == 1
+    assert running.install_newer(v2, "roster.signed") is True
+    assert running.membership.version == 2
+    assert running.signed_after(1) == [v2]
