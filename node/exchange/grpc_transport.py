@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, cast
 
 import grpc
+import structlog
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc import aio
@@ -22,10 +23,12 @@ from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_gr
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
-from node.exchange.membership import ACTIVE_STATUSES, RosterMembership
+from node.exchange.membership import ACTIVE_STATUSES, RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
 
 __all__ = ["ExchangeServicer", "GrpcTransport", "server_credentials"]
+
+_log = structlog.get_logger(__name__)
 
 _STATUS = {
     DeliveryStatus.ACCEPTED: pb.DELIVERY_STATUS_ACCEPTED,
@@ -110,6 +113,13 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"stale roster {request.roster_version}; this node trusts version {membership.version}",
+            )
+        if split_view(membership, request.roster_version, request.roster_digest):
+            _log.error("roster.split_view", peer=peer, version=membership.version, theirs=request.roster_digest.hex())
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"split view: {peer} trusts roster version {request.roster_version} with digest "
+                f"{request.roster_digest.hex()[:16]}..., this node {membership.digest.hex()[:16]}...",
             )
         wait = self._limiter.admit(peer, len(request.envelopes), sum(len(e) for e in request.envelopes))
         if wait is not None:
@@ -207,7 +217,10 @@ class GrpcTransport:
 
     async def deliver(self, peer: str, envelopes: Sequence[bytes], *, caught_up: bool = False) -> list[DeliveryResult]:
         stub = self._stub(peer)
-        request = pb.DeliverRequest(roster_version=self._membership().version, envelopes=list(envelopes))
+        membership = self._membership()
+        request = pb.DeliverRequest(
+            roster_version=membership.version, roster_digest=membership.digest, envelopes=list(envelopes)
+        )
         try:
             response: pb.DeliverResponse = await cast(Any, stub).Deliver(request, timeout=self._timeout)
         except aio.AioRpcError as error:

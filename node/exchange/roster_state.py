@@ -16,6 +16,7 @@ warns before the roster expires and says when it has.
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -55,7 +56,8 @@ class RosterState:
             stored = tx.rosters_after(0)
         if stored:
             signed = roster_pb2.SignedRoster.FromString(base64.b64decode(stored[-1][1]))
-            self._membership = RosterMembership(roster_pb2.Roster.FromString(signed.roster))
+            roster = roster_pb2.Roster.FromString(signed.roster)
+            self._membership = RosterMembership(roster, hashlib.sha256(signed.roster).digest())
 
     @property
     def membership(self) -> RosterMembership:
@@ -185,11 +187,14 @@ class RosterState:
 
     def _trust(self, signed_rosters: list[bytes], newest: roster_pb2.Roster) -> None:
         now = self._clock.now()
+        digest = b""
         with self._store.transaction() as tx:
             for signed in signed_rosters:
-                roster = roster_pb2.Roster.FromString(roster_pb2.SignedRoster.FromString(signed).roster)
+                body = roster_pb2.SignedRoster.FromString(signed).roster
+                roster = roster_pb2.Roster.FromString(body)
                 tx.put_roster(roster.version, base64.b64encode(signed).decode(), now)
-        self._membership = RosterMembership(newest)
+                digest = hashlib.sha256(body).digest() if roster.version == newest.version else digest
+        self._membership = RosterMembership(newest, digest)
         _log.info("roster.trusted", version=newest.version, members=len(newest.members))
         for listener in self._listeners:
             listener(self._membership)

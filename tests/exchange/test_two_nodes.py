@@ -33,8 +33,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock, *, post_quantum: bool = False) -> Path:
-    authority = [SigningKeyPair.generate() for _ in range(3)]
+def _roster(
+    tmp: Path,
+    ports: dict[str, int],
+    clock: ManualClock,
+    *,
+    post_quantum: bool = False,
+    authority: list[SigningKeyPair] | None = None,
+) -> Path:
+    """Version 1 of a roster of NODES, signed by two of `authority` (three new keys by default)."""
+    authority = authority or [SigningKeyPair.generate() for _ in range(3)]
     roster = roster_pb2.Roster(
         network_id="test-network",
         version=1,
