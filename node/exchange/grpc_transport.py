@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.clock import Clock
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
@@ -87,8 +88,10 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         run_blocking: Callable[..., Awaitable[Any]],
         on_contact: Callable[[str], None] = lambda _peer: None,
         on_newer_roster: Callable[[str], None] = lambda _peer: None,
+        clock: Clock | None = None,
     ) -> None:
         self._receiver = receiver
+        self._clock = clock  # with it, a call is refused as a whole while this node's roster has expired
         self._membership = membership
         self._signed_rosters = signed_rosters
         self._limiter = limiter
@@ -113,6 +116,14 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"stale roster {request.roster_version}; this node trusts version {membership.version}",
+            )
+        if self._clock is not None and membership.expired(self._clock.now()):
+            # The whole call, not each message (the receiver's ROSTER_EXPIRED): the caller backs off and keeps
+            # its messages queued, after it has told us of any newer roster (above) that would end this.
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"roster expired: this node's roster version {membership.version} expired at "
+                f"{membership.expires_at.isoformat()}; it accepts nothing until a newer one is applied",
             )
         if split_view(membership, request.roster_version, request.roster_digest):
             _log.error("roster.split_view", peer=peer, version=membership.version, theirs=request.roster_digest.hex())

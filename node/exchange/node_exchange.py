@@ -89,6 +89,7 @@ class NodeExchange:
                 run_blocking=run_blocking,
                 on_contact=self._peer_contacted,
                 on_newer_roster=self._catch_up,
+                clock=self._clock,
             ),
             self.server,
         )

@@ -9,16 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
-from node.cases.model import Assessment, Classification
-from node.cases.requests import NewReport, NewUrl
 from node.clock import ManualClock
 from node.crypto import SigningKeyPair
 from node.crypto.roster import sign_roster
 from node.exchange.membership import RosterMembership, split_view
 from node.exchange.ports import OutboxStatus
 from node.store import schema as t
-from tests.conftest import ANALYST, INTAKE
-from tests.exchange.test_two_nodes import NODES, _free_port, _roster, _until, build_exchange_node
+from tests.exchange.test_two_nodes import NODES, _free_port, _roster, _until, build_exchange_node, refer
 
 
 def test_the_same_version_with_other_bytes_is_a_split_view() -> None:
@@ -49,12 +46,7 @@ async def test_a_peer_shown_another_roster_under_the_same_version_refuses(tmp_pa
         await node.start()
     try:
         nl = nodes["nl-hotline"]
-        report = nl.executor.submit(
-            nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/split"),))
-        ).result()
-        nl.executor.submit(
-            nl.cases.assess, ANALYST, report.items[0].item_id, Assessment(Classification.NATIONAL)
-        ).result()
+        refer(nl, "https://de.host.example/split")
 
         def last_error() -> str:
             with nl.engine.connect() as connection:
