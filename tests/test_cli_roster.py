@@ -295,3 +295,34 @@ def test_a_running_node_adopts_an_applied_version_and_a_newer_roster_file(networ
         except subprocess.TimeoutExpired:
             process.kill()
     assert shown("--trusted", "-c", config)["version"] == 3
+
+
+def test_authority_keys_rotate_and_a_revoked_custodian_signs_nothing(network: Network) -> None:
+    """Version 2 replaces carol's key by dave's (public keys only); version 3 then needs two of alice, bob and
+    dave: carol cannot cosign it, and a copy carrying her signature does not count."""
+    dave = network.tmp / "dave"
+    dave.mkdir(mode=0o700)
+    run("roster", "authority-key", dave / "key.pem")
+    network.custodians["dave"] = dave
+    rotated = [f"--authority-key={network.custodians[n] / 'key.pem.pub'}" for n in ("alice", "bob", "dave")]
+    v2 = network.ceremony("v2.signed", [*rotated, "--threshold", "2"], network.v1)
+    assert run("roster", "apply", v2, "-c", network.config).startswith("installed roster version 2")
+    before, after = ({k["key_id"] for k in shown(v)["authority"]["keys"]} for v in (network.v1, v2))  # type: ignore[index]
+    assert len(after) == 3 and len(before & after) == 2
+    (carol_key,) = before - after
+    network.draft("v3.draft", "--previous", v2)
+    shutil.copy(network.tmp / "v3.draft", network.custodians["carol"] / "v3.draft")
+    carol = ["roster", "cosign", network.custodians["carol"] / "v3.draft", "--previous", v2]
+    assert run(*carol, "--key", network.custodians["carol"] / "key.pem", code=1) == (
+        f"refused: NOT_AUTHORITY: key {carol_key} is not in version 3's authority or version 2's"
+    )
+    alice = network.cosign("v3.draft", "alice", "--previous", v2)
+    assert run("roster", "finalize", alice, "--out", network.tmp / "v3.signed", "--previous", v2, code=1) == (
+        "refused: THRESHOLD: 1 valid authority signature(s); 2 are needed"
+    )
+    dave_copy = network.cosign("v3.draft", "dave", "--previous", v2)
+    run("roster", "finalize", alice, dave_copy, "--out", network.tmp / "v3.signed", "--previous", v2)
+    answer = json.loads(run("roster", "verify", network.tmp / "v3.signed", "-c", network.config, "--json"))
+    assert answer == {"ok": True, "verdict": "next", "version": 3, "trusted_version": 2}
+    answer = json.loads(run("roster", "apply", network.tmp / "v3.signed", "-c", network.config, "--json"))
+    assert answer == {"ok": True, "installed": True, "version": 3, "previous_version": 2}
