@@ -108,24 +108,15 @@ class Node:
         if self.exchange is not None:
             await self.exchange.start(backend.run)
             self.notifier.subscribe(self.exchange.wake)
-            exchange_config = self.config.exchange
-            assert exchange_config is not None
-            roster = self.exchange.roster
-
-            def roster_upkeep() -> None:
-                """Adopt a version `roster apply` stored or the roster file holds, then warn if the trusted
-                one expires soon."""
-                roster.refresh()
-                try:
-                    roster.install_newer(Path(exchange_config.roster_file).read_bytes(), exchange_config.roster_file)
-                except OSError as error:  # replaced as we read, say: the next check reads it again
-                    _log.warning("roster.file_unreadable", error=str(error))
-                roster.check_expiry(exchange_config.roster_expiry_warning)
+            exchange, settings = self.exchange, self.config.exchange
+            assert settings is not None
 
             async def check_roster() -> None:
-                await loop.run_in_executor(self.executor, roster_upkeep)
+                await loop.run_in_executor(
+                    self.executor, exchange.check_roster, Path(settings.roster_file), settings.roster_expiry_warning
+                )
 
-            self.scheduler.every(exchange_config.roster_check_seconds, "roster-upkeep", check_roster)
+            self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)
 
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -170,6 +171,16 @@ class NodeExchange:
         if background:
             await asyncio.wait(background, timeout=5)
         await self.transport.close()
+
+    def check_roster(self, roster_file: Path, warn_before: timedelta) -> None:
+        """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
+        roster file holds, then warn if the trusted roster expires within `warn_before`."""
+        self.roster.refresh()
+        try:
+            self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
+        except OSError as error:  # being replaced as we read it, say: the next check reads it again
+            _log.warning("roster.file_unreadable", error=str(error))
+        self.roster.check_expiry(warn_before)
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
         if not signed_rosters:
