@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +28,7 @@ from node.api.servicers import Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
-from node.config import NodeConfig
+from node.config import ExchangeConfig, NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
@@ -41,7 +43,7 @@ from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
-__all__ = ["Node", "build_node", "build_resolver", "read_peer_states", "verify_audit_log"]
+__all__ = ["Node", "build_node", "build_resolver", "roster_state", "verify_audit_log"]
 
 _log = structlog.get_logger(__name__)
 
@@ -105,6 +107,15 @@ class Node:
         if self.exchange is not None:
             await self.exchange.start(backend.run)
             self.notifier.subscribe(self.exchange.wake)
+            exchange, settings = self.exchange, self.config.exchange
+            assert settings is not None
+
+            async def check_roster() -> None:
+                await loop.run_in_executor(
+                    self.executor, exchange.check_roster, Path(settings.roster_file), settings.roster_expiry_warning
+                )
+
+            self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)
 
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
@@ -201,16 +212,7 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: Ca
         )
     except (KeyStoreError, OSError) as error:
         raise InvalidArgument(str(error), field="exchange.key_dir") from None
-    roster = RosterState(store, clock)
-    pinned = PinnedAuthority(frozenset(settings.authority_key_ids), settings.authority_threshold)
-    try:
-        roster.bootstrap(Path(settings.roster_file).read_bytes(), pinned if settings.authority_key_ids else None)
-    except OSError as error:
-        raise InvalidArgument(f"cannot read the roster: {error}", field="exchange.roster_file") from None
-    except (RosterError, DecodeError) as error:
-        pin = isinstance(error, RosterError) and error.reason == "NOT_PINNED"
-        where = "exchange.authority_key_ids" if pin else "exchange.roster_file"
-        raise InvalidArgument(f"the roster is not trusted: {error}", field=where) from None
+    roster = _trusted_roster(settings, store, clock)
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
     return NodeExchange(
@@ -225,6 +227,36 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: Ca
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
         rate_limit=RateLimit(settings.rate_limit_records_per_second, settings.rate_limit_bytes_per_second),
     )
+
+
+def _trusted_roster(settings: ExchangeConfig, store: SqlStore, clock: Clock) -> RosterState:
+    """The roster the node trusts: the stored chain, bootstrapped from the shipped roster file on first start
+    (a newer file than the stored chain is installed as `roster apply` would)."""
+    roster = RosterState(store, clock)
+    pinned = PinnedAuthority(frozenset(settings.authority_key_ids), settings.authority_threshold)
+    try:
+        roster.bootstrap(Path(settings.roster_file).read_bytes(), pinned if settings.authority_key_ids else None)
+    except OSError as error:
+        raise InvalidArgument(f"cannot read the roster: {error}", field="exchange.roster_file") from None
+    except (RosterError, DecodeError) as error:
+        pin = isinstance(error, RosterError) and error.reason == "NOT_PINNED"
+        where = "exchange.authority_key_ids" if pin else "exchange.roster_file"
+        raise InvalidArgument(f"the roster is not trusted: {error}", field=where) from None
+    return roster
+
+
+@contextmanager
+def roster_state(config: NodeConfig, clock: Clock | None = None) -> Iterator[RosterState]:
+    """The trusted roster of `config`'s store, for the operator's roster commands, whether the node runs or
+    not: what they install there, a running node adopts on its next roster check."""
+    if config.exchange is None:
+        raise InvalidArgument("the config has no [exchange] section", field="exchange")
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        migrate(engine)
+        yield _trusted_roster(config.exchange, SqlStore(engine), clock or SystemClock())
+    finally:
+        engine.dispose()
 
 
 def verify_audit_log(config: NodeConfig) -> int | None:

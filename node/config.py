@@ -55,6 +55,10 @@ class ExchangeConfig:
     # authority's signatures (trust on first use), with a warning.
     authority_key_ids: tuple[str, ...] = ()
     authority_threshold: int = 0
+    # How often a running node looks for a roster version installed by `roster apply` and checks expiry.
+    roster_check_seconds: float = 30.0
+    # From this long before the trusted roster expires, the node warns (log line and event).
+    roster_expiry_warning: timedelta = timedelta(days=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +226,8 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
         ),
         authority_key_ids=authority_key_ids,
         authority_threshold=authority_threshold,
+        roster_check_seconds=_exchange_num(raw, "roster_check_seconds", 30, 1, 86_400),
+        roster_expiry_warning=timedelta(days=_exchange_num(raw, "roster_expiry_warning_days", 14, 0, 365)),
     )
 
 

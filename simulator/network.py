@@ -139,6 +139,7 @@ class Network:
                 "key_dir": str(node.directory / "keys"),
                 "post_quantum": self.scenario.simulation.post_quantum,
                 "proxy": f"127.0.0.1:{proxy_port}",
+                "roster_check_seconds": 1800,  # simulated seconds, as the deadline check
             },
         }
         return parse_config(raw, {})

@@ -124,6 +124,13 @@ class CaseTransaction(Protocol):
         Assessments that known hashes refer to are kept (detached), so known content stays known."""
         ...
 
+    def clear_exchange_records(self, received_before: datetime, limit: int) -> int:
+        """Clear what the exchange's records keep beyond the chain of custody: the body (with its URL) of up to
+        `limit` delivered or rejected outbox messages whose item is gone, keeping the body's digest, and the
+        free-text reason of inbox entries received before the cutoff. A pending message MUST be kept whole.
+        Returns how many rows changed; fewer than `limit` outbox rows means none is left to clear."""
+        ...
+
     def item_times(
         self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
     ) -> list[ItemTimes]: ...

@@ -1,10 +1,10 @@
 """What the scheduler runs: escalating items past their removal deadline, and purging cases closed longer ago
-than the retention period.
+than the retention period, with the URLs the exchange's records kept for them.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -61,6 +61,18 @@ class Upkeep:
             purged += len(item_ids)
             if len(item_ids) < batch:
                 break
-        if purged:
-            _log.info("retention.purged", items=purged)
+        cleared = self._clear_exchange_records(now - retention, batch)
+        if purged or cleared:
+            _log.info("retention.purged", items=purged, exchange_records=cleared)
         return purged
+
+    def _clear_exchange_records(self, before: datetime, batch: int) -> int:
+        """Clear the URLs the exchange's records keep for purged items (node.cases.ports:
+        clear_exchange_records), a batch per transaction. Returns how many records changed."""
+        cleared = 0
+        while True:
+            with self._ctx.store.transaction() as tx:
+                changed = tx.clear_exchange_records(before, batch)
+            cleared += changed
+            if changed < batch:
+                return cleared

@@ -1,8 +1,8 @@
 """`hotline-node`: run a node and administer it.
 
-The app is assembled here from one module per command group. Each group is a Typer app of its own, ready to
-become a sub-command; today its commands sit at the top level, so the command line is what it always was
-(`hotline-node create-token ...`).
+The app is assembled here from one module per command group. The first groups' commands sit at the top level
+(`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
+`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py).
 """
 
 from __future__ import annotations
@@ -12,24 +12,20 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, peers, roster, serve, tokens
+from node.cli import audit, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
 
 __all__ = ["app"]
 
 
-def _assemble(*groups: typer.Typer) -> typer.Typer:
-    """The `hotline-node` app with every group's commands at its top level, in the order given.
+def _merge(target: typer.Typer, *groups: typer.Typer) -> typer.Typer:
+    """`target` with every group's commands added, in the order given.
 
     The commands are copied rather than added with a nameless `add_typer()`, which Typer supports only from
     0.15 (pyproject allows 0.12).
     """
-    app = typer.Typer(
-        help="A hotline exchange node: intake, case workflow and the integrator gRPC API.", no_args_is_help=True
-    )
     for group in groups:
-        app.registered_commands.extend(group.registered_commands)
-    app.callback()(_options)
-    return app
+        target.registered_commands.extend(group.registered_commands)
+    return target
 
 
 def _print_version(asked: bool) -> None:
@@ -46,4 +42,28 @@ def _options(
     """A hotline exchange node: intake, case workflow and the integrator gRPC API."""
 
 
-app = _assemble(serve.app, tokens.app, hashes.app, audit.app, roster.app, peers.app, demo.app)
+def _roster_group() -> typer.Typer:
+    """`hotline-node roster VERB`: the network authority's custody of the roster, and installing it."""
+    group = typer.Typer(
+        help="The signed membership roster: draft, cosign and finalize a version (the authority); apply, verify "
+        "and show one (every member). Exit codes: 0 done, 1 refused (the reason is printed), 2 usage or file error.",
+        no_args_is_help=True,
+    )
+    group.command("member-entry")(roster.member_entry_command)
+    return _merge(group, roster_custody.app, roster_trust.app)
+
+
+app = _merge(
+    typer.Typer(
+        help="A hotline exchange node: intake, case workflow and the integrator gRPC API.", no_args_is_help=True
+    ),
+    serve.app,
+    tokens.app,
+    hashes.app,
+    audit.app,
+    roster.app,
+    peers.app,
+    demo.app,
+)
+app.callback()(_options)
+app.add_typer(_roster_group(), name="roster")

@@ -1,4 +1,7 @@
-"""The network authority's tools: a node's roster entry, authority keys, and signing a roster version.
+"""The first roster tools, at the top level: a node's roster entry (`member-entry`), an authority key
+(`authority-key`) and signing a version with every authority key on one machine (`roster-sign`). They keep
+working; the `roster` group (node/cli/roster_custody.py, roster_trust.py) is preferred: `roster member-entry`,
+`roster authority-key`, then `roster draft`, `cosign` and `finalize`.
 
 Every command that writes or reads a private key honours HX_KEY_PASSPHRASE: with it set, keys are written
 encrypted (Argon2id and AES-256-GCM, see node.crypto.keyfile) and encrypted keys are opened with it."""
@@ -13,7 +16,7 @@ import typer
 from node.cli._common import ConfigOption, fail, load_settings
 from node.errors import DomainError
 
-__all__ = ["app", "authority_key", "member_entry_command", "roster_sign"]
+__all__ = ["app", "authority_key", "member_entry_command", "roster_sign", "write_authority_key"]
 
 app = typer.Typer()
 
@@ -55,7 +58,14 @@ def member_entry_command(
 @app.command("authority-key")
 def authority_key(out: Annotated[Path, typer.Argument(help="Where to write the new key (0600 PEM).")]) -> None:
     """Make a network-authority signing key (Ed25519) and print its key id, which members pin.
-    Encrypted if HX_KEY_PASSPHRASE is set."""
+    Encrypted if HX_KEY_PASSPHRASE is set. (`roster authority-key` also writes the public key, for drafts.)"""
+    key_id, _ = write_authority_key(out, with_public=False)
+    typer.echo(f"wrote {out}; its key id (for exchange.authority_key_ids): {key_id}")
+
+
+def write_authority_key(out: Path, *, with_public: bool) -> tuple[str, Path | None]:
+    """Write a new Ed25519 authority key to `out` (and its public key to `out`.pub); (key id, .pub path)."""
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     from node.crypto import SigningKeyPair
@@ -63,13 +73,21 @@ def authority_key(out: Annotated[Path, typer.Argument(help="Where to write the n
     from node.crypto.keystore import passphrase_from_env, write_private_key
 
     key = ed25519.Ed25519PrivateKey.generate()
+    public = out.with_name(out.name + ".pub") if with_public else None
+    if public is not None and public.exists():
+        fail(f"error: {public} exists already")
     try:
         write_private_key(out, key, passphrase_from_env())
+        if public is not None:
+            pem = key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            public.write_bytes(pem)
     except FileExistsError:
         fail(f"error: {out} exists already")
     except OSError as error:
         fail(f"error: cannot write {out}: {error.strerror or error}")
-    typer.echo(f"wrote {out}; its key id (for exchange.authority_key_ids): {SigningKeyPair(ED25519, key).key_id}")
+    return SigningKeyPair(ED25519, key).key_id, public
 
 
 @app.command("roster-sign")
@@ -84,40 +102,34 @@ def roster_sign(
     ] = None,
     valid_days: Annotated[int, typer.Option(help="Days until the roster expires.")] = 90,
 ) -> None:
-    """Build and sign a roster version from member entries."""
+    """Build and sign a roster version from member entries, with every signing key on this machine. Prefer
+    `roster draft`, `roster cosign` and `roster finalize`: each custodian signs with their own key."""
     import json
     from datetime import timedelta
 
-    from cryptography.hazmat.primitives.asymmetric import ed25519
-
+    from node.cli._roster_files import load_authority_key
     from node.clock import SystemClock
-    from node.crypto import SigningKeyPair
-    from node.crypto.keys import ED25519
-    from node.crypto.keystore import KeyStoreError, passphrase_from_env, read_private_key
-    from node.crypto.roster import RosterError
-    from node.exchange.authority import build_signed_roster
+    from node.crypto.roster import RosterError, sign_roster
+    from node.exchange.authority import authority_key as listed_key
+    from node.exchange.authority import build_roster
+    from node.exchange.roster_rules import check_roster_contents
 
-    passphrase = passphrase_from_env()
-
-    def load(path: Path) -> SigningKeyPair:
-        private = read_private_key(path, passphrase)
-        if not isinstance(private, ed25519.Ed25519PrivateKey):
-            raise KeyStoreError(f"{path} is not an Ed25519 key (authority keys are)")
-        return SigningKeyPair(ED25519, private)
-
+    signers = [load_authority_key(p) for p in key]
+    next_authority = [load_authority_key(p) for p in next_key] if next_key else signers
+    now = SystemClock().now()
     try:
-        signers = [load(p) for p in key]
         entries = [json.loads(p.read_text()) for p in members]
-        signed = build_signed_roster(
+        roster = build_roster(
             entries,
             version=version,
-            now=SystemClock().now(),
+            now=now,
             valid_for=timedelta(days=valid_days),
-            authority_keys=signers,
-            next_authority=[load(p) for p in next_key] if next_key else signers,
+            authority=[listed_key(k.algorithm, k.public.public_key) for k in next_authority],
             threshold=threshold,
         )
-    except (DomainError, OSError, ValueError, RosterError, KeyStoreError) as error:
+        check_roster_contents(roster, now)
+        signed = sign_roster(roster, signers)
+    except (DomainError, OSError, ValueError, RosterError) as error:
         fail(f"error: {error}")
     out.write_bytes(signed)
     typer.echo(f"wrote roster version {version} with {len(entries)} member(s) to {out}")

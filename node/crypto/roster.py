@@ -29,7 +29,10 @@ from node.crypto.keys import PublicSigningKey, SigningKeyPair, key_id
 __all__ = [
     "PinnedAuthority",
     "RosterError",
+    "bad_signatures",
     "check_roster_keys",
+    "parse_signed_roster",
+    "roster_signature",
     "sign_roster",
     "verify_first_roster",
     "verify_roster",
@@ -42,7 +45,11 @@ _ROSTER = b"hotline-exchange/v1/roster"
 class RosterError(Exception):
     """A roster that must not be trusted. `reason`: MALFORMED, ROLLBACK, EXPIRED, THRESHOLD, KEY_ID_MISMATCH
     (a key id that is not derived from its public key), DUPLICATE_KEY (a public key or key id listed twice in an
-    authority set), NOT_PINNED (a first roster without a threshold of the pinned authority's signatures)."""
+    authority set), NOT_PINNED (a first roster without a threshold of the pinned authority's signatures),
+    BAD_SIGNATURE (under the threshold, and a signature by an authority key does not verify). The roster tools
+    (node.exchange.roster_rules, node.exchange.custody, node.exchange.roster_state) add NOT_NEXT,
+    DUPLICATE_NODE, DUPLICATE_MEMBER, NO_KEY, UNKNOWN_COUNTRY, BAD_VALIDITY, BAD_DESIGNATION, BAD_FALLBACK,
+    BAD_STATUS, NOT_AUTHORITY and DIFFERENT_DRAFTS."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(f"{reason}: {message}")
@@ -62,14 +69,13 @@ def sign_roster(roster: roster_pb2.Roster, authority_keys: Sequence[SigningKeyPa
     """The signed roster; raises RosterError if its keys break the rules above (see `check_roster_keys`)."""
     check_roster_keys(roster)
     body = roster.SerializeToString(deterministic=True)
-    signed = roster_pb2.SignedRoster(
-        roster=body,
-        signatures=[
-            envelope_pb2.Signature(key_id=k.key_id, algorithm=k.algorithm, signature=k.sign(_ROSTER + body))  # type: ignore[arg-type]
-            for k in authority_keys
-        ],
-    )
+    signed = roster_pb2.SignedRoster(roster=body, signatures=[roster_signature(body, k) for k in authority_keys])
     return signed.SerializeToString(deterministic=True)
+
+
+def roster_signature(body: bytes, key: SigningKeyPair) -> envelope_pb2.Signature:
+    """`key`'s signature on the exact Roster bytes `body`: what each custodian adds on their own machine."""
+    return envelope_pb2.Signature(key_id=key.key_id, algorithm=key.algorithm, signature=key.sign(_ROSTER + body))  # type: ignore[arg-type]
 
 
 def verify_roster(
@@ -93,8 +99,31 @@ def verify_roster(
         raise RosterError("EXPIRED", f"version {roster.version} expired")
     signers = _signers(signed, authority, now)
     if len(signers) < authority.threshold:
+        forged = bad_signatures(signed, authority)
+        if forged:
+            raise RosterError(
+                "BAD_SIGNATURE",
+                f"the signature(s) of {', '.join(forged)} do not verify on version {roster.version}; "
+                f"{len(signers)} valid authority signature(s), {authority.threshold} are needed",
+            )
         raise RosterError("THRESHOLD", f"{len(signers)} valid authority signature(s); {authority.threshold} are needed")
     return roster
+
+
+def bad_signatures(signed: roster_pb2.SignedRoster, authority: roster_pb2.AuthorityKeys) -> list[str]:
+    """The key ids of `authority` whose signature on `signed` does not verify (a tampered roster, or a
+    signature made over other bytes)."""
+    keys = {k.key_id: PublicSigningKey(k.algorithm, k.public_key) for k in authority.keys}
+    return sorted(
+        {
+            s.key_id
+            for s in signed.signatures
+            if s.key_id in keys
+            and not (
+                keys[s.key_id].algorithm == s.algorithm and keys[s.key_id].verify(s.signature, _ROSTER + signed.roster)
+            )
+        }
+    )
 
 
 def verify_first_roster(signed_bytes: bytes, *, now: datetime, pinned: PinnedAuthority | None) -> roster_pb2.Roster:
@@ -134,6 +163,11 @@ def check_roster_keys(roster: roster_pb2.Roster) -> None:
             _check_key_id(signing.key_id, signing.algorithm, signing.public_key, f"member {member.node_id}", False)
         for sealing in member.hpke_keys:
             _check_key_id(sealing.key_id, sealing.suite, sealing.public_key, f"member {member.node_id}", True)
+
+
+def parse_signed_roster(signed_bytes: bytes) -> tuple[roster_pb2.SignedRoster, roster_pb2.Roster]:
+    """The signed roster and the roster inside it, checking nothing but the format (MALFORMED)."""
+    return _parse(signed_bytes)
 
 
 def _parse(signed_bytes: bytes) -> tuple[roster_pb2.SignedRoster, roster_pb2.Roster]:

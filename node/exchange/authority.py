@@ -7,25 +7,27 @@ authority; the authority keeps its signing keys offline and runs `hotline-node r
 from __future__ import annotations
 
 import base64
+import binascii
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.crypto import SigningKeyPair
+from node.crypto.keys import key_id
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import sign_roster
 from node.errors import InvalidArgument
 
-__all__ = ["build_signed_roster", "member_entry"]
+__all__ = ["FALLBACKS", "STATUSES", "authority_key", "build_roster", "build_signed_roster", "member_entry"]
 
-_STATUSES = {
+STATUSES = {
     "full": roster_pb2.MEMBER_STATUS_FULL,
     "provisional": roster_pb2.MEMBER_STATUS_PROVISIONAL,
     "suspended": roster_pb2.MEMBER_STATUS_SUSPENDED,
     "revoked": roster_pb2.MEMBER_STATUS_REVOKED,
 }
-_FALLBACKS = {"direct": roster_pb2.FALLBACK_KIND_DIRECT, "refer": roster_pb2.FALLBACK_KIND_REFER}
+FALLBACKS = {"direct": roster_pb2.FALLBACK_KIND_DIRECT, "refer": roster_pb2.FALLBACK_KIND_REFER}
 
 
 def member_entry(
@@ -69,59 +71,92 @@ def build_signed_roster(
     fallback: str = "direct",
     fallback_node: str = "",
 ) -> bytes:
-    """A roster of `entries`, signed by `authority_keys` (a threshold of the current authority), naming
-    `next_authority` (public keys only) as the keys that must sign the next version.
+    """A roster of `entries` (see `build_roster`), signed by `authority_keys` (a threshold of the current
+    authority), naming `next_authority` (public keys only) as the keys that must sign the next version."""
+    roster = build_roster(
+        entries,
+        version=version,
+        now=now,
+        valid_for=valid_for,
+        authority=[authority_key(k.algorithm, k.public.public_key) for k in next_authority],
+        threshold=threshold,
+        network_id=network_id,
+        fallback=fallback,
+        fallback_node=fallback_node,
+    )
+    return sign_roster(roster, authority_keys)
+
+
+def authority_key(algorithm: int, public_key: bytes) -> roster_pb2.SigningKey:
+    """An authority key as a roster lists it, its key id derived from the public key."""
+    return roster_pb2.SigningKey(
+        key_id=key_id(algorithm, public_key),
+        algorithm=algorithm,  # type: ignore[arg-type]
+        public_key=public_key,
+    )
+
+
+def build_roster(
+    entries: Sequence[dict[str, Any]],
+    *,
+    version: int,
+    now: datetime,
+    valid_for: timedelta,
+    authority: Sequence[roster_pb2.SigningKey],
+    threshold: int,
+    network_id: str = "hotline-network",
+    fallback: str = "direct",
+    fallback_node: str = "",
+) -> roster_pb2.Roster:
+    """The (unsigned) roster of `entries`, naming `authority` as the keys that must sign the next version.
 
     An entry may carry `status` ("full", "provisional", "suspended" or "revoked"; default full). `fallback`
     is the policy for countries with no member: "direct", or "refer" to `fallback_node`."""
-    if fallback not in _FALLBACKS:
+    if fallback not in FALLBACKS:
         raise InvalidArgument("must be 'direct' or 'refer'", field="fallback")
     if fallback == "refer" and not any(e.get("node_id") == fallback_node for e in entries):
         raise InvalidArgument("the 'refer' fallback names a member", field="fallback_node")
-    if not 1 <= threshold <= len(next_authority):
+    if not 1 <= threshold <= len(authority):
         raise InvalidArgument("must be between 1 and the number of authority keys", field="threshold")
     roster = roster_pb2.Roster(
         network_id=network_id,
         version=version,
-        authority=roster_pb2.AuthorityKeys(
-            threshold=threshold,
-            keys=[
-                roster_pb2.SigningKey(key_id=k.key_id, algorithm=k.algorithm, public_key=k.public.public_key)  # type: ignore[arg-type]
-                for k in next_authority
-            ],
-        ),
+        authority=roster_pb2.AuthorityKeys(threshold=threshold, keys=list(authority)),
     )
-    roster.fallback.kind = _FALLBACKS[fallback]
+    roster.fallback.kind = FALLBACKS[fallback]
     roster.fallback.node_id = fallback_node if fallback == "refer" else ""
     roster.issued_at.FromDatetime(now)
     roster.expires_at.FromDatetime(now + valid_for)
     for i, entry in enumerate(entries):
         try:
-            roster.members.append(
-                roster_pb2.Member(
-                    node_id=entry["node_id"],
-                    organisation=entry.get("organisation", ""),
-                    jurisdictions=entry["jurisdictions"],
-                    status=_STATUSES[entry.get("status", "full")],
-                    endpoints=entry["endpoints"],
-                    signing_keys=[
-                        roster_pb2.SigningKey(
-                            key_id=k["key_id"], algorithm=k["algorithm"], public_key=base64.b64decode(k["public_key"])
-                        )
-                        for k in entry["signing_keys"]
-                    ],
-                    hpke_keys=[
-                        roster_pb2.HpkeKey(
-                            key_id=k["key_id"], suite=k["suite"], public_key=base64.b64decode(k["public_key"])
-                        )
-                        for k in entry["hpke_keys"]
-                    ],
-                    tls_cert_sha256=entry["tls_cert_sha256"],
-                    tls_cert_pem=entry["tls_cert_pem"],
-                    designated_for=entry.get("designated_for", []),
-                    required_signatures=entry.get("required_signatures", []),
-                )
-            )
-        except (KeyError, TypeError, ValueError) as error:
+            roster.members.append(_member(entry))
+        except (KeyError, TypeError, ValueError, binascii.Error) as error:
             raise InvalidArgument(f"bad member entry: {error}", field=f"members[{i}]") from None
-    return sign_roster(roster, authority_keys)
+    return roster
+
+
+def _member(entry: dict[str, Any]) -> roster_pb2.Member:
+    status = entry.get("status", "full")
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    return roster_pb2.Member(
+        node_id=entry["node_id"],
+        organisation=entry.get("organisation", ""),
+        jurisdictions=entry["jurisdictions"],
+        status=STATUSES[status],
+        endpoints=entry["endpoints"],
+        signing_keys=[
+            roster_pb2.SigningKey(
+                key_id=k["key_id"], algorithm=k["algorithm"], public_key=base64.b64decode(k["public_key"])
+            )
+            for k in entry["signing_keys"]
+        ],
+        hpke_keys=[
+            roster_pb2.HpkeKey(key_id=k["key_id"], suite=k["suite"], public_key=base64.b64decode(k["public_key"]))
+            for k in entry["hpke_keys"]
+        ],
+        tls_cert_sha256=entry["tls_cert_sha256"],
+        tls_cert_pem=entry["tls_cert_pem"],
+        designated_for=entry.get("designated_for", []),
+        required_signatures=entry.get("required_signatures", []),
+    )

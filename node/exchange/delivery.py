@@ -63,6 +63,8 @@ REFUSALS: dict[str, RefusalKind] = {
     # its way to one of the two nodes.
     "UNKNOWN_KEY": RefusalKind.TRANSIENT,
     "SENDER_NOT_ACTIVE": RefusalKind.TRANSIENT,
+    # The receiver's trusted roster has expired: it refuses until the authority's newer one arrives.
+    "ROSTER_EXPIRED": RefusalKind.TRANSIENT,
     # The message's times against the receiver's clock: clock skew, or a message that waited too long. The
     # message is signed again with fresh times when it is re-sent.
     "EXPIRED": RefusalKind.TRANSIENT,

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, cast
 
 import grpc
+import structlog
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc import aio
@@ -20,14 +21,17 @@ from grpc_status import rpc_status
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.clock import Clock
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import InvalidArgument, ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
-from node.exchange.membership import ACTIVE_STATUSES, RosterMembership
+from node.exchange.membership import ACTIVE_STATUSES, RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
 from node.proto_types import timestamp, timestamp_from_proto
 
 __all__ = ["ExchangeServicer", "GrpcTransport", "server_credentials"]
+
+_log = structlog.get_logger(__name__)
 
 _STATUS = {
     DeliveryStatus.ACCEPTED: pb.DELIVERY_STATUS_ACCEPTED,
@@ -86,8 +90,10 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         run_blocking: Callable[..., Awaitable[Any]],
         on_contact: Callable[[str], None] = lambda _peer: None,
         on_newer_roster: Callable[[str], None] = lambda _peer: None,
+        clock: Clock | None = None,
     ) -> None:
         self._receiver = receiver
+        self._clock = clock  # with it, a call is refused as a whole while this node's roster has expired
         self._membership = membership
         self._signed_rosters = signed_rosters
         self._limiter = limiter
@@ -112,6 +118,21 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"stale roster {request.roster_version}; this node trusts version {membership.version}",
+            )
+        if self._clock is not None and membership.expired(self._clock.now()):
+            # The whole call, not each message (the receiver's ROSTER_EXPIRED): the caller backs off and keeps
+            # its messages queued, after it has told us of any newer roster (above) that would end this.
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"roster expired: this node's roster version {membership.version} expired at "
+                f"{membership.expires_at.isoformat()}; it accepts nothing until a newer one is applied",
+            )
+        if split_view(membership, request.roster_version, request.roster_digest):
+            _log.error("roster.split_view", peer=peer, version=membership.version, theirs=request.roster_digest.hex())
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"split view: {peer} trusts roster version {request.roster_version} with digest "
+                f"{request.roster_digest.hex()[:16]}..., this node {membership.digest.hex()[:16]}...",
             )
         wait = self._limiter.admit(peer, len(request.envelopes), sum(len(e) for e in request.envelopes))
         if wait is not None:
@@ -218,7 +239,10 @@ class GrpcTransport:
 
     async def deliver(self, peer: str, envelopes: Sequence[bytes], *, caught_up: bool = False) -> list[DeliveryResult]:
         stub = self._stub(peer)
-        request = pb.DeliverRequest(roster_version=self._membership().version, envelopes=list(envelopes))
+        membership = self._membership()
+        request = pb.DeliverRequest(
+            roster_version=membership.version, roster_digest=membership.digest, envelopes=list(envelopes)
+        )
         try:
             response: pb.DeliverResponse = await cast(Any, stub).Deliver(request, timeout=self._timeout)
         except aio.AioRpcError as error:

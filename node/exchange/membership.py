@@ -6,19 +6,21 @@ answers. A roster change swaps the object; nothing restarts.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.cases.routing import FallbackKind, FallbackPolicy
 
-__all__ = ["ACTIVE_STATUSES", "RosterMembership"]
+__all__ = ["ACTIVE_STATUSES", "RosterMembership", "split_view"]
 
 ACTIVE_STATUSES = frozenset({roster_pb2.MEMBER_STATUS_FULL, roster_pb2.MEMBER_STATUS_PROVISIONAL})
 
 
 class RosterMembership:
-    def __init__(self, roster: roster_pb2.Roster) -> None:
+    def __init__(self, roster: roster_pb2.Roster, digest: bytes = b"") -> None:
+        """`digest`: SHA-256 of the exact Roster bytes that were signed (empty: not known)."""
         self.roster = roster
+        self.digest = digest
         self._members = {m.node_id: m for m in roster.members}
         self._receivers: dict[str, str] = {}
         by_country: dict[str, list[roster_pb2.Member]] = {}
@@ -53,5 +55,20 @@ class RosterMembership:
         member = self._members.get(node_id)
         return member is not None and member.status in ACTIVE_STATUSES
 
+    @property
+    def expires_at(self) -> datetime:
+        return self.roster.expires_at.ToDatetime(tzinfo=UTC)
+
     def expired(self, now: datetime) -> bool:
-        return self.roster.expires_at.ToDatetime().replace(tzinfo=now.tzinfo) <= now
+        return self.expires_at <= now
+
+    def may_send(self, sender: str, peer: str, now: datetime) -> bool:
+        """Whether `sender` may deliver to `peer` now: both active, and the roster not expired. Otherwise the
+        messages wait in the outbox (held, never lost) until a roster allows it."""
+        return not self.expired(now) and self.is_active(sender) and self.is_active(peer)
+
+
+def split_view(membership: RosterMembership, version: int, digest: bytes) -> bool:
+    """Whether a peer that trusts roster `version` with `digest` was shown another roster than this node's under
+    the same version (the authority signed two): both digests known, same version, different bytes."""
+    return bool(digest and membership.digest) and version == membership.version and digest != membership.digest

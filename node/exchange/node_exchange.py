@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -90,6 +91,7 @@ class NodeExchange:
                 run_blocking=run_blocking,
                 on_contact=self._peer_contacted,
                 on_newer_roster=self._catch_up,
+                clock=self._clock,
             ),
             self.server,
         )
@@ -108,10 +110,9 @@ class NodeExchange:
                 sealer=self.crypto,
                 transport=self.transport,
                 clock=self._clock,
-                # Suspended or revoked, on either side: hold the messages (not lost, not sent).
-                is_active=lambda p: (
-                    self.roster.membership.is_active(p) and self.roster.membership.is_active(self.node_id)
-                ),
+                # Suspended or revoked, on either side, or an expired roster: hold the messages (not lost,
+                # not sent) until a roster allows them.
+                is_active=lambda p: self.roster.membership.may_send(self.node_id, p, self._clock.now()),
                 run_blocking=run_blocking,
                 # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
                 settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
@@ -176,6 +177,16 @@ class NodeExchange:
         if background:
             await asyncio.wait(background, timeout=5)
         await self.transport.close()
+
+    def check_roster(self, roster_file: Path, warn_before: timedelta) -> None:
+        """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
+        roster file holds, then warn if the trusted roster expires within `warn_before`."""
+        self.roster.refresh()
+        try:
+            self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
+        except OSError as error:  # being replaced as we read it, say: the next check reads it again
+            _log.warning("roster.file_unreadable", error=str(error))
+        self.roster.check_expiry(warn_before)
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
         if not signed_rosters:

@@ -211,7 +211,8 @@ class ExchangeTransaction(Protocol):
 
     # Rosters.
     def put_roster(self, version: int, signed_b64: str, at: datetime) -> None:
-        """Keep a verified roster (base64 of the signed roster) as trusted from `at`."""
+        """Keep a verified roster (base64 of the signed roster) as trusted from `at`. Keeping a version again
+        with the same bytes MUST change nothing; with other bytes, it MUST fail the transaction."""
         ...
 
     def rosters_after(self, version: int) -> list[tuple[int, str]]:

@@ -57,7 +57,12 @@ class _Refused(Exception):
 
 
 class Members(Protocol):
+    @property
+    def version(self) -> int: ...
+
     def is_active(self, node_id: str) -> bool: ...
+
+    def expired(self, now: datetime) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +148,15 @@ class Receiver:
         where = {"sender": opened.sender, "message_id": opened.message_id}
         if peer is not None and peer != opened.sender:
             raise RejectedMessage("PEER_MISMATCH", f"the TLS peer is {peer}, not {opened.sender}", **where)
-        if not self._members().is_active(opened.sender):
+        members = self._members()
+        if members.expired(now):
+            raise RejectedMessage(
+                "ROSTER_EXPIRED",
+                f"this node's roster (version {members.version}) has expired: it accepts nothing until a newer "
+                "one is applied; keep the message queued",
+                **where,
+            )
+        if not members.is_active(opened.sender):
             raise RejectedMessage("SENDER_NOT_ACTIVE", f"{opened.sender} is not an active member", **where)
         if opened.expires_at <= now:
             raise RejectedMessage("EXPIRED", f"the message expired at {opened.expires_at.isoformat()}", **where)

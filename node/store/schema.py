@@ -308,6 +308,9 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime(), nullable=True),
     Column("acked_at", UtcDateTime(), nullable=True),
     Column("last_error", String(500), nullable=False),
+    # Hex SHA-256 of the body, set when retention clears the body of a delivered message (its URLs go; the
+    # ids, times, digest and the peer's signed receipt stay as the chain of custody).
+    Column("body_sha256", String(64), nullable=True),
     Index("ix_outbox_peer_node_status", "peer_node", "status"),
     # Messages about one item go in queue order: the sender looks for an earlier one still waiting.
     Index("ix_outbox_peer_node_item_id", "peer_node", "item_id"),

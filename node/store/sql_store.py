@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from node.errors import Aborted
 from node.hashes import HashAlgorithm
 from node.store import schema as t
+from node.store.txn.exchange_retention import ExchangeRetentionTxn
 from node.store.txn.idempotency import IdempotencyTxn
 from node.store.txn.inbox import InboxTxn
 from node.store.txn.items import ItemsTxn
@@ -80,7 +81,16 @@ class SqlStore:
 
 
 class SqlTransaction(
-    ItemsTxn, ReportsTxn, KnownHashesTxn, OutboxTxn, InboxTxn, RostersTxn, TokensTxn, IdempotencyTxn, TransactionBase
+    ItemsTxn,
+    ReportsTxn,
+    KnownHashesTxn,
+    OutboxTxn,
+    InboxTxn,
+    ExchangeRetentionTxn,
+    RostersTxn,
+    TokensTxn,
+    IdempotencyTxn,
+    TransactionBase,
 ):
     """One database transaction over every table, so that one transaction spans them all: it implements
     CaseTransaction, TokenTransaction, ExchangeTransaction and ReceivingTransaction (checked below)."""

@@ -30,6 +30,15 @@ def _raw(exchange: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def test_the_roster_is_checked_every_30_seconds_and_warned_about_14_days_ahead_unless_set() -> None:
+    exchange = parse_config(_raw({}), {}).exchange
+    assert exchange is not None
+    assert (exchange.roster_check_seconds, exchange.roster_expiry_warning) == (30, timedelta(days=14))
+    exchange = parse_config(_raw({"roster_check_seconds": 5, "roster_expiry_warning_days": 30}), {}).exchange
+    assert exchange is not None
+    assert (exchange.roster_check_seconds, exchange.roster_expiry_warning) == (5, timedelta(days=30))
+
+
 def test_the_allowed_clock_skew_is_five_minutes_unless_set() -> None:
     exchange = parse_config(_raw({}), {}).exchange
     assert exchange is not None and exchange.max_clock_skew_seconds == 300
@@ -46,6 +55,9 @@ def test_the_allowed_clock_skew_is_five_minutes_unless_set() -> None:
         ("max_clock_skew_seconds", 86_401, "must be between 0 and 86400"),
         ("rate_limit_records_per_second", 0, "must be between 1 and"),
         ("rate_limit_bytes_per_second", "lots", "must be a number"),
+        ("roster_check_seconds", 0, "must be between 1 and 86400"),
+        ("roster_expiry_warning_days", 400, "must be between 0 and 365"),
+        ("roster_expiry_warning_days", "soon", "must be a number"),
     ],
 )
 def test_a_bad_exchange_setting_is_refused_naming_it(key: str, value: Any, message: str) -> None:

@@ -33,8 +33,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock, *, post_quantum: bool = False) -> Path:
-    authority = [SigningKeyPair.generate() for _ in range(3)]
+def _roster(
+    tmp: Path,
+    ports: dict[str, int],
+    clock: ManualClock,
+    *,
+    post_quantum: bool = False,
+    authority: list[SigningKeyPair] | None = None,
+    expires: datetime = datetime(2030, 1, 1, tzinfo=UTC),
+) -> Path:
+    """Version 1 of a roster of NODES, signed by two of `authority` (three new keys by default)."""
+    authority = authority or [SigningKeyPair.generate() for _ in range(3)]
     roster = roster_pb2.Roster(
         network_id="test-network",
         version=1,
@@ -46,7 +55,7 @@ def _roster(tmp: Path, ports: dict[str, int], clock: ManualClock, *, post_quantu
             ],
         ),
     )
-    roster.expires_at.FromDatetime(datetime(2030, 1, 1, tzinfo=UTC))
+    roster.expires_at.FromDatetime(expires)
     for node_id, country in NODES.items():
         keys = KeyStore(tmp / node_id / "keys").load_or_create(node_id, clock.now(), post_quantum=post_quantum)
         roster.members.append(
@@ -95,6 +104,14 @@ def build_exchange_node(
         },
     }
     return build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+
+
+def refer(node: Node, url: str) -> str:
+    """Report `url` at `node` and assess it NATIONAL (on its database threads): referred abroad. The item id."""
+    report = node.executor.submit(node.cases.submit_report, INTAKE, NewReport((NewUrl(url),))).result()
+    item_id = report.items[0].item_id
+    node.executor.submit(node.cases.assess, ANALYST, item_id, Assessment(Classification.NATIONAL)).result()
+    return item_id
 
 
 @pytest.fixture

@@ -79,3 +79,22 @@ def test_inbox_entries_by_sender_and_message_id(store: SqlStore) -> None:
             [("nl-hotline", "m-1"), ("nl-hotline", "m-2"), ("nl-hotline", "m-3"), ("be-hotline", "m-1")]
         )
     assert found == {(e.sender, e.message_id): e for e in entries}
+
+
+def test_a_roster_version_kept_again_with_the_same_bytes_changes_nothing(store: SqlStore) -> None:
+    """`roster apply` and the running node may both keep one version; other bytes under it are refused."""
+    with store.transaction() as tx:
+        tx.put_roster(1, "c2lnbmVk", T0)
+    with store.transaction() as tx:
+        tx.put_roster(1, "c2lnbmVk", T0 + timedelta(minutes=1))
+    with store.transaction(read_only=True) as tx:
+        assert tx.rosters_after(0) == [(1, "c2lnbmVk")]
+    try:
+        with store.transaction() as tx:
+            tx.put_roster(1, "b3RoZXI=", T0)
+    except RuntimeError as error:
+        assert str(error) == "roster version 1 is kept already, with other bytes"
+    else:
+        raise AssertionError("other bytes under a kept version must fail")
+    with store.transaction(read_only=True) as tx:
+        assert tx.rosters_after(0) == [(1, "c2lnbmVk")]

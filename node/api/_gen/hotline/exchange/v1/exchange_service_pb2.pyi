@@ -22,12 +22,14 @@ DELIVERY_STATUS_DUPLICATE: DeliveryStatus
 DELIVERY_STATUS_REJECTED: DeliveryStatus
 
 class DeliverRequest(_message.Message):
-    __slots__ = ("roster_version", "envelopes")
+    __slots__ = ("roster_version", "envelopes", "roster_digest")
     ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     ENVELOPES_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_DIGEST_FIELD_NUMBER: _ClassVar[int]
     roster_version: int
     envelopes: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, roster_version: _Optional[int] = ..., envelopes: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    roster_digest: bytes
+    def __init__(self, roster_version: _Optional[int] = ..., envelopes: _Optional[_Iterable[bytes]] = ..., roster_digest: _Optional[bytes] = ...) -> None: ...
 
 class DeliveryResult(_message.Message):
     __slots__ = ("message_id", "status", "reason_code", "reason", "receipt", "receiver_time")
