@@ -14,7 +14,7 @@ from node.cases.context import CaseContext
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
 from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.ports import CaseTransaction
-from node.cases.requests import MAX_NOTE_CHARS, check_hosting_facts, check_node_id, check_request_id, check_text
+from node.cases.requests import check_hosting_facts, check_node_id, check_note, check_request_id, check_text
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -35,7 +35,7 @@ class Federation:
         request_id = check_request_id(request_id)
         if not reason.strip():
             raise InvalidArgument("a withdrawal needs a reason", field="reason")
-        check_text(reason, field="reason", limit=MAX_NOTE_CHARS)
+        check_note(reason, field="reason")
         with self._ctx.command(principal, "WithdrawReferral", request_id, item_id, reason) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
@@ -66,10 +66,7 @@ class Federation:
         if referral.origin_node == self._ctx.settings.node_id:
             raise FailedPrecondition("a referral of this node's own item", field="referral.origin_node")
         check_node_id(referral.origin_node, field="referral.origin_node")
-        if len(referral.origin_item_id) > _MAX_ITEM_ID_CHARS:
-            raise InvalidArgument(
-                f"must be an item id of at most {_MAX_ITEM_ID_CHARS} characters", field="referral.origin_item_id"
-            )
+        check_text(referral.origin_item_id, field="referral.origin_item_id", limit=_MAX_ITEM_ID_CHARS)
         normalised = normalise_url(referral.url, field="referral.url")
         facts = (
             check_hosting_facts(referral.hosting, field="referral.hosting")
