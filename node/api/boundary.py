@@ -125,13 +125,16 @@ class Boundary:
 
 def _describe(error: BaseException) -> str:
     """The error's type, and for a database error its SQLSTATE and SQL, without values or the driver's text."""
-    cause = error.__cause__ if isinstance(error, StoreUnavailable) and error.__cause__ is not None else error
+    outage = isinstance(error, StoreUnavailable) and error.__cause__ is not None
+    cause = error.__cause__ if outage and error.__cause__ is not None else error
     described = type(cause).__name__
     orig = getattr(cause, "orig", None)
     if orig is not None:
         described += f" ({type(orig).__module__}.{type(orig).__name__}"
         sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
         described += f" {sqlstate})" if sqlstate else ")"
+        if outage:  # a connection failure's text holds no one's data: where the database is, and why it failed
+            described += f" {' '.join(str(orig).split())[:300]}"
     statement = getattr(cause, "statement", None)
     if statement:
         described += f": {' '.join(str(statement).split())[:500]}"

@@ -34,7 +34,18 @@ def create_store_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_size=16, max_overflow=8, pool_pre_ping=True, hide_parameters=True)
+        # A server that does not answer fails a connection within 5 s (unless the URL sets connect_timeout), so
+        # the caller hears UNAVAILABLE rather than a database thread waiting out the system's TCP timeout.
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_size=16,
+            max_overflow=8,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            connect_args=timeout,
+        )
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
 
 
