@@ -14,7 +14,14 @@ from node.cases.context import CaseContext
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
 from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.ports import CaseTransaction
-from node.cases.requests import check_hosting_facts, check_node_id, check_note, check_request_id, check_text
+from node.cases.requests import (
+    check_country,
+    check_hosting_facts,
+    check_node_id,
+    check_note,
+    check_request_id,
+    check_text,
+)
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -127,6 +134,9 @@ class Federation:
 
     def apply_status_update_txn(self, tx: CaseTransaction, sender: str, update: StatusUpdate) -> None:
         """Apply an assignee's status update to this node's item, in sequence order."""
+        check_text(update.origin_item_id, field="origin_item_id", limit=_MAX_ITEM_ID_CHARS)
+        if update.moved_to_country:
+            check_country(update.moved_to_country, field="moved_to_country")
         now = self._ctx.clock.now()
         item = tx.get_item(update.origin_item_id, for_update=True)
         if item is None or item.origin_node:
@@ -184,6 +194,8 @@ class Federation:
 
     def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
         """The originator withdrew its referral: stop work, keep the item as a tombstone."""
+        check_text(withdrawal.origin_item_id, field="origin_item_id", limit=_MAX_ITEM_ID_CHARS)
+        check_note(withdrawal.reason, field="reason")
         now = self._ctx.clock.now()
         item = tx.find_item_by_origin(withdrawal.origin_node, withdrawal.origin_item_id, for_update=True)
         if item is None:
