@@ -12,6 +12,7 @@ the engine hides parameters) and SQLSTATE instead of the driver's text (a constr
 
 from __future__ import annotations
 
+import inspect
 import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -74,32 +75,32 @@ class Boundary:
                 check_request(request)
             return request
 
+        inner: Any = handler.unary_unary or handler.unary_stream
+        if inner is None:
+            raise TypeError("the boundary guards only unary and server-streaming RPCs")
+
+        async def once(request: Any, context: Context) -> Any:
+            """A unary call, or a stream its handler writes with context.write (as Health/Watch does)."""
+            try:
+                return await inner(await admit(request), context)
+            except aio.AbortError:
+                raise
+            except Exception as error:
+                await context.abort_with_status(self.status_of(error, method))
+
+        async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
+            try:
+                async for response in inner(await admit(request), context):
+                    yield response
+            except aio.AbortError:
+                raise
+            except Exception as error:
+                await context.abort_with_status(self.status_of(error, method))
+
         if handler.unary_unary is not None:
-            inner: Any = handler.unary_unary
-
-            async def unary(request: Any, context: Context) -> Any:
-                try:
-                    return await inner(await admit(request), context)
-                except aio.AbortError:
-                    raise
-                except Exception as error:
-                    await context.abort_with_status(self.status_of(error, method))
-
-            return grpc.unary_unary_rpc_method_handler(unary, decode, handler.response_serializer)
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
-                try:
-                    async for response in inner_stream(await admit(request), context):
-                        yield response
-                except aio.AbortError:
-                    raise
-                except Exception as error:
-                    await context.abort_with_status(self.status_of(error, method))
-
-            return grpc.unary_stream_rpc_method_handler(stream, decode, handler.response_serializer)
-        raise TypeError("the boundary guards only unary and server-streaming RPCs")
+            return grpc.unary_unary_rpc_method_handler(once, decode, handler.response_serializer)
+        behaviour = stream if inspect.isasyncgenfunction(inner) else once
+        return grpc.unary_stream_rpc_method_handler(behaviour, decode, handler.response_serializer)
 
     def status_of(self, error: Exception, method: str) -> grpc.Status:
         """The status that ends a call failed by `error`; logs it under a new reference."""

@@ -110,6 +110,8 @@ async def test_a_database_outage_is_unavailable_without_its_address_and_health_f
     stream = served.analyst.events.StreamEvents(event_pb.StreamEventsRequest())
     await stream.read()  # the stream is open and has delivered the first event: a call in progress
     assert await health_of(served) == SERVING
+    watch = health_pb2_grpc.HealthStub(served.anonymous.channel).Watch(health_pb2.HealthCheckRequest(service=""))
+    assert (await watch.read()).status == SERVING
 
     with database_down(node, request):
         got = await call(served, "/hotline.node.v1.CaseService/GetItem", case_pb.GetItemRequest(item_id=item_id))
@@ -130,8 +132,11 @@ async def test_a_database_outage_is_unavailable_without_its_address_and_health_f
             assert await health_of(served, service) == NOT_SERVING, service
         listed = await health_pb2_grpc.HealthStub(served.anonymous.channel).List(health_pb2.HealthListRequest())
         assert listed.statuses["hotline.node.v1.CaseService"].status == NOT_SERVING
+        assert (await watch.read()).status == NOT_SERVING
 
     await wait_for_health(served, SERVING)
+    assert (await watch.read()).status == SERVING
+    watch.cancel()
     assert (await served.analyst.cases.GetItem(case_pb.GetItemRequest(item_id=item_id))).item.item_id == item_id
     async with NodeClient(served.target, fresh) as client:
         await client.intake.SubmitReport(report("https://nl.host.example/outage/after"))
