@@ -856,6 +856,17 @@ def test_accepted_input_fits_the_columns(node: Node, clock: ManualClock) -> None
     assert_within_column_bounds(node)
 
 
+def test_a_referral_of_the_longest_url_of_backslashes_is_queued(node: Node) -> None:
+    """A query keeps its backslashes, which the referral's JSON doubles: the outbox body must hold the longest
+    legal URL escaped (on PostgreSQL it overflowed the column, and the item could never be assessed)."""
+    prefix = "https://de.host.example/x?"
+    url = prefix + "\\" * (8192 - len(prefix))
+    (item_id,) = submit(node, url)
+    item = node.cases.assess(ANALYST, item_id, Assessment(Classification.NATIONAL))
+    assert (item.state, item.assigned_node, item.url) == (ItemState.REFERRED, "de-hotline", url)
+    assert_within_column_bounds(node)
+
+
 def test_a_url_with_a_very_long_host_is_refused_or_stored_whole(node: Node) -> None:
     url = "https://" + "a" * 300 + ".example/x"
     try:

@@ -6,19 +6,24 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, func, insert, inspect, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+import node.store.engine
 from node.store import schema as t
 from node.store.engine import create_store_engine, downgrade, migrate
 from node.store.schema import metadata
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The newest revision, read from the scripts, so that a new migration needs no edit here.
+HEAD = ScriptDirectory(str(Path(node.store.engine.__file__).parent / "migrations")).get_current_head()
 
 
 def differences(engine: Engine, target: MetaData = metadata) -> list[object]:
@@ -52,7 +57,7 @@ def _audit_row(seq_hint: str) -> dict[str, object]:
 
 def test_migrate_to_head_matches_the_metadata_exactly(engine: Engine) -> None:
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 
@@ -73,7 +78,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(insert(t.audit_log), _audit_row("kept"))
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         assert connection.execute(select(t.audit_log.c.subject)).scalars().all() == ["kept"]
 
@@ -90,7 +95,7 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
             ).scalar_one()
         assert functions == 0
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     # The append-only triggers are back as well.
     with engine.begin() as connection:
@@ -115,6 +120,17 @@ def test_each_revision_steps_down_and_up(engine: Engine) -> None:
     assert (_length(engine, "hosting_records", "source"), _length(engine, "audit_log", "subject")) == (80, 200)
     downgrade(engine, "0002")
     assert (_length(engine, "hosting_records", "source"), _length(engine, "audit_log", "subject")) == (32, 100)
+    migrate(engine)
+    assert differences(engine) == []
+
+
+def test_0004_widens_the_outbox_body_and_downgrades_while_the_bodies_fit(engine: Engine) -> None:
+    migrate(engine, "0003")
+    assert _length(engine, "outbox", "body") == 16384
+    migrate(engine, "0004_outbox_body")
+    assert _length(engine, "outbox", "body") == 32768
+    downgrade(engine, "0003")
+    assert _length(engine, "outbox", "body") == 16384
     migrate(engine)
     assert differences(engine) == []
 
@@ -149,7 +165,7 @@ def test_0003_downgrade_refuses_rows_the_older_columns_cannot_hold(engine: Engin
         connection.execute(insert(t.audit_log), _audit_row("s" * 101))
     with pytest.raises(RuntimeError, match=r"1 row\(s\) of audit_log have a subject longer than 100"):
         downgrade(engine, "0002")
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(update(t.audit_log).values(detail="changed"))
