@@ -4,6 +4,7 @@ simulator all build nodes here, so there is one copy of the wiring."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import os
 from collections.abc import Iterator
@@ -18,13 +19,14 @@ import structlog
 from google.protobuf.message import DecodeError
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from node.access import AccessService
 from node.api.auth import AuthInterceptor
-from node.api.servicers import Backend, EventNotifier, add_servicers
+from node.api.boundary import Boundary
+from node.api.health import NodeHealth
+from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
@@ -65,6 +67,7 @@ class Node:
     scheduler: NodeScheduler
     exchange: NodeExchange | None = None
     server: aio.Server | None = None
+    health: NodeHealth | None = None
     port: int = 0
     service_names: list[str] = field(default_factory=list)
 
@@ -73,8 +76,10 @@ class Node:
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
         backend = Backend(self.cases, self.access, self.executor, self.notifier)
+        health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
+        self.health = health
         server = aio.server(
-            interceptors=[AuthInterceptor(self.access, backend.run)],
+            interceptors=[AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable))],
             options=[
                 ("grpc.max_receive_message_length", self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
@@ -82,10 +87,8 @@ class Node:
             ],
         )
         self.service_names = add_servicers(server, backend)
-        health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
-        for name in [*self.service_names, ""]:
-            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health.serving()
         reflection.enable_server_reflection(
             [
                 *self.service_names,
@@ -134,6 +137,8 @@ class Node:
             await self.exchange.stop()
         if self.server is not None:
             await self.server.stop(grace)
+        if self.health is not None:
+            await self.health.stop()
         self.executor.shutdown(wait=True)
         self.engine.dispose()
         _log.info("node.stopped", node_id=self.config.node_id)

@@ -14,6 +14,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "ResourceExhausted",
+    "StoreUnavailable",
     "Unauthenticated",
 ]
 
@@ -21,10 +22,12 @@ __all__ = [
 class DomainError(Exception):
     """Base class: a request that cannot be carried out. Nothing was written."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, reason: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.reason = reason
+        """A stable UPPER_SNAKE_CASE name of the failure (google.rpc.ErrorInfo.reason); '' for the class's own."""
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -60,3 +63,9 @@ class ResourceExhausted(DomainError):
 
 class Aborted(DomainError):
     """A concurrent change conflicted; the caller may retry with the same request id (ABORTED)."""
+
+
+class StoreUnavailable(Exception):
+    """The node's database did not answer (refused, dropped or timed out a connection). Not a DomainError: the
+    request may be fine, and whether it was written is not known; retrying with the same request id is safe.
+    The message never names the database's host, port or name."""

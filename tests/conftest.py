@@ -7,6 +7,7 @@ CI=true, where they fail instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -178,14 +179,26 @@ async def serve_node(node: Node, clock: ManualClock) -> Served:
     return Served(node, clock, target, tokens, clients, NodeClient(target, None))
 
 
-@pytest.fixture
-async def served(make_node: Callable[..., Node], sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
-    """A node on SQLite serving on a loopback port."""
-    n = make_node(sqlite_url)
-    s = await serve_node(n, clock)
+@contextlib.asynccontextmanager
+async def serving(node: Node, clock: ManualClock) -> AsyncIterator[Served]:
+    s = await serve_node(node, clock)
     try:
         yield s
     finally:
         for client in [*s.clients.values(), s.anonymous]:
             await client.close()
-        await n.stop(grace=0)
+        await node.stop(grace=0)
+
+
+@pytest.fixture
+async def served(make_node: Callable[..., Node], sqlite_url: str, clock: ManualClock) -> AsyncIterator[Served]:
+    """A node on SQLite serving on a loopback port."""
+    async with serving(make_node(sqlite_url), clock) as s:
+        yield s
+
+
+@pytest.fixture
+async def served_each(make_node: Callable[..., Node], database_url: str, clock: ManualClock) -> AsyncIterator[Served]:
+    """A node serving on a loopback port, once on SQLite and once on PostgreSQL."""
+    async with serving(make_node(database_url), clock) as s:
+        yield s

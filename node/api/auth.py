@@ -1,4 +1,5 @@
-"""Bearer-token authentication and the role each RPC needs, enforced by one server interceptor.
+"""Bearer-token authentication and the role each RPC needs, enforced by one server interceptor, which also puts
+every RPC inside the error boundary (node.api.boundary).
 
 Every RPC of the integrator API must appear in METHOD_ROLES (a test checks it); a method missing from the
 table is refused. Health checking and server reflection are open, as load balancers and tools expect.
@@ -7,16 +8,16 @@ table is refused. Health checking and server reflection are open, as load balanc
 from __future__ import annotations
 
 import contextvars
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc import aio
 
 from node.access import AccessService
-from node.api.errors import to_grpc_status
+from node.api.boundary import Boundary
 from node.cases.model import Principal, Role
-from node.errors import DomainError, PermissionDenied, Unauthenticated
+from node.errors import PermissionDenied, Unauthenticated
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -64,9 +65,12 @@ def current_principal() -> Principal:
 
 
 class AuthInterceptor(aio.ServerInterceptor):
-    def __init__(self, access: AccessService, run: Callable[..., Awaitable[Any]]) -> None:
+    """Puts every RPC inside the error boundary; an integrator RPC authenticates and authorises first."""
+
+    def __init__(self, access: AccessService, run: Callable[..., Awaitable[Any]], boundary: Boundary) -> None:
         self._access = access
         self._run = run  # runs a blocking call off the event loop
+        self._boundary = boundary
 
     async def intercept_service(
         self,
@@ -75,19 +79,23 @@ class AuthInterceptor(aio.ServerInterceptor):
     ) -> Handler | None:
         method = handler_call_details.method
         handler = await continuation(handler_call_details)
-        if handler is None or method.startswith(OPEN_PREFIXES):
-            return handler
-        try:
-            principal = await self._authorise(method, handler_call_details.invocation_metadata or ())
-        except DomainError as error:
-            return _refusal(handler, error)
-        return _with_principal(handler, principal)
+        if handler is None:
+            return None
+        if method.startswith(OPEN_PREFIXES):
+            # Reflection is a bidirectional stream, left as it is; health is guarded like the rest.
+            return handler if handler.stream_stream is not None else self._boundary.guard(handler, method)
+        metadata = handler_call_details.invocation_metadata or ()
+
+        async def enter() -> None:
+            _principal.set(await self._authorise(method, metadata))
+
+        return self._boundary.guard(handler, method, enter)
 
     async def _authorise(self, method: str, metadata: Any) -> Principal:
         values = [v for k, v in metadata if k == "authorization"]
         if not values:
             raise Unauthenticated("missing 'authorization: Bearer <token>' metadata")
-        header = values[0] if isinstance(values[0], str) else values[0].decode()
+        header = values[0] if isinstance(values[0], str) else values[0].decode(errors="replace")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise Unauthenticated("the authorization metadata must read 'Bearer <token>'")
@@ -101,42 +109,3 @@ class AuthInterceptor(aio.ServerInterceptor):
             wanted = " or ".join(sorted(needed))
             raise PermissionDenied(f"{method.rsplit('/', 1)[-1]} needs the role {wanted}")
         return principal
-
-
-def _refusal(handler: Any, error: DomainError) -> Handler:
-    status = to_grpc_status(error)
-
-    async def abort(_request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-        await context.abort_with_status(status)
-
-    if handler.response_streaming:
-
-        async def abort_stream(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            await abort(request, context)
-            yield  # pragma: no cover - abort raises
-
-        return grpc.unary_stream_rpc_method_handler(
-            abort_stream, handler.request_deserializer, handler.response_serializer
-        )
-    return grpc.unary_unary_rpc_method_handler(abort, handler.request_deserializer, handler.response_serializer)
-
-
-def _with_principal(handler: Any, principal: Principal) -> Handler:
-    if handler.unary_unary is not None:
-        inner: Any = handler.unary_unary
-
-        async def unary(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
-            _principal.set(principal)
-            return await inner(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(unary, handler.request_deserializer, handler.response_serializer)
-    if handler.unary_stream is not None:
-        inner_stream: Any = handler.unary_stream
-
-        async def stream(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            _principal.set(principal)
-            async for response in inner_stream(request, context):
-                yield response
-
-        return grpc.unary_stream_rpc_method_handler(stream, handler.request_deserializer, handler.response_serializer)
-    raise TypeError("the integrator API has only unary and server-streaming RPCs")

@@ -13,7 +13,6 @@ from typing import Any
 from node.cases.model import Principal, Report
 from node.cases.requests import NewReport
 from node.cases.service import CaseService
-from node.errors import DomainError
 
 __all__ = ["IntakeBatcher"]
 
@@ -41,7 +40,7 @@ class IntakeBatcher:
             batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
             try:
                 results = await self._run(self._cases.submit_reports, [(p, r, i) for p, r, i, _ in batch])
-            except Exception as error:  # every caller in the batch learns of it; none is left waiting
+            except Exception as error:  # the store is down (or a lone report failed): none is left waiting
                 for *_, future in batch:
                     if not future.done():
                         future.set_exception(error)
@@ -49,7 +48,7 @@ class IntakeBatcher:
             for (*_, future), result in zip(batch, results, strict=True):
                 if future.done():  # the caller went away
                     continue
-                if isinstance(result, DomainError):
+                if isinstance(result, Exception):  # that report's own refusal or failure, for its caller alone
                     future.set_exception(result)
                 else:
                     future.set_result(result)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 
 from node.access import StoredToken
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.cases.fields import MALFORMED_ID
 from node.cases.model import Action, Assessment, Event, Hold, HostingRecord, Item, Report, Reporter
 from node.cases.requests import NewReport, NewUrl, RawHash
 from node.cases.statistics import DurationSummary, Statistics
@@ -42,18 +44,27 @@ def encode_token(kind: str, key: str) -> str:
     return base64.urlsafe_b64encode(f"{kind}1:{key}".encode()).decode().rstrip("=")
 
 
-def decode_token(token: str, kind: str, *, field: str = "page_token") -> str:
-    """The key inside a page token or cursor of `kind`; an empty token gives ''."""
+def decode_token(
+    token: str, kind: str, *, field: str = "page_token", check: Callable[..., object] | None = None
+) -> str:
+    """The key inside a page token or cursor of `kind`, checked by `check(key, field=...)` (a rule of
+    node.cases.fields) when one is given; an empty token gives ''."""
     if not token:
         return ""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument("is not a token this node issued", field=field) from None
+        raise InvalidArgument("is not a token this node issued", field=field, reason=MALFORMED_ID) from None
     prefix = f"{kind}1:"
     if not raw.startswith(prefix) or len(raw) > 200:
-        raise InvalidArgument("is not a token this node issued", field=field)
-    return raw[len(prefix) :]
+        raise InvalidArgument("is not a token this node issued", field=field, reason=MALFORMED_ID)
+    key = raw[len(prefix) :]
+    if check is not None:
+        try:
+            check(key, field=field)
+        except InvalidArgument:
+            raise InvalidArgument("is not a token this node issued", field=field, reason=MALFORMED_ID) from None
+    return key
 
 
 # ---------------------------------------------------------------------- requests

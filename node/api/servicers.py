@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import uuid
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
-import grpc
-import structlog
 from grpc import aio
 
 from node import proto_types
@@ -31,18 +28,17 @@ from node.api._gen.hotline.node.v1 import intake_service_pb2_grpc as intake_grpc
 from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
 from node.api.auth import current_principal
-from node.api.errors import to_grpc_status
 from node.api.intake_batcher import IntakeBatcher
+from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
-from node.errors import DomainError, InvalidArgument
+from node.errors import InvalidArgument
 from node.hashes import ContentHash
 
-__all__ = ["Backend", "EventNotifier", "add_servicers"]
+__all__ = ["API_SERVICES", "Backend", "EventNotifier", "add_servicers"]
 
 T = TypeVar("T")
-_log = structlog.get_logger(__name__)
 Context = aio.ServicerContext[Any, Any]
 
 DEFAULT_PAGE_SIZE = 50
@@ -98,18 +94,10 @@ class Backend:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: fn(*args))
 
-    async def call(self, context: Context, fn: Callable[..., T], *args: Any) -> T:
-        """Run a domain call; a domain error ends the RPC with its status and details."""
-        try:
-            return await self.run(fn, *args)
-        except DomainError as error:
-            await context.abort_with_status(to_grpc_status(error))
-            raise AssertionError("unreachable") from error
-        except Exception as error:  # a bug or an outage: the caller gets a reference, the log the details
-            reference = uuid.uuid4().hex[:12]
-            _log.exception("rpc.internal_error", reference=reference)
-            await context.abort(grpc.StatusCode.INTERNAL, f"internal error; the node's log has reference {reference}")
-            raise AssertionError("unreachable") from error
+    async def call(self, _context: Context, fn: Callable[..., T], *args: Any) -> T:
+        """Run a domain call off the loop. Whatever it raises ends the RPC in the error boundary
+        (node.api.boundary), which every RPC runs inside."""
+        return await self.run(fn, *args)
 
 
 def _page_size(value: int, default: int, maximum: int) -> int:
@@ -125,12 +113,8 @@ class IntakeServicer(intake_grpc.IntakeServiceServicer):
     async def SubmitReport(
         self, request: intake_pb.SubmitReportRequest, context: Context
     ) -> intake_pb.SubmitReportResponse:
-        try:
-            new_report = serde.report_request_from_proto(request)
-            report = await self._b.intake.submit(current_principal(), new_report, request.request_id)
-        except DomainError as error:
-            await context.abort_with_status(to_grpc_status(error))
-            raise AssertionError("unreachable") from error
+        new_report = serde.report_request_from_proto(request)
+        report = await self._b.intake.submit(current_principal(), new_report, request.request_id)
         return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report))
 
     async def GetReport(self, request: intake_pb.GetReportRequest, context: Context) -> intake_pb.GetReportResponse:
@@ -149,7 +133,7 @@ class CaseServicer(case_grpc.CaseServiceServicer):
     async def ListItems(self, request: case_pb.ListItemsRequest, context: Context) -> case_pb.ListItemsResponse:
         def list_items() -> case_pb.ListItemsResponse:
             size = _page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-            after = serde.decode_token(request.page_token, "i")
+            after = serde.decode_token(request.page_token, "i", check=check_uuid)
             state = proto_types.enum_from_proto(ItemState, request.state, field="state") if request.state else None
             items = self._b.cases.list_items(
                 state=state, hosting_country=request.hosting_country, after_item_id=after, limit=size + 1
@@ -330,7 +314,7 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
     async def ListTokens(self, request: admin_pb.ListTokensRequest, context: Context) -> admin_pb.ListTokensResponse:
         def list_tokens() -> admin_pb.ListTokensResponse:
             size = _page_size(request.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-            after = serde.decode_token(request.page_token, "t")
+            after = serde.decode_token(request.page_token, "t", check=check_token_id)
             tokens = self._b.access.list_tokens(after, size + 1)
             more = len(tokens) > size
             tokens = tokens[:size]
@@ -366,24 +350,24 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
 
 def _cursor(token: str, field: str) -> int:
     key = serde.decode_token(token, "e", field=field)
-    if not key:
-        return 0
-    if not key.isdigit():
-        raise InvalidArgument("is not a cursor this node issued", field=field)
-    return int(key)
+    return check_counter(key, field=field) if key else 0
+
+
+API_SERVICES = [
+    intake_pb.DESCRIPTOR.services_by_name["IntakeService"].full_name,
+    case_pb.DESCRIPTOR.services_by_name["CaseService"].full_name,
+    lea_pb.DESCRIPTOR.services_by_name["LeaService"].full_name,
+    event_pb.DESCRIPTOR.services_by_name["EventService"].full_name,
+    admin_pb.DESCRIPTOR.services_by_name["AdminService"].full_name,
+]
+"""The full names of the integrator services (for reflection and health)."""
 
 
 def add_servicers(server: aio.Server, backend: Backend) -> list[str]:
-    """Register every integrator service; returns their full names (for reflection and health)."""
+    """Register every integrator service; returns API_SERVICES."""
     intake_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(backend), server)
     case_grpc.add_CaseServiceServicer_to_server(CaseServicer(backend), server)
     lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
     event_grpc.add_EventServiceServicer_to_server(EventServicer(backend), server)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
-    return [
-        intake_pb.DESCRIPTOR.services_by_name["IntakeService"].full_name,
-        case_pb.DESCRIPTOR.services_by_name["CaseService"].full_name,
-        lea_pb.DESCRIPTOR.services_by_name["LeaService"].full_name,
-        event_pb.DESCRIPTOR.services_by_name["EventService"].full_name,
-        admin_pb.DESCRIPTOR.services_by_name["AdminService"].full_name,
-    ]
+    return list(API_SERVICES)

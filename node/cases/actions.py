@@ -11,7 +11,7 @@ from uuid6 import uuid7
 
 from node.cases.context import CaseContext
 from node.cases.model import ActionType, Hold, Item, ItemState, Principal
-from node.cases.requests import MAX_NOTE_CHARS, NewAction, check_country, check_request_id, check_text
+from node.cases.requests import NewAction, check_country, check_note, check_request_id, check_text
 from node.cases.results import RecordedAction
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
@@ -39,7 +39,7 @@ class Actions:
         self, principal: Principal, item_id: str, action: NewAction, request_id: str = ""
     ) -> RecordedAction:
         request_id = check_request_id(request_id)
-        check_text(action.note, field="note", limit=MAX_NOTE_CHARS)
+        check_note(action.note, field="note")
         if action.type is ActionType.NOT_ILLEGAL:
             raise InvalidArgument("NOT_ILLEGAL is recorded by assessing the item as NOT_ILLEGAL", field="type")
         moved_to = ""

@@ -12,14 +12,7 @@ from node.cases.context import CaseContext
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
-from node.cases.requests import (
-    MAX_NOTE_CHARS,
-    HostingOverride,
-    check_country,
-    check_hosting_facts,
-    check_request_id,
-    check_text,
-)
+from node.cases.requests import HostingOverride, check_country, check_hosting_facts, check_note, check_request_id
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
 
@@ -36,7 +29,7 @@ class Assessments:
 
     def assess(self, principal: Principal, item_id: str, assessment: Assessment, request_id: str = "") -> Item:
         request_id = check_request_id(request_id)
-        check_text(assessment.note, field="assessment.note", limit=MAX_NOTE_CHARS)
+        check_note(assessment.note, field="assessment.note")
         with self._ctx.command(principal, "AssessItem", request_id, item_id, assessment) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
@@ -85,7 +78,7 @@ class Assessments:
         request_id = check_request_id(request_id)
         if not override.reason.strip():
             raise InvalidArgument("an override needs a reason", field="reason")
-        check_text(override.reason, field="reason", limit=MAX_NOTE_CHARS)
+        check_note(override.reason, field="reason")
         country = check_country(override.facts.country or "", field="hosting.country")
         facts = check_hosting_facts(dataclasses.replace(override.facts, country=country), field="hosting")
         facts = dataclasses.replace(facts, source="override")

@@ -82,13 +82,13 @@ class ExchangeRefusal(DomainError):
     """A peer's message that the authority rules refuse; `code` is its reason, as the receiver answers it."""
 
     def __init__(self, reason: RefusalReason, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
-        self.reason = reason
+        super().__init__(message, field=field, reason=str(reason))
+        self.refusal = reason
         self.code = str(reason)
 
     @property
     def final(self) -> bool:
-        return REASONS[self.reason][0]
+        return REASONS[self.refusal][0]
 
 
 class ItemNotYetKnown(ExchangeRefusal):

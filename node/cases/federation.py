@@ -22,7 +22,14 @@ from node.cases.exchange_rules import (
 )
 from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.ports import CaseTransaction
-from node.cases.requests import MAX_NOTE_CHARS, check_hosting_facts, check_node_id, check_request_id, check_text
+from node.cases.requests import (
+    check_country,
+    check_hosting_facts,
+    check_node_id,
+    check_note,
+    check_request_id,
+    check_text,
+)
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
@@ -43,7 +50,7 @@ class Federation:
         request_id = check_request_id(request_id)
         if not reason.strip():
             raise InvalidArgument("a withdrawal needs a reason", field="reason")
-        check_text(reason, field="reason", limit=MAX_NOTE_CHARS)
+        check_note(reason, field="reason")
         with self._ctx.command(principal, "WithdrawReferral", request_id, item_id, reason) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
@@ -67,10 +74,7 @@ class Federation:
         """Take on an item another hotline referred here. Runs inside the receiver's transaction."""
         now = self._ctx.clock.now()
         check_node_id(referral.origin_node, field="referral.origin_node")
-        if len(referral.origin_item_id) > _MAX_ITEM_ID_CHARS:
-            raise InvalidArgument(
-                f"must be an item id of at most {_MAX_ITEM_ID_CHARS} characters", field="referral.origin_item_id"
-            )
+        check_text(referral.origin_item_id, field="referral.origin_item_id", limit=_MAX_ITEM_ID_CHARS)
         existing = tx.find_item_by_origin(referral.origin_node, referral.origin_item_id, for_update=True)
         verdict = referral_verdict(me=self._ctx.settings.node_id, sender=sender, referral=referral, existing=existing)
         if existing is not None and verdict is ReferralVerdict.REPEAT:
@@ -132,6 +136,9 @@ class Federation:
 
     def apply_status_update_txn(self, tx: CaseTransaction, sender: str, update: StatusUpdate) -> None:
         """Apply an assignee's status update to this node's item, in sequence order."""
+        check_text(update.origin_item_id, field="origin_item_id", limit=_MAX_ITEM_ID_CHARS)
+        if update.moved_to_country:
+            check_country(update.moved_to_country, field="moved_to_country")
         now = self._ctx.clock.now()
         item = tx.get_item(update.origin_item_id, for_update=True)
         verdict = status_verdict(sender=sender, item=item, sequence=update.sequence)
@@ -194,6 +201,8 @@ class Federation:
     def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
         """The originator withdrew its referral: stop work, keep the item as a tombstone. Only the origin
         withdraws (a withdrawal names the item by the sender's own item id)."""
+        check_text(withdrawal.origin_item_id, field="origin_item_id", limit=_MAX_ITEM_ID_CHARS)
+        check_note(withdrawal.reason, field="reason")
         now = self._ctx.clock.now()
         item = tx.find_item_by_origin(sender, withdrawal.origin_item_id, for_update=True)
         elsewhere = item is None and tx.item_id_held_for_another_origin(withdrawal.origin_item_id, sender)

@@ -20,7 +20,7 @@ from node.cases.ports import CaseTransaction
 from node.cases.requests import MAX_TEXT_CHARS, NewReport, check_request_id, check_text
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
-from node.errors import Aborted, DomainError, InvalidArgument
+from node.errors import DomainError, InvalidArgument, StoreUnavailable
 from node.hashes import ContentHash, parse_hash
 from node.hosting import HostingFacts, HostingResolver
 
@@ -37,13 +37,17 @@ class Intake:
 
     def submit_report(self, principal: Principal, request: NewReport, request_id: str = "") -> Report:
         result = self.submit_reports([(principal, request, request_id)])[0]
-        if isinstance(result, DomainError):
+        if isinstance(result, Exception):
             raise result
         return result
 
-    def submit_reports(self, batch: Sequence[tuple[Principal, NewReport, str]]) -> list[Report | DomainError]:
-        """Take several reports in one transaction (group commit). Each gets its own result: a refused
-        report does not affect the others. New URLs with no hashes are written in bulk."""
+    def submit_reports(self, batch: Sequence[tuple[Principal, NewReport, str]]) -> list[Report | Exception]:
+        """Take several reports in one transaction (group commit). Each gets its own result: the stored report,
+        or the error that refused it (a DomainError) or failed it (any other). One report's failure never
+        fails another: each is validated before the batch, and when the batch's transaction fails all the same
+        (a conflict, or a database error that one report's data caused), its reports are taken one by one.
+        Only an unreachable store (StoreUnavailable) fails them all. New URLs with no hashes are written in
+        bulk."""
         now = self._ctx.clock.now()
         prepared: list[_PreparedReport | DomainError] = []
         for _principal, request, request_id in batch:
@@ -57,15 +61,27 @@ class Intake:
         try:
             with self._ctx.store.transaction() as tx:
                 results = self._submit_batch_txn(tx, [principal for principal, _, _ in batch], prepared, traces, now)
-        except Aborted:
+        except StoreUnavailable:
+            raise
+        except Exception:
             if len(batch) == 1:
                 raise
-            # A conflict with a concurrent writer: take the reports one by one, so only a real conflict fails.
-            return [self.submit_reports([one])[0] for one in batch]
+            # A conflict with a concurrent writer, or one report the database refused: take the reports one
+            # by one, so that only the report (or the conflict) at fault fails, and alone.
+            _log.warning("reports.batch_failed", size=len(batch), retry="one by one")
+            return [self._submit_alone(one) for one in batch]
         self._ctx.committed()
         stored = [r.report_id for r in results if isinstance(r, Report)]
         _log.info("reports.received", report_ids=stored, refused=len(results) - len(stored))
         return results
+
+    def _submit_alone(self, one: tuple[Principal, NewReport, str]) -> Report | Exception:
+        try:
+            return self.submit_reports([one])[0]
+        except StoreUnavailable:
+            raise
+        except Exception as error:  # this report's own failure, returned to its caller only
+            return error
 
     def _prepare_report(self, request: NewReport, request_id: str, now: datetime) -> _PreparedReport:
         """Validate a report completely before anything is written."""
@@ -108,11 +124,11 @@ class Intake:
         prepared: Sequence[_PreparedReport | DomainError],
         traces: dict[str, HostingFacts],
         now: datetime,
-    ) -> list[Report | DomainError]:
+    ) -> list[Report | Exception]:
         ready = [p for p in prepared if isinstance(p, _PreparedReport)]
         open_urls = tx.open_item_urls([url for p in ready for url, _, _ in p.urls])
         bulk = _BulkIntake()
-        results: list[Report | DomainError] = []
+        results: list[Report | Exception] = []
         for principal, p in zip(principals, prepared, strict=True):
             if isinstance(p, DomainError):
                 results.append(p)

@@ -1,13 +1,22 @@
-"""Validated inputs of the case service. The API's serde builds them; every field is checked here."""
+"""Validated inputs of the case service. The API's serde builds them; every field is checked by the rules of
+node.cases.fields (re-exported here for the use cases)."""
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from node.cases.fields import (
+    MAX_NOTE_CHARS,
+    MAX_TEXT_CHARS,
+    check_country,
+    check_node_id,
+    check_note,
+    check_request_id,
+    check_text,
+)
 from node.cases.model import ActionType, Reporter
 from node.errors import InvalidArgument
 from node.hosting import HostingFacts
@@ -21,15 +30,11 @@ __all__ = [
     "check_country",
     "check_hosting_facts",
     "check_node_id",
+    "check_note",
     "check_request_id",
     "check_text",
 ]
 
-MAX_TEXT_CHARS = 200
-MAX_NOTE_CHARS = 2000
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _MAX_ASN = 2**32 - 1
 
 
@@ -64,31 +69,6 @@ class NewAction:
 class HostingOverride:
     facts: HostingFacts
     reason: str
-
-
-def check_country(value: str, *, field: str) -> str:
-    country = value.strip().upper()
-    if not _COUNTRY.match(country):
-        raise InvalidArgument(f"must be an ISO 3166-1 alpha-2 country code, got {value!r}", field=field)
-    return country
-
-
-def check_request_id(value: str, *, field: str = "request_id") -> str:
-    if value and not _REQUEST_ID.match(value):
-        raise InvalidArgument("must be 1-128 characters of A-Z a-z 0-9 . _ : -", field=field)
-    return value
-
-
-def check_text(value: str, *, field: str, limit: int = MAX_TEXT_CHARS) -> str:
-    if len(value) > limit:
-        raise InvalidArgument(f"must be at most {limit} characters, got {len(value)}", field=field)
-    return value
-
-
-def check_node_id(value: str, *, field: str) -> str:
-    if not _NODE_ID.match(value):
-        raise InvalidArgument("must be a node id: 2-63 characters of a-z, 0-9 and '-'", field=field)
-    return value
 
 
 def check_hosting_facts(facts: HostingFacts, *, field: str) -> HostingFacts:

@@ -32,7 +32,6 @@ from node.cases.statistics import Statistics
 from node.cases.upkeep import Upkeep
 from node.cases.workflow import ItemWorkflow
 from node.clock import Clock
-from node.errors import DomainError
 from node.hashes import ContentHash, PdqIndex
 from node.hosting import HostingResolver
 
@@ -86,7 +85,7 @@ class CaseService:
     def submit_report(self, principal: Principal, request: NewReport, request_id: str = "") -> Report:
         return self._intake.submit_report(principal, request, request_id)
 
-    def submit_reports(self, batch: Sequence[tuple[Principal, NewReport, str]]) -> list[Report | DomainError]:
+    def submit_reports(self, batch: Sequence[tuple[Principal, NewReport, str]]) -> list[Report | Exception]:
         return self._intake.submit_reports(batch)
 
     # reads

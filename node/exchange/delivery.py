@@ -80,6 +80,7 @@ REFUSALS: dict[str, RefusalKind] = {
     # node.exchange.holding.)
     "NOTFOUND": RefusalKind.TRANSIENT,
     "ABORTED": RefusalKind.TRANSIENT,  # a concurrent change conflicted
+    "STOREUNAVAILABLE": RefusalKind.TRANSIENT,  # the receiver's database did not answer
     "RESOURCEEXHAUSTED": RefusalKind.TRANSIENT,  # the receiver is busy
     WAITING_FOR_EARLIER: RefusalKind.TRANSIENT,
     # The authority rules of the case domain (node.cases.exchange_rules), final or transient as they declare.

@@ -23,18 +23,30 @@ def sqlite_url(path: Path | str) -> str:
 
 def create_store_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for `url`. SQLite gets WAL, foreign keys, a busy timeout and write-locking transactions, and a
-    new database file readable by this user only."""
+    new database file readable by this user only. Errors and echoed statements never show parameter values
+    (`hide_parameters`): they are reporters' and analysts' data, which logs must not keep."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             _create_private(Path(parsed.database))
-        engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8)
+        engine = create_engine(url, echo=echo, pool_size=8, max_overflow=8, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_size=16, max_overflow=8, pool_pre_ping=True)
+        # A server that does not answer fails a connection within 5 s (unless the URL sets connect_timeout), so
+        # the caller hears UNAVAILABLE rather than a database thread waiting out the system's TCP timeout.
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": 5}
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_size=16,
+            max_overflow=8,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            connect_args=timeout,
+        )
     raise ValueError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
 
 

@@ -57,6 +57,9 @@ NAME_CHARS = 200
 HOST_CHARS = 255
 # Which resolver traced the hosting ("geoip", "override", ...), or "referral:<node id>" / "moved:<node id>".
 SOURCE_CHARS = 80  # "referral:" and a node id of up to 64 characters: 73
+# A queued message's JSON: a URL of URL_CHARS bytes may double when escaped (backslashes in its query), plus
+# up to 16 hashes and the hosting facts (migration 0004_outbox_body).
+OUTBOX_BODY_CHARS = 32768
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -301,7 +304,7 @@ outbox = Table(
     Column("peer_node", String(64), nullable=False),
     Column("kind", String(32), nullable=False),
     Column("item_id", String(36), nullable=False),
-    Column("body", String(16384), nullable=False),
+    Column("body", String(OUTBOX_BODY_CHARS), nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),

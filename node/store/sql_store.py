@@ -10,9 +10,10 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from node.errors import Aborted
+from node.errors import Aborted, StoreUnavailable
 from node.hashes import HashAlgorithm
 from node.store import schema as t
 from node.store.txn.exchange_retention import ExchangeRetentionTxn
@@ -49,15 +50,17 @@ class SqlStore:
         writer_lock: AbstractContextManager[object] = (
             contextlib.nullcontext() if self._postgres or read_only else self._sqlite_writer
         )
-        with writer_lock, self.engine.connect() as connection:
+        with _faults(), writer_lock, self.engine.connect() as connection:
             connection.info["read_only"] = read_only
-            try:
-                with connection.begin():
-                    tx = SqlTransaction(connection, postgres=self._postgres)
-                    yield tx
-                    tx.flush()
-            except IntegrityError as exc:
-                raise Aborted("a concurrent change conflicted with this one; retry the request") from exc
+            with connection.begin():
+                tx = SqlTransaction(connection, postgres=self._postgres)
+                yield tx
+                tx.flush()
+
+    def ping(self) -> None:
+        """Return when the database answers a query; raise StoreUnavailable when it does not."""
+        with _faults(), self.engine.connect() as connection:
+            connection.execute(select(1))
 
     def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
         query = select(t.known_hashes.c.known_hash_id, t.known_hashes.c.digest).where(
@@ -78,6 +81,34 @@ class SqlStore:
                     return int(row.seq)
                 previous = row.entry_hash
         return None
+
+
+@contextmanager
+def _faults() -> Iterator[None]:
+    """Database errors that are about the database rather than the request, as the caller should see them: a
+    unique or foreign key conflict, a serialization failure or a deadlock (SQLSTATE class 40) is a conflict to
+    retry (Aborted); a refused, dropped or timed-out connection is an outage (StoreUnavailable). The driver's
+    text, which names the server's host, port and database, stays in the chained exception, for the log."""
+    try:
+        yield
+    except IntegrityError as exc:
+        raise Aborted(_CONFLICT) from exc
+    except (DBAPIError, DisconnectionError, PoolTimeout) as exc:
+        if isinstance(exc, DBAPIError):
+            sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+            if not (isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated) or (
+                sqlite_code is not None and sqlite_code & 0xFF not in _SQLITE_OUTAGES
+            ):
+                raise  # a bad statement or value ("no such table" is an OperationalError too): a bug
+            if str(getattr(exc.orig, "sqlstate", None) or "").startswith("40"):
+                raise Aborted(_CONFLICT) from exc
+        raise StoreUnavailable("the node's database is not answering; retry later") from exc
+
+
+_CONFLICT = "a concurrent change conflicted with this one; retry the request"
+# SQLite's primary result codes that mean the file, not the statement: BUSY, LOCKED, NOMEM, READONLY, IOERR,
+# CORRUPT, FULL, CANTOPEN, PROTOCOL.
+_SQLITE_OUTAGES = frozenset({5, 6, 7, 8, 10, 11, 13, 14, 15})
 
 
 class SqlTransaction(

@@ -837,7 +837,11 @@ NOT_FOUND_CASES: list[tuple[str, Callable[[Served], Awaitable[Any]], str]] = [
     ("ListReceipts", lambda s: s.lea.cases.ListReceipts(case_pb.ListReceiptsRequest(item_id=UNKNOWN)), "item_id"),
     ("PlaceHold", lambda s: s.lea.lea.PlaceHold(lea_pb.PlaceHoldRequest(item_id=UNKNOWN)), "item_id"),
     ("ReleaseHold", lambda s: s.lea.lea.ReleaseHold(lea_pb.ReleaseHoldRequest(item_id=UNKNOWN)), "item_id"),
-    ("RevokeToken", lambda s: s.admin.admin.RevokeToken(admin_pb.RevokeTokenRequest(token_id="ffff")), "token_id"),
+    (
+        "RevokeToken",
+        lambda s: s.admin.admin.RevokeToken(admin_pb.RevokeTokenRequest(token_id="ffffffffffffffff")),
+        "token_id",
+    ),
 ]
 
 

@@ -248,10 +248,20 @@ async def test_a_request_id_reused_for_another_request_is_refused(served: Served
 
 
 async def test_unknown_ids_are_not_found(served: Served) -> None:
-    code, _, _ = await refused(served.analyst.cases.GetItem(case_pb.GetItemRequest(item_id="no-such-item")))
+    unknown = "01890000-0000-7000-8000-00000000abcd"
+    code, _, _ = await refused(served.analyst.cases.GetItem(case_pb.GetItemRequest(item_id=unknown)))
     assert code is grpc.StatusCode.NOT_FOUND
-    code, _, _ = await refused(served.intake.intake.GetReport(intake_pb.GetReportRequest(report_id="no-such-report")))
+    code, _, _ = await refused(served.intake.intake.GetReport(intake_pb.GetReportRequest(report_id=unknown)))
     assert code is grpc.StatusCode.NOT_FOUND
+
+
+async def test_malformed_ids_are_invalid_argument(served: Served) -> None:
+    code, _, field = await refused(served.analyst.cases.GetItem(case_pb.GetItemRequest(item_id="no-such-item")))
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "item_id")
+    code, _, field = await refused(
+        served.intake.intake.GetReport(intake_pb.GetReportRequest(report_id="no-such-report"))
+    )
+    assert (code, field) == (grpc.StatusCode.INVALID_ARGUMENT, "report_id")
 
 
 async def test_a_missing_token_is_unauthenticated(served: Served) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import String, func, select
 
 from node.app import Node
-from node.cases.exchange_messages import Referral
+from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.model import (
     ActionType,
     AgeGroup,
@@ -30,7 +30,7 @@ from node.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotF
 from node.hashes import DEFAULT_PDQ_THRESHOLD, ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
-from tests.conftest import ANALYST, INTAKE, LEA
+from tests.conftest import ANALYST, INTAKE, LEA, START
 
 NATIONAL = Assessment(Classification.NATIONAL)
 BASELINE = Assessment(Classification.BASELINE)
@@ -856,6 +856,17 @@ def test_accepted_input_fits_the_columns(node: Node, clock: ManualClock) -> None
     assert_within_column_bounds(node)
 
 
+def test_a_referral_of_the_longest_url_of_backslashes_is_queued(node: Node) -> None:
+    """A query keeps its backslashes, which the referral's JSON doubles: the outbox body must hold the longest
+    legal URL escaped (on PostgreSQL it overflowed the column, and the item could never be assessed)."""
+    prefix = "https://de.host.example/x?"
+    url = prefix + "\\" * (8192 - len(prefix))
+    (item_id,) = submit(node, url)
+    item = node.cases.assess(ANALYST, item_id, Assessment(Classification.NATIONAL))
+    assert (item.state, item.assigned_node, item.url) == (ItemState.REFERRED, "de-hotline", url)
+    assert_within_column_bounds(node)
+
+
 def test_a_url_with_a_very_long_host_is_refused_or_stored_whole(node: Node) -> None:
     url = "https://" + "a" * 300 + ".example/x"
     try:
@@ -927,8 +938,10 @@ def _referral(clock: ManualClock, sender: str = "de-hotline", **changes: object)
         ({"hosting": HostingFacts(None, "NL", None, "o" * 201, False, "x")}, "referral.hosting.organisation"),
         ({"origin_item_id": "i" * 37}, "referral.origin_item_id"),
         ({"url": "https://" + "a" * 64 + ".example/x"}, "referral.url"),
+        ({"origin_item_id": "0190a8c0-0000-7000-8000-00000000\x000002"}, "referral.origin_item_id"),
+        ({"hosting": HostingFacts(None, "NL", None, "Hosting\x1b[31m", False, "x")}, "referral.hosting.organisation"),
     ],
-    ids=["bad-ip", "bad-country", "long-organisation", "long-item-id", "long-host-label"],
+    ids=["bad-ip", "bad-country", "long-organisation", "long-item-id", "long-host-label", "nul-id", "control-org"],
 )
 def test_a_referral_with_facts_the_node_cannot_hold_is_refused(
     node: Node, clock: ManualClock, changes: dict[str, object], field: str
@@ -936,6 +949,44 @@ def test_a_referral_with_facts_the_node_cannot_hold_is_refused(
     before, seq = counts(node), last_seq(node)
     with pytest.raises(InvalidArgument) as refused, node.store.transaction() as tx:
         node.cases.receive_referral_txn(tx, "de-hotline", _referral(clock, **changes))
+    assert refused.value.field == field
+    assert (counts(node), last_seq(node)) == (before, seq)
+
+
+@pytest.mark.parametrize(
+    ("message", "field"),
+    [
+        (Withdrawal("de-hotline", "0190a8c0-0000-7000-8000-000000000002", "duplicate\x00"), "reason"),
+        (Withdrawal("de-hotline", "0190a8c0-\x00", "duplicate"), "origin_item_id"),
+        (
+            StatusUpdate("0190a8c0-\x00", 1, "de-hotline", START, ItemState.AWAITING_ASSESSMENT),
+            "origin_item_id",
+        ),
+        (
+            StatusUpdate(
+                "0190a8c0-0000-7000-8000-000000000002",
+                1,
+                "de-hotline",
+                START,
+                ItemState.REFERRED,
+                ActionType.MOVED,
+                moved_to_country="Netherlands",
+            ),
+            "moved_to_country",
+        ),
+    ],
+    ids=["withdrawal-reason-nul", "withdrawal-id-nul", "update-id-nul", "update-long-country"],
+)
+def test_a_peer_message_with_text_the_node_refuses_from_integrators_is_refused_the_same_way(
+    node: Node, message: Withdrawal | StatusUpdate, field: str
+) -> None:
+    """The exchange's messages are checked by the rules of node.cases.fields, as the integrator API's are."""
+    before, seq = counts(node), last_seq(node)
+    with pytest.raises(InvalidArgument) as refused, node.store.transaction() as tx:
+        if isinstance(message, Withdrawal):
+            node.cases.apply_withdrawal_txn(tx, "de-hotline", message)
+        else:
+            node.cases.apply_status_update_txn(tx, "de-hotline", message)
     assert refused.value.field == field
     assert (counts(node), last_seq(node)) == (before, seq)
 

@@ -122,6 +122,17 @@ def test_each_revision_steps_down_and_up(engine: Engine) -> None:
     assert differences(engine) == []
 
 
+def test_0007_widens_the_outbox_body_and_downgrades_while_the_bodies_fit(engine: Engine) -> None:
+    migrate(engine, "0006_exchange_retention")
+    assert _length(engine, "outbox", "body") == 16384
+    migrate(engine, "0007_outbox_body")
+    assert _length(engine, "outbox", "body") == 32768
+    downgrade(engine, "0006_exchange_retention")
+    assert _length(engine, "outbox", "body") == 16384
+    migrate(engine)
+    assert differences(engine) == []
+
+
 def _length(engine: Engine, table: str, column: str) -> int | None:
     (found,) = [c for c in inspect(engine).get_columns(table) if c["name"] == column]
     return getattr(found["type"], "length", None)

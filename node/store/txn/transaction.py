@@ -171,6 +171,7 @@ class _Direct:
             }
             entry = self._compiled[(dialect.name, names)] = (compiled, processors)
         compiled, processors = entry
+        hide = connection.engine.hide_parameters  # as SQLAlchemy's own errors: no values in the text
         args: list[Any] = []
         for row in rows:
             values = compiled.construct_params(row)
@@ -179,7 +180,7 @@ class _Direct:
                     if name in values:
                         values[name] = processor(values[name])
             except Exception as error:  # a bad value (a naive datetime, say): as SQLAlchemy reports it
-                raise StatementError(str(error), compiled.string, row, error) from error
+                raise StatementError(str(error), compiled.string, row, error, hide_parameters=hide) from error
             args.append([values[name] for name in compiled.positiontup or ()] if compiled.positional else values)
         dbapi = dialect.loaded_dbapi
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -190,7 +191,9 @@ class _Direct:
                 cursor.executemany(compiled.string, args)
             return cursor.rowcount, getattr(cursor, "lastrowid", None)
         except dbapi.Error as error:
-            raise DBAPIError.instance(compiled.string, args, error, dbapi.Error, dialect=dialect) from error
+            raise DBAPIError.instance(
+                compiled.string, args, error, dbapi.Error, hide_parameters=hide, dialect=dialect
+            ) from error
         finally:
             cursor.close()
 
