@@ -12,7 +12,16 @@ from uuid6 import uuid7
 
 from node.cases.context import CaseContext
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
-from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
+from node.cases.model import (
+    Action,
+    ActionType,
+    Classification,
+    HashProvenance,
+    HostingRecord,
+    Item,
+    ItemState,
+    Principal,
+)
 from node.cases.ports import CaseTransaction
 from node.cases.requests import MAX_NOTE_CHARS, check_hosting_facts, check_node_id, check_request_id, check_text
 from node.cases.urls import normalise_url
@@ -90,6 +99,7 @@ class Federation:
                 first_reported_at=referral.first_reported_at,
                 created_at=now,
                 hashes=list(referral.hashes),
+                hash_provenance=dict.fromkeys(referral.hashes, HashProvenance.PEER),
                 hosting=hosting,
                 origin_node=referral.origin_node,
                 origin_item_id=referral.origin_item_id,
@@ -97,7 +107,7 @@ class Federation:
                 referred_by=sender,
             )
             tx.insert_item(item)
-            tx.add_item_hashes(item.item_id, item.hashes)
+            tx.add_item_hashes(item.item_id, item.hashes, HashProvenance.PEER)
         else:  # it moved away from here earlier and has now come back
             item = existing
             item.assigned_node, item.referred_to, item.referred_by = self._ctx.settings.node_id, "", sender

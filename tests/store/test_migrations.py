@@ -19,6 +19,7 @@ from node.store.engine import create_store_engine, downgrade, migrate
 from node.store.schema import metadata
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HEAD = "0004_hash_provenance"
 
 
 def differences(engine: Engine, target: MetaData = metadata) -> list[object]:
@@ -52,7 +53,7 @@ def _audit_row(seq_hint: str) -> dict[str, object]:
 
 def test_migrate_to_head_matches_the_metadata_exactly(engine: Engine) -> None:
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
 
@@ -73,7 +74,7 @@ def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(insert(t.audit_log), _audit_row("kept"))
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     with engine.connect() as connection:
         assert connection.execute(select(t.audit_log.c.subject)).scalars().all() == ["kept"]
 
@@ -90,7 +91,7 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
             ).scalar_one()
         assert functions == 0
     migrate(engine)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD
     assert differences(engine) == []
     # The append-only triggers are back as well.
     with engine.begin() as connection:
@@ -149,7 +150,7 @@ def test_0003_downgrade_refuses_rows_the_older_columns_cannot_hold(engine: Engin
         connection.execute(insert(t.audit_log), _audit_row("s" * 101))
     with pytest.raises(RuntimeError, match=r"1 row\(s\) of audit_log have a subject longer than 100"):
         downgrade(engine, "0002")
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == HEAD  # the whole downgrade was rolled back
     assert differences(engine) == []
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
         connection.execute(update(t.audit_log).values(detail="changed"))
@@ -286,3 +287,55 @@ def test_postgres_enforces_foreign_keys_too(postgres_url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _known_row(digest: str, source: str, classification: str) -> dict[str, object]:
+    return {
+        "algorithm": "sha256",
+        "digest": digest,
+        "classification": classification,
+        "source": source,
+        "assessment_id": None,
+        "created_at": AT,
+    }
+
+
+def test_0004_records_provenance_and_keeps_old_lessons_as_hints_only(engine: Engine) -> None:
+    """Before 0004 nobody vouched for a hash: item hashes become CLAIMED, learned entries hints (CLAIMED) in the
+    set of their classification, and imported lists LIST; then sources may share a hash."""
+    migrate(engine, "0003")
+    old = MetaData()
+    old.reflect(engine, only=["known_hashes", "item_hashes", "items", "reports"])
+    with engine.begin() as connection:
+        connection.execute(insert(old.tables["reports"]), _report_row("r1"))
+        connection.execute(insert(old.tables["items"]), _item_row("i1", "1" * 64))
+        connection.execute(
+            insert(old.tables["item_hashes"]), {"item_id": "i1", "algorithm": "sha256", "digest": "a" * 64}
+        )
+        connection.execute(
+            insert(old.tables["known_hashes"]),
+            [
+                _known_row("a" * 64, "item:i1", "NOT_ILLEGAL"),
+                _known_row("b" * 64, "item:i2", "BASELINE"),
+                _known_row("c" * 64, "official", "BASELINE"),
+            ],
+        )
+    migrate(engine)
+    assert differences(engine) == []
+    with engine.begin() as connection:
+        assert connection.execute(select(t.item_hashes.c.provenance)).scalars().all() == ["CLAIMED"]
+        rows = connection.execute(
+            select(t.known_hashes.c.digest, t.known_hashes.c.source, t.known_hashes.c.provenance).order_by(
+                t.known_hashes.c.digest
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            ("a" * 64, "learned-not-illegal", "CLAIMED"),
+            ("b" * 64, "learned", "CLAIMED"),
+            ("c" * 64, "official", "LIST"),
+        ]
+        connection.execute(insert(t.known_hashes), _known_row("c" * 64, "another list", "NATIONAL"))
+    # Two sources now share a hash, which 0003 cannot hold: the downgrade refuses and changes nothing.
+    with pytest.raises(RuntimeError, match=r"1 hash\(es\) have entries from several sources"):
+        downgrade(engine, "0003")
+    assert current_revision(engine) == HEAD
