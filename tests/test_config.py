@@ -89,6 +89,11 @@ def toml_file(tmp_path: Path) -> Path:
         (base(max_urls_per_report=0), "node.max_urls_per_report"),
         (base(log_format="yaml"), "node.log_format"),
         (base(tls_cert="cert.pem"), "node.tls_key"),
+        (base(known_hash_precedence="official"), "node.known_hash_precedence"),
+        (base(known_hash_precedence=["official", ""]), "node.known_hash_precedence"),
+        (base(known_hash_precedence=["official", 7]), "node.known_hash_precedence"),
+        (base(known_hash_precedence=["official", "learned", "official"]), "node.known_hash_precedence"),
+        (base(learn_not_illegal="yes"), "node.learn_not_illegal"),
         (with_section("hosting", {"resolver": "dns"}), "hosting.resolver"),
         (with_section("hosting", {"resolver": 1}), "hosting.resolver"),
         (with_section("hosting", {"resolver": "mmdb"}), "hosting.mmdb_path"),
@@ -305,3 +310,11 @@ def test_environment_values_are_validated_like_file_values(toml_file: Path) -> N
         with pytest.raises(InvalidArgument) as refused:
             load_config(toml_file, env=env)
         assert refused.value.field == field
+
+
+def test_the_known_hash_policy_is_read_from_the_node_table() -> None:
+    config = parse_config(base(known_hash_precedence=["official", "learned"], learn_not_illegal=True), {})
+    assert config.known_hashes.precedence == ("official", "learned")
+    assert config.known_hashes.learn_not_illegal
+    default = parse_config(base(), {}).known_hashes
+    assert (default.precedence, default.learn_not_illegal) == ((), False)
