@@ -199,6 +199,7 @@ class Intake:
             if provenance in TRUSTED_ITEM_HASHES:  # the node's own tool confirms hashes a caller only claimed
                 confirmed = [h for h in hashes if existing.provenance_of(h) not in TRUSTED_ITEM_HASHES]
                 tx.set_item_hash_provenance(existing.item_id, confirmed, provenance)
+                existing.hash_provenance.update(dict.fromkeys(confirmed, provenance))
             tx.update_item(existing)
             self._ctx.event(tx, "item.repeat_report", now, item=existing, report_id=report_id)
             return ReportedItem(existing.item_id, url, False, existing.known_content, existing.state)
