@@ -21,6 +21,8 @@ from node.hashes import ContentHash, HashAlgorithm
 __all__ = ["MAX_VERSION_CHARS", "KnownContent"]
 
 MAX_VERSION_CHARS = 64
+# PDQ hits tried, nearest first, until one is a known entry still stored.
+_PDQ_CANDIDATES = 8
 
 
 class KnownContent:
@@ -174,9 +176,11 @@ class KnownContent:
         """Every source's entry for the hash; for PDQ, for the nearest known PDQ hash within the threshold."""
         if content_hash.algorithm is not HashAlgorithm.PDQ:
             return tx.find_known_hashes(content_hash)
-        hit = self._ctx.pdq.nearest(content_hash.digest)
-        nearest = tx.get_known_hash(hit[0]) if hit is not None else None
-        return tx.find_known_hashes(nearest.hash) if nearest is not None else []
+        for known_hash_id, _distance in self._ctx.pdq.matches(content_hash.digest, limit=_PDQ_CANDIDATES):
+            nearest = tx.get_known_hash(known_hash_id)  # None: an entry deleted since it was indexed
+            if nearest is not None:
+                return tx.find_known_hashes(nearest.hash)
+        return []
 
     def _conflict_event(
         self, tx: CaseTransaction, now: datetime, conflict: Sequence[KnownHash], item: Item | None = None

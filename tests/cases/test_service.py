@@ -296,6 +296,18 @@ def test_an_analyst_who_takes_a_verdict_back_takes_its_lesson_back(node: Node) -
     assert known_as(node, sha) == []  # and NOT_ILLEGAL teaches nothing by default
 
 
+def test_a_pdq_lesson_taken_back_matches_nothing_and_hides_no_other_entry(node: Node) -> None:
+    digest = bytes(range(32))
+    (first,) = submit(node, "https://nl.host.example/pdq-taken-back/1", hashes=(RawHash("pdq", digest.hex()),))
+    node.cases.assess(ANALYST, first, NATIONAL)  # learned first: the lower id, so it wins a tie
+    listed = flip_bits(digest, 6)
+    node.cases.import_known_hashes(ANALYST, [(ContentHash(HashAlgorithm.PDQ, listed), Classification.NATIONAL)], "l")
+    node.cases.assess(ANALYST, first, Assessment(Classification.NOT_ILLEGAL))  # the lesson goes; the index keeps it
+    query = RawHash("pdq", flip_bits(digest, 3).hex())  # 3 bits from both: the deleted entry comes first
+    (later,) = report(node, "https://nl.host.example/pdq-taken-back/2", hashes=(query,)).items
+    assert later.known_content  # through the list's entry, the next candidate
+
+
 def test_a_known_baseline_hash_is_not_overruled_by_another_items_assessment(node: Node) -> None:
     sha = RawHash("sha256", "56" * 32)
     (first,) = submit(node, "https://nl.host.example/known-baseline/1", hashes=(sha,))
