@@ -182,6 +182,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
             jurisdiction=config.jurisdiction,
             removal_deadline=config.removal_deadline,
             max_urls_per_report=config.max_urls_per_report,
+            known_hashes=config.known_hashes,
         ),
         store=store,
         clock=clock,

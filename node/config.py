@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from node.cases.hash_trust import KnownHashPolicy
 from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
 from node.errors import InvalidArgument
 from node.hashes import DEFAULT_PDQ_THRESHOLD
@@ -79,6 +80,8 @@ class NodeConfig:
     retention: timedelta = timedelta(days=365)
     retention_check_seconds: float = 3600.0
     log_format: str = "console"
+    # Which known-hash source wins where sources disagree, and whether "known not illegal" is kept (hints only).
+    known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
     hosting: HostingConfig = field(default_factory=HostingConfig)
     members: tuple[Member, ...] = ()
     fallback: FallbackPolicy = field(default_factory=FallbackPolicy)
@@ -156,6 +159,7 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         retention=timedelta(days=_num(node, "retention_days", 365, 1, 36_500)),
         retention_check_seconds=_num(node, "retention_check_seconds", 3600, 1, 7 * 86_400),
         log_format=log_format,
+        known_hashes=_known_hashes(node),
         hosting=_hosting(_table(raw, "hosting", "hosting")),
     )
     members, fallback = _membership(_table(raw, "membership", "membership"), config)
@@ -183,6 +187,18 @@ def _is_local(listen: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False  # a host name: it resolves to whatever the network says
+
+
+def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
+    precedence = node.get("known_hash_precedence", [])
+    if not isinstance(precedence, list) or not all(isinstance(p, str) and p.strip() for p in precedence):
+        raise InvalidArgument("must be a list of source names, first wins", field="node.known_hash_precedence")
+    if len(set(precedence)) != len(precedence):
+        raise InvalidArgument("names a source more than once", field="node.known_hash_precedence")
+    learn_not_illegal = node.get("learn_not_illegal", False)
+    if not isinstance(learn_not_illegal, bool):
+        raise InvalidArgument("must be true or false", field="node.learn_not_illegal")
+    return KnownHashPolicy(tuple(precedence), learn_not_illegal)
 
 
 def _hosting(raw: Mapping[str, Any]) -> HostingConfig:

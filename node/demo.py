@@ -70,10 +70,9 @@ async def run_demo(workdir: Path | None = None, out: list[str] | None = None) ->
             db.unlink()
         clock = ManualClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
         node = build_node(parse_config(_config(db), {}), clock=clock, resolver=StaticResolver(DEMO_HOSTING))
-        tokens = {
-            role: node.access.create_token("operator", f"demo-{role}", [role])[1]
-            for role in (Role.INTAKE, Role.ANALYST, Role.LEA, Role.ADMIN)
-        }
+        # The report form runs the hotline's own hashing tool: its token holds the hasher role too.
+        roles = {Role.INTAKE: [Role.INTAKE, Role.HASHER], **{r: [r] for r in (Role.ANALYST, Role.LEA, Role.ADMIN)}}
+        tokens = {role: node.access.create_token("operator", f"demo-{role}", held)[1] for role, held in roles.items()}
         port = await node.start()
         target = f"127.0.0.1:{port}"
         say(f"node nl-demo-hotline (NL) serving on {target}, database {db}")
@@ -141,10 +140,12 @@ async def _drive(
                 key = next(k for k, u in urls.items() if k not in item_ids and _same(u, reported_item.url))
                 item_ids[key] = reported_item.item_id
             joined = "new item" if reported_item.new_item else "joined the open item"
-            known = ", known content: classified automatically" if reported_item.known_content else ""
+            # The reply says nothing about known content (it would be an oracle): the analyst's view does.
+            item = (await analyst.cases.GetItem(case_pb.GetItemRequest(item_id=reported_item.item_id))).item
+            known = ", known content: classified automatically" if item.known_content else ""
             say(
                 f"   report {n}: {reported_item.url} -> item …{reported_item.item_id[-8:]} ({joined}{known}) "
-                f"{pb.ItemState.Name(reported_item.state)}"
+                f"{pb.ItemState.Name(item.state)}"
             )
         hours(0.5)
 

@@ -22,6 +22,7 @@ from node.cases.model import (
     Commerciality,
     ContentType,
     Gender,
+    HashProvenance,
     ItemState,
     PaymentMethod,
     Role,
@@ -57,6 +58,7 @@ _PROTO_ENUMS: dict[type[enum.Enum], Any] = {
     Route: pb.Route,
     Role: pb.Role,
     HashAlgorithm: pb.HashAlgorithm,
+    HashProvenance: pb.HashProvenance,
 }
 _PREFIX: dict[type[enum.Enum], str] = {
     Classification: "CLASSIFICATION_",
@@ -71,6 +73,7 @@ _PREFIX: dict[type[enum.Enum], str] = {
     Route: "ROUTE_",
     Role: "ROLE_",
     HashAlgorithm: "HASH_ALGORITHM_",
+    HashProvenance: "HASH_PROVENANCE_",
 }
 
 
@@ -144,10 +147,12 @@ def assessment_from_proto(message: pb.Assessment, *, field: str = "assessment") 
     )
 
 
-def content_hash_to_proto(content_hash: ContentHash) -> pb.ContentHash:
+def content_hash_to_proto(content_hash: ContentHash, provenance: HashProvenance | None = None) -> pb.ContentHash:
+    """`provenance` only in the integrator API's Item; a peer is never told who asserted a hash here."""
     return pb.ContentHash(
         algorithm=enum_to_proto(content_hash.algorithm),  # type: ignore[arg-type]
         value=content_hash.hex,
+        provenance=enum_to_proto(provenance),  # type: ignore[arg-type]
     )
 
 

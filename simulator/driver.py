@@ -179,7 +179,11 @@ class CaseSystems:
         self.stats.origin_items[plan.n] = (plan.origin, reported.item_id)
         if not reported.new_item:
             return  # joined an open item: that item's flow goes on
-        state = reported.state
+        # The intake reply says nothing about known content; the case system reads the item as an analyst.
+        got = await self._try(plan.origin, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=reported.item_id)))
+        if got is None:
+            return
+        state = got.item.state
         if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
             await self._after_hours(plan.analyst_h)
             assess = case_pb.AssessItemRequest(

@@ -140,6 +140,8 @@ def node(make_node: Callable[..., Node], database_url: str) -> Node:
 
 ANALYST = Principal("t-analyst", "analyst-1", frozenset({Role.ANALYST}))
 INTAKE = Principal("t-intake", "report-form", frozenset({Role.INTAKE}))
+# The hotline's own hashing tool: the hashes it sends are trusted (they match and teach known content).
+HASHER = Principal("t-hasher", "hashing-tool", frozenset({Role.INTAKE, Role.HASHER}))
 LEA = Principal("t-lea", "police-1", frozenset({Role.LEA}))
 
 

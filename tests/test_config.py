@@ -89,6 +89,11 @@ def toml_file(tmp_path: Path) -> Path:
         (base(max_urls_per_report=0), "node.max_urls_per_report"),
         (base(log_format="yaml"), "node.log_format"),
         (base(tls_cert="cert.pem"), "node.tls_key"),
+        (base(known_hash_precedence="official"), "node.known_hash_precedence"),
+        (base(known_hash_precedence=["official", ""]), "node.known_hash_precedence"),
+        (base(known_hash_precedence=["official", 7]), "node.known_hash_precedence"),
+        (base(known_hash_precedence=["official", "learned", "official"]), "node.known_hash_precedence"),
+        (base(learn_not_illegal="yes"), "node.learn_not_illegal"),
         (with_section("hosting", {"resolver": "dns"}), "hosting.resolver"),
         (with_section("hosting", {"resolver": 1}), "hosting.resolver"),
         (with_section("hosting", {"resolver": "mmdb"}), "hosting.mmdb_path"),
@@ -359,3 +364,11 @@ def test_plaintext_integrator_api_on_loopback_is_allowed(listen: str) -> None:
 def test_a_network_address_with_tls_is_allowed() -> None:
     config = parse_config(base(listen="0.0.0.0:50051", tls_cert="cert.pem", tls_key="key.pem"), {})
     assert config.listen == "0.0.0.0:50051"
+
+
+def test_the_known_hash_policy_is_read_from_the_node_table() -> None:
+    config = parse_config(base(known_hash_precedence=["official", "learned"], learn_not_illegal=True), {})
+    assert config.known_hashes.precedence == ("official", "learned")
+    assert config.known_hashes.learn_not_illegal
+    default = parse_config(base(), {}).known_hashes
+    assert (default.precedence, default.learn_not_illegal) == ((), False)

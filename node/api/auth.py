@@ -29,8 +29,8 @@ __all__ = ["METHOD_ROLES", "OPEN_PREFIXES", "AuthInterceptor", "current_principa
 _READ = frozenset({Role.ANALYST, Role.LEA})
 _P = "/hotline.node.v1."
 METHOD_ROLES: dict[str, frozenset[Role]] = {
-    f"{_P}IntakeService/SubmitReport": frozenset({Role.INTAKE}),
-    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.ANALYST, Role.LEA}),
+    f"{_P}IntakeService/SubmitReport": frozenset({Role.INTAKE, Role.HASHER}),
+    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.HASHER, Role.ANALYST, Role.LEA}),
     f"{_P}CaseService/GetItem": _READ,
     f"{_P}CaseService/ListItems": _READ,
     f"{_P}CaseService/GetItemTimeline": _READ,

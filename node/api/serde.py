@@ -118,13 +118,9 @@ def report_to_proto(report: Report) -> pb.Report:
         referrer_url=report.referrer_url,
         anonymous=report.reporter.anonymous,
         items=[
-            pb.ReportedItem(
-                item_id=i.item_id,
-                url=i.url,
-                new_item=i.new_item,
-                known_content=i.known_content,
-                state=enum_to_proto(i.state),  # type: ignore[arg-type]
-            )
+            # Nothing about known-content matching (known_content, state): an intake caller could probe the
+            # confidential lists with it. Analysts read the item.
+            pb.ReportedItem(item_id=i.item_id, url=i.url, new_item=i.new_item)
             for i in report.items
         ],
     )
@@ -199,7 +195,7 @@ def item_to_proto(item: Item) -> pb.Item:
         hosting=_hosting_to_proto(item.hosting) if item.hosting else None,
         route=enum_to_proto(item.route),  # type: ignore[arg-type]
         referred_to=item.referred_to,
-        hashes=[content_hash_to_proto(h) for h in item.hashes],
+        hashes=[content_hash_to_proto(h, item.provenance_of(h)) for h in item.hashes],
         report_count=item.report_count,
         first_reported_at=timestamp(item.first_reported_at),
         lea_notified_at=timestamp(item.lea_notified_at),

@@ -156,7 +156,11 @@ class CaseServicer(case_grpc.CaseServiceServicer):
 
         def assess() -> case_pb.AssessItemResponse:
             assessment = proto_types.assessment_from_proto(request.assessment)
-            item = self._b.cases.assess(principal, request.item_id, assessment, request.request_id)
+            attested = [
+                proto_types.content_hash_from_proto(h, field=f"attested_hashes[{i}]")
+                for i, h in enumerate(request.attested_hashes)
+            ]
+            item = self._b.cases.assess(principal, request.item_id, assessment, request.request_id, attested)
             return case_pb.AssessItemResponse(item=serde.item_to_proto(item))
 
         return await self._b.call(context, assess)
@@ -341,7 +345,7 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
                 )
                 entries.append((content_hash, classification))
             imported, already = self._b.cases.import_known_hashes(
-                principal, entries, request.source, request.request_id
+                principal, entries, request.source, request.request_id, request.version
             )
             return admin_pb.ImportKnownHashesResponse(imported=imported, already_known=already)
 

@@ -5,16 +5,18 @@ again or overridden, and the item is routed on what is known.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import structlog
 
-from node.cases.context import CaseContext
+from node.cases.context import CaseContext, unique_hashes
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
 from node.cases.requests import HostingOverride, check_country, check_hosting_facts, check_note, check_request_id
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument
+from node.hashes import ContentHash
 
 __all__ = ["Assessments"]
 
@@ -27,10 +29,24 @@ class Assessments:
         self._workflow = workflow
         self._known = known
 
-    def assess(self, principal: Principal, item_id: str, assessment: Assessment, request_id: str = "") -> Item:
+    def assess(
+        self,
+        principal: Principal,
+        item_id: str,
+        assessment: Assessment,
+        request_id: str = "",
+        attested_hashes: Sequence[ContentHash] = (),
+    ) -> Item:
+        """The analyst's classification. `attested_hashes`: hashes the analyst's own tools computed of the content
+        they assessed; the item has them as ANALYST hashes, which an illegal verdict teaches as known content."""
         request_id = check_request_id(request_id)
         check_note(assessment.note, field="assessment.note")
-        with self._ctx.command(principal, "AssessItem", request_id, item_id, assessment) as cmd:
+        attested = unique_hashes(attested_hashes)
+        if len(attested) > self._ctx.settings.max_hashes_per_url:
+            raise InvalidArgument(
+                f"at most {self._ctx.settings.max_hashes_per_url} hashes per item", field="attested_hashes"
+            )
+        with self._ctx.command(principal, "AssessItem", request_id, item_id, assessment, attested) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
                 return self._ctx.load(tx, cmd.previous)
@@ -59,6 +75,7 @@ class Assessments:
                 assessed_at=now,
                 automatic=False,
             )
+            self._known.attest_hashes_txn(tx, item, attested, now)
             assessment_id = self._workflow.apply_assessment_txn(tx, item, assessment, now, actor=principal.name)
             added = self._known.learn_hashes_txn(tx, item, assessment.classification, assessment_id, now)
             cmd.done(item, detail=str(assessment.classification))

@@ -9,9 +9,10 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import CLOSED_STATES, Event, Item, Principal
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord
 from node.cases.routing import Membership
@@ -30,6 +31,7 @@ class CaseSettings:
     removal_deadline: timedelta = timedelta(hours=72)
     max_urls_per_report: int = 100
     max_hashes_per_url: int = 16
+    known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
 
 
 class CaseContext:

@@ -20,7 +20,16 @@ from node.cases.exchange_rules import (
     status_verdict,
     withdrawal_verdict,
 )
-from node.cases.model import Action, ActionType, Classification, HostingRecord, Item, ItemState, Principal
+from node.cases.model import (
+    Action,
+    ActionType,
+    Classification,
+    HashProvenance,
+    HostingRecord,
+    Item,
+    ItemState,
+    Principal,
+)
 from node.cases.ports import CaseTransaction
 from node.cases.requests import (
     check_country,
@@ -96,6 +105,7 @@ class Federation:
                 first_reported_at=referral.first_reported_at,
                 created_at=now,
                 hashes=list(referral.hashes),
+                hash_provenance=dict.fromkeys(referral.hashes, HashProvenance.PEER),
                 hosting=hosting,
                 origin_node=referral.origin_node,
                 origin_item_id=referral.origin_item_id,
@@ -103,7 +113,7 @@ class Federation:
                 referred_by=sender,
             )
             tx.insert_item(item)
-            tx.add_item_hashes(item.item_id, item.hashes)
+            tx.add_item_hashes(item.item_id, item.hashes, HashProvenance.PEER)
         else:  # it moved away from here earlier, and its origin refers it back
             item = existing
             item.assigned_node, item.referred_to, item.referred_by = self._ctx.settings.node_id, "", sender

@@ -14,6 +14,7 @@ import structlog
 from uuid6 import uuid7
 
 from node.cases.context import CaseContext, fingerprint_of, unique_hashes
+from node.cases.hash_trust import TRUSTED_ITEM_HASHES, caller_provenance
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, HostingRecord, Item, ItemState, Principal, Report, ReportedItem, Reporter
 from node.cases.ports import CaseTransaction
@@ -203,12 +204,18 @@ class Intake:
         now: datetime,
         received_at: datetime,
     ) -> ReportedItem:
+        provenance = caller_provenance(principal)
         existing = tx.find_open_item_by_url(url)
         if existing is not None:
             existing.report_count += 1
             new_hashes = [h for h in hashes if h not in existing.hashes]
-            tx.add_item_hashes(existing.item_id, new_hashes)
+            tx.add_item_hashes(existing.item_id, new_hashes, provenance)
             existing.hashes.extend(new_hashes)
+            existing.hash_provenance.update(dict.fromkeys(new_hashes, provenance))
+            if provenance in TRUSTED_ITEM_HASHES:  # the node's own tool confirms hashes a caller only claimed
+                confirmed = [h for h in hashes if existing.provenance_of(h) not in TRUSTED_ITEM_HASHES]
+                tx.set_item_hash_provenance(existing.item_id, confirmed, provenance)
+                existing.hash_provenance.update(dict.fromkeys(confirmed, provenance))
             tx.update_item(existing)
             self._ctx.event(tx, "item.repeat_report", now, item=existing, report_id=report_id)
             return ReportedItem(existing.item_id, url, False, existing.known_content, existing.state)
@@ -222,13 +229,14 @@ class Intake:
             first_reported_at=received_at,
             created_at=now,
             hashes=list(hashes),
+            hash_provenance=dict.fromkeys(hashes, provenance),
             hosting=HostingRecord(facts, traced_at=now),
         )
         tx.insert_item(item)
-        tx.add_item_hashes(item.item_id, item.hashes)
+        tx.add_item_hashes(item.item_id, item.hashes, provenance)
         tx.insert_hosting(item.item_id, item.hosting)  # type: ignore[arg-type]
         self._ctx.event(tx, "item.created", now, item=item, report_id=report_id)
-        known = self._known.match_known_txn(tx, hashes)
+        known = self._known.match_known_txn(tx, item, now)
         if known is not None:
             item.known_content = True
             assessment = dataclasses.replace(

@@ -1,6 +1,7 @@
-"""Known content: hashes already classified, so that what was seen need never be looked at again. Matching at
-intake (exact digests first, then PDQ by distance), learning from an analyst's assessment, importing lists,
-and keeping the in-memory PDQ index in step.
+"""Known content: hashes already classified, so that what was seen need never be looked at again. Matching an
+item's hashes at intake (exact digests first, then PDQ by distance), learning from an analyst's assessment,
+importing lists, and keeping the in-memory PDQ index in step. What may match or teach, and which source wins
+where they disagree, is node.cases.hash_trust's rule.
 """
 
 from __future__ import annotations
@@ -9,56 +10,102 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from node.cases.context import CaseContext
-from node.cases.model import Classification, Item, KnownHash, Principal
+from node.cases.hash_trust import RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
+from node.cases.model import Classification, HashProvenance, Item, KnownHash, Principal
 from node.cases.ports import CaseTransaction
 from node.cases.requests import check_request_id, check_text
 from node.cases.results import ImportResult
 from node.errors import InvalidArgument
 from node.hashes import ContentHash, HashAlgorithm
 
-__all__ = ["KnownContent"]
+__all__ = ["MAX_VERSION_CHARS", "KnownContent"]
 
-# The source of a known hash that an analyst's assessment of an item made known: "item:<item id>".
-_ASSESSED_SOURCE = "item:"
+MAX_VERSION_CHARS = 64
+# PDQ hits tried, nearest first, until one is a known entry still stored.
+_PDQ_CANDIDATES = 8
 
 
 class KnownContent:
     def __init__(self, ctx: CaseContext) -> None:
         self._ctx = ctx
 
-    def match_known_txn(self, tx: CaseTransaction, hashes: Sequence[ContentHash]) -> KnownHash | None:
-        for content_hash in hashes:  # exact digests first: they are certain
-            if content_hash.algorithm is not HashAlgorithm.PDQ:
-                known = tx.find_known_hash(content_hash)
-                if known is not None:
-                    return known
-        for content_hash in hashes:
-            if content_hash.algorithm is HashAlgorithm.PDQ:
-                hit = self._ctx.pdq.nearest(content_hash.digest)
-                if hit is not None:
-                    return tx.get_known_hash(hit[0])
-        return None
+    def match_known_txn(self, tx: CaseTransaction, item: Item, now: datetime) -> KnownHash | None:
+        """The known entry that classifies the item with no analyst, if one does. Every other known entry of
+        its hashes (of a claimed hash, or one that is not illegal) goes on the item's timeline as a hint, and
+        trusted sources that disagree as a conflict."""
+        policy = self._ctx.settings.known_hashes
+        automatic: KnownHash | None = None
+        for content_hash in sorted(item.hashes, key=lambda h: h.algorithm is HashAlgorithm.PDQ):  # exact first
+            entries = self._entries(tx, content_hash)
+            if not entries:
+                continue
+            provenance = item.provenance_of(content_hash)
+            decision = policy.decide(provenance, entries)
+            if decision.conflict:
+                self._conflict_event(tx, now, decision.conflict, item)
+            if decision.automatic is not None:
+                automatic = automatic or decision.automatic
+            elif decision.hint is not None:
+                detail = f"{provenance} {content_hash.algorithm} hash: {describe(decision.hint)}; an analyst decides"
+                self._ctx.event(tx, "item.known_hash_hint", now, item=item, detail=detail)
+        return automatic
 
     def learn_hashes_txn(
         self, tx: CaseTransaction, item: Item, classification: Classification, assessment_id: int, now: datetime
     ) -> list[tuple[ContentHash, int]]:
-        """What an analyst classified need never be looked at again: the item's hashes become known under the
-        analyst's latest assessment of them. A hash an earlier assessment made known (of this item, or of
-        another with the same content) takes the new one, except that BASELINE is never overruled. Entries
-        from an imported list are left as the list has them. Returns the newly known hashes with their ids."""
-        source = f"{_ASSESSED_SOURCE}{item.item_id}"
+        """What an analyst classified illegal need never be looked at again: the item's trusted hashes (HASHER
+        or ANALYST, never CLAIMED) join the "learned" set under the analyst's latest assessment; a NOT_ILLEGAL
+        verdict joins the "learned-not-illegal" set only if the policy opts in. A BASELINE entry is not
+        lowered by another item's verdict; this item's own earlier lesson is replaced. Imported lists are left
+        as they are. Returns the newly known hashes with their ids."""
+        policy = self._ctx.settings.known_hashes
+        source = policy.learned_source(classification)
         added = []
         for content_hash in item.hashes:
-            known = tx.find_known_hash(content_hash)
-            if known is None:
-                known_id = tx.insert_known_hash(content_hash, classification, source, assessment_id, now)
-                if known_id is not None:
-                    added.append((content_hash, known_id))
-            elif known.source.startswith(_ASSESSED_SOURCE) and (
-                known.classification is not Classification.BASELINE or classification is Classification.BASELINE
+            if item.provenance_of(content_hash) not in TRUSTED_ITEM_HASHES:
+                continue
+            learned = {e.source: e for e in tx.find_known_hashes(content_hash) if e.source in RESERVED_SOURCES}
+            for entry in learned.values():  # the analyst changed their mind on this item: its old lesson goes
+                if entry.learned_from_item == item.item_id and entry.source != source:
+                    tx.delete_known_hash(entry.known_hash_id)
+            if source is None:
+                continue
+            current = learned.get(source)
+            if current is not None and current.provenance is not HashProvenance.ANALYST:
+                tx.delete_known_hash(current.known_hash_id)  # learned before provenance was kept: replaced
+                current = None
+            if current is None:
+                known_id = tx.insert_known_hash(
+                    content_hash, classification, source, assessment_id, now, provenance=HashProvenance.ANALYST
+                )
+                added.append((content_hash, known_id))
+            elif not (
+                current.classification is Classification.BASELINE
+                and classification is not Classification.BASELINE
+                and current.learned_from_item != item.item_id
             ):
-                tx.reclassify_known_hash(known.known_hash_id, classification, source, assessment_id)
+                tx.reclassify_known_hash(current.known_hash_id, classification, assessment_id)
+            conflict = policy.conflict(tx.find_known_hashes(content_hash))
+            if conflict:
+                self._conflict_event(tx, now, conflict, item)
         return added
+
+    def attest_hashes_txn(
+        self, tx: CaseTransaction, item: Item, attested: Sequence[ContentHash], now: datetime
+    ) -> None:
+        """An analyst vouches for hashes of what they assessed: new ones join the item, and the item's own
+        (claimed, or come with a referral) become ANALYST hashes."""
+        if not attested:
+            return
+        analyst = HashProvenance.ANALYST
+        new = [h for h in attested if h not in item.hashes]
+        tx.add_item_hashes(item.item_id, new, analyst)
+        tx.set_item_hash_provenance(
+            item.item_id, [h for h in attested if item.provenance_of(h) is not analyst], analyst
+        )
+        item.hashes.extend(new)
+        item.hash_provenance.update(dict.fromkeys(attested, analyst))
+        self._ctx.event(tx, "item.hashes_attested", now, item=item, detail=f"{len(attested)} hash(es), {len(new)} new")
 
     def import_known_hashes(
         self,
@@ -66,32 +113,79 @@ class KnownContent:
         entries: Sequence[tuple[ContentHash, Classification]],
         source: str,
         request_id: str = "",
+        version: str = "",
     ) -> ImportResult:
-        """Bulk import, all or nothing: how many hashes were imported, and how many were known already."""
+        """Bulk import of a named list (and its version), all or nothing. The list keeps its own entries beside
+        every other source's: `imported` counts the entries it added or changed, `already_known` those it
+        already had as they are. A hash other trusted sources classify differently is a conflict event."""
         request_id = check_request_id(request_id)
         check_text(source, field="source")
+        check_text(version, field="version", limit=MAX_VERSION_CHARS)
         if not source.strip():
             raise InvalidArgument("name where the list came from", field="source")
-        # It writes no events: nothing for the listeners.
-        with self._ctx.command(principal, "ImportKnownHashes", request_id, source, entries, notify=False) as cmd:
+        if source in RESERVED_SOURCES:
+            raise InvalidArgument(
+                f"{source!r} names what this node's analysts taught it; name the list", field="source"
+            )
+        policy = self._ctx.settings.known_hashes
+        # The listeners hear of an import only if it wrote events (conflicts).
+        parts = (source, version, entries)
+        with self._ctx.command(principal, "ImportKnownHashes", request_id, *parts, notify=False) as cmd:
             tx, now = cmd.tx, cmd.now
             if cmd.previous is not None:
                 return ImportResult.of_result_id(cmd.previous)
             added: list[tuple[ContentHash, int]] = []
+            already_known, conflicts = 0, 0
             for content_hash, classification in entries:
-                known_id = tx.insert_known_hash(content_hash, classification, source, None, now)
-                if known_id is not None:
+                known = tx.find_known_hashes(content_hash)
+                current = next((e for e in known if e.source == source), None)
+                if current is None:
+                    known_id = tx.insert_known_hash(
+                        content_hash, classification, source, None, now, provenance=HashProvenance.LIST, version=version
+                    )
                     added.append((content_hash, known_id))
-            result = ImportResult(len(added), len(entries) - len(added))
+                elif current.classification is classification:
+                    already_known += 1
+                    if current.version != version:
+                        tx.reclassify_known_hash(current.known_hash_id, classification, None, version=version)
+                    continue
+                else:
+                    tx.reclassify_known_hash(current.known_hash_id, classification, None, version=version)
+                if any(e.source != source for e in known):
+                    conflict = policy.conflict(tx.find_known_hashes(content_hash))
+                    if conflict:
+                        self._conflict_event(tx, now, conflict)
+                        conflicts += 1
+            result = ImportResult(len(entries) - already_known, already_known)
             cmd.done(
                 subject=source,
-                detail=f"imported={result.imported} already_known={result.already_known}",
+                detail=f"version={version[:20]} imported={result.imported} already_known={result.already_known}",
                 result_id=result.result_id,
             )
             cmd.after_commit(lambda: self.index_pdq(added))
+            if conflicts:
+                cmd.after_commit(self._ctx.committed)
         return result
 
     def index_pdq(self, added: Sequence[tuple[ContentHash, int]]) -> None:
         for content_hash, known_id in added:
             if content_hash.algorithm is HashAlgorithm.PDQ:
                 self._ctx.pdq.add(content_hash.digest, known_id)
+
+    def _entries(self, tx: CaseTransaction, content_hash: ContentHash) -> list[KnownHash]:
+        """Every source's entry for the hash; for PDQ, for the nearest known PDQ hash within the threshold."""
+        if content_hash.algorithm is not HashAlgorithm.PDQ:
+            return tx.find_known_hashes(content_hash)
+        for known_hash_id, _distance in self._ctx.pdq.matches(content_hash.digest, limit=_PDQ_CANDIDATES):
+            nearest = tx.get_known_hash(known_hash_id)  # None: an entry deleted since it was indexed
+            if nearest is not None:
+                return tx.find_known_hashes(nearest.hash)
+        return []
+
+    def _conflict_event(
+        self, tx: CaseTransaction, now: datetime, conflict: Sequence[KnownHash], item: Item | None = None
+    ) -> None:
+        """Trusted sources disagree on a hash: say so, and which one counts (the first, by the precedence)."""
+        detail = "; ".join(describe(e) for e in conflict)
+        detail = f"sources disagree, {conflict[0].source[:60]} counts: {detail}"[:500]
+        self._ctx.event(tx, "known_hash.conflict", now, item=item, detail=detail)

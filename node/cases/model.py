@@ -20,6 +20,7 @@ __all__ = [
     "ContentType",
     "Event",
     "Gender",
+    "HashProvenance",
     "Hold",
     "HostingRecord",
     "Item",
@@ -141,6 +142,19 @@ class Role(enum.StrEnum):
     ANALYST = "analyst"
     LEA = "lea"
     ADMIN = "admin"
+    # The hotline's own hashing tool: it may submit reports, and the hashes it sends are trusted (HASHER).
+    HASHER = "hasher"
+
+
+class HashProvenance(enum.StrEnum):
+    """Who asserted a hash: of an item's hash, who said the content at its URL has it; of a known hash, who
+    said what it is. Only trusted provenance (node.cases.hash_trust) matches or teaches automatically."""
+
+    CLAIMED = "CLAIMED"  # an intake caller said so: a hint for the analyst, never a fact
+    HASHER = "HASHER"  # computed by the hotline's own tool (a token with the hasher role)
+    ANALYST = "ANALYST"  # attested by an analyst assessing the item; of a known hash: learned from a verdict
+    LIST = "LIST"  # imported from a named list (with its source and version)
+    PEER = "PEER"  # came with a referral from a peer hotline (trusted only once item 4 says how)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +248,8 @@ class Item:
     assessment: Assessment | None = None
     hosting: HostingRecord | None = None
     hashes: list[ContentHash] = field(default_factory=list)
+    # Who asserted each of `hashes`; a hash missing here counts as CLAIMED.
+    hash_provenance: dict[ContentHash, HashProvenance] = field(default_factory=dict)
     lea_notified_at: datetime | None = None
     ntd_sent_at: datetime | None = None
     deadline_at: datetime | None = None
@@ -261,6 +277,9 @@ class Item:
     def classification(self) -> Classification | None:
         return self.assessment.classification if self.assessment else None
 
+    def provenance_of(self, content_hash: ContentHash) -> HashProvenance:
+        return self.hash_provenance.get(content_hash, HashProvenance.CLAIMED)
+
 
 @dataclass(frozen=True, slots=True)
 class ReportedItem:
@@ -282,11 +301,17 @@ class Report:
 
 @dataclass(frozen=True, slots=True)
 class KnownHash:
+    """One source's word on a hash. Sources keep their own entries side by side: an imported list (its name),
+    or what this node's analysts taught it ("learned", "learned-not-illegal")."""
+
     known_hash_id: int
     hash: ContentHash
     classification: Classification
     source: str
     assessment: Assessment | None = None
+    provenance: HashProvenance = HashProvenance.LIST
+    version: str = ""  # an imported list's version
+    learned_from_item: str = ""  # the item whose assessment taught a learned entry
 
 
 @dataclass(frozen=True, slots=True)

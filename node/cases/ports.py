@@ -13,6 +13,7 @@ from node.cases.model import (
     Assessment,
     Classification,
     Event,
+    HashProvenance,
     Hold,
     HostingRecord,
     Item,
@@ -104,7 +105,14 @@ class CaseTransaction(Protocol):
 
     def insert_item(self, item: Item) -> None: ...
     def update_item(self, item: Item) -> None: ...
-    def add_item_hashes(self, item_id: str, hashes: list[ContentHash]) -> None: ...
+    def add_item_hashes(self, item_id: str, hashes: list[ContentHash], provenance: HashProvenance) -> None:
+        """Record new hashes of the item, each with who asserted it."""
+        ...
+
+    def set_item_hash_provenance(self, item_id: str, hashes: list[ContentHash], provenance: HashProvenance) -> None:
+        """Record that hashes the item already has were asserted again, by `provenance` (a trusted one)."""
+        ...
+
     def insert_assessment(self, item_id: str, assessment: Assessment) -> int: ...
     def add_assessment(self, item_id: str, assessment: Assessment) -> None:
         """Record an assessment whose id the caller does not need (the store may write it later in the transaction)."""
@@ -135,8 +143,11 @@ class CaseTransaction(Protocol):
         self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
     ) -> list[ItemTimes]: ...
 
-    # Known content.
-    def find_known_hash(self, content_hash: ContentHash) -> KnownHash | None: ...
+    # Known content: one entry per (hash, source), side by side.
+    def find_known_hashes(self, content_hash: ContentHash) -> list[KnownHash]:
+        """Every source's entry for the hash, oldest first."""
+        ...
+
     def get_known_hash(self, known_hash_id: int) -> KnownHash | None: ...
     def insert_known_hash(
         self,
@@ -145,14 +156,21 @@ class CaseTransaction(Protocol):
         source: str,
         assessment_id: int | None,
         at: datetime,
-    ) -> int | None:
-        """The new id, or None when the hash was already known (the earlier record stands)."""
+        *,
+        provenance: HashProvenance,
+        version: str = "",
+    ) -> int:
+        """A new entry of `source` for the hash (the caller checked it has none); its id."""
         ...
 
     def reclassify_known_hash(
-        self, known_hash_id: int, classification: Classification, source: str, assessment_id: int | None
+        self, known_hash_id: int, classification: Classification, assessment_id: int | None, *, version: str = ""
     ) -> None:
-        """Record a newer classification of a known hash (its id, and so the PDQ index, stay the same)."""
+        """Record a newer classification of an entry (its id, and so the PDQ index, stay the same)."""
+        ...
+
+    def delete_known_hash(self, known_hash_id: int) -> None:
+        """Drop an entry (a lesson its analyst took back); the PDQ index may still name the id: it finds nothing."""
         ...
 
     # Events, audit and the outbox: written in the same transaction as the change.

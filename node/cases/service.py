@@ -119,8 +119,15 @@ class CaseService:
 
     # assessment and hosting
 
-    def assess(self, principal: Principal, item_id: str, assessment: Assessment, request_id: str = "") -> Item:
-        return self._assessments.assess(principal, item_id, assessment, request_id)
+    def assess(
+        self,
+        principal: Principal,
+        item_id: str,
+        assessment: Assessment,
+        request_id: str = "",
+        attested_hashes: Sequence[ContentHash] = (),
+    ) -> Item:
+        return self._assessments.assess(principal, item_id, assessment, request_id, attested_hashes)
 
     def trace_hosting(self, principal: Principal, item_id: str) -> Item:
         return self._assessments.trace_hosting(principal, item_id)
@@ -175,5 +182,6 @@ class CaseService:
         entries: Sequence[tuple[ContentHash, Classification]],
         source: str,
         request_id: str = "",
+        version: str = "",
     ) -> ImportResult:
-        return self._known.import_known_hashes(principal, entries, source, request_id)
+        return self._known.import_known_hashes(principal, entries, source, request_id, version)

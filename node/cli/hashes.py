@@ -27,7 +27,8 @@ def import_hashes(
             readable=True,
         ),
     ],
-    source: Annotated[str, typer.Option(help="Where the list came from.")],
+    source: Annotated[str, typer.Option(help="Where the list came from (its entries are kept per source).")],
+    list_version: Annotated[str, typer.Option("--list-version", help="The list's version, as published.")] = "",
     config: ConfigOption = None,
 ) -> None:
     """Bulk-import known hashes. Every row is checked first; one bad row imports nothing."""
@@ -38,10 +39,10 @@ def import_hashes(
     try:
         entries = parse_hash_list_csv(csv_file.read_text().splitlines(), default_source=source)
         imported, known = node.cases.import_known_hashes(
-            SYSTEM, [(e.hash, Classification(e.classification)) for e in entries], source
+            SYSTEM, [(e.hash, Classification(e.classification)) for e in entries], source, version=list_version
         )
     except DomainError as error:
         fail(f"error: {error}")
     finally:
         node.engine.dispose()
-    typer.echo(f"imported {imported}; {known} already known")
+    typer.echo(f"imported {imported}; {known} already known from this source")

@@ -175,6 +175,8 @@ item_hashes = Table(
     Column("item_id", String(36), ForeignKey("items.item_id"), primary_key=True),
     Column("algorithm", String(8), primary_key=True),
     Column("digest", String(64), primary_key=True),
+    # Who asserted the hash (node.cases.model.HashProvenance); rows from before 0004 were claimed.
+    Column("provenance", String(16), nullable=False, server_default="CLAIMED"),
     Index("ix_item_hashes_algorithm_digest", "algorithm", "digest"),
 )
 
@@ -248,10 +250,14 @@ known_hashes = Table(
     Column("algorithm", String(8), nullable=False),
     Column("digest", String(64), nullable=False),
     Column("classification", String(16), nullable=False),
+    # An imported list's name, or "learned" / "learned-not-illegal" (this node's analysts): one entry per source.
     Column("source", String(NAME_CHARS), nullable=False),
     Column("assessment_id", BigInteger(), ForeignKey("assessments.assessment_id"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("algorithm", "digest"),
+    # LIST (imported), ANALYST (learned from a verdict), CLAIMED (learned before 0004 from unvouched hashes).
+    Column("provenance", String(16), nullable=False, server_default="LIST"),
+    Column("version", String(64), nullable=False, server_default=""),
+    UniqueConstraint("algorithm", "digest", "source"),
 )
 
 events = Table(

@@ -12,6 +12,7 @@ from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from tests.api._support import submit_hashed
 from tests.conftest import Served
 
 SHA256 = "5e" * 32
@@ -106,27 +107,27 @@ async def test_known_content_is_classified_without_an_analyst(served: Served) ->
             ],
         )
     )
-    exact = await served.intake.intake.SubmitReport(
-        report("https://nl.host.example/k1", hashes=[pb.ContentHash(algorithm=pb.HASH_ALGORITHM_SHA256, value=SHA256)])
+    # Hashes the hotline's own tool computed (a hasher token): trusted, so they match with no analyst.
+    exact = await submit_hashed(
+        served, "https://nl.host.example/k1", [pb.ContentHash(algorithm=pb.HASH_ALGORITHM_SHA256, value=SHA256)]
     )
-    assert exact.report.items[0].known_content
+    assert exact.known_content
     near = bytearray(bytes.fromhex(PDQ))
     near[0] ^= 0b0111_1111  # 7 bits away
     near[1] ^= 0xFF  # 15 bits away
     near[2] ^= 0xFF  # 23 bits away
     near[3] ^= 0xFF  # 31 bits: the default threshold still matches
-    pdq_near = await served.intake.intake.SubmitReport(
-        report("https://nl.host.example/k2", hashes=[pb.ContentHash(algorithm=pb.HASH_ALGORITHM_PDQ, value=near.hex())])
+    pdq_near = await submit_hashed(
+        served, "https://nl.host.example/k2", [pb.ContentHash(algorithm=pb.HASH_ALGORITHM_PDQ, value=near.hex())]
     )
-    assert pdq_near.report.items[0].known_content
+    assert pdq_near.known_content
     near[4] ^= 0x01  # 32 bits: too far
-    pdq_far = await served.intake.intake.SubmitReport(
-        report("https://nl.host.example/k3", hashes=[pb.ContentHash(algorithm=pb.HASH_ALGORITHM_PDQ, value=near.hex())])
+    pdq_far = await submit_hashed(
+        served, "https://nl.host.example/k3", [pb.ContentHash(algorithm=pb.HASH_ALGORITHM_PDQ, value=near.hex())]
     )
-    assert not pdq_far.report.items[0].known_content
-    item = (await served.analyst.cases.GetItem(case_pb.GetItemRequest(item_id=exact.report.items[0].item_id))).item
-    assert item.assessment.automatic and item.assessment.classification == pb.CLASSIFICATION_BASELINE
-    assert item.state == pb.ITEM_STATE_AWAITING_LEA
+    assert not pdq_far.known_content
+    assert exact.assessment.automatic and exact.assessment.classification == pb.CLASSIFICATION_BASELINE
+    assert exact.state == pb.ITEM_STATE_AWAITING_LEA
 
 
 async def test_the_domestic_flow_to_removal_with_a_hold_and_an_escalation(served: Served) -> None:

@@ -104,7 +104,7 @@ def test_the_policy_table_names_only_rpcs_that_exist() -> None:
 
 def test_writes_need_the_role_that_owns_them() -> None:
     """Spot checks of the policy itself, so that a table that admitted everyone would fail."""
-    assert METHOD_ROLES[f"{P}IntakeService/SubmitReport"] == {Role.INTAKE}
+    assert METHOD_ROLES[f"{P}IntakeService/SubmitReport"] == {Role.INTAKE, Role.HASHER}
     assert METHOD_ROLES[f"{P}CaseService/AssessItem"] == {Role.ANALYST}
     assert METHOD_ROLES[f"{P}CaseService/RecordAction"] == {Role.ANALYST}
     assert METHOD_ROLES[f"{P}LeaService/PlaceHold"] == {Role.LEA}

@@ -81,7 +81,7 @@ def test_a_repeated_import_is_answered_with_the_first_counts_and_no_listener_is_
     assert cases.import_known_hashes(ANALYST, entries, "a list", "import-2") == ImportResult(0, 1)
     assert (_result_id(node, "import-1"), _result_id(node, "import-2")) == ("1/0", "0/1")
     assert ImportResult.of_result_id("0/1") == ImportResult(imported=0, already_known=1)
-    assert announced == []  # an import writes no events
+    assert announced == []  # an import with no conflict writes no events
 
 
 def test_a_refused_use_case_writes_nothing_and_tells_no_listener(

@@ -30,7 +30,7 @@ from node.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotF
 from node.hashes import DEFAULT_PDQ_THRESHOLD, ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
-from tests.conftest import ANALYST, INTAKE, LEA, START
+from tests.conftest import ANALYST, HASHER, INTAKE, LEA, START
 
 NATIONAL = Assessment(Classification.NATIONAL)
 BASELINE = Assessment(Classification.BASELINE)
@@ -56,7 +56,8 @@ TABLES = (
 
 
 def report(node: Node, *urls: str, hashes: tuple[RawHash, ...] = (), request_id: str = "") -> Report:
-    return node.cases.submit_report(INTAKE, NewReport(tuple(NewUrl(u, hashes) for u in urls)), request_id)
+    """Reported by the hotline's own hashing tool: its hashes are trusted (a report form's are only claimed)."""
+    return node.cases.submit_report(HASHER, NewReport(tuple(NewUrl(u, hashes) for u in urls)), request_id)
 
 
 def submit(node: Node, *urls: str, hashes: tuple[RawHash, ...] = ()) -> list[str]:
@@ -205,7 +206,7 @@ def test_an_exact_known_hash_classifies_automatically_and_routes(node: Node) -> 
         ANALYST, [(sha, Classification.BASELINE), (md5, Classification.NATIONAL)], "shared list"
     )
     assert imported == (2, 0)
-    assert node.cases.import_known_hashes(ANALYST, [(sha, Classification.NATIONAL)], "again") == (0, 1)
+    assert node.cases.import_known_hashes(ANALYST, [(sha, Classification.BASELINE)], "shared list") == (0, 1)
     r = report(node, "https://nl.host.example/known", hashes=(RawHash("sha256", sha.hex),))
     (reported,) = r.items
     assert reported.known_content and reported.state is ItemState.AWAITING_LEA
@@ -262,20 +263,20 @@ def test_what_an_analyst_classified_is_known_next_time(node: Node) -> None:
     assert second.known_content and second.state is ItemState.AWAITING_LEA  # BR: no member, handled here
 
 
-def known_as(node: Node, sha: RawHash) -> tuple[Classification, str]:
+def known_as(node: Node, sha: RawHash) -> list[tuple[Classification, str, str]]:
+    """Each source's entry for the hash: classification, source, and the item whose assessment taught it."""
     with node.store.transaction(read_only=True) as tx:
-        known = tx.find_known_hash(ContentHash(HashAlgorithm(sha.algorithm), bytes.fromhex(sha.value)))
-    assert known is not None
-    return known.classification, known.source
+        known = tx.find_known_hashes(ContentHash(HashAlgorithm(sha.algorithm), bytes.fromhex(sha.value)))
+    return [(k.classification, k.source, k.learned_from_item) for k in known]
 
 
 def test_a_reassessment_changes_what_the_hashes_are_known_as(node: Node) -> None:
     sha = RawHash("sha256", "34" * 32)
     (first,) = submit(node, "https://nl.host.example/reassessed-known/1", hashes=(sha,))
     node.cases.assess(ANALYST, first, Assessment(Classification.DOUBTFUL))
-    assert known_as(node, sha) == (Classification.DOUBTFUL, f"item:{first}")
+    assert known_as(node, sha) == []  # DOUBTFUL teaches nothing
     node.cases.assess(ANALYST, first, Assessment(Classification.NATIONAL, age_group=AgeGroup.INFANT))
-    assert known_as(node, sha) == (Classification.NATIONAL, f"item:{first}")
+    assert known_as(node, sha) == [(Classification.NATIONAL, "learned", first)]
     (second,) = report(node, "https://nl.host.example/reassessed-known/2", hashes=(sha,)).items
     assert second.known_content and second.state is ItemState.AWAITING_LEA
     assessment = node.cases.get_item(second.item_id).assessment
@@ -283,7 +284,28 @@ def test_a_reassessment_changes_what_the_hashes_are_known_as(node: Node) -> None
     assert (assessment.classification, assessment.age_group) == (Classification.NATIONAL, AgeGroup.INFANT)
     # The analyst's word on the second copy is the latest word on the content.
     node.cases.assess(ANALYST, second.item_id, BASELINE)
-    assert known_as(node, sha) == (Classification.BASELINE, f"item:{second.item_id}")
+    assert known_as(node, sha) == [(Classification.BASELINE, "learned", second.item_id)]
+
+
+def test_an_analyst_who_takes_a_verdict_back_takes_its_lesson_back(node: Node) -> None:
+    sha = RawHash("sha256", "35" * 32)
+    (first,) = submit(node, "https://nl.host.example/taken-back", hashes=(sha,))
+    node.cases.assess(ANALYST, first, NATIONAL)
+    assert known_as(node, sha) == [(Classification.NATIONAL, "learned", first)]
+    node.cases.assess(ANALYST, first, Assessment(Classification.NOT_ILLEGAL))
+    assert known_as(node, sha) == []  # and NOT_ILLEGAL teaches nothing by default
+
+
+def test_a_pdq_lesson_taken_back_matches_nothing_and_hides_no_other_entry(node: Node) -> None:
+    digest = bytes(range(32))
+    (first,) = submit(node, "https://nl.host.example/pdq-taken-back/1", hashes=(RawHash("pdq", digest.hex()),))
+    node.cases.assess(ANALYST, first, NATIONAL)  # learned first: the lower id, so it wins a tie
+    listed = flip_bits(digest, 6)
+    node.cases.import_known_hashes(ANALYST, [(ContentHash(HashAlgorithm.PDQ, listed), Classification.NATIONAL)], "l")
+    node.cases.assess(ANALYST, first, Assessment(Classification.NOT_ILLEGAL))  # the lesson goes; the index keeps it
+    query = RawHash("pdq", flip_bits(digest, 3).hex())  # 3 bits from both: the deleted entry comes first
+    (later,) = report(node, "https://nl.host.example/pdq-taken-back/2", hashes=(query,)).items
+    assert later.known_content  # through the list's entry, the next candidate
 
 
 def test_a_known_baseline_hash_is_not_overruled_by_another_items_assessment(node: Node) -> None:
@@ -294,7 +316,7 @@ def test_a_known_baseline_hash_is_not_overruled_by_another_items_assessment(node
     (second,) = submit(node, "https://nl.host.example/known-baseline/2")
     submit(node, "https://nl.host.example/known-baseline/2", hashes=(sha,))
     node.cases.assess(ANALYST, second, NATIONAL)
-    assert known_as(node, sha) == (Classification.BASELINE, f"item:{first}")
+    assert known_as(node, sha) == [(Classification.BASELINE, "learned", first)]
 
 
 def test_an_imported_list_entry_is_not_changed_by_an_assessment(node: Node) -> None:
@@ -304,7 +326,30 @@ def test_an_imported_list_entry_is_not_changed_by_an_assessment(node: Node) -> N
     (item,) = report(node, "https://nl.host.example/imported-known", hashes=(sha,)).items
     assert item.known_content
     node.cases.assess(ANALYST, item.item_id, BASELINE)
-    assert known_as(node, sha) == (Classification.NATIONAL, "shared list")
+    # The list's entry stands as the list has it; the analyst's verdict is learned beside it, and the
+    # disagreement is an event.
+    assert known_as(node, sha) == [
+        (Classification.NATIONAL, "shared list", ""),
+        (Classification.BASELINE, "learned", item.item_id),
+    ]
+    assert "known_hash.conflict" in [e.kind for e in events_after(node, 0, item.item_id)]
+
+
+def test_a_claimed_hash_is_a_hint_and_teaches_nothing(node: Node) -> None:
+    sha = RawHash("sha256", "9a" * 32)
+    content = ContentHash(HashAlgorithm.SHA256, bytes.fromhex(sha.value))
+    node.cases.import_known_hashes(ANALYST, [(content, Classification.BASELINE)], "shared list")
+    claimed = node.cases.submit_report(INTAKE, NewReport((NewUrl("https://nl.host.example/claimed", (sha,)),)))
+    (item,) = claimed.items
+    assert not item.known_content and item.state is ItemState.AWAITING_ASSESSMENT
+    kinds = [e.kind for e in events_after(node, 0, item.item_id)]
+    assert kinds == ["item.created", "item.known_hash_hint"]
+    other = RawHash("sha256", "9b" * 32)
+    (taught,) = node.cases.submit_report(
+        INTAKE, NewReport((NewUrl("https://nl.host.example/claimed-2", (other,)),))
+    ).items
+    node.cases.assess(ANALYST, taught.item_id, BASELINE)
+    assert known_as(node, other) == []
 
 
 # ---------------------------------------------------------------------------------------------- assessment

@@ -17,13 +17,14 @@ from node.errors import DomainError, FailedPrecondition
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
-from tests.conftest import ANALYST, INTAKE, LEA
+from tests.conftest import ANALYST, HASHER, INTAKE, LEA
 
 NATIONAL = Assessment(Classification.NATIONAL)
 
 
 def submit(node: Node, *urls: str, hashes: tuple[RawHash, ...] = ()) -> list[str]:
-    report = node.cases.submit_report(INTAKE, NewReport(tuple(NewUrl(u, hashes) for u in urls)))
+    """Reported by the hotline's own hashing tool, whose hashes the node trusts."""
+    report = node.cases.submit_report(HASHER, NewReport(tuple(NewUrl(u, hashes) for u in urls)))
     return [i.item_id for i in report.items]
 
 

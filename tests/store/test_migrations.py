@@ -300,3 +300,55 @@ def test_postgres_enforces_foreign_keys_too(postgres_url: str) -> None:
             )
     finally:
         engine.dispose()
+
+
+def _known_row(digest: str, source: str, classification: str) -> dict[str, object]:
+    return {
+        "algorithm": "sha256",
+        "digest": digest,
+        "classification": classification,
+        "source": source,
+        "assessment_id": None,
+        "created_at": AT,
+    }
+
+
+def test_0008_records_provenance_and_keeps_old_lessons_as_hints_only(engine: Engine) -> None:
+    """Before 0008 nobody vouched for a hash: item hashes become CLAIMED, learned entries hints (CLAIMED) in the
+    set of their classification, and imported lists LIST; then sources may share a hash."""
+    migrate(engine, "0007_outbox_body")
+    old = MetaData()
+    old.reflect(engine, only=["known_hashes", "item_hashes", "items", "reports"])
+    with engine.begin() as connection:
+        connection.execute(insert(old.tables["reports"]), _report_row("r1"))
+        connection.execute(insert(old.tables["items"]), _item_row("i1", "1" * 64))
+        connection.execute(
+            insert(old.tables["item_hashes"]), {"item_id": "i1", "algorithm": "sha256", "digest": "a" * 64}
+        )
+        connection.execute(
+            insert(old.tables["known_hashes"]),
+            [
+                _known_row("a" * 64, "item:i1", "NOT_ILLEGAL"),
+                _known_row("b" * 64, "item:i2", "BASELINE"),
+                _known_row("c" * 64, "official", "BASELINE"),
+            ],
+        )
+    migrate(engine)
+    assert differences(engine) == []
+    with engine.begin() as connection:
+        assert connection.execute(select(t.item_hashes.c.provenance)).scalars().all() == ["CLAIMED"]
+        rows = connection.execute(
+            select(t.known_hashes.c.digest, t.known_hashes.c.source, t.known_hashes.c.provenance).order_by(
+                t.known_hashes.c.digest
+            )
+        ).all()
+        assert [tuple(r) for r in rows] == [
+            ("a" * 64, "learned-not-illegal", "CLAIMED"),
+            ("b" * 64, "learned", "CLAIMED"),
+            ("c" * 64, "official", "LIST"),
+        ]
+        connection.execute(insert(t.known_hashes), _known_row("c" * 64, "another list", "NATIONAL"))
+    # Two sources now share a hash, which 0007 cannot hold: the downgrade refuses and changes nothing.
+    with pytest.raises(RuntimeError, match=r"1 hash\(es\) have entries from several sources"):
+        downgrade(engine, "0007_outbox_body")
+    assert current_revision(engine) == HEAD

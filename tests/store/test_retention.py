@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select
 
 from node.app import Node
-from node.cases.model import Assessment, Classification, ItemState
-from node.cases.requests import NewReport, NewUrl, RawHash
+from node.cases.model import ActionType, Assessment, Classification, ItemState
+from node.cases.requests import NewAction, NewReport, NewUrl, RawHash
 from node.clock import ManualClock
 from node.errors import InvalidArgument
 from node.store import schema as t
-from tests.conftest import ANALYST, INTAKE
+from tests.conftest import ANALYST, HASHER, INTAKE
 
 SHA = "ab" * 32
 
@@ -27,15 +27,17 @@ def _count(node: Node, table: t.Table) -> int:
 
 def test_closed_items_past_retention_are_purged_and_known_hashes_survive(node: Node, clock: ManualClock) -> None:
     report = node.cases.submit_report(
-        INTAKE,
+        HASHER,
         NewReport(
             (NewUrl("https://nl.host.example/old", (RawHash("sha256", SHA),)), NewUrl("https://nl.host.example/open"))
         ),
         request_id="r-1",
     )
     old_id, open_id = (i.item_id for i in report.items)
-    node.cases.assess(ANALYST, old_id, Assessment(Classification.NOT_ILLEGAL))  # closes it; its hash becomes known
-    assert node.cases.get_item(old_id).state is ItemState.CLOSED_NOT_ILLEGAL
+    node.cases.assess(ANALYST, old_id, Assessment(Classification.NATIONAL))  # its (trusted) hash becomes known
+    for action in (ActionType.LEA_NOTIFIED, ActionType.HP_NOTIFIED, ActionType.CONTENT_REMOVED):
+        node.cases.record_action(ANALYST, old_id, NewAction(action))
+    assert node.cases.get_item(old_id).state is ItemState.CLOSED_REMOVED
 
     clock.advance(timedelta(days=29))
     assert node.cases.purge_closed(timedelta(days=30)) == 0  # not yet past retention
@@ -60,7 +62,7 @@ def test_closed_items_past_retention_are_purged_and_known_hashes_survive(node: N
     assert node.store.verify_audit_chain() is None
 
     again = node.cases.submit_report(
-        INTAKE, NewReport((NewUrl("https://nl.host.example/old", (RawHash("sha256", SHA),)),))
+        HASHER, NewReport((NewUrl("https://nl.host.example/old", (RawHash("sha256", SHA),)),))
     )
     assert again.items[0].new_item and again.items[0].known_content
 

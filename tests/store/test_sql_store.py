@@ -20,6 +20,7 @@ from node.cases.model import (
     ContentType,
     Event,
     Gender,
+    HashProvenance,
     Hold,
     HostingRecord,
     Item,
@@ -41,6 +42,12 @@ from node.store import schema as t
 from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
+# Ordered as the store returns them: by algorithm name, then digest; each with who asserted it.
+FULL_HASHES = (
+    (ContentHash(HashAlgorithm.MD5, bytes(range(16))), HashProvenance.CLAIMED),
+    (ContentHash(HashAlgorithm.PDQ, bytes(range(100, 132))), HashProvenance.ANALYST),
+    (ContentHash(HashAlgorithm.SHA256, bytes(range(32))), HashProvenance.HASHER),
+)
 CET = timezone(timedelta(hours=1))
 
 
@@ -116,12 +123,8 @@ def full_item() -> Item:
         referred_to="",
         assessment=assessment,
         hosting=hosting,
-        # Ordered as the store returns them: by algorithm name, then digest.
-        hashes=[
-            ContentHash(HashAlgorithm.MD5, bytes(range(16))),
-            ContentHash(HashAlgorithm.PDQ, bytes(range(100, 132))),
-            ContentHash(HashAlgorithm.SHA256, bytes(range(32))),
-        ],
+        hashes=[content_hash for content_hash, _ in FULL_HASHES],
+        hash_provenance=dict(FULL_HASHES),
         lea_notified_at=at(0.75),
         ntd_sent_at=at(14),
         deadline_at=at(86),
@@ -140,7 +143,8 @@ def full_item() -> Item:
 def insert_full(store: SqlStore, item: Item) -> None:
     with store.transaction() as tx:
         tx.insert_item(item)
-        tx.add_item_hashes(item.item_id, item.hashes)
+        for content_hash, provenance in item.hash_provenance.items():
+            tx.add_item_hashes(item.item_id, [content_hash], provenance)
         assert item.assessment is not None and item.hosting is not None and item.active_hold is not None
         tx.insert_assessment(item.item_id, item.assessment)
         tx.insert_hosting(item.item_id, item.hosting)
@@ -247,6 +251,7 @@ def test_bulk_intake_writes_reports_items_hosting_and_links(store: SqlStore) -> 
     for item in items:
         item.hosting = HostingRecord(HostingFacts("192.0.2.10", "NL", 64500, "Example", False, "static"), T0)
     items[0].hashes = [ContentHash(HashAlgorithm.SHA1, bytes(20))]
+    items[0].hash_provenance = {items[0].hashes[0]: HashProvenance.HASHER}
     report = Report(new_id(), T0, ())
     links = [(report.report_id, item.item_id, n, True) for n, item in enumerate(items)]
     with store.transaction() as tx:
@@ -307,32 +312,43 @@ def test_idempotency_records_round_trip_and_a_key_is_taken_once(store: SqlStore)
         assert tx.get_idempotency("report-form", "req-1") == record
 
 
-def test_a_known_hash_is_inserted_once(store: SqlStore) -> None:
+def test_known_hashes_are_kept_per_source(store: SqlStore) -> None:
     sha = ContentHash(HashAlgorithm.SHA256, bytes(range(32)))
     pdq = ContentHash(HashAlgorithm.PDQ, bytes(range(32)))  # same digest bytes, another algorithm
     assessment = Assessment(Classification.BASELINE, content_type=ContentType.IMAGE, assessed_at=T0, assessed_by="a")
+    analyst, listed = HashProvenance.ANALYST, HashProvenance.LIST
     with store.transaction() as tx:
         item = plain_item()
         tx.insert_item(item)
         assessment_id = tx.insert_assessment(item.item_id, assessment)
-        first = tx.insert_known_hash(sha, Classification.BASELINE, "item:x", assessment_id, T0)
-        assert first is not None
-        assert tx.insert_known_hash(sha, Classification.NATIONAL, "another list", None, at(1)) is None
-        other = tx.insert_known_hash(pdq, Classification.NATIONAL, "shared list", None, T0)
-        assert other is not None and other != first
+        first = tx.insert_known_hash(sha, Classification.BASELINE, "learned", assessment_id, T0, provenance=analyst)
+        second = tx.insert_known_hash(
+            sha, Classification.NOT_ILLEGAL, "another list", None, at(1), provenance=listed, version="v7"
+        )
+        other = tx.insert_known_hash(pdq, Classification.NATIONAL, "shared list", None, T0, provenance=listed)
+        assert len({first, second, other}) == 3
+    with pytest.raises(Aborted), store.transaction() as tx:  # one entry per (hash, source)
+        tx.insert_known_hash(sha, Classification.NATIONAL, "another list", None, at(2), provenance=listed)
     with store.transaction(read_only=True) as tx:
-        known = tx.find_known_hash(sha)
-        assert known is not None and tx.get_known_hash(first) == known
-        assert tx.find_known_hash(ContentHash(HashAlgorithm.SHA256, bytes(32))) is None
+        learned, from_list = tx.find_known_hashes(sha)
+        assert tx.get_known_hash(first) == learned
+        assert tx.find_known_hashes(ContentHash(HashAlgorithm.SHA256, bytes(32))) == []
         assert tx.get_known_hash(10_000) is None
-    assert (known.known_hash_id, known.hash, known.classification, known.source) == (
+    assert (learned.known_hash_id, learned.hash, learned.classification, learned.source) == (
         first,
         sha,
         Classification.BASELINE,
-        "item:x",
+        "learned",
     )
-    assert known.assessment == assessment  # the earlier record stands, with its assessment
+    assert learned.assessment == assessment and learned.learned_from_item == item.item_id
+    assert (learned.provenance, from_list.provenance, from_list.version) == (analyst, listed, "v7")
     assert list(store.iter_pdq_hashes()) == [(other, pdq.digest)]
+    with store.transaction() as tx:
+        tx.reclassify_known_hash(second, Classification.BASELINE, None, version="v8")
+        tx.delete_known_hash(first)
+    with store.transaction(read_only=True) as tx:
+        (only,) = tx.find_known_hashes(sha)
+        assert (only.known_hash_id, only.classification, only.version) == (second, Classification.BASELINE, "v8")
 
 
 def test_at_most_one_open_item_per_url(store: SqlStore) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState
+from node.cases.model import Assessment, Classification, HashProvenance, HostingRecord, Item, ItemState
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
@@ -43,7 +43,7 @@ def _referred(origin_item_id: str = "") -> Item:
 
 def _write(tx: object, item: Item) -> None:
     tx.insert_item(item)  # type: ignore[attr-defined]
-    tx.add_item_hashes(item.item_id, item.hashes)  # type: ignore[attr-defined]
+    tx.add_item_hashes(item.item_id, item.hashes, HashProvenance.PEER)  # type: ignore[attr-defined]
     record = HostingRecord(HostingFacts("192.0.2.7", "DE", 64500, "Example", False, "referral:nl-hotline"), T0)
     tx.insert_hosting(item.item_id, record)  # type: ignore[attr-defined]
     assessment = Assessment(Classification.NATIONAL, assessed_by="nl-hotline", assessed_at=T0, automatic=True)

@@ -9,7 +9,18 @@ from typing import Any
 
 from sqlalchemy import BindParameter, Row, String, bindparam, delete, func, insert, select, update
 
-from node.cases.model import Action, ActionType, Assessment, Classification, Hold, HostingRecord, Item, ItemState, Route
+from node.cases.model import (
+    Action,
+    ActionType,
+    Assessment,
+    Classification,
+    HashProvenance,
+    Hold,
+    HostingRecord,
+    Item,
+    ItemState,
+    Route,
+)
 from node.cases.ports import ItemTimes
 from node.errors import Aborted
 from node.hashes import ContentHash, HashAlgorithm
@@ -21,6 +32,7 @@ from node.store.txn.rows import (
     _hosting,
     _hosting_columns,
     _item_columns,
+    _item_hash_row,
     url_key,
 )
 from node.store.txn.transaction import (
@@ -124,11 +136,22 @@ class ItemsTxn(TransactionBase):
             raise Aborted(f"item {item.item_id} changed concurrently; retry the request")
         item.version += 1
 
-    def add_item_hashes(self, item_id: str, hashes: list[ContentHash]) -> None:
+    def add_item_hashes(self, item_id: str, hashes: list[ContentHash], provenance: HashProvenance) -> None:
         """Written behind (see `c`)."""
         if hashes:
-            rows = [{"item_id": item_id, "algorithm": h.algorithm.value, "digest": h.hex} for h in hashes]
-            self._later(_INSERT_ITEM_HASH, rows)
+            self._later(_INSERT_ITEM_HASH, [_item_hash_row(item_id, h, provenance) for h in hashes])
+
+    def set_item_hash_provenance(self, item_id: str, hashes: list[ContentHash], provenance: HashProvenance) -> None:
+        for h in hashes:
+            self.c.execute(
+                update(t.item_hashes)
+                .where(
+                    t.item_hashes.c.item_id == item_id,
+                    t.item_hashes.c.algorithm == h.algorithm.value,
+                    t.item_hashes.c.digest == h.hex,
+                )
+                .values(provenance=provenance.value)
+            )
 
     def add_assessment(self, item_id: str, assessment: Assessment) -> None:
         """Like insert_assessment, for a caller that needs no id back: written behind (see `c`)."""
@@ -275,10 +298,10 @@ class ItemsTxn(TransactionBase):
 
     def _item(self, row: Row[Any]) -> Item:
         item_id = row.item_id
-        hashes = [
-            ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest))
+        provenance = {
+            ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest)): HashProvenance(h.provenance)
             for h in self.c.execute(_ITEM_HASHES, {"k_item_id": item_id})
-        ]
+        }
         assessment_row = self.c.execute(_ITEM_ASSESSMENT, {"k_item_id": item_id}).first()
         hosting_row = self.c.execute(_ITEM_HOSTING, {"k_item_id": item_id}).first()
         hold_row = self.c.execute(_ITEM_HOLD, {"k_item_id": item_id}).first()
@@ -297,7 +320,8 @@ class ItemsTxn(TransactionBase):
             referred_to=row.referred_to,
             assessment=_assessment(assessment_row) if assessment_row else None,
             hosting=_hosting(hosting_row) if hosting_row else None,
-            hashes=hashes,
+            hashes=list(provenance),
+            hash_provenance=provenance,
             lea_notified_at=row.lea_notified_at,
             ntd_sent_at=row.ntd_sent_at,
             deadline_at=row.deadline_at,

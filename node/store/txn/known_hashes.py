@@ -1,13 +1,13 @@
-"""Known hashes: content already classified, matched against new items."""
+"""Known hashes: content already classified, one entry per (hash, source), matched against new items."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 
-from node.cases.model import Classification, KnownHash
+from node.cases.model import Classification, HashProvenance, KnownHash
 from node.hashes import ContentHash, HashAlgorithm
 from node.store import schema as t
 from node.store.txn.rows import _assessment
@@ -19,14 +19,16 @@ __all__ = ["KnownHashesTxn"]
 class KnownHashesTxn(TransactionBase):
     """The known_hashes table of a transaction (node.cases.ports.CaseTransaction)."""
 
-    def find_known_hash(self, content_hash: ContentHash) -> KnownHash | None:
-        row = self.c.execute(
-            select(t.known_hashes).where(
+    def find_known_hashes(self, content_hash: ContentHash) -> list[KnownHash]:
+        rows = self.c.execute(
+            select(t.known_hashes)
+            .where(
                 t.known_hashes.c.algorithm == content_hash.algorithm.value,
                 t.known_hashes.c.digest == content_hash.hex,
             )
-        ).first()
-        return self._known(row) if row else None
+            .order_by(t.known_hashes.c.known_hash_id)
+        ).all()
+        return [self._known(row) for row in rows]
 
     def get_known_hash(self, known_hash_id: int) -> KnownHash | None:
         row = self.c.execute(select(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id)).first()
@@ -39,9 +41,10 @@ class KnownHashesTxn(TransactionBase):
         source: str,
         assessment_id: int | None,
         at: datetime,
-    ) -> int | None:
-        if self.find_known_hash(content_hash) is not None:
-            return None
+        *,
+        provenance: HashProvenance,
+        version: str = "",
+    ) -> int:
         result = self.c.execute(
             insert(t.known_hashes),
             dict(
@@ -51,28 +54,37 @@ class KnownHashesTxn(TransactionBase):
                 source=source,
                 assessment_id=assessment_id,
                 created_at=at,
+                provenance=provenance.value,
+                version=version,
             ),
         )
         return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def reclassify_known_hash(
-        self, known_hash_id: int, classification: Classification, source: str, assessment_id: int | None
+        self, known_hash_id: int, classification: Classification, assessment_id: int | None, *, version: str = ""
     ) -> None:
         self.c.execute(
             update(t.known_hashes)
             .where(t.known_hashes.c.known_hash_id == known_hash_id)
-            .values(classification=classification.value, source=source, assessment_id=assessment_id)
+            .values(classification=classification.value, assessment_id=assessment_id, version=version)
         )
 
+    def delete_known_hash(self, known_hash_id: int) -> None:
+        self.c.execute(delete(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id))
+
     def _known(self, row: Row[Any]) -> KnownHash:
-        assessment = None
+        assessment, item_id = None, ""
         if row.assessment_id is not None:
             a = self.c.execute(select(t.assessments).where(t.assessments.c.assessment_id == row.assessment_id)).first()
-            assessment = _assessment(a) if a else None
+            if a is not None:
+                assessment, item_id = _assessment(a), a.item_id or ""
         return KnownHash(
             known_hash_id=row.known_hash_id,
             hash=ContentHash(HashAlgorithm(row.algorithm), bytes.fromhex(row.digest)),
             classification=Classification(row.classification),
             source=row.source,
             assessment=assessment,
+            provenance=HashProvenance(row.provenance),
+            version=row.version,
+            learned_from_item=item_id,
         )

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select
 
 from node.cases.model import Item, ItemState, Report, ReportedItem, Reporter
 from node.store import schema as t
-from node.store.txn.rows import _hosting_columns, _item_columns, _report_columns, url_key
+from node.store.txn.rows import _hosting_columns, _item_columns, _item_hash_row, _report_columns, url_key
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["ReportsTxn"]
@@ -27,9 +27,7 @@ class ReportsTxn(TransactionBase):
             self.c.execute(insert(t.reports), [_report_columns(r, who, at) for r, who, at in reports])
         if items:
             self.c.execute(insert(t.items), [dict(item_id=i.item_id, version=0, **_item_columns(i)) for i in items])
-            hashes = [
-                {"item_id": i.item_id, "algorithm": h.algorithm.value, "digest": h.hex} for i in items for h in i.hashes
-            ]
+            hashes = [_item_hash_row(i.item_id, h, i.provenance_of(h)) for i in items for h in i.hashes]
             if hashes:
                 self.c.execute(insert(t.item_hashes), hashes)
             self.c.execute(

@@ -17,6 +17,7 @@ from node.cases.model import (
     Commerciality,
     ContentType,
     Gender,
+    HashProvenance,
     Hold,
     HostingRecord,
     Item,
@@ -25,6 +26,7 @@ from node.cases.model import (
     Role,
     SiteType,
 )
+from node.hashes import ContentHash
 from node.hosting import HostingFacts
 
 __all__ = ["url_key"]
@@ -59,6 +61,15 @@ def _item_columns(item: Item) -> dict[str, Any]:
         "origin_item_id": item.origin_item_id,
         "status_sequence": item.status_sequence,
         "referred_by": item.referred_by,
+    }
+
+
+def _item_hash_row(item_id: str, content_hash: ContentHash, provenance: HashProvenance) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "algorithm": content_hash.algorithm.value,
+        "digest": content_hash.hex,
+        "provenance": provenance.value,
     }
 
 

@@ -77,14 +77,16 @@ class KnownHash(_message.Message):
     def __init__(self, hash: _Optional[_Union[_types_pb2.ContentHash, _Mapping]] = ..., classification: _Optional[_Union[_types_pb2.Classification, str]] = ...) -> None: ...
 
 class ImportKnownHashesRequest(_message.Message):
-    __slots__ = ("request_id", "source", "hashes")
+    __slots__ = ("request_id", "source", "hashes", "version")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     HASHES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     source: str
     hashes: _containers.RepeatedCompositeFieldContainer[KnownHash]
-    def __init__(self, request_id: _Optional[str] = ..., source: _Optional[str] = ..., hashes: _Optional[_Iterable[_Union[KnownHash, _Mapping]]] = ...) -> None: ...
+    version: str
+    def __init__(self, request_id: _Optional[str] = ..., source: _Optional[str] = ..., hashes: _Optional[_Iterable[_Union[KnownHash, _Mapping]]] = ..., version: _Optional[str] = ...) -> None: ...
 
 class ImportKnownHashesResponse(_message.Message):
     __slots__ = ("imported", "already_known")

@@ -55,14 +55,16 @@ class GetItemTimelineResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_types_pb2.Event, _Mapping]]] = ...) -> None: ...
 
 class AssessItemRequest(_message.Message):
-    __slots__ = ("request_id", "item_id", "assessment")
+    __slots__ = ("request_id", "item_id", "assessment", "attested_hashes")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    ATTESTED_HASHES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     item_id: str
     assessment: _types_pb2.Assessment
-    def __init__(self, request_id: _Optional[str] = ..., item_id: _Optional[str] = ..., assessment: _Optional[_Union[_types_pb2.Assessment, _Mapping]] = ...) -> None: ...
+    attested_hashes: _containers.RepeatedCompositeFieldContainer[_types_pb2.ContentHash]
+    def __init__(self, request_id: _Optional[str] = ..., item_id: _Optional[str] = ..., assessment: _Optional[_Union[_types_pb2.Assessment, _Mapping]] = ..., attested_hashes: _Optional[_Iterable[_Union[_types_pb2.ContentHash, _Mapping]]] = ...) -> None: ...
 
 class AssessItemResponse(_message.Message):
     __slots__ = ("item",)

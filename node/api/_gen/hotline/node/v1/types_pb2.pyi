@@ -128,6 +128,16 @@ class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ROLE_ANALYST: _ClassVar[Role]
     ROLE_LEA: _ClassVar[Role]
     ROLE_ADMIN: _ClassVar[Role]
+    ROLE_HASHER: _ClassVar[Role]
+
+class HashProvenance(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HASH_PROVENANCE_UNSPECIFIED: _ClassVar[HashProvenance]
+    HASH_PROVENANCE_CLAIMED: _ClassVar[HashProvenance]
+    HASH_PROVENANCE_HASHER: _ClassVar[HashProvenance]
+    HASH_PROVENANCE_ANALYST: _ClassVar[HashProvenance]
+    HASH_PROVENANCE_LIST: _ClassVar[HashProvenance]
+    HASH_PROVENANCE_PEER: _ClassVar[HashProvenance]
 CLASSIFICATION_UNSPECIFIED: Classification
 CLASSIFICATION_BASELINE: Classification
 CLASSIFICATION_NATIONAL: Classification
@@ -211,14 +221,23 @@ ROLE_INTAKE: Role
 ROLE_ANALYST: Role
 ROLE_LEA: Role
 ROLE_ADMIN: Role
+ROLE_HASHER: Role
+HASH_PROVENANCE_UNSPECIFIED: HashProvenance
+HASH_PROVENANCE_CLAIMED: HashProvenance
+HASH_PROVENANCE_HASHER: HashProvenance
+HASH_PROVENANCE_ANALYST: HashProvenance
+HASH_PROVENANCE_LIST: HashProvenance
+HASH_PROVENANCE_PEER: HashProvenance
 
 class ContentHash(_message.Message):
-    __slots__ = ("algorithm", "value")
+    __slots__ = ("algorithm", "value", "provenance")
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
     algorithm: HashAlgorithm
     value: str
-    def __init__(self, algorithm: _Optional[_Union[HashAlgorithm, str]] = ..., value: _Optional[str] = ...) -> None: ...
+    provenance: HashProvenance
+    def __init__(self, algorithm: _Optional[_Union[HashAlgorithm, str]] = ..., value: _Optional[str] = ..., provenance: _Optional[_Union[HashProvenance, str]] = ...) -> None: ...
 
 class Reporter(_message.Message):
     __slots__ = ("anonymous", "name", "email", "reference")

@@ -1,0 +1,113 @@
+"""Which hashes the node trusts, and what a known hash may decide on its own.
+
+The seeds' promise is narrow: content "previously reported and classified as images of sexual abuse" need not
+be examined again. So:
+- an item's hash matches automatically only if the node's own tools computed it (HASHER) or an analyst attested
+  it (ANALYST); a hash an intake caller merely claims (CLAIMED) is a hint for the analyst, nothing more;
+- a known hash decides on its own only if it is trusted (an imported list, or learned from this node's analysts)
+  and illegal (BASELINE or NATIONAL); a known "not illegal" (or DOUBTFUL) is a hint, never a closing;
+- every source keeps its own entry for a hash; where the trusted entries disagree, the configured precedence
+  (source names, first wins) picks the one that counts, and the disagreement is surfaced as an event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from node.cases.model import Classification, HashProvenance, KnownHash, Principal, Role
+
+__all__ = [
+    "ILLEGAL",
+    "LEARNED_NOT_ILLEGAL_SOURCE",
+    "LEARNED_SOURCE",
+    "RESERVED_SOURCES",
+    "TRUSTED_ITEM_HASHES",
+    "KnownHashPolicy",
+    "MatchDecision",
+    "caller_provenance",
+    "describe",
+]
+
+ILLEGAL = frozenset({Classification.BASELINE, Classification.NATIONAL})
+# An item's hash of these provenances may match and teach; CLAIMED and PEER may not (yet).
+TRUSTED_ITEM_HASHES = frozenset({HashProvenance.HASHER, HashProvenance.ANALYST})
+# Known-hash entries of these provenances may decide; CLAIMED entries (learned before provenance was recorded,
+# from hashes nobody vouched for) are hints only.
+_TRUSTED_ENTRIES = frozenset({HashProvenance.LIST, HashProvenance.ANALYST})
+# What this node's analysts taught it: illegal verdicts (auto-matching), and the opt-in "known not illegal" set.
+LEARNED_SOURCE = "learned"
+LEARNED_NOT_ILLEGAL_SOURCE = "learned-not-illegal"
+RESERVED_SOURCES = frozenset({LEARNED_SOURCE, LEARNED_NOT_ILLEGAL_SOURCE})
+
+
+@dataclass(frozen=True, slots=True)
+class MatchDecision:
+    """What the known entries of one hash say about an item: `automatic` classifies it with no analyst; otherwise
+    `hint` (if any) is shown to the analyst. `conflict` lists the disagreeing trusted entries, winner first."""
+
+    automatic: KnownHash | None = None
+    hint: KnownHash | None = None
+    conflict: tuple[KnownHash, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KnownHashPolicy:
+    """`precedence`: source names, the first listed wins where trusted entries disagree. Sources not listed
+    come after, in this order: imported lists, then "learned", then "learned-not-illegal" (and, among equals,
+    the older entry first). `learn_not_illegal`: keep analysts' NOT_ILLEGAL verdicts as the lower-trust
+    "learned-not-illegal" set, shown as a hint, never closing an item (off by default)."""
+
+    precedence: tuple[str, ...] = ()
+    learn_not_illegal: bool = False
+
+    def rank(self, entry: KnownHash) -> tuple[int, int, int]:
+        listed = self.precedence.index(entry.source) if entry.source in self.precedence else len(self.precedence)
+        if entry.source == LEARNED_SOURCE:
+            default = 1
+        elif entry.source == LEARNED_NOT_ILLEGAL_SOURCE:
+            default = 2
+        else:
+            default = 0 if entry.provenance is HashProvenance.LIST else 3
+        return listed, default, entry.known_hash_id
+
+    def ordered(self, entries: Sequence[KnownHash]) -> list[KnownHash]:
+        """The trusted entries, the one that counts first."""
+        return sorted((e for e in entries if e.provenance in _TRUSTED_ENTRIES), key=self.rank)
+
+    def conflict(self, entries: Sequence[KnownHash]) -> tuple[KnownHash, ...]:
+        """The trusted entries, winner first, if they disagree on the classification; else ()."""
+        ordered = self.ordered(entries)
+        return tuple(ordered) if len({e.classification for e in ordered}) > 1 else ()
+
+    def decide(self, provenance: HashProvenance, entries: Sequence[KnownHash]) -> MatchDecision:
+        """What the known entries of an item's hash (asserted with `provenance`) decide."""
+        ordered = self.ordered(entries)
+        conflict = self.conflict(entries)
+        if not ordered:
+            return MatchDecision(hint=min(entries, key=self.rank) if entries else None)
+        winner = ordered[0]
+        if provenance in TRUSTED_ITEM_HASHES and winner.classification in ILLEGAL:
+            return MatchDecision(automatic=winner, conflict=conflict)
+        return MatchDecision(hint=winner, conflict=conflict)
+
+    def learned_source(self, classification: Classification) -> str | None:
+        """The set an analyst's verdict teaches: illegal verdicts are known content; NOT_ILLEGAL only if opted
+        in (as a hint); DOUBTFUL never."""
+        if classification in ILLEGAL:
+            return LEARNED_SOURCE
+        if classification is Classification.NOT_ILLEGAL and self.learn_not_illegal:
+            return LEARNED_NOT_ILLEGAL_SOURCE
+        return None
+
+
+def caller_provenance(principal: Principal) -> HashProvenance:
+    """The provenance of hashes a caller sends with a report: the node's own hashing tool (a token with the
+    hasher role) computed them, or an intake caller merely claims them."""
+    return HashProvenance.HASHER if Role.HASHER in principal.roles else HashProvenance.CLAIMED
+
+
+def describe(entry: KnownHash) -> str:
+    """An entry for an event's detail: its id, source and classification (never the digest)."""
+    version = f" {entry.version}" if entry.version else ""
+    return f"known_hash={entry.known_hash_id} ({entry.source[:60]}{version}: {entry.classification})"
