@@ -232,6 +232,8 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: Ca
         proxy=settings.proxy,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
         rate_limit=RateLimit(settings.rate_limit_records_per_second, settings.rate_limit_bytes_per_second),
+        server_limits=settings.server_limits,
+        roster_catch_up_interval=timedelta(seconds=settings.roster_catch_up_seconds),
     )
 
 

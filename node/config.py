@@ -16,6 +16,7 @@ from typing import Any
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
 from node.errors import InvalidArgument
+from node.exchange.server_limits import ServerLimits
 from node.hashes import DEFAULT_PDQ_THRESHOLD
 
 __all__ = ["ExchangeConfig", "HostingConfig", "NodeConfig", "load_config", "parse_config"]
@@ -60,6 +61,10 @@ class ExchangeConfig:
     roster_check_seconds: float = 30.0
     # From this long before the trusted roster expires, the node warns (log line and event).
     roster_expiry_warning: timedelta = timedelta(days=14)
+    # A peer's call claiming a newer roster makes the node fetch it from that peer at most once per this.
+    roster_catch_up_seconds: float = 10.0
+    # How long the exchange server lets a connection or call hold its resources, and calls open per peer.
+    server_limits: ServerLimits = field(default_factory=ServerLimits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +249,36 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
         authority_threshold=authority_threshold,
         roster_check_seconds=_exchange_num(raw, "roster_check_seconds", 30, 1, 86_400),
         roster_expiry_warning=timedelta(days=_exchange_num(raw, "roster_expiry_warning_days", 14, 0, 365)),
+        roster_catch_up_seconds=_exchange_num(raw, "roster_catch_up_seconds", 10, 0.1, 3600),
+        server_limits=_server_limits(raw),
     )
+
+
+def _server_limits(raw: Mapping[str, Any]) -> ServerLimits:
+    """The exchange server's connection and call bounds (every default closes a stalled connection within a
+    minute)."""
+
+    def seconds(key: str, default: float, high: float) -> timedelta:
+        return timedelta(seconds=_exchange_num(raw, key, default, 0.1, high))
+
+    limits = ServerLimits(
+        handshake_timeout=seconds("handshake_timeout_seconds", 10, 300),
+        keepalive_time=seconds("keepalive_time_seconds", 20, 7200),
+        keepalive_timeout=seconds("keepalive_timeout_seconds", 10, 300),
+        max_connection_idle=seconds("max_connection_idle_seconds", 30, 86_400),
+        max_connection_age=seconds("max_connection_age_seconds", 30, 86_400),
+        max_connection_age_grace=seconds("max_connection_age_grace_seconds", 20, 3600),
+        deliver_deadline=seconds("deliver_deadline_seconds", 20, 600),
+        max_concurrent_streams=_int(raw, "max_concurrent_streams", 16, 1, 1000, section="exchange"),
+        max_calls_per_peer=_int(raw, "max_calls_per_peer", 8, 1, 1000, section="exchange"),
+    )
+    if limits.deliver_deadline > limits.max_connection_age_grace:
+        raise InvalidArgument(
+            "must not exceed exchange.max_connection_age_grace_seconds, or a delivery started as its connection "
+            "reaches its maximum age is cut off before the server answers it",
+            field="exchange.deliver_deadline_seconds",
+        )
+    return limits
 
 
 def _pinned_authority(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
@@ -270,12 +304,7 @@ def _pinned_authority(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
 
 
 def _exchange_num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidArgument("must be a number", field=f"exchange.{key}")
-    if not low <= value <= high:
-        raise InvalidArgument(f"must be between {low:g} and {high:g}", field=f"exchange.{key}")
-    return float(value)
+    return _num(raw, key, default, low, high, section="exchange")
 
 
 def _membership(raw: Mapping[str, Any], config: NodeConfig) -> tuple[tuple[Member, ...], FallbackPolicy]:
@@ -382,18 +411,18 @@ def _table(raw: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
     return value
 
 
-def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int, *, section: str = "node") -> int:
     """A count: a whole number (a fraction is refused, not truncated)."""
-    value = _num(raw, key, default, low, high)
+    value = _num(raw, key, default, low, high, section=section)
     if not value.is_integer():
-        raise InvalidArgument(f"must be a whole number, got {value:g}", field=f"node.{key}")
+        raise InvalidArgument(f"must be a whole number, got {value:g}", field=f"{section}.{key}")
     return int(value)
 
 
-def _num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:
+def _num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float, *, section: str = "node") -> float:
     value = raw.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidArgument("must be a number", field=f"node.{key}")
+        raise InvalidArgument("must be a number", field=f"{section}.{key}")
     if not low <= value <= high:
-        raise InvalidArgument(f"must be between {low:g} and {high:g}", field=f"node.{key}")
+        raise InvalidArgument(f"must be between {low:g} and {high:g}", field=f"{section}.{key}")
     return float(value)

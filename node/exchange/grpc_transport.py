@@ -8,7 +8,8 @@ deliver envelopes whose sender is the member that certificate belongs to.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,6 +28,7 @@ from node.errors import InvalidArgument, ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
 from node.exchange.membership import ACTIVE_STATUSES, RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
+from node.exchange.server_limits import ServerLimits
 from node.proto_types import timestamp, timestamp_from_proto
 
 __all__ = ["ExchangeServicer", "GrpcTransport", "server_credentials"]
@@ -89,10 +91,13 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         limiter: PeerRateLimiter,
         run_blocking: Callable[..., Awaitable[Any]],
         on_contact: Callable[[str], None] = lambda _peer: None,
-        on_newer_roster: Callable[[str], None] = lambda _peer: None,
+        on_newer_roster: Callable[[str], object] = lambda _peer: None,
         clock: Clock | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         self._receiver = receiver
+        self._limits = limits or ServerLimits()
+        self._open_calls: dict[str, int] = {}  # per peer; only the event loop touches it
         self._clock = clock  # with it, a call is refused as a whole while this node's roster has expired
         self._membership = membership
         self._signed_rosters = signed_rosters
@@ -107,6 +112,32 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         if peer is None:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
             raise AssertionError("unreachable")
+        async with self._peer_call(peer, context):
+            return await self._deliver(request, context, membership, peer)
+
+    @asynccontextmanager
+    async def _peer_call(self, peer: str, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[None]:
+        """One call open from `peer`; beyond `max_calls_per_peer` at once, RESOURCE_EXHAUSTED."""
+        most = self._limits.max_calls_per_peer
+        if self._open_calls.get(peer, 0) >= most:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"too many calls open from {peer}: at most {most} at once"
+            )
+        self._open_calls[peer] = self._open_calls.get(peer, 0) + 1
+        try:
+            yield
+        finally:
+            self._open_calls[peer] -= 1
+            if not self._open_calls[peer]:
+                del self._open_calls[peer]
+
+    async def _deliver(
+        self,
+        request: pb.DeliverRequest,
+        context: aio.ServicerContext[Any, Any],
+        membership: RosterMembership,
+        peer: str,
+    ) -> pb.DeliverResponse:
         if not membership.is_active(peer):
             # Suspended or revoked (on a connection opened before the roster changed): refuse the whole
             # call, not each message, so that the sender holds its messages instead of losing them.
@@ -137,8 +168,16 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         wait = self._limiter.admit(peer, len(request.envelopes), sum(len(e) for e in request.envelopes))
         if wait is not None:
             await context.abort_with_status(_retry_status(wait.total_seconds()))
+        deadline = self._limits.deliver_deadline.total_seconds()
         try:
-            results = await self._run(lambda: self._receiver.deliver(list(request.envelopes), peer=peer))
+            async with asyncio.timeout(deadline):
+                results = await self._run(lambda: self._receiver.deliver(list(request.envelopes), peer=peer))
+        except TimeoutError:
+            # What the receiver applied meanwhile stays applied: sent again, those messages are DUPLICATE.
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED, f"this node answers a delivery within {deadline:g} s: send again"
+            )
+            raise AssertionError("unreachable") from None
         except ResourceExhausted as error:
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
             raise AssertionError("unreachable") from error
@@ -160,9 +199,12 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
     async def GetRoster(
         self, request: pb.GetRosterRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.GetRosterResponse:
-        if _peer_member(context, self._membership()) is None:
+        peer = _peer_member(context, self._membership())
+        if peer is None:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
-        return pb.GetRosterResponse(signed_rosters=self._signed_rosters(request.have_version))
+            raise AssertionError("unreachable")
+        async with self._peer_call(peer, context):
+            return pb.GetRosterResponse(signed_rosters=self._signed_rosters(request.have_version))
 
 
 def _peer_member(context: aio.ServicerContext[Any, Any], membership: RosterMembership) -> str | None:

@@ -17,6 +17,7 @@ from node.cases.service import CaseService
 from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
+from node.exchange.catch_up import RosterCatchUp
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.ports import PeerBackoff, ReceivingStore
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -25,6 +26,7 @@ from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
 from node.exchange.sender import PeerSender, SendSettings
+from node.exchange.server_limits import ServerLimits, server_options
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 
 __all__ = ["NodeExchange"]
@@ -46,6 +48,8 @@ class NodeExchange:
         rate_limit: RateLimit | None = None,
         proxy: str = "",
         max_clock_skew: timedelta = timedelta(minutes=5),
+        server_limits: ServerLimits | None = None,
+        roster_catch_up_interval: timedelta = timedelta(seconds=10),
     ) -> None:
         self.node_id = node_id
         self.listen = listen
@@ -72,7 +76,9 @@ class NodeExchange:
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
         self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
-        self._catching_up: set[asyncio.Task[None]] = set()
+        self.server_limits = server_limits or ServerLimits()
+        # A peer's call claiming a newer roster: fetch it from that peer, once at a time and once per interval.
+        self.catch_up = RosterCatchUp(self._fetch_rosters, clock, roster_catch_up_interval)
         self._contacted: dict[str, asyncio.Task[None]] = {}
         self._run_blocking: Callable[..., Awaitable[Any]] | None = None  # the node's database threads, from start()
         self.server: aio.Server | None = None
@@ -81,7 +87,13 @@ class NodeExchange:
 
     async def start(self, run_blocking: Callable[..., Awaitable[Any]]) -> int:
         self._run_blocking = run_blocking
-        self.server = aio.server(options=[("grpc.max_receive_message_length", 16 * 1024 * 1024), EXCLUSIVE_PORT])
+        self.server = aio.server(
+            options=[
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+                EXCLUSIVE_PORT,
+                *server_options(self.server_limits),
+            ]
+        )
         pb_grpc.add_ExchangeServiceServicer_to_server(
             ExchangeServicer(
                 receiver=self.receiver,
@@ -90,8 +102,9 @@ class NodeExchange:
                 limiter=self._limiter,
                 run_blocking=run_blocking,
                 on_contact=self._peer_contacted,
-                on_newer_roster=self._catch_up,
+                on_newer_roster=self.catch_up.request,
                 clock=self._clock,
+                limits=self.server_limits,
             ),
             self.server,
         )
@@ -127,16 +140,8 @@ class NodeExchange:
         if self.runtime is not None:
             self.runtime.wake()
 
-    def _catch_up(self, peer: str) -> None:
-        async def fetch() -> None:
-            try:
-                self.accept_roster(await self.transport.fetch_rosters(peer))
-            except Exception as error:  # logged; the next call from that peer tries again
-                _log.warning("roster.catch_up_failed", peer=peer, error=str(error))
-
-        task = asyncio.create_task(fetch())
-        self._catching_up.add(task)
-        task.add_done_callback(self._catching_up.discard)
+    async def _fetch_rosters(self, peer: str) -> None:
+        self.accept_roster(await self.transport.fetch_rosters(peer))
 
     def _peer_contacted(self, peer: str) -> None:
         """A peer that calls us is up: forget our backoff towards it and send what waits. Called on the event
@@ -171,7 +176,8 @@ class NodeExchange:
             await self.runtime.stop()
         if self.server is not None:
             await self.server.stop(1)
-        background = [*self._contacted.values(), *self._catching_up]
+        await self.catch_up.stop()
+        background = list(self._contacted.values())
         for task in background:
             task.cancel()
         if background:

@@ -58,6 +58,23 @@ def test_the_allowed_clock_skew_is_five_minutes_unless_set() -> None:
         ("roster_check_seconds", 0, "must be between 1 and 86400"),
         ("roster_expiry_warning_days", 400, "must be between 0 and 365"),
         ("roster_expiry_warning_days", "soon", "must be a number"),
+        # the server's connection and call bounds (tests/exchange/test_server_limits_settings.py)
+        ("handshake_timeout_seconds", 0, "must be between 0.1 and 300"),
+        ("handshake_timeout_seconds", "10", "must be a number"),
+        ("keepalive_time_seconds", 7201, "must be between 0.1 and 7200"),
+        ("keepalive_timeout_seconds", True, "must be a number"),
+        ("keepalive_timeout_seconds", 301, "must be between 0.1 and 300"),
+        ("max_connection_idle_seconds", -1, "must be between 0.1 and 86400"),
+        ("max_connection_age_seconds", 0, "must be between 0.1 and 86400"),
+        ("max_connection_age_grace_seconds", 3601, "must be between 0.1 and 3600"),
+        ("deliver_deadline_seconds", 601, "must be between 0.1 and 600"),
+        ("deliver_deadline_seconds", 30, "must not exceed exchange.max_connection_age_grace_seconds"),
+        ("max_concurrent_streams", 0, "must be between 1 and 1000"),
+        ("max_concurrent_streams", 2.5, "must be a whole number, got 2.5"),
+        ("max_calls_per_peer", 1001, "must be between 1 and 1000"),
+        ("max_calls_per_peer", "many", "must be a number"),
+        ("roster_catch_up_seconds", 0, "must be between 0.1 and 3600"),
+        ("roster_catch_up_seconds", [], "must be a number"),
     ],
 )
 def test_a_bad_exchange_setting_is_refused_naming_it(key: str, value: Any, message: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server
 from node.exchange.membership import RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.sender import PeerSender
+from node.exchange.server_limits import ServerLimits
 from node.store import schema as t
 from tests.exchange.federation import Federation
 from tests.exchange.test_exchange import _envelope, received, refer
@@ -40,9 +41,16 @@ class Served:
         self.published: list[bytes] = []
 
 
-@pytest.fixture
-async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
-    fed = Federation(tmp_path, clock)
+async def serve_de(
+    fed: Federation,
+    *,
+    options: Sequence[tuple[str, Any]] = (),
+    limits: ServerLimits | None = None,
+    run_blocking: Callable[..., Awaitable[Any]] = _blocking,
+    on_newer_roster: Callable[[str], object] = lambda _peer: None,
+) -> Served:
+    """The DE node's exchange server on loopback, with mutual TLS and the roster's pinned certificates."""
+    clock = fed.clock
     published: list[bytes] = []  # what the DE node serves from GetRoster
     identities = {node_id: make_tls_identity(node_id, clock.now()) for node_id in fed.members}
     for member in fed.roster.members:
@@ -51,14 +59,16 @@ async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
     fed.membership = RosterMembership(fed.roster)
     de = fed.members["de-hotline"]
     assert de.receiver is not None
-    server = aio.server()
+    server = aio.server(options=list(options))
     pb_grpc.add_ExchangeServiceServicer_to_server(
         ExchangeServicer(
             receiver=de.receiver,
             membership=lambda: fed.membership,
             signed_rosters=lambda have: list(published),
             limiter=PeerRateLimiter(RateLimit(records_per_second=50, burst_seconds=1), clock),
-            run_blocking=_blocking,
+            run_blocking=run_blocking,
+            on_newer_roster=on_newer_roster,
+            limits=limits,
         ),
         server,
     )
@@ -70,8 +80,15 @@ async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
     fed.membership = RosterMembership(fed.roster)
     served = Served(fed, identities, server, port)
     served.published = published
+    return served
+
+
+@pytest.fixture
+async def mtls(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Served]:
+    fed = Federation(tmp_path, clock)
+    served = await serve_de(fed)
     yield served
-    await server.stop(0)
+    await served.server.stop(0)
     fed.close()
 
 
@@ -108,15 +125,20 @@ async def test_a_referral_crosses_mutual_tls_and_comes_back_with_a_receipt(mtls:
         assert [(s.peer, s.clock_skew) for s in tx.peer_states()] == [("de-hotline", timedelta(0))]
 
 
-async def _deliver_raw(served: Served, identity: TlsIdentity, envelopes: list[bytes], roster_version: int) -> Any:
+def member_channel(served: Served, identity: TlsIdentity) -> aio.Channel:
+    """A channel to the DE server presenting `identity`'s certificate."""
     credentials = grpc.ssl_channel_credentials(
         root_certificates=served.identities["de-hotline"].cert_pem,
         private_key=identity.key_pem,
         certificate_chain=identity.cert_pem,
     )
-    async with aio.secure_channel(
+    return aio.secure_channel(
         f"127.0.0.1:{served.port}", credentials, options=[("grpc.ssl_target_name_override", "de-hotline")]
-    ) as channel:
+    )
+
+
+async def _deliver_raw(served: Served, identity: TlsIdentity, envelopes: list[bytes], roster_version: int) -> Any:
+    async with member_channel(served, identity) as channel:
         stub: Any = pb_grpc.ExchangeServiceStub(channel)
         return await stub.Deliver(pb.DeliverRequest(roster_version=roster_version, envelopes=envelopes), timeout=5)
 
