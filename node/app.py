@@ -39,6 +39,8 @@ from node.exchange.roster_state import RosterState
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
+from node.metrics.endpoint import NodeMetrics
+from node.metrics.store_gauges import RosterView
 from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
@@ -64,17 +66,21 @@ class Node:
     executor: ThreadPoolExecutor
     scheduler: NodeScheduler
     exchange: NodeExchange | None = None
+    metrics: NodeMetrics | None = None  # with a [metrics] section
     server: aio.Server | None = None
     port: int = 0
     service_names: list[str] = field(default_factory=list)
 
     async def start(self) -> int:
         """Bind the gRPC server and start the scheduler. Returns the bound port."""
+        if self.metrics is not None and self.config.metrics is not None:
+            self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
         backend = Backend(self.cases, self.access, self.executor, self.notifier)
+        counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
         server = aio.server(
-            interceptors=[AuthInterceptor(self.access, backend.run)],
+            interceptors=[*counted, AuthInterceptor(self.access, backend.run)],
             options=[
                 ("grpc.max_receive_message_length", self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
@@ -134,6 +140,8 @@ class Node:
             await self.exchange.stop()
         if self.server is not None:
             await self.server.stop(grace)
+        if self.metrics is not None:
+            self.metrics.stop()
         self.executor.shutdown(wait=True)
         self.engine.dispose()
         _log.info("node.stopped", node_id=self.config.node_id)
@@ -185,7 +193,17 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         pdq_index=pdq,
         on_commit=notifier.notify,
     )
-    exchange = _build_exchange(config, clock, store, cases) if config.exchange is not None else None
+    exchange: NodeExchange | None = None
+
+    def trusted_roster() -> RosterView:
+        assert exchange is not None  # read at scrape time, once the node is built
+        return exchange.roster.membership
+
+    metrics = None
+    if config.metrics is not None:
+        metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
+    if config.exchange is not None:
+        exchange = _build_exchange(config, clock, store, cases, metrics)
     return Node(
         config=config,
         clock=clock,
@@ -197,10 +215,13 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
         scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
         exchange=exchange,
+        metrics=metrics,
     )
 
 
-def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService) -> NodeExchange:
+def _build_exchange(
+    config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService, metrics: NodeMetrics | None
+) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
     settings = config.exchange
@@ -226,6 +247,8 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: Ca
         proxy=settings.proxy,
         max_clock_skew=timedelta(seconds=settings.max_clock_skew_seconds),
         rate_limit=RateLimit(settings.rate_limit_records_per_second, settings.rate_limit_bytes_per_second),
+        observer=metrics.deliveries if metrics is not None else None,
+        interceptors=[metrics.grpc] if metrics is not None else [],
     )
 
 
