@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from node.app import Node, build_node
 from node.clock import ManualClock
@@ -21,7 +22,7 @@ from node.hosting import StaticResolver
 from node.metrics.exchange import DeliveryCounters
 from tests.conftest import HOSTING
 from tests.exchange.test_two_nodes import NODES, _free_port, _roster, exchange_node_config, refer
-from tests.metrics.scrape import samples, scrape, value
+from tests.metrics.scrape import samples, scrape, scrape_text, value
 
 
 def _metered(tmp_path: Path, node_id: str, port: int, roster_file: Path, clock: ManualClock) -> Node:
@@ -90,6 +91,8 @@ async def test_a_referral_shows_pending_then_delivered_on_both_sides(pair: dict[
     received = await scrape(_port(de))
     assert value(received, "hx_exchange_messages_received_total", peer="nl-hotline", result="accepted", reason="") == 1
     assert value(received, "hx_items", state="AWAITING_ASSESSMENT") == 1
+    _assert_documented(await asyncio.to_thread(scrape_text, _port(nl)))
+    _assert_documented(await asyncio.to_thread(scrape_text, _port(de)))
     deliver = {"grpc_type": "unary", "grpc_service": "hotline.exchange.v1.ExchangeService", "grpc_method": "Deliver"}
     assert (value(received, "grpc_server_handled_total", **deliver, grpc_code="OK") or 0) >= 1
 
@@ -106,10 +109,24 @@ def test_refusals_are_counted_by_reason_and_a_made_up_reason_is_bounded() -> Non
     ]
     counters.delivered("de-hotline", refused)
     counters.received(None, [DeliveryResult("m5", DeliveryStatus.REJECTED, "MALFORMED")])
-    got = samples(generate_latest(registry).decode())
+    exposition = generate_latest(registry).decode()
+    _assert_documented(exposition)
+    got = samples(exposition)
     refused_total = "hx_exchange_messages_refused_total"
     assert value(got, refused_total, peer="de-hotline", reason="BAD_SIGNATURE", kind="final") == 1
     assert value(got, refused_total, peer="de-hotline", reason="EXPIRED", kind="transient") == 1
     assert value(got, refused_total, peer="de-hotline", reason="OTHER", kind="final") == 1
     assert value(got, "hx_exchange_messages_delivered_total", peer="de-hotline", result="duplicate") == 1
     assert value(got, "hx_exchange_messages_received_total", peer="unknown", result="rejected", reason="MALFORMED") == 1
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _assert_documented(exposition: str) -> None:
+    """Every metric family served is in the README's table (a counter's family name drops its _total; the
+    client library's _created series are described under the table)."""
+    table = README.read_text(encoding="utf-8").split("## Metrics", 1)[1]
+    names = {f.name for f in text_string_to_metric_families(exposition) if not f.name.endswith("_created")}
+    assert names
+    assert sorted(n for n in names if f"| `{n}" not in table) == []
