@@ -15,7 +15,10 @@ def scrape_text(port: int) -> str:
         return bytes(response.read()).decode()
 
 
-def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+Scraped = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(text: str) -> Scraped:
     """Every sample: (name, labels) -> value."""
     return {
         (s.name, frozenset(s.labels.items())): s.value
@@ -24,10 +27,10 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
-async def scrape(port: int) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+async def scrape(port: int) -> Scraped:
     """Scrape from a thread: the event loop keeps serving the node while the endpoint reads its store."""
     return samples(await asyncio.to_thread(scrape_text, port))
 
 
-def value(scraped: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float | None:
+def value(scraped: Scraped, name: str, **labels: str) -> float | None:
     return scraped.get((name, frozenset(labels.items())))

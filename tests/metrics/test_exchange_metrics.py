@@ -5,6 +5,8 @@ counted the delivery. The roster gauges and the exchange server's gRPC metrics c
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -15,6 +17,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from node.app import Node, build_node
+from node.cases.exchange_messages import StatusUpdate
+from node.cases.model import ActionType, ItemState, OutboxMessage
 from node.clock import ManualClock
 from node.config import MetricsConfig
 from node.exchange.delivery import DeliveryResult, DeliveryStatus
@@ -22,7 +26,7 @@ from node.hosting import StaticResolver
 from node.metrics.exchange import DeliveryCounters
 from tests.conftest import HOSTING
 from tests.exchange.test_two_nodes import NODES, _free_port, _roster, exchange_node_config, refer
-from tests.metrics.scrape import samples, scrape, scrape_text, value
+from tests.metrics.scrape import Scraped, samples, scrape, scrape_text, value
 
 
 def _metered(tmp_path: Path, node_id: str, port: int, roster_file: Path, clock: ManualClock) -> Node:
@@ -95,6 +99,43 @@ async def test_a_referral_shows_pending_then_delivered_on_both_sides(pair: dict[
     _assert_documented(await asyncio.to_thread(scrape_text, _port(de)))
     deliver = {"grpc_type": "unary", "grpc_service": "hotline.exchange.v1.ExchangeService", "grpc_method": "Deliver"}
     assert (value(received, "grpc_server_handled_total", **deliver, grpc_code="OK") or 0) >= 1
+
+
+async def test_a_refused_message_is_counted_by_reason_on_both_sides(pair: dict[str, Node], clock: ManualClock) -> None:
+    """NL sends DE a status update about an item DE never referred: DE refuses it for good (UNKNOWN_ITEM), and
+    both count the reason."""
+    nl, de = pair["nl-hotline"], pair["de-hotline"]
+    await de.start()
+    await nl.start()
+    update = StatusUpdate(str(uuid.uuid4()), 1, "nl-hotline", clock.now(), ItemState.NTD_SENT, ActionType.HP_NOTIFIED)
+    with nl.store.transaction() as tx:
+        tx.enqueue_outbox(
+            OutboxMessage(
+                str(uuid.uuid4()), "de-hotline", update.kind, "item", json.dumps(update.to_json()), clock.now()
+            )
+        )
+    assert nl.exchange is not None
+    nl.exchange.wake()
+
+    def refusals(got: Scraped, name: str) -> dict[str, float]:
+        return {dict(labels)["reason"]: v for (n, labels), v in got.items() if n == name and v}
+
+    async def refused() -> bool:
+        clock.advance(timedelta(seconds=5))
+        return bool(refusals(await scrape(_port(nl)), "hx_exchange_messages_refused_total"))
+
+    await _until(refused)
+    sent = refusals(await scrape(_port(nl)), "hx_exchange_messages_refused_total")
+    received = {
+        reason: v
+        for reason, v in refusals(await scrape(_port(de)), "hx_exchange_messages_received_total").items()
+        if reason
+    }
+    assert sent == received == {"UNKNOWN_ITEM": 1}
+    refused_total = await scrape(_port(nl))
+    assert value(
+        refused_total, "hx_exchange_messages_refused_total", peer="de-hotline", reason="UNKNOWN_ITEM", kind="final"
+    )
 
 
 def test_refusals_are_counted_by_reason_and_a_made_up_reason_is_bounded() -> None:
