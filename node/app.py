@@ -41,6 +41,8 @@ from node.exchange.roster_state import RosterState
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
+from node.metrics.endpoint import NodeMetrics
+from node.metrics.store_gauges import RosterView
 from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
@@ -66,6 +68,7 @@ class Node:
     executor: ThreadPoolExecutor
     scheduler: NodeScheduler
     exchange: NodeExchange | None = None
+    metrics: NodeMetrics | None = None  # with a [metrics] section
     server: aio.Server | None = None
     health: NodeHealth | None = None
     port: int = 0
@@ -73,13 +76,16 @@ class Node:
 
     async def start(self) -> int:
         """Bind the gRPC server and start the scheduler. Returns the bound port."""
+        if self.metrics is not None and self.config.metrics is not None:
+            self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
         backend = Backend(self.cases, self.access, self.executor, self.notifier)
         health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
         self.health = health
+        counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
         server = aio.server(
-            interceptors=[AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable))],
+            interceptors=[*counted, AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable))],
             options=[
                 ("grpc.max_receive_message_length", self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
@@ -139,6 +145,8 @@ class Node:
             await self.server.stop(grace)
         if self.health is not None:
             await self.health.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
         self.executor.shutdown(wait=True)
         self.engine.dispose()
         _log.info("node.stopped", node_id=self.config.node_id)
@@ -191,7 +199,17 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         pdq_index=pdq,
         on_commit=notifier.notify,
     )
-    exchange = _build_exchange(config, clock, store, cases) if config.exchange is not None else None
+    exchange: NodeExchange | None = None
+
+    def trusted_roster() -> RosterView:
+        assert exchange is not None  # read at scrape time, once the node is built
+        return exchange.roster.membership
+
+    metrics = None
+    if config.metrics is not None:
+        metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
+    if config.exchange is not None:
+        exchange = _build_exchange(config, clock, store, cases, metrics)
     return Node(
         config=config,
         clock=clock,
@@ -203,10 +221,13 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
         scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
         exchange=exchange,
+        metrics=metrics,
     )
 
 
-def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService) -> NodeExchange:
+def _build_exchange(
+    config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService, metrics: NodeMetrics | None
+) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
     settings = config.exchange
@@ -234,6 +255,8 @@ def _build_exchange(config: NodeConfig, clock: Clock, store: SqlStore, cases: Ca
         rate_limit=RateLimit(settings.rate_limit_records_per_second, settings.rate_limit_bytes_per_second),
         server_limits=settings.server_limits,
         roster_catch_up_interval=timedelta(seconds=settings.roster_catch_up_seconds),
+        observer=metrics.deliveries if metrics is not None else None,
+        interceptors=[metrics.grpc] if metrics is not None else [],
     )
 
 

@@ -19,7 +19,7 @@ from node.errors import InvalidArgument
 from node.exchange.server_limits import ServerLimits
 from node.hashes import DEFAULT_PDQ_THRESHOLD
 
-__all__ = ["ExchangeConfig", "HostingConfig", "NodeConfig", "load_config", "parse_config"]
+__all__ = ["ExchangeConfig", "HostingConfig", "MetricsConfig", "NodeConfig", "load_config", "parse_config"]
 
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -68,6 +68,15 @@ class ExchangeConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    """The Prometheus endpoint. Without a [metrics] section the node serves no metrics."""
+
+    listen: str  # host:port, loopback unless allow_remote
+    # The metrics name the peers and show the node's traffic: served beyond this machine only when asked.
+    allow_remote: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class NodeConfig:
     node_id: str
     jurisdiction: str
@@ -91,6 +100,7 @@ class NodeConfig:
     members: tuple[Member, ...] = ()
     fallback: FallbackPolicy = field(default_factory=FallbackPolicy)
     exchange: ExchangeConfig | None = None
+    metrics: MetricsConfig | None = None
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+pysqlite:///var/{self.node_id}.db"
@@ -168,7 +178,13 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         hosting=_hosting(_table(raw, "hosting", "hosting")),
     )
     members, fallback = _membership(_table(raw, "membership", "membership"), config)
-    config = replace(config, members=members, fallback=fallback, exchange=_exchange(raw.get("exchange"), node_id))
+    config = replace(
+        config,
+        members=members,
+        fallback=fallback,
+        exchange=_exchange(raw.get("exchange"), node_id),
+        metrics=_metrics(raw.get("metrics")),
+    )
     config.membership()  # validates designated receivers and the fallback node
     if bool(config.tls_cert) != bool(config.tls_key):
         raise InvalidArgument("tls_cert and tls_key go together", field="node.tls_key")
@@ -204,6 +220,27 @@ def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
     if not isinstance(learn_not_illegal, bool):
         raise InvalidArgument("must be true or false", field="node.learn_not_illegal")
     return KnownHashPolicy(tuple(precedence), learn_not_illegal)
+
+
+def _metrics(raw: Any) -> MetricsConfig | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidArgument("must be a table ([metrics])", field="metrics")
+    listen = _str(raw, "listen", "metrics.listen", required=True)
+    port = listen.rpartition(":")[2]
+    if not _HOST_PORT.match(listen) or not 0 <= int(port) <= 65535:
+        raise InvalidArgument("must be host:port, for example 127.0.0.1:9464", field="metrics.listen")
+    allow_remote = raw.get("allow_remote", False)
+    if not isinstance(allow_remote, bool):
+        raise InvalidArgument("must be true or false", field="metrics.allow_remote")
+    if not allow_remote and not _is_local(listen):
+        raise InvalidArgument(
+            f"{listen} is reachable from other machines, and the metrics name the peers and show the node's "
+            "traffic: listen on 127.0.0.1 (scrape through a proxy), or set metrics.allow_remote = true",
+            field="metrics.listen",
+        )
+    return MetricsConfig(listen, allow_remote)
 
 
 def _hosting(raw: Mapping[str, Any]) -> HostingConfig:

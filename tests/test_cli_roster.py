@@ -4,11 +4,7 @@ cosign and finalize a roster; a node applies the next version and shows it; ever
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from typer.testing import CliRunner
 
 from node.cli import app
 from tests.exchange.test_two_nodes import _free_port
+from tests.serving import serving
 from tests.test_cli_keys import node_config
 
 runner = CliRunner()
@@ -268,14 +265,7 @@ def test_a_running_node_adopts_an_applied_version_and_a_newer_roster_file(networ
     text = text.replace('listen = "127.0.0.1:50061"', f'listen = "127.0.0.1:{_free_port()}"')
     config.write_text(text + "roster_check_seconds = 1\n")
     log = network.tmp / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "node.cli", "serve", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "HX_LOG_FORMAT": "json"},
-        )
-    try:
+    with serving(config, log, {"HX_LOG_FORMAT": "json"}) as process:
         _wait_for(log, "node.started")
         v2 = network.ceremony("v2.signed", ["--status", "de-hotline=suspended"], network.v1)
         assert run("roster", "apply", v2, "-c", config).startswith("installed roster version 2 (was 1)")
@@ -288,12 +278,6 @@ def test_a_running_node_adopts_an_applied_version_and_a_newer_roster_file(networ
         installed = _wait_for(log, "roster.installed")
         assert str(installed["detail"]).startswith("roster version 3 installed from ")
         assert process.poll() is None
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
     assert shown("--trusted", "-c", config)["version"] == 3
 
 

@@ -4,7 +4,7 @@ server, and one sender loop per peer. The composition root builds it; `start` an
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
 from node.exchange.catch_up import RosterCatchUp
+from node.exchange.delivery import EnvelopeReceiver, Transport
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
+from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
 from node.exchange.ports import PeerBackoff, ReceivingStore
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.receiver import Receiver, ReceiverLimits
@@ -50,7 +52,11 @@ class NodeExchange:
         max_clock_skew: timedelta = timedelta(minutes=5),
         server_limits: ServerLimits | None = None,
         roster_catch_up_interval: timedelta = timedelta(seconds=10),
+        observer: DeliveryObserver | None = None,
+        interceptors: Sequence[aio.ServerInterceptor] = (),
     ) -> None:
+        """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
+        exchange server's calls."""
         self.node_id = node_id
         self.listen = listen
         self.keys = keys
@@ -79,6 +85,12 @@ class NodeExchange:
         self.server_limits = server_limits or ServerLimits()
         # A peer's call claiming a newer roster: fetch it from that peer, once at a time and once per interval.
         self.catch_up = RosterCatchUp(self._fetch_rosters, clock, roster_catch_up_interval)
+        self._sending: Transport = self.transport
+        self._receiving: EnvelopeReceiver = self.receiver
+        if observer is not None:
+            self._sending = ObservedTransport(self.transport, observer)
+            self._receiving = ObservedReceiver(self.receiver, observer)
+        self._interceptors = list(interceptors)
         self._contacted: dict[str, asyncio.Task[None]] = {}
         self._run_blocking: Callable[..., Awaitable[Any]] | None = None  # the node's database threads, from start()
         self.server: aio.Server | None = None
@@ -88,15 +100,16 @@ class NodeExchange:
     async def start(self, run_blocking: Callable[..., Awaitable[Any]]) -> int:
         self._run_blocking = run_blocking
         self.server = aio.server(
+            interceptors=self._interceptors,
             options=[
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
                 EXCLUSIVE_PORT,
                 *server_options(self.server_limits),
-            ]
+            ],
         )
         pb_grpc.add_ExchangeServiceServicer_to_server(
             ExchangeServicer(
-                receiver=self.receiver,
+                receiver=self._receiving,
                 membership=lambda: self.roster.membership,
                 signed_rosters=self.roster.signed_after,
                 limiter=self._limiter,
@@ -121,7 +134,7 @@ class NodeExchange:
                 peer=peer,
                 store=self._store,
                 sealer=self.crypto,
-                transport=self.transport,
+                transport=self._sending,
                 clock=self._clock,
                 # Suspended or revoked, on either side, or an expired roster: hold the messages (not lost,
                 # not sent) until a roster allows them.

@@ -21,6 +21,7 @@ from node.store.txn.idempotency import IdempotencyTxn
 from node.store.txn.inbox import InboxTxn
 from node.store.txn.items import ItemsTxn
 from node.store.txn.known_hashes import KnownHashesTxn
+from node.store.txn.metrics_reads import MetricsReadsTxn
 from node.store.txn.outbox import OutboxTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from node.access import TokenStore, TokenTransaction
     from node.cases.ports import CaseStore, CaseTransaction
     from node.exchange.ports import ExchangeStore, ExchangeTransaction, ReceivingStore, ReceivingTransaction
+    from node.metrics.ports import MetricsStore, MetricsTransaction
 
 __all__ = ["SqlStore", "SqlTransaction"]
 
@@ -118,21 +120,23 @@ class SqlTransaction(
     OutboxTxn,
     InboxTxn,
     ExchangeRetentionTxn,
+    MetricsReadsTxn,
     RostersTxn,
     TokensTxn,
     IdempotencyTxn,
     TransactionBase,
 ):
     """One database transaction over every table, so that one transaction spans them all: it implements
-    CaseTransaction, TokenTransaction, ExchangeTransaction and ReceivingTransaction (checked below)."""
+    CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction and MetricsTransaction
+    (checked below)."""
 
 
 if TYPE_CHECKING:  # mypy checks here that the one store and its transaction implement every port
 
-    def _as_stores(store: SqlStore) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore]:
-        return store, store, store, store
+    def _as_stores(store: SqlStore) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore]:
+        return store, store, store, store, store
 
     def _as_transactions(
         tx: SqlTransaction,
-    ) -> tuple[CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction]:
-        return tx, tx, tx, tx
+    ) -> tuple[CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction, MetricsTransaction]:
+        return tx, tx, tx, tx, tx

@@ -16,7 +16,7 @@ from node.app import Node, build_node
 from node.cases.model import ActionType, Assessment, Classification, ItemState
 from node.cases.requests import NewAction, NewReport, NewUrl
 from node.clock import ManualClock
-from node.config import parse_config
+from node.config import NodeConfig, parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
 from node.crypto.roster import sign_roster
@@ -90,6 +90,14 @@ def build_exchange_node(
     tmp_path: Path, node_id: str, country: str, exchange_port: int, roster_file: Path, clock: ManualClock
 ) -> Node:
     """A node with an SQLite store under tmp_path/node_id, the exchange on `exchange_port`, and static hosting."""
+    config = exchange_node_config(tmp_path, node_id, country, exchange_port, roster_file)
+    return build_node(config, clock=clock, resolver=StaticResolver(HOSTING))
+
+
+def exchange_node_config(
+    tmp_path: Path, node_id: str, country: str, exchange_port: int, roster_file: Path
+) -> NodeConfig:
+    """The config of build_exchange_node's node."""
     raw = {
         "node": {
             "id": node_id,
@@ -103,7 +111,7 @@ def build_exchange_node(
             "key_dir": str(tmp_path / node_id / "keys"),
         },
     }
-    return build_node(parse_config(raw, {}), clock=clock, resolver=StaticResolver(HOSTING))
+    return parse_config(raw, {})
 
 
 def refer(node: Node, url: str) -> str:
