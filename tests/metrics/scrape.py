@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import urllib.request
+from collections.abc import Callable
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -34,3 +36,14 @@ async def scrape(port: int) -> Scraped:
 
 def value(scraped: Scraped, name: str, **labels: str) -> float | None:
     return scraped.get((name, frozenset(labels.items())))
+
+
+def scrape_until(port: int, ready: Callable[[Scraped], bool], seconds: float = 10.0) -> Scraped:
+    """Scrape until `ready` holds (or the time is up, and the caller's assertions say what is missing). A server
+    counts a call once its answer is on the way, so a client that has its answer may scrape a moment too early."""
+    deadline = time.monotonic() + seconds
+    while True:
+        scraped = samples(scrape_text(port))
+        if ready(scraped) or time.monotonic() > deadline:
+            return scraped
+        time.sleep(0.05)

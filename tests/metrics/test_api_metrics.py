@@ -3,6 +3,7 @@ with latencies, and items by state read from the store at scrape time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ from node.config import MetricsConfig
 from node.errors import InvalidArgument
 from node.hosting import StaticResolver
 from tests.conftest import HOSTING, Served, node_config, serve_node
-from tests.metrics.scrape import scrape, value
+from tests.metrics.scrape import scrape, scrape_until, value
 
 INTAKE = "hotline.node.v1.IntakeService"
 
@@ -60,7 +61,9 @@ async def test_calls_are_counted_by_method_and_code_and_items_by_state(metered: 
         intake_pb.SubmitReportRequest(urls=[intake_pb.ReportedUrl(url="https://nl.host.example/b")])
     )
 
-    after = await scrape(port)
+    after = await asyncio.to_thread(
+        scrape_until, port, lambda s: value(s, "grpc_server_handling_seconds_count", **handled) == 3
+    )
     assert value(after, "grpc_server_handled_total", **handled, grpc_code="UNAUTHENTICATED") == 1
     assert value(after, "grpc_server_handled_total", **handled, grpc_code="INVALID_ARGUMENT") == 1
     assert value(after, "grpc_server_handled_total", **handled, grpc_code="OK") == 1

@@ -18,7 +18,7 @@ from node.app import build_node
 from node.cases.model import Role
 from node.config import load_config
 from tests.exchange.test_two_nodes import _free_port
-from tests.metrics.scrape import Scraped, samples, scrape_text, value
+from tests.metrics.scrape import samples, scrape_text, scrape_until, value
 from tests.serving import serving
 
 SUBMIT = {"grpc_type": "unary", "grpc_service": "hotline.node.v1.IntakeService", "grpc_method": "SubmitReport"}
@@ -33,15 +33,6 @@ def _until_scraped(port: int, process: subprocess.Popen[bytes], seconds: float =
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.2)
     raise AssertionError("the metrics endpoint never answered")
-
-
-def _until_counted(port: int, seconds: float = 10.0, **labels: str) -> Scraped:
-    deadline = time.monotonic() + seconds
-    while True:
-        scraped = samples(scrape_text(port))
-        if value(scraped, "grpc_server_handled_total", **SUBMIT, **labels) is not None or time.monotonic() > deadline:
-            return scraped
-        time.sleep(0.1)
 
 
 def test_serve_exposes_metrics_that_move(tmp_path: Path) -> None:
@@ -68,8 +59,9 @@ listen = "127.0.0.1:{metrics}"
         assert value(first, "hx_store_up") == 1
         assert sum(v for (name, _), v in first.items() if name == "hx_items") == 0
         asyncio.run(_report_and_refused(api, token))
-        # The server counts a call once its answer is on the way, so the client can see the answer first.
-        after = _until_counted(metrics, grpc_code="UNAUTHENTICATED")
+        after = scrape_until(
+            metrics, lambda s: value(s, "grpc_server_handled_total", **SUBMIT, grpc_code="UNAUTHENTICATED") is not None
+        )
         assert value(after, "grpc_server_handled_total", **SUBMIT, grpc_code="OK") == 1
         assert value(after, "grpc_server_handled_total", **SUBMIT, grpc_code="UNAUTHENTICATED") == 1
         assert sum(v for (name, _), v in after.items() if name == "hx_items") == 1
