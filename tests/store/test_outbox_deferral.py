@@ -85,3 +85,20 @@ def test_held_messages_are_taken_by_item_in_order_and_dropped_when_their_hold_en
         assert tx.drop_expired_held(T0 + timedelta(days=7) - timedelta(seconds=1)) == []
         assert tx.drop_expired_held(T0 + timedelta(days=7)) == [other]
         assert tx.held_count("nl-hotline") == 0
+
+
+def test_a_message_held_in_a_transaction_that_first_found_none_is_taken_in_it(store: SqlStore) -> None:
+    """The store looks at held_messages once per transaction (a batch of referrals asks for each one): a
+    withdrawal held after that look, in the same batch, ahead of its referral, must still be found."""
+    withdrawal = HeldMessage(
+        "nl-hotline", "m-1", "nl-hotline", "item-a", "withdrawal", "{}", T0, T0 + timedelta(days=7)
+    )
+    with store.transaction() as tx:
+        assert tx.take_held("nl-hotline", "item-a") == []
+        assert tx.drop_expired_held(T0 + timedelta(days=8)) == []
+        tx.hold_message(withdrawal)
+        assert tx.take_held("nl-hotline", "item-a") == [withdrawal]
+    with store.transaction() as tx:
+        tx.hold_message(withdrawal)
+    with store.transaction() as tx:  # held by an earlier transaction
+        assert tx.take_held("nl-hotline", "item-a") == [withdrawal]

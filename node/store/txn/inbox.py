@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, literal, select
 
 from node.exchange.ports import HeldMessage, InboxEntry
 from node.store import schema as t
@@ -39,25 +39,40 @@ class InboxTxn(TransactionBase):
 
     def hold_message(self, held: HeldMessage) -> None:
         self.c.execute(insert(t.held_messages), held._asdict())
+        self._held_present = True
 
     def held_count(self, sender: str) -> int:
         query = select(func.count()).select_from(t.held_messages).where(t.held_messages.c.sender == sender)
         return int(self.c.execute(query).scalar_one())
 
     def take_held(self, origin_node: str, origin_item_id: str) -> list[HeldMessage]:
+        """Called for every referral a peer's batch applies, and almost always finds nothing: so the table is
+        looked at once per transaction, and never through `c` (held messages are not write-behind rows, and
+        `c` would write the batch's pending rows one referral at a time)."""
+        if not self._may_hold():
+            return []
         where = (t.held_messages.c.origin_node == origin_node, t.held_messages.c.origin_item_id == origin_item_id)
         return self._take(*where)
 
     def drop_expired_held(self, now: datetime) -> list[HeldMessage]:
+        if not self._may_hold():
+            return []
         return self._take(t.held_messages.c.hold_until <= now)
+
+    def _may_hold(self) -> bool:
+        if self._held_present is None:
+            self._held_present = self._conn.execute(_ANY_HELD).first() is not None
+        return self._held_present
 
     def _take(self, *where: Any) -> list[HeldMessage]:
         query = select(t.held_messages).where(*where)
-        rows = self.c.execute(query.order_by(t.held_messages.c.held_at, t.held_messages.c.message_id)).all()
+        rows = self._conn.execute(query.order_by(t.held_messages.c.held_at, t.held_messages.c.message_id)).all()
         if rows:
-            self.c.execute(delete(t.held_messages).where(*where))
+            self._conn.execute(delete(t.held_messages).where(*where))
         return [HeldMessage(**row._mapping) for row in rows]
 
+
+_ANY_HELD = select(literal(1)).select_from(t.held_messages).limit(1)
 
 _INBOX_MANY = select(
     t.inbox.c.sender,

@@ -40,6 +40,8 @@ class TransactionBase:
         self._new_rows: dict[_Direct, list[dict[str, Any]]] = {}
         # (origin node, origin item id) pairs known to have no item: see prefetch_origins.
         self._absent_origins: set[tuple[str, str]] = set()
+        # Whether held_messages may have rows (None: not looked yet): see InboxTxn.take_held.
+        self._held_present: bool | None = None
 
     @property
     def c(self) -> Connection:
