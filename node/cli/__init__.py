@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli import audit, check_config, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli._common import EXIT_CODES, GuardedTyper, set_debug
 
 __all__ = ["app"]
 
@@ -38,8 +39,13 @@ def _options(
     show_version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
     ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Print the traceback of an unexpected error.")] = False,
 ) -> None:
     """A hotline exchange node: intake, case workflow and the integrator gRPC API."""
+    set_debug(debug)
+
+
+_EXIT_HELP = "Exit codes: " + "; ".join(f"{code} {meaning.split(':')[0]}" for code, meaning in EXIT_CODES.items()) + "."
 
 
 def _roster_group() -> typer.Typer:
@@ -54,10 +60,12 @@ def _roster_group() -> typer.Typer:
 
 
 app = _merge(
-    typer.Typer(
-        help="A hotline exchange node: intake, case workflow and the integrator gRPC API.", no_args_is_help=True
+    GuardedTyper(
+        help=f"A hotline exchange node: intake, case workflow and the integrator gRPC API. {_EXIT_HELP}",
+        no_args_is_help=True,
     ),
     serve.app,
+    check_config.app,
     tokens.app,
     hashes.app,
     audit.app,
