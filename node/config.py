@@ -307,6 +307,10 @@ def _hosting(raw: Mapping[str, Any], paths: _Paths) -> HostingConfig:
     static = raw.get("static", [])
     if not isinstance(static, list) or not all(isinstance(r, dict) for r in static):
         raise InvalidArgument("must be a list of tables", field="hosting.static")
+    for i, row in enumerate(static):
+        country = dict.get(row, "country")  # read past the key tracking: the resolver reads the rows
+        if isinstance(country, str):
+            _country(country, f"hosting.static[{i}].country")
     asn_path = paths(_str(raw, "mmdb_asn_path", "hosting.mmdb_asn_path"))
     return HostingConfig(resolver, mmdb_path, asn_path, tuple(static))
 

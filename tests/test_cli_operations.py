@@ -173,3 +173,19 @@ def test_the_simulator_prints_its_version() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.strip() == f"hotline-sim {version('hotline-exchange')}"
+
+
+def test_a_missing_tls_file_is_named_at_start(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "node.toml",
+        f"sqlite+pysqlite:///{tmp_path}/n.db",
+    )
+    config.write_text(
+        config.read_text().replace(
+            "[hosting]",
+            f'listen = "127.0.0.1:{_free_port()}"\ntls_cert = "tls/api.crt"\ntls_key = "tls/api.key"\n[hosting]',
+        )
+    )
+    result = runner.invoke(app, ["serve", "-c", str(config)])
+    assert result.exit_code == CONFIG_ERROR, result.output
+    assert f"node.tls_key: cannot read {tmp_path}/tls/api.key" in result.output

@@ -75,6 +75,11 @@ def test_the_default_database_sits_beside_the_config_file(tmp_path: Path) -> Non
             "membership.members[0].designated_for",
             "did you mean 'GB'?",
         ),
+        (
+            {**node(), "hosting": {"resolver": "static", "static": [{"host": "a.example", "country": "XX"}]}},
+            "hosting.static[0].country",
+            "'XX'",
+        ),
     ],
 )
 def test_a_country_code_not_assigned_by_iso_3166_is_refused_with_a_suggestion(
