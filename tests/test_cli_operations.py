@@ -189,3 +189,20 @@ def test_a_missing_tls_file_is_named_at_start(tmp_path: Path) -> None:
     result = runner.invoke(app, ["serve", "-c", str(config)])
     assert result.exit_code == CONFIG_ERROR, result.output
     assert f"node.tls_key: cannot read {tmp_path}/tls/api.key" in result.output
+
+
+def test_a_database_lost_mid_command_is_one_line_and_exit_3(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def lost(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr("node.cli.check_config.load_config", lost)
+    with pytest.raises(SystemExit) as exited:
+        app(["check-config", str(write_config(tmp_path / "node.toml"))], prog_name="hotline-node")
+    assert exited.value.code == STORE_UNAVAILABLE
+    assert capsys.readouterr().err.strip() == (
+        "the database stopped answering (server closed the connection unexpectedly): check node.database_url's server"
+    )

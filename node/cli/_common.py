@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from node.config import NodeConfig, load_config
 from node.errors import DomainError, StoreUnavailable
@@ -85,6 +86,9 @@ class GuardedTyper(typer.Typer):
                 raise
             if isinstance(error, DatabaseNotReady | StoreUnavailable):
                 _exit(str(error), STORE_UNAVAILABLE)
+            if isinstance(error, OperationalError):  # the database went away after it first answered
+                reason = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "no answer"
+                _exit(f"the database stopped answering ({reason}): check node.database_url's server", STORE_UNAVAILABLE)
             if isinstance(error, DomainError):
                 _exit(f"error: {error}", CONFIG_ERROR)
             _exit(
