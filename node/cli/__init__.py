@@ -52,7 +52,8 @@ def _roster_group() -> typer.Typer:
     """`hotline-node roster VERB`: the network authority's custody of the roster, and installing it."""
     group = typer.Typer(
         help="The signed membership roster: draft, cosign and finalize a version (the authority); apply, verify "
-        "and show one (every member). Exit codes: 0 done, 1 refused (the reason is printed), 2 usage or file error.",
+        "and show one (every member). Exit codes: 0 done, 1 refused (the reason is printed), 2 usage or file error, "
+        "3 database unavailable.",
         no_args_is_help=True,
     )
     group.command("member-entry")(roster.member_entry_command)
