@@ -144,6 +144,8 @@ class Node:
             raise InvalidArgument(
                 f"cannot read {error.filename}: {error.strerror}", field=_tls_setting(self.config, error)
             ) from None
+        if self.metrics is not None:
+            self.metrics.certificates.watch("api", lambda: pair[1])
         # With a client CA, a client must present a certificate it issued (mutual TLS), as well as its token.
         return grpc.ssl_server_credentials([pair], root_certificates=root, require_client_auth=root is not None)
 
@@ -272,7 +274,7 @@ def _build_exchange(
     roster = _trusted_roster(settings, store, clock)
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
-    return NodeExchange(
+    exchange = NodeExchange(
         node_id=config.node_id,
         listen=settings.listen,
         keys=keys,
@@ -288,6 +290,9 @@ def _build_exchange(
         observer=metrics.deliveries if metrics is not None else None,
         interceptors=[metrics.grpc] if metrics is not None else [],
     )
+    if metrics is not None:
+        metrics.certificates.watch("exchange", lambda: exchange.keys.tls.cert_pem)  # the current one, if rotated
+    return exchange
 
 
 def _trusted_roster(settings: ExchangeConfig, store: SqlStore, clock: Clock) -> RosterState:
