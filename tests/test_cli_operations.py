@@ -68,11 +68,12 @@ def test_check_config_prints_the_resolved_settings_with_the_password_masked(tmp_
     assert f'exchange.roster_file = "{tmp_path}/roster.signed"' in text.output
     as_json = runner.invoke(app, ["check-config", str(config), "--json"])
     assert as_json.exit_code == 0, as_json.output
-    settings = json.loads(as_json.output)
+    settings = json.loads(as_json.stdout)
     assert settings["database_url"] == "postgresql+psycopg://hotline:***@127.0.0.1:5432/hotline"
     assert settings["exchange"]["advertise"] == "nl.hotline.example:50061"
     assert settings["removal_deadline"] == 72 * 3600
     assert "s3cret-pw" not in text.output + as_json.output
+    assert f"warning: exchange.roster_file: no file at {tmp_path}/roster.signed" in text.stderr
 
 
 @pytest.mark.parametrize(

@@ -28,12 +28,16 @@ def check_config(
     as_json: Annotated[bool, typer.Option("--json", help="Print the settings as JSON.")] = False,
 ) -> None:
     """Validate FILE (with HX_* variables on top, as `serve` reads it) and print the resolved settings, secrets
-    masked. Exits 2 naming the first bad setting."""
+    masked. Exits 2 naming the first bad setting; a file the settings name that is not there is a warning (on
+    stderr: it may exist only on the machine the node runs on)."""
     try:
         config = load_config(file)
     except DomainError as error:
         fail(f"config error: {error}")
     settings = resolved_settings(config)
+    for setting, path in _named_files(config):
+        if not Path(path).exists():
+            typer.secho(f"warning: {setting}: no file at {path}", fg="yellow", err=True)
     if as_json:
         typer.echo(json.dumps(settings, indent=2, sort_keys=True))
         return
@@ -47,6 +51,20 @@ def resolved_settings(config: NodeConfig) -> dict[str, Any]:
     settings: dict[str, Any] = _plain(config)
     settings["database_url"] = masked_database_url(config.effective_database_url())
     return settings
+
+
+def _named_files(config: NodeConfig) -> list[tuple[str, str]]:
+    """The files (or folders) the settings name that the node reads at start."""
+    named = [
+        ("node.tls_cert", config.tls_cert),
+        ("node.tls_key", config.tls_key),
+        ("node.tls_client_ca", config.tls_client_ca),
+        ("hosting.mmdb_path", config.hosting.mmdb_path),
+        ("hosting.mmdb_asn_path", config.hosting.mmdb_asn_path),
+    ]
+    if config.exchange is not None:
+        named.append(("exchange.roster_file", config.exchange.roster_file))
+    return [(setting, path) for setting, path in named if path]
 
 
 def _plain(value: Any) -> Any:
