@@ -45,9 +45,10 @@ from node.metrics.endpoint import NodeMetrics
 from node.metrics.store_gauges import RosterView
 from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
+from node.store.preflight import preflight
 from node.store.sql_store import SqlStore
 
-__all__ = ["Node", "build_node", "build_resolver", "roster_state", "verify_audit_log"]
+__all__ = ["Node", "build_node", "build_resolver", "open_store_engine", "roster_state", "verify_audit_log"]
 
 _log = structlog.get_logger(__name__)
 
@@ -135,7 +136,18 @@ class Node:
     def _tls_credentials(self) -> grpc.ServerCredentials | None:
         if not self.config.tls_cert:
             return None
-        return grpc.ssl_server_credentials([_read_key_pair(self.config.tls_key, self.config.tls_cert)])
+        client_ca = self.config.tls_client_ca
+        try:
+            pair = _read_key_pair(self.config.tls_key, self.config.tls_cert)
+            root = Path(client_ca).read_bytes() if client_ca else None
+        except OSError as error:
+            raise InvalidArgument(
+                f"cannot read {error.filename}: {error.strerror}", field=_tls_setting(self.config, error)
+            ) from None
+        if self.metrics is not None:
+            self.metrics.certificates.watch("api", lambda: pair[1])
+        # With a client CA, a client must present a certificate it issued (mutual TLS), as well as its token.
+        return grpc.ssl_server_credentials([pair], root_certificates=root, require_client_auth=root is not None)
 
     async def stop(self, grace: float = 2.0) -> None:
         await self.scheduler.stop()
@@ -156,6 +168,26 @@ def _read_key_pair(key_path: str, cert_path: str) -> tuple[bytes, bytes]:
     return Path(key_path).read_bytes(), Path(cert_path).read_bytes()
 
 
+def _tls_setting(config: NodeConfig, error: OSError) -> str:
+    """The setting that names the TLS file `error` is about."""
+    for setting, path in (("tls_key", config.tls_key), ("tls_cert", config.tls_cert)):
+        if error.filename == path:
+            return f"node.{setting}"
+    return "node.tls_client_ca"
+
+
+def open_store_engine(config: NodeConfig) -> Engine:
+    """The engine of `config`'s database, once it has answered; DatabaseNotReady (missing, unreachable) or
+    InvalidArgument (an SQLite file open to other users) with the fix otherwise."""
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        preflight(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 def build_resolver(config: NodeConfig) -> HostingResolver:
     hosting = config.hosting
     if hosting.resolver == "static":
@@ -172,7 +204,7 @@ def build_resolver(config: NodeConfig) -> HostingResolver:
 def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: HostingResolver | None = None) -> Node:
     """Build every component of a node from its config; migrates the database to the current schema."""
     clock = clock or SystemClock()
-    engine = create_store_engine(config.effective_database_url())
+    engine = open_store_engine(config)
     migrate(engine)
     store = SqlStore(engine)
     pdq = PdqIndex(config.pdq_threshold)
@@ -242,7 +274,7 @@ def _build_exchange(
     roster = _trusted_roster(settings, store, clock)
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
-    return NodeExchange(
+    exchange = NodeExchange(
         node_id=config.node_id,
         listen=settings.listen,
         keys=keys,
@@ -258,6 +290,9 @@ def _build_exchange(
         observer=metrics.deliveries if metrics is not None else None,
         interceptors=[metrics.grpc] if metrics is not None else [],
     )
+    if metrics is not None:
+        metrics.certificates.watch("exchange", lambda: exchange.keys.tls.cert_pem)  # the current one, if rotated
+    return exchange
 
 
 def _trusted_roster(settings: ExchangeConfig, store: SqlStore, clock: Clock) -> RosterState:
@@ -282,7 +317,7 @@ def roster_state(config: NodeConfig, clock: Clock | None = None) -> Iterator[Ros
     not: what they install there, a running node adopts on its next roster check."""
     if config.exchange is None:
         raise InvalidArgument("the config has no [exchange] section", field="exchange")
-    engine = create_store_engine(config.effective_database_url())
+    engine = open_store_engine(config)
     try:
         migrate(engine)
         yield _trusted_roster(config.exchange, SqlStore(engine), clock or SystemClock())
@@ -292,7 +327,7 @@ def roster_state(config: NodeConfig, clock: Clock | None = None) -> Iterator[Ros
 
 def verify_audit_log(config: NodeConfig) -> int | None:
     """The sequence number of the first audit entry of `config`'s store that does not verify, or None."""
-    engine = create_store_engine(config.effective_database_url())
+    engine = open_store_engine(config)
     try:
         return SqlStore(engine).verify_audit_chain()
     finally:
@@ -301,7 +336,7 @@ def verify_audit_log(config: NodeConfig) -> int | None:
 
 def read_peer_states(config: NodeConfig) -> list[PeerState]:
     """What `config`'s store knows of each peer (backoff, last error, clock skew), for the operator."""
-    engine = create_store_engine(config.effective_database_url())
+    engine = open_store_engine(config)
     try:
         migrate(engine)  # as `serve` would: the columns read may be new
         with SqlStore(engine).transaction(read_only=True) as tx:

@@ -15,14 +15,17 @@ from typing import Any
 
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
+from node.database_url import check_database_url
 from node.errors import InvalidArgument
 from node.exchange.server_limits import ServerLimits
 from node.hashes import DEFAULT_PDQ_THRESHOLD
+from node.hosting.countries import ISO_3166_ALPHA_2
 
 __all__ = ["ExchangeConfig", "HostingConfig", "MetricsConfig", "NodeConfig", "load_config", "parse_config"]
 
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Codes people write for a country that ISO 3166-1 spells otherwise.
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 _SIGNING_KEY_ID = re.compile(r"^(ed25519|mldsa65):[0-9a-f]{16}$")
 
@@ -44,6 +47,9 @@ class ExchangeConfig:
     roster_file: str
     key_dir: str
     post_quantum: bool = False
+    # The host:port the peers dial, published in this node's roster entry (`roster member-entry`). Empty: the
+    # listen address, unless that is a wildcard (0.0.0.0, ::), which names no machine a peer can reach.
+    advertise: str = ""
     # Outgoing peer calls go through this HTTP CONNECT proxy (host:port) when set; TLS stays end to end.
     # Sites that must egress through a proxy use it, and the simulator puts its fault proxy here.
     proxy: str = ""
@@ -66,6 +72,12 @@ class ExchangeConfig:
     # How long the exchange server lets a connection or call hold its resources, and calls open per peer.
     server_limits: ServerLimits = field(default_factory=ServerLimits)
 
+    def endpoint(self) -> str:
+        """The host:port peers dial: `advertise`, else `listen` unless that is a wildcard address ('' then)."""
+        if self.advertise:
+            return self.advertise
+        return "" if _is_wildcard(self.listen) else self.listen
+
 
 @dataclass(frozen=True, slots=True)
 class MetricsConfig:
@@ -84,6 +96,9 @@ class NodeConfig:
     listen: str = "127.0.0.1:50051"
     tls_cert: str = ""
     tls_key: str = ""
+    # With it, the integrator API asks every client for a certificate issued by this CA (PEM) and refuses a
+    # call without one (mutual TLS), on top of the bearer token.
+    tls_client_ca: str = ""
     removal_deadline: timedelta = timedelta(hours=72)
     pdq_threshold: int = DEFAULT_PDQ_THRESHOLD
     max_message_bytes: int = 1024 * 1024
@@ -110,6 +125,9 @@ class NodeConfig:
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> NodeConfig:
+    """The settings of the TOML file at `path` (HX_* variables on top); its relative paths (the SQLite
+    database, keys, roster, certificates, GeoIP files) resolve against the file's folder, wherever the command
+    runs from."""
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
     if path is not None:
@@ -125,20 +143,33 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             raise InvalidArgument(f"{path} is not UTF-8 text (byte {exc.start})", field="config") from None
         except tomllib.TOMLDecodeError as exc:
             raise InvalidArgument(f"{path} is not valid TOML: {exc}", field="config") from None
-    return parse_config(raw, env)
+    return parse_config(raw, env, base=path.parent.absolute() if path is not None else None)
 
 
-def parse_config(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
-    """The settings in `raw` (a parsed TOML document) with HX_* variables from `env` on top. A bad value, and
-    a setting or section this node does not know (a typo such as `retention_day` or `[exchnage]`), is refused
-    naming its key."""
+def parse_config(raw: Mapping[str, Any], env: Mapping[str, str], *, base: Path | None = None) -> NodeConfig:
+    """The settings in `raw` (a parsed TOML document) with HX_* variables from `env` on top, relative paths
+    resolved against `base` (the config file's folder; None: left relative, to the working directory). A bad
+    value, and a setting or section this node does not know (a typo such as `retention_day` or `[exchnage]`),
+    is refused naming its key."""
     raw = _Read.of(raw)
-    config = _parse(raw, env)
+    config = _parse(raw, env, _Paths(base))
     _refuse_unknown(raw, "")
     return config
 
 
-def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
+@dataclass(frozen=True, slots=True)
+class _Paths:
+    """Resolves a path setting against the config file's folder."""
+
+    base: Path | None
+
+    def __call__(self, value: str) -> str:
+        if not value or self.base is None or Path(value).is_absolute():
+            return value
+        return str(self.base / value)
+
+
+def _parse(raw: Mapping[str, Any], env: Mapping[str, str], paths: _Paths) -> NodeConfig:
     node = _table(raw, "node", "node")
     for key, var in (
         ("id", "HX_NODE_ID"),
@@ -152,19 +183,18 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
     node_id = _str(node, "id", "node.id", required=True)
     if not _NODE_ID.match(node_id):
         raise InvalidArgument("must be 2-63 characters of a-z, 0-9 and '-'", field="node.id")
-    jurisdiction = _str(node, "jurisdiction", "node.jurisdiction", required=True).upper()
-    if not _COUNTRY.match(jurisdiction):
-        raise InvalidArgument("must be an ISO 3166-1 alpha-2 code", field="node.jurisdiction")
+    jurisdiction = _country(_str(node, "jurisdiction", "node.jurisdiction", required=True), "node.jurisdiction")
     log_format = _str(node, "log_format", "node.log_format") or "console"
     if log_format not in ("console", "json"):
         raise InvalidArgument("must be 'console' or 'json'", field="node.log_format")
     config = NodeConfig(
         node_id=node_id,
         jurisdiction=jurisdiction,
-        database_url=_str(node, "database_url", "node.database_url"),
+        database_url=_database_url(node, node_id, paths),
         listen=_str(node, "listen", "node.listen") or "127.0.0.1:50051",
-        tls_cert=_str(node, "tls_cert", "node.tls_cert"),
-        tls_key=_str(node, "tls_key", "node.tls_key"),
+        tls_cert=paths(_str(node, "tls_cert", "node.tls_cert")),
+        tls_key=paths(_str(node, "tls_key", "node.tls_key")),
+        tls_client_ca=paths(_str(node, "tls_client_ca", "node.tls_client_ca")),
         removal_deadline=timedelta(hours=_num(node, "removal_deadline_hours", 72, 1, 24 * 365)),
         pdq_threshold=_int(node, "pdq_threshold", DEFAULT_PDQ_THRESHOLD, 0, 256),
         max_message_bytes=_int(node, "max_message_bytes", 1024 * 1024, 4096, 64 * 1024 * 1024),
@@ -175,19 +205,23 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         retention_check_seconds=_num(node, "retention_check_seconds", 3600, 1, 7 * 86_400),
         log_format=log_format,
         known_hashes=_known_hashes(node),
-        hosting=_hosting(_table(raw, "hosting", "hosting")),
+        hosting=_hosting(_table(raw, "hosting", "hosting"), paths),
     )
     members, fallback = _membership(_table(raw, "membership", "membership"), config)
     config = replace(
         config,
         members=members,
         fallback=fallback,
-        exchange=_exchange(raw.get("exchange"), node_id),
+        exchange=_exchange(raw.get("exchange"), node_id, paths),
         metrics=_metrics(raw.get("metrics")),
     )
     config.membership()  # validates designated receivers and the fallback node
     if bool(config.tls_cert) != bool(config.tls_key):
         raise InvalidArgument("tls_cert and tls_key go together", field="node.tls_key")
+    if config.tls_client_ca and not config.tls_cert:
+        raise InvalidArgument(
+            "client certificates need TLS: set node.tls_cert and node.tls_key too", field="node.tls_client_ca"
+        )
     if not config.tls_cert and not _is_local(config.listen):
         raise InvalidArgument(
             f"{config.listen} is reachable from other machines and the integrator API would carry bearer tokens in "
@@ -195,6 +229,26 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
             field="node.listen",
         )
     return config
+
+
+def _database_url(node: Mapping[str, Any], node_id: str, paths: _Paths) -> str:
+    """The database URL, checked (scheme, driver) and with a relative SQLite path resolved; without one, the
+    default SQLite file var/<id>.db next to the config file (or, with no file, in the working directory)."""
+    url = _str(node, "database_url", "node.database_url")
+    if not url:
+        return f"sqlite+pysqlite:///{paths.base / 'var' / f'{node_id}.db'}" if paths.base is not None else ""
+    return check_database_url(url, paths.base)
+
+
+def _country(value: str, where: str) -> str:
+    """`value` as an assigned ISO 3166-1 alpha-2 code (upper case), or InvalidArgument with a suggestion."""
+    code = value.strip().upper()
+    if code in ISO_3166_ALPHA_2:
+        return code
+    close = [_COUNTRY_ALIASES[code]] if code in _COUNTRY_ALIASES else []
+    close = close or difflib.get_close_matches(code, sorted(ISO_3166_ALPHA_2), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else " (two letters, like NL, DE or GB)"
+    raise InvalidArgument(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}", field=where)
 
 
 def _is_local(listen: str) -> bool:
@@ -243,30 +297,41 @@ def _metrics(raw: Any) -> MetricsConfig | None:
     return MetricsConfig(listen, allow_remote)
 
 
-def _hosting(raw: Mapping[str, Any]) -> HostingConfig:
+def _hosting(raw: Mapping[str, Any], paths: _Paths) -> HostingConfig:
     resolver = _str(raw, "resolver", "hosting.resolver") or "geoip"
     if resolver not in ("geoip", "mmdb", "static"):
         raise InvalidArgument("must be 'geoip', 'mmdb' or 'static'", field="hosting.resolver")
-    mmdb_path = _str(raw, "mmdb_path", "hosting.mmdb_path")
+    mmdb_path = paths(_str(raw, "mmdb_path", "hosting.mmdb_path"))
     if resolver == "mmdb" and not mmdb_path:
         raise InvalidArgument("the mmdb resolver needs mmdb_path", field="hosting.mmdb_path")
     static = raw.get("static", [])
     if not isinstance(static, list) or not all(isinstance(r, dict) for r in static):
         raise InvalidArgument("must be a list of tables", field="hosting.static")
-    return HostingConfig(resolver, mmdb_path, _str(raw, "mmdb_asn_path", "hosting.mmdb_asn_path"), tuple(static))
+    for i, row in enumerate(static):
+        country = dict.get(row, "country")  # read past the key tracking: the resolver reads the rows
+        if isinstance(country, str):
+            _country(country, f"hosting.static[{i}].country")
+    asn_path = paths(_str(raw, "mmdb_asn_path", "hosting.mmdb_asn_path"))
+    return HostingConfig(resolver, mmdb_path, asn_path, tuple(static))
 
 
-def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
+def _exchange(raw: Any, node_id: str, paths: _Paths) -> ExchangeConfig | None:
     if raw is None:
         return None
     if not isinstance(raw, dict):
         raise InvalidArgument("must be a table", field="exchange")
     listen = _str(raw, "listen", "exchange.listen", required=True)
-    roster_file = _str(raw, "roster_file", "exchange.roster_file", required=True)
+    roster_file = paths(_str(raw, "roster_file", "exchange.roster_file", required=True))
     post_quantum = raw.get("post_quantum", False)
     if not isinstance(post_quantum, bool):
         raise InvalidArgument("must be true or false", field="exchange.post_quantum")
-    key_dir = _str(raw, "key_dir", "exchange.key_dir") or f"var/keys/{node_id}"
+    key_dir = paths(_str(raw, "key_dir", "exchange.key_dir") or f"var/keys/{node_id}")
+    advertise = _str(raw, "advertise", "exchange.advertise")
+    if advertise and (not _HOST_PORT.match(advertise) or _is_wildcard(advertise)):
+        raise InvalidArgument(
+            "must be the host:port peers dial, for example hotline.example:50061 (not a wildcard address)",
+            field="exchange.advertise",
+        )
     proxy = _str(raw, "proxy", "exchange.proxy")
     if proxy and not _HOST_PORT.match(proxy):
         raise InvalidArgument("must be host:port, for example 127.0.0.1:3128", field="exchange.proxy")
@@ -276,6 +341,7 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
         roster_file,
         key_dir,
         post_quantum,
+        advertise,
         proxy,
         max_clock_skew_seconds=_exchange_num(raw, "max_clock_skew_seconds", 300, 0, 86_400),
         rate_limit_records_per_second=_exchange_num(raw, "rate_limit_records_per_second", 2_000, 1, 1_000_000),
@@ -289,6 +355,15 @@ def _exchange(raw: Any, node_id: str) -> ExchangeConfig | None:
         roster_catch_up_seconds=_exchange_num(raw, "roster_catch_up_seconds", 10, 0.1, 3600),
         server_limits=_server_limits(raw),
     )
+
+
+def _is_wildcard(address: str) -> bool:
+    """Whether host:port names every address of the machine (0.0.0.0, ::, or no host), not one a peer dials."""
+    host = address.rpartition(":")[0].strip("[]")
+    try:
+        return not host or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _server_limits(raw: Mapping[str, Any]) -> ServerLimits:
@@ -375,11 +450,7 @@ def _membership(raw: Mapping[str, Any], config: NodeConfig) -> tuple[tuple[Membe
 def _countries(value: Any, where: str) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidArgument("must be a list of ISO 3166-1 alpha-2 codes", field=where)
-    codes = frozenset(v.upper() for v in value)
-    bad = sorted(c for c in codes if not _COUNTRY.match(c))
-    if bad:
-        raise InvalidArgument(f"not ISO 3166-1 alpha-2 codes: {', '.join(bad)}", field=where)
-    return codes
+    return frozenset(_country(v, where) for v in value)
 
 
 class _Read(dict[str, Any]):

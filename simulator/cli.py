@@ -32,6 +32,23 @@ app = typer.Typer(help="The hotline network simulator: real nodes on loopback.",
 _console = Console()
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"hotline-sim {version('hotline-exchange')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
+    ] = False,
+) -> None:
+    """The hotline network simulator: real nodes on loopback."""
+
+
 def _load(name: str, **overrides: object) -> Scenario:
     try:
         scenario = load_scenario(name)

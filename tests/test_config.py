@@ -201,7 +201,7 @@ def test_a_count_written_as_a_whole_float_is_taken() -> None:
 def test_a_good_file_is_loaded(toml_file: Path) -> None:
     config = load_config(toml_file, env={})
     assert (config.node_id, config.jurisdiction) == ("nl-hotline", "NL")
-    assert config.database_url == "sqlite+pysqlite:///var/from-file.db"
+    assert config.database_url == f"sqlite+pysqlite:///{toml_file.parent}/var/from-file.db"  # beside the file
     assert config.removal_deadline == timedelta(hours=48)
     assert config.fallback == FallbackPolicy(FallbackKind.REFER, "de-hotline")
     assert config.members[0] == Member("de-hotline", frozenset({"DE", "AT"}))
@@ -293,12 +293,17 @@ def test_load_config_reads_the_process_environment(toml_file: Path, monkeypatch:
     monkeypatch.setenv("HX_NODE_ID", "nl-from-env")
     monkeypatch.setenv("HX_DATABASE_URL", "sqlite+pysqlite:///var/from-env.db")
     config = load_config(toml_file)
-    assert (config.node_id, config.database_url) == ("nl-from-env", "sqlite+pysqlite:///var/from-env.db")
+    # a relative path from the environment resolves against the config file's folder too
+    expected = f"sqlite+pysqlite:///{toml_file.parent}/var/from-env.db"
+    assert (config.node_id, config.database_url) == ("nl-from-env", expected)
 
 
 def test_an_empty_environment_variable_does_not_override(toml_file: Path) -> None:
     config = load_config(toml_file, env={"HX_NODE_ID": "", "HX_DATABASE_URL": ""})
-    assert (config.node_id, config.database_url) == ("nl-hotline", "sqlite+pysqlite:///var/from-file.db")
+    assert (config.node_id, config.database_url) == (
+        "nl-hotline",
+        f"sqlite+pysqlite:///{toml_file.parent}/var/from-file.db",
+    )
 
 
 def test_environment_values_are_validated_like_file_values(toml_file: Path) -> None:

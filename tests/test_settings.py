@@ -57,7 +57,8 @@ def test_environment_variables_override_the_file(tmp_path: Path) -> None:
     config = load_config(
         path, env={"HX_NODE_ID": "be-hotline", "HX_JURISDICTION": "BE", "HX_DATABASE_URL": "sqlite+pysqlite:///x.db"}
     )
-    assert (config.node_id, config.jurisdiction, config.database_url) == ("be-hotline", "BE", "sqlite+pysqlite:///x.db")
+    expected = ("be-hotline", "BE", f"sqlite+pysqlite:///{tmp_path}/x.db")
+    assert (config.node_id, config.jurisdiction, config.database_url) == expected
 
 
 def test_a_missing_or_broken_file_is_named(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli import audit, check_config, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli._common import EXIT_CODES, GuardedTyper, set_debug
 
 __all__ = ["app"]
 
@@ -38,15 +39,21 @@ def _options(
     show_version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True)
     ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Print the traceback of an unexpected error.")] = False,
 ) -> None:
     """A hotline exchange node: intake, case workflow and the integrator gRPC API."""
+    set_debug(debug)
+
+
+_EXIT_HELP = "Exit codes: " + "; ".join(f"{code} {meaning.split(':')[0]}" for code, meaning in EXIT_CODES.items()) + "."
 
 
 def _roster_group() -> typer.Typer:
     """`hotline-node roster VERB`: the network authority's custody of the roster, and installing it."""
     group = typer.Typer(
         help="The signed membership roster: draft, cosign and finalize a version (the authority); apply, verify "
-        "and show one (every member). Exit codes: 0 done, 1 refused (the reason is printed), 2 usage or file error.",
+        "and show one (every member). Exit codes: 0 done, 1 refused (the reason is printed), 2 usage or file error, "
+        "3 database unavailable.",
         no_args_is_help=True,
     )
     group.command("member-entry")(roster.member_entry_command)
@@ -54,10 +61,12 @@ def _roster_group() -> typer.Typer:
 
 
 app = _merge(
-    typer.Typer(
-        help="A hotline exchange node: intake, case workflow and the integrator gRPC API.", no_args_is_help=True
+    GuardedTyper(
+        help=f"A hotline exchange node: intake, case workflow and the integrator gRPC API. {_EXIT_HELP}",
+        no_args_is_help=True,
     ),
     serve.app,
+    check_config.app,
     tokens.app,
     hashes.app,
     audit.app,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
-from node.cli._common import fail
+from node.cli._common import REFUSED, fail
 from node.crypto import SigningKeyPair
 from node.crypto.roster import RosterError, parse_signed_roster
 
@@ -28,7 +28,6 @@ __all__ = [
     "write_new",
 ]
 
-REFUSED = 1
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 PreviousOption = Annotated[

@@ -27,7 +27,7 @@ def member_entry_command(
     organisation: Annotated[str, typer.Option(help="The hotline's organisation name.")] = "",
 ) -> None:
     """Print this node's roster entry (public keys, certificate, endpoint) as JSON for the network authority.
-    Makes the node's keys on first use."""
+    The endpoint is exchange.advertise (or exchange.listen without it). Makes the node's keys on first use."""
     import json
 
     from node.crypto.keystore import KeyStore, KeyStoreError, passphrase_from_env
@@ -36,6 +36,12 @@ def member_entry_command(
     settings = load_settings(config)
     if settings.exchange is None:
         fail("config error: exchange: the config has no [exchange] section")
+    endpoint = settings.exchange.endpoint()
+    if not endpoint:
+        fail(
+            f"config error: exchange.advertise: exchange.listen is {settings.exchange.listen}, which no peer can "
+            "dial: set exchange.advertise to the host:port peers reach this node at, for example hotline.example:50061"
+        )
     from node.clock import SystemClock
 
     try:
@@ -47,7 +53,7 @@ def member_entry_command(
     entry = member_entry(
         settings.node_id,
         [settings.jurisdiction],
-        settings.exchange.listen,
+        endpoint,
         keys,
         organisation=organisation,
         require_all_signatures=settings.exchange.post_quantum,

@@ -43,9 +43,16 @@ def serve(config: ConfigOption = None) -> None:
 @app.command()
 def migrate(config: ConfigOption = None) -> None:
     """Bring the database schema up to date."""
-    from node.store.engine import create_store_engine
+    from node.app import open_store_engine
     from node.store.engine import migrate as run_migrations
 
     settings = load_settings(config)
-    run_migrations(create_store_engine(settings.effective_database_url()))
+    try:
+        engine = open_store_engine(settings)
+    except DomainError as error:
+        fail(f"error: {error}")
+    try:
+        run_migrations(engine)
+    finally:
+        engine.dispose()
     typer.echo("schema is current")

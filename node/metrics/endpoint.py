@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 
 from node.clock import Clock
 from node.errors import InvalidArgument
+from node.metrics.certificates import CertificateExpiry
 from node.metrics.exchange import DeliveryCounters
 from node.metrics.grpc_server import GrpcServerMetrics
 from node.metrics.ports import MetricsStore
@@ -30,6 +31,8 @@ class NodeMetrics:
         self.grpc = GrpcServerMetrics(self.registry)
         self.deliveries = DeliveryCounters(self.registry)
         self.registry.register(StoreGauges(store, clock, roster))
+        self.certificates = CertificateExpiry(clock)  # the servers add theirs: `certificates.watch(name, pem)`
+        self.registry.register(self.certificates)
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
