@@ -43,12 +43,26 @@ from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.metrics.endpoint import NodeMetrics
 from node.metrics.store_gauges import RosterView
+from node.notices.dispatcher import NoticeDispatcher
+from node.notices.planner import NoticePlanner
+from node.notices.ports import NoticeChannel
+from node.notices.settings import Channel, NoticeSettings
+from node.notices.smtp import SmtpChannel
+from node.notices.webhook import WebhookChannel
 from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.preflight import preflight
 from node.store.sql_store import SqlStore
 
-__all__ = ["Node", "build_node", "build_resolver", "open_store_engine", "roster_state", "verify_audit_log"]
+__all__ = [
+    "Node",
+    "build_node",
+    "build_resolver",
+    "open_store_engine",
+    "operator_store",
+    "roster_state",
+    "verify_audit_log",
+]
 
 _log = structlog.get_logger(__name__)
 
@@ -70,6 +84,7 @@ class Node:
     scheduler: NodeScheduler
     exchange: NodeExchange | None = None
     metrics: NodeMetrics | None = None  # with a [metrics] section
+    notices: NoticeDispatcher | None = None  # with a [notices] section
     server: aio.Server | None = None
     health: NodeHealth | None = None
     port: int = 0
@@ -127,6 +142,13 @@ class Node:
 
             self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)
 
+        if self.notices is not None and self.config.notices is not None:
+            dispatcher = self.notices
+
+            async def dispatch_notices() -> None:
+                await dispatcher.run_once(backend.run)
+
+            self.scheduler.every(self.config.notices.poll.total_seconds(), "notice-dispatch", dispatch_notices)
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()
@@ -230,6 +252,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         membership=config.membership(),
         pdq_index=pdq,
         on_commit=notifier.notify,
+        notices=NoticePlanner(config.notices) if config.notices is not None else None,
     )
     exchange: NodeExchange | None = None
 
@@ -254,7 +277,21 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
         exchange=exchange,
         metrics=metrics,
+        notices=_notice_dispatcher(config.notices, store, clock, metrics) if config.notices is not None else None,
     )
+
+
+def _notice_dispatcher(
+    settings: NoticeSettings, store: SqlStore, clock: Clock, metrics: NodeMetrics | None
+) -> NoticeDispatcher:
+    channel: NoticeChannel
+    if settings.channel is Channel.SMTP:
+        assert settings.smtp is not None  # node.config requires it
+        channel = SmtpChannel(settings.smtp, settings)
+    else:
+        assert settings.webhook is not None
+        channel = WebhookChannel(settings.webhook)
+    return NoticeDispatcher(store, clock, settings, channel, metrics.notices if metrics is not None else None)
 
 
 def _build_exchange(
@@ -341,6 +378,17 @@ def read_peer_states(config: NodeConfig) -> list[PeerState]:
         migrate(engine)  # as `serve` would: the columns read may be new
         with SqlStore(engine).transaction(read_only=True) as tx:
             return tx.peer_states()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def operator_store(config: NodeConfig) -> Iterator[SqlStore]:
+    """`config`'s store, migrated as `serve` would, for an operator's command (the node may be running)."""
+    engine = open_store_engine(config)
+    try:
+        migrate(engine)
+        yield SqlStore(engine)
     finally:
         engine.dispose()
 

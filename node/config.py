@@ -20,6 +20,8 @@ from node.errors import InvalidArgument
 from node.exchange.server_limits import ServerLimits
 from node.hashes import DEFAULT_PDQ_THRESHOLD
 from node.hosting.countries import ISO_3166_ALPHA_2
+from node.notices.compose import render_check
+from node.notices.settings import Channel, NoticeSettings, SmtpSettings, WebhookSettings
 
 __all__ = ["ExchangeConfig", "HostingConfig", "MetricsConfig", "NodeConfig", "load_config", "parse_config"]
 
@@ -28,6 +30,7 @@ _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$")
 _SIGNING_KEY_ID = re.compile(r"^(ed25519|mldsa65):[0-9a-f]{16}$")
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +119,7 @@ class NodeConfig:
     fallback: FallbackPolicy = field(default_factory=FallbackPolicy)
     exchange: ExchangeConfig | None = None
     metrics: MetricsConfig | None = None
+    notices: NoticeSettings | None = None  # with a [notices] section: the node sends LEA notices and NTDs
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+pysqlite:///var/{self.node_id}.db"
@@ -214,6 +218,7 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str], paths: _Paths) -> Nod
         fallback=fallback,
         exchange=_exchange(raw.get("exchange"), node_id, paths),
         metrics=_metrics(raw.get("metrics")),
+        notices=_notices(raw.get("notices"), env, paths),
     )
     config.membership()  # validates designated receivers and the fallback node
     if bool(config.tls_cert) != bool(config.tls_key):
@@ -249,6 +254,120 @@ def _country(value: str, where: str) -> str:
     close = close or difflib.get_close_matches(code, sorted(ISO_3166_ALPHA_2), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else " (two letters, like NL, DE or GB)"
     raise InvalidArgument(f"{value!r} is not an ISO 3166-1 alpha-2 country code{hint}", field=where)
+
+
+def _notices(raw: Any, env: Mapping[str, str], paths: _Paths) -> NoticeSettings | None:
+    """[notices], with [notices.smtp] or [notices.webhook] for the channel, and [notices.abuse_contacts]."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidArgument("must be a table ([notices])", field="notices")
+    channel = _str(raw, "channel", "notices.channel") or "smtp"
+    if channel not in ("smtp", "webhook"):
+        raise InvalidArgument("must be 'smtp' or 'webhook'", field="notices.channel")
+    contacts = _table(raw, "abuse_contacts", "notices.abuse_contacts")
+    for key in list(contacts):
+        _email(contacts, key, f"notices.abuse_contacts.{key}", required=True)
+    xarf, ntd = raw.get("xarf", True), raw.get("ntd", True)
+    for key, value in (("xarf", xarf), ("ntd", ntd)):
+        if not isinstance(value, bool):
+            raise InvalidArgument("must be true or false", field=f"notices.{key}")
+    settings = NoticeSettings(
+        organisation=_str(raw, "organisation", "notices.organisation", required=True),
+        from_email=_email(raw, "from_email", "notices.from_email", required=True),
+        channel=Channel(channel),
+        lea_email=_email(raw, "lea_email", "notices.lea_email"),
+        ntd=ntd,
+        abuse_contacts=tuple(sorted((key, str(value)) for key, value in contacts.items())),
+        default_abuse_email=_email(raw, "default_abuse_email", "notices.default_abuse_email"),
+        xarf=xarf,
+        lea_template=_template(raw, "lea_template_file", paths),
+        ntd_template=_template(raw, "ntd_template_file", paths),
+        smtp=_smtp(raw.get("smtp"), env),
+        webhook=_webhook(raw.get("webhook"), env),
+        poll=timedelta(seconds=_num(raw, "poll_seconds", 5, 0.05, 3600, section="notices")),
+        retry_initial=timedelta(seconds=_num(raw, "retry_initial_seconds", 30, 0.05, 86_400, section="notices")),
+        retry_max=timedelta(seconds=_num(raw, "retry_max_seconds", 3600, 0.05, 7 * 86_400, section="notices")),
+        alert_after_attempts=_int(raw, "alert_after_attempts", 5, 1, 1000, section="notices"),
+        give_up_after=timedelta(hours=_num(raw, "give_up_after_hours", 168, 0.001, 24 * 365, section="notices")),
+    )
+    if settings.channel is Channel.SMTP and settings.smtp is None:
+        raise InvalidArgument("channel 'smtp' needs a [notices.smtp] section with its host", field="notices.smtp")
+    if settings.channel is Channel.WEBHOOK and settings.webhook is None:
+        raise InvalidArgument("channel 'webhook' needs a [notices.webhook] section", field="notices.webhook")
+    return settings
+
+
+def _email(raw: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str:
+    value = _str(raw, key, where, required=required)
+    if value and not _EMAIL.match(value):
+        raise InvalidArgument(f"{value!r} is not an email address (name@domain)", field=where)
+    return value
+
+
+def _template(raw: Mapping[str, Any], key: str, paths: _Paths) -> str:
+    path = paths(_str(raw, key, f"notices.{key}"))
+    if not path:
+        return ""
+    try:
+        template = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise InvalidArgument(f"cannot read {path}: {error}", field=f"notices.{key}") from None
+    if len(template) > 8192:
+        raise InvalidArgument("a template has at most 8,192 characters", field=f"notices.{key}")
+    unknown = render_check(template)
+    if unknown:
+        raise InvalidArgument(f"unknown placeholder ${unknown[0]}", field=f"notices.{key}")
+    return template
+
+
+def _secret(raw: Mapping[str, Any], key: str, where: str, env: Mapping[str, str], *, required: bool) -> str:
+    """A secret is never in the file: the setting names the environment variable that holds it."""
+    name = _str(raw, key, where, required=required)
+    if name and not env.get(name):
+        raise InvalidArgument(f"the environment variable {name} is not set", field=where)
+    return env.get(name, "") if name else ""
+
+
+def _smtp(raw: Any, env: Mapping[str, str]) -> SmtpSettings | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidArgument("must be a table ([notices.smtp])", field="notices.smtp")
+    starttls = raw.get("starttls", True)
+    if not isinstance(starttls, bool):
+        raise InvalidArgument("must be true or false", field="notices.smtp.starttls")
+    username = _str(raw, "username", "notices.smtp.username")
+    return SmtpSettings(
+        host=_str(raw, "host", "notices.smtp.host", required=True),
+        port=_int(raw, "port", 587, 1, 65535, section="notices.smtp"),
+        starttls=starttls,
+        username=username,
+        password=_secret(raw, "password_env", "notices.smtp.password_env", env, required=bool(username)),
+        timeout=timedelta(seconds=_num(raw, "timeout_seconds", 30, 0.1, 600, section="notices.smtp")),
+    )
+
+
+def _webhook(raw: Any, env: Mapping[str, str]) -> WebhookSettings | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InvalidArgument("must be a table ([notices.webhook])", field="notices.webhook")
+    url = _str(raw, "url", "notices.webhook.url", required=True)
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    if scheme != "https" and not (scheme == "http" and _is_local(host if ":" in host else f"{host}:80")):
+        raise InvalidArgument(
+            "must be an https:// URL (http:// only to a loopback address)", field="notices.webhook.url"
+        )
+    secret = _secret(raw, "secret_env", "notices.webhook.secret_env", env, required=True)
+    if len(secret.encode()) < 16:
+        raise InvalidArgument("the signing secret must have at least 16 bytes", field="notices.webhook.secret_env")
+    return WebhookSettings(
+        url=url,
+        secret=secret.encode(),
+        timeout=timedelta(seconds=_num(raw, "timeout_seconds", 10, 0.1, 600, section="notices.webhook")),
+    )
 
 
 def _is_local(listen: str) -> bool:

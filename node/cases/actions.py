@@ -66,6 +66,8 @@ class Actions:
             recorded = self._workflow.record_action_txn(
                 tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to
             )
+            if self._ctx.notices is not None:  # the LEA notice or the NTD, queued with the action
+                self._ctx.notices.action_recorded(tx, item, action.type, now)
             if action.type is ActionType.CONTENT_REMOVED:
                 self._workflow.close_txn(tx, item, ItemState.CLOSED_REMOVED, now)
             elif action.type is ActionType.CONTENT_UNAVAILABLE:

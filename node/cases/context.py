@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import CLOSED_STATES, Event, Item, Principal
-from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord
+from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, NoticeHook
 from node.cases.routing import Membership
 from node.clock import Clock
 from node.errors import AlreadyExists, FailedPrecondition, NotFound
@@ -48,8 +48,10 @@ class CaseContext:
         membership: Membership,
         pdq_index: PdqIndex,
         on_commit: Callable[[], None],
+        notices: NoticeHook | None = None,
     ) -> None:
         self.settings = settings
+        self.notices = notices  # with a [notices] section: what LEA_NOTIFIED and HP_NOTIFIED send
         self.store = store
         self.clock = clock
         self.resolver = resolver

@@ -10,6 +10,7 @@ from typing import NamedTuple, Protocol
 
 from node.cases.model import (
     Action,
+    ActionType,
     Assessment,
     Classification,
     Event,
@@ -181,3 +182,10 @@ class CaseTransaction(Protocol):
     def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
         """The receipt of each accepted message about the item, in the order the peers accepted them."""
         ...
+
+
+class NoticeHook(Protocol):
+    """What an action sends by itself (node.notices.planner): called in the transaction that records the
+    action, so the notice is queued if and only if the action is recorded."""
+
+    def action_recorded(self, tx: CaseTransaction, item: Item, action: ActionType, now: datetime) -> None: ...

@@ -23,7 +23,7 @@ from node.cases.federation import Federation
 from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, Event, Item, ItemState, Principal, Report
-from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt
+from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt, NoticeHook
 from node.cases.queries import Queries
 from node.cases.requests import HostingOverride, NewAction, NewReport
 from node.cases.results import ImportResult, RecordedAction
@@ -49,6 +49,7 @@ class CaseService:
         membership: Membership,
         pdq_index: PdqIndex,
         on_commit: Callable[[], None] = lambda: None,
+        notices: NoticeHook | None = None,
     ) -> None:
         self._ctx = CaseContext(
             settings=settings,
@@ -58,6 +59,7 @@ class CaseService:
             membership=membership,
             pdq_index=pdq_index,
             on_commit=on_commit,
+            notices=notices,
         )
         workflow = ItemWorkflow(self._ctx)
         self._known = KnownContent(self._ctx)

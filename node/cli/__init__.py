@@ -2,7 +2,8 @@
 
 The app is assembled here from one module per command group. The first groups' commands sit at the top level
 (`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
-`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py).
+`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py),
+`notices` (node/cli/notices.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,19 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, check_config, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli import (
+    audit,
+    check_config,
+    demo,
+    hashes,
+    notices,
+    peers,
+    roster,
+    roster_custody,
+    roster_trust,
+    serve,
+    tokens,
+)
 from node.cli._common import EXIT_CODES, GuardedTyper, set_debug
 
 __all__ = ["app"]
@@ -76,3 +89,4 @@ app = _merge(
 )
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
+app.add_typer(notices.app, name="notices")

@@ -14,6 +14,7 @@ from node.errors import InvalidArgument
 from node.metrics.certificates import CertificateExpiry
 from node.metrics.exchange import DeliveryCounters
 from node.metrics.grpc_server import GrpcServerMetrics
+from node.metrics.notices import NoticeCounters
 from node.metrics.ports import MetricsStore
 from node.metrics.store_gauges import RosterView, StoreGauges
 
@@ -24,12 +25,14 @@ _log = structlog.get_logger(__name__)
 
 class NodeMetrics:
     """Everything one node exposes: `grpc` goes on both servers' interceptors, `deliveries` observes the
-    exchange, and the store gauges are read at each scrape. `serve(listen)` starts the HTTP endpoint."""
+    exchange, `notices` the notice dispatcher, and the store gauges are read at each scrape. `serve(listen)`
+    starts the HTTP endpoint."""
 
     def __init__(self, store: MetricsStore, clock: Clock, roster: Callable[[], RosterView] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)  # per node: a process may run many nodes
         self.grpc = GrpcServerMetrics(self.registry)
         self.deliveries = DeliveryCounters(self.registry)
+        self.notices = NoticeCounters(self.registry)
         self.registry.register(StoreGauges(store, clock, roster))
         self.certificates = CertificateExpiry(clock)  # the servers add theirs: `certificates.watch(name, pem)`
         self.registry.register(self.certificates)

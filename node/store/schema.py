@@ -40,6 +40,7 @@ __all__ = [
     "items",
     "known_hashes",
     "metadata",
+    "notices",
     "outbox",
     "peer_state",
     "pending_status_updates",
@@ -414,4 +415,28 @@ idempotency = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("result_id", String(100), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# The notices the node sends itself (node.notices), queued in the transaction that records their action and
+# worked by the dispatcher. `text` and `xarf` (which carry the URL where the template asks for it) are emptied
+# once the notice is delivered; ids, recipient and times stay for the timeline.
+NOTICE_TEXT_CHARS = 32768
+notices = Table(
+    "notices",
+    metadata,
+    Column("notice_id", String(36), primary_key=True),
+    Column("item_id", String(36), nullable=False, index=True),
+    Column("kind", String(8), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("subject", String(NAME_CHARS + 100), nullable=False),
+    Column("text", String(NOTICE_TEXT_CHARS), nullable=False),
+    Column("xarf", String(NOTICE_TEXT_CHARS), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("last_error", String(500), nullable=False),
+    Index("ix_notices_status_next_attempt_at", "status", "next_attempt_at"),
 )

@@ -22,6 +22,7 @@ from node.store.txn.inbox import InboxTxn
 from node.store.txn.items import ItemsTxn
 from node.store.txn.known_hashes import KnownHashesTxn
 from node.store.txn.metrics_reads import MetricsReadsTxn
+from node.store.txn.notices import NoticesTxn
 from node.store.txn.outbox import OutboxTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from node.cases.ports import CaseStore, CaseTransaction
     from node.exchange.ports import ExchangeStore, ExchangeTransaction, ReceivingStore, ReceivingTransaction
     from node.metrics.ports import MetricsStore, MetricsTransaction
+    from node.notices.ports import NoticeStore, NoticeTransaction
 
 __all__ = ["SqlStore", "SqlTransaction"]
 
@@ -124,6 +126,7 @@ class SqlTransaction(
     RostersTxn,
     TokensTxn,
     IdempotencyTxn,
+    NoticesTxn,
     TransactionBase,
 ):
     """One database transaction over every table, so that one transaction spans them all: it implements
@@ -133,10 +136,19 @@ class SqlTransaction(
 
 if TYPE_CHECKING:  # mypy checks here that the one store and its transaction implement every port
 
-    def _as_stores(store: SqlStore) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore]:
-        return store, store, store, store, store
+    def _as_stores(
+        store: SqlStore,
+    ) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, NoticeStore]:
+        return store, store, store, store, store, store
 
     def _as_transactions(
         tx: SqlTransaction,
-    ) -> tuple[CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction, MetricsTransaction]:
-        return tx, tx, tx, tx, tx
+    ) -> tuple[
+        CaseTransaction,
+        TokenTransaction,
+        ExchangeTransaction,
+        ReceivingTransaction,
+        MetricsTransaction,
+        NoticeTransaction,
+    ]:
+        return tx, tx, tx, tx, tx, tx

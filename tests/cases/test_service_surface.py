@@ -69,6 +69,7 @@ def test_case_service_is_built_from_the_same_keywords() -> None:
         "membership",
         "pdq_index",
         "on_commit",
+        "notices",
     ]
     assert all(p.kind is p.KEYWORD_ONLY for p in parameters)
-    assert [p.name for p in parameters if p.default is not p.empty] == ["on_commit"]
+    assert [p.name for p in parameters if p.default is not p.empty] == ["on_commit", "notices"]
