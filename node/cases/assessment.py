@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import structlog
 
 from node.cases.context import CaseContext, unique_hashes
+from node.cases.event_kinds import EventKind
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
@@ -128,7 +129,7 @@ class Assessments:
                     field="item_id",
                 )
             self._workflow.rehost_txn(tx, item, record)
-            kind = "item.hosting_overridden" if record.overridden else "item.hosting_traced"
+            kind = EventKind.ITEM_HOSTING_OVERRIDDEN if record.overridden else EventKind.ITEM_HOSTING_TRACED
             self._ctx.event(tx, kind, now, item=item, detail=record.facts.country or "unknown")
             if item.state in (ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA):
                 self._workflow.route_txn(tx, item, now)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import CLOSED_STATES, Event, Item, Principal
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord
@@ -73,7 +74,7 @@ class CaseContext:
     def event(
         self,
         tx: CaseTransaction,
-        kind: str,
+        kind: EventKind,
         now: datetime,
         *,
         item: Item | None = None,

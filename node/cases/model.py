@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from node.cases.event_kinds import EventKind
 from node.hashes import ContentHash
 from node.hosting import HostingFacts
 
@@ -319,7 +320,7 @@ class Event:
     """A state change, for integrators to stream. `seq` orders events and is the resume cursor."""
 
     event_id: str
-    kind: str
+    kind: EventKind
     occurred_at: datetime
     item_id: str = ""
     report_id: str = ""

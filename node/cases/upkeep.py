@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from node.cases.context import CaseContext
+from node.cases.event_kinds import EventKind
 from node.cases.model import ItemState
 from node.errors import InvalidArgument
 
@@ -32,7 +33,7 @@ class Upkeep:
                     continue
                 item.escalated_at = now
                 overdue = now - item.deadline_at if item.deadline_at else timedelta(0)
-                self._ctx.event(tx, "deadline.escalated", now, item=item, detail=f"overdue by {overdue}")
+                self._ctx.event(tx, EventKind.DEADLINE_ESCALATED, now, item=item, detail=f"overdue by {overdue}")
                 tx.update_item(item)
                 tx.append_audit(at=now, actor="scheduler", action="EscalateDeadline", subject=item_id, detail="")
                 escalated.append(item_id)

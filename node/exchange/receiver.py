@@ -26,6 +26,7 @@ from typing import Protocol
 
 import structlog
 
+from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.exchange_rules import ExchangeRefusal
 from node.cases.model import Event
@@ -359,7 +360,7 @@ class Receiver:
         tx.append_event(
             Event(
                 event_id=str(uuid.uuid4()),
-                kind="exchange.rejected",
+                kind=EventKind.EXCHANGE_REJECTED,
                 occurred_at=now,
                 detail=f"{code} from {_attributed(peer, claimed)} message {message_id or '?'}",
             )

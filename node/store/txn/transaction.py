@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.dml import UpdateBase
 
+from node.cases.event_kinds import EventKind
 from node.cases.model import Event, ItemState
 from node.store import schema as t
 
@@ -100,7 +101,7 @@ class TransactionBase:
         return [
             Event(
                 event_id=row.event_id,
-                kind=row.kind,
+                kind=EventKind(row.kind),
                 occurred_at=row.occurred_at,
                 item_id=row.item_id,
                 report_id=row.report_id,
