@@ -14,6 +14,7 @@ from node.access import StoredToken
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.api.event_details import details_to_proto
 from node.cases.event_kinds import proto_name
 from node.cases.fields import MALFORMED_ID
 from node.cases.model import Action, Assessment, Event, Hold, HostingRecord, Item, Report, Reporter
@@ -222,6 +223,7 @@ def event_to_proto(event: Event) -> pb.Event:
         state=enum_to_proto(event.state),  # type: ignore[arg-type]
         detail=event.detail,
         event_kind=pb.EventKind.Value(proto_name(event.kind)),  # type: ignore[arg-type]
+        **details_to_proto(event.details),
     )
 
 

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import Referral, Withdrawal, dump_body, from_outbox
 from node.cases.exchange_rules import RefusalReason
@@ -91,5 +92,6 @@ def _event(tx: ReceivingTransaction, kind: EventKind, now: datetime, held: HeldM
             kind=kind,
             occurred_at=now,
             detail=f"{held.kind} {held.message_id} from {held.sender} held since {held.held_at.isoformat()}: {why}",
+            details=MessageDetails(held.sender, held.message_id, held.kind, reason_code=why if why.isupper() else ""),
         )
     )

@@ -26,6 +26,7 @@ from typing import Protocol
 
 import structlog
 
+from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.exchange_rules import ExchangeRefusal
@@ -363,6 +364,7 @@ class Receiver:
                 kind=EventKind.EXCHANGE_REJECTED,
                 occurred_at=now,
                 detail=f"{code} from {_attributed(peer, claimed)} message {message_id or '?'}",
+                details=MessageDetails(peer or claimed, message_id, reason_code=code),
             )
         )
 

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.dml import UpdateBase
 
+from node.cases.event_details import details_from_json, details_to_json
 from node.cases.event_kinds import EventKind
 from node.cases.model import Event, ItemState
 from node.store import schema as t
@@ -90,6 +91,7 @@ class TransactionBase:
                 "occurred_at": event.occurred_at,
                 "state": event.state.value if event.state else None,
                 "detail": event.detail[:500],
+                "details": details_to_json(event.details),
             }
         )
 
@@ -108,6 +110,7 @@ class TransactionBase:
                 state=ItemState(row.state) if row.state else None,
                 detail=row.detail,
                 seq=row.seq,
+                details=details_from_json(row.details),
             )
             for row in rows
         ]

@@ -491,7 +491,7 @@ class Report(_message.Message):
     def __init__(self, report_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., items: _Optional[_Iterable[_Union[ReportedItem, _Mapping]]] = ..., referrer_url: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("cursor", "event_id", "kind", "item_id", "report_id", "occurred_at", "state", "detail", "event_kind")
+    __slots__ = ("cursor", "event_id", "kind", "item_id", "report_id", "occurred_at", "state", "detail", "event_kind", "action", "assessment", "routing", "hold", "deadline", "message", "notice", "hosting")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -501,6 +501,14 @@ class Event(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
     EVENT_KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    HOSTING_FIELD_NUMBER: _ClassVar[int]
     cursor: str
     event_id: str
     kind: str
@@ -510,7 +518,95 @@ class Event(_message.Message):
     state: ItemState
     detail: str
     event_kind: EventKind
-    def __init__(self, cursor: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., item_id: _Optional[str] = ..., report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ItemState, str]] = ..., detail: _Optional[str] = ..., event_kind: _Optional[_Union[EventKind, str]] = ...) -> None: ...
+    action: EventActionDetails
+    assessment: EventAssessmentDetails
+    routing: EventRoutingDetails
+    hold: EventHoldDetails
+    deadline: EventDeadlineDetails
+    message: EventMessageDetails
+    notice: EventNoticeDetails
+    hosting: EventHostingDetails
+    def __init__(self, cursor: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., item_id: _Optional[str] = ..., report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ItemState, str]] = ..., detail: _Optional[str] = ..., event_kind: _Optional[_Union[EventKind, str]] = ..., action: _Optional[_Union[EventActionDetails, _Mapping]] = ..., assessment: _Optional[_Union[EventAssessmentDetails, _Mapping]] = ..., routing: _Optional[_Union[EventRoutingDetails, _Mapping]] = ..., hold: _Optional[_Union[EventHoldDetails, _Mapping]] = ..., deadline: _Optional[_Union[EventDeadlineDetails, _Mapping]] = ..., message: _Optional[_Union[EventMessageDetails, _Mapping]] = ..., notice: _Optional[_Union[EventNoticeDetails, _Mapping]] = ..., hosting: _Optional[_Union[EventHostingDetails, _Mapping]] = ...) -> None: ...
+
+class EventActionDetails(_message.Message):
+    __slots__ = ("action", "actor", "moved_to_country")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    MOVED_TO_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    action: ActionType
+    actor: str
+    moved_to_country: str
+    def __init__(self, action: _Optional[_Union[ActionType, str]] = ..., actor: _Optional[str] = ..., moved_to_country: _Optional[str] = ...) -> None: ...
+
+class EventAssessmentDetails(_message.Message):
+    __slots__ = ("classification", "automatic")
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATIC_FIELD_NUMBER: _ClassVar[int]
+    classification: Classification
+    automatic: bool
+    def __init__(self, classification: _Optional[_Union[Classification, str]] = ..., automatic: _Optional[bool] = ...) -> None: ...
+
+class EventRoutingDetails(_message.Message):
+    __slots__ = ("route", "country", "peer_node")
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    PEER_NODE_FIELD_NUMBER: _ClassVar[int]
+    route: Route
+    country: str
+    peer_node: str
+    def __init__(self, route: _Optional[_Union[Route, str]] = ..., country: _Optional[str] = ..., peer_node: _Optional[str] = ...) -> None: ...
+
+class EventHoldDetails(_message.Message):
+    __slots__ = ("hold_id", "until")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, hold_id: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EventDeadlineDetails(_message.Message):
+    __slots__ = ("deadline_at", "overdue_seconds")
+    DEADLINE_AT_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    deadline_at: _timestamp_pb2.Timestamp
+    overdue_seconds: int
+    def __init__(self, deadline_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overdue_seconds: _Optional[int] = ...) -> None: ...
+
+class EventMessageDetails(_message.Message):
+    __slots__ = ("peer", "message_id", "message_kind", "reason_code", "sequence")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    message_id: str
+    message_kind: str
+    reason_code: str
+    sequence: int
+    def __init__(self, peer: _Optional[str] = ..., message_id: _Optional[str] = ..., message_kind: _Optional[str] = ..., reason_code: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class EventNoticeDetails(_message.Message):
+    __slots__ = ("notice_id", "notice_kind", "channel", "attempts", "error")
+    NOTICE_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    notice_id: str
+    notice_kind: str
+    channel: str
+    attempts: int
+    error: str
+    def __init__(self, notice_id: _Optional[str] = ..., notice_kind: _Optional[str] = ..., channel: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class EventHostingDetails(_message.Message):
+    __slots__ = ("country", "overridden")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    overridden: bool
+    def __init__(self, country: _Optional[str] = ..., overridden: _Optional[bool] = ...) -> None: ...
 
 class DurationSummary(_message.Message):
     __slots__ = ("count", "median_seconds", "p90_seconds")
