@@ -239,7 +239,8 @@ async def _drive(
     stats = (await analyst.events.GetStatistics(event_pb.GetStatisticsRequest())).overall
     say("\n7. Statistics:")
     say(
-        f"   items {stats.item_count}; removed {stats.removed_count}, within 72 h: {stats.removed_within_72h_share:.0%}"
+        f"   items {stats.item_count}; removed {stats.removed_count}; of the {stats.illegal_count} illegal, "
+        f"{stats.removed_within_72h_share:.0%} removed within 72 h"
     )
     say(
         f"   report -> LEA median {stats.report_to_lea.median_seconds / 3600:.1f} h; "

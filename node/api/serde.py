@@ -14,6 +14,8 @@ from node.access import StoredToken
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.api.event_details import details_to_proto
+from node.cases.event_kinds import proto_name
 from node.cases.fields import MALFORMED_ID
 from node.cases.model import Action, Assessment, Event, Hold, HostingRecord, Item, Report, Reporter
 from node.cases.requests import NewReport, NewUrl, RawHash
@@ -220,6 +222,8 @@ def event_to_proto(event: Event) -> pb.Event:
         occurred_at=timestamp(event.occurred_at),
         state=enum_to_proto(event.state),  # type: ignore[arg-type]
         detail=event.detail,
+        event_kind=pb.EventKind.Value(proto_name(event.kind)),  # type: ignore[arg-type]
+        **details_to_proto(event.details),
     )
 
 
@@ -231,14 +235,19 @@ def statistics_to_proto(s: Statistics) -> pb.Statistics:
     return pb.Statistics(
         hosting_country=s.hosting_country,
         item_count=s.item_count,
-        by_state=[pb.CountEntry(key=k, count=v) for k, v in s.by_state.items()],
-        by_classification=[pb.CountEntry(key=k, count=v) for k, v in s.by_classification.items()],
+        by_state=[pb.CountEntry(key=f"ITEM_STATE_{k}", count=v) for k, v in s.by_state.items()],
+        by_classification=[
+            pb.CountEntry(key="CLASSIFICATION_UNSPECIFIED" if k == "UNASSESSED" else f"CLASSIFICATION_{k}", count=v)
+            for k, v in s.by_classification.items()
+        ],
         report_to_lea=_duration_to_proto(s.report_to_lea),
         report_to_ntd=_duration_to_proto(s.report_to_ntd),
         report_to_removal=_duration_to_proto(s.report_to_removal),
         removed_count=s.removed_count,
         removed_within_72h_count=s.removed_within_72h_count,
         removed_within_72h_share=s.removed_within_72h_share,
+        illegal_count=s.illegal_count,
+        removed_within_72h_share_of_removed=s.removed_within_72h_share_of_removed,
     )
 
 

@@ -136,7 +136,12 @@ class CaseServicer(case_grpc.CaseServiceServicer):
             after = serde.decode_token(request.page_token, "i", check=check_uuid)
             state = proto_types.enum_from_proto(ItemState, request.state, field="state") if request.state else None
             items = self._b.cases.list_items(
-                state=state, hosting_country=request.hosting_country, after_item_id=after, limit=size + 1
+                state=state,
+                hosting_country=request.hosting_country,
+                after_item_id=after,
+                limit=size + 1,
+                origin_node=request.origin_node or None,
+                updated_since=proto_types.timestamp_from_proto(request, "updated_since", field="updated_since"),
             )
             more = len(items) > size
             items = items[:size]

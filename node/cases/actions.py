@@ -10,6 +10,8 @@ import structlog
 from uuid6 import uuid7
 
 from node.cases.context import CaseContext
+from node.cases.event_details import HoldDetails
+from node.cases.event_kinds import EventKind
 from node.cases.model import ActionType, Hold, Item, ItemState, Principal
 from node.cases.requests import NewAction, check_country, check_note, check_request_id, check_text
 from node.cases.results import RecordedAction
@@ -111,10 +113,11 @@ class Actions:
             item.active_hold = hold
             self._ctx.event(
                 tx,
-                "hold.placed",
+                EventKind.HOLD_PLACED,
                 now,
                 item=item,
                 detail=f"until {until.isoformat() if until else 'released'}",
+                details=HoldDetails(hold.hold_id, until),
             )
             cmd.done(item, detail=hold.hold_id)
         return item
@@ -128,6 +131,13 @@ class Actions:
                 raise FailedPrecondition("the item has no active hold", field="item_id")
             tx.release_hold(hold.hold_id, now)
             item.active_hold = None
-            self._ctx.event(tx, "hold.released", now, item=item, detail=hold.hold_id)
+            self._ctx.event(
+                tx,
+                EventKind.HOLD_RELEASED,
+                now,
+                item=item,
+                detail=hold.hold_id,
+                details=HoldDetails(hold.hold_id, hold.until),
+            )
             cmd.done(item, detail=hold.hold_id)
         return item

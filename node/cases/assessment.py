@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import structlog
 
 from node.cases.context import CaseContext, unique_hashes
+from node.cases.event_details import HostingDetails
+from node.cases.event_kinds import EventKind
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
@@ -128,8 +130,9 @@ class Assessments:
                     field="item_id",
                 )
             self._workflow.rehost_txn(tx, item, record)
-            kind = "item.hosting_overridden" if record.overridden else "item.hosting_traced"
-            self._ctx.event(tx, kind, now, item=item, detail=record.facts.country or "unknown")
+            kind = EventKind.ITEM_HOSTING_OVERRIDDEN if record.overridden else EventKind.ITEM_HOSTING_TRACED
+            hosting = HostingDetails(record.facts.country or "", record.overridden)
+            self._ctx.event(tx, kind, now, item=item, detail=record.facts.country or "unknown", details=hosting)
             if item.state in (ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA):
                 self._workflow.route_txn(tx, item, now)
             cmd.done(item, detail=record.facts.country or "unknown")

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from node.cases.event_details import EventDetails
+from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import CLOSED_STATES, Event, Item, Principal
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, NoticeHook
@@ -75,12 +77,13 @@ class CaseContext:
     def event(
         self,
         tx: CaseTransaction,
-        kind: str,
+        kind: EventKind,
         now: datetime,
         *,
         item: Item | None = None,
         report_id: str = "",
         detail: str = "",
+        details: EventDetails | None = None,
     ) -> None:
         tx.append_event(
             Event(
@@ -91,6 +94,7 @@ class CaseContext:
                 report_id=report_id,
                 state=item.state if item else None,
                 detail=detail,
+                details=details,
             )
         )
 

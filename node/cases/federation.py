@@ -11,6 +11,8 @@ from datetime import datetime
 from uuid6 import uuid7
 
 from node.cases.context import CaseContext
+from node.cases.event_details import MessageDetails
+from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal, dump_body
 from node.cases.exchange_rules import (
     ReferralVerdict,
@@ -121,7 +123,14 @@ class Federation:
             item.status_sequence = referral.next_status_sequence - 1
             item.hosting = hosting
         tx.insert_hosting(item.item_id, hosting)
-        self._ctx.event(tx, "referral.received", now, item=item, detail=f"from {sender} for {referral.origin_node}")
+        self._ctx.event(
+            tx,
+            EventKind.REFERRAL_RECEIVED,
+            now,
+            item=item,
+            detail=f"from {sender} for {referral.origin_node}",
+            details=MessageDetails(sender, message_kind="referral"),
+        )
         origin = referral.assessment
         if origin is not None and origin.classification is Classification.BASELINE:
             # BASELINE is illegal everywhere and cannot be overruled: no second look needed.
@@ -165,7 +174,14 @@ class Federation:
             )
         if verdict is StatusVerdict.BUFFER:
             tx.put_pending_update(item.item_id, update.sequence, sender, dump_body(update.to_json()), now)
-            self._ctx.event(tx, "status.buffered", now, item=item, detail=f"#{update.sequence} from {sender}")
+            self._ctx.event(
+                tx,
+                EventKind.STATUS_BUFFERED,
+                now,
+                item=item,
+                detail=f"#{update.sequence} from {sender}",
+                details=MessageDetails(sender, message_kind="status_update", sequence=update.sequence),
+            )
             tx.update_item(item)
             return
         self._apply_status_txn(tx, item, sender, update, now)
@@ -206,7 +222,8 @@ class Federation:
             self._workflow.close_txn(tx, item, ItemState.CLOSED_NOT_ILLEGAL, at)
         elif update.action is ActionType.MOVED:
             self._workflow.apply_move_txn(tx, item, sender, update, now)
-        self._ctx.event(tx, "status.applied", now, item=item, detail=detail)
+        applied = MessageDetails(sender, message_kind="status_update", sequence=update.sequence)
+        self._ctx.event(tx, EventKind.STATUS_APPLIED, now, item=item, detail=detail, details=applied)
 
     def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
         """The originator withdrew its referral: stop work, keep the item as a tombstone. Only the origin

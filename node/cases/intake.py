@@ -14,6 +14,7 @@ import structlog
 from uuid6 import uuid7
 
 from node.cases.context import CaseContext, fingerprint_of, unique_hashes
+from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import TRUSTED_ITEM_HASHES, caller_provenance
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, HostingRecord, Item, ItemState, Principal, Report, ReportedItem, Reporter
@@ -147,7 +148,7 @@ class Intake:
                 continue
             report_id = str(uuid7())
             bulk.reports.append((Report(report_id, p.received_at, (), p.referrer, p.reporter), principal.name, now))
-            self._ctx.event(tx, "report.received", now, report_id=report_id, detail=f"{len(p.urls)} url(s)")
+            self._ctx.event(tx, EventKind.REPORT_RECEIVED, now, report_id=report_id, detail=f"{len(p.urls)} url(s)")
             items: list[ReportedItem] = []
             seen: dict[str, ReportedItem] = {}
             for position, (url, host, hashes) in enumerate(p.urls):
@@ -175,7 +176,7 @@ class Intake:
                     )
                     bulk.items.append(item)
                     bulk.links.append((report_id, item.item_id, position, True))
-                    self._ctx.event(tx, "item.created", now, item=item, report_id=report_id)
+                    self._ctx.event(tx, EventKind.ITEM_CREATED, now, item=item, report_id=report_id)
                     reported = ReportedItem(item.item_id, url, True, False, item.state)
                 open_urls.add(url)
                 items.append(reported)
@@ -217,7 +218,7 @@ class Intake:
                 tx.set_item_hash_provenance(existing.item_id, confirmed, provenance)
                 existing.hash_provenance.update(dict.fromkeys(confirmed, provenance))
             tx.update_item(existing)
-            self._ctx.event(tx, "item.repeat_report", now, item=existing, report_id=report_id)
+            self._ctx.event(tx, EventKind.ITEM_REPEAT_REPORT, now, item=existing, report_id=report_id)
             return ReportedItem(existing.item_id, url, False, existing.known_content, existing.state)
 
         item = Item(
@@ -235,7 +236,7 @@ class Intake:
         tx.insert_item(item)
         tx.add_item_hashes(item.item_id, item.hashes, provenance)
         tx.insert_hosting(item.item_id, item.hosting)  # type: ignore[arg-type]
-        self._ctx.event(tx, "item.created", now, item=item, report_id=report_id)
+        self._ctx.event(tx, EventKind.ITEM_CREATED, now, item=item, report_id=report_id)
         known = self._known.match_known_txn(tx, item, now)
         if known is not None:
             item.known_content = True
@@ -247,7 +248,7 @@ class Intake:
                 automatic=True,
                 note=f"matched known hash {known.known_hash_id} ({known.hash.algorithm})",
             )
-            self._ctx.event(tx, "item.known_match", now, item=item, detail=f"known_hash={known.known_hash_id}")
+            self._ctx.event(tx, EventKind.ITEM_KNOWN_MATCH, now, item=item, detail=f"known_hash={known.known_hash_id}")
             self._workflow.apply_assessment_txn(tx, item, assessment, now, actor="known-hash")
             tx.update_item(item)
         return ReportedItem(item.item_id, url, True, item.known_content, item.state)

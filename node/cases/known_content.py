@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from node.cases.context import CaseContext
+from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
 from node.cases.model import Classification, HashProvenance, Item, KnownHash, Principal
 from node.cases.ports import CaseTransaction
@@ -47,7 +48,7 @@ class KnownContent:
                 automatic = automatic or decision.automatic
             elif decision.hint is not None:
                 detail = f"{provenance} {content_hash.algorithm} hash: {describe(decision.hint)}; an analyst decides"
-                self._ctx.event(tx, "item.known_hash_hint", now, item=item, detail=detail)
+                self._ctx.event(tx, EventKind.ITEM_KNOWN_HASH_HINT, now, item=item, detail=detail)
         return automatic
 
     def learn_hashes_txn(
@@ -105,7 +106,9 @@ class KnownContent:
         )
         item.hashes.extend(new)
         item.hash_provenance.update(dict.fromkeys(attested, analyst))
-        self._ctx.event(tx, "item.hashes_attested", now, item=item, detail=f"{len(attested)} hash(es), {len(new)} new")
+        self._ctx.event(
+            tx, EventKind.ITEM_HASHES_ATTESTED, now, item=item, detail=f"{len(attested)} hash(es), {len(new)} new"
+        )
 
     def import_known_hashes(
         self,
@@ -188,4 +191,4 @@ class KnownContent:
         """Trusted sources disagree on a hash: say so, and which one counts (the first, by the precedence)."""
         detail = "; ".join(describe(e) for e in conflict)
         detail = f"sources disagree, {conflict[0].source[:60]} counts: {detail}"[:500]
-        self._ctx.event(tx, "known_hash.conflict", now, item=item, detail=detail)
+        self._ctx.event(tx, EventKind.KNOWN_HASH_CONFLICT, now, item=item, detail=detail)

@@ -6,26 +6,35 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from node.cases.event_kinds import EventKind
 from node.hashes import ContentHash
 from node.hosting import HostingFacts
 
 __all__ = [
     "CLOSED_STATES",
     "Action",
+    "ActionDetails",
     "ActionType",
     "AgeGroup",
     "Assessment",
+    "AssessmentDetails",
     "Classification",
     "Commerciality",
     "ContentType",
+    "DeadlineDetails",
     "Event",
+    "EventDetails",
     "Gender",
     "HashProvenance",
     "Hold",
+    "HoldDetails",
+    "HostingDetails",
     "HostingRecord",
     "Item",
     "ItemState",
     "KnownHash",
+    "MessageDetails",
+    "NoticeDetails",
     "OutboxMessage",
     "PaymentMethod",
     "Principal",
@@ -34,6 +43,7 @@ __all__ = [
     "Reporter",
     "Role",
     "Route",
+    "RoutingDetails",
     "SiteType",
 ]
 
@@ -314,18 +324,95 @@ class KnownHash:
     learned_from_item: str = ""  # the item whose assessment taught a learned entry
 
 
+# The typed details of an event, for programs: what an action, an assessment, a route, a hold, a deadline, a
+# message between nodes, a notice or a hosting trace was (Event.detail stays a human summary). Stored as JSON
+# (node.cases.event_details), served as the proto Event's `details` oneof.
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDetails:
+    action: ActionType
+    actor: str
+    moved_to_country: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentDetails:
+    classification: Classification
+    automatic: bool  # by a known-hash match, or the origin's for a referral
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingDetails:
+    route: Route
+    country: str  # "" when unknown
+    peer_node: str = ""  # the node referred to
+
+
+@dataclass(frozen=True, slots=True)
+class HoldDetails:
+    hold_id: str
+    until: datetime | None  # None: until released
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineDetails:
+    deadline_at: datetime
+    overdue_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDetails:
+    """A message between nodes: the peer (the authenticated one, for a refused message), its id and kind,
+    and the refusal's reason code if any."""
+
+    peer: str
+    message_id: str = ""
+    message_kind: str = ""
+    reason_code: str = ""
+    sequence: int = 0  # of a status update
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeDetails:
+    notice_id: str
+    notice_kind: str  # LEA or NTD
+    channel: str
+    attempts: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HostingDetails:
+    country: str  # "" when unknown
+    overridden: bool
+
+
+EventDetails = (
+    ActionDetails
+    | AssessmentDetails
+    | RoutingDetails
+    | HoldDetails
+    | DeadlineDetails
+    | MessageDetails
+    | NoticeDetails
+    | HostingDetails
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     """A state change, for integrators to stream. `seq` orders events and is the resume cursor."""
 
     event_id: str
-    kind: str
+    kind: EventKind
     occurred_at: datetime
     item_id: str = ""
     report_id: str = ""
     state: ItemState | None = None
     detail: str = ""
     seq: int = 0
+    details: EventDetails | None = None  # typed, for programs (node.cases.event_details)
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,8 +124,18 @@ class CaseTransaction(Protocol):
     def insert_hold(self, hold: Hold) -> None: ...
     def release_hold(self, hold_id: str, at: datetime) -> None: ...
     def list_items(
-        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
-    ) -> list[Item]: ...
+        self,
+        *,
+        state: ItemState | None,
+        hosting_country: str | None,
+        after_item_id: str,
+        limit: int,
+        origin_node: str | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Item]:
+        """Items by id; `origin_node` "" means this node's own; `updated_since`: with an event at or after it."""
+        ...
+
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]: ...
     def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
         """Delete up to `limit` items closed before the cutoff, with their records; returns their ids.

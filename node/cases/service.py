@@ -99,10 +99,22 @@ class CaseService:
         return self._queries.get_item(item_id)
 
     def list_items(
-        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
+        self,
+        *,
+        state: ItemState | None,
+        hosting_country: str | None,
+        after_item_id: str,
+        limit: int,
+        origin_node: str | None = None,
+        updated_since: datetime | None = None,
     ) -> list[Item]:
         return self._queries.list_items(
-            state=state, hosting_country=hosting_country, after_item_id=after_item_id, limit=limit
+            state=state,
+            hosting_country=hosting_country,
+            after_item_id=after_item_id,
+            limit=limit,
+            origin_node=origin_node,
+            updated_since=updated_since,
         )
 
     def timeline(self, item_id: str) -> list[Event]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from node.cases.model import ItemState
+from node.cases.model import Classification, ItemState
 from node.cases.ports import ItemTimes
 
 __all__ = ["REMOVAL_TARGET", "DurationSummary", "Statistics", "compute_statistics", "quantile"]
@@ -18,6 +18,7 @@ __all__ = ["REMOVAL_TARGET", "DurationSummary", "Statistics", "compute_statistic
 REMOVAL_TARGET = timedelta(hours=72)
 # Content found gone counts as removed: either way it is offline.
 _REMOVED = (ItemState.CLOSED_REMOVED, ItemState.CLOSED_UNAVAILABLE)
+_ILLEGAL = (Classification.BASELINE, Classification.NATIONAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +39,17 @@ class Statistics:
     report_to_removal: DurationSummary
     removed_count: int
     removed_within_72h_count: int
+    illegal_count: int = 0  # classified BASELINE or NATIONAL
 
     @property
     def removed_within_72h_share(self) -> float:
+        """Of the illegal items, the share removed within 72 hours of the first report; items still open
+        count as not (yet) removed. This is the success rate: a period with little removed reads low."""
+        return self.removed_within_72h_count / self.illegal_count if self.illegal_count else 0.0
+
+    @property
+    def removed_within_72h_share_of_removed(self) -> float:
+        """Of the items removed, the share removed within 72 hours: how fast removals were, not how many."""
         return self.removed_within_72h_count / self.removed_count if self.removed_count else 0.0
 
 
@@ -74,6 +83,7 @@ def compute_statistics(rows: Iterable[ItemTimes], hosting_country: str = "") -> 
         report_to_removal=_summary(to_removal),
         removed_count=len(to_removal),
         removed_within_72h_count=within,
+        illegal_count=sum(1 for r in rows if r.classification in _ILLEGAL),
     )
 
 

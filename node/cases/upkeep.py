@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 import structlog
 
 from node.cases.context import CaseContext
+from node.cases.event_details import DeadlineDetails
+from node.cases.event_kinds import EventKind
 from node.cases.model import ItemState
 from node.errors import InvalidArgument
 
@@ -32,7 +34,14 @@ class Upkeep:
                     continue
                 item.escalated_at = now
                 overdue = now - item.deadline_at if item.deadline_at else timedelta(0)
-                self._ctx.event(tx, "deadline.escalated", now, item=item, detail=f"overdue by {overdue}")
+                self._ctx.event(
+                    tx,
+                    EventKind.DEADLINE_ESCALATED,
+                    now,
+                    item=item,
+                    detail=f"overdue by {overdue}",
+                    details=DeadlineDetails(item.deadline_at or now, int(overdue.total_seconds())),
+                )
                 tx.update_item(item)
                 tx.append_audit(at=now, actor="scheduler", action="EscalateDeadline", subject=item_id, detail="")
                 escalated.append(item_id)

@@ -15,6 +15,8 @@ from datetime import datetime
 from uuid6 import uuid7
 
 from node.cases.context import CaseContext
+from node.cases.event_details import ActionDetails, AssessmentDetails, MessageDetails, RoutingDetails
+from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import ExchangeMessage, Referral, StatusUpdate, dump_body
 from node.cases.model import (
     Action,
@@ -43,7 +45,14 @@ class ItemWorkflow:
     ) -> int:
         assessment_id = tx.insert_assessment(item.item_id, assessment)
         item.assessment = assessment
-        self._ctx.event(tx, "item.assessed", now, item=item, detail=str(assessment.classification))
+        self._ctx.event(
+            tx,
+            EventKind.ITEM_ASSESSED,
+            now,
+            item=item,
+            detail=str(assessment.classification),
+            details=AssessmentDetails(assessment.classification, assessment.automatic),
+        )
         if assessment.classification is Classification.NOT_ILLEGAL:
             self.record_action_txn(tx, item, ActionType.NOT_ILLEGAL, now, actor=actor)
             self.close_txn(tx, item, ItemState.CLOSED_NOT_ILLEGAL, now)
@@ -70,12 +79,22 @@ class ItemWorkflow:
             item.assigned_node = self._ctx.settings.node_id
             item.referred_to = ""
             item.state = ItemState.LEA_NOTIFIED if item.lea_notified_at else ItemState.AWAITING_LEA
-            self._ctx.event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country}")
+            routed = RoutingDetails(decision.route, country)
+            self._ctx.event(
+                tx, EventKind.ITEM_ROUTED, now, item=item, detail=f"{decision.route} {country}", details=routed
+            )
             return
         item.assigned_node = decision.peer_node
         item.referred_to = decision.peer_node
         item.state = ItemState.REFERRED
-        self._ctx.event(tx, "item.routed", now, item=item, detail=f"{decision.route} {country} -> {decision.peer_node}")
+        self._ctx.event(
+            tx,
+            EventKind.ITEM_ROUTED,
+            now,
+            item=item,
+            detail=f"{decision.route} {country} -> {decision.peer_node}",
+            details=RoutingDetails(decision.route, country, decision.peer_node),
+        )
         if item.origin_node:
             # An item referred here goes on: only its originator refers it, once it has checked the move (see
             # node.cases.exchange_rules), or takes it back when the content is hosted in its own country.
@@ -141,13 +160,20 @@ class ItemWorkflow:
         action = Action(str(uuid7()), item.item_id, action_type, now, actor, note, moved_to_country)
         tx.insert_action(action)
         item.actions.append(action)
-        self._ctx.event(tx, "action.recorded", now, item=item, detail=str(action_type))
+        self._ctx.event(
+            tx,
+            EventKind.ACTION_RECORDED,
+            now,
+            item=item,
+            detail=str(action_type),
+            details=ActionDetails(action_type, actor, moved_to_country),
+        )
         return action
 
     def close_txn(self, tx: CaseTransaction, item: Item, state: ItemState, now: datetime) -> None:
         item.state = state
         item.closed_at = now
-        self._ctx.event(tx, "item.closed", now, item=item, detail=str(state))
+        self._ctx.event(tx, EventKind.ITEM_CLOSED, now, item=item, detail=str(state))
 
     def reserve_status_sequence(self, item: Item) -> int:
         item.status_sequence += 1
@@ -182,4 +208,11 @@ class ItemWorkflow:
     def enqueue_txn(self, tx: CaseTransaction, item: Item, peer: str, body: ExchangeMessage, now: datetime) -> None:
         message = OutboxMessage(str(uuid7()), peer, body.kind, item.item_id, dump_body(body.to_json()), now)
         tx.enqueue_outbox(message)
-        self._ctx.event(tx, "outbox.queued", now, item=item, detail=f"{body.kind} {message.message_id} -> {peer}")
+        self._ctx.event(
+            tx,
+            EventKind.OUTBOX_QUEUED,
+            now,
+            item=item,
+            detail=f"{body.kind} {message.message_id} -> {peer}",
+            details=MessageDetails(peer, message.message_id, str(body.kind)),
+        )

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from node.cases.event_details import MessageDetails
+from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import Referral, Withdrawal, dump_body, from_outbox
 from node.cases.exchange_rules import RefusalReason
 from node.cases.model import Event
@@ -72,7 +74,7 @@ class Holding:
             except DomainError as error:
                 code = type(error).__name__.upper()
                 _log.warning("exchange.held_refused", sender=held.sender, message_id=held.message_id, code=code)
-                _event(tx, "exchange.held_refused", now, held, code)
+                _event(tx, EventKind.EXCHANGE_HELD_REFUSED, now, held, code)
             else:
                 _log.info("exchange.held_applied", sender=held.sender, message_id=held.message_id)
 
@@ -80,15 +82,16 @@ class Holding:
         """Drop what was held for its whole hold period: its item never came."""
         for held in tx.drop_expired_held(now):
             _log.warning("exchange.held_expired", sender=held.sender, message_id=held.message_id)
-            _event(tx, "exchange.held_expired", now, held, "its item never arrived")
+            _event(tx, EventKind.EXCHANGE_HELD_EXPIRED, now, held, "its item never arrived")
 
 
-def _event(tx: ReceivingTransaction, kind: str, now: datetime, held: HeldMessage, why: str) -> None:
+def _event(tx: ReceivingTransaction, kind: EventKind, now: datetime, held: HeldMessage, why: str) -> None:
     tx.append_event(
         Event(
             event_id=str(uuid.uuid4()),
             kind=kind,
             occurred_at=now,
             detail=f"{held.kind} {held.message_id} from {held.sender} held since {held.held_at.isoformat()}: {why}",
+            details=MessageDetails(held.sender, held.message_id, held.kind, reason_code=why if why.isupper() else ""),
         )
     )

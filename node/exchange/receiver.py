@@ -26,6 +26,8 @@ from typing import Protocol
 
 import structlog
 
+from node.cases.event_details import MessageDetails
+from node.cases.event_kinds import EventKind
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.exchange_rules import ExchangeRefusal
 from node.cases.model import Event
@@ -359,9 +361,10 @@ class Receiver:
         tx.append_event(
             Event(
                 event_id=str(uuid.uuid4()),
-                kind="exchange.rejected",
+                kind=EventKind.EXCHANGE_REJECTED,
                 occurred_at=now,
                 detail=f"{code} from {_attributed(peer, claimed)} message {message_id or '?'}",
+                details=MessageDetails(peer or claimed, message_id, reason_code=code),
             )
         )
 

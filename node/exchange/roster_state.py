@@ -25,6 +25,7 @@ from datetime import timedelta
 import structlog
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.cases.event_kinds import EventKind
 from node.cases.model import Event
 from node.clock import Clock
 from node.crypto.roster import (
@@ -131,7 +132,7 @@ class RosterState:
             except RosterError as error:
                 self._once(
                     f"{len(stored) + self.membership.version}:refused",
-                    "roster.stored_refused",
+                    EventKind.ROSTER_STORED_REFUSED,
                     error.reason,
                     error.message,
                 )
@@ -148,15 +149,15 @@ class RosterState:
                 f"roster version {membership.version} expired at {expires.isoformat()}: referrals and status "
                 "updates stay queued, and incoming messages are refused, until a newer roster is applied"
             )
-            self._once(f"{membership.version}:expired", "roster.expired", "ROSTER_EXPIRED", detail)
+            self._once(f"{membership.version}:expired", EventKind.ROSTER_EXPIRED, "ROSTER_EXPIRED", detail)
             return "expired"
         if expires - now <= warn_before:
             detail = f"roster version {membership.version} expires at {expires.isoformat()}: apply a newer one"
-            self._once(f"{membership.version}:expiring", "roster.expiring", "ROSTER_EXPIRING", detail)
+            self._once(f"{membership.version}:expiring", EventKind.ROSTER_EXPIRING, "ROSTER_EXPIRING", detail)
             return "expiring"
         return "ok"
 
-    def _once(self, key: str, kind: str, code: str, detail: str) -> None:
+    def _once(self, key: str, kind: EventKind, code: str, detail: str) -> None:
         if key in self._warned:
             return
         self._warned.add(key)
@@ -175,10 +176,10 @@ class RosterState:
             self.install(signed)
         except RosterError as error:
             detail = f"{source}: {error.message}"
-            self._once(f"{source}:{error.reason}:{error.message}", "roster.file_refused", error.reason, detail)
+            self._once(f"{source}:{error.reason}:{error.message}", EventKind.ROSTER_FILE_REFUSED, error.reason, detail)
             return False
         detail = f"roster version {roster.version} installed from {source}"
-        self._once(f"{roster.version}:installed", "roster.installed", "INSTALLED", detail)
+        self._once(f"{roster.version}:installed", EventKind.ROSTER_INSTALLED, "INSTALLED", detail)
         return True
 
     def signed_after(self, version: int) -> list[bytes]:

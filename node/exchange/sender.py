@@ -32,6 +32,8 @@ from typing import Any
 import structlog
 
 from node.aio import wait_event
+from node.cases.event_details import MessageDetails
+from node.cases.event_kinds import EventKind
 from node.cases.model import Event, OutboxMessage
 from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
@@ -303,10 +305,11 @@ class PeerSender:
                 tx.append_event(
                     Event(
                         event_id=str(uuid.uuid4()),
-                        kind="delivery.rejected",
+                        kind=EventKind.DELIVERY_REJECTED,
                         occurred_at=now,
                         item_id=message.item_id,
                         detail=f"{message.kind} {message.message_id} to {self.peer}: {result.reason_code}",
+                        details=MessageDetails(self.peer, message.message_id, message.kind, result.reason_code),
                     )
                 )
                 _log.error(

@@ -13,8 +13,10 @@ from typing import Protocol, TypeVar
 
 import structlog
 
-from node.cases.model import Event
+from node.cases.event_kinds import EventKind
+from node.cases.model import Event, NoticeDetails
 from node.clock import Clock
+from node.notices.compose import Notice
 from node.notices.ports import (
     DeliveryFailed,
     NoticeChannel,
@@ -103,7 +105,14 @@ class NoticeDispatcher:
         with self._store.transaction() as tx:
             if not tx.notice_sent(notice.notice_id, now):
                 return
-            _event(tx, "notice.sent", notice.item_id, now, f"{notice.kind} {notice.notice_id} by {notice.channel}")
+            _event(
+                tx,
+                EventKind.NOTICE_SENT,
+                notice,
+                now,
+                f"{notice.kind} {notice.notice_id} by {notice.channel}",
+                attempts=queued.attempts + 1,
+            )
         _log.info("notice.sent", notice_id=notice.notice_id, item_id=notice.item_id, kind=str(notice.kind))
         self._observe(queued, "sent")
 
@@ -115,11 +124,21 @@ class NoticeDispatcher:
         what = f"{notice.kind} {notice.notice_id} attempt {attempts}: {error}"
         with self._store.transaction() as tx:
             tx.notice_failed(notice.notice_id, error, retry_at)
-            _event(tx, "notice.attempt_failed", notice.item_id, now, what)
+            _event(tx, EventKind.NOTICE_ATTEMPT_FAILED, notice, now, what, attempts=attempts, error=error)
             if attempts == settings.alert_after_attempts and not give_up:
-                _event(tx, "notice.failing", notice.item_id, now, f"{what}; still retrying")
+                _event(
+                    tx, EventKind.NOTICE_FAILING, notice, now, f"{what}; still retrying", attempts=attempts, error=error
+                )
             if give_up:
-                _event(tx, "notice.failed", notice.item_id, now, f"{what}; gave up (`hotline-node notices retry`)")
+                _event(
+                    tx,
+                    EventKind.NOTICE_FAILED,
+                    notice,
+                    now,
+                    f"{what}; gave up (`hotline-node notices retry`)",
+                    attempts=attempts,
+                    error=error,
+                )
         log = _log.error if give_up or attempts >= settings.alert_after_attempts else _log.warning
         log("notice.attempt_failed", notice_id=notice.notice_id, item_id=notice.item_id, attempts=attempts, error=error)
         self._observe(queued, "gave_up" if give_up else "failed")
@@ -129,5 +148,24 @@ class NoticeDispatcher:
             self._observer.attempted(str(queued.notice.kind), queued.notice.channel, outcome)
 
 
-def _event(tx: NoticeTransaction, kind: str, item_id: str, now: datetime, detail: str) -> None:
-    tx.append_event(Event(event_id=str(uuid.uuid4()), kind=kind, occurred_at=now, item_id=item_id, detail=detail))
+def _event(
+    tx: NoticeTransaction,
+    kind: EventKind,
+    notice: Notice,
+    now: datetime,
+    detail: str,
+    *,
+    attempts: int,
+    error: str = "",
+) -> None:
+    details = NoticeDetails(notice.notice_id, str(notice.kind), notice.channel, attempts, error)
+    tx.append_event(
+        Event(
+            event_id=str(uuid.uuid4()),
+            kind=kind,
+            occurred_at=now,
+            item_id=notice.item_id,
+            detail=detail,
+            details=details,
+        )
+    )

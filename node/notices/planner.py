@@ -10,7 +10,8 @@ from typing import cast
 
 import structlog
 
-from node.cases.model import ActionType, Event, Item
+from node.cases.event_kinds import EventKind
+from node.cases.model import ActionType, Event, Item, NoticeDetails
 from node.cases.ports import CaseTransaction
 from node.notices.compose import compose
 from node.notices.ports import NoticeTransaction
@@ -34,16 +35,32 @@ class NoticePlanner:
         composed = compose(item, kind, self._settings, now)
         if isinstance(composed, str):
             _log.warning("notice.not_sent", item_id=item.item_id, kind=str(kind), reason=composed)
-            _event(tx, "notice.not_sent", item, now, f"{kind}: {composed}")
+            _event(
+                tx,
+                EventKind.NOTICE_NOT_SENT,
+                item,
+                now,
+                f"{kind}: {composed}",
+                NoticeDetails("", str(kind), str(self._settings.channel)),
+            )
             return
         # The one store implements both ports (node.store.sql_store checks it); the hook's signature names
         # the cases port because the domain must not know this module's.
         cast(NoticeTransaction, tx).enqueue_notices([composed])
         _log.info("notice.queued", item_id=item.item_id, kind=str(kind), notice_id=composed.notice_id)
-        _event(tx, "notice.queued", item, now, f"{kind} {composed.notice_id} by {composed.channel}")
+        _event(
+            tx,
+            EventKind.NOTICE_QUEUED,
+            item,
+            now,
+            f"{kind} {composed.notice_id} by {composed.channel}",
+            NoticeDetails(composed.notice_id, str(kind), composed.channel),
+        )
 
 
-def _event(tx: CaseTransaction, kind: str, item: Item, now: datetime, detail: str) -> None:
+def _event(
+    tx: CaseTransaction, kind: EventKind, item: Item, now: datetime, detail: str, details: NoticeDetails
+) -> None:
     tx.append_event(
         Event(
             event_id=str(uuid.uuid4()),
@@ -52,5 +69,6 @@ def _event(tx: CaseTransaction, kind: str, item: Item, now: datetime, detail: st
             item_id=item.item_id,
             state=item.state,
             detail=detail,
+            details=details,
         )
     )

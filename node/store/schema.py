@@ -272,6 +272,8 @@ events = Table(
     Column("occurred_at", UtcDateTime(), nullable=False),
     Column("state", String(32), nullable=True),
     Column("detail", String(500), nullable=False),
+    # The typed details as JSON (node.cases.event_details), for the kinds that have them.
+    Column("details", String(2000), nullable=True),
 )
 
 # Append-only and hash-chained: entry_hash = SHA-256(prev_hash and the entry's fields). Triggers created by

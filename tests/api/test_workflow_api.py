@@ -657,6 +657,26 @@ async def test_list_items_filters_by_state_and_country_across_pages(served: Serv
     assert sorted(await listed(state=pb.ITEM_STATE_AWAITING_ASSESSMENT, hosting_country="NL")) == sorted(nl[3:])
 
 
+async def test_list_items_filters_by_origin_and_by_what_changed_since(served: Served) -> None:
+    """updated_since: items with any event at or after it; origin_node: this node's own id gives its own."""
+    ids = [(await submit(served, f"https://nl.host.example/since/{i}")).item_id for i in range(3)]
+    served.clock.advance(HOUR)
+    since = served.clock.now()
+    await assess(served, ids[1], pb.CLASSIFICATION_NATIONAL)
+
+    async def listed(**filters: object) -> list[str]:
+        page = await served.analyst.cases.ListItems(case_pb.ListItemsRequest(**filters))  # type: ignore[arg-type]
+        return [i.item_id for i in page.items]
+
+    assert await listed(updated_since=ts(since)) == [ids[1]]
+    assert sorted(await listed(updated_since=ts(since - HOUR))) == sorted(ids)
+    assert await listed(updated_since=ts(since + HOUR)) == []
+    assert sorted(await listed(origin_node="nl-hotline")) == sorted(ids)
+    assert await listed(origin_node="de-hotline") == []  # it referred nothing here
+    bad = await refused(served.analyst.cases.ListItems(case_pb.ListItemsRequest(origin_node="DE HOTLINE")))
+    assert (bad.code, bad.field) == (grpc.StatusCode.INVALID_ARGUMENT, "origin_node")
+
+
 async def test_list_events_pages_through_every_event_once(served: Served) -> None:
     for i in range(4):
         await submit(served, f"https://nl.host.example/events/{i}")
@@ -734,13 +754,13 @@ async def test_statistics_figures(served: Served) -> None:
     response = await served.lea.events.GetStatistics(event_pb.GetStatisticsRequest())
     overall = response.overall
     assert overall.hosting_country == "" and overall.item_count == 5
-    assert counted(list(overall.by_state)) == {
-        "AWAITING_LEA": 1,
-        "CLOSED_REMOVED": 2,
-        "CLOSED_UNAVAILABLE": 1,
-        "REFERRED": 1,
+    assert counted(list(overall.by_state)) == {  # keyed by the enum values' names
+        "ITEM_STATE_AWAITING_LEA": 1,
+        "ITEM_STATE_CLOSED_REMOVED": 2,
+        "ITEM_STATE_CLOSED_UNAVAILABLE": 1,
+        "ITEM_STATE_REFERRED": 1,
     }
-    assert counted(list(overall.by_classification)) == {"NATIONAL": 5}
+    assert counted(list(overall.by_classification)) == {"CLASSIFICATION_NATIONAL": 5}
     h = 3600.0
     assert (overall.report_to_lea.count, overall.report_to_lea.median_seconds) == (2, 1.5 * h)
     assert overall.report_to_lea.p90_seconds == pytest.approx(1.9 * h)
@@ -749,16 +769,19 @@ async def test_statistics_figures(served: Served) -> None:
     # Removed (or found unavailable): E at 3h, A at 4h, B at 80h.
     assert (overall.report_to_removal.count, overall.report_to_removal.median_seconds) == (3, 4 * h)
     assert overall.report_to_removal.p90_seconds == pytest.approx(4 * h + 0.8 * 76 * h)
-    assert (overall.removed_count, overall.removed_within_72h_count) == (3, 2)
-    assert overall.removed_within_72h_share == pytest.approx(2 / 3)
+    assert (overall.removed_count, overall.removed_within_72h_count, overall.illegal_count) == (3, 2, 5)
+    # Of the 5 illegal items, 2 went within 72 h (the open one counts as not removed); of the 3 removed, 2.
+    assert overall.removed_within_72h_share == pytest.approx(2 / 5)
+    assert overall.removed_within_72h_share_of_removed == pytest.approx(2 / 3)
 
     per_country = {s.hosting_country: s for s in response.by_hosting_country}
     assert [s.hosting_country for s in response.by_hosting_country] == ["BR", "DE", "NL"]
     assert {c: s.item_count for c, s in per_country.items()} == {"BR": 1, "DE": 1, "NL": 3}
-    assert per_country["NL"].removed_within_72h_share == pytest.approx(0.5)
+    assert per_country["NL"].removed_within_72h_share == pytest.approx(1 / 3)  # A in time, B late, C open
+    assert per_country["NL"].removed_within_72h_share_of_removed == pytest.approx(0.5)
     assert per_country["BR"].removed_within_72h_share == pytest.approx(1.0)
     assert per_country["DE"].removed_count == 0 and per_country["DE"].removed_within_72h_share == 0
-    assert counted(list(per_country["DE"].by_state)) == {"REFERRED": 1}
+    assert counted(list(per_country["DE"].by_state)) == {"ITEM_STATE_REFERRED": 1}
 
 
 async def test_statistics_for_one_hosting_country(served: Served) -> None:

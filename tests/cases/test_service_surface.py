@@ -20,7 +20,7 @@ EXPECTED_SURFACE = {
     "get_report": "(report_id)",
     "import_known_hashes": "(principal, entries, source, request_id='', version='')",
     "list_events": "(*, after_seq, limit)",
-    "list_items": "(*, state, hosting_country, after_item_id, limit)",
+    "list_items": "(*, state, hosting_country, after_item_id, limit, origin_node=None, updated_since=None)",
     "override_hosting": "(principal, item_id, override, request_id='')",
     "place_hold": "(principal, item_id, until, reference, request_id='')",
     "purge_closed": "(retention, batch=500)",

@@ -202,13 +202,25 @@ class ItemsTxn(TransactionBase):
         self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(released_at=at))
 
     def list_items(
-        self, *, state: ItemState | None, hosting_country: str | None, after_item_id: str, limit: int
+        self,
+        *,
+        state: ItemState | None,
+        hosting_country: str | None,
+        after_item_id: str,
+        limit: int,
+        origin_node: str | None = None,
+        updated_since: datetime | None = None,
     ) -> list[Item]:
         query = select(t.items).where(t.items.c.item_id > after_item_id)
         if state is not None:
             query = query.where(t.items.c.state == state.value)
         if hosting_country:
             query = query.where(t.items.c.hosting_country == hosting_country)
+        if origin_node is not None:
+            query = query.where(t.items.c.origin_node == origin_node)
+        if updated_since is not None:  # every change to an item is an event about it
+            changed = select(t.events.c.item_id).where(t.events.c.occurred_at >= updated_since)
+            query = query.where(t.items.c.item_id.in_(changed))
         rows = self.c.execute(query.order_by(t.items.c.item_id).limit(limit)).all()
         return [self._item(row) for row in rows]
 

@@ -15,6 +15,8 @@ from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.dml import UpdateBase
 
+from node.cases.event_details import details_from_json, details_to_json
+from node.cases.event_kinds import EventKind
 from node.cases.model import Event, ItemState
 from node.store import schema as t
 
@@ -91,6 +93,7 @@ class TransactionBase:
                 "occurred_at": event.occurred_at,
                 "state": event.state.value if event.state else None,
                 "detail": event.detail[:500],
+                "details": details_to_json(event.details),
             }
         )
 
@@ -102,13 +105,14 @@ class TransactionBase:
         return [
             Event(
                 event_id=row.event_id,
-                kind=row.kind,
+                kind=EventKind(row.kind),
                 occurred_at=row.occurred_at,
                 item_id=row.item_id,
                 report_id=row.report_id,
                 state=ItemState(row.state) if row.state else None,
                 detail=row.detail,
                 seq=row.seq,
+                details=details_from_json(row.details),
             )
             for row in rows
         ]

@@ -23,16 +23,20 @@ class GetItemResponse(_message.Message):
     def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...
 
 class ListItemsRequest(_message.Message):
-    __slots__ = ("page_size", "page_token", "state", "hosting_country")
+    __slots__ = ("page_size", "page_token", "state", "hosting_country", "origin_node", "updated_since")
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     HOSTING_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_NODE_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_SINCE_FIELD_NUMBER: _ClassVar[int]
     page_size: int
     page_token: str
     state: _types_pb2.ItemState
     hosting_country: str
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[_types_pb2.ItemState, str]] = ..., hosting_country: _Optional[str] = ...) -> None: ...
+    origin_node: str
+    updated_since: _timestamp_pb2.Timestamp
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., state: _Optional[_Union[_types_pb2.ItemState, str]] = ..., hosting_country: _Optional[str] = ..., origin_node: _Optional[str] = ..., updated_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListItemsResponse(_message.Message):
     __slots__ = ("items", "next_page_token")

@@ -138,6 +138,45 @@ class HashProvenance(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     HASH_PROVENANCE_ANALYST: _ClassVar[HashProvenance]
     HASH_PROVENANCE_LIST: _ClassVar[HashProvenance]
     HASH_PROVENANCE_PEER: _ClassVar[HashProvenance]
+
+class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_KIND_UNSPECIFIED: _ClassVar[EventKind]
+    EVENT_KIND_REPORT_RECEIVED: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_CREATED: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_REPEAT_REPORT: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_KNOWN_MATCH: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_KNOWN_HASH_HINT: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_HASHES_ATTESTED: _ClassVar[EventKind]
+    EVENT_KIND_KNOWN_HASH_CONFLICT: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_ASSESSED: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_HOSTING_TRACED: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_HOSTING_OVERRIDDEN: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_ROUTED: _ClassVar[EventKind]
+    EVENT_KIND_ACTION_RECORDED: _ClassVar[EventKind]
+    EVENT_KIND_HOLD_PLACED: _ClassVar[EventKind]
+    EVENT_KIND_HOLD_RELEASED: _ClassVar[EventKind]
+    EVENT_KIND_DEADLINE_ESCALATED: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_CLOSED: _ClassVar[EventKind]
+    EVENT_KIND_NOTICE_QUEUED: _ClassVar[EventKind]
+    EVENT_KIND_NOTICE_NOT_SENT: _ClassVar[EventKind]
+    EVENT_KIND_NOTICE_SENT: _ClassVar[EventKind]
+    EVENT_KIND_NOTICE_ATTEMPT_FAILED: _ClassVar[EventKind]
+    EVENT_KIND_NOTICE_FAILING: _ClassVar[EventKind]
+    EVENT_KIND_NOTICE_FAILED: _ClassVar[EventKind]
+    EVENT_KIND_OUTBOX_QUEUED: _ClassVar[EventKind]
+    EVENT_KIND_REFERRAL_RECEIVED: _ClassVar[EventKind]
+    EVENT_KIND_STATUS_APPLIED: _ClassVar[EventKind]
+    EVENT_KIND_STATUS_BUFFERED: _ClassVar[EventKind]
+    EVENT_KIND_DELIVERY_REJECTED: _ClassVar[EventKind]
+    EVENT_KIND_EXCHANGE_REJECTED: _ClassVar[EventKind]
+    EVENT_KIND_EXCHANGE_HELD_REFUSED: _ClassVar[EventKind]
+    EVENT_KIND_EXCHANGE_HELD_EXPIRED: _ClassVar[EventKind]
+    EVENT_KIND_ROSTER_INSTALLED: _ClassVar[EventKind]
+    EVENT_KIND_ROSTER_EXPIRING: _ClassVar[EventKind]
+    EVENT_KIND_ROSTER_EXPIRED: _ClassVar[EventKind]
+    EVENT_KIND_ROSTER_FILE_REFUSED: _ClassVar[EventKind]
+    EVENT_KIND_ROSTER_STORED_REFUSED: _ClassVar[EventKind]
 CLASSIFICATION_UNSPECIFIED: Classification
 CLASSIFICATION_BASELINE: Classification
 CLASSIFICATION_NATIONAL: Classification
@@ -228,6 +267,42 @@ HASH_PROVENANCE_HASHER: HashProvenance
 HASH_PROVENANCE_ANALYST: HashProvenance
 HASH_PROVENANCE_LIST: HashProvenance
 HASH_PROVENANCE_PEER: HashProvenance
+EVENT_KIND_UNSPECIFIED: EventKind
+EVENT_KIND_REPORT_RECEIVED: EventKind
+EVENT_KIND_ITEM_CREATED: EventKind
+EVENT_KIND_ITEM_REPEAT_REPORT: EventKind
+EVENT_KIND_ITEM_KNOWN_MATCH: EventKind
+EVENT_KIND_ITEM_KNOWN_HASH_HINT: EventKind
+EVENT_KIND_ITEM_HASHES_ATTESTED: EventKind
+EVENT_KIND_KNOWN_HASH_CONFLICT: EventKind
+EVENT_KIND_ITEM_ASSESSED: EventKind
+EVENT_KIND_ITEM_HOSTING_TRACED: EventKind
+EVENT_KIND_ITEM_HOSTING_OVERRIDDEN: EventKind
+EVENT_KIND_ITEM_ROUTED: EventKind
+EVENT_KIND_ACTION_RECORDED: EventKind
+EVENT_KIND_HOLD_PLACED: EventKind
+EVENT_KIND_HOLD_RELEASED: EventKind
+EVENT_KIND_DEADLINE_ESCALATED: EventKind
+EVENT_KIND_ITEM_CLOSED: EventKind
+EVENT_KIND_NOTICE_QUEUED: EventKind
+EVENT_KIND_NOTICE_NOT_SENT: EventKind
+EVENT_KIND_NOTICE_SENT: EventKind
+EVENT_KIND_NOTICE_ATTEMPT_FAILED: EventKind
+EVENT_KIND_NOTICE_FAILING: EventKind
+EVENT_KIND_NOTICE_FAILED: EventKind
+EVENT_KIND_OUTBOX_QUEUED: EventKind
+EVENT_KIND_REFERRAL_RECEIVED: EventKind
+EVENT_KIND_STATUS_APPLIED: EventKind
+EVENT_KIND_STATUS_BUFFERED: EventKind
+EVENT_KIND_DELIVERY_REJECTED: EventKind
+EVENT_KIND_EXCHANGE_REJECTED: EventKind
+EVENT_KIND_EXCHANGE_HELD_REFUSED: EventKind
+EVENT_KIND_EXCHANGE_HELD_EXPIRED: EventKind
+EVENT_KIND_ROSTER_INSTALLED: EventKind
+EVENT_KIND_ROSTER_EXPIRING: EventKind
+EVENT_KIND_ROSTER_EXPIRED: EventKind
+EVENT_KIND_ROSTER_FILE_REFUSED: EventKind
+EVENT_KIND_ROSTER_STORED_REFUSED: EventKind
 
 class ContentHash(_message.Message):
     __slots__ = ("algorithm", "value", "provenance")
@@ -416,7 +491,7 @@ class Report(_message.Message):
     def __init__(self, report_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., items: _Optional[_Iterable[_Union[ReportedItem, _Mapping]]] = ..., referrer_url: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("cursor", "event_id", "kind", "item_id", "report_id", "occurred_at", "state", "detail")
+    __slots__ = ("cursor", "event_id", "kind", "item_id", "report_id", "occurred_at", "state", "detail", "event_kind", "action", "assessment", "routing", "hold", "deadline", "message", "notice", "hosting")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -425,6 +500,15 @@ class Event(_message.Message):
     OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    EVENT_KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
+    HOLD_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    HOSTING_FIELD_NUMBER: _ClassVar[int]
     cursor: str
     event_id: str
     kind: str
@@ -433,7 +517,96 @@ class Event(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     state: ItemState
     detail: str
-    def __init__(self, cursor: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., item_id: _Optional[str] = ..., report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ItemState, str]] = ..., detail: _Optional[str] = ...) -> None: ...
+    event_kind: EventKind
+    action: EventActionDetails
+    assessment: EventAssessmentDetails
+    routing: EventRoutingDetails
+    hold: EventHoldDetails
+    deadline: EventDeadlineDetails
+    message: EventMessageDetails
+    notice: EventNoticeDetails
+    hosting: EventHostingDetails
+    def __init__(self, cursor: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., item_id: _Optional[str] = ..., report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ItemState, str]] = ..., detail: _Optional[str] = ..., event_kind: _Optional[_Union[EventKind, str]] = ..., action: _Optional[_Union[EventActionDetails, _Mapping]] = ..., assessment: _Optional[_Union[EventAssessmentDetails, _Mapping]] = ..., routing: _Optional[_Union[EventRoutingDetails, _Mapping]] = ..., hold: _Optional[_Union[EventHoldDetails, _Mapping]] = ..., deadline: _Optional[_Union[EventDeadlineDetails, _Mapping]] = ..., message: _Optional[_Union[EventMessageDetails, _Mapping]] = ..., notice: _Optional[_Union[EventNoticeDetails, _Mapping]] = ..., hosting: _Optional[_Union[EventHostingDetails, _Mapping]] = ...) -> None: ...
+
+class EventActionDetails(_message.Message):
+    __slots__ = ("action", "actor", "moved_to_country")
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    MOVED_TO_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    action: ActionType
+    actor: str
+    moved_to_country: str
+    def __init__(self, action: _Optional[_Union[ActionType, str]] = ..., actor: _Optional[str] = ..., moved_to_country: _Optional[str] = ...) -> None: ...
+
+class EventAssessmentDetails(_message.Message):
+    __slots__ = ("classification", "automatic")
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    AUTOMATIC_FIELD_NUMBER: _ClassVar[int]
+    classification: Classification
+    automatic: bool
+    def __init__(self, classification: _Optional[_Union[Classification, str]] = ..., automatic: _Optional[bool] = ...) -> None: ...
+
+class EventRoutingDetails(_message.Message):
+    __slots__ = ("route", "country", "peer_node")
+    ROUTE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    PEER_NODE_FIELD_NUMBER: _ClassVar[int]
+    route: Route
+    country: str
+    peer_node: str
+    def __init__(self, route: _Optional[_Union[Route, str]] = ..., country: _Optional[str] = ..., peer_node: _Optional[str] = ...) -> None: ...
+
+class EventHoldDetails(_message.Message):
+    __slots__ = ("hold_id", "until")
+    HOLD_ID_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    hold_id: str
+    until: _timestamp_pb2.Timestamp
+    def __init__(self, hold_id: _Optional[str] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class EventDeadlineDetails(_message.Message):
+    __slots__ = ("deadline_at", "overdue_seconds")
+    DEADLINE_AT_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    deadline_at: _timestamp_pb2.Timestamp
+    overdue_seconds: int
+    def __init__(self, deadline_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., overdue_seconds: _Optional[int] = ...) -> None: ...
+
+class EventMessageDetails(_message.Message):
+    __slots__ = ("peer", "message_id", "message_kind", "reason_code", "sequence")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_KIND_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    message_id: str
+    message_kind: str
+    reason_code: str
+    sequence: int
+    def __init__(self, peer: _Optional[str] = ..., message_id: _Optional[str] = ..., message_kind: _Optional[str] = ..., reason_code: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+
+class EventNoticeDetails(_message.Message):
+    __slots__ = ("notice_id", "notice_kind", "channel", "attempts", "error")
+    NOTICE_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    notice_id: str
+    notice_kind: str
+    channel: str
+    attempts: int
+    error: str
+    def __init__(self, notice_id: _Optional[str] = ..., notice_kind: _Optional[str] = ..., channel: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class EventHostingDetails(_message.Message):
+    __slots__ = ("country", "overridden")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    overridden: bool
+    def __init__(self, country: _Optional[str] = ..., overridden: _Optional[bool] = ...) -> None: ...
 
 class DurationSummary(_message.Message):
     __slots__ = ("count", "median_seconds", "p90_seconds")
@@ -454,7 +627,7 @@ class CountEntry(_message.Message):
     def __init__(self, key: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class Statistics(_message.Message):
-    __slots__ = ("hosting_country", "item_count", "by_state", "by_classification", "report_to_lea", "report_to_ntd", "report_to_removal", "removed_count", "removed_within_72h_count", "removed_within_72h_share")
+    __slots__ = ("hosting_country", "item_count", "by_state", "by_classification", "report_to_lea", "report_to_ntd", "report_to_removal", "removed_count", "removed_within_72h_count", "removed_within_72h_share", "illegal_count", "removed_within_72h_share_of_removed")
     HOSTING_COUNTRY_FIELD_NUMBER: _ClassVar[int]
     ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
     BY_STATE_FIELD_NUMBER: _ClassVar[int]
@@ -465,6 +638,8 @@ class Statistics(_message.Message):
     REMOVED_COUNT_FIELD_NUMBER: _ClassVar[int]
     REMOVED_WITHIN_72H_COUNT_FIELD_NUMBER: _ClassVar[int]
     REMOVED_WITHIN_72H_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ILLEGAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REMOVED_WITHIN_72H_SHARE_OF_REMOVED_FIELD_NUMBER: _ClassVar[int]
     hosting_country: str
     item_count: int
     by_state: _containers.RepeatedCompositeFieldContainer[CountEntry]
@@ -475,4 +650,6 @@ class Statistics(_message.Message):
     removed_count: int
     removed_within_72h_count: int
     removed_within_72h_share: float
-    def __init__(self, hosting_country: _Optional[str] = ..., item_count: _Optional[int] = ..., by_state: _Optional[_Iterable[_Union[CountEntry, _Mapping]]] = ..., by_classification: _Optional[_Iterable[_Union[CountEntry, _Mapping]]] = ..., report_to_lea: _Optional[_Union[DurationSummary, _Mapping]] = ..., report_to_ntd: _Optional[_Union[DurationSummary, _Mapping]] = ..., report_to_removal: _Optional[_Union[DurationSummary, _Mapping]] = ..., removed_count: _Optional[int] = ..., removed_within_72h_count: _Optional[int] = ..., removed_within_72h_share: _Optional[float] = ...) -> None: ...
+    illegal_count: int
+    removed_within_72h_share_of_removed: float
+    def __init__(self, hosting_country: _Optional[str] = ..., item_count: _Optional[int] = ..., by_state: _Optional[_Iterable[_Union[CountEntry, _Mapping]]] = ..., by_classification: _Optional[_Iterable[_Union[CountEntry, _Mapping]]] = ..., report_to_lea: _Optional[_Union[DurationSummary, _Mapping]] = ..., report_to_ntd: _Optional[_Union[DurationSummary, _Mapping]] = ..., report_to_removal: _Optional[_Union[DurationSummary, _Mapping]] = ..., removed_count: _Optional[int] = ..., removed_within_72h_count: _Optional[int] = ..., removed_within_72h_share: _Optional[float] = ..., illegal_count: _Optional[int] = ..., removed_within_72h_share_of_removed: _Optional[float] = ...) -> None: ...
