@@ -1,7 +1,7 @@
 """event details: the typed details of an event (node.cases.event_details), as JSON
 
 Revision ID: 0016_event_details
-Revises: 0008_hash_provenance
+Revises: 0013_notice_dispatch
 Create Date: 2026-12-06
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_event_details"
-down_revision: str | None = "0008_hash_provenance"
+down_revision: str | None = "0013_notice_dispatch"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
