@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from node.access import AccessService
 from node.api.auth import AuthInterceptor
-from node.api.boundary import Boundary
+from node.api.boundary import Boundary, GuardAll
 from node.api.health import NodeHealth
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
@@ -256,7 +256,8 @@ def _build_exchange(
         server_limits=settings.server_limits,
         roster_catch_up_interval=timedelta(seconds=settings.roster_catch_up_seconds),
         observer=metrics.deliveries if metrics is not None else None,
-        interceptors=[metrics.grpc] if metrics is not None else [],
+        # The error boundary, as the integrator API's: undecodable bytes and faults get canonical codes.
+        interceptors=[*([metrics.grpc] if metrics is not None else []), GuardAll(Boundary())],
     )
 
 

@@ -27,6 +27,7 @@ from node.crypto.merkle import MerkleTree, leaf_hash, root_from_proof
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_SIGNATURES",
     "MessageToSign",
     "OpenedMessage",
     "VerifiedSignatures",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+# A member signs with one key per algorithm it holds (Ed25519, ML-DSA-65): a message with more is malformed.
+MAX_SIGNATURES = 4
 _SIGNED = b"hotline-exchange/v1/signed-message"
 _SEAL = b"hotline-exchange/v1/seal"
 _BATCH_ROOT = b"hotline-exchange/v1/batch-root"
@@ -340,6 +343,8 @@ def verify_signed_message(
         raise CryptoError(Reason.MALFORMED, "not a signed message") from None
     if header.version != FORMAT_VERSION or not header.message_id or not header.sender:
         raise CryptoError(Reason.MALFORMED, f"unsupported or incomplete header (version {header.version})")
+    if len(signed.signatures) > MAX_SIGNATURES or len(header.sender_key_ids) > MAX_SIGNATURES:
+        raise CryptoError(Reason.MALFORMED, f"at most {MAX_SIGNATURES} signatures")
     if not signed.signatures:
         raise CryptoError(Reason.MISSING_SIGNATURE, "the message is not signed")
     to_verify = signature_input(signed.header, signed.body)

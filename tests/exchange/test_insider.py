@@ -139,7 +139,7 @@ def referral(fed: Federation, origin_node: str, origin_item_id: str, referred_by
 
 
 def status(fed: Federation, origin_id: str, sequence: int, action: ActionType | None, **more: str) -> StatusUpdate:
-    return StatusUpdate(origin_id, sequence, "x", fed.clock.now(), ItemState.NTD_SENT, action, None, **more)
+    return StatusUpdate(origin_id, sequence, DE, fed.clock.now(), ItemState.NTD_SENT, action, None, **more)
 
 
 # ------------------------------------------------------------------------------------------- referrals
