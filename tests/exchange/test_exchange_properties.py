@@ -11,22 +11,26 @@ range is legal, have no bad value, and fields a receiver ignores are listed apar
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
+from grpc import aio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 from uuid6 import uuid7
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as exchange_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.api.boundary import Boundary, GuardAll
 from node.cases.requests import NewReport, NewUrl
 from node.clock import ManualClock
 from node.crypto.envelope import MessageToSign, seal_batch
@@ -36,6 +40,7 @@ from tests.conftest import ANALYST, INTAKE
 from tests.exchange.federation import Federation
 from tests.exchange.test_exchange import NATIONAL
 from tests.exchange.test_insider import refer
+from tests.exchange.test_mtls import Served, member_channel, serve_de
 
 NL, DE = "nl-hotline", "de-hotline"
 SHA256 = "a" * 64
@@ -373,3 +378,59 @@ def test_the_unchanged_messages_are_accepted(fed: Federation) -> None:
     for kind in (REFERRAL, STATUS, WITHDRAWAL):
         result = _deliver(fed, KINDS[kind], bases.body(kind).SerializeToString())
         assert (result.status, result.reason_code) == (DeliveryStatus.ACCEPTED, ""), kind
+
+
+# ------------------------------------------------------------------------------------------ the server
+
+
+@pytest.fixture
+async def served(tmp_path: Path, clock: ManualClock, database_url: str) -> AsyncIterator[Served]:
+    """de-hotline's exchange server, with mutual TLS and the error boundary the node runs it with."""
+    federation = Federation(tmp_path, clock, databases={DE: database_url})
+    served = await serve_de(federation, interceptors=[GuardAll(Boundary())])
+    yield served
+    await served.server.stop(0)
+    federation.close()
+
+
+CANONICAL = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+METHODS = ["/hotline.exchange.v1.ExchangeService/Deliver", "/hotline.exchange.v1.ExchangeService/GetRoster"]
+
+
+async def _call(served: Served, method: str, raw: bytes) -> tuple[grpc.StatusCode, str]:
+    async with member_channel(served, served.identities[NL]) as channel:
+        call: Any = channel.unary_unary(method)
+        try:
+            await call(raw, timeout=10)
+        except aio.AioRpcError as error:
+            return error.code(), error.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+def _canonical(outcome: tuple[grpc.StatusCode, str], label: str) -> None:
+    code, details = outcome
+    assert code in CANONICAL, f"{label}: {code} {details!r}"
+    for leaked in ("Traceback", "Exception", "Unexpected", "<class", "sqlalchemy", "psycopg", "sqlite3"):
+        assert leaked not in details, f"{label}: {details!r}"
+
+
+async def test_versions_past_their_column_get_canonical_codes(served: Served) -> None:
+    # Asking for the rosters after a version past BIGINT is refused; claiming one is a newer roster (stale here).
+    beyond = exchange_pb.GetRosterRequest(have_version=2**64 - 1).SerializeToString()
+    assert (await _call(served, METHODS[1], beyond))[0] is grpc.StatusCode.INVALID_ARGUMENT
+    newer = exchange_pb.DeliverRequest(roster_version=2**64 - 1, envelopes=[b"\x00"]).SerializeToString()
+    _canonical(await _call(served, METHODS[0], newer), "roster_version 2^64-1")
+    nested = b"\x12\x02\x0a\x00" * 2_000  # well-formed repeated envelopes, each holding an empty message
+    _canonical(await _call(served, METHODS[0], nested), "many nested envelopes")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(method=st.sampled_from(METHODS), raw=st.binary(max_size=96))
+async def test_any_bytes_to_the_exchange_server_get_canonical_codes(served: Served, method: str, raw: bytes) -> None:
+    _canonical(await _call(served, method, raw), f"{method} {raw!r:.80}")
