@@ -67,3 +67,4 @@ app = _merge(
 )
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
+app.add_typer(audit.group, name="audit")
