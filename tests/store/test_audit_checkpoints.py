@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import stat
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,20 +17,11 @@ from typer.testing import CliRunner, Result
 from node.cli import app
 from node.crypto.audit import AUDIT_KEY_FILE, SCHEME_KEYED, SCHEME_UNKEYED, entry_hash
 from node.store import schema as t
-from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 from node.store.txn.transaction import AUDIT_GENESIS
 from tests.conftest import START
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = create_store_engine(database_url)
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
