@@ -33,7 +33,8 @@ from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.boundary import Boundary, GuardAll
 from node.cases.requests import NewReport, NewUrl
 from node.clock import ManualClock
-from node.crypto.envelope import MessageToSign, seal_batch
+from node.crypto.envelope import MessageToSign, _info, seal_batch, signature_input
+from node.crypto.keys import SUITES
 from node.exchange.delivery import REFUSALS, DeliveryStatus, RefusalKind
 from node.store import schema as t
 from tests.conftest import ANALYST, INTAKE
@@ -378,6 +379,78 @@ def test_the_unchanged_messages_are_accepted(fed: Federation) -> None:
     for kind in (REFERRAL, STATUS, WITHDRAWAL):
         result = _deliver(fed, KINDS[kind], bases.body(kind).SerializeToString())
         assert (result.status, result.reason_code) == (DeliveryStatus.ACCEPTED, ""), kind
+
+
+def _seal_header(fed: Federation, body: bytes, **header: Any) -> bytes:
+    """nl-hotline's real keys sign a header of its own making (fields as given, the rest as a sender sets them)
+    and seal it to de-hotline, as node.crypto.envelope does."""
+    nl, de = fed.members[NL], fed.members[DE]
+    key, hpke = nl.signing[0], de.hpke[0].public
+    now = int(fed.clock.now().timestamp())
+    fields: dict[str, Any] = {
+        "version": 1,
+        "kind": envelope_pb2.MESSAGE_KIND_WITHDRAWAL,
+        "message_id": str(uuid7()),
+        "sender": NL,
+        "recipient": DE,
+        "sender_key_ids": [key.key_id],
+        "recipient_key_id": hpke.key_id,
+        "created_at": (now, 0),
+        "expires_at": (now + 3600, 0),
+        "roster_version": fed.membership.version,
+    }
+    fields.update(header)
+    wire = envelope_pb2.EnvelopeHeader()
+    for name, value in fields.items():
+        _put(wire, f"header.{name}", value)
+    header_bytes = wire.SerializeToString()
+    signed = envelope_pb2.SignedMessage(
+        header=header_bytes,
+        body=body,
+        signatures=[
+            envelope_pb2.Signature(
+                key_id=key.key_id,
+                algorithm=key.algorithm,  # type: ignore[arg-type]
+                signature=key.sign(signature_input(header_bytes, body)),
+            )
+        ],
+    ).SerializeToString()
+    info = _info(NL, DE, hpke.key_id, fields["message_id"])
+    return envelope_pb2.SealedEnvelope(
+        sender=NL,
+        recipient=DE,
+        recipient_key_id=hpke.key_id,
+        message_id=fields["message_id"],
+        suite=hpke.suite,  # type: ignore[arg-type]
+        ciphertext=SUITES[hpke.suite].encrypt(signed, hpke.load(), info=info),
+    ).SerializeToString()
+
+
+# The signed header's fields a sender sets that the crypto does not already pin (sender, recipient and key ids
+# must match the sealed envelope: HEADER_MISMATCH), with values that must be refused MALFORMED.
+BAD_HEADER: dict[str, st.SearchStrategy[Any]] = {
+    "created_at": OUT_OF_RANGE,
+    "expires_at": OUT_OF_RANGE,
+    "version": st.one_of(st.just(0), st.integers(min_value=2, max_value=2**32 - 1)),
+    "sender_key_ids": st.integers(min_value=5, max_value=40).map(lambda n: [f"ed25519:{i:016x}" for i in range(n)]),
+}
+
+
+def test_a_bad_signed_header_field_is_refused_malformed(fed: Federation) -> None:
+    body = _bases(fed).body(WITHDRAWAL).SerializeToString()
+    receiver = fed.members[DE].receiver
+    assert receiver is not None
+    assert receiver.deliver([_seal_header(fed, body)], peer=NL)[0].status is DeliveryStatus.ACCEPTED  # the control
+    before = _cases(fed)
+    for name, strategy in BAD_HEADER.items():
+
+        def check(value: Any, name: str = name) -> None:
+            (result,) = receiver.deliver([_seal_header(fed, body, **{name: value})], peer=NL)
+            _refused_for_what_it_is(result, f"header.{name}={value!r:.80}")
+            assert result.reason_code == "MALFORMED", f"header.{name}: {result}"
+
+        _each(strategy, check, examples=6)
+    assert _cases(fed) == before
 
 
 # ------------------------------------------------------------------------------------------ the server
