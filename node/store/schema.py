@@ -362,8 +362,8 @@ held_messages = Table(
     Column("origin_node", String(64), nullable=False),
     Column("origin_item_id", String(36), nullable=False),
     Column("kind", String(32), nullable=False),
-    # The message's outbox JSON (node.cases.exchange_messages): a withdrawal, its reason of up to 2,000
-    # characters escaped.
+    # The message's JSON (node.cases.exchange_messages): a withdrawal, its reason of up to 2,000 characters
+    # written as themselves (node.exchange.holding), a newline or tab escaped: at most about 4,100 characters.
     Column("body", String(16384), nullable=False),
     Column("held_at", UtcDateTime(), nullable=False),
     Column("hold_until", UtcDateTime(), nullable=False, index=True),

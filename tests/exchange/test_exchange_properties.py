@@ -11,6 +11,7 @@ range is legal, have no bad value, and fields a receiver ignores are listed apar
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -379,6 +380,25 @@ def test_the_unchanged_messages_are_accepted(fed: Federation) -> None:
     for kind in (REFERRAL, STATUS, WITHDRAWAL):
         result = _deliver(fed, KINDS[kind], bases.body(kind).SerializeToString())
         assert (result.status, result.reason_code) == (DeliveryStatus.ACCEPTED, ""), kind
+
+
+def test_the_largest_legal_values_fit_their_columns(fed: Federation) -> None:
+    """The longest reason of the widest characters, in a withdrawal held for its referral (its JSON escaped),
+    and the longest URL: accepted and stored whole, on both backends."""
+    bases = _bases(fed)
+    widest = "\U0001f600" * 2000  # JSON writes each as a 12-character surrogate pair escape
+    early = messages_pb2.Withdrawal(origin_item_id=str(uuid7()), reason=widest)
+    result = _deliver(fed, KINDS[WITHDRAWAL], early.SerializeToString())
+    assert (result.status, result.reason_code) == (DeliveryStatus.ACCEPTED, "")
+    longest = bases.body(REFERRAL)
+    assert isinstance(longest, messages_pb2.Referral)
+    longest.url = "https://de.host.example/?q=" + "a" * (8192 - len("https://de.host.example/?q="))
+    result = _deliver(fed, KINDS[REFERRAL], longest.SerializeToString())
+    assert (result.status, result.reason_code) == (DeliveryStatus.ACCEPTED, "")
+    with fed.members[DE].node.engine.connect() as c:
+        assert c.execute(select(func.max(func.length(t.items.c.url)))).scalar_one() == 8192
+        held = c.execute(select(t.held_messages.c.body)).scalar_one()
+    assert json.loads(held)["reason"] == widest
 
 
 def _seal_header(fed: Federation, body: bytes, **header: Any) -> bytes:
