@@ -121,9 +121,9 @@ class Federation:
         return roster
 
     def set_status(self, node_id: str, status: int) -> None:
-        for member in self.roster.members:
-            if member.node_id == node_id:
-                member.status = status  # type: ignore[assignment]
+        for listed in self.roster.members:
+            if listed.node_id == node_id:
+                listed.status = status  # type: ignore[assignment]
         self.roster.version += 1
         self.membership = RosterMembership(self.roster)
         for member in self.members.values():
