@@ -7,7 +7,7 @@ import asyncio
 import functools
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,15 +23,17 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from node.access import AccessService
+from node.api._gen.hotline.exchange.v1 import envelope_pb2
 from node.api.auth import AuthInterceptor
-from node.api.boundary import Boundary
+from node.api.boundary import Boundary, GuardAll
 from node.api.health import NodeHealth
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
-from node.crypto.keystore import KeyStore, KeyStoreError
+from node.crypto.audit import Checkpoint, CheckpointError, load_or_create_audit_key
+from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
 from node.exchange.node_exchange import NodeExchange
@@ -52,15 +54,17 @@ from node.notices.webhook import WebhookChannel
 from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.preflight import preflight
-from node.store.sql_store import SqlStore
+from node.store.sql_store import AuditProblem, SqlStore
 
 __all__ = [
     "Node",
     "build_node",
     "build_resolver",
+    "export_audit_checkpoint",
     "open_store_engine",
     "operator_store",
     "roster_state",
+    "sign_audit_checkpoint",
     "verify_audit_log",
 ]
 
@@ -142,6 +146,13 @@ class Node:
 
             self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)
 
+            async def checkpoint_audit() -> None:
+                await loop.run_in_executor(
+                    self.executor, sign_audit_checkpoint, self.store, self.config.node_id, exchange.keys, self.clock
+                )
+
+            self.scheduler.every(settings.audit_checkpoint_seconds, "audit-checkpoint", checkpoint_audit)
+
         if self.notices is not None and self.config.notices is not None:
             dispatcher = self.notices
 
@@ -149,6 +160,7 @@ class Node:
                 await dispatcher.run_once(backend.run)
 
             self.scheduler.every(self.config.notices.poll.total_seconds(), "notice-dispatch", dispatch_notices)
+
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()
@@ -228,7 +240,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
     clock = clock or SystemClock()
     engine = open_store_engine(config)
     migrate(engine)
-    store = SqlStore(engine)
+    store = SqlStore(engine, audit_key=_audit_key(config))
     pdq = PdqIndex(config.pdq_threshold)
     batch_digests: list[bytes] = []
     batch_refs: list[int] = []
@@ -301,13 +313,7 @@ def _build_exchange(
     from that roster from now on."""
     settings = config.exchange
     assert settings is not None
-    passphrase = os.environ.get("HX_KEY_PASSPHRASE", "").encode() or None
-    try:
-        keys = KeyStore(Path(settings.key_dir), passphrase).load_or_create(
-            config.node_id, clock.now(), post_quantum=settings.post_quantum
-        )
-    except (KeyStoreError, OSError) as error:
-        raise InvalidArgument(str(error), field="exchange.key_dir") from None
+    keys = _node_keys(config, clock)
     roster = _trusted_roster(settings, store, clock)
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
@@ -325,7 +331,8 @@ def _build_exchange(
         server_limits=settings.server_limits,
         roster_catch_up_interval=timedelta(seconds=settings.roster_catch_up_seconds),
         observer=metrics.deliveries if metrics is not None else None,
-        interceptors=[metrics.grpc] if metrics is not None else [],
+        # The error boundary, as the integrator API's: undecodable bytes and faults get canonical codes.
+        interceptors=[*([metrics.grpc] if metrics is not None else []), GuardAll(Boundary())],
     )
     if metrics is not None:
         metrics.certificates.watch("exchange", lambda: exchange.keys.tls.cert_pem)  # the current one, if rotated
@@ -362,13 +369,83 @@ def roster_state(config: NodeConfig, clock: Clock | None = None) -> Iterator[Ros
         engine.dispose()
 
 
-def verify_audit_log(config: NodeConfig) -> int | None:
-    """The sequence number of the first audit entry of `config`'s store that does not verify, or None."""
+def verify_audit_log(config: NodeConfig, checkpoint_files: Sequence[Path] = ()) -> AuditProblem | None:
+    """The first thing wrong with the audit log of `config`'s store (naming the first bad entry), or None:
+    its hash chain (keyed entries with the audit key in the key folder), every checkpoint the node signed and
+    stored, and the checkpoints in `checkpoint_files` (held outside the node)."""
+    outside = []
+    for path in checkpoint_files:
+        try:
+            outside.append(Checkpoint.from_json(path.read_text()))
+        except (OSError, UnicodeDecodeError, CheckpointError) as error:
+            raise InvalidArgument(f"{path}: {error}", field="--checkpoint") from None
+    if outside and config.exchange is None:
+        raise InvalidArgument(
+            "checkpoints are signed with the exchange keys: the config has no [exchange]", field="exchange"
+        )
     engine = open_store_engine(config)
     try:
-        return SqlStore(engine).verify_audit_chain()
+        migrate(engine)  # (the schema a node of this version keeps; the entries are only read)
+        store = SqlStore(engine, audit_key=_audit_key(config))
+        with store.transaction(read_only=True) as tx:
+            stored = [Checkpoint.from_json(c) for c in tx.audit_checkpoints()]
+        trusted: set[str] = set()
+        if stored or outside:
+            keys = _node_keys(config, SystemClock())
+            trusted = {k.key_id for k in (*keys.signing, *keys.retired_signing)}
+        return store.audit_problem([*stored, *outside], trusted)
     finally:
         engine.dispose()
+
+
+def export_audit_checkpoint(config: NodeConfig, clock: Clock | None = None) -> Checkpoint:
+    """Sign a checkpoint of the audit log now (stored with the others) and return it, for export."""
+    if config.exchange is None:
+        raise InvalidArgument(
+            "checkpoints are signed with the exchange keys: the config has no [exchange]", field="exchange"
+        )
+    clock = clock or SystemClock()
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        migrate(engine)
+        store = SqlStore(engine, audit_key=_audit_key(config))
+        return sign_audit_checkpoint(store, config.node_id, _node_keys(config, clock), clock)
+    finally:
+        engine.dispose()
+
+
+def sign_audit_checkpoint(store: SqlStore, node_id: str, keys: NodeKeys, clock: Clock) -> Checkpoint:
+    """The audit log's entry count and head hash, signed with the node's Ed25519 key and stored."""
+    key = next(k for k in keys.signing if k.algorithm == envelope_pb2.SIGNATURE_ALGORITHM_ED25519)
+    with store.transaction() as tx:
+        count, head = tx.audit_head()
+        now = clock.now()
+        checkpoint = Checkpoint.sign(key, node_id=node_id, entry_count=count, head_hash=head, signed_at=now)
+        tx.add_audit_checkpoint(entry_count=count, head_hash=head, signed_at=now, checkpoint=checkpoint.to_json())
+    _log.info("audit.checkpoint", entries=count)
+    return checkpoint
+
+
+def _audit_key(config: NodeConfig) -> bytes | None:
+    """The audit HMAC key in the key folder; a node without [exchange] has none (SHA-256 entries)."""
+    if config.exchange is None:
+        return None
+    try:
+        return load_or_create_audit_key(Path(config.exchange.key_dir))
+    except (KeyStoreError, OSError) as error:
+        raise InvalidArgument(str(error), field="exchange.key_dir") from None
+
+
+def _node_keys(config: NodeConfig, clock: Clock) -> NodeKeys:
+    settings = config.exchange
+    assert settings is not None
+    passphrase = os.environ.get("HX_KEY_PASSPHRASE", "").encode() or None
+    try:
+        return KeyStore(Path(settings.key_dir), passphrase).load_or_create(
+            config.node_id, clock.now(), post_quantum=settings.post_quantum
+        )
+    except (KeyStoreError, OSError) as error:
+        raise InvalidArgument(str(error), field="exchange.key_dir") from None
 
 
 def read_peer_states(config: NodeConfig) -> list[PeerState]:

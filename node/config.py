@@ -72,6 +72,8 @@ class ExchangeConfig:
     roster_expiry_warning: timedelta = timedelta(days=14)
     # A peer's call claiming a newer roster makes the node fetch it from that peer at most once per this.
     roster_catch_up_seconds: float = 10.0
+    # How often the node signs a checkpoint of its audit log (entry count and head hash; `verify-audit`).
+    audit_checkpoint_seconds: float = 3600.0
     # How long the exchange server lets a connection or call hold its resources, and calls open per peer.
     server_limits: ServerLimits = field(default_factory=ServerLimits)
 
@@ -472,6 +474,7 @@ def _exchange(raw: Any, node_id: str, paths: _Paths) -> ExchangeConfig | None:
         roster_check_seconds=_exchange_num(raw, "roster_check_seconds", 30, 1, 86_400),
         roster_expiry_warning=timedelta(days=_exchange_num(raw, "roster_expiry_warning_days", 14, 0, 365)),
         roster_catch_up_seconds=_exchange_num(raw, "roster_catch_up_seconds", 10, 0.1, 3600),
+        audit_checkpoint_seconds=_exchange_num(raw, "audit_checkpoint_seconds", 3600, 1, 7 * 86_400),
         server_limits=_server_limits(raw),
     )
 

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 else:
     Handler = grpc.RpcMethodHandler
 
-__all__ = ["Boundary"]
+__all__ = ["Boundary", "GuardAll"]
 
 _log = structlog.get_logger(__name__)
 Context = aio.ServicerContext[Any, Any]
@@ -122,6 +122,25 @@ class Boundary:
             stack="".join(traceback.format_tb(error.__traceback__)),
         )
         return internal_status(reference)
+
+
+class GuardAll(aio.ServerInterceptor):
+    """Every unary call of a server inside the boundary, without the integrator API's authentication or string
+    checks: the node-to-node server (its peers are authenticated by mutual TLS, and the exchange checks each
+    field itself). Undecodable bytes are INVALID_ARGUMENT, a fault INTERNAL with a reference, never its text."""
+
+    def __init__(self, boundary: Boundary) -> None:
+        self._boundary = boundary
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return self._boundary.guard(handler, handler_call_details.method, check=False)
 
 
 def _describe(error: BaseException) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from node.errors import InvalidArgument
 
@@ -20,17 +21,22 @@ __all__ = [
     "MALFORMED_ID",
     "MAX_COUNTER",
     "MAX_NOTE_CHARS",
+    "MAX_SEQUENCE",
     "MAX_TEXT_CHARS",
     "MAX_TOKEN_CHARS",
+    "MAX_VERSION",
     "check_counter",
     "check_country",
     "check_field",
+    "check_integer",
     "check_node_id",
     "check_note",
     "check_request_id",
     "check_text",
+    "check_time",
     "check_token_id",
     "check_uuid",
+    "check_uuid7",
 ]
 
 # Reasons (google.rpc.ErrorInfo.reason) of the refusals below.
@@ -49,6 +55,14 @@ MAX_TOKEN_CHARS = 400
 """A page token or event cursor, as issued by the node (base64)."""
 MAX_COUNTER = 2**63 - 1
 """The largest sequence number a cursor may name (a signed 64-bit integer)."""
+MAX_SEQUENCE = 2**31 - 1
+"""The largest per-item status sequence number: the column holding it is a signed 32-bit INTEGER."""
+MAX_VERSION = 2**63 - 1
+"""The largest roster version: a signed 64-bit BIGINT column (the wire field is a uint64)."""
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+"""No time a peer tells of (a report, an action) lies before this."""
+MAX_TIME_AHEAD = timedelta(days=1)
+"""How far ahead of this node's clock a peer's time of an event may lie (a clock ahead, not an invention)."""
 
 # C0 controls, DEL, C1 controls and surrogates (which no UTF-8 text holds). Free text keeps tab, LF and CR.
 _FORBIDDEN_IN_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -56,6 +70,7 @@ _FORBIDDEN_IN_NOTE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udf
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _NODE_ID = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+_UUID7 = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-7[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _TOKEN_ID = re.compile(r"[0-9a-f]{16}")
 _COUNTER = re.compile(r"[0-9]{1,19}")
@@ -111,6 +126,33 @@ def check_uuid(value: str, *, field: str) -> str:
     """An item or report id: the node issues UUIDs (8-4-4-4-12 hexadecimal digits)."""
     if not _UUID.fullmatch(value):
         raise InvalidArgument("must be an id this node issued (a UUID)", field=field, reason=MALFORMED_ID)
+    return value
+
+
+def check_uuid7(value: str, *, field: str) -> str:
+    """A message id: a UUIDv7 (RFC 9562: 8-4-4-4-12 hexadecimal digits, version 7, the RFC variant)."""
+    if not _UUID7.fullmatch(value):
+        raise InvalidArgument("must be a UUIDv7 (RFC 9562)", field=field, reason=MALFORMED_ID)
+    return value
+
+
+def check_integer(value: int, *, field: str, minimum: int = 0, maximum: int = MAX_COUNTER) -> int:
+    """A count, sequence number or version within the column that stores it. The message names the bounds,
+    never the value."""
+    if not minimum <= value <= maximum:
+        raise InvalidArgument(f"must be from {minimum} to {maximum}", field=field, reason=LIMIT_EXCEEDED)
+    return value
+
+
+def check_time(value: datetime, *, field: str, now: datetime | None) -> datetime:
+    """A time a peer or caller tells of: not before EARLIEST_TIME, nor (given the node's clock `now`) more
+    than MAX_TIME_AHEAD ahead of it."""
+    if value < EARLIEST_TIME or (now is not None and value > now + MAX_TIME_AHEAD):
+        raise InvalidArgument(
+            f"must lie between {EARLIEST_TIME.date().isoformat()} and a day ahead of this node's clock",
+            field=field,
+            reason=LIMIT_EXCEEDED,
+        )
     return value
 
 

@@ -90,3 +90,4 @@ app = _merge(
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
 app.add_typer(notices.app, name="notices")
+app.add_typer(audit.group, name="audit")

@@ -27,6 +27,7 @@ from node.crypto.merkle import MerkleTree, leaf_hash, root_from_proof
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_SIGNATURES",
     "MessageToSign",
     "OpenedMessage",
     "VerifiedSignatures",
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+# A member signs with one key per algorithm it holds (Ed25519, ML-DSA-65): a message with more is malformed.
+MAX_SIGNATURES = 4
 _SIGNED = b"hotline-exchange/v1/signed-message"
 _SEAL = b"hotline-exchange/v1/seal"
 _BATCH_ROOT = b"hotline-exchange/v1/batch-root"
@@ -303,12 +306,12 @@ def open_envelope(
     except DecodeError:
         raise CryptoError(Reason.MALFORMED, "not a sealed envelope") from None
     if sealed.recipient != me:
-        raise CryptoError(Reason.WRONG_RECIPIENT, f"addressed to {sealed.recipient!r}, not {me!r}")
+        raise CryptoError(Reason.WRONG_RECIPIENT, f"addressed to {sealed.recipient[:64]!r}, not {me!r}")
     if sealed.suite not in SUITES or (accepted_suites is not None and sealed.suite not in accepted_suites):
         raise CryptoError(Reason.UNSUPPORTED_SUITE, f"HPKE suite {sealed.suite} is not accepted here")
     key = my_hpke_keys.get(sealed.recipient_key_id)
     if key is None or key.suite != sealed.suite:
-        raise CryptoError(Reason.UNKNOWN_KEY, f"no HPKE key {sealed.recipient_key_id!r} for that suite")
+        raise CryptoError(Reason.UNKNOWN_KEY, f"no HPKE key {sealed.recipient_key_id[:80]!r} for that suite")
     info = _info(sealed.sender, sealed.recipient, sealed.recipient_key_id, sealed.message_id)
     try:
         signed_bytes = SUITES[sealed.suite].decrypt(sealed.ciphertext, key.private_key, info=info)
@@ -340,6 +343,8 @@ def verify_signed_message(
         raise CryptoError(Reason.MALFORMED, "not a signed message") from None
     if header.version != FORMAT_VERSION or not header.message_id or not header.sender:
         raise CryptoError(Reason.MALFORMED, f"unsupported or incomplete header (version {header.version})")
+    if len(signed.signatures) > MAX_SIGNATURES or len(header.sender_key_ids) > MAX_SIGNATURES:
+        raise CryptoError(Reason.MALFORMED, f"at most {MAX_SIGNATURES} signatures")
     if not signed.signatures:
         raise CryptoError(Reason.MISSING_SIGNATURE, "the message is not signed")
     to_verify = signature_input(signed.header, signed.body)
@@ -353,7 +358,7 @@ def verify_signed_message(
     for signature in signed.signatures:
         public = sender_keys(header.sender, signature.key_id)
         if public is None:
-            raise CryptoError(Reason.UNKNOWN_KEY, f"{header.sender} has no valid key {signature.key_id!r}")
+            raise CryptoError(Reason.UNKNOWN_KEY, f"{header.sender[:64]} has no valid key {signature.key_id[:80]!r}")
         if public.algorithm != signature.algorithm:
             raise CryptoError(Reason.BAD_SIGNATURE, f"the signature by {signature.key_id} does not verify")
         memo = (public.algorithm, public.public_key, signature.signature, to_verify)

@@ -7,8 +7,10 @@ same types, validating every field, so a peer's malformed body is rejected with 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
@@ -25,13 +27,31 @@ from node.cases.exchange_messages import (
     Withdrawal,
     from_outbox,
 )
+from node.cases.fields import (
+    LIMIT_EXCEEDED,
+    MALFORMED_ID,
+    MAX_SEQUENCE,
+    check_country,
+    check_integer,
+    check_node_id,
+    check_note,
+    check_text,
+    check_time,
+    check_uuid,
+)
 from node.cases.model import ActionType, Assessment, Classification, ItemState
+from node.cases.requests import check_hosting_facts
+from node.cases.urls import normalise_url
 from node.errors import InvalidArgument
 from node.hosting import HostingFacts
 
-__all__ = ["KINDS", "Incoming", "decode_body", "encode_body"]
+__all__ = ["KINDS", "MAX_HASHES", "Incoming", "decode_body", "encode_body"]
 
 Incoming = ExchangeMessage
+
+# A referral carries at most this many hashes: what the outbox body of one holds (node.store.schema).
+MAX_HASHES = 16
+_MAX_PAYMENT_METHODS = 32
 
 KINDS: dict[str, int] = {
     KIND_REFERRAL: envelope_pb2.MESSAGE_KIND_REFERRAL,
@@ -55,19 +75,53 @@ def encode_body(kind: str, body_json: str) -> tuple[int, bytes]:
     return KINDS[kind], wire.SerializeToString(deterministic=True)
 
 
-def decode_body(kind: int, body: bytes, *, sender: str) -> Incoming:
-    """The domain form of a received body. Raises InvalidArgument naming the bad field."""
+def decode_body(
+    kind: int,
+    body: bytes,
+    *,
+    sender: str,
+    now: datetime | None = None,
+    is_member: Callable[[str], bool] | None = None,
+) -> Incoming:
+    """The domain form of a received body, every field checked at the boundary (node.cases.fields): ids in
+    their formats, node ids of roster members (`is_member`), text bounded and free of control characters,
+    URLs by the intake's rules, times within the protobuf range and a window around `now`, integers within
+    their columns. Raises InvalidArgument naming the first bad field."""
+    checks = _Checks(now, is_member or (lambda _node: True))
     try:
         if kind == envelope_pb2.MESSAGE_KIND_REFERRAL:
-            return _referral_from_proto(messages_pb2.Referral.FromString(body))
+            return _referral_from_proto(messages_pb2.Referral.FromString(body), checks)
         if kind == envelope_pb2.MESSAGE_KIND_STATUS_UPDATE:
-            return _status_from_proto(messages_pb2.StatusUpdate.FromString(body))
+            return _status_from_proto(messages_pb2.StatusUpdate.FromString(body), checks)
         if kind == envelope_pb2.MESSAGE_KIND_WITHDRAWAL:
             w = messages_pb2.Withdrawal.FromString(body)
-            return Withdrawal(sender, _required(w.origin_item_id, "withdrawal.origin_item_id"), w.reason[:2000])
+            origin_item_id = check_uuid(
+                _required(w.origin_item_id, "withdrawal.origin_item_id"), field="withdrawal.origin_item_id"
+            )
+            return Withdrawal(sender, origin_item_id, check_note(w.reason, field="withdrawal.reason"))
     except DecodeError:
         raise InvalidArgument("the body is not valid protobuf", field="body") from None
+    except RecursionError:  # protobuf's own nesting limit guards the C parser; the pure-Python one may recurse
+        raise InvalidArgument("the body is nested too deeply", field="body") from None
     raise InvalidArgument(f"message kind {kind} carries no case body", field="kind")
+
+
+@dataclass(frozen=True, slots=True)
+class _Checks:
+    """What the field checks need of the receiver: its clock and its roster."""
+
+    now: datetime | None
+    is_member: Callable[[str], bool]
+
+    def member(self, value: str, field: str) -> str:
+        check_node_id(value, field=field)
+        if not self.is_member(value):
+            raise InvalidArgument("must be a member of the roster", field=field, reason=MALFORMED_ID)
+        return value
+
+    def time(self, message: Any, name: str, field: str) -> datetime | None:
+        value = proto_types.timestamp_from_proto(message, name, field=field)
+        return None if value is None else check_time(value, field=field, now=self.now)
 
 
 def _referral_to_proto(r: Referral) -> messages_pb2.Referral:
@@ -112,34 +166,64 @@ def _peer_hosting(h: HostingFacts) -> pb.HostingFacts:
     )
 
 
-def _referral_from_proto(r: messages_pb2.Referral) -> Referral:
+def _referral_from_proto(r: messages_pb2.Referral, checks: _Checks) -> Referral:
     assessment: Assessment | None = None
     if r.HasField("assessment"):
-        assessment = proto_types.assessment_from_proto(r.assessment, field="referral.assessment")
-        assessment = replace(assessment, jurisdiction=r.assessment.jurisdiction[:2].upper())
+        assessment = _assessment_from_peer(r.assessment, checks)
     hosting: HostingFacts | None = None
     if r.HasField("hosting"):
-        h = r.hosting
-        hosting = HostingFacts(
-            h.ip or None, h.country or None, h.asn or None, h.organisation or None, h.cdn, "referral"
-        )
+        hosting = _hosting_from_peer(r.hosting)
+    if len(r.hashes) > MAX_HASHES:
+        raise InvalidArgument(f"at most {MAX_HASHES} hashes", field="referral.hashes", reason=LIMIT_EXCEEDED)
     hashes = tuple(
         proto_types.content_hash_from_proto(h, field=f"referral.hashes[{i}]") for i, h in enumerate(r.hashes)
     )
-    if r.next_status_sequence < 1:
-        raise InvalidArgument("must be at least 1", field="referral.next_status_sequence")
-    first = proto_types.timestamp_from_proto(r, "first_reported_at", field="referral.first_reported_at")
+    next_sequence = check_integer(
+        r.next_status_sequence, field="referral.next_status_sequence", minimum=1, maximum=MAX_SEQUENCE
+    )
+    first = checks.time(r, "first_reported_at", "referral.first_reported_at")
+    url = check_text(_required(r.url, "referral.url"), field="referral.url", limit=None)
+    normalise_url(url, field="referral.url")  # the intake's rules; the case domain keeps the normalised form
     return Referral(
-        origin_node=_required(r.origin_node, "referral.origin_node"),
-        origin_item_id=_required(r.origin_item_id, "referral.origin_item_id"),
-        url=_required(r.url, "referral.url"),
+        origin_node=checks.member(_required(r.origin_node, "referral.origin_node"), "referral.origin_node"),
+        origin_item_id=check_uuid(
+            _required(r.origin_item_id, "referral.origin_item_id"), field="referral.origin_item_id"
+        ),
+        url=url,
         hashes=hashes,
         assessment=assessment,
         hosting=hosting,
         first_reported_at=first or datetime.now(UTC),
-        next_status_sequence=r.next_status_sequence,
-        referred_by=r.referred_by,
+        next_status_sequence=next_sequence,
+        referred_by=checks.member(r.referred_by, "referral.referred_by") if r.referred_by else "",
     )
+
+
+def _assessment_from_peer(a: pb.Assessment, checks: _Checks) -> Assessment:
+    """The peer's subset of an assessment (see _peer_assessment); what a peer never sends is checked like
+    any field, then dropped."""
+    field = "referral.assessment"
+    if len(a.payment_methods) > _MAX_PAYMENT_METHODS:
+        raise InvalidArgument(
+            f"at most {_MAX_PAYMENT_METHODS} payment methods", field=f"{field}.payment_methods", reason=LIMIT_EXCEEDED
+        )
+    check_text(a.assessed_by, field=f"{field}.assessed_by")
+    check_note(a.note, field=f"{field}.note")
+    checks.time(a, "assessed_at", f"{field}.assessed_at")
+    assessment = proto_types.assessment_from_proto(a, field=field)
+    jurisdiction = check_country(a.jurisdiction, field=f"{field}.jurisdiction") if a.jurisdiction else ""
+    return replace(assessment, jurisdiction=jurisdiction, note="")
+
+
+def _hosting_from_peer(h: pb.HostingFacts) -> HostingFacts:
+    field = "referral.hosting"
+    check_text(h.source, field=f"{field}.source")
+    check_note(h.override_reason, field=f"{field}.override_reason")
+    proto_types.timestamp_from_proto(h, "traced_at", field=f"{field}.traced_at")
+    for name in ("ip", "country", "organisation"):
+        check_text(getattr(h, name), field=f"{field}.{name}")
+    facts = HostingFacts(h.ip or None, h.country or None, h.asn or None, h.organisation or None, h.cdn, "referral")
+    return check_hosting_facts(facts, field=field)
 
 
 def _status_to_proto(update: StatusUpdate) -> messages_pb2.StatusUpdate:
@@ -156,10 +240,9 @@ def _status_to_proto(update: StatusUpdate) -> messages_pb2.StatusUpdate:
     )
 
 
-def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
-    if s.sequence < 1:
-        raise InvalidArgument("must be at least 1", field="status_update.sequence")
-    occurred = proto_types.timestamp_from_proto(s, "occurred_at", field="status_update.occurred_at")
+def _status_from_proto(s: messages_pb2.StatusUpdate, checks: _Checks) -> StatusUpdate:
+    sequence = check_integer(s.sequence, field="status_update.sequence", minimum=1, maximum=MAX_SEQUENCE)
+    occurred = checks.time(s, "occurred_at", "status_update.occurred_at")
     if occurred is None:
         raise InvalidArgument("is required", field="status_update.occurred_at")
     action = proto_types.enum_from_proto(ActionType, s.action, field="status_update.action") if s.action else None
@@ -168,22 +251,26 @@ def _status_from_proto(s: messages_pb2.StatusUpdate) -> StatusUpdate:
         if s.classification
         else None
     )
+    field = "status_update.origin_item_id"
     return StatusUpdate(
-        origin_item_id=_required(s.origin_item_id, "status_update.origin_item_id"),
-        sequence=s.sequence,
-        assigned_node=_required(s.assigned_node, "status_update.assigned_node"),
+        origin_item_id=check_uuid(_required(s.origin_item_id, field), field=field),
+        sequence=sequence,
+        assigned_node=checks.member(
+            _required(s.assigned_node, "status_update.assigned_node"), "status_update.assigned_node"
+        ),
         occurred_at=occurred,
         state=proto_types.enum_from_proto(ItemState, s.state, field="status_update.state"),
         action=action,
         classification=classification,
-        moved_to_country=s.moved_to_country[:2].upper(),
-        reassigned_to=s.reassigned_to[:64],
+        moved_to_country=(
+            check_country(s.moved_to_country, field="status_update.moved_to_country") if s.moved_to_country else ""
+        ),
+        # Whether it names a member serving the new country is for the authority rules (MOVE_NOT_SERVING).
+        reassigned_to=(check_node_id(s.reassigned_to, field="status_update.reassigned_to") if s.reassigned_to else ""),
     )
 
 
 def _required(value: str, field: str) -> str:
     if not value:
         raise InvalidArgument("is required", field=field)
-    if len(value) > 8192:
-        raise InvalidArgument("is too long", field=field)
     return value

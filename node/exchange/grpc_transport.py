@@ -22,6 +22,7 @@ from grpc_status import rpc_status
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.cases.fields import MAX_VERSION
 from node.clock import Clock
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import InvalidArgument, ResourceExhausted
@@ -203,6 +204,8 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         if peer is None:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, "the TLS certificate is not a member's")
             raise AssertionError("unreachable")
+        if request.have_version > MAX_VERSION:  # no roster is newer; nor does the version fit the store's column
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"have_version must be at most {MAX_VERSION}")
         async with self._peer_call(peer, context):
             return pb.GetRosterResponse(signed_rosters=self._signed_rosters(request.have_version))
 

@@ -11,6 +11,7 @@ beyond that, its messages are refused for now (NOTFOUND, transient) and it sends
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ import structlog
 
 from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
-from node.cases.exchange_messages import Referral, Withdrawal, dump_body, from_outbox
+from node.cases.exchange_messages import Referral, Withdrawal, from_outbox
 from node.cases.exchange_rules import RefusalReason
 from node.cases.model import Event
 from node.errors import DomainError
@@ -59,7 +60,9 @@ class Holding:
         if tx.held_count(sender) >= max_per_sender:
             _log.warning("exchange.hold_full", sender=sender, message_id=message_id)
             return False
-        body = dump_body(incoming.to_json())
+        # Non-ASCII as itself, not as \\u escapes (12 characters for one emoji): a reason of 2,000 characters is
+        # at most 4,000 characters of JSON (a newline or tab escaped), well within the column.
+        body = json.dumps(incoming.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         origin = (incoming.origin_node, incoming.origin_item_id)
         tx.hold_message(HeldMessage(sender, message_id, *origin, incoming.kind, body, now, now + hold_for))
         _log.info("exchange.held", sender=sender, message_id=message_id)

@@ -64,6 +64,8 @@ class Members(Protocol):
 
     def is_active(self, node_id: str) -> bool: ...
 
+    def member(self, node_id: str) -> object | None: ...
+
     def expired(self, now: datetime) -> bool: ...
 
 
@@ -218,10 +220,17 @@ class Receiver:
         repeats: list[tuple[int, int]] = []
         decoded: dict[int, Incoming | DomainError] = {}
         waiting: set[tuple[str, str, str]] = set()  # (sender, item) with a message refused for now in this batch
+        members = self._members()
+
+        def is_member(node_id: str) -> bool:
+            return members.member(node_id) is not None
+
         for index, message in opened:
             if (message.sender, message.message_id) not in previous:
                 try:
-                    decoded[index] = decode_body(message.kind, message.body, sender=message.sender)  # writes nothing
+                    decoded[index] = decode_body(  # writes nothing
+                        message.kind, message.body, sender=message.sender, now=now, is_member=is_member
+                    )
                 except DomainError as error:
                     decoded[index] = error
         tx.prefetch_origins(

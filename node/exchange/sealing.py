@@ -12,6 +12,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
+from node.cases.fields import MAX_VERSION, check_node_id, check_uuid7
 from node.clock import Clock
 from node.crypto import (
     CryptoError,
@@ -22,7 +23,8 @@ from node.crypto import (
     open_envelope,
     verify_signed_message,
 )
-from node.crypto.envelope import MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.crypto.envelope import MAX_SIGNATURES, MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.errors import InvalidArgument
 from node.exchange.delivery import OpenedEnvelope, ReceiptRequest, RejectedMessage
 from node.exchange.membership import RosterMembership
 
@@ -131,6 +133,10 @@ class RosterCrypto:
     # ------------------------------------------------------------------ EnvelopeOpener
 
     def open(self, data: bytes, verified: VerifiedSignatures | None = None) -> OpenedEnvelope:
+        claimed = _clear_fields(data)
+        sender, message_id = claimed or ("", "")
+        if claimed is not None and not message_id:  # a sealed envelope whose message id is no UUIDv7
+            raise RejectedMessage("MALFORMED", "the message id must be a UUIDv7 (RFC 9562)", sender=sender)
         try:
             opened = open_envelope(
                 data,
@@ -142,17 +148,25 @@ class RosterCrypto:
                 verified=verified,
             )
         except CryptoError as error:
-            sealed = _clear_fields(data)
-            raise RejectedMessage(str(error.reason), error.message, sender=sealed[0], message_id=sealed[1]) from None
+            raise RejectedMessage(str(error.reason), error.message, sender=sender, message_id=message_id) from None
         header = opened.header
+        where = {"sender": sender, "message_id": message_id}
+        if len(header.sender_key_ids) > MAX_SIGNATURES:
+            raise RejectedMessage("MALFORMED", f"at most {MAX_SIGNATURES} sender key ids", **where)
+        try:
+            created_at, expires_at = opened.created_at, opened.expires_at
+        except (ValueError, OverflowError):
+            raise RejectedMessage("MALFORMED", "created_at or expires_at is not a valid timestamp", **where) from None
+        if header.roster_version > MAX_VERSION:
+            raise RejectedMessage("MALFORMED", f"the roster version must be at most {MAX_VERSION}", **where)
         return OpenedEnvelope(
             sender=header.sender,
             message_id=header.message_id,
             kind=header.kind,
             body=opened.body,
             signed_message=opened.signed_message,
-            created_at=opened.created_at,
-            expires_at=opened.expires_at,
+            created_at=created_at,
+            expires_at=expires_at,
             roster_version=header.roster_version,
         )
 
@@ -196,10 +210,18 @@ def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:
     return not (not_after.seconds and not_after.ToDatetime(tzinfo=UTC) <= now)
 
 
-def _clear_fields(data: bytes) -> tuple[str, str]:
-    """The sender and message id an envelope claims, for the rejection record (unauthenticated)."""
+def _clear_fields(data: bytes) -> tuple[str, str] | None:
+    """The sender and message id an envelope claims, for the rejection record (unauthenticated): each only
+    if it has its format (a node id, a UUIDv7), else empty, so no malformed value is echoed or recorded."""
     try:
         sealed = envelope_pb2.SealedEnvelope.FromString(data)
     except DecodeError:
-        return "", ""
-    return sealed.sender[:64], sealed.message_id[:36]
+        return None
+    return _formatted(check_node_id, sealed.sender), _formatted(check_uuid7, sealed.message_id)
+
+
+def _formatted(check: Callable[..., str], value: str) -> str:
+    try:
+        return check(value, field="")
+    except InvalidArgument:
+        return ""

@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 __all__ = [
     "actions",
     "assessments",
+    "audit_checkpoints",
     "audit_log",
     "events",
     "held_messages",
@@ -290,6 +291,20 @@ audit_log = Table(
     Column("detail", String(500), nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("entry_hash", String(64), nullable=False),
+    # How entry_hash was made (node.crypto.audit): 1 SHA-256 (older entries), 2 HMAC-SHA256 under the audit key.
+    Column("scheme", Integer(), nullable=False, server_default="1"),
+)
+
+# Signed checkpoints of the audit log (node.crypto.audit.Checkpoint): the log must still extend each of them.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", _SerialId, primary_key=True, autoincrement=True),
+    Column("entry_count", BigInteger(), nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("signed_at", UtcDateTime(), nullable=False),
+    # The checkpoint's JSON, as exported (with its signature).
+    Column("checkpoint", String(2000), nullable=False),
 )
 
 tokens = Table(
@@ -350,8 +365,8 @@ held_messages = Table(
     Column("origin_node", String(64), nullable=False),
     Column("origin_item_id", String(36), nullable=False),
     Column("kind", String(32), nullable=False),
-    # The message's outbox JSON (node.cases.exchange_messages): a withdrawal, its reason of up to 2,000
-    # characters escaped.
+    # The message's JSON (node.cases.exchange_messages): a withdrawal, its reason of up to 2,000 characters
+    # written as themselves (node.exchange.holding), a newline or tab escaped: at most about 4,100 characters.
     Column("body", String(16384), nullable=False),
     Column("held_at", UtcDateTime(), nullable=False),
     Column("hold_until", UtcDateTime(), nullable=False, index=True),

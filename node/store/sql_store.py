@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from node.crypto.audit import SCHEME_KEYED, Checkpoint, entry_hash
 from node.errors import Aborted, StoreUnavailable
 from node.hashes import HashAlgorithm
 from node.store import schema as t
+from node.store.txn.audit import AuditTxn
 from node.store.txn.exchange_retention import ExchangeRetentionTxn
 from node.store.txn.idempotency import IdempotencyTxn
 from node.store.txn.inbox import InboxTxn
@@ -27,7 +30,7 @@ from node.store.txn.outbox import OutboxTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
-from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase, _audit_hash
+from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase
 
 if TYPE_CHECKING:
     from node.access import TokenStore, TokenTransaction
@@ -36,14 +39,16 @@ if TYPE_CHECKING:
     from node.metrics.ports import MetricsStore, MetricsTransaction
     from node.notices.ports import NoticeStore, NoticeTransaction
 
-__all__ = ["SqlStore", "SqlTransaction"]
+__all__ = ["AuditProblem", "SqlStore", "SqlTransaction"]
 
 
 class SqlStore:
     """The node's one store: it implements every port (cases, exchange, access) over one engine."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, audit_key: bytes | None = None) -> None:
+        """`audit_key`: the HMAC key new audit entries are hashed with (node.crypto.audit); without it, SHA-256."""
         self.engine = engine
+        self._audit_key = audit_key
         self._postgres = engine.dialect.name == "postgresql"
         # SQLite has one writer at a time. Writers queue on this lock rather than in SQLite's busy handler,
         # which sleeps in steps of up to 100 ms; readers (WAL) never wait.
@@ -57,7 +62,7 @@ class SqlStore:
         with _faults(), writer_lock, self.engine.connect() as connection:
             connection.info["read_only"] = read_only
             with connection.begin():
-                tx = SqlTransaction(connection, postgres=self._postgres)
+                tx = SqlTransaction(connection, postgres=self._postgres, audit_key=self._audit_key)
                 yield tx
                 tx.flush()
 
@@ -76,15 +81,92 @@ class SqlStore:
 
     def verify_audit_chain(self) -> int | None:
         """The sequence number of the first audit entry that does not verify, or None if all do."""
-        previous = AUDIT_GENESIS
+        problem = self.audit_problem()
+        return None if problem is None else problem.seq
+
+    def audit_problem(
+        self, checkpoints: Sequence[Checkpoint] = (), trusted_key_ids: Collection[str] = ()
+    ) -> AuditProblem | None:
+        """The first thing wrong with the audit log, naming the first bad entry, or None: an entry whose hash or
+        link does not verify (with this store's audit key for keyed entries), an unkeyed entry after keyed
+        ones, or a log that no longer extends one of `checkpoints` (signed by one of `trusted_key_ids`): cut
+        short (truncated) or different at the checkpoint's head (rewritten)."""
+        for checkpoint in checkpoints:
+            if not checkpoint.verifies(set(trusted_key_ids)):
+                return AuditProblem(
+                    None, f"the checkpoint of {checkpoint.signed_at.isoformat()} is not signed by this node"
+                )
+        wanted = {c.entry_count for c in checkpoints}
+        at_count: dict[int, tuple[int, str]] = {}  # entry count -> (seq, hash) of the entry that makes it
+        previous, count, keyed = AUDIT_GENESIS, 0, False
         with self.engine.connect() as connection:
             for row in connection.execute(select(t.audit_log).order_by(t.audit_log.c.seq)):
-                if row.prev_hash != previous or row.entry_hash != _audit_hash(
-                    previous, row.at, row.actor, row.action, row.subject, row.detail
-                ):
-                    return int(row.seq)
+                count += 1
+                seq = int(row.seq)
+                if keyed and row.scheme != SCHEME_KEYED:
+                    return AuditProblem(
+                        seq, f"audit log entry {seq} is unkeyed after keyed entries: the log was rewritten"
+                    )
+                keyed = row.scheme == SCHEME_KEYED
+                try:
+                    expected = entry_hash(
+                        row.scheme, self._audit_key, previous, row.at, row.actor, row.action, row.subject, row.detail
+                    )
+                except ValueError as error:
+                    return AuditProblem(seq, f"audit log entry {seq} cannot be checked: {error}")
+                if row.prev_hash != previous or row.entry_hash != expected:
+                    return AuditProblem(seq, f"audit log entry {seq} does not verify: the log was altered")
                 previous = row.entry_hash
+                if count in wanted:
+                    at_count[count] = (seq, row.entry_hash)
+        for checkpoint in sorted(checkpoints, key=lambda c: c.entry_count):
+            signed = checkpoint.signed_at.isoformat()
+            if checkpoint.entry_count not in at_count and checkpoint.entry_count > count:
+                return AuditProblem(
+                    None,
+                    f"audit log entry {count + 1} (by count) is missing: the checkpoint of {signed} covers "
+                    f"{checkpoint.entry_count} entries, the log has {count}: the log was truncated",
+                )
+            seq, head = at_count.get(checkpoint.entry_count, (0, AUDIT_GENESIS))
+            if head != checkpoint.head_hash:
+                return AuditProblem(
+                    seq or None,
+                    f"audit log entry {seq} differs from the checkpoint of {signed}: the log was rewritten",
+                )
+        with self.engine.connect() as connection:
+            missing = sorted(_AUDIT_GUARDS[self._postgres] - _audit_guards(connection, postgres=self._postgres))
+        if missing:
+            return AuditProblem(
+                None,
+                f"the audit log's append-only triggers are missing or disabled ({', '.join(missing)}): its entries "
+                "verify, but the database no longer refuses changes to them",
+            )
         return None
+
+
+# The triggers the migrations create to make the audit log append-only (0001, 0003), by backend.
+_AUDIT_GUARDS = {
+    True: frozenset({"audit_log_append_only", "audit_log_no_truncate"}),
+    False: frozenset({"audit_log_no_update", "audit_log_no_delete"}),
+}
+
+
+def _audit_guards(connection: Connection, *, postgres: bool) -> set[str]:
+    """The audit log's triggers that are in place and enabled."""
+    if postgres:
+        query = text(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal "
+            "AND tgenabled <> 'D'"
+        )
+    else:
+        query = text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")
+    return {str(name) for name in connection.execute(query).scalars()}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    seq: int | None  # the first bad entry's sequence number, when there is one to name
+    message: str
 
 
 @contextmanager
@@ -127,6 +209,7 @@ class SqlTransaction(
     TokensTxn,
     IdempotencyTxn,
     NoticesTxn,
+    AuditTxn,
     TransactionBase,
 ):
     """One database transaction over every table, so that one transaction spans them all: it implements

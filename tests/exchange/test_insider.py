@@ -6,8 +6,11 @@ inbox and events, the sender's outbox and events), and nothing changes at the re
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import dataclasses
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +58,10 @@ def node(fed: Federation, node_id: str) -> Any:
     return fed.members[node_id].node
 
 
-def send(fed: Federation, frm: str, to: str, message: ExchangeMessage) -> Seen:
+def send(fed: Federation, frm: str, to: str, message: ExchangeMessage, message_id: str = "") -> Seen:
     """`frm` queues `message` in its own outbox, as any body it likes, and its send loop delivers it."""
     sender = node(fed, frm)
-    message_id = str(uuid7())
+    message_id = message_id or str(uuid7())
     with sender.store.transaction() as tx:
         tx.enqueue_outbox(
             OutboxMessage(message_id, to, message.kind, "insider", dump_body(message.to_json()), fed.clock.now())
@@ -70,8 +73,8 @@ def send(fed: Federation, frm: str, to: str, message: ExchangeMessage) -> Seen:
     with node(fed, to).engine.connect() as c:
         code = c.execute(
             select(t.inbox.c.reason_code).where(t.inbox.c.sender == frm, t.inbox.c.message_id == message_id)
-        ).scalar_one()
-    return Seen(status, last_error, last_event(fed, frm), code, last_event(fed, to))
+        ).scalar_one_or_none()
+    return Seen(status, last_error, last_event(fed, frm), code or "", last_event(fed, to))
 
 
 def last_event(fed: Federation, node_id: str) -> str:
@@ -139,7 +142,7 @@ def referral(fed: Federation, origin_node: str, origin_item_id: str, referred_by
 
 
 def status(fed: Federation, origin_id: str, sequence: int, action: ActionType | None, **more: str) -> StatusUpdate:
-    return StatusUpdate(origin_id, sequence, "x", fed.clock.now(), ItemState.NTD_SENT, action, None, **more)
+    return StatusUpdate(origin_id, sequence, DE, fed.clock.now(), ItemState.NTD_SENT, action, None, **more)
 
 
 # ------------------------------------------------------------------------------------------- referrals
@@ -325,4 +328,55 @@ def test_a_garbage_envelope_claiming_another_sender_is_recorded_as_from_the_tls_
     assert result.status == "rejected"
     event = last_event(fed, DE)
     assert event.startswith(f"exchange.rejected {result.reason_code} from {NL} (claimed {FR}) ")
+    assert state(fed, DE) == before
+
+
+# ------------------------------------------------------------------------------------------------ bounds
+
+LATER = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("frm", "make", "field"),
+    [
+        (NL, lambda fed, o: Withdrawal(NL, o, "x" * 5_000), "withdrawal.reason"),
+        (NL, lambda fed, o: Withdrawal(NL, o, "stop\x00\u202e"), "withdrawal.reason"),
+        (
+            NL,
+            lambda fed, o: dataclasses.replace(
+                referral(fed, NL, str(uuid7())), url="https://de.host.example/p?d=" + "QUJD" * 2_300
+            ),
+            "referral.url",
+        ),
+        (NL, lambda fed, o: referral(fed, NL, "\u202e" + "7" * 5_000), "referral.origin_item_id"),
+        (DE, lambda fed, o: status(fed, o, 2**64 - 1, ActionType.HP_NOTIFIED), "status_update.sequence"),
+        (
+            DE,
+            lambda fed, o: dataclasses.replace(status(fed, o, 1, ActionType.HP_NOTIFIED), occurred_at=LATER),
+            "status_update.occurred_at",
+        ),
+    ],
+    ids=["long-reason", "control-characters", "9-kb-url", "long-item-id", "sequence-2^64-1", "in-the-year-2100"],
+)
+def test_a_value_out_of_bounds_is_refused_naming_its_field(
+    fed: Federation, frm: str, make: Callable[[Federation, str], ExchangeMessage], field: str
+) -> None:
+    origin_id, _ = refer(fed)
+    to = DE if frm == NL else NL
+    before = state(fed, to)
+    seen = send(fed, frm, to, make(fed, origin_id))
+    refused(seen, "INVALIDARGUMENT", frm)
+    assert seen.last_error.startswith(f"INVALIDARGUMENT: {field}: ")
+    assert state(fed, to) == before
+
+
+def test_a_message_id_that_is_no_uuid7_is_refused_and_never_echoed(fed: Federation) -> None:
+    origin_id, _ = refer(fed)
+    before = state(fed, DE)
+    bad_id = str(uuid.uuid4())
+    seen = send(fed, NL, DE, Withdrawal(NL, origin_id, "a mistake"), message_id=bad_id)
+    assert seen.status == OutboxStatus.REJECTED and seen.last_error.startswith("MALFORMED: the message id")
+    assert seen.sender_event.startswith("delivery.rejected") and seen.sender_event.endswith("MALFORMED")
+    assert seen.inbox_code == ""  # a message that did not open is no inbox entry: it cannot block the real one
+    assert seen.receiver_event == f"exchange.rejected MALFORMED from {NL} message ?"
     assert state(fed, DE) == before

@@ -48,6 +48,7 @@ async def serve_de(
     limits: ServerLimits | None = None,
     run_blocking: Callable[..., Awaitable[Any]] = _blocking,
     on_newer_roster: Callable[[str], object] = lambda _peer: None,
+    interceptors: Sequence[aio.ServerInterceptor] = (),
 ) -> Served:
     """The DE node's exchange server on loopback, with mutual TLS and the roster's pinned certificates."""
     clock = fed.clock
@@ -59,7 +60,7 @@ async def serve_de(
     fed.membership = RosterMembership(fed.roster)
     de = fed.members["de-hotline"]
     assert de.receiver is not None
-    server = aio.server(options=list(options))
+    server = aio.server(options=list(options), interceptors=list(interceptors))
     pb_grpc.add_ExchangeServiceServicer_to_server(
         ExchangeServicer(
             receiver=de.receiver,

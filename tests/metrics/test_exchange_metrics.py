@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from uuid6 import uuid7
 
 from node.app import Node, build_node
 from node.cases.exchange_messages import StatusUpdate
@@ -110,9 +111,7 @@ async def test_a_refused_message_is_counted_by_reason_on_both_sides(pair: dict[s
     update = StatusUpdate(str(uuid.uuid4()), 1, "nl-hotline", clock.now(), ItemState.NTD_SENT, ActionType.HP_NOTIFIED)
     with nl.store.transaction() as tx:
         tx.enqueue_outbox(
-            OutboxMessage(
-                str(uuid.uuid4()), "de-hotline", update.kind, "item", json.dumps(update.to_json()), clock.now()
-            )
+            OutboxMessage(str(uuid7()), "de-hotline", update.kind, "item", json.dumps(update.to_json()), clock.now())
         )
     assert nl.exchange is not None
     nl.exchange.wake()

@@ -4,8 +4,6 @@ just before the commit (on PostgreSQL under one advisory lock, so that they comm
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -18,6 +16,8 @@ from sqlalchemy.sql.dml import UpdateBase
 from node.cases.event_details import details_from_json, details_to_json
 from node.cases.event_kinds import EventKind
 from node.cases.model import Event, ItemState
+from node.crypto.audit import SCHEME_KEYED, SCHEME_UNKEYED
+from node.crypto.audit import entry_hash as audit_entry_hash
 from node.store import schema as t
 
 __all__ = ["AUDIT_GENESIS", "TransactionBase"]
@@ -29,9 +29,10 @@ class TransactionBase:
     """One database transaction: its connection, write-behind rows, savepoints, events and audit entries.
     The table groups of node.store.txn extend it; node.store.sql_store.SqlTransaction composes them."""
 
-    def __init__(self, connection: Connection, *, postgres: bool) -> None:
+    def __init__(self, connection: Connection, *, postgres: bool, audit_key: bytes | None = None) -> None:
         self._conn = connection
         self._postgres = postgres
+        self._audit_key = audit_key  # with it, entries are hashed with HMAC (scheme 2), else SHA-256 (scheme 1)
         self._append_locked = False
         self._events: list[dict[str, Any]] = []
         self._audits: list[tuple[datetime, str, str, str, str]] = []
@@ -134,8 +135,9 @@ class TransactionBase:
         if self._audits:
             previous = self.c.execute(_LAST_AUDIT_HASH).scalar_one_or_none() or AUDIT_GENESIS
             rows = []
+            scheme = SCHEME_UNKEYED if self._audit_key is None else SCHEME_KEYED
             for at, actor, action, subject, detail in self._audits:
-                entry_hash = _audit_hash(previous, at, actor, action, subject, detail)
+                entry_hash = audit_entry_hash(scheme, self._audit_key, previous, at, actor, action, subject, detail)
                 rows.append(
                     {
                         "at": at,
@@ -145,6 +147,7 @@ class TransactionBase:
                         "detail": detail,
                         "prev_hash": previous,
                         "entry_hash": entry_hash,
+                        "scheme": scheme,
                     }
                 )
                 previous = entry_hash
@@ -216,5 +219,5 @@ _LAST_AUDIT_HASH = select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.d
 
 
 def _audit_hash(previous: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
-    entry = json.dumps([previous, at.isoformat(), actor, action, subject, detail], separators=(",", ":"))
-    return hashlib.sha256(entry.encode()).hexdigest()
+    """An unkeyed entry's hash (scheme 1)."""
+    return audit_entry_hash(SCHEME_UNKEYED, None, previous, at, actor, action, subject, detail)

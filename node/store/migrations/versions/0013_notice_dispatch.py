@@ -1,7 +1,7 @@
 """notice dispatch: the LEA notices and NTDs the node sends itself, queued with the action that records them
 
 Revision ID: 0013_notice_dispatch
-Revises: 0008_hash_provenance
+Revises: 0012_audit_checkpoints
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import node.store.schema
 
 revision: str = "0013_notice_dispatch"
-down_revision: str | None = "0008_hash_provenance"
+down_revision: str | None = "0012_audit_checkpoints"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
