@@ -34,6 +34,7 @@ from node.config import ExchangeConfig, NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
+from node.exchange.admin import FederationAdmin, RosterSummary
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.ports import PeerState
 from node.exchange.rate_limit import RateLimit
@@ -47,7 +48,7 @@ from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
-__all__ = ["Node", "build_node", "build_resolver", "roster_state", "verify_audit_log"]
+__all__ = ["Node", "build_node", "build_resolver", "federation_admin", "roster_state", "verify_audit_log"]
 
 _log = structlog.get_logger(__name__)
 
@@ -80,7 +81,7 @@ class Node:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
-        backend = Backend(self.cases, self.access, self.executor, self.notifier)
+        backend = Backend(self.cases, self.access, self.executor, self.notifier, self.federation_admin())
         health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
@@ -131,6 +132,17 @@ class Node:
         self.scheduler.start()
         _log.info("node.started", node_id=self.config.node_id, port=self.port)
         return self.port
+
+    def federation_admin(self) -> FederationAdmin:
+        """The operator's view of the federation, as the CLI builds it from the same store."""
+        exchange = self.exchange
+        roster = None
+        if exchange is not None:
+
+            def roster() -> RosterSummary:
+                return RosterSummary(exchange.roster.membership.version, exchange.roster.membership.expires_at)
+
+        return FederationAdmin(self.config.node_id, self.store, self.clock, roster)
 
     def _tls_credentials(self) -> grpc.ServerCredentials | None:
         if not self.config.tls_cert:
@@ -306,6 +318,26 @@ def read_peer_states(config: NodeConfig) -> list[PeerState]:
         migrate(engine)  # as `serve` would: the columns read may be new
         with SqlStore(engine).transaction(read_only=True) as tx:
             return tx.peer_states()
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def federation_admin(config: NodeConfig, clock: Clock | None = None) -> Iterator[FederationAdmin]:
+    """The operator's view of `config`'s federation, read from its store whether the node runs or not (what
+    the admin RPCs serve). A running node picks up a backoff reset at its next delivery round."""
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        migrate(engine)  # as `serve` would: the columns read may be new
+        store, clock = SqlStore(engine), clock or SystemClock()
+        roster = None
+        if config.exchange is not None:
+            trusted = _trusted_roster(config.exchange, store, clock).membership
+
+            def roster() -> RosterSummary:
+                return RosterSummary(trusted.version, trusted.expires_at)
+
+        yield FederationAdmin(config.node_id, store, clock, roster)
     finally:
         engine.dispose()
 

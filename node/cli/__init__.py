@@ -2,7 +2,8 @@
 
 The app is assembled here from one module per command group. The first groups' commands sit at the top level
 (`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
-`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py).
+`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py), `peers`
+(node/cli/peers.py, with `reset-backoff` from node/cli/federation.py), `outbox` and `rejections`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli import audit, demo, federation, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
 
 __all__ = ["app"]
 
@@ -62,8 +63,12 @@ app = _merge(
     hashes.app,
     audit.app,
     roster.app,
-    peers.app,
+    federation.app,
     demo.app,
 )
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
+peers.app.command("reset-backoff")(federation.reset_backoff)
+app.add_typer(peers.app, name="peers")
+app.add_typer(federation.outbox_app, name="outbox")
+app.add_typer(federation.rejections_app, name="rejections")

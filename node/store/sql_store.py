@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from node.errors import Aborted, StoreUnavailable
 from node.hashes import HashAlgorithm
 from node.store import schema as t
+from node.store.txn.admin_reads import AdminReadsTxn
 from node.store.txn.exchange_retention import ExchangeRetentionTxn
 from node.store.txn.idempotency import IdempotencyTxn
 from node.store.txn.inbox import InboxTxn
@@ -31,7 +32,14 @@ from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase, _audit_ha
 if TYPE_CHECKING:
     from node.access import TokenStore, TokenTransaction
     from node.cases.ports import CaseStore, CaseTransaction
-    from node.exchange.ports import ExchangeStore, ExchangeTransaction, ReceivingStore, ReceivingTransaction
+    from node.exchange.ports import (
+        AdminStore,
+        AdminTransaction,
+        ExchangeStore,
+        ExchangeTransaction,
+        ReceivingStore,
+        ReceivingTransaction,
+    )
     from node.metrics.ports import MetricsStore, MetricsTransaction
 
 __all__ = ["SqlStore", "SqlTransaction"]
@@ -121,6 +129,7 @@ class SqlTransaction(
     InboxTxn,
     ExchangeRetentionTxn,
     MetricsReadsTxn,
+    AdminReadsTxn,
     RostersTxn,
     TokensTxn,
     IdempotencyTxn,
@@ -133,10 +142,19 @@ class SqlTransaction(
 
 if TYPE_CHECKING:  # mypy checks here that the one store and its transaction implement every port
 
-    def _as_stores(store: SqlStore) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore]:
-        return store, store, store, store, store
+    def _as_stores(
+        store: SqlStore,
+    ) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, AdminStore]:
+        return store, store, store, store, store, store
 
     def _as_transactions(
         tx: SqlTransaction,
-    ) -> tuple[CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction, MetricsTransaction]:
-        return tx, tx, tx, tx, tx
+    ) -> tuple[
+        CaseTransaction,
+        TokenTransaction,
+        ExchangeTransaction,
+        ReceivingTransaction,
+        MetricsTransaction,
+        AdminTransaction,
+    ]:
+        return tx, tx, tx, tx, tx, tx
