@@ -72,7 +72,7 @@ async def test_reset_peer_backoff(served: Served) -> None:
         ("ResetPeerBackoff", fa.ResetPeerBackoffRequest(peer="Not A Node"), grpc.StatusCode.INVALID_ARGUMENT, "peer"),
         ("ResetPeerBackoff", fa.ResetPeerBackoffRequest(), grpc.StatusCode.INVALID_ARGUMENT, "peer"),
         ("ListOutbox", fa.ListOutboxRequest(limit=5000), grpc.StatusCode.INVALID_ARGUMENT, "limit"),
-        ("ListOutbox", fa.ListOutboxRequest(state=cast(fa.OutboxState.ValueType, 42)), grpc.StatusCode.INVALID_ARGUMENT, "state"),
+        ("ListOutbox", fa.ListOutboxRequest(state=cast(fa.OutboxState, 42)), grpc.StatusCode.INVALID_ARGUMENT, "state"),
         ("ListRejections", fa.ListRejectionsRequest(limit=-1), grpc.StatusCode.INVALID_ARGUMENT, "limit"),
         ("ListRejections", fa.ListRejectionsRequest(peer="a"), grpc.StatusCode.INVALID_ARGUMENT, "peer"),
     ],
