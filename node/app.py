@@ -9,7 +9,7 @@ import gc
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from node.clock import Clock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
+from node.crypto.tls import cert_not_after
 from node.errors import InvalidArgument
 from node.exchange.admin import FederationAdmin, RosterSummary
 from node.exchange.node_exchange import NodeExchange
@@ -43,6 +44,7 @@ from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.metrics.endpoint import NodeMetrics
+from node.metrics.expiry import CertificateExpiry, KeyExpiry
 from node.metrics.store_gauges import RosterView
 from node.scheduler import NodeScheduler
 from node.store.engine import create_store_engine, migrate
@@ -109,7 +111,9 @@ class Node:
         self.server = server
 
         async def check_deadlines() -> None:
-            await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
+            escalated = await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
+            if self.metrics is not None:
+                self.metrics.upkeep.escalated(len(escalated))
 
         async def purge_closed() -> None:
             await loop.run_in_executor(self.executor, self.cases.purge_closed, self.config.retention)
@@ -222,6 +226,9 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
     if config.exchange is not None:
         exchange = _build_exchange(config, clock, store, cases, metrics)
+    if metrics is not None:
+        store.observe = metrics.upkeep.transaction
+        metrics.watch_expiry(functools.partial(_certificates, config, exchange), functools.partial(_keys, exchange))
     return Node(
         config=config,
         clock=clock,
@@ -231,10 +238,28 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         access=AccessService(store, clock),
         notifier=notifier,
         executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
-        scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
+        scheduler=NodeScheduler(
+            scale=float(getattr(clock, "scale", 1.0)), on_run=metrics.upkeep.job_ran if metrics is not None else None
+        ),
         exchange=exchange,
         metrics=metrics,
     )
+
+
+def _certificates(config: NodeConfig, exchange: NodeExchange | None) -> list[CertificateExpiry]:
+    """The node's TLS certificates, read at each scrape: the integrator API's file (left out while it cannot be
+    read: the log says why at start) and the exchange's."""
+    found = []
+    if config.tls_cert:
+        with suppress(OSError, ValueError):
+            found.append(CertificateExpiry("api", cert_not_after(Path(config.tls_cert).read_bytes())))
+    if exchange is not None:
+        found.append(CertificateExpiry("exchange", cert_not_after(exchange.keys.tls.cert_pem)))
+    return found
+
+
+def _keys(exchange: NodeExchange | None) -> list[KeyExpiry]:
+    return [KeyExpiry(*key) for key in exchange.key_expiries()] if exchange is not None else []
 
 
 def _build_exchange(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
@@ -54,18 +55,26 @@ class SqlStore:
         # SQLite has one writer at a time. Writers queue on this lock rather than in SQLite's busy handler,
         # which sleeps in steps of up to 100 ms; readers (WAL) never wait.
         self._sqlite_writer = threading.Lock()
+        # Told of every transaction: (read only?, seconds from asking to the end, committed?). The metrics.
+        self.observe: Callable[[bool, float, bool], None] | None = None
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[SqlTransaction]:
         writer_lock: AbstractContextManager[object] = (
             contextlib.nullcontext() if self._postgres or read_only else self._sqlite_writer
         )
-        with _faults(), writer_lock, self.engine.connect() as connection:
-            connection.info["read_only"] = read_only
-            with connection.begin():
-                tx = SqlTransaction(connection, postgres=self._postgres)
-                yield tx
-                tx.flush()
+        started, committed = time.perf_counter(), False
+        try:
+            with _faults(), writer_lock, self.engine.connect() as connection:
+                connection.info["read_only"] = read_only
+                with connection.begin():
+                    tx = SqlTransaction(connection, postgres=self._postgres)
+                    yield tx
+                    tx.flush()
+            committed = True
+        finally:
+            if self.observe is not None:
+                self.observe(read_only, time.perf_counter() - started, committed)
 
     def ping(self) -> None:
         """Return when the database answers a query; raise StoreUnavailable when it does not."""
