@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from node.access import AccessService
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as exchange_pb
 from node.api.auth import AuthInterceptor
 from node.api.boundary import Boundary
 from node.api.health import NodeHealth
@@ -54,6 +55,7 @@ __all__ = ["Node", "build_node", "build_resolver", "federation_admin", "roster_s
 
 _log = structlog.get_logger(__name__)
 
+EXCHANGE_SERVICE = exchange_pb.DESCRIPTOR.services_by_name["ExchangeService"].full_name
 SYSTEM = Principal("system", "system", frozenset(Role))
 
 
@@ -76,6 +78,7 @@ class Node:
     health: NodeHealth | None = None
     port: int = 0
     service_names: list[str] = field(default_factory=list)
+    health_probe_seconds: float = 2.0  # how often health asks a store that was down, and checks the roster
 
     async def start(self) -> int:
         """Bind the gRPC server and start the scheduler. Returns the bound port."""
@@ -84,7 +87,13 @@ class Node:
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
         backend = Backend(self.cases, self.access, self.executor, self.notifier, self.federation_admin())
-        health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
+        exchange = self.exchange
+        health = NodeHealth(
+            API_SERVICES,
+            functools.partial(backend.run, self.store.ping),
+            self.health_probe_seconds,
+            exchange=None if exchange is None else (EXCHANGE_SERVICE, exchange.roster_expired),
+        )
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
         server = aio.server(

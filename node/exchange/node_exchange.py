@@ -197,6 +197,10 @@ class NodeExchange:
             await asyncio.wait(background, timeout=5)
         await self.transport.close()
 
+    def roster_expired(self) -> bool:
+        """Whether the trusted roster has expired: the node then sends and accepts nothing."""
+        return self.roster.membership.expired(self._clock.now())
+
     def key_expiries(self) -> list[tuple[str, str, datetime]]:
         """(use, key id, not_after) of this node's current keys as the trusted roster lists them; a key the
         roster gives no end, or does not list, is left out."""
