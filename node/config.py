@@ -93,7 +93,7 @@ class NodeConfig:
     # Closed cases are deleted this long after closing; known hashes and the audit log stay.
     retention: timedelta = timedelta(days=365)
     retention_check_seconds: float = 3600.0
-    log_format: str = "console"
+    log_format: str = "auto"  # JSON lines unless stderr is a terminal
     # Which known-hash source wins where sources disagree, and whether "known not illegal" is kept (hints only).
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
     hosting: HostingConfig = field(default_factory=HostingConfig)
@@ -155,9 +155,9 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
     jurisdiction = _str(node, "jurisdiction", "node.jurisdiction", required=True).upper()
     if not _COUNTRY.match(jurisdiction):
         raise InvalidArgument("must be an ISO 3166-1 alpha-2 code", field="node.jurisdiction")
-    log_format = _str(node, "log_format", "node.log_format") or "console"
-    if log_format not in ("console", "json"):
-        raise InvalidArgument("must be 'console' or 'json'", field="node.log_format")
+    log_format = _str(node, "log_format", "node.log_format") or "auto"
+    if log_format not in ("auto", "console", "json"):
+        raise InvalidArgument("must be 'auto', 'console' or 'json'", field="node.log_format")
     config = NodeConfig(
         node_id=node_id,
         jurisdiction=jurisdiction,

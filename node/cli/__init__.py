@@ -11,9 +11,24 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Annotated
 
-import typer
+from node.logs import quiet_grpc_core
 
-from node.cli import audit, demo, federation, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+quiet_grpc_core()  # before anything imports grpc: its C core reads GRPC_VERBOSITY once, then
+
+import typer  # noqa: E402
+
+from node.cli import (  # noqa: E402
+    audit,
+    demo,
+    federation,
+    hashes,
+    peers,
+    roster,
+    roster_custody,
+    roster_trust,
+    serve,
+    tokens,
+)
 
 __all__ = ["app"]
 
