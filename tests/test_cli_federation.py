@@ -127,3 +127,25 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:
     code, output = _invoke("peers", "-c", config, "--json")
     de = next(p for p in json.loads(output) if p["peer"] == DE)
     assert de["consecutive_failures"] == 3  # the refused resets changed nothing
+
+
+def test_status_shows_the_trusted_roster(tmp_path: Path) -> None:
+    from node.clock import ManualClock
+    from tests.exchange.test_two_nodes import NODES, _free_port, _roster
+
+    roster = _roster(tmp_path, {node_id: _free_port() for node_id in NODES}, ManualClock())
+    config = tmp_path / "exchange.toml"
+    config.write_text(
+        f'[node]\nid = "nl-hotline"\njurisdiction = "NL"\ndatabase_url = "sqlite+pysqlite:///{tmp_path}/x.db"\n'
+        f'[exchange]\nlisten = "127.0.0.1:{_free_port()}"\nroster_file = "{roster}"\n'
+        f'key_dir = "{tmp_path}/nl-hotline/keys"\n'
+    )
+    code, output = _invoke("status", "-c", str(config))
+    assert code == 0 and output.splitlines()[1] == "roster version 1, expires 2030-01-01T00:00:00+00:00"
+    code, output = _invoke("status", "-c", str(config), "--json")
+    assert json.loads(output)["roster"] == {"version": 1, "expires_at": "2030-01-01T00:00:00+00:00"}
+    fresh = tmp_path / "fresh.toml"  # a new database, and a roster file that is not one
+    (tmp_path / "bad.signed").write_bytes(b"not a roster")
+    fresh.write_text(config.read_text().replace("x.db", "fresh.db").replace(str(roster), str(tmp_path / "bad.signed")))
+    code, output = _invoke("status", "-c", str(fresh))
+    assert code == 2 and output.startswith("error: exchange.roster_file: the roster is not trusted")
