@@ -36,7 +36,7 @@ from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.crypto.tls import cert_not_after
 from node.errors import InvalidArgument
-from node.exchange.admin import FederationAdmin, RosterSummary
+from node.exchange.admin import FederationAdmin, RosterSummary, roster_summary
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.ports import PeerState
 from node.exchange.rate_limit import RateLimit
@@ -153,7 +153,7 @@ class Node:
         if exchange is not None:
 
             def roster() -> RosterSummary:
-                return RosterSummary(exchange.roster.membership.version, exchange.roster.membership.expires_at)
+                return roster_summary(exchange.roster.membership)
 
         return FederationAdmin(self.config.node_id, self.store, self.clock, roster)
 
@@ -369,7 +369,7 @@ def federation_admin(config: NodeConfig, clock: Clock | None = None) -> Iterator
             trusted = _trusted_roster(config.exchange, store, clock).membership
 
             def roster() -> RosterSummary:
-                return RosterSummary(trusted.version, trusted.expires_at)
+                return roster_summary(trusted)
 
         yield FederationAdmin(config.node_id, store, clock, roster)
     finally:

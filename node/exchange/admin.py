@@ -12,9 +12,10 @@ import structlog
 from node.cases.fields import check_node_id
 from node.clock import Clock
 from node.errors import InvalidArgument, NotFound
+from node.exchange.membership import RosterMembership
 from node.exchange.ports import AdminStore, OutboxEntry, OutboxStatus, PeerState, Rejection
 
-__all__ = ["MAX_LIST", "FederationAdmin", "FederationStatus", "PeerStatus", "RosterSummary"]
+__all__ = ["MAX_LIST", "FederationAdmin", "FederationStatus", "PeerStatus", "RosterSummary", "roster_summary"]
 
 _log = structlog.get_logger(__name__)
 MAX_LIST = 1000
@@ -24,6 +25,7 @@ MAX_LIST = 1000
 class RosterSummary:
     version: int
     expires_at: datetime
+    members: tuple[str, ...] = ()  # node ids, this node's among them
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class FederationStatus:
     peers: list[PeerStatus]
 
 
+def roster_summary(membership: RosterMembership) -> RosterSummary:
+    return RosterSummary(membership.version, membership.expires_at, tuple(m.node_id for m in membership.roster.members))
+
+
 class FederationAdmin:
     """`roster` reads the trusted roster (None without the exchange)."""
 
@@ -53,6 +59,9 @@ class FederationAdmin:
         self._node_id, self._store, self._clock, self._roster = node_id, store, clock, roster
 
     def status(self) -> FederationStatus:
+        """Every peer the roster lists or this node has a record of (sent to, received from, refused)."""
+        roster = self._roster() if self._roster else None
+        members = roster.members if roster else ()
         with self._store.transaction(read_only=True) as tx:
             pending = {p.peer: p for p in tx.pending_by_peer()}
             links = {s.peer: s for s in tx.peer_states()}
@@ -65,9 +74,9 @@ class FederationAdmin:
                 links.get(peer),
                 refused.get(peer, 0),
             )
-            for peer in sorted({*pending, *links, *refused})
+            for peer in sorted({*pending, *links, *refused, *members} - {self._node_id})
         ]
-        return FederationStatus(self._node_id, self._roster() if self._roster else None, peers)
+        return FederationStatus(self._node_id, roster, peers)
 
     def outbox(self, peer: str = "", status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxEntry]:
         with self._store.transaction(read_only=True) as tx:

@@ -16,7 +16,7 @@ from node.exchange.ports import InboxEntry, OutboxDeferral, OutboxMark, OutboxSt
 from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-ROSTER = RosterSummary(7, T0 + timedelta(days=30))
+ROSTER = RosterSummary(7, T0 + timedelta(days=30), ("nl-hotline", "de-hotline", "it-hotline"))
 
 
 def _queue(store: SqlStore, peer: str, minutes: int, item: str = "item-1") -> str:
@@ -46,7 +46,8 @@ def test_status_per_peer(store: SqlStore, admin: FederationAdmin) -> None:
     status = admin.status()
     assert status.node_id == "nl-hotline" and status.roster == ROSTER
     peers = {p.peer: p for p in status.peers}
-    assert sorted(peers) == ["be-hotline", "de-hotline", "fr-hotline"]
+    assert sorted(peers) == ["be-hotline", "de-hotline", "fr-hotline", "it-hotline"]  # members, and peers on record
+    assert (peers["it-hotline"].pending, peers["it-hotline"].link, peers["it-hotline"].rejections) == (0, None, 0)
     de = peers["de-hotline"]
     assert (de.pending, de.oldest_pending_at, de.rejections) == (2, T0, 0)
     assert de.link is not None and de.link.failures == 3 and de.link.last_error == "UNAVAILABLE: down"
@@ -106,4 +107,4 @@ def test_bad_input_changes_nothing(store: SqlStore, admin: FederationAdmin) -> N
     with pytest.raises(InvalidArgument) as limit:
         admin.outbox(limit=0)
     assert limit.value.field == "limit"
-    assert admin.status().peers == []
+    assert [p.peer for p in admin.status().peers] == ["de-hotline", "it-hotline"]  # the roster's, unchanged
