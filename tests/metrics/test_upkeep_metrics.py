@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -16,6 +17,7 @@ from node.cases.model import ActionType, Assessment, Classification
 from node.cases.requests import NewAction, NewReport, NewUrl
 from node.clock import ManualClock
 from node.config import MetricsConfig
+from node.crypto.tls import make_tls_identity
 from node.hosting import StaticResolver
 from node.metrics.endpoint import NodeMetrics
 from node.metrics.expiry import CertificateExpiry, KeyExpiry
@@ -93,3 +95,25 @@ def test_certificate_and_key_expiry_are_seconds_from_now(sqlite_url: str) -> Non
     _assert_documented(exposition)
     node.executor.shutdown()
     node.engine.dispose()
+
+
+def test_the_integrator_apis_certificate_expiry_is_read_from_its_file(sqlite_url: str, tmp_path: Path) -> None:
+    identity = make_tls_identity("nl-hotline", T0, days=60)
+    (tmp_path / "api.crt").write_bytes(identity.cert_pem)
+    (tmp_path / "api.key").write_bytes(identity.key_pem)
+    config = replace(
+        node_config(sqlite_url, tls_cert=str(tmp_path / "api.crt"), tls_key=str(tmp_path / "api.key")),
+        metrics=MetricsConfig("127.0.0.1:0"),
+    )
+    node = build_node(config, clock=ManualClock(T0), resolver=StaticResolver(HOSTING))
+    try:
+        assert node.metrics is not None
+        got = samples(node.metrics.exposition().decode())
+        assert value(got, "hx_tls_certificate_expiry_seconds", endpoint="api") == 60 * 86400
+        (tmp_path / "api.crt").write_bytes(b"not a certificate")  # unreadable now: left out, the scrape works
+        got = samples(node.metrics.exposition().decode())
+        assert value(got, "hx_tls_certificate_expiry_seconds", endpoint="api") is None
+        assert value(got, "hx_store_up") == 1
+    finally:
+        node.executor.shutdown()
+        node.engine.dispose()
