@@ -1,18 +1,21 @@
-"""Health per service follows the roster: once the trusted roster expires, the exchange service turns
-NOT_SERVING on the node's health endpoint while the integrator services stay SERVING; a renewed roster turns it
-SERVING again."""
+"""Health per service follows the roster (and the admin view shows it): once the trusted roster expires, the
+exchange service turns NOT_SERVING on the node's health endpoint while the integrator services stay SERVING; a
+renewed roster turns it SERVING again."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.api._gen.hotline.node.v1 import federation_admin_service_pb2 as fa
+from node.api.client import NodeClient
 from node.app import EXCHANGE_SERVICE
+from node.cases.model import Role
 from node.clock import ManualClock
 from node.crypto import SigningKeyPair
 from node.crypto.roster import sign_roster
@@ -43,7 +46,16 @@ async def test_an_expired_roster_turns_only_the_exchange_not_serving(tmp_path: P
             await asyncio.sleep(0.05)
         raise AssertionError(f"{service} did not turn {wanted}")
 
+    _, token = nl.access.create_token("test", "operator", [Role.ADMIN])
     try:
+        async with NodeClient(f"127.0.0.1:{nl.port}", token) as admin:  # the admin view names the roster
+            view = await admin.federation.GetFederationStatus(fa.GetFederationStatusRequest())
+        assert (view.node_id, view.roster_version, [p.peer for p in view.peers]) == (
+            "nl-hotline",
+            1,
+            ["de-hotline"],
+        )
+        assert view.roster_expires_at.ToDatetime(tzinfo=UTC) == clock.now() + timedelta(hours=1)
         assert EXCHANGE_SERVICE == "hotline.exchange.v1.ExchangeService"
         assert await status(EXCHANGE_SERVICE) == SERVING and await status(INTAKE) == SERVING
         clock.advance(timedelta(hours=2))
