@@ -111,6 +111,8 @@ def test_reset_backoff(tmp_path: Path) -> None:
     code, output = _invoke("peers", "-c", config, "--json")
     de = next(p for p in json.loads(output) if p["peer"] == DE)
     assert (de["consecutive_failures"], de["next_attempt_at"]) == (0, None)
+    code, output = _invoke("peers", "-c", config, "reset-backoff", BE)  # the group's --config serves the verb
+    assert code == 0 and output.strip() == f"backoff of {BE} reset; 0 deferred messages due now"
 
 
 def test_bad_input_is_one_line_and_changes_nothing(tmp_path: Path) -> None:

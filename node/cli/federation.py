@@ -95,13 +95,15 @@ def status_json(found: FederationStatus) -> dict[str, Any]:
 
 
 def reset_backoff(
+    ctx: typer.Context,
     peer: Annotated[str, typer.Argument(help="The peer's node id.")],
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forget a peer's delivery backoff and make its deferred messages due now; a running node tries the
     peer at its next delivery round. Exit codes: 0 done, 1 no delivery record of the peer, 2 usage error."""
-    due = _read(config, lambda admin: admin.reset_backoff(peer))
+    given: Path | None = config or (ctx.obj or {}).get("config")  # `peers -c FILE reset-backoff PEER` too
+    due = _read(given, lambda admin: admin.reset_backoff(peer))
     if as_json:
         print_json({"peer": peer, "messages_due": due})
     else:

@@ -31,7 +31,8 @@ def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption =
     next attempt and last error. A skew at half the limit or beyond is flagged."""
     from node.app import read_peer_states
 
-    if ctx.invoked_subcommand is not None:
+    if ctx.invoked_subcommand is not None:  # `peers -c FILE VERB`: the verb uses this config unless given its own
+        ctx.obj = {"config": config}
         return
     settings = load_settings(config)
     limit = skew_limit(settings)
