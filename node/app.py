@@ -257,7 +257,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
 
 def _certificates(config: NodeConfig, exchange: NodeExchange | None) -> list[CertificateExpiry]:
     """The node's TLS certificates, read at each scrape: the integrator API's file (left out while it cannot be
-    read: the log says why at start) and the exchange's."""
+    read or parsed: replaced mid-way, say) and the exchange's."""
     found = []
     if config.tls_cert:
         with suppress(OSError, ValueError):
