@@ -9,7 +9,7 @@ import gc
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from node.access import AccessService
 from node.api._gen.hotline.exchange.v1 import envelope_pb2
+from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as exchange_pb
 from node.api.auth import AuthInterceptor
 from node.api.boundary import Boundary, GuardAll
 from node.api.health import NodeHealth
@@ -35,7 +36,9 @@ from node.config import ExchangeConfig, NodeConfig
 from node.crypto.audit import Checkpoint, CheckpointError, load_or_create_audit_key
 from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
 from node.crypto.roster import PinnedAuthority, RosterError
+from node.crypto.tls import cert_not_after
 from node.errors import InvalidArgument
+from node.exchange.admin import FederationAdmin, RosterSummary, roster_summary
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.ports import PeerState
 from node.exchange.rate_limit import RateLimit
@@ -44,6 +47,7 @@ from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.metrics.endpoint import NodeMetrics
+from node.metrics.expiry import CertificateExpiry, KeyExpiry
 from node.metrics.store_gauges import RosterView
 from node.notices.dispatcher import NoticeDispatcher
 from node.notices.planner import NoticePlanner
@@ -61,6 +65,7 @@ __all__ = [
     "build_node",
     "build_resolver",
     "export_audit_checkpoint",
+    "federation_admin",
     "open_store_engine",
     "operator_store",
     "roster_state",
@@ -70,6 +75,7 @@ __all__ = [
 
 _log = structlog.get_logger(__name__)
 
+EXCHANGE_SERVICE = exchange_pb.DESCRIPTOR.services_by_name["ExchangeService"].full_name
 SYSTEM = Principal("system", "system", frozenset(Role))
 
 
@@ -93,6 +99,7 @@ class Node:
     health: NodeHealth | None = None
     port: int = 0
     service_names: list[str] = field(default_factory=list)
+    health_probe_seconds: float = 2.0  # how often health asks a store that was down, and checks the roster
 
     async def start(self) -> int:
         """Bind the gRPC server and start the scheduler. Returns the bound port."""
@@ -100,8 +107,14 @@ class Node:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
-        backend = Backend(self.cases, self.access, self.executor, self.notifier)
-        health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
+        backend = Backend(self.cases, self.access, self.executor, self.notifier, self.federation_admin())
+        exchange = self.exchange
+        health = NodeHealth(
+            API_SERVICES,
+            functools.partial(backend.run, self.store.ping),
+            self.health_probe_seconds,
+            exchange=None if exchange is None else (EXCHANGE_SERVICE, exchange.roster_expired),
+        )
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
         server = aio.server(
@@ -128,7 +141,9 @@ class Node:
         self.server = server
 
         async def check_deadlines() -> None:
-            await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
+            escalated = await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
+            if self.metrics is not None:
+                self.metrics.upkeep.escalated(len(escalated))
 
         async def purge_closed() -> None:
             await loop.run_in_executor(self.executor, self.cases.purge_closed, self.config.retention)
@@ -167,6 +182,17 @@ class Node:
         _log.info("node.started", node_id=self.config.node_id, port=self.port)
         return self.port
 
+    def federation_admin(self) -> FederationAdmin:
+        """The operator's view of the federation, as the CLI builds it from the same store."""
+        exchange = self.exchange
+        roster = None
+        if exchange is not None:
+
+            def roster() -> RosterSummary:
+                return roster_summary(exchange.roster.membership)
+
+        return FederationAdmin(self.config.node_id, self.store, self.clock, roster)
+
     def _tls_credentials(self) -> grpc.ServerCredentials | None:
         if not self.config.tls_cert:
             return None
@@ -178,8 +204,6 @@ class Node:
             raise InvalidArgument(
                 f"cannot read {error.filename}: {error.strerror}", field=_tls_setting(self.config, error)
             ) from None
-        if self.metrics is not None:
-            self.metrics.certificates.watch("api", lambda: pair[1])
         # With a client CA, a client must present a certificate it issued (mutual TLS), as well as its token.
         return grpc.ssl_server_credentials([pair], root_certificates=root, require_client_auth=root is not None)
 
@@ -277,6 +301,9 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
     if config.exchange is not None:
         exchange = _build_exchange(config, clock, store, cases, metrics)
+    if metrics is not None:
+        store.observe = metrics.upkeep.transaction
+        metrics.watch_expiry(functools.partial(_certificates, config, exchange), functools.partial(_keys, exchange))
     return Node(
         config=config,
         clock=clock,
@@ -286,7 +313,9 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         access=AccessService(store, clock),
         notifier=notifier,
         executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
-        scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
+        scheduler=NodeScheduler(
+            scale=float(getattr(clock, "scale", 1.0)), on_run=metrics.upkeep.job_ran if metrics is not None else None
+        ),
         exchange=exchange,
         metrics=metrics,
         notices=_notice_dispatcher(config.notices, store, clock, metrics) if config.notices is not None else None,
@@ -304,6 +333,22 @@ def _notice_dispatcher(
         assert settings.webhook is not None
         channel = WebhookChannel(settings.webhook)
     return NoticeDispatcher(store, clock, settings, channel, metrics.notices if metrics is not None else None)
+
+
+def _certificates(config: NodeConfig, exchange: NodeExchange | None) -> list[CertificateExpiry]:
+    """The node's TLS certificates, read at each scrape: the integrator API's file (left out while it cannot be
+    read or parsed: replaced mid-way, say) and the exchange's."""
+    found = []
+    if config.tls_cert:
+        with suppress(OSError, ValueError):
+            found.append(CertificateExpiry("api", cert_not_after(Path(config.tls_cert).read_bytes())))
+    if exchange is not None:
+        found.append(CertificateExpiry("exchange", cert_not_after(exchange.keys.tls.cert_pem)))
+    return found
+
+
+def _keys(exchange: NodeExchange | None) -> list[KeyExpiry]:
+    return [KeyExpiry(*key) for key in exchange.key_expiries()] if exchange is not None else []
 
 
 def _build_exchange(
@@ -334,8 +379,6 @@ def _build_exchange(
         # The error boundary, as the integrator API's: undecodable bytes and faults get canonical codes.
         interceptors=[*([metrics.grpc] if metrics is not None else []), GuardAll(Boundary())],
     )
-    if metrics is not None:
-        metrics.certificates.watch("exchange", lambda: exchange.keys.tls.cert_pem)  # the current one, if rotated
     return exchange
 
 
@@ -466,6 +509,26 @@ def operator_store(config: NodeConfig) -> Iterator[SqlStore]:
     try:
         migrate(engine)
         yield SqlStore(engine)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def federation_admin(config: NodeConfig, clock: Clock | None = None) -> Iterator[FederationAdmin]:
+    """The operator's view of `config`'s federation, read from its store whether the node runs or not (what
+    the admin RPCs serve). A running node picks up a backoff reset at its next delivery round."""
+    engine = open_store_engine(config)
+    try:
+        migrate(engine)  # as `serve` would: the columns read may be new
+        store, clock = SqlStore(engine), clock or SystemClock()
+        roster = None
+        if config.exchange is not None:
+            trusted = _trusted_roster(config.exchange, store, clock).membership
+
+            def roster() -> RosterSummary:
+                return roster_summary(trusted)
+
+        yield FederationAdmin(config.node_id, store, clock, roster)
     finally:
         engine.dispose()
 

@@ -113,7 +113,7 @@ class NodeConfig:
     # Closed cases are deleted this long after closing; known hashes and the audit log stay.
     retention: timedelta = timedelta(days=365)
     retention_check_seconds: float = 3600.0
-    log_format: str = "console"
+    log_format: str = "auto"  # JSON lines unless stderr is a terminal
     # Which known-hash source wins where sources disagree, and whether "known not illegal" is kept (hints only).
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
     hosting: HostingConfig = field(default_factory=HostingConfig)
@@ -190,9 +190,9 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str], paths: _Paths) -> Nod
     if not _NODE_ID.match(node_id):
         raise InvalidArgument("must be 2-63 characters of a-z, 0-9 and '-'", field="node.id")
     jurisdiction = _country(_str(node, "jurisdiction", "node.jurisdiction", required=True), "node.jurisdiction")
-    log_format = _str(node, "log_format", "node.log_format") or "console"
-    if log_format not in ("console", "json"):
-        raise InvalidArgument("must be 'console' or 'json'", field="node.log_format")
+    log_format = _str(node, "log_format", "node.log_format") or "auto"
+    if log_format not in ("auto", "console", "json"):
+        raise InvalidArgument("must be 'auto', 'console' or 'json'", field="node.log_format")
     config = NodeConfig(
         node_id=node_id,
         jurisdiction=jurisdiction,

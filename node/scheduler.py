@@ -1,5 +1,9 @@
 """Periodic jobs on APScheduler 3: the removal-deadline check. Jobs read time from the node's Clock.
 
+Each run's outcome reaches `on_run(job, outcome)` (the node's metrics) from an APScheduler listener: ok, failed
+(the job raised: logged here, and run again at the next interval), cancelled (stopped mid-run), missed (not
+run at its time) or skipped (the previous run still going).
+
 Intervals are in the clock's seconds: under an accelerated clock (the simulator) a job every 60 simulated
 seconds runs every 60/scale wall seconds, so deadlines fall due on simulated time.
 """
@@ -7,10 +11,19 @@ seconds runs every 60/scale wall seconds, so deadlines fall due on simulated tim
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    JobEvent,
+    JobExecutionEvent,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 __all__ = ["NodeScheduler"]
@@ -18,24 +31,35 @@ __all__ = ["NodeScheduler"]
 _log = structlog.get_logger(__name__)
 
 
+_OK, _FAILED = "ok", "failed"
+_OUTCOMES = {EVENT_JOB_MISSED: "missed", EVENT_JOB_MAX_INSTANCES: "skipped"}
+
+
 class NodeScheduler:
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(self, scale: float = 1.0, on_run: Callable[[str, str], None] | None = None) -> None:
         if scale <= 0:
             raise ValueError("scale must be positive")
         self._scale = scale
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        if on_run is not None:
+            self._scheduler.add_listener(
+                functools.partial(_report, on_run),
+                EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES,
+            )
         self._jobs: list[str] = []
         self._running: set[asyncio.Task[Any]] = set()
 
     def every(self, seconds: float, name: str, job: Callable[[], Awaitable[Any]]) -> None:
-        async def guarded() -> None:
+        async def guarded() -> str:
             task = asyncio.current_task()
             if task is not None:
                 self._running.add(task)
             try:
                 await job()
+                return _OK
             except Exception:  # a failing run is logged; the next interval tries again
                 _log.exception("scheduler.job_failed", job=name)
+                return _FAILED
             finally:
                 if task is not None:
                     self._running.discard(task)
@@ -67,3 +91,15 @@ class NodeScheduler:
                 await asyncio.wait(set(self._running), timeout=grace)
             self._scheduler.shutdown(wait=False)
         await asyncio.sleep(0)
+
+
+def _report(on_run: Callable[[str, str], None], event: JobEvent) -> None:
+    """An APScheduler event as (job, outcome). A run's own failures end it normally (`guarded` returns the
+    outcome); only a cancellation reaches APScheduler as an error."""
+    if event.code == EVENT_JOB_EXECUTED and isinstance(event, JobExecutionEvent):
+        outcome = str(event.retval)
+    elif event.code == EVENT_JOB_ERROR:
+        outcome = "cancelled" if isinstance(getattr(event, "exception", None), asyncio.CancelledError) else _FAILED
+    else:
+        outcome = _OUTCOMES.get(event.code, "other")
+    on_run(str(event.job_id), outcome)

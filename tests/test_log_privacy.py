@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -15,13 +17,16 @@ from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.app import Node
-from node.cases.model import Assessment, Classification
+from node.cases.exchange_messages import Referral, dump_body
+from node.cases.model import Assessment, Classification, OutboxMessage
 from node.cases.requests import NewReport, NewUrl
+from node.clock import ManualClock
 from node.logs import configure_logging, mask_urls
 from node.store.sql_store import SqlTransaction
 from tests.api._boundary import fail_in_database
 from tests.api._support import assess, submit
 from tests.conftest import ANALYST, INTAKE, Served
+from tests.exchange.federation import Federation
 
 
 def test_the_masking_processor_keeps_the_host_and_drops_path_and_query() -> None:
@@ -100,3 +105,45 @@ async def test_an_internal_error_logs_no_reporter_note_or_token_name(
     assert "no_such_table" in text  # the statement is logged, for the operator ...
     leaked = [p for p in PRIVATE if p in text]
     assert leaked == [], f"the log holds {leaked}"  # ... and none of its values
+
+
+# ------------------------------------------------------------------------------ the exchange's log lines
+
+
+def test_delivery_receipt_and_rejection_lines_name_ids_never_the_url(tmp_path: Path, clock: ManualClock) -> None:
+    """A delivered referral (the sender's `exchange.delivered` with its receipt, the receiver's
+    `exchange.accepted`) and one refused for good (`exchange.delivery_rejected`, `exchange.rejected`)."""
+    fed = Federation(tmp_path, clock)
+    out = io.StringIO()
+    configure_logging("json", logging.INFO, stream=out)
+    try:
+        nl = fed.members["nl-hotline"].node
+        report = nl.cases.submit_report(INTAKE, NewReport((NewUrl("https://de.host.example/private/88?k=v"),)))
+        origin_id = report.items[0].item_id
+        nl.cases.assess(ANALYST, origin_id, Assessment(Classification.NATIONAL))
+        assert fed.deliver_all() == 1
+        forged = Referral(  # in fr's name: refused for good
+            "fr-hotline", ROGUE_ITEM, "https://de.host.example/private/99", (), None, None, clock.now()
+        )
+        with nl.store.transaction() as tx:
+            tx.enqueue_outbox(
+                OutboxMessage(
+                    ROGUE_MESSAGE, "de-hotline", "referral", "no-item", dump_body(forged.to_json()), clock.now()
+                )
+            )
+        assert fed.deliver_all() == 1
+    finally:
+        structlog.reset_defaults()
+        fed.close()
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    by_event = {line["event"]: line for line in lines}
+    delivered, accepted = by_event["exchange.delivered"], by_event["exchange.accepted"]
+    assert (delivered["peer"], delivered["item_id"]) == ("de-hotline", origin_id) and delivered["message_id"]
+    assert (accepted["peer"], accepted["message_id"]) == ("nl-hotline", delivered["message_id"])
+    assert by_event["exchange.delivery_rejected"]["message_id"] == ROGUE_MESSAGE
+    assert by_event["exchange.rejected"]["message_id"] == ROGUE_MESSAGE
+    assert "/private/" not in out.getvalue()
+
+
+ROGUE_ITEM = "01a2cccc-0000-7000-8000-000000000000"
+ROGUE_MESSAGE = "01a2dddd-0000-7000-8000-000000000000"

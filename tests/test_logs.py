@@ -160,3 +160,38 @@ def test_the_rendered_log_names_items_and_never_the_reported_urls(
     assert all(item_id in text for item_id in item_ids)
     assert SECRET not in text and "session=abc" not in text
     assert not any(url in text for url in urls)
+
+
+# ------------------------------------------------------------------------------------- format and routing
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "is_json"), [(io.StringIO(), True), (_Terminal(), False)], ids=["file", "tty"])
+def test_auto_is_json_off_a_terminal_and_console_on_one(stream: io.StringIO, is_json: bool) -> None:
+    configure_logging("auto", logging.INFO, stream=stream)
+    try:
+        structlog.get_logger("t").info("node.started", node_id="nl-hotline")
+    finally:
+        structlog.reset_defaults()
+    line = stream.getvalue().splitlines()[0]
+    assert line.startswith("{") is is_json
+    assert "node.started" in line
+
+
+def test_standard_logging_goes_into_the_same_json_stream_masked_from_warning_up() -> None:
+    out = io.StringIO()
+    configure_logging("json", logging.INFO, stream=out)
+    try:
+        library = logging.getLogger("apscheduler.executors.default")
+        library.info("Running job %s", "below warning: left out")
+        library.warning("Run time of job %s was missed", f"https://nl.host.example/{SECRET}")
+    finally:
+        structlog.reset_defaults()
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert line["level"] == "warning" and line["logger"] == "apscheduler.executors.default"
+    assert line["event"] == "Run time of job https://nl.host.example/… was missed"
+    assert SECRET not in out.getvalue()

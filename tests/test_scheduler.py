@@ -161,3 +161,25 @@ async def test_intervals_are_in_the_clocks_seconds_under_an_accelerated_clock() 
         await scheduler.stop()
     with pytest.raises(ValueError, match="positive"):
         NodeScheduler(scale=0)
+
+
+async def test_each_runs_outcome_reaches_the_listener() -> None:
+    """The metrics' feed (an APScheduler listener): a run that raised is `failed`, the others `ok`."""
+    outcomes: list[tuple[str, str]] = []
+    scheduler = NodeScheduler(on_run=lambda job, outcome: outcomes.append((job, outcome)))
+    calls = 0
+
+    async def flaky() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("the first run fails")
+
+    scheduler.every(0.03, "flaky-job", flaky)
+    scheduler.start()
+    try:
+        assert await eventually(lambda: len(outcomes) >= 3)
+    finally:
+        await scheduler.stop()
+    assert outcomes[0] == ("flaky-job", "failed")
+    assert set(outcomes[1:]) == {("flaky-job", "ok")}

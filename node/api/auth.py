@@ -49,6 +49,10 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}AdminService/RevokeToken": frozenset({Role.ADMIN}),
     f"{_P}AdminService/ListTokens": frozenset({Role.ADMIN}),
     f"{_P}AdminService/ImportKnownHashes": frozenset({Role.ADMIN}),
+    f"{_P}FederationAdminService/GetFederationStatus": frozenset({Role.ADMIN}),
+    f"{_P}FederationAdminService/ResetPeerBackoff": frozenset({Role.ADMIN}),
+    f"{_P}FederationAdminService/ListRejections": frozenset({Role.ADMIN}),
+    f"{_P}FederationAdminService/ListOutbox": frozenset({Role.ADMIN}),
 }
 OPEN_PREFIXES = (
     "/grpc.health.v1.Health/",

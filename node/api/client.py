@@ -11,6 +11,7 @@ from grpc import aio
 from node.api._gen.hotline.node.v1 import admin_service_pb2_grpc as admin_grpc
 from node.api._gen.hotline.node.v1 import case_service_pb2_grpc as case_grpc
 from node.api._gen.hotline.node.v1 import event_service_pb2_grpc as event_grpc
+from node.api._gen.hotline.node.v1 import federation_admin_service_pb2_grpc as fa_grpc
 from node.api._gen.hotline.node.v1 import intake_service_pb2_grpc as intake_grpc
 from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
 
@@ -58,6 +59,7 @@ class NodeClient:
         self.lea = lea_grpc.LeaServiceStub(self.channel)
         self.events = event_grpc.EventServiceStub(self.channel)
         self.admin = admin_grpc.AdminServiceStub(self.channel)
+        self.federation = fa_grpc.FederationAdminServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close()

@@ -1,6 +1,10 @@
-"""gRPC health of the integrator API, following the store: when a call finds the database unreachable every
-service turns NOT_SERVING, and a probe that asks the database every few seconds turns them SERVING again as
-soon as it answers. Health/List is served too (the stock asyncio servicer leaves it unimplemented)."""
+"""gRPC health of the node, per service, following what it depends on:
+- every service, and the server as a whole (""), is NOT_SERVING while the store is unreachable: a call that
+  finds the database down turns them so, and a probe that asks the database every few seconds turns them
+  SERVING again as soon as it answers;
+- the exchange service (with an [exchange] section) is also NOT_SERVING while the trusted roster has expired
+  (the node then accepts and sends nothing until a newer one is applied); the integrator services stay SERVING.
+Health/List is served too (the stock asyncio servicer leaves it unimplemented)."""
 
 from __future__ import annotations
 
@@ -13,27 +17,42 @@ from grpc import aio
 from grpc_health.v1 import health_pb2
 from grpc_health.v1.health import aio as health_aio
 
-__all__ = ["NodeHealth"]
+__all__ = ["NodeHealth", "RosterWatch"]
 
 _log = structlog.get_logger(__name__)
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+RosterWatch = tuple[str, Callable[[], bool]]
+"""The exchange's service name and a check that tells whether the trusted roster has expired."""
 
 
 class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
-    """`probe` is an async call that returns when the store answers and raises when it does not."""
+    """`probe` is an async call that returns when the store answers and raises when it does not. With
+    `exchange`, the roster check runs every `probe_seconds` too."""
 
     def __init__(
-        self, services: Iterable[str], probe: Callable[[], Awaitable[None]], probe_seconds: float = 2.0
+        self,
+        services: Iterable[str],
+        probe: Callable[[], Awaitable[None]],
+        probe_seconds: float = 2.0,
+        *,
+        exchange: RosterWatch | None = None,
     ) -> None:
         super().__init__()
         self._services = ["", *services]
         self._probe = probe
         self._probe_seconds = probe_seconds
+        self._exchange = exchange
+        self._store_up = True
+        self._roster_expired = False
         self._probing: asyncio.Task[None] | None = None
+        self._watching: asyncio.Task[None] | None = None
 
     async def serving(self) -> None:
-        await self._set_all(SERVING)
+        if self._exchange is not None:
+            self._roster_expired = self._exchange[1]()
+            self._watching = asyncio.get_running_loop().create_task(self._watch_roster())
+        await self._apply()
 
     def store_unavailable(self) -> None:
         """A call found the store unreachable (runs on the event loop): NOT_SERVING until a probe succeeds."""
@@ -41,9 +60,10 @@ class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
             self._probing = asyncio.get_running_loop().create_task(self._recover())
 
     async def stop(self) -> None:
-        if self._probing is not None:
-            self._probing.cancel()
-            await asyncio.gather(self._probing, return_exceptions=True)
+        for task in (self._probing, self._watching):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def List(self, request: health_pb2.HealthListRequest, context: aio.ServicerContext[Any, Any]) -> Any:
         return health_pb2.HealthListResponse(
@@ -52,7 +72,8 @@ class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
 
     async def _recover(self) -> None:
         _log.warning("health.not_serving", cause="store unavailable")
-        await self._set_all(NOT_SERVING)
+        self._store_up = False
+        await self._apply()
         while True:
             await asyncio.sleep(self._probe_seconds)
             try:
@@ -60,10 +81,29 @@ class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
             except Exception:  # still down: the next probe tries again
                 _log.debug("health.probe_failed")
             else:
-                await self._set_all(SERVING)
+                self._store_up = True
+                await self._apply()
                 _log.info("health.serving", cause="store answers again")
                 return
 
-    async def _set_all(self, status: Any) -> None:
+    async def _watch_roster(self) -> None:
+        assert self._exchange is not None
+        service, expired = self._exchange
+        while True:
+            await asyncio.sleep(self._probe_seconds)
+            now_expired = expired()
+            if now_expired != self._roster_expired:
+                self._roster_expired = now_expired
+                if now_expired:
+                    _log.warning("health.not_serving", service=service, cause="the trusted roster has expired")
+                else:
+                    _log.info("health.serving", service=service, cause="a current roster is trusted again")
+                await self._apply()
+
+    async def _apply(self) -> None:
+        up = SERVING if self._store_up else NOT_SERVING
         for name in self._services:
-            await self.set(name, status)
+            await self.set(name, up)
+        if self._exchange is not None:
+            exchanging = self._store_up and not self._roster_expired
+            await self.set(self._exchange[0], SERVING if exchanging else NOT_SERVING)

@@ -23,17 +23,21 @@ from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
 from node.api._gen.hotline.node.v1 import case_service_pb2_grpc as case_grpc
 from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
 from node.api._gen.hotline.node.v1 import event_service_pb2_grpc as event_grpc
+from node.api._gen.hotline.node.v1 import federation_admin_service_pb2_grpc as fa_grpc
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2_grpc as intake_grpc
 from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
 from node.api.auth import current_principal
+from node.api.federation_admin import SERVICE_NAME as FEDERATION_ADMIN
+from node.api.federation_admin import FederationAdminServicer
 from node.api.intake_batcher import IntakeBatcher
 from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
 from node.errors import InvalidArgument
+from node.exchange.admin import FederationAdmin
 from node.hashes import ContentHash
 
 __all__ = ["API_SERVICES", "Backend", "EventNotifier", "add_servicers"]
@@ -83,8 +87,16 @@ class EventNotifier:
 class Backend:
     """What the servicers share: the domain services and the pool their blocking calls run on."""
 
-    def __init__(self, cases: CaseService, access: AccessService, executor: Executor, notifier: EventNotifier) -> None:
+    def __init__(
+        self,
+        cases: CaseService,
+        access: AccessService,
+        executor: Executor,
+        notifier: EventNotifier,
+        federation: FederationAdmin,
+    ) -> None:
         self.cases = cases
+        self.federation = federation
         self.access = access
         self.executor = executor
         self.notifier = notifier
@@ -368,6 +380,7 @@ API_SERVICES = [
     lea_pb.DESCRIPTOR.services_by_name["LeaService"].full_name,
     event_pb.DESCRIPTOR.services_by_name["EventService"].full_name,
     admin_pb.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    FEDERATION_ADMIN,
 ]
 """The full names of the integrator services (for reflection and health)."""
 
@@ -379,4 +392,7 @@ def add_servicers(server: aio.Server, backend: Backend) -> list[str]:
     lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
     event_grpc.add_EventServiceServicer_to_server(EventServicer(backend), server)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
+    fa_grpc.add_FederationAdminServiceServicer_to_server(
+        FederationAdminServicer(backend.federation, backend.run), server
+    )
     return list(API_SERVICES)

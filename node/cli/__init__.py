@@ -2,8 +2,9 @@
 
 The app is assembled here from one module per command group. The first groups' commands sit at the top level
 (`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
-`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py),
-`notices` (node/cli/notices.py).
+`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py), `peers`
+(node/cli/peers.py, with `reset-backoff` from node/cli/federation.py), `outbox` and `rejections`, `notices`
+(node/cli/notices.py) and `audit` (node/cli/audit.py).
 """
 
 from __future__ import annotations
@@ -11,12 +12,17 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Annotated
 
-import typer
+from node.logs import quiet_grpc_core
 
-from node.cli import (
+quiet_grpc_core()  # before anything imports grpc: its C core reads GRPC_VERBOSITY once, then
+
+import typer  # noqa: E402
+
+from node.cli import (  # noqa: E402
     audit,
     check_config,
     demo,
+    federation,
     hashes,
     notices,
     peers,
@@ -26,7 +32,7 @@ from node.cli import (
     serve,
     tokens,
 )
-from node.cli._common import EXIT_CODES, GuardedTyper, set_debug
+from node.cli._common import EXIT_CODES, GuardedTyper, set_debug  # noqa: E402
 
 __all__ = ["app"]
 
@@ -84,10 +90,14 @@ app = _merge(
     hashes.app,
     audit.app,
     roster.app,
-    peers.app,
+    federation.app,
     demo.app,
 )
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
 app.add_typer(notices.app, name="notices")
 app.add_typer(audit.group, name="audit")
+peers.app.command("reset-backoff")(federation.reset_backoff)
+app.add_typer(peers.app, name="peers")
+app.add_typer(federation.outbox_app, name="outbox")
+app.add_typer(federation.rejections_app, name="rejections")

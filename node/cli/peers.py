@@ -1,35 +1,71 @@
-"""The links to peers, for the operator: delivery backoff, last success and error, and each peer's clock skew."""
+"""The links to peers, for the operator: delivery backoff, last success and error, and each peer's clock skew.
+`hotline-node peers` lists them; its verbs (`peers reset-backoff`) are in node/cli/federation.py."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import typer
 
 from node.cli._common import ConfigOption, load_settings
+from node.cli._roster_files import JsonOption, print_json
+from node.config import NodeConfig
 from node.exchange.ports import PeerState
 
-__all__ = ["app", "format_peer", "peers"]
+__all__ = ["app", "format_peer", "iso", "peer_json", "peers", "skew_limit"]
 
-app = typer.Typer()
+app = typer.Typer(
+    help="Each peer's link: clock skew, failures, last success, next attempt, last error. Exit codes: 0 done, "
+    "1 refused (the reason is printed), 2 usage or config error.",
+    invoke_without_command=True,
+)
 
 # Receivers refuse messages dated beyond their clock skew limit; flag a peer well before it is reached.
 _WARN_FRACTION = 0.5
 
 
-@app.command("peers")
-def peers(config: ConfigOption = None) -> None:
+@app.callback()
+def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Each peer this node has delivered to: its clock skew (its clock minus ours), failures, last success,
     next attempt and last error. A skew at half the limit or beyond is flagged."""
     from node.app import read_peer_states
 
+    if ctx.invoked_subcommand is not None:  # `peers -c FILE VERB`: the verb uses this config unless given its own
+        ctx.obj = {"config": config}
+        return
     settings = load_settings(config)
-    limit = timedelta(seconds=settings.exchange.max_clock_skew_seconds) if settings.exchange else timedelta(minutes=5)
+    limit = skew_limit(settings)
     states = read_peer_states(settings)
+    if as_json:
+        print_json([peer_json(state) for state in states])
+        return
     if not states:
         typer.echo("no peers yet")
     for state in states:
         typer.echo(format_peer(state, limit))
+
+
+def skew_limit(settings: NodeConfig) -> timedelta:
+    """The clock skew receivers refuse beyond (format_peer flags a peer nearing it)."""
+    return timedelta(seconds=settings.exchange.max_clock_skew_seconds) if settings.exchange else timedelta(minutes=5)
+
+
+def peer_json(state: PeerState) -> dict[str, Any]:
+    skew = state.clock_skew
+    return {
+        "peer": state.peer,
+        "consecutive_failures": state.failures,
+        "next_attempt_at": iso(state.next_attempt_at),
+        "last_success_at": iso(state.last_success_at),
+        "last_error": state.last_error,
+        "clock_skew_seconds": None if skew is None else skew.total_seconds(),
+        "clock_measured_at": iso(state.clock_measured_at),
+    }
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
 
 
 def format_peer(state: PeerState, limit: timedelta) -> str:

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["TlsIdentity", "cert_sha256", "is_ca", "make_tls_identity"]
+__all__ = ["TlsIdentity", "cert_not_after", "cert_sha256", "is_ca", "make_tls_identity"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,11 @@ def make_tls_identity(node_id: str, now: datetime, days: int = 825) -> TlsIdenti
         cert.public_bytes(serialization.Encoding.PEM),
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
     )
+
+
+def cert_not_after(pem: bytes) -> datetime:
+    """When a PEM certificate expires (UTC). ValueError if it is not one."""
+    return x509.load_pem_x509_certificate(pem).not_valid_after_utc
 
 
 def cert_sha256(pem_or_der: bytes) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +196,24 @@ class NodeExchange:
         if background:
             await asyncio.wait(background, timeout=5)
         await self.transport.close()
+
+    def roster_expired(self) -> bool:
+        """Whether the trusted roster has expired: the node then sends and accepts nothing."""
+        return self.roster.membership.expired(self._clock.now())
+
+    def key_expiries(self) -> list[tuple[str, str, datetime]]:
+        """(use, key id, not_after) of this node's current keys as the trusted roster lists them; a key the
+        roster gives no end, or does not list, is left out."""
+        member = self.roster.membership.member(self.node_id)
+        if member is None:
+            return []
+        own = {k.key_id for k in self.keys.signing} | {k.key_id for k in self.keys.hpke}
+        listed = [("signing", k) for k in member.signing_keys] + [("hpke", k) for k in member.hpke_keys]
+        return [
+            (use, key.key_id, key.not_after.ToDatetime(tzinfo=UTC))
+            for use, key in listed
+            if key.key_id in own and key.HasField("not_after")
+        ]
 
     def check_roster(self, roster_file: Path, warn_before: timedelta) -> None:
         """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the

@@ -22,18 +22,24 @@ from node.cases.model import Event, OutboxMessage
 from node.cases.ports import CaseTransaction
 
 __all__ = [
+    "AdminStore",
+    "AdminTransaction",
     "ExchangeStore",
     "ExchangeTransaction",
     "HeldMessage",
     "InboxEntry",
     "OutboxDeferral",
+    "OutboxEntry",
     "OutboxMark",
     "OutboxStatus",
     "PeerBackoff",
     "PeerState",
+    "PendingDepth",
     "Receipt",
     "ReceivingStore",
     "ReceivingTransaction",
+    "Rejection",
+    "RejectionSide",
 ]
 
 
@@ -245,4 +251,88 @@ class ReceivingTransaction(ExchangeTransaction, CaseTransaction, Protocol):
 class ReceivingStore(Protocol):
     def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ReceivingTransaction]:
         """As ExchangeStore.transaction, with the case workflow's operations in the same transaction."""
+        ...
+
+
+# The operator's view of the exchange (node.exchange.admin): reads bounded by a limit or by the number of peers,
+# and one write, forgetting a peer's backoff.
+
+
+class PendingDepth(NamedTuple):
+    """A peer's pending outbox: how many messages wait, and when the oldest of them was queued."""
+
+    peer: str
+    messages: int
+    oldest_created_at: datetime
+
+
+class OutboxEntry(NamedTuple):
+    """A queued message as the operator sees it: ids, kind, status and timing, never its body."""
+
+    message_id: str
+    peer: str
+    kind: str
+    item_id: str
+    status: OutboxStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    acked_at: datetime | None
+    last_error: str
+
+
+class RejectionSide(enum.StrEnum):
+    """Who refused: a peer refused a message this node sent, or this node refused one a peer sent."""
+
+    BY_PEER = "by_peer"
+    BY_NODE = "by_node"
+
+
+class Rejection(NamedTuple):
+    """A message refused for good, either way."""
+
+    side: RejectionSide
+    peer: str  # the recipient (BY_PEER) or the sender (BY_NODE)
+    message_id: str
+    kind: str
+    item_id: str  # "" for a message a peer sent: the inbox keeps no item id
+    reason_code: str
+    reason: str
+    at: datetime  # when the message was queued (BY_PEER) or received (BY_NODE)
+
+
+class AdminTransaction(Protocol):
+    def pending_by_peer(self) -> list[PendingDepth]:
+        """Every peer with at least one PENDING outbox message, by peer id."""
+        ...
+
+    def peer_states(self) -> list[PeerState]:
+        """Every peer this node has a delivery or clock record of, by peer id."""
+        ...
+
+    def rejection_counts(self) -> dict[str, int]:
+        """Per peer, the messages refused for good either way; a peer with none is absent."""
+        ...
+
+    def rejections(self, peer: str | None, limit: int) -> list[Rejection]:
+        """At most `limit` rejections (of `peer` only, if given), newest first."""
+        ...
+
+    def outbox_entries(self, peer: str | None, status: OutboxStatus | None, limit: int) -> list[OutboxEntry]:
+        """At most `limit` outbox messages (of `peer`, in `status`, if given), oldest queued first."""
+        ...
+
+    def knows_peer(self, peer: str) -> bool:
+        """Whether this node has a delivery record or an outbox message of `peer`."""
+        ...
+
+    def reset_peer_backoff(self, peer: str, now: datetime) -> int:
+        """Forget `peer`'s backoff (no failures, no next attempt) and make its deferred PENDING messages due
+        at `now`; how many messages were made due."""
+        ...
+
+
+class AdminStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[AdminTransaction]:
+        """A unit of work; read-only ones MUST NOT wait for writers."""
         ...

@@ -144,6 +144,17 @@ class Receiver:
                 self._transaction(opened, refused, results, now, peer, savepoints=True)
         answered = [dataclasses.replace(r, receiver_time=now) for r in results if r is not None]
         assert len(answered) == len(envelopes), "every envelope gets its result, in order"
+        senders = {m.message_id: (m.sender, str(m.kind)) for _, m in opened}
+        for result in answered:  # by ids only: a message's body never reaches the log
+            if result.status is not DeliveryStatus.REJECTED:
+                sender, kind = senders.get(result.message_id, (peer, ""))
+                _log.info(
+                    "exchange.accepted",
+                    peer=sender,
+                    message_id=result.message_id,
+                    kind=kind,
+                    duplicate=result.status is DeliveryStatus.DUPLICATE,
+                )
         if any(r.status is DeliveryStatus.ACCEPTED for r in answered):
             self._cases.committed()
         return answered

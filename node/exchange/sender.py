@@ -320,4 +320,12 @@ class PeerSender:
                     code=result.reason_code,
                 )
             tx.set_peer_backoff(self.peer, PeerBackoff(), success_at=now)
+        for kept in receipts:
+            _log.info(
+                "exchange.delivered",
+                peer=self.peer,
+                message_id=kept.message_id,
+                item_id=kept.item_id,
+                receipt_accepted_at=kept.accepted_at.isoformat(),
+            )
         return len(marks)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from wsgiref.simple_server import WSGIServer
 
 import structlog
@@ -11,12 +11,13 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 
 from node.clock import Clock
 from node.errors import InvalidArgument
-from node.metrics.certificates import CertificateExpiry
 from node.metrics.exchange import DeliveryCounters
+from node.metrics.expiry import CertificateExpiry, ExpiryGauges, KeyExpiry
 from node.metrics.grpc_server import GrpcServerMetrics
 from node.metrics.notices import NoticeCounters
 from node.metrics.ports import MetricsStore
 from node.metrics.store_gauges import RosterView, StoreGauges
+from node.metrics.upkeep import UpkeepMetrics
 
 __all__ = ["NodeMetrics"]
 
@@ -34,11 +35,17 @@ class NodeMetrics:
         self.deliveries = DeliveryCounters(self.registry)
         self.notices = NoticeCounters(self.registry)
         self.registry.register(StoreGauges(store, clock, roster))
-        self.certificates = CertificateExpiry(clock)  # the servers add theirs: `certificates.watch(name, pem)`
-        self.registry.register(self.certificates)
+        self.upkeep = UpkeepMetrics(self.registry)
+        self._clock = clock
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+
+    def watch_expiry(
+        self, certificates: Callable[[], Iterable[CertificateExpiry]], keys: Callable[[], Iterable[KeyExpiry]]
+    ) -> None:
+        """Expose the expiry of the node's certificates and keys, read at each scrape."""
+        self.registry.register(ExpiryGauges(self._clock, certificates, keys))
 
     def exposition(self) -> bytes:
         """The current metrics in Prometheus' text format, as a scrape gets them."""

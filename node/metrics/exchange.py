@@ -45,6 +45,15 @@ class DeliveryCounters:
             ["peer", "result", "reason"],
             registry=registry,
         )
+        self._receipts = Counter(
+            "hx_exchange_receipts_total",
+            "Signed receipts, by peer: direction=received, returned by the peer for a message this node sent (it "
+            "is verified before the message counts as delivered; one that fails is logged as "
+            "exchange.bad_receipt and the message sent again); direction=issued, signed by this node for a "
+            "message the peer sent (a duplicate gets its stored receipt again).",
+            ["peer", "direction"],
+            registry=registry,
+        )
 
     def delivered(self, peer: str, results: Sequence[DeliveryResult]) -> None:
         for result in results:
@@ -53,7 +62,11 @@ class DeliveryCounters:
                 self._refused.labels(peer, _reason(result.reason_code) or _OTHER_REASON, kind.value).inc()
             else:
                 self._delivered.labels(peer, result.status.value).inc()
+                if result.receipt:
+                    self._receipts.labels(peer, "received").inc()
 
     def received(self, peer: str | None, results: Sequence[DeliveryResult]) -> None:
         for result in results:
             self._received.labels(peer or _UNKNOWN_PEER, result.status.value, _reason(result.reason_code)).inc()
+            if result.status is not DeliveryStatus.REJECTED and result.receipt:
+                self._receipts.labels(peer or _UNKNOWN_PEER, "issued").inc()

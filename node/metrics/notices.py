@@ -12,7 +12,7 @@ class NoticeCounters:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._attempts = Counter(
-            "hx_notice_attempts",
+            "hx_notice_attempts_total",
             "Attempts to deliver a notice (kind LEA or NTD), by channel and outcome: sent, failed (retried with "
             "backoff) or gave_up (after the give-up period; `hotline-node notices retry` queues it again).",
             ["kind", "channel", "outcome"],

@@ -4,20 +4,11 @@ txn/metrics_reads.py and txn/outbox.py); node.metrics imports nothing from node.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import datetime
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
-from node.exchange.ports import PeerState
+from node.exchange.ports import PeerState, PendingDepth
 
 __all__ = ["MetricsStore", "MetricsTransaction", "PendingDepth"]
-
-
-class PendingDepth(NamedTuple):
-    """A peer's pending outbox: how many messages wait, and when the oldest of them was queued."""
-
-    peer: str
-    messages: int
-    oldest_created_at: datetime
 
 
 class MetricsTransaction(Protocol):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Collection, Iterator, Sequence
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ from node.crypto.audit import SCHEME_KEYED, Checkpoint, entry_hash
 from node.errors import Aborted, StoreUnavailable
 from node.hashes import HashAlgorithm
 from node.store import schema as t
+from node.store.txn.admin_reads import AdminReadsTxn
 from node.store.txn.audit import AuditTxn
 from node.store.txn.exchange_retention import ExchangeRetentionTxn
 from node.store.txn.idempotency import IdempotencyTxn
@@ -35,7 +37,14 @@ from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase
 if TYPE_CHECKING:
     from node.access import TokenStore, TokenTransaction
     from node.cases.ports import CaseStore, CaseTransaction
-    from node.exchange.ports import ExchangeStore, ExchangeTransaction, ReceivingStore, ReceivingTransaction
+    from node.exchange.ports import (
+        AdminStore,
+        AdminTransaction,
+        ExchangeStore,
+        ExchangeTransaction,
+        ReceivingStore,
+        ReceivingTransaction,
+    )
     from node.metrics.ports import MetricsStore, MetricsTransaction
     from node.notices.ports import NoticeStore, NoticeTransaction
 
@@ -53,18 +62,26 @@ class SqlStore:
         # SQLite has one writer at a time. Writers queue on this lock rather than in SQLite's busy handler,
         # which sleeps in steps of up to 100 ms; readers (WAL) never wait.
         self._sqlite_writer = threading.Lock()
+        # Told of every transaction: (read only?, seconds from asking to the end, committed?). The metrics.
+        self.observe: Callable[[bool, float, bool], None] | None = None
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[SqlTransaction]:
         writer_lock: AbstractContextManager[object] = (
             contextlib.nullcontext() if self._postgres or read_only else self._sqlite_writer
         )
-        with _faults(), writer_lock, self.engine.connect() as connection:
-            connection.info["read_only"] = read_only
-            with connection.begin():
-                tx = SqlTransaction(connection, postgres=self._postgres, audit_key=self._audit_key)
-                yield tx
-                tx.flush()
+        started, committed = time.perf_counter(), False
+        try:
+            with _faults(), writer_lock, self.engine.connect() as connection:
+                connection.info["read_only"] = read_only
+                with connection.begin():
+                    tx = SqlTransaction(connection, postgres=self._postgres, audit_key=self._audit_key)
+                    yield tx
+                    tx.flush()
+            committed = True
+        finally:
+            if self.observe is not None:
+                self.observe(read_only, time.perf_counter() - started, committed)
 
     def ping(self) -> None:
         """Return when the database answers a query; raise StoreUnavailable when it does not."""
@@ -205,6 +222,7 @@ class SqlTransaction(
     InboxTxn,
     ExchangeRetentionTxn,
     MetricsReadsTxn,
+    AdminReadsTxn,
     RostersTxn,
     TokensTxn,
     IdempotencyTxn,
@@ -221,8 +239,8 @@ if TYPE_CHECKING:  # mypy checks here that the one store and its transaction imp
 
     def _as_stores(
         store: SqlStore,
-    ) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, NoticeStore]:
-        return store, store, store, store, store, store
+    ) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, NoticeStore, AdminStore]:
+        return store, store, store, store, store, store, store
 
     def _as_transactions(
         tx: SqlTransaction,
@@ -233,5 +251,6 @@ if TYPE_CHECKING:  # mypy checks here that the one store and its transaction imp
         ReceivingTransaction,
         MetricsTransaction,
         NoticeTransaction,
+        AdminTransaction,
     ]:
-        return tx, tx, tx, tx, tx, tx
+        return tx, tx, tx, tx, tx, tx, tx

@@ -18,6 +18,7 @@ from node.api._gen.hotline.node.v1 import (
     admin_service_pb2,
     case_service_pb2,
     event_service_pb2,
+    federation_admin_service_pb2,
     intake_service_pb2,
     lea_service_pb2,
 )
@@ -26,7 +27,14 @@ from tests.conftest import Served
 
 __all__ = ["RPCS", "Outcome", "call", "fail_in_database", "request_class", "role_for", "string_paths", "with_value"]
 
-SERVICES = (intake_service_pb2, case_service_pb2, lea_service_pb2, event_service_pb2, admin_service_pb2)
+SERVICES = (
+    intake_service_pb2,
+    case_service_pb2,
+    lea_service_pb2,
+    event_service_pb2,
+    admin_service_pb2,
+    federation_admin_service_pb2,
+)
 RPCS: list[tuple[str, MethodDescriptor]] = [
     (f"/{service.full_name}/{method.name}", method)
     for module in SERVICES

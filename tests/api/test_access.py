@@ -16,6 +16,7 @@ from node.api._gen.hotline.node.v1 import (
     admin_service_pb2,
     case_service_pb2,
     event_service_pb2,
+    federation_admin_service_pb2,
     intake_service_pb2,
     lea_service_pb2,
 )
@@ -24,7 +25,14 @@ from node.api.client import NodeClient
 from node.cases.model import Role
 from tests.conftest import Served
 
-SERVICES = [intake_service_pb2, case_service_pb2, lea_service_pb2, event_service_pb2, admin_service_pb2]
+SERVICES = [
+    intake_service_pb2,
+    case_service_pb2,
+    lea_service_pb2,
+    event_service_pb2,
+    admin_service_pb2,
+    federation_admin_service_pb2,
+]
 RPCS = [
     (f"/{service.full_name}/{method.name}", method)
     for module in SERVICES
@@ -132,5 +140,6 @@ async def test_health_and_reflection_need_no_token(served: Served) -> None:
         "hotline.node.v1.LeaService",
         "hotline.node.v1.EventService",
         "hotline.node.v1.AdminService",
+        "hotline.node.v1.FederationAdminService",
         "grpc.health.v1.Health",
     } <= names

@@ -20,6 +20,7 @@ from node.api._gen.hotline.node.v1 import (
     admin_service_pb2,
     case_service_pb2,
     event_service_pb2,
+    federation_admin_service_pb2,
     intake_service_pb2,
     lea_service_pb2,
 )
@@ -29,7 +30,14 @@ from node.api.client import NodeClient
 from node.cases.model import Role
 from tests.conftest import Served
 
-SERVICE_MODULES = [intake_service_pb2, case_service_pb2, lea_service_pb2, event_service_pb2, admin_service_pb2]
+SERVICE_MODULES = [
+    intake_service_pb2,
+    case_service_pb2,
+    lea_service_pb2,
+    event_service_pb2,
+    admin_service_pb2,
+    federation_admin_service_pb2,
+]
 SERVICES = [service for module in SERVICE_MODULES for service in module.DESCRIPTOR.services_by_name.values()]
 RPCS: dict[str, MethodDescriptor] = {
     f"/{service.full_name}/{method.name}": method for service in SERVICES for method in service.methods
@@ -80,11 +88,12 @@ async def call_rpc(
     return grpc.StatusCode.OK, ""
 
 
-def test_the_service_descriptors_list_the_five_services() -> None:
+def test_the_service_descriptors_list_the_six_services() -> None:
     assert sorted(s.full_name for s in SERVICES) == [
         "hotline.node.v1.AdminService",
         "hotline.node.v1.CaseService",
         "hotline.node.v1.EventService",
+        "hotline.node.v1.FederationAdminService",
         "hotline.node.v1.IntakeService",
         "hotline.node.v1.LeaService",
     ]
@@ -111,6 +120,8 @@ def test_writes_need_the_role_that_owns_them() -> None:
     assert METHOD_ROLES[f"{P}EventService/StreamEvents"] == {Role.ANALYST, Role.LEA}
     for name in ("CreateToken", "RevokeToken", "ListTokens", "ImportKnownHashes"):
         assert METHOD_ROLES[f"{P}AdminService/{name}"] == {Role.ADMIN}
+    for name in ("GetFederationStatus", "ResetPeerBackoff", "ListRejections", "ListOutbox"):
+        assert METHOD_ROLES[f"{P}FederationAdminService/{name}"] == {Role.ADMIN}
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)

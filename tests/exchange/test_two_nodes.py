@@ -41,8 +41,10 @@ def _roster(
     post_quantum: bool = False,
     authority: list[SigningKeyPair] | None = None,
     expires: datetime = datetime(2030, 1, 1, tzinfo=UTC),
+    keys_expire: datetime | None = None,
 ) -> Path:
-    """Version 1 of a roster of NODES, signed by two of `authority` (three new keys by default)."""
+    """Version 1 of a roster of NODES, signed by two of `authority` (three new keys by default); with
+    `keys_expire`, the members' signing keys are listed with that not_after."""
     authority = authority or [SigningKeyPair.generate() for _ in range(3)]
     roster = roster_pb2.Roster(
         network_id="test-network",
@@ -81,6 +83,10 @@ def _roster(
                 required_signatures=[k.algorithm for k in keys.signing] if post_quantum else [],  # type: ignore[misc]
             )
         )
+    if keys_expire is not None:
+        for member in roster.members:
+            for key in member.signing_keys:
+                key.not_after.FromDatetime(keys_expire)
     path = tmp / "roster.signed"
     path.write_bytes(sign_roster(roster, authority[:2]))
     return path

@@ -96,6 +96,12 @@ async def test_a_referral_shows_pending_then_delivered_on_both_sides(pair: dict[
     received = await scrape(_port(de))
     assert value(received, "hx_exchange_messages_received_total", peer="nl-hotline", result="accepted", reason="") == 1
     assert value(received, "hx_items", state="AWAITING_ASSESSMENT") == 1
+    assert value(sent, "hx_exchange_receipts_total", peer="de-hotline", direction="received") == 1
+    assert value(received, "hx_exchange_receipts_total", peer="nl-hotline", direction="issued") == 1
+    certificate = value(sent, "hx_tls_certificate_expiry_seconds", endpoint="exchange")
+    assert certificate is not None and certificate > 86400 * 365  # a fresh certificate, valid for 825 days
+    assert value(sent, "hx_tls_certificate_expiry_seconds", endpoint="api") is None  # the API serves plaintext
+    assert (value(sent, "hx_store_transaction_seconds_count", mode="write", outcome="commit") or 0) >= 2
     _assert_documented(await asyncio.to_thread(scrape_text, _port(nl)))
     _assert_documented(await asyncio.to_thread(scrape_text, _port(de)))
     deliver = {"grpc_type": "unary", "grpc_service": "hotline.exchange.v1.ExchangeService", "grpc_method": "Deliver"}
@@ -170,3 +176,18 @@ def _assert_documented(exposition: str) -> None:
     names = {f.name for f in text_string_to_metric_families(exposition) if not f.name.endswith("_created")}
     assert names
     assert sorted(n for n in names if f"| `{n}" not in table) == []
+
+
+async def test_the_roster_listed_signing_key_expiry_is_scraped(tmp_path: Path, clock: ManualClock) -> None:
+    ends = clock.now() + timedelta(days=90)
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster_file = _roster(tmp_path, ports, clock, keys_expire=ends)
+    nl = _metered(tmp_path, "nl-hotline", ports["nl-hotline"], roster_file, clock)
+    try:
+        assert nl.exchange is not None and nl.metrics is not None
+        (signing,) = nl.exchange.keys.signing
+        got = samples(nl.metrics.exposition().decode())
+        assert value(got, "hx_key_expiry_seconds", use="signing", key_id=signing.key_id) == 90 * 86400
+        assert [name for (name, _), _v in got.items() if name == "hx_key_expiry_seconds"] == ["hx_key_expiry_seconds"]
+    finally:
+        await nl.stop(grace=0)
