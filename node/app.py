@@ -190,6 +190,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
             jurisdiction=config.jurisdiction,
             removal_deadline=config.removal_deadline,
             max_urls_per_report=config.max_urls_per_report,
+            max_report_age=config.max_report_age,
             known_hashes=config.known_hashes,
         ),
         store=store,

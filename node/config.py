@@ -88,6 +88,7 @@ class NodeConfig:
     pdq_threshold: int = DEFAULT_PDQ_THRESHOLD
     max_message_bytes: int = 1024 * 1024
     max_urls_per_report: int = 100
+    max_report_age: timedelta = timedelta(days=365)
     deadline_check_seconds: float = 60.0
     db_threads: int = 8
     # Closed cases are deleted this long after closing; known hashes and the audit log stay.
@@ -169,6 +170,7 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str]) -> NodeConfig:
         pdq_threshold=_int(node, "pdq_threshold", DEFAULT_PDQ_THRESHOLD, 0, 256),
         max_message_bytes=_int(node, "max_message_bytes", 1024 * 1024, 4096, 64 * 1024 * 1024),
         max_urls_per_report=_int(node, "max_urls_per_report", 100, 1, 10_000),
+        max_report_age=timedelta(days=_num(node, "max_report_age_days", 365, 1, 36_500)),
         deadline_check_seconds=_num(node, "deadline_check_seconds", 60, 0.05, 86_400),
         db_threads=_int(node, "db_threads", 8, 1, 64),
         retention=timedelta(days=_num(node, "retention_days", 365, 1, 36_500)),

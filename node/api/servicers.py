@@ -33,7 +33,7 @@ from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, Reason
 from node.hashes import ContentHash
 
 __all__ = ["API_SERVICES", "Backend", "EventNotifier", "add_servicers"]
@@ -336,7 +336,12 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
 
         def import_hashes() -> admin_pb.ImportKnownHashesResponse:
             if len(request.hashes) > MAX_IMPORT:
-                raise InvalidArgument(f"at most {MAX_IMPORT} hashes per call", field="hashes")
+                raise InvalidArgument(
+                    f"at most {MAX_IMPORT} hashes per call",
+                    field="hashes",
+                    reason=Reason.LIMIT_EXCEEDED,
+                    metadata={"limit": str(MAX_IMPORT), "unit": "hashes"},
+                )
             entries: list[tuple[ContentHash, Classification]] = []
             for i, known in enumerate(request.hashes):
                 content_hash = proto_types.content_hash_from_proto(known.hash, field=f"hashes[{i}].hash")
