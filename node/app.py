@@ -19,13 +19,13 @@ import structlog
 from google.protobuf.message import DecodeError
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from node.access import AccessService
 from node.api.auth import AuthInterceptor
 from node.api.boundary import Boundary
 from node.api.health import NodeHealth
+from node.api.reflection import enable_reflection
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
@@ -89,20 +89,17 @@ class Node:
             options=[
                 ("grpc.max_receive_message_length", self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
+                # Clients' HTTP/2 keepalive pings are welcome down to one per min_client_ping_seconds, during a
+                # call or not (gRPC's default, 5 minutes, ends a stream pinged every 10 s with GOAWAY).
+                ("grpc.http2.min_ping_interval_without_data_ms", int(self.config.min_client_ping_seconds * 1000)),
+                ("grpc.keepalive_permit_without_calls", 1),
                 EXCLUSIVE_PORT,
             ],
         )
-        self.service_names = add_servicers(server, backend)
+        self.service_names = add_servicers(server, backend, self.config.stream_heartbeat_seconds)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         await health.serving()
-        reflection.enable_server_reflection(
-            [
-                *self.service_names,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
-        )
+        enable_reflection(server, [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
         self.port = bind_port(server, self.config.listen, "node.listen", self._tls_credentials())
         await server.start()
         self.server = server

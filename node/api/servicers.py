@@ -251,14 +251,17 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
 
 
 class EventServicer(event_grpc.EventServiceServicer):
-    def __init__(self, backend: Backend, poll_seconds: float = 1.0) -> None:
+    def __init__(self, backend: Backend, poll_seconds: float = 1.0, heartbeat_seconds: float = 30.0) -> None:
         self._b = backend
         self._poll = poll_seconds
+        self._heartbeat = heartbeat_seconds
 
     async def StreamEvents(
         self, request: event_pb.StreamEventsRequest, context: Context
     ) -> AsyncIterator[event_pb.StreamEventsResponse]:
         after = await self._b.call(context, _cursor, request.after_cursor, "after_cursor")
+        clock = asyncio.get_running_loop().time
+        last_sent = clock()
         while True:
             events = await self._b.call(
                 context, functools.partial(self._b.cases.list_events, after_seq=after, limit=500)
@@ -266,16 +269,24 @@ class EventServicer(event_grpc.EventServiceServicer):
             for event in events:
                 yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
                 after = event.seq
+                last_sent = clock()
             if not events:
+                idle = clock() - last_sent
+                if idle >= self._heartbeat:
+                    yield event_pb.StreamEventsResponse()  # a heartbeat: no event
+                    last_sent, idle = clock(), 0.0
                 # Woken at once by a commit in this process; the poll catches writers elsewhere.
-                await self._b.notifier.wait(self._poll)
+                await self._b.notifier.wait(min(self._poll, self._heartbeat - idle))
 
     async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
         def list_events() -> event_pb.ListEventsResponse:
             size = _page_size(request.page_size, 100, MAX_EVENT_PAGE)
             after = _cursor(request.page_token, "page_token")
-            events = self._b.cases.list_events(after_seq=after, limit=size)
-            token = serde.encode_token("e", str(events[-1].seq)) if events else request.page_token
+            events = self._b.cases.list_events(after_seq=after, limit=size + 1)
+            more = len(events) > size
+            events = events[:size]
+            # Caught up: an empty token ends the paging (AIP-158); the last event's cursor resumes later.
+            token = serde.encode_token("e", str(events[-1].seq)) if more else ""
             return event_pb.ListEventsResponse(events=[serde.event_to_proto(e) for e in events], next_page_token=token)
 
         return await self._b.call(context, list_events)
@@ -372,11 +383,12 @@ API_SERVICES = [
 """The full names of the integrator services (for reflection and health)."""
 
 
-def add_servicers(server: aio.Server, backend: Backend) -> list[str]:
-    """Register every integrator service; returns API_SERVICES."""
+def add_servicers(server: aio.Server, backend: Backend, heartbeat_seconds: float = 30.0) -> list[str]:
+    """Register every integrator service; returns API_SERVICES. An idle StreamEvents sends an empty response
+    every `heartbeat_seconds`."""
     intake_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(backend), server)
     case_grpc.add_CaseServiceServicer_to_server(CaseServicer(backend), server)
     lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
-    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend), server)
+    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend, heartbeat_seconds=heartbeat_seconds), server)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
     return list(API_SERVICES)
