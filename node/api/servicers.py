@@ -168,7 +168,9 @@ class CaseServicer(case_grpc.CaseServiceServicer):
     async def TraceHosting(
         self, request: case_pb.TraceHostingRequest, context: Context
     ) -> case_pb.TraceHostingResponse:
-        item = await self._b.call(context, self._b.cases.trace_hosting, current_principal(), request.item_id)
+        item = await self._b.call(
+            context, self._b.cases.trace_hosting, current_principal(), request.item_id, request.request_id
+        )
         return case_pb.TraceHostingResponse(item=serde.item_to_proto(item))
 
     async def OverrideHosting(
@@ -246,7 +248,9 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
         return await self._b.call(context, place)
 
     async def ReleaseHold(self, request: lea_pb.ReleaseHoldRequest, context: Context) -> lea_pb.ReleaseHoldResponse:
-        item = await self._b.call(context, self._b.cases.release_hold, current_principal(), request.item_id)
+        item = await self._b.call(
+            context, self._b.cases.release_hold, current_principal(), request.item_id, request.request_id
+        )
         return lea_pb.ReleaseHoldResponse(item=serde.item_to_proto(item))
 
 

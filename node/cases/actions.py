@@ -140,9 +140,12 @@ class Actions:
             cmd.done(item, detail=hold.hold_id)
         return item
 
-    def release_hold(self, principal: Principal, item_id: str) -> Item:
-        with self._ctx.command(principal, "ReleaseHold", "", item_id) as cmd:
+    def release_hold(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        request_id = check_request_id(request_id)
+        with self._ctx.command(principal, "ReleaseHold", request_id, item_id) as cmd:
             tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
             item = cmd.assigned_item(item_id)
             hold = item.active_hold
             if hold is None or not hold.active_at(now):

@@ -94,11 +94,13 @@ class Assessments:
         _log.info("item.assessed", item_id=item.item_id, classification=str(assessment.classification))
         return item
 
-    def trace_hosting(self, principal: Principal, item_id: str) -> Item:
+    def trace_hosting(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        request_id = check_request_id(request_id)
         with self._ctx.store.transaction() as tx:
             host = self._ctx.load(tx, item_id).host
         facts = trace_host(self._ctx.resolver, host)
-        return self._set_hosting(principal, item_id, HostingRecord(facts, self._ctx.clock.now()), "TraceHosting")
+        record = HostingRecord(facts, self._ctx.clock.now())
+        return self._set_hosting(principal, item_id, record, "TraceHosting", request_id)
 
     def override_hosting(
         self, principal: Principal, item_id: str, override: HostingOverride, request_id: str = ""

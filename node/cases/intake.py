@@ -23,7 +23,7 @@ from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import DomainError, InvalidArgument, Reason, StoreUnavailable
 from node.hashes import ContentHash, parse_hash
-from node.hosting import HostingFacts, HostingResolver
+from node.hosting import FAILED_SOURCE, HostingFacts, HostingResolver
 
 __all__ = ["Intake", "trace_host"]
 
@@ -272,7 +272,7 @@ def trace_host(resolver: HostingResolver, host: str) -> HostingFacts:
         facts = resolver.resolve(host)
     except Exception:  # a trace that fails leaves the hosting unknown; the analyst can override
         _log.exception("hosting.trace_failed")
-        return HostingFacts(ip=None, country=None, asn=None, organisation=None, cdn=False, source="failed")
+        return HostingFacts(ip=None, country=None, asn=None, organisation=None, cdn=False, source=FAILED_SOURCE)
     if facts.organisation and len(facts.organisation) > MAX_TEXT_CHARS:
         # A GeoIP or MaxMind database's AS name is not input to refuse: keep what fits, marked as cut.
         facts = dataclasses.replace(facts, organisation=facts.organisation[: MAX_TEXT_CHARS - 1] + "\u2026")
