@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -33,6 +34,7 @@ from tests.api._boundary import call
 from tests.api._support import action, assess, report, submit, ts
 from tests.conftest import Served
 
+ROOT = Path(__file__).resolve().parents[2]
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 SUBMIT = "/hotline.node.v1.IntakeService/SubmitReport"
@@ -47,6 +49,15 @@ def test_the_python_reasons_are_the_proto_enum() -> None:
     names = {v.name for v in errors_pb2.ErrorReason.DESCRIPTOR.values} - {"ERROR_REASON_UNSPECIFIED"}
     assert names == {r.value for r in Reason}
     assert all(r.name == r.value for r in Reason)
+
+
+def test_every_reason_is_documented_in_the_proto_and_the_readme() -> None:
+    lines = (ROOT / "proto" / "hotline" / "node" / "v1" / "errors.proto").read_text().splitlines()
+    readme = (ROOT / "README.md").read_text()
+    for reason in Reason:
+        at = next(i for i, line in enumerate(lines) if line.strip().startswith(f"{reason.value} = "))
+        assert lines[at - 1].strip().startswith("//"), f"{reason.value} has no comment in errors.proto"
+        assert f"`{reason.value}`" in readme, f"{reason.value} is not in the README"
 
 
 async def refusal(served: Served, method: str, request: Message, **kwargs: Any) -> tuple[Any, str, dict[str, str]]:
