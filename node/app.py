@@ -51,6 +51,10 @@ __all__ = ["Node", "build_node", "build_resolver", "roster_state", "verify_audit
 
 _log = structlog.get_logger(__name__)
 
+_OVERSIZE_FACTOR = 4
+"""gRPC itself reads requests up to this many times max_message_bytes; the boundary refuses, with details, any
+over max_message_bytes."""
+
 SYSTEM = Principal("system", "system", frozenset(Role))
 
 
@@ -85,9 +89,18 @@ class Node:
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
         server = aio.server(
-            interceptors=[*counted, AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable))],
+            interceptors=[
+                *counted,
+                AuthInterceptor(
+                    self.access,
+                    backend.run,
+                    Boundary(health.store_unavailable, self.config.max_message_bytes),
+                ),
+            ],
             options=[
-                ("grpc.max_receive_message_length", self.config.max_message_bytes),
+                # The boundary refuses a request over max_message_bytes with google.rpc details; gRPC refuses
+                # one over four times that itself, before reading it, without details.
+                ("grpc.max_receive_message_length", _OVERSIZE_FACTOR * self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
                 # Clients' HTTP/2 keepalive pings are welcome down to one per min_client_ping_seconds, during a
                 # call or not (gRPC's default, 5 minutes, ends a stream pinged every 10 s with GOAWAY).

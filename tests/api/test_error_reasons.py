@@ -105,6 +105,16 @@ async def test_limit_exceeded_names_the_limit(served: Served) -> None:
     )
 
 
+async def test_an_oversized_request_names_the_limit(served: Served) -> None:
+    urls = [f"https://nl.host.example/{i}/" + "a" * 8000 for i in range(140)]  # about 1.1 MiB; the limit is 1 MiB
+    got = await refusal(served, SUBMIT, report(*urls), token=served.tokens[Role.INTAKE])
+    limit = {"field": "request", "limit": str(1024 * 1024), "unit": "bytes"}
+    assert got == (grpc.StatusCode.RESOURCE_EXHAUSTED, "LIMIT_EXCEEDED", limit)
+    # Without a valid token, the caller learns nothing about the request (not even its size).
+    outcome = await call(served, SUBMIT, report(*urls), token=None)
+    assert (outcome.code, outcome.reason) == (grpc.StatusCode.UNAUTHENTICATED, "TOKEN_MISSING")
+
+
 async def test_malformed_id(served: Served) -> None:
     got = await refusal(served, GET_ITEM, case_pb.GetItemRequest(item_id="not-an-id"))
     assert got == (INVALID, "MALFORMED_ID", {"field": "item_id"})
