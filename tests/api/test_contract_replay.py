@@ -15,7 +15,8 @@ from tests.api._support import action, assess, refused, submit, timeline_kinds
 from tests.conftest import Served
 
 
-async def test_a_retried_release_hold_returns_the_first_result(served: Served) -> None:
+async def test_a_retried_release_hold_returns_the_first_result(served_each: Served) -> None:
+    served = served_each  # on SQLite and PostgreSQL
     item_id = (await submit(served, "https://nl.host.example/release")).item_id
     await assess(served, item_id, pb.CLASSIFICATION_NATIONAL)
     await action(served, item_id, pb.ACTION_TYPE_LEA_NOTIFIED)
