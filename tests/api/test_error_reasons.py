@@ -228,6 +228,13 @@ async def test_hold_active_and_no_active_hold(served: Served) -> None:
     assert (code, reason, metadata) == (PRECONDITION, "HOLD_ACTIVE", {"field": "item_id", "hold_until": "released"})
 
 
+async def test_a_precondition_failure_names_the_reason_as_its_type(served: Served) -> None:
+    item_id = await item_in_lea_notified(served, "https://nl.host.example/typed")
+    outcome = await call(served, RELEASE, lea_pb.ReleaseHoldRequest(item_id=item_id))
+    violation = outcome.details["google.rpc.PreconditionFailure"].violations[0]
+    assert (violation.type, violation.subject) == ("NO_ACTIVE_HOLD", "item_id")
+
+
 async def test_baseline_final(served: Served) -> None:
     item_id = (await submit(served, "https://nl.host.example/b")).item_id
     await assess(served, item_id, pb.CLASSIFICATION_BASELINE)
