@@ -20,7 +20,7 @@ from typing import Protocol
 
 from node.cases.model import Principal, Role
 from node.clock import Clock
-from node.errors import InvalidArgument, NotFound, Unauthenticated
+from node.errors import InvalidArgument, NotFound, Reason, Unauthenticated
 
 __all__ = ["AccessService", "StoredToken", "TokenStore", "TokenTransaction", "hash_secret"]
 
@@ -69,14 +69,14 @@ class AccessService:
             raise InvalidArgument("must be 1-100 characters: letters, digits, '.', '_' or '-'", field="name")
         role_set = frozenset(roles)
         if not role_set:
-            raise InvalidArgument("a token needs at least one role", field="roles")
+            raise InvalidArgument("a token needs at least one role", field="roles", reason=Reason.REQUIRED_FIELD)
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
         token = StoredToken(token_id, name, hash_secret(secret), role_set, now)
         with self._store.transaction() as tx:
             if tx.token_name_taken(name):
-                raise InvalidArgument(f"a token named {name!r} exists already", field="name")
+                raise InvalidArgument(f"a token named {name!r} exists already", field="name", reason=Reason.NAME_TAKEN)
             tx.insert_token(token)
             tx.append_audit(
                 at=now,
@@ -92,7 +92,7 @@ class AccessService:
         with self._store.transaction() as tx:
             token = tx.get_token(token_id)
             if token is None:
-                raise NotFound(f"no token {token_id!r}", field="token_id")
+                raise NotFound(f"no token {token_id!r}", field="token_id", reason=Reason.UNKNOWN_TOKEN)
             tx.revoke_token(token_id, now)
             tx.append_audit(at=now, actor=actor, action="RevokeToken", subject=token_id, detail=token.name)
             revoked = tx.get_token(token_id)
@@ -127,7 +127,7 @@ class AccessService:
         if token is None or not hmac.compare_digest(token.secret_hash, hash_secret(secret)):
             raise Unauthenticated("unknown bearer token")
         if token.revoked_at is not None:
-            raise Unauthenticated("the bearer token was revoked")
+            raise Unauthenticated("the bearer token was revoked", reason=Reason.TOKEN_REVOKED)
         return Principal(token.token_id, token.name, token.roles)
 
     def _lookup(self, token_id: str) -> StoredToken | None:

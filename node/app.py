@@ -19,7 +19,6 @@ import structlog
 from google.protobuf.message import DecodeError
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
 
 from node.access import AccessService
@@ -28,6 +27,7 @@ from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as exchange_p
 from node.api.auth import AuthInterceptor
 from node.api.boundary import Boundary, GuardAll
 from node.api.health import NodeHealth
+from node.api.reflection import enable_reflection
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
@@ -76,6 +76,10 @@ __all__ = [
 _log = structlog.get_logger(__name__)
 
 EXCHANGE_SERVICE = exchange_pb.DESCRIPTOR.services_by_name["ExchangeService"].full_name
+_OVERSIZE_FACTOR = 4
+"""gRPC itself reads requests up to this many times max_message_bytes; the boundary refuses, with details, any
+over max_message_bytes."""
+
 SYSTEM = Principal("system", "system", frozenset(Role))
 
 
@@ -118,24 +122,30 @@ class Node:
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
         server = aio.server(
-            interceptors=[*counted, AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable))],
+            interceptors=[
+                *counted,
+                AuthInterceptor(
+                    self.access,
+                    backend.run,
+                    Boundary(health.store_unavailable, self.config.max_message_bytes),
+                ),
+            ],
             options=[
-                ("grpc.max_receive_message_length", self.config.max_message_bytes),
+                # The boundary refuses a request over max_message_bytes with google.rpc details; gRPC refuses
+                # one over four times that itself, before reading it, without details.
+                ("grpc.max_receive_message_length", _OVERSIZE_FACTOR * self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),
+                # Clients' HTTP/2 keepalive pings are welcome down to one per min_client_ping_seconds, during a
+                # call or not (gRPC's default, 5 minutes, ends a stream pinged every 10 s with GOAWAY).
+                ("grpc.http2.min_ping_interval_without_data_ms", int(self.config.min_client_ping_seconds * 1000)),
+                ("grpc.keepalive_permit_without_calls", 1),
                 EXCLUSIVE_PORT,
             ],
         )
-        self.service_names = add_servicers(server, backend)
+        self.service_names = add_servicers(server, backend, self.config.stream_heartbeat_seconds)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         await health.serving()
-        reflection.enable_server_reflection(
-            [
-                *self.service_names,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ],
-            server,
-        )
+        enable_reflection(server, [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
         self.port = bind_port(server, self.config.listen, "node.listen", self._tls_credentials())
         await server.start()
         self.server = server
@@ -280,6 +290,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
             jurisdiction=config.jurisdiction,
             removal_deadline=config.removal_deadline,
             max_urls_per_report=config.max_urls_per_report,
+            max_report_age=config.max_report_age,
             known_hashes=config.known_hashes,
         ),
         store=store,

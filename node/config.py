@@ -108,7 +108,12 @@ class NodeConfig:
     pdq_threshold: int = DEFAULT_PDQ_THRESHOLD
     max_message_bytes: int = 1024 * 1024
     max_urls_per_report: int = 100
+    max_report_age: timedelta = timedelta(days=365)
     deadline_check_seconds: float = 60.0
+    # StreamEvents sends an empty response this often when there is no event; clients may ping (HTTP/2
+    # keepalive) as often as every min_client_ping_seconds without being cut off.
+    stream_heartbeat_seconds: float = 30.0
+    min_client_ping_seconds: float = 10.0
     db_threads: int = 8
     # Closed cases are deleted this long after closing; known hashes and the audit log stay.
     retention: timedelta = timedelta(days=365)
@@ -205,7 +210,10 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str], paths: _Paths) -> Nod
         pdq_threshold=_int(node, "pdq_threshold", DEFAULT_PDQ_THRESHOLD, 0, 256),
         max_message_bytes=_int(node, "max_message_bytes", 1024 * 1024, 4096, 64 * 1024 * 1024),
         max_urls_per_report=_int(node, "max_urls_per_report", 100, 1, 10_000),
+        max_report_age=timedelta(days=_num(node, "max_report_age_days", 365, 1, 36_500)),
         deadline_check_seconds=_num(node, "deadline_check_seconds", 60, 0.05, 86_400),
+        stream_heartbeat_seconds=_num(node, "stream_heartbeat_seconds", 30, 0.05, 3600),
+        min_client_ping_seconds=_num(node, "min_client_ping_seconds", 10, 0.05, 3600),
         db_threads=_int(node, "db_threads", 8, 1, 64),
         retention=timedelta(days=_num(node, "retention_days", 365, 1, 36_500)),
         retention_check_seconds=_num(node, "retention_check_seconds", 3600, 1, 7 * 86_400),

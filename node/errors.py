@@ -5,6 +5,9 @@ Every error names the field (or resource) it is about, so an integrator can tell
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from enum import StrEnum
+
 __all__ = [
     "Aborted",
     "AlreadyExists",
@@ -13,21 +16,81 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "PermissionDenied",
+    "Reason",
     "ResourceExhausted",
     "StoreUnavailable",
     "Unauthenticated",
 ]
 
 
-class DomainError(Exception):
-    """Base class: a request that cannot be carried out. Nothing was written."""
+class Reason(StrEnum):
+    """Why a request failed: the stable value of google.rpc.ErrorInfo.reason that a client branches on.
 
-    def __init__(self, message: str, *, field: str | None = None, reason: str = "") -> None:
+    The same names, with a comment each, are the enum hotline.node.v1.ErrorReason (proto/hotline/node/v1/
+    errors.proto); tests/api/test_error_reasons.py keeps the two equal. A name is never reused for another
+    meaning; new ones may be added. ErrorInfo.metadata holds the details each reason names (see the proto)."""
+
+    # INVALID_ARGUMENT: the request itself is wrong, whatever the node's state.
+    INVALID_FIELD = "INVALID_FIELD"
+    REQUIRED_FIELD = "REQUIRED_FIELD"
+    FORBIDDEN_CHARACTER = "FORBIDDEN_CHARACTER"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    MALFORMED_ID = "MALFORMED_ID"
+    MALFORMED_REQUEST = "MALFORMED_REQUEST"
+    TIMESTAMP_OUT_OF_RANGE = "TIMESTAMP_OUT_OF_RANGE"
+    NAME_TAKEN = "NAME_TAKEN"
+    # NOT_FOUND
+    UNKNOWN_ITEM = "UNKNOWN_ITEM"
+    UNKNOWN_REPORT = "UNKNOWN_REPORT"
+    UNKNOWN_TOKEN = "UNKNOWN_TOKEN"  # noqa: S105 - a reason, not a secret
+    # FAILED_PRECONDITION: well-formed, but the item's state forbids it.
+    WRONG_STATE = "WRONG_STATE"
+    ALREADY_CLOSED = "ALREADY_CLOSED"
+    NOT_ASSIGNED = "NOT_ASSIGNED"
+    HOLD_ACTIVE = "HOLD_ACTIVE"
+    NO_ACTIVE_HOLD = "NO_ACTIVE_HOLD"
+    BASELINE_FINAL = "BASELINE_FINAL"
+    # ALREADY_EXISTS
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+    # ABORTED
+    CONCURRENT_CHANGE = "CONCURRENT_CHANGE"
+    # UNAUTHENTICATED
+    TOKEN_MISSING = "TOKEN_MISSING"  # noqa: S105 - a reason, not a secret
+    TOKEN_INVALID = "TOKEN_INVALID"  # noqa: S105 - a reason, not a secret
+    TOKEN_REVOKED = "TOKEN_REVOKED"  # noqa: S105 - a reason, not a secret
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105 - a reason, not a secret
+    # PERMISSION_DENIED
+    ROLE_MISSING = "ROLE_MISSING"
+    METHOD_NOT_OPEN = "METHOD_NOT_OPEN"
+    NOT_OWNER = "NOT_OWNER"
+    # RESOURCE_EXHAUSTED
+    RATE_LIMITED = "RATE_LIMITED"
+    # UNAVAILABLE and INTERNAL (raised by the API's error boundary, never by the domain)
+    STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class DomainError(Exception):
+    """Base class: a request that cannot be carried out. Nothing was written.
+
+    `reason` is the failure's stable name (Reason; each class has a default) and `metadata` its details for a
+    program (google.rpc.ErrorInfo.metadata: "state", "allowed_states", "limit", ...), never a caller's value."""
+
+    default_reason: Reason | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: Reason | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
-        self.reason = reason
-        """A stable UPPER_SNAKE_CASE name of the failure (google.rpc.ErrorInfo.reason); '' for the class's own."""
+        self.reason: Reason | None = reason or self.default_reason
+        self.metadata: dict[str, str] = dict(metadata or {})
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -36,33 +99,49 @@ class DomainError(Exception):
 class InvalidArgument(DomainError):
     """A field's value is malformed, whatever the state of the node (INVALID_ARGUMENT)."""
 
+    default_reason = Reason.INVALID_FIELD
+
 
 class NotFound(DomainError):
     """The named resource does not exist on this node (NOT_FOUND)."""
+
+    default_reason = Reason.UNKNOWN_ITEM
 
 
 class FailedPrecondition(DomainError):
     """The request is well-formed but the item's state forbids it (FAILED_PRECONDITION)."""
 
+    default_reason = Reason.WRONG_STATE
+
 
 class AlreadyExists(DomainError):
     """A request id was reused for a different request (ALREADY_EXISTS)."""
+
+    default_reason = Reason.REQUEST_ID_REUSED
 
 
 class PermissionDenied(DomainError):
     """The caller is known but lacks the role for this call (PERMISSION_DENIED)."""
 
+    default_reason = Reason.ROLE_MISSING
+
 
 class Unauthenticated(DomainError):
     """The caller presented no valid credential (UNAUTHENTICATED)."""
+
+    default_reason = Reason.TOKEN_INVALID
 
 
 class ResourceExhausted(DomainError):
     """A size or rate limit was exceeded (RESOURCE_EXHAUSTED)."""
 
+    default_reason = Reason.LIMIT_EXCEEDED
+
 
 class Aborted(DomainError):
     """A concurrent change conflicted; the caller may retry with the same request id (ABORTED)."""
+
+    default_reason = Reason.CONCURRENT_CHANGE
 
 
 class StoreUnavailable(Exception):

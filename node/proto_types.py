@@ -29,7 +29,7 @@ from node.cases.model import (
     Route,
     SiteType,
 )
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, Reason
 from node.hashes import ContentHash, HashAlgorithm, parse_hash
 
 __all__ = [
@@ -88,7 +88,7 @@ def enum_from_proto(domain: type[E], value: int, *, field: str, default: E | Non
     if short == "UNSPECIFIED":
         if default is not None:
             return default
-        raise InvalidArgument("is required", field=field)
+        raise InvalidArgument("is required", field=field, reason=Reason.REQUIRED_FIELD)
     member: E = domain[short]
     return member
 

@@ -267,6 +267,8 @@ class CaseSystems:
                     event_pb.StreamEventsRequest(after_cursor=self._cursors.get(node_id, ""))
                 )
                 async for message in stream:
+                    if not message.HasField("event"):  # a heartbeat
+                        continue
                     event = message.event
                     self._cursors[node_id] = event.cursor
                     if event.kind == "referral.received" or (

@@ -17,7 +17,7 @@ from grpc import aio
 from node.access import AccessService
 from node.api.boundary import Boundary
 from node.cases.model import Principal, Role
-from node.errors import PermissionDenied, Unauthenticated
+from node.errors import PermissionDenied, Reason, Unauthenticated
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -98,7 +98,7 @@ class AuthInterceptor(aio.ServerInterceptor):
     async def _authorise(self, method: str, metadata: Any) -> Principal:
         values = [v for k, v in metadata if k == "authorization"]
         if not values:
-            raise Unauthenticated("missing 'authorization: Bearer <token>' metadata")
+            raise Unauthenticated("missing 'authorization: Bearer <token>' metadata", reason=Reason.TOKEN_MISSING)
         header = values[0] if isinstance(values[0], str) else values[0].decode(errors="replace")
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
@@ -108,8 +108,12 @@ class AuthInterceptor(aio.ServerInterceptor):
             principal = await self._run(self._access.authenticate, presented.strip())
         needed = METHOD_ROLES.get(method)
         if needed is None:
-            raise PermissionDenied(f"{method} is not open to integrators")
+            raise PermissionDenied(f"{method} is not open to integrators", reason=Reason.METHOD_NOT_OPEN)
         if not principal.roles & needed:
             wanted = " or ".join(sorted(needed))
-            raise PermissionDenied(f"{method.rsplit('/', 1)[-1]} needs the role {wanted}")
+            raise PermissionDenied(
+                f"{method.rsplit('/', 1)[-1]} needs the role {wanted}",
+                reason=Reason.ROLE_MISSING,
+                metadata={"allowed_roles": ",".join(sorted(needed))},
+            )
         return principal

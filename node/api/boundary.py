@@ -24,7 +24,7 @@ from grpc import aio
 
 from node.api.errors import MALFORMED_REQUEST, internal_status, to_grpc_status, unavailable_status
 from node.api.validation import check_request
-from node.errors import DomainError, InvalidArgument, StoreUnavailable
+from node.errors import DomainError, InvalidArgument, Reason, ResourceExhausted, StoreUnavailable
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -44,9 +44,22 @@ class _Undecodable:
 _UNDECODABLE = _Undecodable()
 
 
+class _Oversized:
+    """What the deserializer hands on, undecoded, for a request longer than the node accepts."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+
 class Boundary:
-    def __init__(self, on_store_unavailable: Callable[[], None] | None = None) -> None:
+    """`max_message_bytes`: a longer request is RESOURCE_EXHAUSTED with reason LIMIT_EXCEEDED and the limit in
+    its metadata (gRPC's own refusal, bare, is only for what exceeds the server's receive limit)."""
+
+    def __init__(
+        self, on_store_unavailable: Callable[[], None] | None = None, max_message_bytes: int | None = None
+    ) -> None:
         self._on_store_unavailable = on_store_unavailable
+        self._max_message_bytes = max_message_bytes
 
     def guard(
         self, handler: Any, method: str, enter: Callable[[], Awaitable[None]] | None = None, *, check: bool = True
@@ -56,6 +69,8 @@ class Boundary:
         deserializer = handler.request_deserializer
 
         def decode(raw: bytes) -> Any:
+            if self._max_message_bytes is not None and len(raw) > self._max_message_bytes:
+                return _Oversized(len(raw))
             try:
                 return deserializer(raw) if deserializer is not None else raw
             except Exception:  # any parse failure: the call answers INVALID_ARGUMENT once it is authenticated
@@ -64,6 +79,14 @@ class Boundary:
         async def admit(request: Any) -> Any:
             if enter is not None:
                 await enter()
+            if isinstance(request, _Oversized):
+                limit = self._max_message_bytes
+                raise ResourceExhausted(
+                    f"the request is {request.size} bytes; the node accepts at most {limit}",
+                    field="request",
+                    reason=Reason.LIMIT_EXCEEDED,
+                    metadata={"limit": str(limit), "unit": "bytes"},
+                )
             if request is _UNDECODABLE:
                 name = method.rsplit("/", 1)[-1]
                 raise InvalidArgument(

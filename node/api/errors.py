@@ -1,10 +1,12 @@
 """Every failure of an integrator RPC as a gRPC status with google.rpc details, never an exception's text.
 
 A domain error keeps its message and gets its typed detail first (BadRequest for INVALID_ARGUMENT,
-PreconditionFailure for FAILED_PRECONDITION and ALREADY_EXISTS, ResourceInfo for NOT_FOUND), then an ErrorInfo
-(its reason, domain "hotline.node.v1", and the field in metadata). An unreachable store is UNAVAILABLE with
-ErrorInfo STORE_UNAVAILABLE and RetryInfo; anything else is INTERNAL with ErrorInfo INTERNAL_ERROR. Every
-status ends with a RequestInfo whose request_id is the reference under which the node's log recorded it.
+PreconditionFailure for FAILED_PRECONDITION and ALREADY_EXISTS, whose violation type is the reason, ResourceInfo
+for NOT_FOUND), then an ErrorInfo: its reason (node.errors.Reason, listed as hotline.node.v1.ErrorReason in
+proto/hotline/node/v1/errors.proto), domain "hotline.node.v1", and in metadata the field and the error's
+details. An unreachable store is UNAVAILABLE with ErrorInfo STORE_UNAVAILABLE and RetryInfo; anything else is
+INTERNAL with ErrorInfo INTERNAL_ERROR. Every status ends with a RequestInfo whose request_id is the reference
+under which the node's log recorded it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from node.errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    Reason,
     ResourceExhausted,
     Unauthenticated,
 )
@@ -39,11 +42,11 @@ __all__ = [
 ]
 
 DOMAIN = "hotline.node.v1"
-STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
+STORE_UNAVAILABLE = Reason.STORE_UNAVAILABLE
 """The node's database did not answer: retry later (with the same request id), as RetryInfo suggests."""
-INTERNAL_ERROR = "INTERNAL_ERROR"
+INTERNAL_ERROR = Reason.INTERNAL_ERROR
 """A fault of the node; its log holds the details under the reference."""
-MALFORMED_REQUEST = "MALFORMED_REQUEST"
+MALFORMED_REQUEST = Reason.MALFORMED_REQUEST
 """The request's bytes are not the RPC's message in protobuf encoding (a string field must be valid UTF-8)."""
 RETRY_AFTER_SECONDS = 1
 
@@ -61,6 +64,7 @@ GRPC_CODES: dict[type[DomainError], tuple[grpc.StatusCode, int]] = {
 
 def to_grpc_status(error: DomainError, reference: str = "") -> grpc.Status:
     _, code = GRPC_CODES[type(error)]
+    reason = error.reason or Reason.INVALID_FIELD
     details: list[Message] = []
     if isinstance(error, InvalidArgument):
         details.append(
@@ -75,7 +79,7 @@ def to_grpc_status(error: DomainError, reference: str = "") -> grpc.Status:
             error_details_pb2.PreconditionFailure(
                 violations=[
                     error_details_pb2.PreconditionFailure.Violation(
-                        type=type(error).__name__, subject=error.field or "", description=error.message
+                        type=str(reason), subject=error.field or "", description=error.message
                     )
                 ]
             )
@@ -83,9 +87,8 @@ def to_grpc_status(error: DomainError, reference: str = "") -> grpc.Status:
     elif isinstance(error, NotFound):
         details.append(error_details_pb2.ResourceInfo(resource_name=error.field or "", description=error.message))
     metadata = {"field": error.field} if error.field else {}
-    details.append(
-        error_details_pb2.ErrorInfo(reason=error.reason or type(error).__name__, domain=DOMAIN, metadata=metadata)
-    )
+    metadata.update(error.metadata)
+    details.append(error_details_pb2.ErrorInfo(reason=str(reason), domain=DOMAIN, metadata=metadata))
     return _status(code, str(error), details, reference)
 
 

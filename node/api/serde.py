@@ -22,7 +22,7 @@ from node.cases.requests import NewReport, NewUrl, RawHash
 from node.cases.statistics import DurationSummary, Statistics
 from node.errors import InvalidArgument
 from node.hashes import HashAlgorithm
-from node.hosting import HostingFacts
+from node.hosting import HostingFacts, TraceOutcome, trace_outcome
 from node.proto_types import content_hash_to_proto, enum_from_proto, enum_to_proto, timestamp, timestamp_from_proto
 
 __all__ = [
@@ -148,6 +148,14 @@ def _assessment_to_proto(a: Assessment) -> pb.Assessment:
     )
 
 
+_TRACE_OUTCOMES = {
+    TraceOutcome.LOCATED: pb.HOSTING_TRACE_OUTCOME_LOCATED,
+    TraceOutcome.NOT_RESOLVED: pb.HOSTING_TRACE_OUTCOME_NOT_RESOLVED,
+    TraceOutcome.COUNTRY_UNKNOWN: pb.HOSTING_TRACE_OUTCOME_COUNTRY_UNKNOWN,
+    TraceOutcome.FAILED: pb.HOSTING_TRACE_OUTCOME_FAILED,
+}
+
+
 def _hosting_to_proto(h: HostingRecord) -> pb.HostingFacts:
     f = h.facts
     return pb.HostingFacts(
@@ -160,6 +168,7 @@ def _hosting_to_proto(h: HostingRecord) -> pb.HostingFacts:
         overridden=h.overridden,
         override_reason=h.override_reason,
         traced_at=timestamp(h.traced_at),
+        trace_outcome=pb.HOSTING_TRACE_OUTCOME_UNSPECIFIED if h.overridden else _TRACE_OUTCOMES[trace_outcome(f)],
     )
 
 

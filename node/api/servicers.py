@@ -36,7 +36,7 @@ from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, Reason
 from node.exchange.admin import FederationAdmin
 from node.hashes import ContentHash
 
@@ -185,7 +185,9 @@ class CaseServicer(case_grpc.CaseServiceServicer):
     async def TraceHosting(
         self, request: case_pb.TraceHostingRequest, context: Context
     ) -> case_pb.TraceHostingResponse:
-        item = await self._b.call(context, self._b.cases.trace_hosting, current_principal(), request.item_id)
+        item = await self._b.call(
+            context, self._b.cases.trace_hosting, current_principal(), request.item_id, request.request_id
+        )
         return case_pb.TraceHostingResponse(item=serde.item_to_proto(item))
 
     async def OverrideHosting(
@@ -263,19 +265,24 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
         return await self._b.call(context, place)
 
     async def ReleaseHold(self, request: lea_pb.ReleaseHoldRequest, context: Context) -> lea_pb.ReleaseHoldResponse:
-        item = await self._b.call(context, self._b.cases.release_hold, current_principal(), request.item_id)
+        item = await self._b.call(
+            context, self._b.cases.release_hold, current_principal(), request.item_id, request.request_id
+        )
         return lea_pb.ReleaseHoldResponse(item=serde.item_to_proto(item))
 
 
 class EventServicer(event_grpc.EventServiceServicer):
-    def __init__(self, backend: Backend, poll_seconds: float = 1.0) -> None:
+    def __init__(self, backend: Backend, poll_seconds: float = 1.0, heartbeat_seconds: float = 30.0) -> None:
         self._b = backend
         self._poll = poll_seconds
+        self._heartbeat = heartbeat_seconds
 
     async def StreamEvents(
         self, request: event_pb.StreamEventsRequest, context: Context
     ) -> AsyncIterator[event_pb.StreamEventsResponse]:
         after = await self._b.call(context, _cursor, request.after_cursor, "after_cursor")
+        clock = asyncio.get_running_loop().time
+        last_sent = clock()
         while True:
             events = await self._b.call(
                 context, functools.partial(self._b.cases.list_events, after_seq=after, limit=500)
@@ -283,16 +290,24 @@ class EventServicer(event_grpc.EventServiceServicer):
             for event in events:
                 yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
                 after = event.seq
+                last_sent = clock()
             if not events:
+                idle = clock() - last_sent
+                if idle >= self._heartbeat:
+                    yield event_pb.StreamEventsResponse()  # a heartbeat: no event
+                    last_sent, idle = clock(), 0.0
                 # Woken at once by a commit in this process; the poll catches writers elsewhere.
-                await self._b.notifier.wait(self._poll)
+                await self._b.notifier.wait(min(self._poll, self._heartbeat - idle))
 
     async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
         def list_events() -> event_pb.ListEventsResponse:
             size = _page_size(request.page_size, 100, MAX_EVENT_PAGE)
             after = _cursor(request.page_token, "page_token")
-            events = self._b.cases.list_events(after_seq=after, limit=size)
-            token = serde.encode_token("e", str(events[-1].seq)) if events else request.page_token
+            events = self._b.cases.list_events(after_seq=after, limit=size + 1)
+            more = len(events) > size
+            events = events[:size]
+            # Caught up: an empty token ends the paging (AIP-158); the last event's cursor resumes later.
+            token = serde.encode_token("e", str(events[-1].seq)) if more else ""
             return event_pb.ListEventsResponse(events=[serde.event_to_proto(e) for e in events], next_page_token=token)
 
         return await self._b.call(context, list_events)
@@ -353,7 +368,12 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
 
         def import_hashes() -> admin_pb.ImportKnownHashesResponse:
             if len(request.hashes) > MAX_IMPORT:
-                raise InvalidArgument(f"at most {MAX_IMPORT} hashes per call", field="hashes")
+                raise InvalidArgument(
+                    f"at most {MAX_IMPORT} hashes per call",
+                    field="hashes",
+                    reason=Reason.LIMIT_EXCEEDED,
+                    metadata={"limit": str(MAX_IMPORT), "unit": "hashes"},
+                )
             entries: list[tuple[ContentHash, Classification]] = []
             for i, known in enumerate(request.hashes):
                 content_hash = proto_types.content_hash_from_proto(known.hash, field=f"hashes[{i}].hash")
@@ -385,12 +405,13 @@ API_SERVICES = [
 """The full names of the integrator services (for reflection and health)."""
 
 
-def add_servicers(server: aio.Server, backend: Backend) -> list[str]:
-    """Register every integrator service; returns API_SERVICES."""
+def add_servicers(server: aio.Server, backend: Backend, heartbeat_seconds: float = 30.0) -> list[str]:
+    """Register every integrator service; returns API_SERVICES. An idle StreamEvents sends an empty response
+    every `heartbeat_seconds`."""
     intake_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(backend), server)
     case_grpc.add_CaseServiceServicer_to_server(CaseServicer(backend), server)
     lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
-    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend), server)
+    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend, heartbeat_seconds=heartbeat_seconds), server)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
     fa_grpc.add_FederationAdminServiceServicer_to_server(
         FederationAdminServicer(backend.federation, backend.run), server

@@ -12,11 +12,12 @@ from uuid6 import uuid7
 from node.cases.context import CaseContext
 from node.cases.event_details import HoldDetails
 from node.cases.event_kinds import EventKind
-from node.cases.model import ActionType, Hold, Item, ItemState, Principal
+from node.cases.model import CLOSED_STATES, ActionType, Hold, Item, ItemState, Principal
+from node.cases.refusals import hold_metadata, state_metadata
 from node.cases.requests import NewAction, check_country, check_note, check_request_id, check_text
 from node.cases.results import RecordedAction
 from node.cases.workflow import ItemWorkflow
-from node.errors import FailedPrecondition, InvalidArgument
+from node.errors import FailedPrecondition, InvalidArgument, Reason
 
 __all__ = ["Actions"]
 
@@ -28,6 +29,8 @@ _ALLOWED_IN: dict[ActionType, tuple[ItemState, ...]] = {
     ActionType.CONTENT_UNAVAILABLE: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
     ActionType.MOVED: (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED, ItemState.NTD_SENT),
 }
+
+_HOLD_STATES = (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED)
 
 _log = structlog.get_logger(__name__)
 
@@ -86,10 +89,20 @@ class Actions:
     def _check_action_allowed(self, item: Item, action: ActionType, now: datetime) -> None:
         if item.state not in _ALLOWED_IN[action]:
             wanted = " or ".join(_ALLOWED_IN[action])
-            raise FailedPrecondition(f"{action} needs the item in state {wanted}; it is {item.state}", field="type")
+            raise FailedPrecondition(
+                f"{action} needs the item in state {wanted}; it is {item.state}",
+                field="type",
+                reason=Reason.ALREADY_CLOSED if item.state in CLOSED_STATES else Reason.WRONG_STATE,
+                metadata=state_metadata(item.state, _ALLOWED_IN[action]),
+            )
         if action is ActionType.HP_NOTIFIED and item.active_hold and item.active_hold.active_at(now):
             until = item.active_hold.until.isoformat() if item.active_hold.until else "it is released"
-            raise FailedPrecondition(f"an LEA hold is active until {until}; the NTD must wait", field="type")
+            raise FailedPrecondition(
+                f"an LEA hold is active until {until}; the NTD must wait",
+                field="type",
+                reason=Reason.HOLD_ACTIVE,
+                metadata=hold_metadata(item.active_hold),
+            )
 
     def place_hold(
         self, principal: Principal, item_id: str, until: datetime | None, reference: str, request_id: str = ""
@@ -98,16 +111,26 @@ class Actions:
         check_text(reference, field="reference")
         now = self._ctx.clock.now()
         if until is not None and until <= now:
-            raise InvalidArgument("must be in the future", field="until")
+            raise InvalidArgument("must be in the future", field="until", reason=Reason.TIMESTAMP_OUT_OF_RANGE)
         with self._ctx.command(principal, "PlaceHold", request_id, item_id, until, reference, now=now) as cmd:
             tx = cmd.tx
             if cmd.previous is not None:
                 return self._ctx.load(tx, cmd.previous)
             item = cmd.assigned_item(item_id)
-            if item.state not in (ItemState.AWAITING_LEA, ItemState.LEA_NOTIFIED):
-                raise FailedPrecondition(f"a hold is placed before the NTD; the item is {item.state}", field="item_id")
+            if item.state not in _HOLD_STATES:
+                raise FailedPrecondition(
+                    f"a hold is placed before the NTD; the item is {item.state}",
+                    field="item_id",
+                    reason=Reason.ALREADY_CLOSED if item.state in CLOSED_STATES else Reason.WRONG_STATE,
+                    metadata=state_metadata(item.state, _HOLD_STATES),
+                )
             if item.active_hold and item.active_hold.active_at(now):
-                raise FailedPrecondition("a hold is already active; release it first", field="item_id")
+                raise FailedPrecondition(
+                    "a hold is already active; release it first",
+                    field="item_id",
+                    reason=Reason.HOLD_ACTIVE,
+                    metadata=hold_metadata(item.active_hold),
+                )
             hold = Hold(str(uuid7()), item.item_id, now, until, reference, principal.name)
             tx.insert_hold(hold)
             item.active_hold = hold
@@ -122,13 +145,16 @@ class Actions:
             cmd.done(item, detail=hold.hold_id)
         return item
 
-    def release_hold(self, principal: Principal, item_id: str) -> Item:
-        with self._ctx.command(principal, "ReleaseHold", "", item_id) as cmd:
+    def release_hold(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        request_id = check_request_id(request_id)
+        with self._ctx.command(principal, "ReleaseHold", request_id, item_id) as cmd:
             tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
             item = cmd.assigned_item(item_id)
             hold = item.active_hold
             if hold is None or not hold.active_at(now):
-                raise FailedPrecondition("the item has no active hold", field="item_id")
+                raise FailedPrecondition("the item has no active hold", field="item_id", reason=Reason.NO_ACTIVE_HOLD)
             tx.release_hold(hold.hold_id, now)
             item.active_hold = None
             self._ctx.event(

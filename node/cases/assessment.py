@@ -15,14 +15,18 @@ from node.cases.event_kinds import EventKind
 from node.cases.intake import trace_host
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, HostingRecord, Item, ItemState, Principal
+from node.cases.refusals import state_metadata
 from node.cases.requests import HostingOverride, check_country, check_hosting_facts, check_note, check_request_id
 from node.cases.workflow import ItemWorkflow
-from node.errors import FailedPrecondition, InvalidArgument
+from node.errors import FailedPrecondition, InvalidArgument, Reason
 from node.hashes import ContentHash
 
 __all__ = ["Assessments"]
 
 _log = structlog.get_logger(__name__)
+
+# The states in which the hosting may be traced again or overridden: before the item is acted on.
+_REHOST_STATES = (ItemState.AWAITING_ASSESSMENT, ItemState.AWAITING_HOSTING, ItemState.AWAITING_LEA)
 
 
 class Assessments:
@@ -46,7 +50,10 @@ class Assessments:
         attested = unique_hashes(attested_hashes)
         if len(attested) > self._ctx.settings.max_hashes_per_url:
             raise InvalidArgument(
-                f"at most {self._ctx.settings.max_hashes_per_url} hashes per item", field="attested_hashes"
+                f"at most {self._ctx.settings.max_hashes_per_url} hashes per item",
+                field="attested_hashes",
+                reason=Reason.LIMIT_EXCEEDED,
+                metadata={"limit": str(self._ctx.settings.max_hashes_per_url), "unit": "hashes"},
             )
         with self._ctx.command(principal, "AssessItem", request_id, item_id, assessment, attested) as cmd:
             tx, now = cmd.tx, cmd.now
@@ -62,6 +69,8 @@ class Assessments:
                 raise FailedPrecondition(
                     f"a BASELINE classification cannot be overruled (got {assessment.classification})",
                     field="assessment.classification",
+                    reason=Reason.BASELINE_FINAL,
+                    metadata=state_metadata(item.state),
                 )
             if assessment.classification is Classification.DOUBTFUL and item.state is ItemState.NTD_SENT:
                 # Back to assessment would drop the item out of the removal deadline while the NTD stands.
@@ -69,6 +78,8 @@ class Assessments:
                     "the NTD was sent: the item can no longer be DOUBTFUL; assess it NOT_ILLEGAL to close it, "
                     "or record what the hosting provider did",
                     field="assessment.classification",
+                    reason=Reason.WRONG_STATE,
+                    metadata=state_metadata(item.state),
                 )
             assessment = dataclasses.replace(
                 assessment,
@@ -85,18 +96,20 @@ class Assessments:
         _log.info("item.assessed", item_id=item.item_id, classification=str(assessment.classification))
         return item
 
-    def trace_hosting(self, principal: Principal, item_id: str) -> Item:
+    def trace_hosting(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        request_id = check_request_id(request_id)
         with self._ctx.store.transaction() as tx:
             host = self._ctx.load(tx, item_id).host
         facts = trace_host(self._ctx.resolver, host)
-        return self._set_hosting(principal, item_id, HostingRecord(facts, self._ctx.clock.now()), "TraceHosting")
+        record = HostingRecord(facts, self._ctx.clock.now())
+        return self._set_hosting(principal, item_id, record, "TraceHosting", request_id)
 
     def override_hosting(
         self, principal: Principal, item_id: str, override: HostingOverride, request_id: str = ""
     ) -> Item:
         request_id = check_request_id(request_id)
         if not override.reason.strip():
-            raise InvalidArgument("an override needs a reason", field="reason")
+            raise InvalidArgument("an override needs a reason", field="reason", reason=Reason.REQUIRED_FIELD)
         check_note(override.reason, field="reason")
         country = check_country(override.facts.country or "", field="hosting.country")
         facts = check_hosting_facts(dataclasses.replace(override.facts, country=country), field="hosting")
@@ -120,14 +133,12 @@ class Assessments:
             if cmd.previous is not None:
                 return self._ctx.load(tx, cmd.previous)
             item = cmd.assigned_item(item_id, open_only=True)
-            if item.state not in (
-                ItemState.AWAITING_ASSESSMENT,
-                ItemState.AWAITING_HOSTING,
-                ItemState.AWAITING_LEA,
-            ):
+            if item.state not in _REHOST_STATES:
                 raise FailedPrecondition(
                     f"the item was already acted on ({item.state}); record a MOVED action instead",
                     field="item_id",
+                    reason=Reason.WRONG_STATE,
+                    metadata=state_metadata(item.state, _REHOST_STATES),
                 )
             self._workflow.rehost_txn(tx, item, record)
             kind = EventKind.ITEM_HOSTING_OVERRIDDEN if record.overridden else EventKind.ITEM_HOSTING_TRACED

@@ -17,9 +17,10 @@ from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import CLOSED_STATES, Event, Item, Principal
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, NoticeHook
+from node.cases.refusals import state_metadata
 from node.cases.routing import Membership
 from node.clock import Clock
-from node.errors import AlreadyExists, FailedPrecondition, NotFound
+from node.errors import AlreadyExists, FailedPrecondition, NotFound, Reason
 from node.hashes import ContentHash, PdqIndex
 from node.hosting import HostingResolver
 
@@ -33,6 +34,8 @@ class CaseSettings:
     removal_deadline: timedelta = timedelta(hours=72)
     max_urls_per_report: int = 100
     max_hashes_per_url: int = 16
+    # A report's received_at may be at most this far in the past (and 5 minutes in the future).
+    max_report_age: timedelta = timedelta(days=365)
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
 
 
@@ -64,7 +67,7 @@ class CaseContext:
     def load(self, tx: CaseTransaction, item_id: str, *, for_update: bool = False) -> Item:
         item = tx.get_item(item_id, for_update=for_update) if item_id else None
         if item is None:
-            raise NotFound(f"no item {item_id!r}", field="item_id")
+            raise NotFound(f"no item {item_id!r}", field="item_id", reason=Reason.UNKNOWN_ITEM)
         return without_expired_hold(item, self.clock.now())
 
     def require_assigned(self, item: Item) -> None:
@@ -72,6 +75,8 @@ class CaseContext:
             raise FailedPrecondition(
                 f"this node ({self.settings.node_id}) is not assigned to the item; {item.assigned_node} is",
                 field="item_id",
+                reason=Reason.NOT_ASSIGNED,
+                metadata={"assigned_node": item.assigned_node, **state_metadata(item.state)},
             )
 
     def event(
@@ -110,6 +115,8 @@ class CaseContext:
             raise AlreadyExists(
                 f"request_id {request_id!r} was already used for a different {record.method} request",
                 field="request_id",
+                reason=Reason.REQUEST_ID_REUSED,
+                metadata={"method": record.method},
             )
         return record.result_id
 
@@ -189,7 +196,12 @@ class Command:
         item = self._ctx.load(self.tx, item_id, for_update=True)
         self._ctx.require_assigned(item)
         if open_only and item.state in CLOSED_STATES:
-            raise FailedPrecondition(f"item is closed ({item.state})", field="item_id")
+            raise FailedPrecondition(
+                f"item is closed ({item.state})",
+                field="item_id",
+                reason=Reason.ALREADY_CLOSED,
+                metadata=state_metadata(item.state),
+            )
         return item
 
     def after_commit(self, callback: Callable[[], None]) -> None:

@@ -82,7 +82,7 @@ class ExchangeRefusal(DomainError):
     """A peer's message that the authority rules refuse; `code` is its reason, as the receiver answers it."""
 
     def __init__(self, reason: RefusalReason, message: str, *, field: str | None = None) -> None:
-        super().__init__(message, field=field, reason=str(reason))
+        super().__init__(message, field=field)
         self.refusal = reason
         self.code = str(reason)
 

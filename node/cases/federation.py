@@ -23,6 +23,7 @@ from node.cases.exchange_rules import (
     withdrawal_verdict,
 )
 from node.cases.model import (
+    CLOSED_STATES,
     Action,
     ActionType,
     Classification,
@@ -33,6 +34,7 @@ from node.cases.model import (
     Principal,
 )
 from node.cases.ports import CaseTransaction
+from node.cases.refusals import state_metadata
 from node.cases.requests import (
     check_country,
     check_hosting_facts,
@@ -43,7 +45,7 @@ from node.cases.requests import (
 )
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
-from node.errors import FailedPrecondition, InvalidArgument
+from node.errors import FailedPrecondition, InvalidArgument, Reason
 from node.hosting import HostingFacts
 
 __all__ = ["Federation"]
@@ -60,7 +62,7 @@ class Federation:
         """The originator takes a referral back: the item closes as WITHDRAWN and the assignee is told."""
         request_id = check_request_id(request_id)
         if not reason.strip():
-            raise InvalidArgument("a withdrawal needs a reason", field="reason")
+            raise InvalidArgument("a withdrawal needs a reason", field="reason", reason=Reason.REQUIRED_FIELD)
         check_note(reason, field="reason")
         with self._ctx.command(principal, "WithdrawReferral", request_id, item_id, reason) as cmd:
             tx, now = cmd.tx, cmd.now
@@ -71,6 +73,8 @@ class Federation:
                 raise FailedPrecondition(
                     f"only a referral this node made, still open, can be withdrawn; the item is {item.state}",
                     field="item_id",
+                    reason=Reason.ALREADY_CLOSED if item.state in CLOSED_STATES else Reason.WRONG_STATE,
+                    metadata=state_metadata(item.state, [ItemState.REFERRED]),
                 )
             assignee = item.assigned_node
             self._workflow.enqueue_txn(

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, Reason
 
 __all__ = [
     "FORBIDDEN_CHARACTER",
@@ -40,11 +40,11 @@ __all__ = [
 ]
 
 # Reasons (google.rpc.ErrorInfo.reason) of the refusals below.
-FORBIDDEN_CHARACTER = "FORBIDDEN_CHARACTER"
+FORBIDDEN_CHARACTER = Reason.FORBIDDEN_CHARACTER
 """A NUL, another control character, or text that is not valid UTF-8 (an unpaired surrogate)."""
-LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+LIMIT_EXCEEDED = Reason.LIMIT_EXCEEDED
 """Longer than the field's limit."""
-MALFORMED_ID = "MALFORMED_ID"
+MALFORMED_ID = Reason.MALFORMED_ID
 """Not in the format of the id, request id, country code or cursor the field holds."""
 
 MAX_TEXT_CHARS = 200
@@ -81,7 +81,10 @@ def check_text(value: str, *, field: str, limit: int | None = MAX_TEXT_CHARS, mu
     and no other control character. `limit=None`: the caller bounds the length (a URL's, in UTF-8 bytes)."""
     if limit is not None and len(value) > limit:
         raise InvalidArgument(
-            f"must be at most {limit} characters, got {len(value)}", field=field, reason=LIMIT_EXCEEDED
+            f"must be at most {limit} characters, got {len(value)}",
+            field=field,
+            reason=LIMIT_EXCEEDED,
+            metadata={"limit": str(limit), "unit": "characters"},
         )
     bad = (_FORBIDDEN_IN_NOTE if multiline else _FORBIDDEN_IN_LINE).search(value)
     if bad is not None:

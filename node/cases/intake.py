@@ -22,13 +22,16 @@ from node.cases.ports import CaseTransaction
 from node.cases.requests import MAX_TEXT_CHARS, NewReport, check_request_id, check_text
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
-from node.errors import DomainError, InvalidArgument, StoreUnavailable
+from node.errors import DomainError, InvalidArgument, Reason, StoreUnavailable
 from node.hashes import ContentHash, parse_hash
-from node.hosting import HostingFacts, HostingResolver
+from node.hosting import FAILED_SOURCE, HostingFacts, HostingResolver
 
 __all__ = ["Intake", "trace_host"]
 
 _log = structlog.get_logger(__name__)
+
+_FUTURE_SKEW = timedelta(minutes=5)
+"""How far in the future a received_at may be (clocks differ)."""
 
 
 class Intake:
@@ -89,15 +92,23 @@ class Intake:
         """Validate a report completely before anything is written."""
         request_id = check_request_id(request_id)
         if not request.urls:
-            raise InvalidArgument("a report needs at least one URL", field="urls")
+            raise InvalidArgument("a report needs at least one URL", field="urls", reason=Reason.REQUIRED_FIELD)
         if len(request.urls) > self._ctx.settings.max_urls_per_report:
             raise InvalidArgument(
                 f"at most {self._ctx.settings.max_urls_per_report} URLs per report, got {len(request.urls)}",
                 field="urls",
+                reason=Reason.LIMIT_EXCEEDED,
+                metadata={"limit": str(self._ctx.settings.max_urls_per_report), "unit": "urls"},
             )
         received_at = request.received_at or now
-        if received_at > now + timedelta(minutes=5):
-            raise InvalidArgument("must not be in the future", field="received_at")
+        earliest, latest = now - self._ctx.settings.max_report_age, now + _FUTURE_SKEW
+        if not earliest <= received_at <= latest:
+            raise InvalidArgument(
+                "must not be in the future" if received_at > latest else "is older than the node accepts",
+                field="received_at",
+                reason=Reason.TIMESTAMP_OUT_OF_RANGE,
+                metadata={"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+            )
         referrer = normalise_url(request.referrer_url, field="referrer_url").url if request.referrer_url else ""
         reporter = request.reporter
         check_text(reporter.name, field="reporter.name")
@@ -110,7 +121,10 @@ class Intake:
             normalised = normalise_url(new_url.url, field=f"urls[{i}].url")
             if len(new_url.hashes) > self._ctx.settings.max_hashes_per_url:
                 raise InvalidArgument(
-                    f"at most {self._ctx.settings.max_hashes_per_url} hashes per URL", field=f"urls[{i}].hashes"
+                    f"at most {self._ctx.settings.max_hashes_per_url} hashes per URL",
+                    field=f"urls[{i}].hashes",
+                    reason=Reason.LIMIT_EXCEEDED,
+                    metadata={"limit": str(self._ctx.settings.max_hashes_per_url), "unit": "hashes"},
                 )
             hashes = unique_hashes(
                 parse_hash(h.algorithm, h.value, field=f"urls[{i}].hashes[{j}]") for j, h in enumerate(new_url.hashes)
@@ -259,7 +273,7 @@ def trace_host(resolver: HostingResolver, host: str) -> HostingFacts:
         facts = resolver.resolve(host)
     except Exception:  # a trace that fails leaves the hosting unknown; the analyst can override
         _log.exception("hosting.trace_failed")
-        return HostingFacts(ip=None, country=None, asn=None, organisation=None, cdn=False, source="failed")
+        return HostingFacts(ip=None, country=None, asn=None, organisation=None, cdn=False, source=FAILED_SOURCE)
     if facts.organisation and len(facts.organisation) > MAX_TEXT_CHARS:
         # A GeoIP or MaxMind database's AS name is not input to refuse: keep what fits, marked as cut.
         facts = dataclasses.replace(facts, organisation=facts.organisation[: MAX_TEXT_CHARS - 1] + "\u2026")

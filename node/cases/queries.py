@@ -12,7 +12,7 @@ from node.cases.model import Event, Item, ItemState, Report
 from node.cases.ports import ItemReceipt, ItemTimes
 from node.cases.requests import check_country
 from node.cases.statistics import Statistics, compute_statistics
-from node.errors import InvalidArgument, NotFound
+from node.errors import InvalidArgument, NotFound, Reason
 
 __all__ = ["Queries"]
 
@@ -25,7 +25,7 @@ class Queries:
         with self._ctx.store.transaction(read_only=True) as tx:
             report = tx.get_report(report_id)
         if report is None:
-            raise NotFound(f"no report {report_id!r}", field="report_id")
+            raise NotFound(f"no report {report_id!r}", field="report_id", reason=Reason.UNKNOWN_REPORT)
         return report
 
     def get_item(self, item_id: str) -> Item:

@@ -143,8 +143,8 @@ class CaseService:
     ) -> Item:
         return self._assessments.assess(principal, item_id, assessment, request_id, attested_hashes)
 
-    def trace_hosting(self, principal: Principal, item_id: str) -> Item:
-        return self._assessments.trace_hosting(principal, item_id)
+    def trace_hosting(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        return self._assessments.trace_hosting(principal, item_id, request_id)
 
     def override_hosting(
         self, principal: Principal, item_id: str, override: HostingOverride, request_id: str = ""
@@ -163,8 +163,8 @@ class CaseService:
     ) -> Item:
         return self._actions.place_hold(principal, item_id, until, reference, request_id)
 
-    def release_hold(self, principal: Principal, item_id: str) -> Item:
-        return self._actions.release_hold(principal, item_id)
+    def release_hold(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        return self._actions.release_hold(principal, item_id, request_id)
 
     # federation
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import ada_url
 
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, Reason
 
 __all__ = ["MAX_HOST_CHARS", "MAX_URL_BYTES", "NormalisedUrl", "normalise_url"]
 
@@ -60,12 +60,17 @@ def normalise_url(raw: str, *, field: str = "url") -> NormalisedUrl:
     # (which no URL may contain; rejected below) is still measured rather than raising here.
     size = len(raw.encode("utf-8", "surrogatepass"))
     if size > MAX_URL_BYTES:
-        raise InvalidArgument(f"must be at most {MAX_URL_BYTES} bytes (got {size} bytes)", field=field)
+        raise InvalidArgument(
+            f"must be at most {MAX_URL_BYTES} bytes (got {size} bytes)",
+            field=field,
+            reason=Reason.LIMIT_EXCEEDED,
+            metadata={"limit": str(MAX_URL_BYTES), "unit": "bytes"},
+        )
 
     # The WHATWG parser strips these itself; stripping here as well lets a blank input get its own message.
     text = raw.strip(_C0_CONTROL_OR_SPACE)
     if not text:
-        raise InvalidArgument("must not be empty", field=field)
+        raise InvalidArgument("must not be empty", field=field, reason=Reason.REQUIRED_FIELD)
 
     try:
         parsed = ada_url.parse_url(text, attributes=_ATTRIBUTES)
@@ -113,7 +118,10 @@ def normalise_url(raw: str, *, field: str = "url") -> NormalisedUrl:
     # Percent-encoding can make the URL longer than its raw input; every identity must itself be acceptable.
     if len(url) > MAX_URL_BYTES:
         raise InvalidArgument(
-            f"must be at most {MAX_URL_BYTES} bytes once normalised (got {len(url)} bytes)", field=field
+            f"must be at most {MAX_URL_BYTES} bytes once normalised (got {len(url)} bytes)",
+            field=field,
+            reason=Reason.LIMIT_EXCEEDED,
+            metadata={"limit": str(MAX_URL_BYTES), "unit": "bytes"},
         )
 
     return NormalisedUrl(url=url, scheme=scheme, host=host, registrable_hint=host.removeprefix("www."))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from node.hosting.addresses import AddressResolver, DnsAddressResolver
 from node.hosting.cdn import CDN_AS_NAMES, CDN_ASNS, CDN_NAME_FRAGMENTS, is_cdn
-from node.hosting.facts import HostingFacts, HostingResolver
+from node.hosting.facts import FAILED_SOURCE, HostingFacts, HostingResolver, TraceOutcome, trace_outcome
 from node.hosting.geoip import GeoIpResolver
 from node.hosting.mmdb import MmdbResolver
 from node.hosting.static import StaticResolver
@@ -22,6 +22,7 @@ __all__ = [
     "CDN_ASNS",
     "CDN_AS_NAMES",
     "CDN_NAME_FRAGMENTS",
+    "FAILED_SOURCE",
     "AddressResolver",
     "DnsAddressResolver",
     "GeoIpResolver",
@@ -29,5 +30,7 @@ __all__ = [
     "HostingResolver",
     "MmdbResolver",
     "StaticResolver",
+    "TraceOutcome",
     "is_cdn",
+    "trace_outcome",
 ]

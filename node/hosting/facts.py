@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["HostingFacts", "HostingResolver"]
+__all__ = ["FAILED_SOURCE", "HostingFacts", "HostingResolver", "TraceOutcome", "trace_outcome"]
+
+FAILED_SOURCE = "failed"
+"""The source of the facts of a trace whose resolver raised an error (the node's log has it)."""
+
+
+class TraceOutcome(StrEnum):
+    """What a hosting trace found, or why it found no country."""
+
+    LOCATED = "LOCATED"
+    """The host resolved and its address has a country."""
+    NOT_RESOLVED = "NOT_RESOLVED"
+    """DNS gave no address: no such name, no answer within the DNS timeout, or not a DNS name."""
+    COUNTRY_UNKNOWN = "COUNTRY_UNKNOWN"
+    """The host resolved, but the address has no country (a private or reserved range, or not in the IP data)."""
+    FAILED = "FAILED"
+    """The resolver failed with an error; the node's log has it (event hosting.trace_failed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +56,11 @@ class HostingResolver(Protocol):
         country None; the only error is node.errors.InvalidArgument(field="host") for an empty host.
         """
         ...
+
+
+def trace_outcome(facts: HostingFacts) -> TraceOutcome:
+    if facts.source == FAILED_SOURCE:
+        return TraceOutcome.FAILED
+    if facts.ip is None:
+        return TraceOutcome.NOT_RESOLVED
+    return TraceOutcome.LOCATED if facts.country else TraceOutcome.COUNTRY_UNKNOWN

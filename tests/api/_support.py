@@ -154,15 +154,15 @@ def known(algorithm: int, value: str, classification: int) -> admin_pb.KnownHash
 
 
 async def all_events(served: Served) -> list[pb.Event]:
-    """Every event on the node, oldest first, paging through ListEvents until a page comes back empty."""
+    """Every event on the node, oldest first, paging through ListEvents until the token comes back empty."""
     events: list[pb.Event] = []
     token = ""
     while True:
         page = await served.analyst.events.ListEvents(event_pb.ListEventsRequest(page_size=1000, page_token=token))
-        if not page.events:
-            return events
         events += page.events
         token = page.next_page_token
+        if not token:
+            return events
 
 
 async def all_items(served: Served) -> list[pb.Item]:

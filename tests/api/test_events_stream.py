@@ -33,7 +33,8 @@ class Tail:
     async def _pump(self) -> None:
         try:
             async for response in self.call:
-                await self.queue.put(response.event)
+                if response.HasField("event"):  # not a heartbeat
+                    await self.queue.put(response.event)
         except grpc.aio.AioRpcError as error:
             await self.queue.put(error)
             return

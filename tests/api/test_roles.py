@@ -147,7 +147,7 @@ async def test_a_refusal_carries_error_info_details(served: Served) -> None:
     assert status is not None and status.details
     info = error_details_pb2.ErrorInfo()
     assert status.details[0].Unpack(info)
-    assert info.reason == "PermissionDenied"
+    assert info.reason == "ROLE_MISSING"
 
 
 async def test_a_token_with_several_roles_gets_the_union(served: Served) -> None:

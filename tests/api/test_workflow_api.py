@@ -683,18 +683,20 @@ async def test_list_events_pages_through_every_event_once(served: Served) -> Non
     everything = (await served.analyst.events.ListEvents(event_pb.ListEventsRequest(page_size=1000))).events
     assert len(everything) == 8  # report.received and item.created for each
     seen: list[str] = []
+    sizes: list[int] = []
     token = ""
     while True:
         page = await served.lea.events.ListEvents(event_pb.ListEventsRequest(page_size=3, page_token=token))
-        if not page.events:
-            break
-        assert len(page.events) <= 3
+        sizes.append(len(page.events))
         seen += [e.event_id for e in page.events]
         token = page.next_page_token
+        if not token:  # caught up: the paging ends (AIP-158)
+            break
     assert seen == [e.event_id for e in everything]
-    # The last token is a cursor: later events come after it, and only those.
+    assert sizes == [3, 3, 2]
+    # The last event's cursor resumes: later events come after it, and only those.
     await submit(served, "https://nl.host.example/events/late")
-    tail = await served.analyst.events.ListEvents(event_pb.ListEventsRequest(page_token=token))
+    tail = await served.analyst.events.ListEvents(event_pb.ListEventsRequest(page_token=everything[-1].cursor))
     assert [e.kind for e in tail.events] == ["report.received", "item.created"]
     # An event's own cursor is a page token too.
     resumed = await served.analyst.events.ListEvents(event_pb.ListEventsRequest(page_token=everything[5].cursor))

@@ -27,14 +27,14 @@ EXPECTED_SURFACE = {
     "receipts": "(item_id)",
     "receive_referral_txn": "(tx, sender, referral)",
     "record_action": "(principal, item_id, action, request_id='')",
-    "release_hold": "(principal, item_id)",
+    "release_hold": "(principal, item_id, request_id='')",
     "set_membership": "(membership)",
     "settings": "property",
     "statistics": "(*, start, end, hosting_country='')",
     "submit_report": "(principal, request, request_id='')",
     "submit_reports": "(batch)",
     "timeline": "(item_id)",
-    "trace_hosting": "(principal, item_id)",
+    "trace_hosting": "(principal, item_id, request_id='')",
     "withdraw_referral": "(principal, item_id, reason, request_id='')",
 }
 

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from node.api._gen.hotline.node.v1 import types_pb2 as hotline_dot_node_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hotline/node/v1/case_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"!\n\x0eGetItemRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"6\n\x0fGetItemResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"\xc5\x01\n\x10ListItemsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.hotline.node.v1.ItemState\x12\x17\n\x0fhosting_country\x18\x04 \x01(\t\x12\x13\n\x0borigin_node\x18\x05 \x01(\t\x12\x31\n\rupdated_since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"R\n\x11ListItemsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.hotline.node.v1.Item\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x16GetItemTimelineRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"A\n\x17GetItemTimelineResponse\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.hotline.node.v1.Event\"\xa0\x01\n\x11\x41ssessItemRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12/\n\nassessment\x18\x03 \x01(\x0b\x32\x1b.hotline.node.v1.Assessment\x12\x35\n\x0f\x61ttested_hashes\x18\x04 \x03(\x0b\x32\x1c.hotline.node.v1.ContentHash\"9\n\x12\x41ssessItemResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"&\n\x13TraceHostingRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\";\n\x14TraceHostingResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"}\n\x16OverrideHostingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12.\n\x07hosting\x18\x03 \x01(\x0b\x32\x1d.hotline.node.v1.HostingFacts\x12\x0e\n\x06reason\x18\x04 \x01(\t\">\n\x17OverrideHostingResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"\x8d\x01\n\x13RecordActionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12)\n\x04type\x18\x03 \x01(\x0e\x32\x1b.hotline.node.v1.ActionType\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x18\n\x10moved_to_country\x18\x05 \x01(\t\"d\n\x14RecordActionResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\x12\'\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x17.hotline.node.v1.Action\"N\n\x17WithdrawReferralRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"?\n\x18WithdrawReferralResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"&\n\x13ListReceiptsRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\x81\x01\n\x0f\x44\x65liveryReceipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tpeer_node\x18\x02 \x01(\t\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0esigned_receipt\x18\x04 \x01(\t\"J\n\x14ListReceiptsResponse\x12\x32\n\x08receipts\x18\x01 \x03(\x0b\x32 .hotline.node.v1.DeliveryReceipt2\xd2\x06\n\x0b\x43\x61seService\x12L\n\x07GetItem\x12\x1f.hotline.node.v1.GetItemRequest\x1a .hotline.node.v1.GetItemResponse\x12R\n\tListItems\x12!.hotline.node.v1.ListItemsRequest\x1a\".hotline.node.v1.ListItemsResponse\x12\x64\n\x0fGetItemTimeline\x12\'.hotline.node.v1.GetItemTimelineRequest\x1a(.hotline.node.v1.GetItemTimelineResponse\x12U\n\nAssessItem\x12\".hotline.node.v1.AssessItemRequest\x1a#.hotline.node.v1.AssessItemResponse\x12[\n\x0cTraceHosting\x12$.hotline.node.v1.TraceHostingRequest\x1a%.hotline.node.v1.TraceHostingResponse\x12\x64\n\x0fOverrideHosting\x12\'.hotline.node.v1.OverrideHostingRequest\x1a(.hotline.node.v1.OverrideHostingResponse\x12[\n\x0cRecordAction\x12$.hotline.node.v1.RecordActionRequest\x1a%.hotline.node.v1.RecordActionResponse\x12g\n\x10WithdrawReferral\x12(.hotline.node.v1.WithdrawReferralRequest\x1a).hotline.node.v1.WithdrawReferralResponse\x12[\n\x0cListReceipts\x12$.hotline.node.v1.ListReceiptsRequest\x1a%.hotline.node.v1.ListReceiptsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"hotline/node/v1/case_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"!\n\x0eGetItemRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"6\n\x0fGetItemResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"\xc5\x01\n\x10ListItemsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12)\n\x05state\x18\x03 \x01(\x0e\x32\x1a.hotline.node.v1.ItemState\x12\x17\n\x0fhosting_country\x18\x04 \x01(\t\x12\x13\n\x0borigin_node\x18\x05 \x01(\t\x12\x31\n\rupdated_since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"R\n\x11ListItemsResponse\x12$\n\x05items\x18\x01 \x03(\x0b\x32\x15.hotline.node.v1.Item\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\")\n\x16GetItemTimelineRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"A\n\x17GetItemTimelineResponse\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.hotline.node.v1.Event\"\xa0\x01\n\x11\x41ssessItemRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12/\n\nassessment\x18\x03 \x01(\x0b\x32\x1b.hotline.node.v1.Assessment\x12\x35\n\x0f\x61ttested_hashes\x18\x04 \x03(\x0b\x32\x1c.hotline.node.v1.ContentHash\"9\n\x12\x41ssessItemResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\":\n\x13TraceHostingRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\";\n\x14TraceHostingResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"}\n\x16OverrideHostingRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12.\n\x07hosting\x18\x03 \x01(\x0b\x32\x1d.hotline.node.v1.HostingFacts\x12\x0e\n\x06reason\x18\x04 \x01(\t\">\n\x17OverrideHostingResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"\x8d\x01\n\x13RecordActionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12)\n\x04type\x18\x03 \x01(\x0e\x32\x1b.hotline.node.v1.ActionType\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x18\n\x10moved_to_country\x18\x05 \x01(\t\"d\n\x14RecordActionResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\x12\'\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x17.hotline.node.v1.Action\"N\n\x17WithdrawReferralRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"?\n\x18WithdrawReferralResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"&\n\x13ListReceiptsRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\"\x81\x01\n\x0f\x44\x65liveryReceipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x11\n\tpeer_node\x18\x02 \x01(\t\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0esigned_receipt\x18\x04 \x01(\t\"J\n\x14ListReceiptsResponse\x12\x32\n\x08receipts\x18\x01 \x03(\x0b\x32 .hotline.node.v1.DeliveryReceipt2\xd2\x06\n\x0b\x43\x61seService\x12L\n\x07GetItem\x12\x1f.hotline.node.v1.GetItemRequest\x1a .hotline.node.v1.GetItemResponse\x12R\n\tListItems\x12!.hotline.node.v1.ListItemsRequest\x1a\".hotline.node.v1.ListItemsResponse\x12\x64\n\x0fGetItemTimeline\x12\'.hotline.node.v1.GetItemTimelineRequest\x1a(.hotline.node.v1.GetItemTimelineResponse\x12U\n\nAssessItem\x12\".hotline.node.v1.AssessItemRequest\x1a#.hotline.node.v1.AssessItemResponse\x12[\n\x0cTraceHosting\x12$.hotline.node.v1.TraceHostingRequest\x1a%.hotline.node.v1.TraceHostingResponse\x12\x64\n\x0fOverrideHosting\x12\'.hotline.node.v1.OverrideHostingRequest\x1a(.hotline.node.v1.OverrideHostingResponse\x12[\n\x0cRecordAction\x12$.hotline.node.v1.RecordActionRequest\x1a%.hotline.node.v1.RecordActionResponse\x12g\n\x10WithdrawReferral\x12(.hotline.node.v1.WithdrawReferralRequest\x1a).hotline.node.v1.WithdrawReferralResponse\x12[\n\x0cListReceipts\x12$.hotline.node.v1.ListReceiptsRequest\x1a%.hotline.node.v1.ListReceiptsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,27 +50,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ASSESSITEMRESPONSE']._serialized_start=765
   _globals['_ASSESSITEMRESPONSE']._serialized_end=822
   _globals['_TRACEHOSTINGREQUEST']._serialized_start=824
-  _globals['_TRACEHOSTINGREQUEST']._serialized_end=862
-  _globals['_TRACEHOSTINGRESPONSE']._serialized_start=864
-  _globals['_TRACEHOSTINGRESPONSE']._serialized_end=923
-  _globals['_OVERRIDEHOSTINGREQUEST']._serialized_start=925
-  _globals['_OVERRIDEHOSTINGREQUEST']._serialized_end=1050
-  _globals['_OVERRIDEHOSTINGRESPONSE']._serialized_start=1052
-  _globals['_OVERRIDEHOSTINGRESPONSE']._serialized_end=1114
-  _globals['_RECORDACTIONREQUEST']._serialized_start=1117
-  _globals['_RECORDACTIONREQUEST']._serialized_end=1258
-  _globals['_RECORDACTIONRESPONSE']._serialized_start=1260
-  _globals['_RECORDACTIONRESPONSE']._serialized_end=1360
-  _globals['_WITHDRAWREFERRALREQUEST']._serialized_start=1362
-  _globals['_WITHDRAWREFERRALREQUEST']._serialized_end=1440
-  _globals['_WITHDRAWREFERRALRESPONSE']._serialized_start=1442
-  _globals['_WITHDRAWREFERRALRESPONSE']._serialized_end=1505
-  _globals['_LISTRECEIPTSREQUEST']._serialized_start=1507
-  _globals['_LISTRECEIPTSREQUEST']._serialized_end=1545
-  _globals['_DELIVERYRECEIPT']._serialized_start=1548
-  _globals['_DELIVERYRECEIPT']._serialized_end=1677
-  _globals['_LISTRECEIPTSRESPONSE']._serialized_start=1679
-  _globals['_LISTRECEIPTSRESPONSE']._serialized_end=1753
-  _globals['_CASESERVICE']._serialized_start=1756
-  _globals['_CASESERVICE']._serialized_end=2606
+  _globals['_TRACEHOSTINGREQUEST']._serialized_end=882
+  _globals['_TRACEHOSTINGRESPONSE']._serialized_start=884
+  _globals['_TRACEHOSTINGRESPONSE']._serialized_end=943
+  _globals['_OVERRIDEHOSTINGREQUEST']._serialized_start=945
+  _globals['_OVERRIDEHOSTINGREQUEST']._serialized_end=1070
+  _globals['_OVERRIDEHOSTINGRESPONSE']._serialized_start=1072
+  _globals['_OVERRIDEHOSTINGRESPONSE']._serialized_end=1134
+  _globals['_RECORDACTIONREQUEST']._serialized_start=1137
+  _globals['_RECORDACTIONREQUEST']._serialized_end=1278
+  _globals['_RECORDACTIONRESPONSE']._serialized_start=1280
+  _globals['_RECORDACTIONRESPONSE']._serialized_end=1380
+  _globals['_WITHDRAWREFERRALREQUEST']._serialized_start=1382
+  _globals['_WITHDRAWREFERRALREQUEST']._serialized_end=1460
+  _globals['_WITHDRAWREFERRALRESPONSE']._serialized_start=1462
+  _globals['_WITHDRAWREFERRALRESPONSE']._serialized_end=1525
+  _globals['_LISTRECEIPTSREQUEST']._serialized_start=1527
+  _globals['_LISTRECEIPTSREQUEST']._serialized_end=1565
+  _globals['_DELIVERYRECEIPT']._serialized_start=1568
+  _globals['_DELIVERYRECEIPT']._serialized_end=1697
+  _globals['_LISTRECEIPTSRESPONSE']._serialized_start=1699
+  _globals['_LISTRECEIPTSRESPONSE']._serialized_end=1773
+  _globals['_CASESERVICE']._serialized_start=1776
+  _globals['_CASESERVICE']._serialized_end=2626
 # @@protoc_insertion_point(module_scope)

@@ -77,10 +77,12 @@ class AssessItemResponse(_message.Message):
     def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...
 
 class TraceHostingRequest(_message.Message):
-    __slots__ = ("item_id",)
+    __slots__ = ("item_id", "request_id")
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     item_id: str
-    def __init__(self, item_id: _Optional[str] = ...) -> None: ...
+    request_id: str
+    def __init__(self, item_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class TraceHostingResponse(_message.Message):
     __slots__ = ("item",)

@@ -112,7 +112,8 @@ class CaseServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def TraceHosting(self, request, context):
-        """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself.
+        """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself. A trace that finds
+        no country is not an error: the item says why in hosting.trace_outcome.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

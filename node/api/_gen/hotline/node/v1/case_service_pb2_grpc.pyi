@@ -39,7 +39,9 @@ class CaseServiceStub:
     """The item's whole life: every event, oldest first."""
     AssessItem: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.AssessItemRequest, _case_service_pb2.AssessItemResponse]
     TraceHosting: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.TraceHostingRequest, _case_service_pb2.TraceHostingResponse]
-    """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself."""
+    """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself. A trace that finds
+    no country is not an error: the item says why in hosting.trace_outcome.
+    """
     OverrideHosting: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.OverrideHostingRequest, _case_service_pb2.OverrideHostingResponse]
     RecordAction: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.RecordActionRequest, _case_service_pb2.RecordActionResponse]
     """LEA_NOTIFIED, HP_NOTIFIED, CONTENT_REMOVED, CONTENT_UNAVAILABLE or MOVED."""
@@ -59,7 +61,9 @@ class CaseServiceAsyncStub(CaseServiceStub):
     """The item's whole life: every event, oldest first."""
     AssessItem: _aio.UnaryUnaryMultiCallable[_case_service_pb2.AssessItemRequest, _case_service_pb2.AssessItemResponse]  # type: ignore[assignment]
     TraceHosting: _aio.UnaryUnaryMultiCallable[_case_service_pb2.TraceHostingRequest, _case_service_pb2.TraceHostingResponse]  # type: ignore[assignment]
-    """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself."""
+    """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself. A trace that finds
+    no country is not an error: the item says why in hosting.trace_outcome.
+    """
     OverrideHosting: _aio.UnaryUnaryMultiCallable[_case_service_pb2.OverrideHostingRequest, _case_service_pb2.OverrideHostingResponse]  # type: ignore[assignment]
     RecordAction: _aio.UnaryUnaryMultiCallable[_case_service_pb2.RecordActionRequest, _case_service_pb2.RecordActionResponse]  # type: ignore[assignment]
     """LEA_NOTIFIED, HP_NOTIFIED, CONTENT_REMOVED, CONTENT_UNAVAILABLE or MOVED."""
@@ -106,7 +110,9 @@ class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _case_service_pb2.TraceHostingRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_case_service_pb2.TraceHostingResponse, _abc.Awaitable[_case_service_pb2.TraceHostingResponse]]:
-        """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself."""
+        """Runs the hosting trace again (DNS, then GeoIP). The node never fetches the URL itself. A trace that finds
+        no country is not an error: the item says why in hosting.trace_outcome.
+        """
 
     @_abc_1.abstractmethod
     def OverrideHosting(

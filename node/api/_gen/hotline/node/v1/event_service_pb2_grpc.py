@@ -27,6 +27,10 @@ if _version_not_supported:
 
 class EventServiceStub:
     """Events and statistics. Roles: analyst, lea.
+
+    Every change on the node is an event with a cursor, in one order that never changes. Read the backlog with
+    ListEvents or StreamEvents, then tail with StreamEvents; after a disconnect (or a node restart) resume with
+    the last cursor seen: nothing is lost or repeated.
     """
 
     def __init__(self, channel):
@@ -54,17 +58,28 @@ class EventServiceStub:
 
 class EventServiceServicer:
     """Events and statistics. Roles: analyst, lea.
+
+    Every change on the node is an event with a cursor, in one order that never changes. Read the backlog with
+    ListEvents or StreamEvents, then tail with StreamEvents; after a disconnect (or a node restart) resume with
+    the last cursor seen: nothing is lost or repeated.
     """
 
     def StreamEvents(self, request, context):
-        """Streams every event after the cursor, then new ones as they happen. Resume with the last cursor seen.
+        """Streams every event after the cursor, then new ones as they happen; the call stays open until the client
+        cancels it. When there is no event to send, the node sends a heartbeat (a StreamEventsResponse with no
+        event; skip it) every stream_heartbeat_seconds (default 30 s). Clients may also send HTTP/2 keepalive
+        pings: the node accepts one every min_client_ping_seconds (default 10 s) or less often, with or without
+        a call open; pinging more often ends the connection with GOAWAY "too_many_pings" (in grpc-js:
+        keepaliveTimeMs >= 10000).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A page of events after page_token. An empty next_page_token means caught up (AIP-158): keep the last
+        event's cursor and tail with StreamEvents(after_cursor), or call ListEvents again later with it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -103,6 +118,10 @@ def add_EventServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class EventService:
     """Events and statistics. Roles: analyst, lea.
+
+    Every change on the node is an event with a cursor, in one order that never changes. Read the backlog with
+    ListEvents or StreamEvents, then tail with StreamEvents; after a disconnect (or a node restart) resume with
+    the last cursor seen: nothing is lost or repeated.
     """
 
     @staticmethod

@@ -27,29 +27,62 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class EventServiceStub:
-    """Events and statistics. Roles: analyst, lea."""
+    """Events and statistics. Roles: analyst, lea.
+
+    Every change on the node is an event with a cursor, in one order that never changes. Read the backlog with
+    ListEvents or StreamEvents, then tail with StreamEvents; after a disconnect (or a node restart) resume with
+    the last cursor seen: nothing is lost or repeated.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EventServiceAsyncStub: ...
     StreamEvents: _grpc.UnaryStreamMultiCallable[_event_service_pb2.StreamEventsRequest, _event_service_pb2.StreamEventsResponse]
-    """Streams every event after the cursor, then new ones as they happen. Resume with the last cursor seen."""
+    """Streams every event after the cursor, then new ones as they happen; the call stays open until the client
+    cancels it. When there is no event to send, the node sends a heartbeat (a StreamEventsResponse with no
+    event; skip it) every stream_heartbeat_seconds (default 30 s). Clients may also send HTTP/2 keepalive
+    pings: the node accepts one every min_client_ping_seconds (default 10 s) or less often, with or without
+    a call open; pinging more often ends the connection with GOAWAY "too_many_pings" (in grpc-js:
+    keepaliveTimeMs >= 10000).
+    """
     ListEvents: _grpc.UnaryUnaryMultiCallable[_event_service_pb2.ListEventsRequest, _event_service_pb2.ListEventsResponse]
+    """A page of events after page_token. An empty next_page_token means caught up (AIP-158): keep the last
+    event's cursor and tail with StreamEvents(after_cursor), or call ListEvents again later with it.
+    """
     GetStatistics: _grpc.UnaryUnaryMultiCallable[_event_service_pb2.GetStatisticsRequest, _event_service_pb2.GetStatisticsResponse]
 
 @_typing.type_check_only
 class EventServiceAsyncStub(EventServiceStub):
-    """Events and statistics. Roles: analyst, lea."""
+    """Events and statistics. Roles: analyst, lea.
+
+    Every change on the node is an event with a cursor, in one order that never changes. Read the backlog with
+    ListEvents or StreamEvents, then tail with StreamEvents; after a disconnect (or a node restart) resume with
+    the last cursor seen: nothing is lost or repeated.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     StreamEvents: _aio.UnaryStreamMultiCallable[_event_service_pb2.StreamEventsRequest, _event_service_pb2.StreamEventsResponse]  # type: ignore[assignment]
-    """Streams every event after the cursor, then new ones as they happen. Resume with the last cursor seen."""
+    """Streams every event after the cursor, then new ones as they happen; the call stays open until the client
+    cancels it. When there is no event to send, the node sends a heartbeat (a StreamEventsResponse with no
+    event; skip it) every stream_heartbeat_seconds (default 30 s). Clients may also send HTTP/2 keepalive
+    pings: the node accepts one every min_client_ping_seconds (default 10 s) or less often, with or without
+    a call open; pinging more often ends the connection with GOAWAY "too_many_pings" (in grpc-js:
+    keepaliveTimeMs >= 10000).
+    """
     ListEvents: _aio.UnaryUnaryMultiCallable[_event_service_pb2.ListEventsRequest, _event_service_pb2.ListEventsResponse]  # type: ignore[assignment]
+    """A page of events after page_token. An empty next_page_token means caught up (AIP-158): keep the last
+    event's cursor and tail with StreamEvents(after_cursor), or call ListEvents again later with it.
+    """
     GetStatistics: _aio.UnaryUnaryMultiCallable[_event_service_pb2.GetStatisticsRequest, _event_service_pb2.GetStatisticsResponse]  # type: ignore[assignment]
 
 class EventServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Events and statistics. Roles: analyst, lea."""
+    """Events and statistics. Roles: analyst, lea.
+
+    Every change on the node is an event with a cursor, in one order that never changes. Read the backlog with
+    ListEvents or StreamEvents, then tail with StreamEvents; after a disconnect (or a node restart) resume with
+    the last cursor seen: nothing is lost or repeated.
+    """
 
     @_abc_1.abstractmethod
     def StreamEvents(
@@ -57,14 +90,23 @@ class EventServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _event_service_pb2.StreamEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_event_service_pb2.StreamEventsResponse], _abc.AsyncIterator[_event_service_pb2.StreamEventsResponse]]:
-        """Streams every event after the cursor, then new ones as they happen. Resume with the last cursor seen."""
+        """Streams every event after the cursor, then new ones as they happen; the call stays open until the client
+        cancels it. When there is no event to send, the node sends a heartbeat (a StreamEventsResponse with no
+        event; skip it) every stream_heartbeat_seconds (default 30 s). Clients may also send HTTP/2 keepalive
+        pings: the node accepts one every min_client_ping_seconds (default 10 s) or less often, with or without
+        a call open; pinging more often ends the connection with GOAWAY "too_many_pings" (in grpc-js:
+        keepaliveTimeMs >= 10000).
+        """
 
     @_abc_1.abstractmethod
     def ListEvents(
         self,
         request: _event_service_pb2.ListEventsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_event_service_pb2.ListEventsResponse, _abc.Awaitable[_event_service_pb2.ListEventsResponse]]: ...
+    ) -> _typing.Union[_event_service_pb2.ListEventsResponse, _abc.Awaitable[_event_service_pb2.ListEventsResponse]]:
+        """A page of events after page_token. An empty next_page_token means caught up (AIP-158): keep the last
+        event's cursor and tail with StreamEvents(after_cursor), or call ListEvents again later with it.
+        """
 
     @_abc_1.abstractmethod
     def GetStatistics(

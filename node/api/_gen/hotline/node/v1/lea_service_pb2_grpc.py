@@ -52,13 +52,16 @@ class LeaServiceServicer:
     """
 
     def PlaceHold(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Placed while the item awaits or has had the LEA notice (AWAITING_LEA, LEA_NOTIFIED): the NTD waits until
+        the hold ends. A second active hold is HOLD_ACTIVE.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseHold(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Ends the active hold (NO_ACTIVE_HOLD if there is none).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

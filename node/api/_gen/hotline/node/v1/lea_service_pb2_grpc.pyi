@@ -34,7 +34,11 @@ class LeaServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> LeaServiceAsyncStub: ...
     PlaceHold: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.PlaceHoldRequest, _lea_service_pb2.PlaceHoldResponse]
+    """Placed while the item awaits or has had the LEA notice (AWAITING_LEA, LEA_NOTIFIED): the NTD waits until
+    the hold ends. A second active hold is HOLD_ACTIVE.
+    """
     ReleaseHold: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.ReleaseHoldRequest, _lea_service_pb2.ReleaseHoldResponse]
+    """Ends the active hold (NO_ACTIVE_HOLD if there is none)."""
 
 @_typing.type_check_only
 class LeaServiceAsyncStub(LeaServiceStub):
@@ -42,7 +46,11 @@ class LeaServiceAsyncStub(LeaServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     PlaceHold: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.PlaceHoldRequest, _lea_service_pb2.PlaceHoldResponse]  # type: ignore[assignment]
+    """Placed while the item awaits or has had the LEA notice (AWAITING_LEA, LEA_NOTIFIED): the NTD waits until
+    the hold ends. A second active hold is HOLD_ACTIVE.
+    """
     ReleaseHold: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.ReleaseHoldRequest, _lea_service_pb2.ReleaseHoldResponse]  # type: ignore[assignment]
+    """Ends the active hold (NO_ACTIVE_HOLD if there is none)."""
 
 class LeaServiceServicer(metaclass=_abc_1.ABCMeta):
     """Law enforcement: holds protect an investigation by delaying the NTD. Role: lea."""
@@ -52,13 +60,17 @@ class LeaServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _lea_service_pb2.PlaceHoldRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_lea_service_pb2.PlaceHoldResponse, _abc.Awaitable[_lea_service_pb2.PlaceHoldResponse]]: ...
+    ) -> _typing.Union[_lea_service_pb2.PlaceHoldResponse, _abc.Awaitable[_lea_service_pb2.PlaceHoldResponse]]:
+        """Placed while the item awaits or has had the LEA notice (AWAITING_LEA, LEA_NOTIFIED): the NTD waits until
+        the hold ends. A second active hold is HOLD_ACTIVE.
+        """
 
     @_abc_1.abstractmethod
     def ReleaseHold(
         self,
         request: _lea_service_pb2.ReleaseHoldRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_lea_service_pb2.ReleaseHoldResponse, _abc.Awaitable[_lea_service_pb2.ReleaseHoldResponse]]: ...
+    ) -> _typing.Union[_lea_service_pb2.ReleaseHoldResponse, _abc.Awaitable[_lea_service_pb2.ReleaseHoldResponse]]:
+        """Ends the active hold (NO_ACTIVE_HOLD if there is none)."""
 
 def add_LeaServiceServicer_to_server(servicer: LeaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

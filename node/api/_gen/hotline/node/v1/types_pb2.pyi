@@ -105,6 +105,14 @@ class ItemState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATE_CLOSED_NOT_ILLEGAL: _ClassVar[ItemState]
     ITEM_STATE_WITHDRAWN: _ClassVar[ItemState]
 
+class HostingTraceOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    HOSTING_TRACE_OUTCOME_UNSPECIFIED: _ClassVar[HostingTraceOutcome]
+    HOSTING_TRACE_OUTCOME_LOCATED: _ClassVar[HostingTraceOutcome]
+    HOSTING_TRACE_OUTCOME_NOT_RESOLVED: _ClassVar[HostingTraceOutcome]
+    HOSTING_TRACE_OUTCOME_COUNTRY_UNKNOWN: _ClassVar[HostingTraceOutcome]
+    HOSTING_TRACE_OUTCOME_FAILED: _ClassVar[HostingTraceOutcome]
+
 class HashAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     HASH_ALGORITHM_UNSPECIFIED: _ClassVar[HashAlgorithm]
@@ -245,6 +253,11 @@ ITEM_STATE_CLOSED_REMOVED: ItemState
 ITEM_STATE_CLOSED_UNAVAILABLE: ItemState
 ITEM_STATE_CLOSED_NOT_ILLEGAL: ItemState
 ITEM_STATE_WITHDRAWN: ItemState
+HOSTING_TRACE_OUTCOME_UNSPECIFIED: HostingTraceOutcome
+HOSTING_TRACE_OUTCOME_LOCATED: HostingTraceOutcome
+HOSTING_TRACE_OUTCOME_NOT_RESOLVED: HostingTraceOutcome
+HOSTING_TRACE_OUTCOME_COUNTRY_UNKNOWN: HostingTraceOutcome
+HOSTING_TRACE_OUTCOME_FAILED: HostingTraceOutcome
 HASH_ALGORITHM_UNSPECIFIED: HashAlgorithm
 HASH_ALGORITHM_SHA256: HashAlgorithm
 HASH_ALGORITHM_SHA1: HashAlgorithm
@@ -361,7 +374,7 @@ class Assessment(_message.Message):
     def __init__(self, classification: _Optional[_Union[Classification, str]] = ..., age_group: _Optional[_Union[AgeGroup, str]] = ..., gender: _Optional[_Union[Gender, str]] = ..., content_type: _Optional[_Union[ContentType, str]] = ..., site_type: _Optional[_Union[SiteType, str]] = ..., commerciality: _Optional[_Union[Commerciality, str]] = ..., payment_methods: _Optional[_Iterable[_Union[PaymentMethod, str]]] = ..., virtual: _Optional[bool] = ..., child_modelling: _Optional[bool] = ..., user_generated: _Optional[bool] = ..., jurisdiction: _Optional[str] = ..., assessed_by: _Optional[str] = ..., assessed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., automatic: _Optional[bool] = ...) -> None: ...
 
 class HostingFacts(_message.Message):
-    __slots__ = ("ip", "country", "asn", "organisation", "cdn", "source", "overridden", "override_reason", "traced_at")
+    __slots__ = ("ip", "country", "asn", "organisation", "cdn", "source", "overridden", "override_reason", "traced_at", "trace_outcome")
     IP_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     ASN_FIELD_NUMBER: _ClassVar[int]
@@ -371,6 +384,7 @@ class HostingFacts(_message.Message):
     OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
     OVERRIDE_REASON_FIELD_NUMBER: _ClassVar[int]
     TRACED_AT_FIELD_NUMBER: _ClassVar[int]
+    TRACE_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     ip: str
     country: str
     asn: int
@@ -380,7 +394,8 @@ class HostingFacts(_message.Message):
     overridden: bool
     override_reason: str
     traced_at: _timestamp_pb2.Timestamp
-    def __init__(self, ip: _Optional[str] = ..., country: _Optional[str] = ..., asn: _Optional[int] = ..., organisation: _Optional[str] = ..., cdn: _Optional[bool] = ..., source: _Optional[str] = ..., overridden: _Optional[bool] = ..., override_reason: _Optional[str] = ..., traced_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    trace_outcome: HostingTraceOutcome
+    def __init__(self, ip: _Optional[str] = ..., country: _Optional[str] = ..., asn: _Optional[int] = ..., organisation: _Optional[str] = ..., cdn: _Optional[bool] = ..., source: _Optional[str] = ..., overridden: _Optional[bool] = ..., override_reason: _Optional[str] = ..., traced_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_outcome: _Optional[_Union[HostingTraceOutcome, str]] = ...) -> None: ...
 
 class Hold(_message.Message):
     __slots__ = ("hold_id", "placed_at", "until", "released_at", "reference", "placed_by")
