@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,10 @@ from node.exchange.catch_up import RosterCatchUp
 from node.exchange.delivery import EnvelopeReceiver, Transport
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
-from node.exchange.ports import PeerBackoff, ReceivingStore
+from node.exchange.ports import ExchangeNodeStore, PeerBackoff
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.receiver import Receiver, ReceiverLimits
+from node.exchange.reconcile import ReconcileLimits, ReconcileOutcome, Reconciliation
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
@@ -32,6 +33,11 @@ from node.exchange.server_limits import ServerLimits, server_options
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 
 __all__ = ["NodeExchange"]
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
+
 
 _log = structlog.get_logger(__name__)
 
@@ -45,7 +51,7 @@ class NodeExchange:
         keys: NodeKeys,
         roster: RosterState,
         cases: CaseService,
-        store: ReceivingStore,
+        store: ExchangeNodeStore,
         clock: Clock,
         rate_limit: RateLimit | None = None,
         proxy: str = "",
@@ -79,6 +85,14 @@ class NodeExchange:
             members=lambda: roster.membership,
             clock=clock,
             limits=ReceiverLimits(max_clock_skew=max_clock_skew),
+        )
+        self.reconciliation = Reconciliation(
+            node_id=node_id,
+            store=store,
+            crypto=self.crypto,
+            members=lambda: roster.membership,
+            clock=clock,
+            limits=ReconcileLimits(max_clock_skew=max_clock_skew),
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
         self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
@@ -118,6 +132,7 @@ class NodeExchange:
                 on_newer_roster=self.catch_up.request,
                 clock=self._clock,
                 limits=self.server_limits,
+                reconciler=self.reconciliation.answer,
             ),
             self.server,
         )
@@ -206,6 +221,23 @@ class NodeExchange:
         except OSError as error:  # being replaced as we read it, say: the next check reads it again
             _log.warning("roster.file_unreadable", error=str(error))
         self.roster.check_expiry(warn_before)
+
+    async def reconcile(self, peer: str, since: datetime, until: datetime) -> ReconcileOutcome:
+        """Compare this node's view with `peer`'s and queue again what either lacks; wakes the senders."""
+        run = self._run_blocking or _in_thread
+        outcome = await self.reconciliation.reconcile(peer, self.transport, run, since=since, until=until)
+        if outcome.resent_here:
+            self.wake()
+        return outcome
+
+    def active_peers(self) -> list[str]:
+        """The roster's active members other than this node."""
+        membership = self.roster.membership
+        return [
+            m.node_id
+            for m in membership.roster.members
+            if m.node_id != self.node_id and membership.is_active(m.node_id)
+        ]
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
         if not signed_rosters:

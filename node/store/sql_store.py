@@ -23,6 +23,7 @@ from node.store.txn.items import ItemsTxn
 from node.store.txn.known_hashes import KnownHashesTxn
 from node.store.txn.metrics_reads import MetricsReadsTxn
 from node.store.txn.outbox import OutboxTxn
+from node.store.txn.reconciliation import ReconciliationTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
@@ -31,7 +32,14 @@ from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase, _audit_ha
 if TYPE_CHECKING:
     from node.access import TokenStore, TokenTransaction
     from node.cases.ports import CaseStore, CaseTransaction
-    from node.exchange.ports import ExchangeStore, ExchangeTransaction, ReceivingStore, ReceivingTransaction
+    from node.exchange.ports import (
+        ExchangeStore,
+        ExchangeTransaction,
+        ReceivingStore,
+        ReceivingTransaction,
+        ReconcilingStore,
+        ReconcilingTransaction,
+    )
     from node.metrics.ports import MetricsStore, MetricsTransaction
 
 __all__ = ["SqlStore", "SqlTransaction"]
@@ -119,6 +127,7 @@ class SqlTransaction(
     KnownHashesTxn,
     OutboxTxn,
     InboxTxn,
+    ReconciliationTxn,
     ExchangeRetentionTxn,
     MetricsReadsTxn,
     RostersTxn,
@@ -133,10 +142,19 @@ class SqlTransaction(
 
 if TYPE_CHECKING:  # mypy checks here that the one store and its transaction implement every port
 
-    def _as_stores(store: SqlStore) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore]:
-        return store, store, store, store, store
+    def _as_stores(
+        store: SqlStore,
+    ) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, ReconcilingStore]:
+        return store, store, store, store, store, store
 
     def _as_transactions(
         tx: SqlTransaction,
-    ) -> tuple[CaseTransaction, TokenTransaction, ExchangeTransaction, ReceivingTransaction, MetricsTransaction]:
-        return tx, tx, tx, tx, tx
+    ) -> tuple[
+        CaseTransaction,
+        TokenTransaction,
+        ExchangeTransaction,
+        ReceivingTransaction,
+        MetricsTransaction,
+        ReconcilingTransaction,
+    ]:
+        return tx, tx, tx, tx, tx, tx
