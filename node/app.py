@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -33,10 +33,12 @@ from node.clock import Clock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
-from node.errors import InvalidArgument
+from node.errors import DomainError, InvalidArgument
+from node.exchange.delivery import TransportError
 from node.exchange.node_exchange import NodeExchange
-from node.exchange.ports import PeerState
+from node.exchange.ports import PeerState, ReconcileState
 from node.exchange.rate_limit import RateLimit
+from node.exchange.reconcile import ReconcileOutcome, ReconcileRefused
 from node.exchange.roster_state import RosterState
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
@@ -44,6 +46,7 @@ from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, Mmd
 from node.metrics.endpoint import NodeMetrics
 from node.metrics.store_gauges import RosterView
 from node.scheduler import NodeScheduler
+from node.store.backup import backup_sqlite, restore_sqlite
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
@@ -125,6 +128,15 @@ class Node:
                 )
 
             self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)
+
+            async def reconcile_peers() -> None:
+                await exchange.reconcile_all(timedelta(days=settings.reconcile_window_days))
+
+            # A node restored from a backup reconciles with every peer at once.
+            restored = await loop.run_in_executor(self.executor, exchange.restore_pending)
+            if restored:
+                _log.warning("node.restored", detail="reconciling with every peer before trusting this node's view")
+            self.scheduler.every(settings.reconcile_seconds, "peer-reconciliation", reconcile_peers, now=restored)
 
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
@@ -308,6 +320,70 @@ def read_peer_states(config: NodeConfig) -> list[PeerState]:
             return tx.peer_states()
     finally:
         engine.dispose()
+
+
+def read_reconciliations(config: NodeConfig) -> list[ReconcileState]:
+    """The last reconciliation with each peer, from `config`'s store, for the operator."""
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        migrate(engine)
+        with SqlStore(engine).transaction(read_only=True) as tx:
+            return tx.reconciliations()
+    finally:
+        engine.dispose()
+
+
+def backup_database(config: NodeConfig, target: Path) -> None:
+    """An online, consistent copy of `config`'s SQLite database at `target` (PostgreSQL: pg_dump, see README)."""
+    backup_sqlite(config.effective_database_url(), target)
+
+
+def restore_database(config: NodeConfig, source: Path | None, clock: Clock | None = None) -> datetime:
+    """Replace `config`'s SQLite database with the backup at `source` (the node stopped), or, with no
+    `source`, only mark a database restored by other means (pg_restore); then migrate it, and mark it restored
+    so that the node reconciles with every peer when it starts. Returns the time marked."""
+    url = config.effective_database_url()
+    if source is not None:
+        restore_sqlite(url, source)
+    at = (clock or SystemClock()).now()
+    engine = create_store_engine(url)
+    try:
+        migrate(engine)
+        with SqlStore(engine).transaction() as tx:
+            tx.mark_restored(at, str(source) if source is not None else "restored outside hotline-node")
+    finally:
+        engine.dispose()
+    return at
+
+
+def reconcile_with_peers(config: NodeConfig, peers: list[str], days: float) -> list[ReconcileOutcome | str]:
+    """Reconcile `config`'s node with each of `peers` (every active one if empty) over the items first
+    reported in the last `days`, from this process (the node may run). A peer that fails gives its error line."""
+    node = build_node(config)
+    try:
+        exchange = node.exchange
+        if exchange is None:
+            raise InvalidArgument("the config has no [exchange] section", field="exchange")
+
+        async def run() -> list[ReconcileOutcome | str]:
+            now = node.clock.now()
+            results: list[ReconcileOutcome | str] = []
+            try:
+                for peer in peers or exchange.active_peers():
+                    try:
+                        results.append(
+                            await exchange.reconcile(peer, now - timedelta(days=days), now + timedelta(minutes=1))
+                        )
+                    except (TransportError, ReconcileRefused, DomainError) as error:
+                        results.append(f"{peer}: {error}")
+            finally:
+                await exchange.transport.close()
+            return results
+
+        return asyncio.run(run())
+    finally:
+        node.executor.shutdown(wait=False)
+        node.engine.dispose()
 
 
 def freeze_startup_heap() -> None:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli import audit, demo, hashes, peers, recovery, roster, roster_custody, roster_trust, serve, tokens
 
 __all__ = ["app"]
 
@@ -63,6 +63,7 @@ app = _merge(
     audit.app,
     roster.app,
     peers.app,
+    recovery.app,
     demo.app,
 )
 app.callback()(_options)

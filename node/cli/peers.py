@@ -1,4 +1,5 @@
-"""The links to peers, for the operator: delivery backoff, last success and error, and each peer's clock skew."""
+"""The links to peers, for the operator: delivery backoff, last success and error, each peer's clock skew, and
+when the two nodes' views last agreed (reconciliation)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime, timedelta
 import typer
 
 from node.cli._common import ConfigOption, load_settings
-from node.exchange.ports import PeerState
+from node.exchange.ports import PeerState, ReconcileState
 
 __all__ = ["app", "format_peer", "peers"]
 
@@ -20,20 +21,24 @@ _WARN_FRACTION = 0.5
 @app.command("peers")
 def peers(config: ConfigOption = None) -> None:
     """Each peer this node has delivered to: its clock skew (its clock minus ours), failures, last success,
-    next attempt and last error. A skew at half the limit or beyond is flagged."""
-    from node.app import read_peer_states
+    next attempt, last error, and when the two nodes' views last agreed. A skew at half the limit or beyond is
+    flagged."""
+    from node.app import read_peer_states, read_reconciliations
 
     settings = load_settings(config)
     limit = timedelta(seconds=settings.exchange.max_clock_skew_seconds) if settings.exchange else timedelta(minutes=5)
-    states = read_peer_states(settings)
-    if not states:
+    states = {s.peer: s for s in read_peer_states(settings)}
+    reconciled = {r.peer: r for r in read_reconciliations(settings)}
+    if not states and not reconciled:
         typer.echo("no peers yet")
-    for state in states:
-        typer.echo(format_peer(state, limit))
+    for peer in sorted(states.keys() | reconciled.keys()):
+        state = states.get(peer) or PeerState(peer, 0, None, "", None, None, None)
+        typer.echo(format_peer(state, limit, reconciled.get(peer)))
 
 
-def format_peer(state: PeerState, limit: timedelta) -> str:
-    """One line for a peer, e.g. `de-hotline  skew +0.4 s (at 2026-01-05T09:00:00+00:00)  ok  ...`."""
+def format_peer(state: PeerState, limit: timedelta, reconciled: ReconcileState | None = None) -> str:
+    """One line for a peer, e.g. `de-hotline  skew +0.4 s (at 2026-01-05T09:00:00+00:00)  ok  ...  agreed
+    2026-01-05T03:00:00+00:00`. `reconciled`: the last reconciliation with it, if any."""
     if state.clock_skew is None:
         skew = "skew unknown"
     else:
@@ -45,7 +50,18 @@ def format_peer(state: PeerState, limit: timedelta) -> str:
     parts = [state.peer, skew, health, f"last success {_when(state.last_success_at)}"]
     if state.last_error:
         parts.append(f"last error: {state.last_error}")
+    parts.append(_agreement(reconciled))
     return "  ".join(parts)
+
+
+def _agreement(reconciled: ReconcileState | None) -> str:
+    if reconciled is None:
+        return "never reconciled"
+    if reconciled.agreed_at is not None and reconciled.agreed_at >= reconciled.checked_at:
+        return f"agreed {_when(reconciled.agreed_at)}"
+    differed = f"{reconciled.differences} items differed at {_when(reconciled.checked_at)}"
+    text = f"last agreed {_when(reconciled.agreed_at)}, {differed}"
+    return f"{text} ({reconciled.detail})" if reconciled.detail else text
 
 
 def _when(at: datetime | None) -> str:

@@ -17,14 +17,15 @@ from node.cases.service import CaseService
 from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
+from node.errors import DomainError
 from node.exchange.catch_up import RosterCatchUp
-from node.exchange.delivery import EnvelopeReceiver, Transport
+from node.exchange.delivery import EnvelopeReceiver, Transport, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
 from node.exchange.ports import ExchangeNodeStore, PeerBackoff
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.receiver import Receiver, ReceiverLimits
-from node.exchange.reconcile import ReconcileLimits, ReconcileOutcome, Reconciliation
+from node.exchange.reconcile import ReconcileLimits, ReconcileOutcome, ReconcileRefused, Reconciliation
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
@@ -229,6 +230,34 @@ class NodeExchange:
         if outcome.resent_here:
             self.wake()
         return outcome
+
+    async def reconcile_all(self, window: timedelta) -> list[ReconcileOutcome]:
+        """Reconcile with every active peer over the items first reported within `window`; with a peer not
+        agreed with since the last restore, over the widest range allowed. A peer that fails is logged and
+        tried again next time."""
+        run = self._run_blocking or _in_thread
+        now = self._clock.now()
+        restored_at, agreed = await run(self._agreed_since_restore)
+        outcomes = []
+        for peer in self.active_peers():
+            after_restore = restored_at is not None and (agreed.get(peer) is None or agreed[peer] < restored_at)
+            span = self.reconciliation.limits.max_range if after_restore else window
+            try:
+                outcomes.append(await self.reconcile(peer, now - span, now + timedelta(minutes=1)))
+            except (TransportError, ReconcileRefused, DomainError) as error:
+                _log.warning("reconcile.failed", peer=peer, after_restore=after_restore, error=str(error))
+        return outcomes
+
+    def restore_pending(self) -> bool:
+        """Whether the database was restored and some active peer has not agreed with this node since."""
+        restored_at, agreed = self._agreed_since_restore()
+        return restored_at is not None and any(
+            (agreed.get(peer) or restored_at) <= restored_at for peer in self.active_peers()
+        )
+
+    def _agreed_since_restore(self) -> tuple[datetime | None, dict[str, datetime | None]]:
+        with self._store.transaction(read_only=True) as tx:
+            return tx.last_restored_at(), {s.peer: s.agreed_at for s in tx.reconciliations()}
 
     def active_peers(self) -> list[str]:
         """The roster's active members other than this node."""

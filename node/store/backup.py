@@ -66,7 +66,7 @@ def check_backup(path: Path) -> None:
 
 def restore_sqlite(database_url: str, source: Path) -> None:
     """Replace the database's content with the backup at `source`, after checking it. Stop the node first."""
-    check_backup(source)
     target = sqlite_path(database_url)
+    check_backup(source)
     with closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
