@@ -13,13 +13,15 @@ from typing import Any
 import pytest
 from sqlalchemy import Table, func, select
 
-from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
-from node.cases.model import ActionType, Assessment, Classification, ItemState
+from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2, roster_pb2
+from node.cases.exchange_messages import StatusUpdate, dump_body
+from node.cases.model import ActionType, Assessment, Classification, ItemState, OutboxMessage
 from node.cases.requests import NewAction, NewReport, NewUrl
 from node.clock import ManualClock
 from node.crypto import SigningKeyPair
 from node.exchange.delivery import TransportError
 from node.exchange.memory import InMemoryTransport
+from node.exchange.ports import OutboxStatus
 from node.exchange.reconcile import ReconcileLimits, ReconcileOutcome, ReconcileRefused, Reconciliation
 from node.exchange.sealing import RosterCrypto
 from node.store import schema as t
@@ -268,3 +270,40 @@ def test_asking_a_node_that_is_not_an_active_member_is_refused_before_anything_i
     fed.network.partition(NL, DE)
     with pytest.raises(TransportError):
         reconcile(fed, NL, DE)
+
+
+def test_a_suspended_member_may_not_reconcile(fed: Federation) -> None:
+    now = fed.clock.now()
+    envelope = _request(fed, NL, _view(now - timedelta(days=1), now))
+    fed.set_status(NL, roster_pb2.MEMBER_STATUS_SUSPENDED)
+    with pytest.raises(ReconcileRefused) as refused:
+        _reconciliation(fed, DE).answer(envelope, peer=NL)
+    assert (refused.value.kind, refused.value.code) == ("denied", "SENDER_NOT_ACTIVE")
+
+
+def test_one_bad_message_is_set_aside_with_its_reason_and_the_rest_of_the_queue_flows(fed: Federation) -> None:
+    """A status update about an item de never referred, queued at nl ahead of three referrals: de refuses it for
+    good (UNKNOWN_ITEM); nl keeps it, marked rejected with the reason and an event, and the referrals flow. The
+    kept message can be queued again (reconciliation does so when the peer lacks it)."""
+    nl = fed.members[NL].node
+    bad = StatusUpdate("01a2cccc-0000-7000-8000-000000000000", 1, NL, fed.clock.now(), ItemState.CLOSED_REMOVED)
+    with nl.store.transaction() as tx:
+        tx.enqueue_outbox(
+            OutboxMessage(
+                "01a2dddd-0000-7000-8000-000000000000", DE, bad.kind, "x", dump_body(bad.to_json()), fed.clock.now()
+            )
+        )
+    origins = [refer(fed, f"q{i}") for i in range(3)]
+    assert fed.deliver_all() == 4
+    for origin in origins:
+        assert rows(fed, DE, t.items, t.items.c.origin_item_id == origin) == 1
+    with nl.engine.connect() as connection:
+        status, error, body = connection.execute(
+            select(t.outbox.c.status, t.outbox.c.last_error, t.outbox.c.body).where(
+                t.outbox.c.message_id == "01a2dddd-0000-7000-8000-000000000000"
+            )
+        ).one()
+    assert status == OutboxStatus.REJECTED and error.startswith("UNKNOWN_ITEM: ") and body
+    assert rows(fed, NL, t.events, t.events.c.kind == "delivery.rejected") == 1
+    with nl.store.transaction() as tx:
+        assert tx.requeue_outbox(["01a2dddd-0000-7000-8000-000000000000"], fed.clock.now()) == 1

@@ -10,13 +10,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
+from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.app import Node, build_node
 from node.cli import app
 from node.clock import ManualClock
 from node.config import load_config
+from node.crypto.tls import make_tls_identity
+from node.exchange.delivery import TransportError
+from node.exchange.grpc_transport import GrpcTransport
 from node.store import schema as t
 from tests.exchange.test_two_nodes import NODES, _free_port, _roster, refer
 
@@ -163,3 +168,45 @@ def test_a_backup_restores_and_the_node_is_marked_restored(tmp_path: Path) -> No
 def test_reconcile_needs_the_exchange(tmp_path: Path) -> None:
     result = runner.invoke(app, ["reconcile", "-c", str(_plain_config(tmp_path))])
     assert result.exit_code == 2 and "no [exchange] section" in result.output
+
+
+async def test_the_reconcile_call_refuses_a_non_member_and_a_bad_request(tmp_path: Path) -> None:
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster = _roster(tmp_path, ports, ManualClock(datetime.now(UTC) - timedelta(minutes=1)))
+    configs = {node_id: _config(tmp_path, node_id, ports[node_id], roster) for node_id in NODES}
+    nl, de = (build_node(load_config(configs[node_id])) for node_id in (NL, DE))
+    await de.start()
+    assert nl.exchange is not None and de.exchange is not None
+    membership = de.exchange.roster.membership
+    outsider = GrpcTransport(make_tls_identity("xx-hotline", datetime.now(UTC)), lambda: membership)
+    try:
+        # A certificate the roster does not pin: the TLS handshake itself fails, the call never reaches the node.
+        with pytest.raises(TransportError, match="UNAVAILABLE"):
+            await outsider.reconcile(DE, b"anything")
+        with pytest.raises(TransportError, match="INVALID_ARGUMENT: MALFORMED"):
+            await nl.exchange.transport.reconcile(DE, b"not a sealed envelope")
+        now = datetime.now(UTC)
+        backwards = messages_pb2.ReconcileView()
+        backwards.since.FromDatetime(now)
+        backwards.until.FromDatetime(now - timedelta(days=1))
+        sealed = nl.exchange.crypto.seal(
+            kind=envelope_pb2.MESSAGE_KIND_RECONCILE_REQUEST,
+            body=backwards.SerializeToString(),
+            recipient=DE,
+            message_id="00000000-0000-7000-8000-000000000002",
+            created_at=now,
+            expires_at=now + timedelta(minutes=5),
+        )
+        with pytest.raises(TransportError, match="INVALID_ARGUMENT: BAD_RANGE: the range is empty"):
+            await nl.exchange.transport.reconcile(DE, sealed)
+        oversized = b"\0" * (nl.exchange.reconciliation.limits.max_envelope_bytes + 1)
+        with pytest.raises(TransportError, match="RESOURCE_EXHAUSTED"):
+            await nl.exchange.transport.reconcile(DE, oversized)
+        with de.store.transaction(read_only=True) as tx:
+            assert tx.reconciliations() == []  # no refused request changed anything
+    finally:
+        await outsider.close()
+        await nl.exchange.transport.close()
+        nl.executor.shutdown(wait=False)
+        nl.engine.dispose()
+        await de.stop(grace=0)
