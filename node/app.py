@@ -132,10 +132,8 @@ class Node:
             async def reconcile_peers() -> None:
                 await exchange.reconcile_all(timedelta(days=settings.reconcile_window_days))
 
-            # A node restored from a backup reconciles with every peer at once.
-            restored = await loop.run_in_executor(self.executor, exchange.restore_pending)
-            if restored:
-                _log.warning("node.restored", detail="reconciling with every peer before trusting this node's view")
+            # A node restored from a backup reconciles with every peer at once (and sends them nothing before).
+            restored = bool(exchange.unreconciled)
             self.scheduler.every(settings.reconcile_seconds, "peer-reconciliation", reconcile_peers, now=restored)
 
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)

@@ -107,6 +107,7 @@ class NodeExchange:
             self._receiving = ObservedReceiver(self.receiver, observer)
         self._interceptors = list(interceptors)
         self._contacted: dict[str, asyncio.Task[None]] = {}
+        self.unreconciled: set[str] = set()  # peers held back after a restore until reconciled with
         self._run_blocking: Callable[..., Awaitable[Any]] | None = None  # the node's database threads, from start()
         self.server: aio.Server | None = None
         self.runtime: ExchangeRuntime | None = None
@@ -154,12 +155,19 @@ class NodeExchange:
                 clock=self._clock,
                 # Suspended or revoked, on either side, or an expired roster: hold the messages (not lost,
                 # not sent) until a roster allows them.
-                is_active=lambda p: self.roster.membership.may_send(self.node_id, p, self._clock.now()),
+                # After a restore, nothing goes to a peer until a reconciliation with it has run: it raises the
+                # status sequences the peer applied since the backup, so no update goes out under a used number.
+                is_active=lambda p: (
+                    p not in self.unreconciled and self.roster.membership.may_send(self.node_id, p, self._clock.now())
+                ),
                 run_blocking=run_blocking,
                 # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
                 settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
             )
 
+        self.unreconciled = await run_blocking(self._peers_unreconciled)
+        if self.unreconciled:
+            _log.warning("node.restored", held_for=sorted(self.unreconciled), fix="reconciling with them first")
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
         self.runtime.start()
         return self.port
@@ -227,7 +235,8 @@ class NodeExchange:
         """Compare this node's view with `peer`'s and queue again what either lacks; wakes the senders."""
         run = self._run_blocking or _in_thread
         outcome = await self.reconciliation.reconcile(peer, self.transport, run, since=since, until=until)
-        if outcome.resent_here:
+        if outcome.resent_here or peer in self.unreconciled:
+            self.unreconciled.discard(peer)
             self.wake()
         return outcome
 
@@ -236,24 +245,24 @@ class NodeExchange:
         agreed with since the last restore, over the widest range allowed. A peer that fails is logged and
         tried again next time."""
         run = self._run_blocking or _in_thread
-        now = self._clock.now()
+        until = self._clock.now() + timedelta(minutes=1)
         restored_at, agreed = await run(self._agreed_since_restore)
         outcomes = []
         for peer in self.active_peers():
             after_restore = restored_at is not None and (agreed.get(peer) is None or agreed[peer] < restored_at)
             span = self.reconciliation.limits.max_range if after_restore else window
             try:
-                outcomes.append(await self.reconcile(peer, now - span, now + timedelta(minutes=1)))
+                outcomes.append(await self.reconcile(peer, until - span, until))
             except (TransportError, ReconcileRefused, DomainError) as error:
                 _log.warning("reconcile.failed", peer=peer, after_restore=after_restore, error=str(error))
         return outcomes
 
-    def restore_pending(self) -> bool:
-        """Whether the database was restored and some active peer has not agreed with this node since."""
+    def _peers_unreconciled(self) -> set[str]:
+        """The active peers not agreed with since the database was last restored (none if it never was)."""
         restored_at, agreed = self._agreed_since_restore()
-        return restored_at is not None and any(
-            (agreed.get(peer) or restored_at) <= restored_at for peer in self.active_peers()
-        )
+        if restored_at is None:
+            return set()
+        return {peer for peer in self.active_peers() if (agreed.get(peer) or restored_at) <= restored_at}
 
     def _agreed_since_restore(self) -> tuple[datetime | None, dict[str, datetime | None]]:
         with self._store.transaction(read_only=True) as tx:

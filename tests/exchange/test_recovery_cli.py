@@ -87,7 +87,10 @@ async def test_backup_more_referrals_restore_and_reconcile_through_the_command_l
 
         de = start(DE)
         assert _referred(de, after) == 0  # the restored database lost the later referrals
-        await de.start()  # restored: it reconciles with every peer at once
+        await de.start()  # restored: it reconciles with every peer at once, and sends them nothing before
+        exchange = de.exchange
+        assert exchange is not None
+        await _until(lambda: not exchange.unreconciled)  # its own first round ran: it may send again
         done = await _cli("reconcile", "--peer", NL, "-c", str(configs[DE]))
         assert done.exit_code == 0, done.output
         await _until(lambda: _referred(de, after) == 2)  # nl sent them again
