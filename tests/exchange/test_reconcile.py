@@ -307,3 +307,30 @@ def test_one_bad_message_is_set_aside_with_its_reason_and_the_rest_of_the_queue_
     assert rows(fed, NL, t.events, t.events.c.kind == "delivery.rejected") == 1
     with nl.store.transaction() as tx:
         assert tx.requeue_outbox(["01a2dddd-0000-7000-8000-000000000000"], fed.clock.now()) == 1
+
+
+def test_an_item_the_origin_lost_is_reported_on_both_sides_and_its_updates_are_kept(
+    fed: Federation, tmp_path: Path
+) -> None:
+    nl, de = fed.members[NL].node, fed.members[DE].node
+    refer(fed, "a")
+    fed.deliver_all()
+    backup_sqlite(nl.config.effective_database_url(), tmp_path / "nl.backup")
+    lost = refer(fed, "b")
+    fed.deliver_all()
+    nl.engine.dispose()
+    restore_sqlite(nl.config.effective_database_url(), tmp_path / "nl.backup")
+    act(fed, lost, ActionType.LEA_NOTIFIED)  # de reports on an item nl no longer knows
+    fed.deliver_all()
+    with de.engine.connect() as connection:
+        kept = connection.execute(
+            select(t.outbox.c.status, t.outbox.c.last_error, t.outbox.c.body).where(t.outbox.c.kind == "status_update")
+        ).all()
+    assert kept and all(s == OutboxStatus.REJECTED and e.startswith("UNKNOWN_ITEM") and b for s, e, b in kept)
+
+    outcome = reconcile(fed, NL, DE)
+    assert not outcome.agreed and outcome.differences == 1
+    assert outcome.unrepairable == [f"item {lost} (this node's) is known to {DE} but not here"]
+    with de.store.transaction(read_only=True) as tx:
+        (state,) = tx.reconciliations()
+    assert state.agreed_at is None and f"origin {NL}'s {lost}) is unknown there" in state.detail

@@ -17,11 +17,13 @@ from typer.testing import CliRunner, Result
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.app import Node, build_node
 from node.cli import app
+from node.cli.peers import format_peer
 from node.clock import ManualClock
 from node.config import load_config
 from node.crypto.tls import make_tls_identity
 from node.exchange.delivery import TransportError
 from node.exchange.grpc_transport import GrpcTransport
+from node.exchange.ports import PeerState, ReconcileState
 from node.store import schema as t
 from tests.exchange.test_two_nodes import NODES, _free_port, _roster, refer
 
@@ -213,3 +215,28 @@ async def test_the_reconcile_call_refuses_a_non_member_and_a_bad_request(tmp_pat
         nl.executor.shutdown(wait=False)
         nl.engine.dispose()
         await de.stop(grace=0)
+
+
+def test_the_peers_line_says_when_the_two_nodes_last_agreed() -> None:
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    link = PeerState(DE, 0, None, "", None, None, None)
+    limit = timedelta(minutes=5)
+    assert format_peer(link, limit).endswith("  never reconciled")
+    assert format_peer(link, limit, ReconcileState(DE, t0, t0, 0, 0, "")).endswith("  agreed 2026-03-02T09:00:00+00:00")
+    later = ReconcileState(DE, t0 + timedelta(hours=6), t0, 2, 1, "item x (this node's) is known to de-hotline")
+    assert format_peer(link, limit, later).endswith(
+        "  last agreed 2026-03-02T09:00:00+00:00, 2 items differed at 2026-03-02T15:00:00+00:00 "
+        "(item x (this node's) is known to de-hotline)"
+    )
+
+
+def test_a_reconciliation_setting_out_of_range_names_the_setting(tmp_path: Path) -> None:
+    path = tmp_path / "node.toml"
+    path.write_text(
+        '[node]\nid = "nl-hotline"\njurisdiction = "NL"\n'
+        f'[exchange]\nlisten = "127.0.0.1:0"\nroster_file = "{tmp_path}/r"\nkey_dir = "{tmp_path}/k"\n'
+        "reconcile_seconds = 1\n"
+    )
+    result = runner.invoke(app, ["reconcile", "-c", str(path)])
+    assert result.exit_code == 2 and "exchange.reconcile_seconds" in result.output
+    assert len(result.output.strip().splitlines()) == 1
