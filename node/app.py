@@ -364,14 +364,12 @@ def reconcile_with_peers(config: NodeConfig, peers: list[str], days: float) -> l
             raise InvalidArgument("the config has no [exchange] section", field="exchange")
 
         async def run() -> list[ReconcileOutcome | str]:
-            now = node.clock.now()
+            until = node.clock.now() + timedelta(minutes=1)
             results: list[ReconcileOutcome | str] = []
             try:
                 for peer in peers or exchange.active_peers():
                     try:
-                        results.append(
-                            await exchange.reconcile(peer, now - timedelta(days=days), now + timedelta(minutes=1))
-                        )
+                        results.append(await exchange.reconcile(peer, until - timedelta(days=days), until))
                     except (TransportError, ReconcileRefused, DomainError) as error:
                         results.append(f"{peer}: {error}")
             finally:

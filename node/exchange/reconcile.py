@@ -52,6 +52,7 @@ __all__ = [
 _log = structlog.get_logger(__name__)
 
 BUCKET = timedelta(days=1)
+_MAX_SEQUENCE = 2**31 - 1  # what the items table keeps
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -313,6 +314,8 @@ class Reconciliation:
         for item in view.items:
             if item.origin_node not in (self._me, peer) or not item.origin_item_id:
                 raise ReconcileRefused("invalid", "MALFORMED", "an item's origin is neither of the two nodes")
+            if item.status_sequence > _MAX_SEQUENCE:
+                raise ReconcileRefused("invalid", "MALFORMED", f"a status sequence is at most {_MAX_SEQUENCE}")
             if bucket_of(_time(item, "first_reported_at")) not in detail:
                 raise ReconcileRefused("invalid", "MALFORMED", "an item lies outside the buckets listed")
             claimed[(item.origin_node, item.origin_item_id)] = item.status_sequence

@@ -260,7 +260,11 @@ def test_a_claim_about_an_item_neither_node_originated_is_refused_and_changes_no
     claimed.first_reported_at.FromDatetime(now)
     with pytest.raises(ReconcileRefused) as refused:
         _reconciliation(fed, DE).answer(_request(fed, NL, request), peer=NL)
-    assert refused.value.code == "MALFORMED"
+    assert refused.value.code == "MALFORMED" and "neither of the two nodes" in refused.value.message
+    claimed.origin_node, claimed.status_sequence = NL, 2**40  # beyond what any node keeps
+    with pytest.raises(ReconcileRefused) as refused:
+        _reconciliation(fed, DE).answer(_request(fed, NL, request), peer=NL)
+    assert refused.value.code == "MALFORMED" and "status sequence is at most" in refused.value.message
     assert rows(fed, DE, t.peer_reconciliation) == 0 and fed.deliver_all() == 0
 
 

@@ -98,7 +98,7 @@ async def test_backup_more_referrals_restore_and_reconcile_through_the_command_l
         await _until(lambda: _referred(de, after) == 2)  # nl sent them again
 
         async def agreed() -> bool:
-            result = await _cli("reconcile", "--peer", NL, "-c", str(configs[DE]), "--json")
+            result = await _cli("reconcile", "--peer", NL, "--days", "400", "-c", str(configs[DE]), "--json")
             assert result.exit_code == 0, result.output
             return '"agreed": true' in result.output
 
