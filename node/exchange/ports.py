@@ -136,6 +136,7 @@ class SentMessage(NamedTuple):
     item_id: str
     body: str  # "" once retention cleared it
     status: OutboxStatus
+    created_at: datetime
 
 
 class ReconcileState(NamedTuple):
@@ -279,6 +280,10 @@ class ReconcilingTransaction(ExchangeTransaction, Protocol):
     def requeue_outbox(self, message_ids: list[str], at: datetime) -> int:
         """Make those messages PENDING again, due at `at`, as never attempted (same message ids: the peer
         deduplicates). Messages whose body retention cleared are left alone. Returns how many were queued."""
+        ...
+
+    def rewrite_outbox_body(self, message_id: str, body: str) -> None:
+        """Replace a PENDING message's body (its id stays); a message in any other state is left alone."""
         ...
 
     def raise_status_sequence(self, item_id: str, sequence: int) -> bool:

@@ -21,6 +21,7 @@ come from the origin), or messages whose body retention cleared.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,12 +33,12 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
-from node.cases.exchange_messages import KIND_STATUS_UPDATE, StatusUpdate, from_outbox
+from node.cases.exchange_messages import KIND_STATUS_UPDATE, StatusUpdate, dump_body, from_outbox
 from node.clock import Clock
 from node.crypto.merkle import MerkleTree, leaf_hash
 from node.errors import InvalidArgument
 from node.exchange.delivery import OpenedEnvelope, RejectedMessage
-from node.exchange.ports import ReconcileState, ReconcilingStore, ReconcilingTransaction, SharedItem
+from node.exchange.ports import OutboxStatus, ReconcileState, ReconcilingStore, ReconcilingTransaction, SharedItem
 from node.proto_types import timestamp, timestamp_from_proto
 
 __all__ = [
@@ -175,7 +176,11 @@ class Reconciliation:
         mine: list[SharedItem] = await run_blocking(self._view, peer, since, until)
         ours = bucket_digests(mine)
         theirs = await self._ask(peer, transport, self._request(since, until, ours, [], []))
-        differing = sorted(b for b in ours.keys() | _digests(theirs).keys() if ours.get(b) != _digests(theirs).get(b))
+        digests = _digests(theirs)
+        # The first round with a peer after a restore compares every item, whatever the digests say: updates
+        # queued since the restore may carry numbers the peer applied already (the digests would agree).
+        full = await run_blocking(self._restored_since_agreed, peer)
+        differing = sorted(b for b in ours.keys() | digests.keys() if full or ours.get(b) != digests.get(b))
         if not differing:
             await run_blocking(self._record, peer, 0, 0, True, "")
             _log.info("reconcile.agreed", peer=peer, items=len(mine))
@@ -185,11 +190,13 @@ class Reconciliation:
         answer = await self._ask(peer, transport, self._request(since, until, ours, differing, listed))
         their_items = self._items(answer, peer, detail)
         differences, resent, unrepairable = await run_blocking(
-            self._repair_and_record, peer, since, until, detail, their_items, answer.resent
+            self._repair_and_record, peer, since, until, detail, their_items, answer.resent, full
         )
         _log.info(
             "reconcile.differed", peer=peer, differences=differences, resent_here=resent, resent_there=answer.resent
         )
+        if not differences and not answer.resent:
+            return ReconcileOutcome(peer, True, 0, 0, 0, unrepairable)
         return ReconcileOutcome(peer, False, differences, resent, answer.resent, unrepairable)
 
     def _request(
@@ -343,6 +350,7 @@ class Reconciliation:
         detail: set[datetime],
         theirs: dict[tuple[str, str], int],
         resent_there: int,
+        after_restore: bool = False,
     ) -> tuple[int, int, list[str]]:
         """Compare this node's items of the `detail` buckets with the peer's, queue again what the peer lacks,
         and record the comparison: (differences, messages queued again, what cannot be repaired)."""
@@ -358,9 +366,13 @@ class Reconciliation:
             for reference in sorted(theirs.keys() - mine.keys()):
                 if reference[0] == self._me:
                     unrepairable.append(f"item {reference[1]} (this node's) is known to {peer} but not here")
+            restored_at = tx.last_restored_at() if after_restore else None
             for reference, item in sorted(mine.items()):
                 their = theirs.get(reference)
-                if their == item.status_sequence:
+                counter = item.status_sequence
+                if restored_at is not None and their is not None and item.origin_node == peer:
+                    counter = self._number_on(tx, peer, item.item_id, their, counter, restored_at)
+                if their == counter == item.status_sequence:
                     continue
                 differences += 1
                 if item.origin_node == self._me:
@@ -368,7 +380,7 @@ class Reconciliation:
                         resend_all.append(item.item_id)
                 elif their is None:
                     unrepairable.append(f"item {item.item_id} (origin {peer}'s {item.origin_item_id}) is unknown there")
-                elif their < item.status_sequence:
+                elif their < counter:
                     updates_after[item.item_id] = their
                 elif tx.raise_status_sequence(item.item_id, their):
                     # We lost updates we had sent (a restore): number on from what the origin applied.
@@ -392,6 +404,45 @@ class Reconciliation:
                 )
             )
         return differences, resent, unrepairable
+
+    @staticmethod
+    def _number_on(
+        tx: ReconcilingTransaction, peer: str, item_id: str, applied: int, counter: int, restored_at: datetime
+    ) -> int:
+        """After a restore: the status updates about an item queued since the restore (not sent yet: a restored
+        node sends a peer nothing before it has reconciled with it) were numbered from the restored, older
+        count. If the origin has applied any of those numbers already, they get the numbers after `applied`,
+        in queue order, and the item counts on from them. Updates queued before the restore keep theirs: the
+        origin may have them, and knows them by id. Returns the item's count."""
+        queued = [
+            (message, from_outbox(message.kind, message.body))
+            for message in tx.sent_about(peer, [item_id])
+            if message.kind == KIND_STATUS_UPDATE
+            and message.status is OutboxStatus.PENDING
+            and message.body
+            and message.created_at > restored_at
+        ]
+        updates = [(m, u) for m, u in queued if isinstance(u, StatusUpdate)]
+        if not updates or min(u.sequence for _, u in updates) > applied:
+            return counter
+        sequence = applied
+        for message, update in updates:
+            sequence += 1
+            tx.rewrite_outbox_body(
+                message.message_id, dump_body(dataclasses.replace(update, sequence=sequence).to_json())
+            )
+        tx.raise_status_sequence(item_id, sequence)
+        _log.warning("reconcile.renumbered", peer=peer, item_id=item_id, applied=applied, updates=len(updates))
+        return max(counter, sequence)
+
+    def _restored_since_agreed(self, peer: str) -> bool:
+        """Whether this node was restored and has not agreed with `peer` since."""
+        with self._store.transaction(read_only=True) as tx:
+            restored_at = tx.last_restored_at()
+            if restored_at is None:
+                return False
+            agreed = {s.peer: s.agreed_at for s in tx.reconciliations()}.get(peer)
+        return agreed is None or agreed <= restored_at
 
     def _record(self, peer: str, differences: int, resent: int, agreed: bool, detail: str) -> None:
         now = self._clock.now()

@@ -338,3 +338,31 @@ def test_an_item_the_origin_lost_is_reported_on_both_sides_and_its_updates_are_k
     with de.store.transaction(read_only=True) as tx:
         (state,) = tx.reconciliations()
     assert state.agreed_at is None and f"origin {NL}'s {lost}) is unknown there" in state.detail
+
+
+def test_updates_made_after_a_restore_under_numbers_the_origin_applied_are_renumbered_not_swallowed(
+    fed: Federation, tmp_path: Path
+) -> None:
+    nl, de = fed.members[NL].node, fed.members[DE].node
+    item_id = refer(fed, "a")
+    fed.deliver_all()
+    act(fed, item_id, ActionType.LEA_NOTIFIED)
+    fed.deliver_all()
+    backup_sqlite(de.config.effective_database_url(), tmp_path / "de.backup")
+    act(fed, item_id, ActionType.HP_NOTIFIED)  # lost with the restore; nl applied it
+    fed.deliver_all()
+    applied = nl.cases.get_item(item_id).status_sequence
+    de.engine.dispose()
+    restore_sqlite(de.config.effective_database_url(), tmp_path / "de.backup")
+    with de.store.transaction() as tx:
+        tx.mark_restored(fed.clock.now(), "de.backup")
+    later(fed.clock, minutes=1)
+    act(fed, item_id, ActionType.HP_NOTIFIED)  # done again, numbered from the restored count: nl has that number
+    actions = len(nl.cases.get_item(item_id).actions)
+
+    outcome = reconcile(fed, DE, NL)  # the first round after the restore compares every item, digests or not
+    assert not outcome.agreed and outcome.differences == 1 and outcome.resent_here == 1
+    assert fed.deliver_all() == 1
+    origin = nl.cases.get_item(item_id)
+    assert origin.status_sequence == applied + 1 and len(origin.actions) == actions + 1  # applied, not a duplicate
+    assert reconcile(fed, DE, NL).agreed and reconcile(fed, DE, NL).agreed  # and then by digest alone

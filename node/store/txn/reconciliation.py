@@ -44,11 +44,13 @@ class ReconciliationTxn(TransactionBase):
             return []
         outbox = t.outbox.c
         rows = self.c.execute(
-            select(outbox.message_id, outbox.kind, outbox.item_id, outbox.body, outbox.status)
+            select(outbox.message_id, outbox.kind, outbox.item_id, outbox.body, outbox.status, outbox.created_at)
             .where(outbox.peer_node == peer, outbox.item_id.in_(item_ids))
             .order_by(outbox.outbox_id)
         )
-        return [SentMessage(r.message_id, r.kind, r.item_id, r.body, OutboxStatus(r.status)) for r in rows]
+        return [
+            SentMessage(r.message_id, r.kind, r.item_id, r.body, OutboxStatus(r.status), r.created_at) for r in rows
+        ]
 
     def requeue_outbox(self, message_ids: list[str], at: datetime) -> int:
         if not message_ids:
@@ -60,6 +62,14 @@ class ReconciliationTxn(TransactionBase):
             .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=at, acked_at=None, last_error="")
         )
         return int(done.rowcount)
+
+    def rewrite_outbox_body(self, message_id: str, body: str) -> None:
+        outbox = t.outbox.c
+        self.c.execute(
+            update(t.outbox)
+            .where(outbox.message_id == message_id, outbox.status == OutboxStatus.PENDING.value)
+            .values(body=body)
+        )
 
     def raise_status_sequence(self, item_id: str, sequence: int) -> bool:
         items = t.items.c
