@@ -38,7 +38,14 @@ from node.clock import Clock
 from node.crypto.merkle import MerkleTree, leaf_hash
 from node.errors import InvalidArgument
 from node.exchange.delivery import OpenedEnvelope, RejectedMessage
-from node.exchange.ports import OutboxStatus, ReconcileState, ReconcilingStore, ReconcilingTransaction, SharedItem
+from node.exchange.ports import (
+    OutboxStatus,
+    ReconcileState,
+    ReconcilingStore,
+    ReconcilingTransaction,
+    SentMessage,
+    SharedItem,
+)
 from node.proto_types import timestamp, timestamp_from_proto
 
 __all__ = [
@@ -367,11 +374,17 @@ class Reconciliation:
                 if reference[0] == self._me:
                     unrepairable.append(f"item {reference[1]} (this node's) is known to {peer} but not here")
             restored_at = tx.last_restored_at() if after_restore else None
+            queued: dict[str, list[SentMessage]] = {}  # since the restore, by item: what _number_on renumbers
+            if restored_at is not None:
+                held = [i.item_id for i in mine.values() if i.origin_node == peer]
+                for message in tx.sent_about(peer, held):
+                    if message.created_at > restored_at:
+                        queued.setdefault(message.item_id, []).append(message)
             for reference, item in sorted(mine.items()):
                 their = theirs.get(reference)
                 counter = item.status_sequence
-                if restored_at is not None and their is not None and item.origin_node == peer:
-                    counter = self._number_on(tx, peer, item.item_id, their, counter, restored_at)
+                if their is not None and item.item_id in queued:
+                    counter = self._number_on(tx, peer, item.item_id, queued[item.item_id], their, counter)
                 if their == counter == item.status_sequence:
                     continue
                 differences += 1
@@ -407,20 +420,22 @@ class Reconciliation:
 
     @staticmethod
     def _number_on(
-        tx: ReconcilingTransaction, peer: str, item_id: str, applied: int, counter: int, restored_at: datetime
+        tx: ReconcilingTransaction,
+        peer: str,
+        item_id: str,
+        since_restore: list[SentMessage],
+        applied: int,
+        counter: int,
     ) -> int:
-        """After a restore: the status updates about an item queued since the restore (not sent yet: a restored
-        node sends a peer nothing before it has reconciled with it) were numbered from the restored, older
-        count. If the origin has applied any of those numbers already, they get the numbers after `applied`,
-        in queue order, and the item counts on from them. Updates queued before the restore keep theirs: the
-        origin may have them, and knows them by id. Returns the item's count."""
+        """After a restore: the status updates about an item queued since the restore (`since_restore`; not sent
+        yet: a restored node sends a peer nothing before it has reconciled with it) were numbered from the
+        restored, older count. If the origin has applied any of those numbers already, they get the numbers after
+        `applied`, in queue order, and the item counts on from them. Updates queued before the restore keep
+        theirs: the origin may have them, and knows them by id. Returns the item's count."""
         queued = [
             (message, from_outbox(message.kind, message.body))
-            for message in tx.sent_about(peer, [item_id])
-            if message.kind == KIND_STATUS_UPDATE
-            and message.status is OutboxStatus.PENDING
-            and message.body
-            and message.created_at > restored_at
+            for message in since_restore
+            if message.kind == KIND_STATUS_UPDATE and message.status is OutboxStatus.PENDING and message.body
         ]
         updates = [(m, u) for m, u in queued if isinstance(u, StatusUpdate)]
         if not updates or min(u.sequence for _, u in updates) > applied:
