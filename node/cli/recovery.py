@@ -73,7 +73,8 @@ def restore(
 @app.command("reconcile")
 def reconcile(
     peer: Annotated[
-        list[str] | None, typer.Option("--peer", help="A peer's node id (repeatable); default: every active peer.")
+        list[str] | None,
+        typer.Option("--peer", metavar="NODE", help="A peer's node id (repeatable); default: every active peer."),
     ] = None,
     days: Annotated[
         float, typer.Option("--days", min=0.001, max=400, help="Items first reported in the last DAYS days.")
