@@ -126,6 +126,7 @@ class SharedItem(NamedTuple):
     status_sequence: int
     first_reported_at: datetime
     item_id: str  # this node's own item id
+    withdrawn: bool = False  # the origin withdrew the referral (at the assignee: the withdrawal was applied)
 
 
 class SentMessage(NamedTuple):

@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import structlog
 from google.protobuf.message import DecodeError
@@ -71,6 +71,13 @@ class ReconcileLimits:
     max_envelope_bytes: int = 4 * 1024 * 1024
     max_clock_skew: timedelta = timedelta(minutes=5)
     ttl: timedelta = timedelta(minutes=5)
+
+
+class Claim(NamedTuple):
+    """What a peer claims of a shared item."""
+
+    status_sequence: int
+    withdrawn: bool
 
 
 class ReconcileRefused(Exception):
@@ -126,7 +133,8 @@ def bucket_of(at: datetime) -> datetime:
 
 
 def _leaf(item: SharedItem) -> bytes:
-    return leaf_hash(f"{item.origin_node}\n{item.origin_item_id}\n{item.status_sequence}".encode())
+    state = "withdrawn" if item.withdrawn else str(item.status_sequence)
+    return leaf_hash(f"{item.origin_node}\n{item.origin_item_id}\n{state}".encode())
 
 
 def bucket_digests(items: Iterable[SharedItem]) -> dict[datetime, tuple[int, bytes]]:
@@ -322,9 +330,11 @@ class Reconciliation:
         if until > self._clock.now() + self.limits.max_clock_skew + BUCKET:
             raise ReconcileRefused("invalid", "BAD_RANGE", f"the range ends in the future: {until.isoformat()}")
 
-    def _items(self, view: messages_pb2.ReconcileView, peer: str, detail: set[datetime]) -> dict[tuple[str, str], int]:
+    def _items(
+        self, view: messages_pb2.ReconcileView, peer: str, detail: set[datetime]
+    ) -> dict[tuple[str, str], Claim]:
         """The peer's claimed items, by reference; only items the two can share, in the buckets asked about."""
-        claimed: dict[tuple[str, str], int] = {}
+        claimed: dict[tuple[str, str], Claim] = {}
         for item in view.items:
             if item.origin_node not in (self._me, peer) or not item.origin_item_id:
                 raise ReconcileRefused("invalid", "MALFORMED", "an item's origin is neither of the two nodes")
@@ -332,7 +342,7 @@ class Reconciliation:
                 raise ReconcileRefused("invalid", "MALFORMED", f"a status sequence is at most {_MAX_SEQUENCE}")
             if bucket_of(_time(item, "first_reported_at")) not in detail:
                 raise ReconcileRefused("invalid", "MALFORMED", "an item lies outside the buckets listed")
-            claimed[(item.origin_node, item.origin_item_id)] = item.status_sequence
+            claimed[(item.origin_node, item.origin_item_id)] = Claim(item.status_sequence, item.withdrawn)
         return claimed
 
     # ------------------------------------------------------------------ the store
@@ -355,7 +365,7 @@ class Reconciliation:
         since: datetime,
         until: datetime,
         detail: set[datetime],
-        theirs: dict[tuple[str, str], int],
+        theirs: dict[tuple[str, str], Claim],
         resent_there: int,
         after_restore: bool = False,
     ) -> tuple[int, int, list[str]]:
@@ -381,18 +391,23 @@ class Reconciliation:
                     if message.created_at > restored_at:
                         queued.setdefault(message.item_id, []).append(message)
             for reference, item in sorted(mine.items()):
-                their = theirs.get(reference)
+                claim = theirs.get(reference)
+                their = None if claim is None else claim.status_sequence
                 counter = item.status_sequence
                 if their is not None and item.item_id in queued:
                     counter = self._number_on(tx, peer, item.item_id, queued[item.item_id], their, counter)
-                if their == counter == item.status_sequence:
+                if claim is not None and claim.withdrawn and item.withdrawn:
+                    continue  # withdrawn on both sides: what follows a withdrawal changes nothing
+                if claim == Claim(counter, item.withdrawn) and counter == item.status_sequence:
                     continue
                 differences += 1
                 if item.origin_node == self._me:
-                    if their is None:
-                        resend_all.append(item.item_id)
+                    if claim is None or (item.withdrawn and not claim.withdrawn):
+                        resend_all.append(item.item_id)  # the referral, and the withdrawal it lacks
                 elif their is None:
                     unrepairable.append(f"item {item.item_id} (origin {peer}'s {item.origin_item_id}) is unknown there")
+                elif claim is not None and claim.withdrawn:
+                    continue  # the origin withdrew it: it sends the withdrawal again
                 elif their < counter:
                     updates_after[item.item_id] = their
                 elif tx.raise_status_sequence(item.item_id, their):
@@ -514,4 +529,5 @@ def _to_proto(item: SharedItem) -> messages_pb2.SharedItem:
         origin_item_id=item.origin_item_id,
         status_sequence=item.status_sequence,
         first_reported_at=timestamp(item.first_reported_at),
+        withdrawn=item.withdrawn,
     )

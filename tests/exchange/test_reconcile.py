@@ -90,7 +90,9 @@ def act(fed: Federation, origin_item_id: str, action: ActionType) -> None:
 def view(fed: Federation, node_id: str, peer: str) -> list[tuple[str, str, int]]:
     """What `node_id` believes it shares with `peer`: (origin, origin item id, last status sequence)."""
     with fed.members[node_id].node.store.transaction(read_only=True) as tx:
-        items = tx.shared_items(peer, node_id, datetime(2000, 1, 1).astimezone(), fed.clock.now(), 1000)
+        items = tx.shared_items(
+            peer, node_id, datetime(2000, 1, 1).astimezone(), fed.clock.now() + timedelta(minutes=1), 1000
+        )
     return [(i.origin_node, i.origin_item_id, i.status_sequence) for i in items]
 
 
@@ -366,3 +368,20 @@ def test_updates_made_after_a_restore_under_numbers_the_origin_applied_are_renum
     origin = nl.cases.get_item(item_id)
     assert origin.status_sequence == applied + 1 and len(origin.actions) == actions + 1  # applied, not a duplicate
     assert reconcile(fed, DE, NL).agreed and reconcile(fed, DE, NL).agreed  # and then by digest alone
+
+
+def test_a_withdrawal_the_restored_assignee_lost_is_sent_again(fed: Federation, tmp_path: Path) -> None:
+    nl, de = fed.members[NL].node, fed.members[DE].node
+    item_id = refer(fed, "a")
+    fed.deliver_all()
+    backup_sqlite(de.config.effective_database_url(), tmp_path / "de.backup")
+    nl.cases.withdraw_referral(ANALYST, item_id, "reported in error")
+    fed.deliver_all()
+    de.engine.dispose()
+    restore_sqlite(de.config.effective_database_url(), tmp_path / "de.backup")
+    assert view(fed, DE, NL) == [(NL, item_id, 0)] and not reconcile(fed, NL, DE).agreed
+    assert fed.deliver_all() == 2  # the referral (a duplicate at de) and the withdrawal (applied)
+    with de.store.transaction(read_only=True) as tx:
+        item = tx.find_item_by_origin(NL, item_id)
+    assert item is not None and item.state is ItemState.WITHDRAWN
+    assert reconcile(fed, DE, NL).agreed

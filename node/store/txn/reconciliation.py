@@ -7,11 +7,14 @@ from datetime import datetime
 
 from sqlalchemy import and_, insert, select, update
 
+from node.cases.model import ItemState
 from node.exchange.ports import OutboxStatus, ReconcileState, SentMessage, SharedItem
 from node.store import schema as t
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["ReconciliationTxn"]
+
+_WITHDRAWN = ItemState.WITHDRAWN.value
 
 
 class ReconciliationTxn(TransactionBase):
@@ -27,14 +30,15 @@ class ReconciliationTxn(TransactionBase):
             items.origin_item_id,
             items.status_sequence,
             items.first_reported_at,
+            items.state,
         )
         referred = select(*columns).where(in_range, items.origin_node == "", items.referred_to == peer).limit(limit)
         assigned = select(*columns).where(in_range, items.origin_node == peer, items.assigned_node == me).limit(limit)
         shared = [
-            SharedItem(me, r.item_id, r.status_sequence, r.first_reported_at, r.item_id)
+            SharedItem(me, r.item_id, r.status_sequence, r.first_reported_at, r.item_id, r.state == _WITHDRAWN)
             for r in self.c.execute(referred)
         ] + [
-            SharedItem(peer, r.origin_item_id, r.status_sequence, r.first_reported_at, r.item_id)
+            SharedItem(peer, r.origin_item_id, r.status_sequence, r.first_reported_at, r.item_id, r.state == _WITHDRAWN)
             for r in self.c.execute(assigned)
         ]
         return sorted(shared, key=lambda s: (s.origin_node, s.origin_item_id))[:limit]

@@ -77,16 +77,18 @@ class Receipt(_message.Message):
     def __init__(self, message_id: _Optional[str] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signed_message_sha256: _Optional[bytes] = ...) -> None: ...
 
 class SharedItem(_message.Message):
-    __slots__ = ("origin_node", "origin_item_id", "status_sequence", "first_reported_at")
+    __slots__ = ("origin_node", "origin_item_id", "status_sequence", "first_reported_at", "withdrawn")
     ORIGIN_NODE_FIELD_NUMBER: _ClassVar[int]
     ORIGIN_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     FIRST_REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
     origin_node: str
     origin_item_id: str
     status_sequence: int
     first_reported_at: _timestamp_pb2.Timestamp
-    def __init__(self, origin_node: _Optional[str] = ..., origin_item_id: _Optional[str] = ..., status_sequence: _Optional[int] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    withdrawn: bool
+    def __init__(self, origin_node: _Optional[str] = ..., origin_item_id: _Optional[str] = ..., status_sequence: _Optional[int] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
 
 class BucketDigest(_message.Message):
     __slots__ = ("start", "count", "root")
