@@ -34,6 +34,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.cases.exchange_messages import KIND_STATUS_UPDATE, StatusUpdate, dump_body, from_outbox
+from node.cases.model import Event
 from node.clock import Clock
 from node.crypto.merkle import MerkleTree, leaf_hash
 from node.errors import InvalidArgument
@@ -256,16 +257,14 @@ class Reconciliation:
         self._check_range(since, until)
         detail = {_bucket_start(b) for b in request.detail_for}
         theirs = self._items(request, sender, detail)
-        resent, unrepairable = 0, list[str]()
+        resent = 0
         if detail:
-            _, resent, unrepairable = self._repair_and_record(sender, since, until, detail, theirs, 0)
+            _, resent, _ = self._repair_and_record(sender, since, until, detail, theirs, 0)
             mine = self._view(sender, since, until)
         else:
             mine = self._view(sender, since, until)
             if bucket_digests(mine) == _digests(request):
                 self._record(sender, 0, 0, True, "")
-        for line in unrepairable:
-            _log.warning("reconcile.unrepairable", peer=sender, detail=line)
         view = self._request(
             since,
             until,
@@ -421,6 +420,7 @@ class Reconciliation:
             resent = tx.requeue_outbox(again, now)
             if resent < len(again):
                 unrepairable.append(f"{len(again) - resent} messages to resend had their body cleared by retention")
+            self._report(tx, peer, unrepairable, now)
             tx.put_reconciliation(
                 ReconcileState(
                     peer,
@@ -473,6 +473,15 @@ class Reconciliation:
                 return False
             agreed = {s.peer: s.agreed_at for s in tx.reconciliations()}.get(peer)
         return agreed is None or agreed <= restored_at
+
+    @staticmethod
+    def _report(tx: ReconcilingTransaction, peer: str, unrepairable: list[str], now: datetime) -> None:
+        """An event for the operator when what cannot be repaired with a peer changes (not at every round)."""
+        before = next((s.detail for s in tx.reconciliations() if s.peer == peer), "")
+        detail = "; ".join(unrepairable)[:500]
+        if detail and detail != before:
+            tx.append_event(Event(str(uuid.uuid4()), "reconcile.unrepairable", now, detail=f"with {peer}: {detail}"))
+            _log.warning("reconcile.unrepairable", peer=peer, detail=detail)
 
     def _record(self, peer: str, differences: int, resent: int, agreed: bool, detail: str) -> None:
         now = self._clock.now()

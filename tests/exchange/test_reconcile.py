@@ -340,6 +340,9 @@ def test_an_item_the_origin_lost_is_reported_on_both_sides_and_its_updates_are_k
     with de.store.transaction(read_only=True) as tx:
         (state,) = tx.reconciliations()
     assert state.agreed_at is None and f"origin {NL}'s {lost}) is unknown there" in state.detail
+    reconcile(fed, NL, DE)  # told once, not at every round
+    for node_id in (NL, DE):
+        assert rows(fed, node_id, t.events, t.events.c.kind == "reconcile.unrepairable") == 1
 
 
 def test_updates_made_after_a_restore_under_numbers_the_origin_applied_are_renumbered_not_swallowed(
