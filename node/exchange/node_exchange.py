@@ -255,6 +255,11 @@ class NodeExchange:
                 outcomes.append(await self.reconcile(peer, until - span, until))
             except (TransportError, ReconcileRefused, DomainError) as error:
                 _log.warning("reconcile.failed", peer=peer, after_restore=after_restore, error=str(error))
+                if str(error).startswith("UNIMPLEMENTED") and peer in self.unreconciled:
+                    # A peer on a version without reconciliation: holding its messages would hold them forever.
+                    _log.warning("reconcile.unsupported", peer=peer, fix="upgrade the peer, then run reconcile")
+                    self.unreconciled.discard(peer)
+                    self.wake()
         return outcomes
 
     def _peers_unreconciled(self) -> set[str]:

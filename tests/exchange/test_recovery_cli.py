@@ -9,7 +9,9 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import grpc
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
@@ -22,7 +24,7 @@ from node.clock import ManualClock
 from node.config import load_config
 from node.crypto.tls import make_tls_identity
 from node.exchange.delivery import TransportError
-from node.exchange.grpc_transport import GrpcTransport
+from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport
 from node.exchange.ports import PeerState, ReconcileState
 from node.store import schema as t
 from tests.exchange.test_two_nodes import NODES, _free_port, _roster, refer
@@ -240,3 +242,29 @@ def test_a_reconciliation_setting_out_of_range_names_the_setting(tmp_path: Path)
     result = runner.invoke(app, ["reconcile", "-c", str(path)])
     assert result.exit_code == 2 and "exchange.reconcile_seconds" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+async def test_a_restored_node_does_not_hold_messages_for_ever_for_a_peer_without_reconciliation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unimplemented(self: ExchangeServicer, request: object, context: Any) -> None:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+
+    monkeypatch.setattr(ExchangeServicer, "Reconcile", unimplemented)  # as a node of an older version answers
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster = _roster(tmp_path, ports, ManualClock(datetime.now(UTC) - timedelta(minutes=1)))
+    configs = {node_id: _config(tmp_path, node_id, ports[node_id], roster) for node_id in NODES}
+    done = await _cli("restore", "--mark-only", "-c", str(configs[DE]))
+    assert done.exit_code == 0 and "marked restored" in done.output, done.output
+    nl, de = (build_node(load_config(configs[node_id])) for node_id in (NL, DE))
+    await nl.start()
+    await de.start()
+    try:
+        exchange = de.exchange
+        assert exchange is not None
+        await _until(lambda: not exchange.unreconciled)  # told UNIMPLEMENTED: it sends again, with a warning
+        done = await _cli("reconcile", "-c", str(configs[DE]))
+        assert done.exit_code == 1 and f"FAILED {NL}: UNIMPLEMENTED" in done.output
+    finally:
+        await nl.stop(grace=0)
+        await de.stop(grace=0)
