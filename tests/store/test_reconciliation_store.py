@@ -48,6 +48,12 @@ def test_the_items_shared_with_a_peer_within_a_range(store: SqlStore) -> None:
     assert sorted((s.origin_node, s.origin_item_id, s.status_sequence, s.item_id) for s in shared) == sorted(
         [(NL, ours.item_id, 2, ours.item_id), (DE, theirs.origin_item_id, 3, theirs.item_id)]
     )
+    assert not any(s.withdrawn for s in shared)
+    with store.transaction() as tx:
+        tx.c.execute(update(t.items).where(t.items.c.item_id == ours.item_id).values(state=ItemState.WITHDRAWN.value))
+        assert [
+            s.withdrawn for s in tx.shared_items(DE, NL, T0, T0 + timedelta(days=30), 100) if s.origin_node == NL
+        ] == [True]
 
 
 def test_messages_are_queued_again_under_their_ids_unless_retention_cleared_them(store: SqlStore) -> None:
