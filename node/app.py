@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -37,11 +37,13 @@ from node.crypto.audit import Checkpoint, CheckpointError, load_or_create_audit_
 from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.crypto.tls import cert_not_after
-from node.errors import InvalidArgument
+from node.errors import DomainError, InvalidArgument
 from node.exchange.admin import FederationAdmin, RosterSummary, roster_summary
+from node.exchange.delivery import TransportError
 from node.exchange.node_exchange import NodeExchange
-from node.exchange.ports import PeerState
+from node.exchange.ports import PeerState, ReconcileState
 from node.exchange.rate_limit import RateLimit
+from node.exchange.reconcile import ReconcileOutcome, ReconcileRefused
 from node.exchange.roster_state import RosterState
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 from node.hashes import PdqIndex
@@ -56,6 +58,7 @@ from node.notices.settings import Channel, NoticeSettings
 from node.notices.smtp import SmtpChannel
 from node.notices.webhook import WebhookChannel
 from node.scheduler import NodeScheduler
+from node.store.backup import backup_sqlite, restore_sqlite
 from node.store.engine import create_store_engine, migrate
 from node.store.preflight import preflight
 from node.store.sql_store import AuditProblem, SqlStore
@@ -177,6 +180,13 @@ class Node:
                 )
 
             self.scheduler.every(settings.audit_checkpoint_seconds, "audit-checkpoint", checkpoint_audit)
+
+            async def reconcile_peers() -> None:
+                await exchange.reconcile_all(timedelta(days=settings.reconcile_window_days))
+
+            # A node restored from a backup reconciles with every peer at once (and sends them nothing before).
+            restored = bool(exchange.unreconciled)
+            self.scheduler.every(settings.reconcile_seconds, "peer-reconciliation", reconcile_peers, now=restored)
 
         if self.notices is not None and self.config.notices is not None:
             dispatcher = self.notices
@@ -524,6 +534,17 @@ def operator_store(config: NodeConfig) -> Iterator[SqlStore]:
         engine.dispose()
 
 
+def read_reconciliations(config: NodeConfig) -> list[ReconcileState]:
+    """The last reconciliation with each peer, from `config`'s store, for the operator."""
+    engine = open_store_engine(config)
+    try:
+        migrate(engine)
+        with SqlStore(engine).transaction(read_only=True) as tx:
+            return tx.reconciliations()
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def federation_admin(config: NodeConfig, clock: Clock | None = None) -> Iterator[FederationAdmin]:
     """The operator's view of `config`'s federation, read from its store whether the node runs or not (what
@@ -542,6 +563,57 @@ def federation_admin(config: NodeConfig, clock: Clock | None = None) -> Iterator
         yield FederationAdmin(config.node_id, store, clock, roster)
     finally:
         engine.dispose()
+
+
+def backup_database(config: NodeConfig, target: Path) -> None:
+    """An online, consistent copy of `config`'s SQLite database at `target` (PostgreSQL: pg_dump, see README)."""
+    backup_sqlite(config.effective_database_url(), target)
+
+
+def restore_database(config: NodeConfig, source: Path | None, clock: Clock | None = None) -> datetime:
+    """Replace `config`'s SQLite database with the backup at `source` (the node stopped), or, with no
+    `source`, only mark a database restored by other means (pg_restore); then migrate it, and mark it restored
+    so that the node reconciles with every peer when it starts. Returns the time marked."""
+    url = config.effective_database_url()
+    if source is not None:
+        restore_sqlite(url, source)
+    at = (clock or SystemClock()).now()
+    engine = create_store_engine(url)
+    try:
+        migrate(engine)
+        with SqlStore(engine).transaction() as tx:
+            tx.mark_restored(at, str(source) if source is not None else "restored outside hotline-node")
+    finally:
+        engine.dispose()
+    return at
+
+
+def reconcile_with_peers(config: NodeConfig, peers: list[str], days: float) -> list[ReconcileOutcome | str]:
+    """Reconcile `config`'s node with each of `peers` (every active one if empty) over the items first
+    reported in the last `days`, from this process (the node may run). A peer that fails gives its error line."""
+    node = build_node(config)
+    try:
+        exchange = node.exchange
+        if exchange is None:
+            raise InvalidArgument("the config has no [exchange] section", field="exchange")
+
+        async def run() -> list[ReconcileOutcome | str]:
+            until = node.clock.now() + timedelta(minutes=1)
+            results: list[ReconcileOutcome | str] = []
+            try:
+                for peer in peers or exchange.active_peers():
+                    try:
+                        results.append(await exchange.reconcile(peer, until - timedelta(days=days), until))
+                    except (TransportError, ReconcileRefused, DomainError) as error:
+                        results.append(f"{peer}: {error}")
+            finally:
+                await exchange.transport.close()
+            return results
+
+        return asyncio.run(run())
+    finally:
+        node.executor.shutdown(wait=False)
+        node.engine.dispose()
 
 
 def freeze_startup_heap() -> None:

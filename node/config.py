@@ -74,6 +74,10 @@ class ExchangeConfig:
     roster_catch_up_seconds: float = 10.0
     # How often the node signs a checkpoint of its audit log (entry count and head hash; `verify-audit`).
     audit_checkpoint_seconds: float = 3600.0
+    # How often the node reconciles with each active peer (node.exchange.reconcile), over the items first
+    # reported in the last `reconcile_window_days`; after a restore, at start, over the widest range allowed.
+    reconcile_seconds: float = 6 * 3600.0
+    reconcile_window_days: float = 30.0
     # How long the exchange server lets a connection or call hold its resources, and calls open per peer.
     server_limits: ServerLimits = field(default_factory=ServerLimits)
 
@@ -483,6 +487,8 @@ def _exchange(raw: Any, node_id: str, paths: _Paths) -> ExchangeConfig | None:
         roster_expiry_warning=timedelta(days=_exchange_num(raw, "roster_expiry_warning_days", 14, 0, 365)),
         roster_catch_up_seconds=_exchange_num(raw, "roster_catch_up_seconds", 10, 0.1, 3600),
         audit_checkpoint_seconds=_exchange_num(raw, "audit_checkpoint_seconds", 3600, 1, 7 * 86_400),
+        reconcile_seconds=_exchange_num(raw, "reconcile_seconds", 6 * 3600, 60, 7 * 86_400),
+        reconcile_window_days=_exchange_num(raw, "reconcile_window_days", 30, 1, 400),
         server_limits=_server_limits(raw),
     )
 

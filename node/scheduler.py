@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -49,7 +50,9 @@ class NodeScheduler:
         self._jobs: list[str] = []
         self._running: set[asyncio.Task[Any]] = set()
 
-    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[Any]]) -> None:
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[Any]], *, now: bool = False) -> None:
+        """Run `job` every `seconds`; with `now`, also at once when the scheduler starts."""
+
         async def guarded() -> str:
             task = asyncio.current_task()
             if task is not None:
@@ -72,6 +75,7 @@ class NodeScheduler:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
+            **({"next_run_time": datetime.now(UTC)} if now else {}),
         )
         self._jobs.append(name)
 

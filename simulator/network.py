@@ -141,6 +141,9 @@ class Network:
                 "post_quantum": self.scenario.simulation.post_quantum,
                 "proxy": f"127.0.0.1:{proxy_port}",
                 "roster_check_seconds": 1800,  # simulated seconds, as the deadline check
+                # Reconciliation with every peer, the least often allowed: at the default (6 simulated hours)
+                # 46 nodes would each call 45 peers every few wall seconds, and no scenario loses a database.
+                "reconcile_seconds": 7 * 86_400,
             },
         }
         return parse_config(raw, {})

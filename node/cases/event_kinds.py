@@ -56,6 +56,8 @@ class EventKind(enum.StrEnum):
     ROSTER_EXPIRED = "roster.expired"
     ROSTER_FILE_REFUSED = "roster.file_refused"
     ROSTER_STORED_REFUSED = "roster.stored_refused"
+    # Reconciliation between two nodes
+    RECONCILE_UNREPAIRABLE = "reconcile.unrepairable"
 
 
 WHEN: dict[EventKind, str] = {
@@ -94,6 +96,7 @@ WHEN: dict[EventKind, str] = {
     EventKind.ROSTER_EXPIRED: "The trusted roster expired: referrals wait until a newer one arrives.",
     EventKind.ROSTER_FILE_REFUSED: "The roster file (or a fetched roster) did not verify (detail: why).",
     EventKind.ROSTER_STORED_REFUSED: "A stored roster did not verify at start (detail: why).",
+    EventKind.RECONCILE_UNREPAIRABLE: "Reconciling with a peer found items it cannot repair (detail: which, why).",
 }
 
 

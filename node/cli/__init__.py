@@ -26,6 +26,7 @@ from node.cli import (  # noqa: E402
     hashes,
     notices,
     peers,
+    recovery,
     roster,
     roster_custody,
     roster_trust,
@@ -91,6 +92,7 @@ app = _merge(
     audit.app,
     roster.app,
     federation.app,
+    recovery.app,
     demo.app,
 )
 app.callback()(_options)

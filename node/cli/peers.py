@@ -1,5 +1,6 @@
-"""The links to peers, for the operator: delivery backoff, last success and error, and each peer's clock skew.
-`hotline-node peers` lists them; its verbs (`peers reset-backoff`) are in node/cli/federation.py."""
+"""The links to peers, for the operator: delivery backoff, last success and error, each peer's clock skew, and
+when the two nodes' views last agreed (reconciliation). `hotline-node peers` lists them; its verbs
+(`peers reset-backoff`) are in node/cli/federation.py."""
 
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import typer
 from node.cli._common import ConfigOption, load_settings
 from node.cli._roster_files import JsonOption, print_json
 from node.config import NodeConfig
-from node.exchange.ports import PeerState
+from node.exchange.ports import PeerState, ReconcileState
 
 __all__ = ["app", "format_peer", "iso", "peer_json", "peers", "skew_limit"]
 
 app = typer.Typer(
-    help="Each peer's link: clock skew, failures, last success, next attempt, last error. Exit codes: 0 done, "
-    "1 refused (the reason is printed), 2 usage or config error.",
+    help="Each peer's link: clock skew, failures, last success, next attempt, last error, last agreement. Exit "
+    "codes: 0 done, 1 refused (the reason is printed), 2 usage or config error.",
     invoke_without_command=True,
 )
 
@@ -27,23 +28,29 @@ _WARN_FRACTION = 0.5
 
 @app.callback()
 def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Each peer this node has delivered to: its clock skew (its clock minus ours), failures, last success,
-    next attempt and last error. A skew at half the limit or beyond is flagged."""
-    from node.app import read_peer_states
+    """Each peer this node has delivered to or reconciled with: its clock skew (its clock minus ours),
+    failures, last success, next attempt, last error, and when the two nodes' views last agreed. A skew at half
+    the limit or beyond is flagged."""
+    from node.app import read_peer_states, read_reconciliations
 
     if ctx.invoked_subcommand is not None:  # `peers -c FILE VERB`: the verb uses this config unless given its own
         ctx.obj = {"config": config}
         return
     settings = load_settings(config)
     limit = skew_limit(settings)
-    states = read_peer_states(settings)
+    states = {s.peer: s for s in read_peer_states(settings)}
+    reconciled = {r.peer: r for r in read_reconciliations(settings)}
+    rows = [
+        (states.get(peer) or PeerState(peer, 0, None, "", None, None, None), reconciled.get(peer))
+        for peer in sorted(states.keys() | reconciled.keys())
+    ]
     if as_json:
-        print_json([peer_json(state) for state in states])
+        print_json([peer_json(state, agreement) for state, agreement in rows])
         return
-    if not states:
+    if not rows:
         typer.echo("no peers yet")
-    for state in states:
-        typer.echo(format_peer(state, limit))
+    for state, agreement in rows:
+        typer.echo(format_peer(state, limit, agreement))
 
 
 def skew_limit(settings: NodeConfig) -> timedelta:
@@ -51,7 +58,7 @@ def skew_limit(settings: NodeConfig) -> timedelta:
     return timedelta(seconds=settings.exchange.max_clock_skew_seconds) if settings.exchange else timedelta(minutes=5)
 
 
-def peer_json(state: PeerState) -> dict[str, Any]:
+def peer_json(state: PeerState, reconciled: ReconcileState | None = None) -> dict[str, Any]:
     skew = state.clock_skew
     return {
         "peer": state.peer,
@@ -61,6 +68,8 @@ def peer_json(state: PeerState) -> dict[str, Any]:
         "last_error": state.last_error,
         "clock_skew_seconds": None if skew is None else skew.total_seconds(),
         "clock_measured_at": iso(state.clock_measured_at),
+        "last_agreed_at": iso(reconciled.agreed_at) if reconciled else None,
+        "last_reconciled_at": iso(reconciled.checked_at) if reconciled else None,
     }
 
 
@@ -68,8 +77,9 @@ def iso(at: datetime | None) -> str | None:
     return at.isoformat() if at is not None else None
 
 
-def format_peer(state: PeerState, limit: timedelta) -> str:
-    """One line for a peer, e.g. `de-hotline  skew +0.4 s (at 2026-01-05T09:00:00+00:00)  ok  ...`."""
+def format_peer(state: PeerState, limit: timedelta, reconciled: ReconcileState | None = None) -> str:
+    """One line for a peer, e.g. `de-hotline  skew +0.4 s (at 2026-01-05T09:00:00+00:00)  ok  ...  agreed
+    2026-01-05T03:00:00+00:00`. `reconciled`: the last reconciliation with it, if any."""
     if state.clock_skew is None:
         skew = "skew unknown"
     else:
@@ -81,7 +91,18 @@ def format_peer(state: PeerState, limit: timedelta) -> str:
     parts = [state.peer, skew, health, f"last success {_when(state.last_success_at)}"]
     if state.last_error:
         parts.append(f"last error: {state.last_error}")
+    parts.append(_agreement(reconciled))
     return "  ".join(parts)
+
+
+def _agreement(reconciled: ReconcileState | None) -> str:
+    if reconciled is None:
+        return "never reconciled"
+    if reconciled.agreed_at is not None and reconciled.agreed_at >= reconciled.checked_at:
+        return f"agreed {_when(reconciled.agreed_at)}"
+    differed = f"{reconciled.differences} items differed at {_when(reconciled.checked_at)}"
+    text = f"last agreed {_when(reconciled.agreed_at)}, {differed}"
+    return f"{text} ({reconciled.detail})" if reconciled.detail else text
 
 
 def _when(at: datetime | None) -> str:

@@ -29,6 +29,7 @@ from node.errors import InvalidArgument, ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
 from node.exchange.membership import ACTIVE_STATUSES, RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
+from node.exchange.reconcile import ReconcileRefused
 from node.exchange.server_limits import ServerLimits
 from node.proto_types import timestamp, timestamp_from_proto
 
@@ -95,8 +96,10 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         on_newer_roster: Callable[[str], object] = lambda _peer: None,
         clock: Clock | None = None,
         limits: ServerLimits | None = None,
+        reconciler: Callable[..., bytes] | None = None,
     ) -> None:
         self._receiver = receiver
+        self._reconciler = reconciler  # Reconciliation.answer: a peer's sealed request -> our sealed answer
         self._limits = limits or ServerLimits()
         self._open_calls: dict[str, int] = {}  # per peer; only the event loop touches it
         self._clock = clock  # with it, a call is refused as a whole while this node's roster has expired
@@ -209,6 +212,34 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         async with self._peer_call(peer, context):
             return pb.GetRosterResponse(signed_rosters=self._signed_rosters(request.have_version))
 
+    async def Reconcile(
+        self, request: pb.ReconcileRequest, context: aio.ServicerContext[Any, Any]
+    ) -> pb.ReconcileResponse:
+        membership = self._membership()
+        peer = _peer_member(context, membership)
+        if peer is None or not membership.is_active(peer):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "only an active member may reconcile")
+            raise AssertionError("unreachable")
+        if self._reconciler is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this node does not reconcile")
+            raise AssertionError("unreachable")
+        answer = self._reconciler
+        async with self._peer_call(peer, context):
+            try:
+                sealed = await self._run(lambda: answer(request.envelope, peer=peer))
+            except ReconcileRefused as error:
+                _log.warning("reconcile.refused", peer=peer, code=error.code)
+                await context.abort(_REFUSED[error.kind], str(error))
+                raise AssertionError("unreachable") from None
+            return pb.ReconcileResponse(envelope=sealed)
+
+
+_REFUSED = {
+    "denied": grpc.StatusCode.PERMISSION_DENIED,
+    "invalid": grpc.StatusCode.INVALID_ARGUMENT,
+    "exhausted": grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
 
 def _peer_member(context: aio.ServicerContext[Any, Any], membership: RosterMembership) -> str | None:
     certificates = list(context.auth_context().get("x509_pem_cert") or [])
@@ -320,6 +351,19 @@ class GrpcTransport:
         except aio.AioRpcError as error:
             raise TransportError(f"{error.code().name}: {error.details()}", transient=True) from error
         return list(response.signed_rosters)
+
+    async def reconcile(self, peer: str, envelope: bytes) -> bytes:
+        """Send a sealed reconciliation request to `peer`; its sealed answer."""
+        stub = self._stub(peer)
+        try:
+            response: pb.ReconcileResponse = await cast(Any, stub).Reconcile(
+                pb.ReconcileRequest(envelope=envelope), timeout=self._timeout
+            )
+        except aio.AioRpcError as error:
+            raise TransportError(
+                f"{error.code().name}: {error.details()}", transient=error.code() in TRANSIENT
+            ) from error
+        return bytes(response.envelope)
 
     async def close(self) -> None:
         await asyncio.gather(*(channel.close() for _, channel in self._channels.values()))

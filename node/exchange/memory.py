@@ -12,6 +12,7 @@ from typing import Any
 
 from node.errors import ResourceExhausted
 from node.exchange.delivery import DeliveryResult, EnvelopeReceiver, TransportError
+from node.exchange.reconcile import ReconcileRefused
 
 __all__ = ["InMemoryNetwork", "InMemoryTransport"]
 
@@ -19,6 +20,8 @@ __all__ = ["InMemoryNetwork", "InMemoryTransport"]
 class InMemoryNetwork:
     def __init__(self) -> None:
         self.receivers: dict[str, EnvelopeReceiver] = {}
+        # Each node's answer to a reconciliation request (node.exchange.reconcile.Reconciliation.answer).
+        self.reconcilers: dict[str, Callable[..., bytes]] = {}
         self._cut: set[frozenset[str]] = set()
 
     def partition(self, a: str, b: str) -> None:
@@ -51,3 +54,13 @@ class InMemoryTransport:
         except ResourceExhausted as error:
             raise TransportError(str(error), transient=True) from error
         return results
+
+    async def reconcile(self, peer: str, envelope: bytes) -> bytes:
+        if not self._network.reachable(self._sender, peer) or peer not in self._network.reconcilers:
+            raise TransportError(f"{peer} is unreachable", transient=True)
+        answer = self._network.reconcilers[peer]
+        try:
+            sealed: bytes = await self._run(lambda: answer(envelope, peer=self._sender))
+        except ReconcileRefused as error:
+            raise TransportError(f"{error.kind.upper()}: {error}", transient=False) from error
+        return sealed

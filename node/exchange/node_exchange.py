@@ -17,13 +17,15 @@ from node.cases.service import CaseService
 from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
+from node.errors import DomainError
 from node.exchange.catch_up import RosterCatchUp
-from node.exchange.delivery import EnvelopeReceiver, Transport
+from node.exchange.delivery import EnvelopeReceiver, Transport, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
-from node.exchange.ports import PeerBackoff, ReceivingStore
+from node.exchange.ports import ExchangeNodeStore, PeerBackoff
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.receiver import Receiver, ReceiverLimits
+from node.exchange.reconcile import ReconcileLimits, ReconcileOutcome, ReconcileRefused, Reconciliation
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
@@ -32,6 +34,11 @@ from node.exchange.server_limits import ServerLimits, server_options
 from node.grpc_ports import EXCLUSIVE_PORT, bind_port
 
 __all__ = ["NodeExchange"]
+
+
+async def _in_thread(fn: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.to_thread(fn, *args)
+
 
 _log = structlog.get_logger(__name__)
 
@@ -45,7 +52,7 @@ class NodeExchange:
         keys: NodeKeys,
         roster: RosterState,
         cases: CaseService,
-        store: ReceivingStore,
+        store: ExchangeNodeStore,
         clock: Clock,
         rate_limit: RateLimit | None = None,
         proxy: str = "",
@@ -80,6 +87,14 @@ class NodeExchange:
             clock=clock,
             limits=ReceiverLimits(max_clock_skew=max_clock_skew),
         )
+        self.reconciliation = Reconciliation(
+            node_id=node_id,
+            store=store,
+            crypto=self.crypto,
+            members=lambda: roster.membership,
+            clock=clock,
+            limits=ReconcileLimits(max_clock_skew=max_clock_skew),
+        )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
         self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
         self.server_limits = server_limits or ServerLimits()
@@ -92,6 +107,7 @@ class NodeExchange:
             self._receiving = ObservedReceiver(self.receiver, observer)
         self._interceptors = list(interceptors)
         self._contacted: dict[str, asyncio.Task[None]] = {}
+        self.unreconciled: set[str] = set()  # peers held back after a restore until reconciled with
         self._run_blocking: Callable[..., Awaitable[Any]] | None = None  # the node's database threads, from start()
         self.server: aio.Server | None = None
         self.runtime: ExchangeRuntime | None = None
@@ -118,6 +134,7 @@ class NodeExchange:
                 on_newer_roster=self.catch_up.request,
                 clock=self._clock,
                 limits=self.server_limits,
+                reconciler=self.reconciliation.answer,
             ),
             self.server,
         )
@@ -138,12 +155,19 @@ class NodeExchange:
                 clock=self._clock,
                 # Suspended or revoked, on either side, or an expired roster: hold the messages (not lost,
                 # not sent) until a roster allows them.
-                is_active=lambda p: self.roster.membership.may_send(self.node_id, p, self._clock.now()),
+                # After a restore, nothing goes to a peer until a reconciliation with it has run: it raises the
+                # status sequences the peer applied since the backup, so no update goes out under a used number.
+                is_active=lambda p: (
+                    p not in self.unreconciled and self.roster.membership.may_send(self.node_id, p, self._clock.now())
+                ),
                 run_blocking=run_blocking,
                 # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
                 settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
             )
 
+        self.unreconciled = await run_blocking(self._peers_unreconciled)
+        if self.unreconciled:
+            _log.warning("node.restored", held_for=sorted(self.unreconciled), fix="reconciling with them first")
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
         self.runtime.start()
         return self.port
@@ -224,6 +248,57 @@ class NodeExchange:
         except OSError as error:  # being replaced as we read it, say: the next check reads it again
             _log.warning("roster.file_unreadable", error=str(error))
         self.roster.check_expiry(warn_before)
+
+    async def reconcile(self, peer: str, since: datetime, until: datetime) -> ReconcileOutcome:
+        """Compare this node's view with `peer`'s and queue again what either lacks; wakes the senders."""
+        run = self._run_blocking or _in_thread
+        outcome = await self.reconciliation.reconcile(peer, self.transport, run, since=since, until=until)
+        if outcome.resent_here or peer in self.unreconciled:
+            self.unreconciled.discard(peer)
+            self.wake()
+        return outcome
+
+    async def reconcile_all(self, window: timedelta) -> list[ReconcileOutcome]:
+        """Reconcile with every active peer over the items first reported within `window`; with a peer not
+        agreed with since the last restore, over the widest range allowed. A peer that fails is logged and
+        tried again next time."""
+        run = self._run_blocking or _in_thread
+        until = self._clock.now() + timedelta(minutes=1)
+        restored_at, agreed = await run(self._agreed_since_restore)
+        outcomes = []
+        for peer in self.active_peers():
+            after_restore = restored_at is not None and (agreed.get(peer) is None or agreed[peer] < restored_at)
+            span = self.reconciliation.limits.max_range if after_restore else window
+            try:
+                outcomes.append(await self.reconcile(peer, until - span, until))
+            except (TransportError, ReconcileRefused, DomainError) as error:
+                _log.warning("reconcile.failed", peer=peer, after_restore=after_restore, error=str(error))
+                if str(error).startswith("UNIMPLEMENTED") and peer in self.unreconciled:
+                    # A peer on a version without reconciliation: holding its messages would hold them forever.
+                    _log.warning("reconcile.unsupported", peer=peer, fix="upgrade the peer, then run reconcile")
+                    self.unreconciled.discard(peer)
+                    self.wake()
+        return outcomes
+
+    def _peers_unreconciled(self) -> set[str]:
+        """The active peers not agreed with since the database was last restored (none if it never was)."""
+        restored_at, agreed = self._agreed_since_restore()
+        if restored_at is None:
+            return set()
+        return {peer for peer in self.active_peers() if (agreed.get(peer) or restored_at) <= restored_at}
+
+    def _agreed_since_restore(self) -> tuple[datetime | None, dict[str, datetime | None]]:
+        with self._store.transaction(read_only=True) as tx:
+            return tx.last_restored_at(), {s.peer: s.agreed_at for s in tx.reconciliations()}
+
+    def active_peers(self) -> list[str]:
+        """The roster's active members other than this node."""
+        membership = self.roster.membership
+        return [
+            m.node_id
+            for m in membership.roster.members
+            if m.node_id != self.node_id and membership.is_active(m.node_id)
+        ]
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
         if not signed_rosters:

@@ -24,6 +24,8 @@ from node.cases.ports import CaseTransaction
 __all__ = [
     "AdminStore",
     "AdminTransaction",
+    "ExchangeNodeStore",
+    "ExchangeNodeTransaction",
     "ExchangeStore",
     "ExchangeTransaction",
     "HeldMessage",
@@ -38,8 +40,13 @@ __all__ = [
     "Receipt",
     "ReceivingStore",
     "ReceivingTransaction",
+    "ReconcileState",
+    "ReconcilingStore",
+    "ReconcilingTransaction",
     "Rejection",
     "RejectionSide",
+    "SentMessage",
+    "SharedItem",
 ]
 
 
@@ -114,6 +121,40 @@ class PeerState(NamedTuple):
     last_success_at: datetime | None
     clock_skew: timedelta | None  # the peer's clock minus this node's, as last measured
     clock_measured_at: datetime | None
+
+
+class SharedItem(NamedTuple):
+    """An item this node shares with a peer, as reconciliation names it: the origin's reference and the last
+    status sequence applied (at the origin) or sent (at the assignee)."""
+
+    origin_node: str
+    origin_item_id: str
+    status_sequence: int
+    first_reported_at: datetime
+    item_id: str  # this node's own item id
+    withdrawn: bool = False  # the origin withdrew the referral (at the assignee: the withdrawal was applied)
+
+
+class SentMessage(NamedTuple):
+    """A message this node queued for a peer, whatever its answer was."""
+
+    message_id: str
+    kind: str
+    item_id: str
+    body: str  # "" once retention cleared it
+    status: OutboxStatus
+    created_at: datetime
+
+
+class ReconcileState(NamedTuple):
+    """The last comparison of this node's view with a peer's."""
+
+    peer: str
+    checked_at: datetime
+    agreed_at: datetime | None
+    differences: int
+    resent: int
+    detail: str
 
 
 class PeerBackoff(NamedTuple):
@@ -231,6 +272,54 @@ class ExchangeTransaction(Protocol):
         ...
 
 
+class ReconcilingTransaction(ExchangeTransaction, Protocol):
+    """What reconciliation reads and repairs (node.exchange.reconcile)."""
+
+    def shared_items(self, peer: str, me: str, since: datetime, until: datetime, limit: int) -> list[SharedItem]:
+        """At most `limit` items first reported in [since, until) that this node (`me`) referred to `peer`
+        (their current assignee) or holds as assignee for `peer` (their origin), by (origin, origin item id)."""
+        ...
+
+    def sent_about(self, peer: str, item_ids: list[str]) -> list[SentMessage]:
+        """Every message queued for `peer` about those items, in queue order."""
+        ...
+
+    def requeue_outbox(self, message_ids: list[str], at: datetime) -> int:
+        """Make those messages PENDING again, due at `at`, as never attempted (same message ids: the peer
+        deduplicates). Messages whose body retention cleared are left alone. Returns how many were queued."""
+        ...
+
+    def rewrite_outbox_body(self, message_id: str, body: str) -> None:
+        """Replace a PENDING message's body (its id stays); a message in any other state is left alone."""
+        ...
+
+    def raise_status_sequence(self, item_id: str, sequence: int) -> bool:
+        """Set the item's status sequence to `sequence` if it is lower; whether it changed."""
+        ...
+
+    def put_reconciliation(self, state: ReconcileState) -> None:
+        """Record the last comparison with a peer (keeping the earlier agreed_at when this one is None)."""
+        ...
+
+    def reconciliations(self) -> list[ReconcileState]:
+        """The last comparison with each peer, by peer id."""
+        ...
+
+    def mark_restored(self, at: datetime, source: str) -> None:
+        """Record that the database was restored from a backup at `at`."""
+        ...
+
+    def last_restored_at(self) -> datetime | None:
+        """When the database was last restored from a backup; None if never."""
+        ...
+
+
+class ReconcilingStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ReconcilingTransaction]:
+        """As ExchangeStore.transaction."""
+        ...
+
+
 class ExchangeStore(Protocol):
     def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeTransaction]:
         """A unit of work: commits when the block ends normally, rolls back on any exception. A read-only one
@@ -335,4 +424,13 @@ class AdminTransaction(Protocol):
 class AdminStore(Protocol):
     def transaction(self, *, read_only: bool = False) -> AbstractContextManager[AdminTransaction]:
         """A unit of work; read-only ones MUST NOT wait for writers."""
+
+
+class ExchangeNodeTransaction(ReceivingTransaction, ReconcilingTransaction, Protocol):
+    """Everything a node's exchange does in a transaction: receive, send, reconcile."""
+
+
+class ExchangeNodeStore(Protocol):
+    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeNodeTransaction]:
+        """As ExchangeStore.transaction."""
         ...

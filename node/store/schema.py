@@ -414,6 +414,28 @@ peer_state = Table(
     Column("clock_measured_at", UtcDateTime(), nullable=True),
 )
 
+# Reconciliation with each peer (node.exchange.reconcile): when the two nodes' views were last compared, when
+# they last agreed, and how many shared items differed at the last comparison.
+peer_reconciliation = Table(
+    "peer_reconciliation",
+    metadata,
+    Column("peer_node", String(64), primary_key=True),
+    Column("checked_at", UtcDateTime(), nullable=False),
+    Column("agreed_at", UtcDateTime(), nullable=True),
+    Column("differences", Integer(), nullable=False),
+    Column("resent", Integer(), nullable=False),
+    Column("detail", String(500), nullable=False),
+)
+
+# Each time the database was restored from a backup (`hotline-node restore`): the node reconciles with every
+# peer after the latest one.
+restores = Table(
+    "restores",
+    metadata,
+    Column("restored_at", UtcDateTime(), primary_key=True),
+    Column("source", String(500), nullable=False),
+)
+
 # The signed rosters this node has trusted, newest last. Base64 of the SignedRoster bytes.
 rosters = Table(
     "rosters",

@@ -29,6 +29,7 @@ from node.store.txn.known_hashes import KnownHashesTxn
 from node.store.txn.metrics_reads import MetricsReadsTxn
 from node.store.txn.notices import NoticesTxn
 from node.store.txn.outbox import OutboxTxn
+from node.store.txn.reconciliation import ReconciliationTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
         ExchangeTransaction,
         ReceivingStore,
         ReceivingTransaction,
+        ReconcilingStore,
+        ReconcilingTransaction,
     )
     from node.metrics.ports import MetricsStore, MetricsTransaction
     from node.notices.ports import NoticeStore, NoticeTransaction
@@ -220,6 +223,7 @@ class SqlTransaction(
     KnownHashesTxn,
     OutboxTxn,
     InboxTxn,
+    ReconciliationTxn,
     ExchangeRetentionTxn,
     MetricsReadsTxn,
     AdminReadsTxn,
@@ -239,8 +243,10 @@ if TYPE_CHECKING:  # mypy checks here that the one store and its transaction imp
 
     def _as_stores(
         store: SqlStore,
-    ) -> tuple[CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, NoticeStore, AdminStore]:
-        return store, store, store, store, store, store, store
+    ) -> tuple[
+        CaseStore, TokenStore, ExchangeStore, ReceivingStore, MetricsStore, NoticeStore, AdminStore, ReconcilingStore
+    ]:
+        return store, store, store, store, store, store, store, store
 
     def _as_transactions(
         tx: SqlTransaction,
@@ -252,5 +258,6 @@ if TYPE_CHECKING:  # mypy checks here that the one store and its transaction imp
         MetricsTransaction,
         NoticeTransaction,
         AdminTransaction,
+        ReconcilingTransaction,
     ]:
-        return tx, tx, tx, tx, tx, tx, tx
+        return tx, tx, tx, tx, tx, tx, tx, tx

@@ -66,3 +66,15 @@ class GetRosterResponse(_message.Message):
     SIGNED_ROSTERS_FIELD_NUMBER: _ClassVar[int]
     signed_rosters: _containers.RepeatedScalarFieldContainer[bytes]
     def __init__(self, signed_rosters: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class ReconcileRequest(_message.Message):
+    __slots__ = ("envelope",)
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    envelope: bytes
+    def __init__(self, envelope: _Optional[bytes] = ...) -> None: ...
+
+class ReconcileResponse(_message.Message):
+    __slots__ = ("envelope",)
+    ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    envelope: bytes
+    def __init__(self, envelope: _Optional[bytes] = ...) -> None: ...

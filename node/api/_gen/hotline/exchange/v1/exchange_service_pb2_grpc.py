@@ -46,6 +46,11 @@ class ExchangeServiceStub:
                 request_serializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.GetRosterRequest.SerializeToString,
                 response_deserializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.GetRosterResponse.FromString,
                 _registered_method=True)
+        self.Reconcile = channel.unary_unary(
+                '/hotline.exchange.v1.ExchangeService/Reconcile',
+                request_serializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.ReconcileRequest.SerializeToString,
+                response_deserializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.ReconcileResponse.FromString,
+                _registered_method=True)
 
 
 class ExchangeServiceServicer:
@@ -67,6 +72,14 @@ class ExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Reconcile(self, request, context):
+        """Compare what the two nodes believe they share (a ReconcileView each way, signed and sealed) and queue
+        again, through the outbox, the messages the other lacks. Only between active members.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +92,11 @@ def add_ExchangeServiceServicer_to_server(servicer, server):
                     servicer.GetRoster,
                     request_deserializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.GetRosterRequest.FromString,
                     response_serializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.GetRosterResponse.SerializeToString,
+            ),
+            'Reconcile': grpc.unary_unary_rpc_method_handler(
+                    servicer.Reconcile,
+                    request_deserializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.ReconcileRequest.FromString,
+                    response_serializer=hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.ReconcileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -137,6 +155,33 @@ class ExchangeService:
             '/hotline.exchange.v1.ExchangeService/GetRoster',
             hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.GetRosterRequest.SerializeToString,
             hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.GetRosterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Reconcile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hotline.exchange.v1.ExchangeService/Reconcile',
+            hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.ReconcileRequest.SerializeToString,
+            hotline_dot_exchange_dot_v1_dot_exchange__service__pb2.ReconcileResponse.FromString,
             options,
             channel_credentials,
             insecure,

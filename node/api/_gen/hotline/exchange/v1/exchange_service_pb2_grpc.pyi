@@ -39,6 +39,10 @@ class ExchangeServiceStub:
     """A batch of sealed envelopes (bounded by count and bytes); one result per envelope."""
     GetRoster: _grpc.UnaryUnaryMultiCallable[_exchange_service_pb2.GetRosterRequest, _exchange_service_pb2.GetRosterResponse]
     """The signed rosters after `have_version`, oldest first, so a lagging node can catch up."""
+    Reconcile: _grpc.UnaryUnaryMultiCallable[_exchange_service_pb2.ReconcileRequest, _exchange_service_pb2.ReconcileResponse]
+    """Compare what the two nodes believe they share (a ReconcileView each way, signed and sealed) and queue
+    again, through the outbox, the messages the other lacks. Only between active members.
+    """
 
 @_typing.type_check_only
 class ExchangeServiceAsyncStub(ExchangeServiceStub):
@@ -51,6 +55,10 @@ class ExchangeServiceAsyncStub(ExchangeServiceStub):
     """A batch of sealed envelopes (bounded by count and bytes); one result per envelope."""
     GetRoster: _aio.UnaryUnaryMultiCallable[_exchange_service_pb2.GetRosterRequest, _exchange_service_pb2.GetRosterResponse]  # type: ignore[assignment]
     """The signed rosters after `have_version`, oldest first, so a lagging node can catch up."""
+    Reconcile: _aio.UnaryUnaryMultiCallable[_exchange_service_pb2.ReconcileRequest, _exchange_service_pb2.ReconcileResponse]  # type: ignore[assignment]
+    """Compare what the two nodes believe they share (a ReconcileView each way, signed and sealed) and queue
+    again, through the outbox, the messages the other lacks. Only between active members.
+    """
 
 class ExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
     """The node-to-node API, over mutual TLS. The TLS peer's certificate must be the one the roster pins for the
@@ -72,5 +80,15 @@ class ExchangeServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_exchange_service_pb2.GetRosterResponse, _abc.Awaitable[_exchange_service_pb2.GetRosterResponse]]:
         """The signed rosters after `have_version`, oldest first, so a lagging node can catch up."""
+
+    @_abc_1.abstractmethod
+    def Reconcile(
+        self,
+        request: _exchange_service_pb2.ReconcileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_exchange_service_pb2.ReconcileResponse, _abc.Awaitable[_exchange_service_pb2.ReconcileResponse]]:
+        """Compare what the two nodes believe they share (a ReconcileView each way, signed and sealed) and queue
+        again, through the outbox, the messages the other lacks. Only between active members.
+        """
 
 def add_ExchangeServiceServicer_to_server(servicer: ExchangeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

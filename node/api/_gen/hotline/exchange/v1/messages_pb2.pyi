@@ -75,3 +75,43 @@ class Receipt(_message.Message):
     accepted_at: _timestamp_pb2.Timestamp
     signed_message_sha256: bytes
     def __init__(self, message_id: _Optional[str] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signed_message_sha256: _Optional[bytes] = ...) -> None: ...
+
+class SharedItem(_message.Message):
+    __slots__ = ("origin_node", "origin_item_id", "status_sequence", "first_reported_at", "withdrawn")
+    ORIGIN_NODE_FIELD_NUMBER: _ClassVar[int]
+    ORIGIN_ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_REPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    origin_node: str
+    origin_item_id: str
+    status_sequence: int
+    first_reported_at: _timestamp_pb2.Timestamp
+    withdrawn: bool
+    def __init__(self, origin_node: _Optional[str] = ..., origin_item_id: _Optional[str] = ..., status_sequence: _Optional[int] = ..., first_reported_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
+
+class BucketDigest(_message.Message):
+    __slots__ = ("start", "count", "root")
+    START_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROOT_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    count: int
+    root: bytes
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ..., root: _Optional[bytes] = ...) -> None: ...
+
+class ReconcileView(_message.Message):
+    __slots__ = ("since", "until", "buckets", "detail_for", "items", "resent")
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FOR_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    RESENT_FIELD_NUMBER: _ClassVar[int]
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    buckets: _containers.RepeatedCompositeFieldContainer[BucketDigest]
+    detail_for: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
+    items: _containers.RepeatedCompositeFieldContainer[SharedItem]
+    resent: int
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[BucketDigest, _Mapping]]] = ..., detail_for: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[SharedItem, _Mapping]]] = ..., resent: _Optional[int] = ...) -> None: ...

@@ -185,6 +185,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ROSTER_EXPIRED: _ClassVar[EventKind]
     EVENT_KIND_ROSTER_FILE_REFUSED: _ClassVar[EventKind]
     EVENT_KIND_ROSTER_STORED_REFUSED: _ClassVar[EventKind]
+    EVENT_KIND_RECONCILE_UNREPAIRABLE: _ClassVar[EventKind]
 CLASSIFICATION_UNSPECIFIED: Classification
 CLASSIFICATION_BASELINE: Classification
 CLASSIFICATION_NATIONAL: Classification
@@ -316,6 +317,7 @@ EVENT_KIND_ROSTER_EXPIRING: EventKind
 EVENT_KIND_ROSTER_EXPIRED: EventKind
 EVENT_KIND_ROSTER_FILE_REFUSED: EventKind
 EVENT_KIND_ROSTER_STORED_REFUSED: EventKind
+EVENT_KIND_RECONCILE_UNREPAIRABLE: EventKind
 
 class ContentHash(_message.Message):
     __slots__ = ("algorithm", "value", "provenance")
