@@ -20,6 +20,7 @@ from node.cases.model import (
     Commerciality,
     ContentType,
     Gender,
+    HashProvenance,
     Item,
     ItemState,
     PaymentMethod,
@@ -32,6 +33,7 @@ __all__ = [
     "KIND_REFERRAL",
     "KIND_STATUS_UPDATE",
     "KIND_WITHDRAWAL",
+    "REFERRAL_MAX_HASHES",
     "ExchangeMessage",
     "Referral",
     "StatusUpdate",
@@ -43,6 +45,18 @@ __all__ = [
 KIND_REFERRAL = "referral"
 KIND_STATUS_UPDATE = "status_update"
 KIND_WITHDRAWAL = "withdrawal"
+
+
+# A referral carries at most this many of the item's hashes (peers refuse more: node.exchange.codec). An item
+# can hold more (repeat reports add theirs): those the hotline's own tools or analysts vouched for go first,
+# then the rest in the order they came.
+REFERRAL_MAX_HASHES = 16
+
+
+def _referred_hashes(item: Item) -> tuple[ContentHash, ...]:
+    trusted = (HashProvenance.HASHER, HashProvenance.ANALYST)
+    ranked = sorted(item.hashes, key=lambda h: item.provenance_of(h) not in trusted)  # stable: keeps the order
+    return tuple(ranked[:REFERRAL_MAX_HASHES])
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +86,7 @@ class Referral:
             origin_node=item.origin_node if referred_in else node_id,
             origin_item_id=item.origin_item_id if referred_in else item.item_id,
             url=item.url,
-            hashes=tuple(item.hashes),
+            hashes=_referred_hashes(item),
             assessment=item.assessment,
             hosting=item.hosting.facts if item.hosting else None,
             first_reported_at=item.first_reported_at,

@@ -21,6 +21,7 @@ from node.cases.exchange_messages import (
     KIND_REFERRAL,
     KIND_STATUS_UPDATE,
     KIND_WITHDRAWAL,
+    REFERRAL_MAX_HASHES,
     ExchangeMessage,
     Referral,
     StatusUpdate,
@@ -49,8 +50,8 @@ __all__ = ["KINDS", "MAX_HASHES", "Incoming", "decode_body", "encode_body"]
 
 Incoming = ExchangeMessage
 
-# A referral carries at most this many hashes: what the outbox body of one holds (node.store.schema).
-MAX_HASHES = 16
+# A referral carries at most this many hashes (the sender sends no more: node.cases.exchange_messages).
+MAX_HASHES = REFERRAL_MAX_HASHES
 _MAX_PAYMENT_METHODS = 32
 
 KINDS: dict[str, int] = {

@@ -12,6 +12,7 @@ import pytest
 from node.api._gen.hotline.exchange.v1 import envelope_pb2
 from node.cases.exchange_messages import (
     KIND_REFERRAL,
+    REFERRAL_MAX_HASHES,
     ExchangeMessage,
     Referral,
     StatusUpdate,
@@ -19,9 +20,10 @@ from node.cases.exchange_messages import (
     dump_body,
     from_outbox,
 )
-from node.cases.model import ActionType, Classification, ItemState
+from node.cases.model import ActionType, Classification, HashProvenance, ItemState
 from node.errors import InvalidArgument
 from node.exchange.codec import decode_body, encode_body
+from node.hashes import ContentHash, HashAlgorithm
 from tests.cases.test_exchange_messages import OWN_ITEM, OWN_REFERRAL_JSON, PASSED_ON_REFERRAL_JSON
 
 T = datetime(2026, 3, 2, 9, 0, 0, 123456, tzinfo=UTC)
@@ -108,3 +110,16 @@ def test_a_body_that_is_not_protobuf_is_refused_naming_the_body() -> None:
     with pytest.raises(InvalidArgument) as caught:
         decode_body(envelope_pb2.MESSAGE_KIND_REFERRAL, b"\xff\xff", sender="nl-hotline")
     assert caught.value.field == "body"
+
+
+def test_an_item_with_more_hashes_than_a_referral_carries_is_referred_with_the_vouched_ones_first() -> None:
+    """Repeat reports add their hashes to an item; a referral carries at most REFERRAL_MAX_HASHES (peers refuse
+    more), those the hotline's own tools vouched for first: the peer accepts it."""
+    hashes = [ContentHash(HashAlgorithm.SHA256, hashlib.sha256(bytes([n])).digest()) for n in range(20)]
+    vouched = hashes[-3:]
+    item = dataclasses.replace(OWN_ITEM, hashes=hashes, hash_provenance=dict.fromkeys(vouched, HashProvenance.HASHER))
+    referral = Referral.of_item(item, node_id="nl-hotline")
+    assert len(referral.hashes) == REFERRAL_MAX_HASHES == 16
+    assert list(referral.hashes) == vouched + hashes[:13]
+    decoded = decode_body(*encode_body(KIND_REFERRAL, dump_body(referral.to_json())), sender="nl-hotline")
+    assert isinstance(decoded, Referral) and decoded.hashes == referral.hashes
