@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from node.access import AccessService
 from node.api.auth import AuthInterceptor
+from node.api.auth_guard import AuthGuard
 from node.api.boundary import Boundary
 from node.api.health import NodeHealth
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
@@ -84,8 +85,16 @@ class Node:
         health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
+        guard = AuthGuard(
+            self.config.auth_failure_burst,
+            self.config.auth_failures_per_minute,
+            self.metrics.auth.failed if self.metrics is not None else None,
+        )
         server = aio.server(
-            interceptors=[*counted, AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable))],
+            interceptors=[
+                *counted,
+                AuthInterceptor(self.access, backend.run, Boundary(health.store_unavailable), guard),
+            ],
             options=[
                 ("grpc.max_receive_message_length", self.config.max_message_bytes),
                 ("grpc.max_send_message_length", 16 * 1024 * 1024),

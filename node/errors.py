@@ -58,7 +58,14 @@ class Unauthenticated(DomainError):
 
 
 class ResourceExhausted(DomainError):
-    """A size or rate limit was exceeded (RESOURCE_EXHAUSTED)."""
+    """A size or rate limit was exceeded (RESOURCE_EXHAUSTED). `retry_after` (seconds), when set, is sent as
+    google.rpc.RetryInfo: the caller may try again after that long."""
+
+    def __init__(
+        self, message: str, *, field: str | None = None, reason: str = "", retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, field=field, reason=reason)
+        self.retry_after = retry_after
 
 
 class Aborted(DomainError):

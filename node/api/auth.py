@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc import aio
 
-from node.access import AccessService
+from node.access import AccessService, token_id_of
+from node.api.auth_guard import AUTH_THROTTLED, AuthGuard, peer_address
 from node.api.boundary import Boundary
 from node.cases.model import Principal, Role
-from node.errors import PermissionDenied, Unauthenticated
+from node.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -67,10 +68,17 @@ def current_principal() -> Principal:
 class AuthInterceptor(aio.ServerInterceptor):
     """Puts every RPC inside the error boundary; an integrator RPC authenticates and authorises first."""
 
-    def __init__(self, access: AccessService, run: Callable[..., Awaitable[Any]], boundary: Boundary) -> None:
+    def __init__(
+        self,
+        access: AccessService,
+        run: Callable[..., Awaitable[Any]],
+        boundary: Boundary,
+        guard: AuthGuard | None = None,
+    ) -> None:
         self._access = access
         self._run = run  # runs a blocking call off the event loop
         self._boundary = boundary
+        self._guard = guard or AuthGuard()
 
     async def intercept_service(
         self,
@@ -86,12 +94,12 @@ class AuthInterceptor(aio.ServerInterceptor):
             return handler if handler.stream_stream is not None else self._boundary.guard(handler, method)
         metadata = handler_call_details.invocation_metadata or ()
 
-        async def enter() -> None:
-            _principal.set(await self._authorise(method, metadata))
+        async def enter(context: aio.ServicerContext[Any, Any]) -> None:
+            _principal.set(await self._authorise(method, metadata, peer_address(context.peer() or "")))
 
         return self._boundary.guard(handler, method, enter)
 
-    async def _authorise(self, method: str, metadata: Any) -> Principal:
+    async def _authorise(self, method: str, metadata: Any, address: str) -> Principal:
         values = [v for k, v in metadata if k == "authorization"]
         if not values:
             raise Unauthenticated("missing 'authorization: Bearer <token>' metadata")
@@ -99,9 +107,20 @@ class AuthInterceptor(aio.ServerInterceptor):
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise Unauthenticated("the authorization metadata must read 'Bearer <token>'")
-        principal = self._access.authenticate_cached(presented.strip())
-        if principal is None:
-            principal = await self._run(self._access.authenticate, presented.strip())
+        presented = presented.strip()
+        try:
+            self._guard.admit(address)
+        except ResourceExhausted:
+            self._guard.failed(address, token_id_of(presented), AUTH_THROTTLED)
+            raise
+        try:
+            principal = self._access.authenticate_cached(presented)
+            if principal is None:
+                principal = await self._run(self._access.authenticate, presented)
+        except Unauthenticated as error:
+            reason = error.reason or ("MALFORMED" if not token_id_of(presented) else "UNKNOWN_TOKEN")
+            self._guard.failed(address, token_id_of(presented), reason)
+            raise
         needed = METHOD_ROLES.get(method)
         if needed is None:
             raise PermissionDenied(f"{method} is not open to integrators")

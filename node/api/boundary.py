@@ -49,10 +49,15 @@ class Boundary:
         self._on_store_unavailable = on_store_unavailable
 
     def guard(
-        self, handler: Any, method: str, enter: Callable[[], Awaitable[None]] | None = None, *, check: bool = True
+        self,
+        handler: Any,
+        method: str,
+        enter: Callable[[Context], Awaitable[None]] | None = None,
+        *,
+        check: bool = True,
     ) -> Handler:
-        """`handler` inside the boundary. `enter` runs first (authentication); `check` validates the request's
-        string fields."""
+        """`handler` inside the boundary. `enter` runs first (authentication, given the call's context);
+        `check` validates the request's string fields."""
         deserializer = handler.request_deserializer
 
         def decode(raw: bytes) -> Any:
@@ -61,9 +66,9 @@ class Boundary:
             except Exception:  # any parse failure: the call answers INVALID_ARGUMENT once it is authenticated
                 return _UNDECODABLE
 
-        async def admit(request: Any) -> Any:
+        async def admit(request: Any, context: Context) -> Any:
             if enter is not None:
-                await enter()
+                await enter(context)
             if request is _UNDECODABLE:
                 name = method.rsplit("/", 1)[-1]
                 raise InvalidArgument(
@@ -82,7 +87,7 @@ class Boundary:
         async def once(request: Any, context: Context) -> Any:
             """A unary call, or a stream its handler writes with context.write (as Health/Watch does)."""
             try:
-                return await inner(await admit(request), context)
+                return await inner(await admit(request, context), context)
             except aio.AbortError:
                 raise
             except Exception as error:
@@ -90,7 +95,7 @@ class Boundary:
 
         async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
             try:
-                async for response in inner(await admit(request), context):
+                async for response in inner(await admit(request, context), context):
                     yield response
             except aio.AbortError:
                 raise

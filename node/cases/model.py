@@ -164,6 +164,13 @@ class Principal:
     token_id: str
     name: str
     roles: frozenset[Role]
+    group: str = ""
+    """The token's group ('' for none): an integration with several tokens, or an LEA agency. Tokens of one
+    group read each other's reports; an LEA group may release each other's holds where the node allows it."""
+
+    def owns(self, owner_name: str, owner_group: str) -> bool:
+        """Whether what `owner_name` (a token name) of `owner_group` made is this caller's."""
+        return owner_name == self.name or (bool(self.group) and owner_group == self.group)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
 The app is assembled here from one module per command group. The first groups' commands sit at the top level
 (`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
-`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py).
+`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py) and
+`tokens` (node/cli/tokens.py; `create-token` is also its `tokens create`).
 """
 
 from __future__ import annotations
@@ -67,3 +68,4 @@ app = _merge(
 )
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
+app.add_typer(tokens.group, name="tokens")

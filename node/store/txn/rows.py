@@ -169,4 +169,9 @@ def _token(row: Row[Any]) -> StoredToken:
         roles=frozenset(Role(r) for r in row.roles.split(",") if r),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        previous_secret_hash=row.previous_secret_hash,
+        previous_valid_until=row.previous_valid_until,
+        group=row.token_group,
     )
