@@ -28,13 +28,14 @@ from node.api.auth_guard import AuthGuard
 from node.api.boundary import Boundary
 from node.api.health import NodeHealth
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
+from node.api.streams import CHECK_SECONDS, OpenStreams, StreamLimits
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, StoreUnavailable
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.ports import PeerState
 from node.exchange.rate_limit import RateLimit
@@ -81,7 +82,8 @@ class Node:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
-        backend = Backend(self.cases, self.access, self.executor, self.notifier)
+        streams = OpenStreams(StreamLimits(self.config.streams_per_token, self.config.stream_max_age_seconds))
+        backend = Backend(self.cases, self.access, self.executor, self.notifier, streams)
         health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
@@ -135,6 +137,19 @@ class Node:
 
             self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)
 
+        seen = [await backend.run(self.store.last_event_seq)]
+
+        async def event_watermark() -> None:
+            """Wakes the event streams when another node sharing the database has written events."""
+            try:
+                newest = await backend.run(self.store.last_event_seq)
+            except StoreUnavailable:
+                return  # health reports the outage; the streams carry on once the store answers
+            if newest != seen[0]:
+                seen[0] = newest
+                self.notifier.notify()
+
+        self.scheduler.every(CHECK_SECONDS, "event-watermark", event_watermark)
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()

@@ -29,11 +29,12 @@ from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2_grpc as lea_grpc
 from node.api.auth import current_principal
 from node.api.intake_batcher import IntakeBatcher
+from node.api.streams import CHECK_SECONDS, OpenStreams, StreamLimits
 from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
-from node.errors import InvalidArgument
+from node.errors import InvalidArgument, Unauthenticated
 from node.hashes import ContentHash
 
 __all__ = ["API_SERVICES", "Backend", "EventNotifier", "add_servicers"]
@@ -41,6 +42,7 @@ __all__ = ["API_SERVICES", "Backend", "EventNotifier", "add_servicers"]
 T = TypeVar("T")
 Context = aio.ServicerContext[Any, Any]
 
+_STREAM_BATCH = 500
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_EVENT_PAGE = 1000
@@ -55,6 +57,8 @@ class EventNotifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.version = 0
+        """Incremented by every notification: a waiter compares it with what it saw before reading."""
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -69,25 +73,39 @@ class EventNotifier:
             self._loop.call_soon_threadsafe(self._fire)
 
     def _fire(self) -> None:
+        self.version += 1
         if self._changed is not None:
+            # Every waiter holds the event it began waiting on; the next ones get a fresh one.
             self._changed.set()
+            self._changed = asyncio.Event()
         for listener in self._listeners:
             listener()
 
-    async def wait(self, seconds: float) -> None:
+    async def wait_after(self, version: int, seconds: float) -> bool:
+        """Wait until a notification later than `version` (at once if there was one), or `seconds` pass.
+        True if notified: none is missed between reading `version` and waiting."""
+        if self.version != version:
+            return True
         assert self._changed is not None
-        await wait_event(self._changed, seconds)
-        self._changed.clear()
+        return await wait_event(self._changed, seconds)
 
 
 class Backend:
     """What the servicers share: the domain services and the pool their blocking calls run on."""
 
-    def __init__(self, cases: CaseService, access: AccessService, executor: Executor, notifier: EventNotifier) -> None:
+    def __init__(
+        self,
+        cases: CaseService,
+        access: AccessService,
+        executor: Executor,
+        notifier: EventNotifier,
+        streams: OpenStreams | None = None,
+    ) -> None:
         self.cases = cases
         self.access = access
         self.executor = executor
         self.notifier = notifier
+        self.streams = streams or OpenStreams(StreamLimits())
         self.intake = IntakeBatcher(cases, self.run)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -251,24 +269,36 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
 
 
 class EventServicer(event_grpc.EventServiceServicer):
-    def __init__(self, backend: Backend, poll_seconds: float = 1.0) -> None:
+    def __init__(self, backend: Backend) -> None:
         self._b = backend
-        self._poll = poll_seconds
 
     async def StreamEvents(
         self, request: event_pb.StreamEventsRequest, context: Context
     ) -> AsyncIterator[event_pb.StreamEventsResponse]:
+        """The backlog after the cursor, then live events; bounded as node.api.streams describes."""
+        principal = current_principal()
         after = await self._b.call(context, _cursor, request.after_cursor, "after_cursor")
-        while True:
-            events = await self._b.call(
-                context, functools.partial(self._b.cases.list_events, after_seq=after, limit=500)
-            )
-            for event in events:
-                yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
-                after = event.seq
-            if not events:
-                # Woken at once by a commit in this process; the poll catches writers elsewhere.
-                await self._b.notifier.wait(self._poll)
+        notifier, limits = self._b.notifier, self._b.streams.limits
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + limits.max_age_seconds
+        with self._b.streams.opened(principal.token_id):
+            read = True
+            while True:
+                if read:
+                    version = notifier.version
+                    events = await self._b.call(
+                        context, functools.partial(self._b.cases.list_events, after_seq=after, limit=_STREAM_BATCH)
+                    )
+                    for event in events:
+                        yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
+                        after = event.seq
+                    if len(events) == _STREAM_BATCH:
+                        continue  # more backlog
+                if loop.time() >= ends_at:
+                    return  # the maximum age: the client resumes from its last cursor
+                if not await self._b.run(self._b.access.still_valid, principal.token_id):
+                    raise Unauthenticated("the bearer token was revoked or has expired; the stream ends")
+                read = await notifier.wait_after(version, min(CHECK_SECONDS, max(0.0, ends_at - loop.time())))
 
     async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
         def list_events() -> event_pb.ListEventsResponse:
