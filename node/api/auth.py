@@ -31,7 +31,8 @@ _READ = frozenset({Role.ANALYST, Role.LEA})
 _P = "/hotline.node.v1."
 METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}IntakeService/SubmitReport": frozenset({Role.INTAKE, Role.HASHER}),
-    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.HASHER, Role.ANALYST, Role.LEA}),
+    # Analysts read any report; intake callers only their own (or their group's): node.cases.queries.
+    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.HASHER, Role.ANALYST}),
     f"{_P}CaseService/GetItem": _READ,
     f"{_P}CaseService/ListItems": _READ,
     f"{_P}CaseService/GetItemTimeline": _READ,

@@ -111,7 +111,8 @@ def hosting_from_proto(message: pb.HostingFacts) -> HostingFacts:
 # ---------------------------------------------------------------------- responses
 
 
-def report_to_proto(report: Report) -> pb.Report:
+def report_to_proto(report: Report, *, show_new_item: bool) -> pb.Report:
+    """`show_new_item` for analysts only: to anyone else it would tell whether the URL was already known."""
     return pb.Report(
         report_id=report.report_id,
         received_at=timestamp(report.received_at),
@@ -119,8 +120,8 @@ def report_to_proto(report: Report) -> pb.Report:
         anonymous=report.reporter.anonymous,
         items=[
             # Nothing about known-content matching (known_content, state): an intake caller could probe the
-            # confidential lists with it. Analysts read the item.
-            pb.ReportedItem(item_id=i.item_id, url=i.url, new_item=i.new_item)
+            # confidential lists with it, or learn that police hold the item. Analysts read the item.
+            pb.ReportedItem(item_id=i.item_id, url=i.url, new_item=i.new_item and show_new_item)
             for i in report.items
         ],
     )

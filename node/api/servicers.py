@@ -133,11 +133,14 @@ class IntakeServicer(intake_grpc.IntakeServiceServicer):
     ) -> intake_pb.SubmitReportResponse:
         new_report = serde.report_request_from_proto(request)
         report = await self._b.intake.submit(current_principal(), new_report, request.request_id)
-        return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report))
+        return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report, show_new_item=False))
 
     async def GetReport(self, request: intake_pb.GetReportRequest, context: Context) -> intake_pb.GetReportResponse:
-        report = await self._b.call(context, self._b.cases.get_report, request.report_id)
-        return intake_pb.GetReportResponse(report=serde.report_to_proto(report))
+        principal = current_principal()
+        report = await self._b.call(context, self._b.cases.get_report, request.report_id, principal)
+        return intake_pb.GetReportResponse(
+            report=serde.report_to_proto(report, show_new_item=Role.ANALYST in principal.roles)
+        )
 
 
 class CaseServicer(case_grpc.CaseServiceServicer):

@@ -304,6 +304,9 @@ class Report:
     items: tuple[ReportedItem, ...]
     referrer_url: str = ""
     reporter: Reporter = Reporter()
+    submitted_by: str = ""
+    """The submitting token's name, and its group: who may read the report besides the analysts."""
+    submitted_group: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,8 +90,8 @@ class CaseService:
 
     # reads
 
-    def get_report(self, report_id: str) -> Report:
-        return self._queries.get_report(report_id)
+    def get_report(self, report_id: str, principal: Principal | None = None) -> Report:
+        return self._queries.get_report(report_id, principal)
 
     def get_item(self, item_id: str) -> Item:
         return self._queries.get_item(item_id)

@@ -84,6 +84,7 @@ def _report_columns(report: Report, principal: str, recorded_at: datetime) -> di
         "reporter_email": report.reporter.email,
         "reporter_reference": report.reporter.reference,
         "submitted_by": principal,
+        "submitted_group": report.submitted_group,
     }
 
 
