@@ -215,6 +215,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
             removal_deadline=config.removal_deadline,
             max_urls_per_report=config.max_urls_per_report,
             known_hashes=config.known_hashes,
+            lea_group_may_release=config.lea_group_may_release,
         ),
         store=store,
         clock=clock,

@@ -44,6 +44,7 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}CaseService/ListReceipts": _READ,
     f"{_P}LeaService/PlaceHold": frozenset({Role.LEA}),
     f"{_P}LeaService/ReleaseHold": frozenset({Role.LEA}),
+    f"{_P}LeaService/ClearRemoval": frozenset({Role.LEA}),
     f"{_P}EventService/StreamEvents": _READ,
     f"{_P}EventService/ListEvents": _READ,
     f"{_P}EventService/GetStatistics": _READ,

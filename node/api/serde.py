@@ -170,6 +170,8 @@ def _hold_to_proto(h: Hold) -> pb.Hold:
         released_at=timestamp(h.released_at),
         reference=h.reference,
         placed_by=h.placed_by,
+        cleared_at=timestamp(h.cleared_at),
+        cleared_by=h.cleared_by,
     )
 
 

@@ -270,6 +270,12 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
         item = await self._b.call(context, self._b.cases.release_hold, current_principal(), request.item_id)
         return lea_pb.ReleaseHoldResponse(item=serde.item_to_proto(item))
 
+    async def ClearRemoval(self, request: lea_pb.ClearRemovalRequest, context: Context) -> lea_pb.ClearRemovalResponse:
+        item = await self._b.call(
+            context, self._b.cases.clear_removal, current_principal(), request.item_id, request.request_id
+        )
+        return lea_pb.ClearRemovalResponse(item=serde.item_to_proto(item))
+
 
 class EventServicer(event_grpc.EventServiceServicer):
     def __init__(self, backend: Backend) -> None:

@@ -31,6 +31,8 @@ class CaseSettings:
     removal_deadline: timedelta = timedelta(hours=72)
     max_urls_per_report: int = 100
     max_hashes_per_url: int = 16
+    # Another LEA token of the placing token's group may release a hold (off: only the token that placed it).
+    lea_group_may_release: bool = False
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
 
 

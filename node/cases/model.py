@@ -219,6 +219,11 @@ class Hold:
     reference: str
     placed_by: str
     released_at: datetime | None = None
+    placed_by_group: str = ""
+    """The placing token's group (its agency): another token of it may release the hold where the node allows."""
+    cleared_at: datetime | None = None
+    """When the LEA cleared removal: the content may be removed (and the item closed) while the hold stands."""
+    cleared_by: str = ""
 
     def active_at(self, now: datetime) -> bool:
         if self.released_at is not None:

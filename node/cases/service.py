@@ -152,6 +152,9 @@ class CaseService:
     def release_hold(self, principal: Principal, item_id: str) -> Item:
         return self._actions.release_hold(principal, item_id)
 
+    def clear_removal(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        return self._actions.clear_removal(principal, item_id, request_id)
+
     # federation
 
     def withdraw_referral(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:

@@ -159,7 +159,18 @@ def _hosting(row: Row[Any]) -> HostingRecord:
 
 
 def _hold(row: Row[Any]) -> Hold:
-    return Hold(row.hold_id, row.item_id, row.placed_at, row.until, row.reference, row.placed_by, row.released_at)
+    return Hold(
+        row.hold_id,
+        row.item_id,
+        row.placed_at,
+        row.until,
+        row.reference,
+        row.placed_by,
+        row.released_at,
+        placed_by_group=row.placed_by_group,
+        cleared_at=row.cleared_at,
+        cleared_by=row.cleared_by,
+    )
 
 
 def _token(row: Row[Any]) -> StoredToken:

@@ -35,6 +35,12 @@ class LeaServiceStub:
     def __new__(cls, channel: _aio.Channel) -> LeaServiceAsyncStub: ...
     PlaceHold: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.PlaceHoldRequest, _lea_service_pb2.PlaceHoldResponse]
     ReleaseHold: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.ReleaseHoldRequest, _lea_service_pb2.ReleaseHoldResponse]
+    ClearRemoval: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.ClearRemovalRequest, _lea_service_pb2.ClearRemovalResponse]
+    """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+    reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+    Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+    release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+    """
 
 @_typing.type_check_only
 class LeaServiceAsyncStub(LeaServiceStub):
@@ -43,6 +49,12 @@ class LeaServiceAsyncStub(LeaServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     PlaceHold: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.PlaceHoldRequest, _lea_service_pb2.PlaceHoldResponse]  # type: ignore[assignment]
     ReleaseHold: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.ReleaseHoldRequest, _lea_service_pb2.ReleaseHoldResponse]  # type: ignore[assignment]
+    ClearRemoval: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.ClearRemovalRequest, _lea_service_pb2.ClearRemovalResponse]  # type: ignore[assignment]
+    """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+    reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+    Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+    release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+    """
 
 class LeaServiceServicer(metaclass=_abc_1.ABCMeta):
     """Law enforcement: holds protect an investigation by delaying the NTD. Role: lea."""
@@ -60,5 +72,17 @@ class LeaServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _lea_service_pb2.ReleaseHoldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_lea_service_pb2.ReleaseHoldResponse, _abc.Awaitable[_lea_service_pb2.ReleaseHoldResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ClearRemoval(
+        self,
+        request: _lea_service_pb2.ClearRemovalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lea_service_pb2.ClearRemovalResponse, _abc.Awaitable[_lea_service_pb2.ClearRemovalResponse]]:
+        """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+        reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+        Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+        release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+        """
 
 def add_LeaServiceServicer_to_server(servicer: LeaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
