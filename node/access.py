@@ -31,6 +31,8 @@ from node.errors import InvalidArgument, NotFound, Unauthenticated
 __all__ = [
     "CACHE_SECONDS",
     "LAST_USED_EVERY",
+    "MAX_EXPIRES_IN",
+    "MAX_OVERLAP",
     "TOKEN_EXPIRED",
     "TOKEN_REVOKED",
     "AccessService",
@@ -48,6 +50,8 @@ CACHE_SECONDS = 1.0
 how late a revocation, expiry or rotation made on another node sharing the database takes effect here."""
 LAST_USED_EVERY = timedelta(minutes=1)
 """A token's last-used time is written at most this often (per token and process)."""
+MAX_EXPIRES_IN = timedelta(days=3650)
+MAX_OVERLAP = timedelta(days=30)
 TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105 (a reason name, not a secret)
 TOKEN_REVOKED = "TOKEN_REVOKED"  # noqa: S105 (a reason name, not a secret)
 _UNKNOWN = "unknown bearer token"
@@ -123,8 +127,8 @@ class AccessService:
         role_set = frozenset(roles)
         if not role_set:
             raise InvalidArgument("a token needs at least one role", field="roles")
-        if expires_in is not None and expires_in <= timedelta(0):
-            raise InvalidArgument("must be a positive duration", field="expires_in")
+        if expires_in is not None and not timedelta(0) < expires_in <= MAX_EXPIRES_IN:
+            raise InvalidArgument(f"must be positive and at most {MAX_EXPIRES_IN.days} days", field="expires_in")
         token_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
@@ -149,8 +153,8 @@ class AccessService:
     def rotate_token(self, actor: str, token_id: str, overlap: timedelta) -> tuple[StoredToken, str]:
         """A new secret for the same token (same id, name, roles and group). The old secret stays valid for
         `overlap` (zero ends it at once), so clients can switch without downtime. Returns the new bearer string."""
-        if overlap < timedelta(0):
-            raise InvalidArgument("must not be negative", field="overlap")
+        if not timedelta(0) <= overlap <= MAX_OVERLAP:
+            raise InvalidArgument(f"must be between 0 and {MAX_OVERLAP.days} days", field="overlap")
         secret = secrets.token_urlsafe(32)
         now = self._clock.now()
         with self._store.transaction() as tx:

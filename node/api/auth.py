@@ -50,6 +50,7 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}EventService/GetStatistics": _READ,
     f"{_P}AdminService/CreateToken": frozenset({Role.ADMIN}),
     f"{_P}AdminService/RevokeToken": frozenset({Role.ADMIN}),
+    f"{_P}AdminService/RotateToken": frozenset({Role.ADMIN}),
     f"{_P}AdminService/ListTokens": frozenset({Role.ADMIN}),
     f"{_P}AdminService/ImportKnownHashes": frozenset({Role.ADMIN}),
 }

@@ -252,4 +252,8 @@ def token_to_proto(token: StoredToken) -> admin_pb.TokenInfo:
         roles=sorted(enum_to_proto(r) for r in token.roles),  # type: ignore[misc]
         created_at=timestamp(token.created_at),
         revoked_at=timestamp(token.revoked_at),
+        expires_at=timestamp(token.expires_at),
+        last_used_at=timestamp(token.last_used_at),
+        group=token.group,
+        previous_secret_valid_until=timestamp(token.previous_valid_until),
     )

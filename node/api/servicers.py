@@ -345,10 +345,23 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
 
         def create() -> admin_pb.CreateTokenResponse:
             roles = [proto_types.enum_from_proto(Role, r, field=f"roles[{i}]") for i, r in enumerate(request.roles)]
-            token, secret = self._b.access.create_token(actor, request.name, roles)
+            expires_in = request.expires_in.ToTimedelta() if request.HasField("expires_in") else None
+            token, secret = self._b.access.create_token(
+                actor, request.name, roles, expires_in=expires_in, group=request.group
+            )
             return admin_pb.CreateTokenResponse(token=serde.token_to_proto(token), secret=secret)
 
         return await self._b.call(context, create)
+
+    async def RotateToken(self, request: admin_pb.RotateTokenRequest, context: Context) -> admin_pb.RotateTokenResponse:
+        actor = current_principal().name
+
+        def rotate() -> admin_pb.RotateTokenResponse:
+            token_id = check_token_id(request.token_id, field="token_id")
+            token, secret = self._b.access.rotate_token(actor, token_id, request.overlap.ToTimedelta())
+            return admin_pb.RotateTokenResponse(token=serde.token_to_proto(token), secret=secret)
+
+        return await self._b.call(context, rotate)
 
     async def RevokeToken(self, request: admin_pb.RevokeTokenRequest, context: Context) -> admin_pb.RevokeTokenResponse:
         token = await self._b.call(context, self._b.access.revoke_token, current_principal().name, request.token_id)

@@ -7,15 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from node import access as access_module
 from node.access import CACHE_SECONDS, LAST_USED_EVERY, TOKEN_EXPIRED, AccessService
+from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
+from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.auth_guard import AUTH_THROTTLED, AuthGuard, peer_address
 from node.api.client import NodeClient
 from node.app import Node, build_node
@@ -210,3 +214,69 @@ async def test_failed_authentications_are_throttled_counted_and_logged_without_t
     text = logged.out + logged.err
     assert "auth.failed" in text and "0123456789abcdef" in text
     assert secret not in text
+
+
+async def test_the_admin_api_creates_with_an_expiry_and_a_group_and_rotates(served: Any) -> None:
+    created = await served.admin.admin.CreateToken(
+        admin_pb.CreateTokenRequest(
+            name="agency-tool",
+            roles=[pb.ROLE_LEA],
+            group="kripo",
+            expires_in=duration_pb2.Duration(seconds=86_400),
+        )
+    )
+    info = created.token
+    assert info.group == "kripo" and info.expires_at.ToDatetime() - info.created_at.ToDatetime() == timedelta(days=1)
+    rotated = await served.admin.admin.RotateToken(
+        admin_pb.RotateTokenRequest(token_id=info.token_id, overlap=duration_pb2.Duration(seconds=3600))
+    )
+    assert rotated.secret != created.secret and rotated.secret.startswith(f"hx_{info.token_id}_")
+    assert rotated.token.previous_secret_valid_until.ToDatetime() - served.clock.now().replace(
+        tzinfo=None
+    ) == timedelta(hours=1)
+    listed = await served.admin.admin.ListTokens(admin_pb.ListTokensRequest(page_size=100))
+    mine = next(t for t in listed.tokens if t.token_id == info.token_id)
+    assert mine.group == "kripo" and mine.HasField("expires_at")
+
+
+@pytest.mark.parametrize(
+    ("request_for", "field"),
+    [
+        (
+            lambda: admin_pb.CreateTokenRequest(
+                name="t", roles=[pb.ROLE_LEA], expires_in=duration_pb2.Duration(seconds=-1)
+            ),
+            "expires_in",
+        ),
+        (
+            lambda: admin_pb.CreateTokenRequest(
+                name="t", roles=[pb.ROLE_LEA], expires_in=duration_pb2.Duration(seconds=315_537_897_599)
+            ),
+            "expires_in",
+        ),
+        (lambda: admin_pb.CreateTokenRequest(name="t", roles=[pb.ROLE_LEA], group="has space"), "group"),
+    ],
+)
+async def test_create_token_refuses_a_bad_expiry_or_group(
+    served: Any, request_for: Callable[[], Any], field: str
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await served.admin.admin.CreateToken(request_for())
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert field in (refused.value.details() or "")
+    listed = await served.admin.admin.ListTokens(admin_pb.ListTokensRequest(page_size=100))
+    assert "t" not in {t.name for t in listed.tokens}
+
+
+async def test_rotate_token_refuses_an_unknown_token_and_a_long_overlap(served: Any) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await served.admin.admin.RotateToken(admin_pb.RotateTokenRequest(token_id="0123456789abcdef"))
+    assert unknown.value.code() is grpc.StatusCode.NOT_FOUND
+    lea_id = served.tokens[Role.LEA].split("_")[1]
+    with pytest.raises(grpc.aio.AioRpcError) as long:
+        await served.admin.admin.RotateToken(
+            admin_pb.RotateTokenRequest(token_id=lea_id, overlap=duration_pb2.Duration(seconds=31 * 86_400))
+        )
+    assert long.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "overlap" in (long.value.details() or "")
+    # The token still works with its one secret.
+    await served.lea.events.GetStatistics(event_pb.GetStatisticsRequest())
