@@ -25,10 +25,12 @@ from node.access import AccessService
 from node.api._gen.hotline.exchange.v1 import envelope_pb2
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as exchange_pb
 from node.api.auth import AuthInterceptor
+from node.api.auth_guard import AuthGuard
 from node.api.boundary import Boundary, GuardAll
 from node.api.health import NodeHealth
 from node.api.reflection import enable_reflection
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
+from node.api.streams import CHECK_SECONDS, OpenStreams, StreamLimits
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
@@ -37,7 +39,7 @@ from node.crypto.audit import Checkpoint, CheckpointError, load_or_create_audit_
 from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.crypto.tls import cert_not_after
-from node.errors import DomainError, InvalidArgument
+from node.errors import DomainError, InvalidArgument, StoreUnavailable
 from node.exchange.admin import FederationAdmin, RosterSummary, roster_summary
 from node.exchange.delivery import TransportError
 from node.exchange.node_exchange import NodeExchange
@@ -114,7 +116,8 @@ class Node:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
-        backend = Backend(self.cases, self.access, self.executor, self.notifier, self.federation_admin())
+        streams = OpenStreams(StreamLimits(self.config.streams_per_token, self.config.stream_max_age_seconds))
+        backend = Backend(self.cases, self.access, self.executor, self.notifier, self.federation_admin(), streams)
         exchange = self.exchange
         health = NodeHealth(
             API_SERVICES,
@@ -124,6 +127,11 @@ class Node:
         )
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
+        guard = AuthGuard(
+            self.config.auth_failure_burst,
+            self.config.auth_failures_per_minute,
+            self.metrics.auth.failed if self.metrics is not None else None,
+        )
         server = aio.server(
             interceptors=[
                 *counted,
@@ -131,6 +139,7 @@ class Node:
                     self.access,
                     backend.run,
                     Boundary(health.store_unavailable, self.config.max_message_bytes),
+                    guard,
                 ),
             ],
             options=[
@@ -196,6 +205,19 @@ class Node:
 
             self.scheduler.every(self.config.notices.poll.total_seconds(), "notice-dispatch", dispatch_notices)
 
+        seen = [await backend.run(self.store.last_event_seq)]
+
+        async def event_watermark() -> None:
+            """Wakes the event streams when another node sharing the database has written events."""
+            try:
+                newest = await backend.run(self.store.last_event_seq)
+            except StoreUnavailable:
+                return  # health reports the outage; the streams carry on once the store answers
+            if newest != seen[0]:
+                seen[0] = newest
+                self.notifier.notify()
+
+        self.scheduler.every(CHECK_SECONDS, "event-watermark", event_watermark)
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()
@@ -302,6 +324,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
             max_urls_per_report=config.max_urls_per_report,
             max_report_age=config.max_report_age,
             known_hashes=config.known_hashes,
+            lea_group_may_release=config.lea_group_may_release,
         ),
         store=store,
         clock=clock,

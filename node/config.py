@@ -123,6 +123,14 @@ class NodeConfig:
     retention: timedelta = timedelta(days=365)
     retention_check_seconds: float = 3600.0
     log_format: str = "auto"  # JSON lines unless stderr is a terminal
+    # Another LEA token of the same group (agency) may release a hold; off: only the token that placed it.
+    lea_group_may_release: bool = False
+    # Failed authentications per peer address: a token bucket of this many, refilled at this rate per minute.
+    auth_failure_burst: int = 100
+    auth_failures_per_minute: float = 60.0
+    # Open StreamEvents per token, and how long one stream lasts (the client resumes from its cursor).
+    streams_per_token: int = 8
+    stream_max_age_seconds: float = 3600.0
     # Which known-hash source wins where sources disagree, and whether "known not illegal" is kept (hints only).
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
     hosting: HostingConfig = field(default_factory=HostingConfig)
@@ -222,6 +230,11 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str], paths: _Paths) -> Nod
         retention=timedelta(days=_num(node, "retention_days", 365, 1, 36_500)),
         retention_check_seconds=_num(node, "retention_check_seconds", 3600, 1, 7 * 86_400),
         log_format=log_format,
+        lea_group_may_release=_flag(node, "lea_group_may_release"),
+        auth_failure_burst=_int(node, "auth_failure_burst", 100, 1, 1_000_000),
+        auth_failures_per_minute=_num(node, "auth_failures_per_minute", 60, 0.1, 1_000_000),
+        streams_per_token=_int(node, "streams_per_token", 8, 1, 10_000),
+        stream_max_age_seconds=_num(node, "stream_max_age_seconds", 3600, 1, 7 * 86_400),
         known_hashes=_known_hashes(node),
         hosting=_hosting(_table(raw, "hosting", "hosting"), paths),
     )
@@ -407,6 +420,13 @@ def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
     if not isinstance(learn_not_illegal, bool):
         raise InvalidArgument("must be true or false", field="node.learn_not_illegal")
     return KnownHashPolicy(tuple(precedence), learn_not_illegal)
+
+
+def _flag(node: Mapping[str, Any], key: str) -> bool:
+    value = node.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidArgument("must be true or false", field=f"node.{key}")
+    return value
 
 
 def _metrics(raw: Any) -> MetricsConfig | None:

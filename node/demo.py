@@ -136,10 +136,11 @@ async def _drive(
             )
         )
         for reported_item in response.report.items:
-            if reported_item.new_item:
-                key = next(k for k, u in urls.items() if k not in item_ids and _same(u, reported_item.url))
-                item_ids[key] = reported_item.item_id
-            joined = "new item" if reported_item.new_item else "joined the open item"
+            # The reply says only ids (not whether the URL was known before); the demo knows its own URLs.
+            known_ids = set(item_ids.values())
+            key = next(k for k, u in urls.items() if _same(u, reported_item.url))
+            item_ids.setdefault(key, reported_item.item_id)
+            joined = "joined the open item" if reported_item.item_id in known_ids else "new item"
             # The reply says nothing about known content (it would be an oracle): the analyst's view does.
             item = (await analyst.cases.GetItem(case_pb.GetItemRequest(item_id=reported_item.item_id))).item
             known = ", known content: classified automatically" if item.known_content else ""

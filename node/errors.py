@@ -133,9 +133,22 @@ class Unauthenticated(DomainError):
 
 
 class ResourceExhausted(DomainError):
-    """A size or rate limit was exceeded (RESOURCE_EXHAUSTED)."""
+    """A size or rate limit was exceeded (RESOURCE_EXHAUSTED). `retry_after` (seconds), when set, is sent as
+    google.rpc.RetryInfo: the caller may try again after that long."""
 
     default_reason = Reason.LIMIT_EXCEEDED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        reason: Reason | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, field=field, reason=reason, metadata=metadata)
+        self.retry_after = retry_after
 
 
 class Aborted(DomainError):

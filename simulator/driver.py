@@ -71,6 +71,7 @@ class CaseSystems:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._started: set[tuple[str, str, int]] = set()
         self._cursors: dict[str, str] = {}
+        self._items_seen: set[tuple[str, str]] = set()  # (node, item id) whose flow has started
         self._stopping = False
 
     # ------------------------------------------------------------------------------------------ running
@@ -177,8 +178,10 @@ class CaseSystems:
         self.stats.submitted += 1
         reported = response.report.items[0]
         self.stats.origin_items[plan.n] = (plan.origin, reported.item_id)
-        if not reported.new_item:
+        # The intake reply gives ids only (not whether the URL was known): an item seen before joined its flow.
+        if (plan.origin, reported.item_id) in self._items_seen:
             return  # joined an open item: that item's flow goes on
+        self._items_seen.add((plan.origin, reported.item_id))
         # The intake reply says nothing about known content; the case system reads the item as an analyst.
         got = await self._try(plan.origin, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=reported.item_id)))
         if got is None:

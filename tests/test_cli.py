@@ -40,6 +40,56 @@ def test_create_token_prints_the_secret_once(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "exists already" in again.output
 
 
+def test_tokens_create_with_an_expiry_rotate_with_an_overlap_and_list(tmp_path: Path) -> None:
+    import json
+
+    path = str(config(tmp_path))
+    created = runner.invoke(
+        app,
+        [
+            "tokens",
+            "create",
+            "-c",
+            path,
+            "--name",
+            "police-1",
+            "--role",
+            "lea",
+            "--group",
+            "kripo",
+            "--expires-in",
+            "30d",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    assert "expires" in created.output
+    first = created.output.splitlines()[-1]
+    token_id = first.split("_")[1]
+    rotated = runner.invoke(app, ["tokens", "rotate", token_id, "-c", path, "--overlap", "1h"])
+    assert rotated.exit_code == 0, rotated.output
+    second = rotated.output.splitlines()[-1]
+    assert second.startswith(f"hx_{token_id}_") and second != first
+    listed = runner.invoke(app, ["tokens", "list", "-c", path, "--json"])
+    assert listed.exit_code == 0, listed.output
+    (row,) = json.loads(listed.output)
+    assert (row["token_id"], row["group"], row["roles"]) == (token_id, "kripo", ["lea"])
+    assert row["expires_at"] and row["previous_secret_valid_until"] and not row["revoked_at"]
+    assert first.split("_", 2)[2] not in listed.output and second.split("_", 2)[2] not in listed.output
+    revoked = runner.invoke(app, ["tokens", "revoke", token_id, "-c", path])
+    assert revoked.exit_code == 0 and "revoked" in revoked.output
+
+
+def test_tokens_refuse_a_bad_duration_and_an_unknown_token_in_one_line(tmp_path: Path) -> None:
+    path = str(config(tmp_path))
+    bad = runner.invoke(
+        app, ["create-token", "-c", path, "--name", "form", "--role", "intake", "--expires-in", "thirty days"]
+    )
+    assert bad.exit_code == 2
+    assert "--expires-in must be a number and a unit" in bad.output and "Traceback" not in bad.output
+    unknown = runner.invoke(app, ["tokens", "rotate", "0123456789abcdef", "-c", path])
+    assert unknown.exit_code == 2 and "no token" in unknown.output and "Traceback" not in unknown.output
+
+
 def test_import_hashes_is_all_or_nothing(tmp_path: Path) -> None:
     good = tmp_path / "good.csv"
     good.write_text(

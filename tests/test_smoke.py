@@ -9,4 +9,4 @@ async def test_a_served_node_takes_a_report(served: Served) -> None:
         intake_pb.SubmitReportRequest(urls=[intake_pb.ReportedUrl(url="https://nl.host.example/a")])
     )
     assert len(response.report.items) == 1
-    assert response.report.items[0].new_item
+    assert response.report.items[0].item_id

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from grpc import aio
 
-from node.access import AccessService
+from node.access import AccessService, token_id_of
+from node.api.auth_guard import AUTH_THROTTLED, AuthGuard, peer_address
 from node.api.boundary import Boundary
 from node.cases.model import Principal, Role
-from node.errors import PermissionDenied, Reason, Unauthenticated
+from node.errors import PermissionDenied, Reason, ResourceExhausted, Unauthenticated
 
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
@@ -30,7 +31,8 @@ _READ = frozenset({Role.ANALYST, Role.LEA})
 _P = "/hotline.node.v1."
 METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}IntakeService/SubmitReport": frozenset({Role.INTAKE, Role.HASHER}),
-    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.HASHER, Role.ANALYST, Role.LEA}),
+    # Analysts read any report; intake callers only their own (or their group's): node.cases.queries.
+    f"{_P}IntakeService/GetReport": frozenset({Role.INTAKE, Role.HASHER, Role.ANALYST}),
     f"{_P}CaseService/GetItem": _READ,
     f"{_P}CaseService/ListItems": _READ,
     f"{_P}CaseService/GetItemTimeline": _READ,
@@ -42,11 +44,13 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}CaseService/ListReceipts": _READ,
     f"{_P}LeaService/PlaceHold": frozenset({Role.LEA}),
     f"{_P}LeaService/ReleaseHold": frozenset({Role.LEA}),
+    f"{_P}LeaService/ClearRemoval": frozenset({Role.LEA}),
     f"{_P}EventService/StreamEvents": _READ,
     f"{_P}EventService/ListEvents": _READ,
     f"{_P}EventService/GetStatistics": _READ,
     f"{_P}AdminService/CreateToken": frozenset({Role.ADMIN}),
     f"{_P}AdminService/RevokeToken": frozenset({Role.ADMIN}),
+    f"{_P}AdminService/RotateToken": frozenset({Role.ADMIN}),
     f"{_P}AdminService/ListTokens": frozenset({Role.ADMIN}),
     f"{_P}AdminService/ImportKnownHashes": frozenset({Role.ADMIN}),
     f"{_P}FederationAdminService/GetFederationStatus": frozenset({Role.ADMIN}),
@@ -71,10 +75,17 @@ def current_principal() -> Principal:
 class AuthInterceptor(aio.ServerInterceptor):
     """Puts every RPC inside the error boundary; an integrator RPC authenticates and authorises first."""
 
-    def __init__(self, access: AccessService, run: Callable[..., Awaitable[Any]], boundary: Boundary) -> None:
+    def __init__(
+        self,
+        access: AccessService,
+        run: Callable[..., Awaitable[Any]],
+        boundary: Boundary,
+        guard: AuthGuard | None = None,
+    ) -> None:
         self._access = access
         self._run = run  # runs a blocking call off the event loop
         self._boundary = boundary
+        self._guard = guard or AuthGuard()
 
     async def intercept_service(
         self,
@@ -90,12 +101,12 @@ class AuthInterceptor(aio.ServerInterceptor):
             return handler if handler.stream_stream is not None else self._boundary.guard(handler, method)
         metadata = handler_call_details.invocation_metadata or ()
 
-        async def enter() -> None:
-            _principal.set(await self._authorise(method, metadata))
+        async def enter(context: aio.ServicerContext[Any, Any]) -> None:
+            _principal.set(await self._authorise(method, metadata, peer_address(context.peer() or "")))
 
         return self._boundary.guard(handler, method, enter)
 
-    async def _authorise(self, method: str, metadata: Any) -> Principal:
+    async def _authorise(self, method: str, metadata: Any, address: str) -> Principal:
         values = [v for k, v in metadata if k == "authorization"]
         if not values:
             raise Unauthenticated("missing 'authorization: Bearer <token>' metadata", reason=Reason.TOKEN_MISSING)
@@ -103,9 +114,19 @@ class AuthInterceptor(aio.ServerInterceptor):
         scheme, _, presented = header.partition(" ")
         if scheme.lower() != "bearer" or not presented:
             raise Unauthenticated("the authorization metadata must read 'Bearer <token>'")
-        principal = self._access.authenticate_cached(presented.strip())
-        if principal is None:
-            principal = await self._run(self._access.authenticate, presented.strip())
+        presented = presented.strip()
+        try:
+            self._guard.admit(address)
+        except ResourceExhausted:
+            self._guard.failed(address, token_id_of(presented), AUTH_THROTTLED)
+            raise
+        try:
+            principal = self._access.authenticate_cached(presented)
+            if principal is None:
+                principal = await self._run(self._access.authenticate, presented)
+        except Unauthenticated as error:
+            self._guard.failed(address, token_id_of(presented), str(error.reason or Reason.TOKEN_INVALID))
+            raise
         needed = METHOD_ROLES.get(method)
         if needed is None:
             raise PermissionDenied(f"{method} is not open to integrators", reason=Reason.METHOD_NOT_OPEN)

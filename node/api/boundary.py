@@ -62,10 +62,15 @@ class Boundary:
         self._max_message_bytes = max_message_bytes
 
     def guard(
-        self, handler: Any, method: str, enter: Callable[[], Awaitable[None]] | None = None, *, check: bool = True
+        self,
+        handler: Any,
+        method: str,
+        enter: Callable[[Context], Awaitable[None]] | None = None,
+        *,
+        check: bool = True,
     ) -> Handler:
-        """`handler` inside the boundary. `enter` runs first (authentication); `check` validates the request's
-        string fields."""
+        """`handler` inside the boundary. `enter` runs first (authentication, given the call's context);
+        `check` validates the request's string fields."""
         deserializer = handler.request_deserializer
 
         def decode(raw: bytes) -> Any:
@@ -76,9 +81,9 @@ class Boundary:
             except Exception:  # any parse failure: the call answers INVALID_ARGUMENT once it is authenticated
                 return _UNDECODABLE
 
-        async def admit(request: Any) -> Any:
+        async def admit(request: Any, context: Context) -> Any:
             if enter is not None:
-                await enter()
+                await enter(context)
             if isinstance(request, _Oversized):
                 limit = self._max_message_bytes
                 raise ResourceExhausted(
@@ -105,7 +110,7 @@ class Boundary:
         async def once(request: Any, context: Context) -> Any:
             """A unary call, or a stream its handler writes with context.write (as Health/Watch does)."""
             try:
-                return await inner(await admit(request), context)
+                return await inner(await admit(request, context), context)
             except aio.AbortError:
                 raise
             except Exception as error:
@@ -113,7 +118,7 @@ class Boundary:
 
         async def stream(request: Any, context: Context) -> AsyncIterator[Any]:
             try:
-                async for response in inner(await admit(request), context):
+                async for response in inner(await admit(request, context), context):
                     yield response
             except aio.AbortError:
                 raise

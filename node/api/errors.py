@@ -89,6 +89,10 @@ def to_grpc_status(error: DomainError, reference: str = "") -> grpc.Status:
     metadata = {"field": error.field} if error.field else {}
     metadata.update(error.metadata)
     details.append(error_details_pb2.ErrorInfo(reason=str(reason), domain=DOMAIN, metadata=metadata))
+    if isinstance(error, ResourceExhausted) and error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(max(1, round(error.retry_after * 1e9)))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
     return _status(code, str(error), details, reference)
 
 

@@ -113,7 +113,8 @@ def hosting_from_proto(message: pb.HostingFacts) -> HostingFacts:
 # ---------------------------------------------------------------------- responses
 
 
-def report_to_proto(report: Report) -> pb.Report:
+def report_to_proto(report: Report, *, show_new_item: bool) -> pb.Report:
+    """`show_new_item` for analysts only: to anyone else it would tell whether the URL was already known."""
     return pb.Report(
         report_id=report.report_id,
         received_at=timestamp(report.received_at),
@@ -121,8 +122,8 @@ def report_to_proto(report: Report) -> pb.Report:
         anonymous=report.reporter.anonymous,
         items=[
             # Nothing about known-content matching (known_content, state): an intake caller could probe the
-            # confidential lists with it. Analysts read the item.
-            pb.ReportedItem(item_id=i.item_id, url=i.url, new_item=i.new_item)
+            # confidential lists with it, or learn that police hold the item. Analysts read the item.
+            pb.ReportedItem(item_id=i.item_id, url=i.url, new_item=i.new_item and show_new_item)
             for i in report.items
         ],
     )
@@ -180,6 +181,8 @@ def _hold_to_proto(h: Hold) -> pb.Hold:
         released_at=timestamp(h.released_at),
         reference=h.reference,
         placed_by=h.placed_by,
+        cleared_at=timestamp(h.cleared_at),
+        cleared_by=h.cleared_by,
     )
 
 
@@ -267,4 +270,8 @@ def token_to_proto(token: StoredToken) -> admin_pb.TokenInfo:
         roles=sorted(enum_to_proto(r) for r in token.roles),  # type: ignore[misc]
         created_at=timestamp(token.created_at),
         revoked_at=timestamp(token.revoked_at),
+        expires_at=timestamp(token.expires_at),
+        last_used_at=timestamp(token.last_used_at),
+        group=token.group,
+        previous_secret_valid_until=timestamp(token.previous_valid_until),
     )

@@ -32,11 +32,12 @@ from node.api.auth import current_principal
 from node.api.federation_admin import SERVICE_NAME as FEDERATION_ADMIN
 from node.api.federation_admin import FederationAdminServicer
 from node.api.intake_batcher import IntakeBatcher
+from node.api.streams import CHECK_SECONDS, OpenStreams, StreamLimits
 from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
 from node.cases.service import CaseService
-from node.errors import InvalidArgument, Reason
+from node.errors import InvalidArgument, Reason, Unauthenticated
 from node.exchange.admin import FederationAdmin
 from node.hashes import ContentHash
 
@@ -45,6 +46,7 @@ __all__ = ["API_SERVICES", "Backend", "EventNotifier", "add_servicers"]
 T = TypeVar("T")
 Context = aio.ServicerContext[Any, Any]
 
+_STREAM_BATCH = 500
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 MAX_EVENT_PAGE = 1000
@@ -59,6 +61,8 @@ class EventNotifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
         self._listeners: list[Callable[[], None]] = []
+        self.version = 0
+        """Incremented by every notification: a waiter compares it with what it saw before reading."""
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -73,15 +77,21 @@ class EventNotifier:
             self._loop.call_soon_threadsafe(self._fire)
 
     def _fire(self) -> None:
+        self.version += 1
         if self._changed is not None:
+            # Every waiter holds the event it began waiting on; the next ones get a fresh one.
             self._changed.set()
+            self._changed = asyncio.Event()
         for listener in self._listeners:
             listener()
 
-    async def wait(self, seconds: float) -> None:
+    async def wait_after(self, version: int, seconds: float) -> bool:
+        """Wait until a notification later than `version` (at once if there was one), or `seconds` pass.
+        True if notified: none is missed between reading `version` and waiting."""
+        if self.version != version:
+            return True
         assert self._changed is not None
-        await wait_event(self._changed, seconds)
-        self._changed.clear()
+        return await wait_event(self._changed, seconds)
 
 
 class Backend:
@@ -94,12 +104,14 @@ class Backend:
         executor: Executor,
         notifier: EventNotifier,
         federation: FederationAdmin,
+        streams: OpenStreams | None = None,
     ) -> None:
         self.cases = cases
         self.federation = federation
         self.access = access
         self.executor = executor
         self.notifier = notifier
+        self.streams = streams or OpenStreams(StreamLimits())
         self.intake = IntakeBatcher(cases, self.run)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
@@ -127,11 +139,14 @@ class IntakeServicer(intake_grpc.IntakeServiceServicer):
     ) -> intake_pb.SubmitReportResponse:
         new_report = serde.report_request_from_proto(request)
         report = await self._b.intake.submit(current_principal(), new_report, request.request_id)
-        return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report))
+        return intake_pb.SubmitReportResponse(report=serde.report_to_proto(report, show_new_item=False))
 
     async def GetReport(self, request: intake_pb.GetReportRequest, context: Context) -> intake_pb.GetReportResponse:
-        report = await self._b.call(context, self._b.cases.get_report, request.report_id)
-        return intake_pb.GetReportResponse(report=serde.report_to_proto(report))
+        principal = current_principal()
+        report = await self._b.call(context, self._b.cases.get_report, request.report_id, principal)
+        return intake_pb.GetReportResponse(
+            report=serde.report_to_proto(report, show_new_item=Role.ANALYST in principal.roles)
+        )
 
 
 class CaseServicer(case_grpc.CaseServiceServicer):
@@ -270,34 +285,53 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
         )
         return lea_pb.ReleaseHoldResponse(item=serde.item_to_proto(item))
 
+    async def ClearRemoval(self, request: lea_pb.ClearRemovalRequest, context: Context) -> lea_pb.ClearRemovalResponse:
+        item = await self._b.call(
+            context, self._b.cases.clear_removal, current_principal(), request.item_id, request.request_id
+        )
+        return lea_pb.ClearRemovalResponse(item=serde.item_to_proto(item))
+
 
 class EventServicer(event_grpc.EventServiceServicer):
-    def __init__(self, backend: Backend, poll_seconds: float = 1.0, heartbeat_seconds: float = 30.0) -> None:
+    def __init__(self, backend: Backend, heartbeat_seconds: float = 30.0) -> None:
         self._b = backend
-        self._poll = poll_seconds
         self._heartbeat = heartbeat_seconds
 
     async def StreamEvents(
         self, request: event_pb.StreamEventsRequest, context: Context
     ) -> AsyncIterator[event_pb.StreamEventsResponse]:
+        """The backlog after the cursor, then live events; bounded as node.api.streams describes."""
+        principal = current_principal()
         after = await self._b.call(context, _cursor, request.after_cursor, "after_cursor")
-        clock = asyncio.get_running_loop().time
-        last_sent = clock()
-        while True:
-            events = await self._b.call(
-                context, functools.partial(self._b.cases.list_events, after_seq=after, limit=500)
-            )
-            for event in events:
-                yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
-                after = event.seq
-                last_sent = clock()
-            if not events:
-                idle = clock() - last_sent
-                if idle >= self._heartbeat:
+        notifier, limits = self._b.notifier, self._b.streams.limits
+        loop = asyncio.get_running_loop()
+        ends_at = loop.time() + limits.max_age_seconds
+        last_sent = loop.time()
+        with self._b.streams.opened(principal.token_id):
+            read = True
+            while True:
+                if read:
+                    version = notifier.version
+                    events = await self._b.call(
+                        context, functools.partial(self._b.cases.list_events, after_seq=after, limit=_STREAM_BATCH)
+                    )
+                    for event in events:
+                        yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
+                        after = event.seq
+                        last_sent = loop.time()
+                    if len(events) == _STREAM_BATCH:
+                        continue  # more backlog
+                now = loop.time()
+                if now >= ends_at:
+                    return  # the maximum age: the client resumes from its last cursor
+                if now - last_sent >= self._heartbeat:
                     yield event_pb.StreamEventsResponse()  # a heartbeat: no event
-                    last_sent, idle = clock(), 0.0
-                # Woken at once by a commit in this process; the poll catches writers elsewhere.
-                await self._b.notifier.wait(min(self._poll, self._heartbeat - idle))
+                    last_sent = now
+                if not await self._b.run(self._b.access.still_valid, principal.token_id):
+                    raise Unauthenticated("the bearer token was revoked or has expired; the stream ends")
+                # Woken at once by a commit; at the latest for the next heartbeat, token check or the end of age.
+                wait = min(CHECK_SECONDS, ends_at - now, self._heartbeat - (now - last_sent))
+                read = await notifier.wait_after(version, max(0.0, wait))
 
     async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
         def list_events() -> event_pb.ListEventsResponse:
@@ -338,10 +372,23 @@ class AdminServicer(admin_grpc.AdminServiceServicer):
 
         def create() -> admin_pb.CreateTokenResponse:
             roles = [proto_types.enum_from_proto(Role, r, field=f"roles[{i}]") for i, r in enumerate(request.roles)]
-            token, secret = self._b.access.create_token(actor, request.name, roles)
+            expires_in = request.expires_in.ToTimedelta() if request.HasField("expires_in") else None
+            token, secret = self._b.access.create_token(
+                actor, request.name, roles, expires_in=expires_in, group=request.group
+            )
             return admin_pb.CreateTokenResponse(token=serde.token_to_proto(token), secret=secret)
 
         return await self._b.call(context, create)
+
+    async def RotateToken(self, request: admin_pb.RotateTokenRequest, context: Context) -> admin_pb.RotateTokenResponse:
+        actor = current_principal().name
+
+        def rotate() -> admin_pb.RotateTokenResponse:
+            token_id = check_token_id(request.token_id, field="token_id")
+            token, secret = self._b.access.rotate_token(actor, token_id, request.overlap.ToTimedelta())
+            return admin_pb.RotateTokenResponse(token=serde.token_to_proto(token), secret=secret)
+
+        return await self._b.call(context, rotate)
 
     async def RevokeToken(self, request: admin_pb.RevokeTokenRequest, context: Context) -> admin_pb.RevokeTokenResponse:
         token = await self._b.call(context, self._b.access.revoke_token, current_principal().name, request.token_id)

@@ -1,9 +1,16 @@
 """The domestic flow on an item this node is assigned: the actions taken on it (LEA notified, NTD sent,
 removed, gone, moved), which state allows which, and the LEA's holds on the NTD.
+
+A hold belongs to the LEA token that placed it: only that token releases or clears it (another token of its
+group too, with the node's `lea_group_may_release`). While a hold is active, removal waits: CONTENT_REMOVED is
+refused (HOLD_ACTIVE) unless the LEA has recorded a clearance, and content found unavailable at the host is
+recorded as an observation that leaves the item open and the hold in place. Once cleared, a removal closes
+the item and ends the hold with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -17,9 +24,15 @@ from node.cases.refusals import hold_metadata, state_metadata
 from node.cases.requests import NewAction, check_country, check_note, check_request_id, check_text
 from node.cases.results import RecordedAction
 from node.cases.workflow import ItemWorkflow
-from node.errors import FailedPrecondition, InvalidArgument, Reason
+from node.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Reason
 
-__all__ = ["Actions"]
+__all__ = ["HOLD_ACTIVE", "NOT_OWNER", "NO_ACTIVE_HOLD", "Actions"]
+
+HOLD_ACTIVE = Reason.HOLD_ACTIVE
+"""An LEA hold forbids the call (an NTD, a removal) until it is released or, for a removal, cleared."""
+NOT_OWNER = Reason.NOT_OWNER
+"""The hold was placed by another LEA token (of another group, or the node does not let a group share)."""
+NO_ACTIVE_HOLD = Reason.NO_ACTIVE_HOLD
 
 # The states in which each action an analyst records is allowed (NOT_ILLEGAL is recorded by assessing).
 _ALLOWED_IN: dict[ActionType, tuple[ItemState, ...]] = {
@@ -68,11 +81,30 @@ class Actions:
                 item.ntd_sent_at = now
                 item.deadline_at = now + self._ctx.settings.removal_deadline
                 item.state = ItemState.NTD_SENT
+            hold = item.active_hold if item.active_hold and item.active_hold.active_at(now) else None
             recorded = self._workflow.record_action_txn(
                 tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to
             )
             if self._ctx.notices is not None:  # the LEA notice or the NTD, queued with the action
                 self._ctx.notices.action_recorded(tx, item, action.type, now)
+            if action.type is ActionType.CONTENT_UNAVAILABLE and hold is not None and hold.cleared_at is None:
+                # Gone at the host while police hold it: an observation only; the item and the hold stay.
+                self._ctx.event(tx, EventKind.HOLD_REMOVAL_OBSERVED, now, item=item, detail=hold.hold_id)
+                result = RecordedAction(item, recorded)
+                cmd.done(item, detail=f"{action.type} (observed under hold)", result_id=result.result_id)
+                _log.info("action.observed_under_hold", item_id=item.item_id, action=str(action.type))
+                return result
+            if hold is not None and action.type in (ActionType.CONTENT_REMOVED, ActionType.CONTENT_UNAVAILABLE):
+                tx.release_hold(hold.hold_id, now)  # cleared, and the item closes: the hold ends with it
+                item.active_hold = None
+                self._ctx.event(
+                    tx,
+                    EventKind.HOLD_RELEASED,
+                    now,
+                    item=item,
+                    detail=f"{hold.hold_id} (cleared; item closed)",
+                    details=HoldDetails(hold.hold_id, hold.until),
+                )
             if action.type is ActionType.CONTENT_REMOVED:
                 self._workflow.close_txn(tx, item, ItemState.CLOSED_REMOVED, now)
             elif action.type is ActionType.CONTENT_UNAVAILABLE:
@@ -95,13 +127,24 @@ class Actions:
                 reason=Reason.ALREADY_CLOSED if item.state in CLOSED_STATES else Reason.WRONG_STATE,
                 metadata=state_metadata(item.state, _ALLOWED_IN[action]),
             )
-        if action is ActionType.HP_NOTIFIED and item.active_hold and item.active_hold.active_at(now):
-            until = item.active_hold.until.isoformat() if item.active_hold.until else "it is released"
+        hold = item.active_hold if item.active_hold and item.active_hold.active_at(now) else None
+        if hold is None:
+            return
+        until = hold.until.isoformat() if hold.until else "it is released"
+        if action is ActionType.HP_NOTIFIED:
             raise FailedPrecondition(
                 f"an LEA hold is active until {until}; the NTD must wait",
                 field="type",
-                reason=Reason.HOLD_ACTIVE,
-                metadata=hold_metadata(item.active_hold),
+                reason=HOLD_ACTIVE,
+                metadata=hold_metadata(hold),
+            )
+        if action is ActionType.CONTENT_REMOVED and hold.cleared_at is None:
+            raise FailedPrecondition(
+                f"an LEA hold is active until {until} and the LEA has not cleared removal; record CONTENT_UNAVAILABLE "
+                "if the content is gone at the host (the hold stays), or wait for the LEA's clearance or release",
+                field="type",
+                reason=HOLD_ACTIVE,
+                metadata=hold_metadata(hold),
             )
 
     def place_hold(
@@ -131,7 +174,9 @@ class Actions:
                     reason=Reason.HOLD_ACTIVE,
                     metadata=hold_metadata(item.active_hold),
                 )
-            hold = Hold(str(uuid7()), item.item_id, now, until, reference, principal.name)
+            hold = Hold(
+                str(uuid7()), item.item_id, now, until, reference, principal.name, placed_by_group=principal.group
+            )
             tx.insert_hold(hold)
             item.active_hold = hold
             self._ctx.event(
@@ -152,9 +197,7 @@ class Actions:
             if cmd.previous is not None:
                 return self._ctx.load(tx, cmd.previous)
             item = cmd.assigned_item(item_id)
-            hold = item.active_hold
-            if hold is None or not hold.active_at(now):
-                raise FailedPrecondition("the item has no active hold", field="item_id", reason=Reason.NO_ACTIVE_HOLD)
+            hold = self._owned_hold(principal, item, now)
             tx.release_hold(hold.hold_id, now)
             item.active_hold = None
             self._ctx.event(
@@ -167,3 +210,37 @@ class Actions:
             )
             cmd.done(item, detail=hold.hold_id)
         return item
+
+    def clear_removal(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        """The LEA's clearance: the content may be removed while the hold stands (the NTD still waits). A
+        removal then closes the item and ends the hold. Clearing a cleared hold changes nothing."""
+        request_id = check_request_id(request_id)
+        with self._ctx.command(principal, "ClearRemoval", request_id, item_id) as cmd:
+            tx, now = cmd.tx, cmd.now
+            if cmd.previous is not None:
+                return self._ctx.load(tx, cmd.previous)
+            item = cmd.assigned_item(item_id)
+            hold = self._owned_hold(principal, item, now)
+            if hold.cleared_at is None:
+                tx.clear_hold(hold.hold_id, now, principal.name)
+                item.active_hold = replace(hold, cleared_at=now, cleared_by=principal.name)
+                cleared = HoldDetails(hold.hold_id, hold.until)
+                self._ctx.event(tx, EventKind.HOLD_CLEARED, now, item=item, detail=hold.hold_id, details=cleared)
+            cmd.done(item, detail=hold.hold_id)
+        return item
+
+    def _owned_hold(self, principal: Principal, item: Item, now: datetime) -> Hold:
+        """The item's active hold, if `principal` may release or clear it."""
+        hold = item.active_hold
+        if hold is None or not hold.active_at(now):
+            raise FailedPrecondition("the item has no active hold", field="item_id", reason=NO_ACTIVE_HOLD)
+        shared = self._ctx.settings.lea_group_may_release and principal.group == hold.placed_by_group
+        if hold.placed_by != principal.name and not (shared and principal.group):
+            raise PermissionDenied(
+                "the hold was placed by another LEA token; only it"
+                + (" or a token of its group" if self._ctx.settings.lea_group_may_release else "")
+                + " may release or clear it",
+                field="item_id",
+                reason=NOT_OWNER,
+            )
+        return hold

@@ -36,6 +36,8 @@ class CaseSettings:
     max_hashes_per_url: int = 16
     # A report's received_at may be at most this far in the past (and 5 minutes in the future).
     max_report_age: timedelta = timedelta(days=365)
+    # Another LEA token of the placing token's group may release a hold (off: only the token that placed it).
+    lea_group_may_release: bool = False
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
 
 

@@ -58,6 +58,9 @@ class EventKind(enum.StrEnum):
     ROSTER_STORED_REFUSED = "roster.stored_refused"
     # Reconciliation between two nodes
     RECONCILE_UNREPAIRABLE = "reconcile.unrepairable"
+    # LEA holds (more)
+    HOLD_CLEARED = "hold.cleared"
+    HOLD_REMOVAL_OBSERVED = "hold.removal_observed"
 
 
 WHEN: dict[EventKind, str] = {
@@ -97,6 +100,8 @@ WHEN: dict[EventKind, str] = {
     EventKind.ROSTER_FILE_REFUSED: "The roster file (or a fetched roster) did not verify (detail: why).",
     EventKind.ROSTER_STORED_REFUSED: "A stored roster did not verify at start (detail: why).",
     EventKind.RECONCILE_UNREPAIRABLE: "Reconciling with a peer found items it cannot repair (detail: which, why).",
+    EventKind.HOLD_CLEARED: "The LEA cleared removal under its hold: the content may go; the NTD still waits.",
+    EventKind.HOLD_REMOVAL_OBSERVED: "The content was found gone while a hold stands: recorded; item and hold stay.",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -161,7 +161,16 @@ class Intake:
                 results.append(report)
                 continue
             report_id = str(uuid7())
-            bulk.reports.append((Report(report_id, p.received_at, (), p.referrer, p.reporter), principal.name, now))
+            submitted = Report(
+                report_id,
+                p.received_at,
+                (),
+                p.referrer,
+                p.reporter,
+                submitted_by=principal.name,
+                submitted_group=principal.group,
+            )
+            bulk.reports.append((submitted, principal.name, now))
             self._ctx.event(tx, EventKind.REPORT_RECEIVED, now, report_id=report_id, detail=f"{len(p.urls)} url(s)")
             items: list[ReportedItem] = []
             seen: dict[str, ReportedItem] = {}
@@ -203,7 +212,7 @@ class Intake:
                 detail=",".join(i.item_id for i in items),
             )
             self._ctx.remember(tx, principal, p.request_id, "SubmitReport", p.fingerprint, report_id, now)
-            results.append(Report(report_id, p.received_at, tuple(items), p.referrer, p.reporter))
+            results.append(replace(submitted, items=tuple(items)))
         bulk.flush(tx)
         return results
 

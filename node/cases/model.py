@@ -174,6 +174,13 @@ class Principal:
     token_id: str
     name: str
     roles: frozenset[Role]
+    group: str = ""
+    """The token's group ('' for none): an integration with several tokens, or an LEA agency. Tokens of one
+    group read each other's reports; an LEA group may release each other's holds where the node allows it."""
+
+    def owns(self, owner_name: str, owner_group: str) -> bool:
+        """Whether what `owner_name` (a token name) of `owner_group` made is this caller's."""
+        return owner_name == self.name or (bool(self.group) and owner_group == self.group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +229,11 @@ class Hold:
     reference: str
     placed_by: str
     released_at: datetime | None = None
+    placed_by_group: str = ""
+    """The placing token's group (its agency): another token of it may release the hold where the node allows."""
+    cleared_at: datetime | None = None
+    """When the LEA cleared removal: the content may be removed (and the item closed) while the hold stands."""
+    cleared_by: str = ""
 
     def active_at(self, now: datetime) -> bool:
         if self.released_at is not None:
@@ -307,6 +319,9 @@ class Report:
     items: tuple[ReportedItem, ...]
     referrer_url: str = ""
     reporter: Reporter = Reporter()
+    submitted_by: str = ""
+    """The submitting token's name, and its group: who may read the report besides the analysts."""
+    submitted_group: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from node.cases.context import CaseContext, without_expired_hold
 from node.cases.fields import check_node_id
-from node.cases.model import Event, Item, ItemState, Report
+from node.cases.model import Event, Item, ItemState, Principal, Report, Role
 from node.cases.ports import ItemReceipt, ItemTimes
 from node.cases.requests import check_country
 from node.cases.statistics import Statistics, compute_statistics
@@ -21,10 +21,13 @@ class Queries:
     def __init__(self, ctx: CaseContext) -> None:
         self._ctx = ctx
 
-    def get_report(self, report_id: str) -> Report:
+    def get_report(self, report_id: str, principal: Principal | None = None) -> Report:
+        """The report, for analysts and for the token (or token group) that submitted it; `principal` None is
+        the node itself. Anyone else is told what a missing report tells (NOT_FOUND): no existence oracle."""
         with self._ctx.store.transaction(read_only=True) as tx:
             report = tx.get_report(report_id)
-        if report is None:
+        if report is None or not (principal is None or _may_read(principal, report)):
+            # The same answer as for an id that does not exist: a report id tells another caller nothing.
             raise NotFound(f"no report {report_id!r}", field="report_id", reason=Reason.UNKNOWN_REPORT)
         return report
 
@@ -90,3 +93,7 @@ class Queries:
             per_country.setdefault(row.hosting_country or "", []).append(row)
         overall = compute_statistics(rows, country or "")
         return overall, [compute_statistics(r, c) for c, r in sorted(per_country.items()) if c]
+
+
+def _may_read(principal: Principal, report: Report) -> bool:
+    return Role.ANALYST in principal.roles or principal.owns(report.submitted_by, report.submitted_group)

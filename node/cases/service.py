@@ -92,8 +92,8 @@ class CaseService:
 
     # reads
 
-    def get_report(self, report_id: str) -> Report:
-        return self._queries.get_report(report_id)
+    def get_report(self, report_id: str, principal: Principal | None = None) -> Report:
+        return self._queries.get_report(report_id, principal)
 
     def get_item(self, item_id: str) -> Item:
         return self._queries.get_item(item_id)
@@ -165,6 +165,9 @@ class CaseService:
 
     def release_hold(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
         return self._actions.release_hold(principal, item_id, request_id)
+
+    def clear_removal(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
+        return self._actions.clear_removal(principal, item_id, request_id)
 
     # federation
 

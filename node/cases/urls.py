@@ -11,7 +11,9 @@ RFC 3986 section 6 normalisations that WHATWG leaves out are applied:
 * percent-encoding hex digits upper-cased and percent-encoded unreserved characters decoded
   (RFC 3986 6.2.2.1 and 6.2.2.2) in the path and query; reserved characters such as ``%2F`` stay encoded;
   a stray "%" that does not start a percent-encoded octet is written as "%25";
-* the fragment dropped (it never reaches the server), as is an empty query ("?").
+* the fragment dropped (it never reaches the server), as is an empty query ("?");
+* userinfo (``user:password@``) dropped: a credential is not part of where the content is, and the node never
+  stores, forwards or shows one.
 
 The query is otherwise kept as given: parameter order matters to servers.
 
@@ -101,16 +103,10 @@ def normalise_url(raw: str, *, field: str = "url") -> NormalisedUrl:
     if any(len(label) > _MAX_LABEL_CHARS for label in host.split(".")):
         raise InvalidArgument(f"each label of the host must be at most {_MAX_LABEL_CHARS} characters", field=field)
 
-    # Userinfo is kept exactly as WHATWG serialises it: it can change what the server returns, so it is
-    # part of the identity. It may hold credentials: it (like the whole URL) is never logged.
-    username = parsed["username"]
-    password = parsed["password"]
-    userinfo = ""
-    if username or password:
-        userinfo = username + (f":{password}" if password else "") + "@"
-
+    # Userinfo ("user:password@") is dropped: it is a credential for the site, not part of where the content
+    # is, and no node should store, forward or show it. Two reports differing only in it join one item.
     port = parsed["port"]  # WHATWG has already dropped the scheme's default port
-    authority = userinfo + host + (f":{port}" if port else "")
+    authority = host + (f":{port}" if port else "")
     path = _normalise_percent_encoding(parsed["pathname"])
     query = _normalise_percent_encoding(parsed["search"])  # "" for both no query and an empty "?"
     url = f"{scheme}://{authority}{path}{query}"
@@ -128,7 +124,7 @@ def normalise_url(raw: str, *, field: str = "url") -> NormalisedUrl:
 
 
 _ACCEPTED_SCHEMES = frozenset({"http", "https"})
-_ATTRIBUTES = ("protocol", "username", "password", "hostname", "port", "pathname", "search")
+_ATTRIBUTES = ("protocol", "hostname", "port", "pathname", "search")
 
 # WHATWG "C0 control or space": U+0000 to U+0020, stripped from both ends of the input.
 _C0_CONTROL_OR_SPACE = "".join(chr(c) for c in range(0x21))

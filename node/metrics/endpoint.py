@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest, start_http_ser
 
 from node.clock import Clock
 from node.errors import InvalidArgument
+from node.metrics.auth import AuthFailureCounter
 from node.metrics.exchange import DeliveryCounters
 from node.metrics.expiry import CertificateExpiry, ExpiryGauges, KeyExpiry
 from node.metrics.grpc_server import GrpcServerMetrics
@@ -26,14 +27,15 @@ _log = structlog.get_logger(__name__)
 
 class NodeMetrics:
     """Everything one node exposes: `grpc` goes on both servers' interceptors, `deliveries` observes the
-    exchange, `notices` the notice dispatcher, and the store gauges are read at each scrape. `serve(listen)`
-    starts the HTTP endpoint."""
+    exchange, `notices` the notice dispatcher, `auth` counts failed authentications, and the store gauges are
+    read at each scrape. `serve(listen)` starts the HTTP endpoint."""
 
     def __init__(self, store: MetricsStore, clock: Clock, roster: Callable[[], RosterView] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)  # per node: a process may run many nodes
         self.grpc = GrpcServerMetrics(self.registry)
         self.deliveries = DeliveryCounters(self.registry)
         self.notices = NoticeCounters(self.registry)
+        self.auth = AuthFailureCounter(self.registry)
         self.registry.register(StoreGauges(store, clock, roster))
         self.upkeep = UpkeepMetrics(self.registry)
         self._clock = clock

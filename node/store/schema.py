@@ -108,6 +108,8 @@ reports = Table(
     Column("reporter_email", String(NAME_CHARS), nullable=False),
     Column("reporter_reference", String(NAME_CHARS), nullable=False),
     Column("submitted_by", String(100), nullable=False),
+    # The submitting token's group ('' for none): tokens of one group read each other's reports.
+    Column("submitted_group", String(100), nullable=False, server_default=""),
 )
 
 items = Table(
@@ -243,6 +245,11 @@ holds = Table(
     Column("released_at", UtcDateTime(), nullable=True),
     Column("reference", String(NAME_CHARS), nullable=False),
     Column("placed_by", String(100), nullable=False),
+    # The placing token's group (its agency; '' for none).
+    Column("placed_by_group", String(100), nullable=False, server_default=""),
+    # The LEA's clearance: removal may go ahead while the hold still stands.
+    Column("cleared_at", UtcDateTime(), nullable=True),
+    Column("cleared_by", String(100), nullable=False, server_default=""),
 )
 
 known_hashes = Table(
@@ -317,6 +324,14 @@ tokens = Table(
     Column("roles", String(100), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    # Written at most once a minute per token (node.access.LAST_USED_EVERY).
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    # During a rotation's overlap the previous secret's hash stays valid until previous_valid_until.
+    Column("previous_secret_hash", String(64), nullable=False, server_default=""),
+    Column("previous_valid_until", UtcDateTime(), nullable=True),
+    # A group (e.g. an agency or an integration with several tokens); '' for none.
+    Column("token_group", String(100), nullable=False, server_default=""),
 )
 
 # Messages for other nodes, written in the same transaction as the change that caused them.

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, func, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -90,6 +90,12 @@ class SqlStore:
         """Return when the database answers a query; raise StoreUnavailable when it does not."""
         with _faults(), self.engine.connect() as connection:
             connection.execute(select(1))
+
+    def last_event_seq(self) -> int:
+        """The newest event's sequence number (0 with none): what event streams are woken by when another
+        node sharing the database commits. One indexed read (the primary key's maximum)."""
+        with _faults(), self.engine.connect() as connection:
+            return int(connection.execute(select(func.coalesce(func.max(t.events.c.seq), 0))).scalar_one())
 
     def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
         query = select(t.known_hashes.c.known_hash_id, t.known_hashes.c.digest).where(

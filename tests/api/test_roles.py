@@ -5,6 +5,7 @@ METHOD_ROLES fails here. Health checking and server reflection stay open."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -27,8 +28,10 @@ from node.api._gen.hotline.node.v1 import (
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.auth import METHOD_ROLES
 from node.api.client import NodeClient
+from node.app import Node
 from node.cases.model import Role
-from tests.conftest import Served
+from node.clock import ManualClock
+from tests.conftest import Served, serving
 
 SERVICE_MODULES = [
     intake_service_pb2,
@@ -189,12 +192,16 @@ async def test_a_bad_authorization_header_is_unauthenticated_everywhere(served: 
     await _assert_every_rpc_unauthenticated(served.anonymous.channel, header, (("authorization", header),))
 
 
-async def test_malformed_and_unknown_tokens_through_the_client(served: Served) -> None:
-    admin = served.tokens[Role.ADMIN]
-    wrong_secret = admin[:-1] + ("B" if admin[-1] != "B" else "C")
-    for token in ("not-a-token", UNKNOWN_TOKEN, admin + "x", wrong_secret):
-        async with NodeClient(served.target, token) as client:
-            await _assert_every_rpc_unauthenticated(client.channel, token)
+async def test_malformed_and_unknown_tokens_through_the_client(
+    make_node: Callable[..., Node], sqlite_url: str, clock: ManualClock
+) -> None:
+    # Four bad tokens on every RPC, from one address: more failures than the default throttle allows.
+    async with serving(make_node(sqlite_url, auth_failure_burst=1_000_000), clock) as served:
+        admin = served.tokens[Role.ADMIN]
+        wrong_secret = admin[:-1] + ("B" if admin[-1] != "B" else "C")
+        for token in ("not-a-token", UNKNOWN_TOKEN, admin + "x", wrong_secret):
+            async with NodeClient(served.target, token) as client:
+                await _assert_every_rpc_unauthenticated(client.channel, token)
 
 
 async def test_a_revoked_token_is_unauthenticated_and_the_others_still_work(served: Served) -> None:

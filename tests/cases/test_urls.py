@@ -85,14 +85,15 @@ from node.errors import InvalidArgument
         ("http://example.test/?", "http://example.test/"),
         ("http://example.test?", "http://example.test/"),
         ("http://example.test/?#", "http://example.test/"),
-        # Userinfo kept as given (not even the percent-encoding rule); an empty one is dropped by WHATWG.
-        ("http://User:Pass@example.test/", "http://User:Pass@example.test/"),
-        ("http://user@example.test/", "http://user@example.test/"),
-        ("http://:secret@example.test/", "http://:secret@example.test/"),
-        ("http://u%7e:p%2f@example.test/", "http://u%7e:p%2f@example.test/"),
+        # Userinfo (a credential) is dropped, whole: user and password alike.
+        ("http://User:Pass@example.test/", "http://example.test/"),
+        ("http://user@example.test/", "http://example.test/"),
+        ("http://:secret@example.test/", "http://example.test/"),
+        ("http://u%7e:p%2f@example.test/", "http://example.test/"),
         ("http://@example.test/", "http://example.test/"),
         ("http://:@example.test/", "http://example.test/"),
-        ("http://user:pw@example.test:80/", "http://user:pw@example.test/"),
+        ("http://user:pw@example.test:80/", "http://example.test/"),
+        ("https://user:pw@EXAMPLE.test:8443/a?b=1", "https://example.test:8443/a?b=1"),
         # IP addresses.
         ("http://192.0.2.1/", "http://192.0.2.1/"),
         ("http://3325256705/", "http://198.51.100.1/"),
@@ -149,7 +150,6 @@ def test_repeat_reports_of_the_same_url_share_one_identity() -> None:
         ("http://example.test/a", "http://example.test/A"),
         ("http://example.test/a%2Fb", "http://example.test/a/b"),
         ("http://example.test/?a=1&b=2", "http://example.test/?b=2&a=1"),
-        ("http://example.test/", "http://user@example.test/"),
         ("http://example.test/", "http://example.test:8080/"),
         ("http://example.test/", "http://www.example.test/"),
     ],
@@ -403,6 +403,8 @@ def test_normal_form_properties(raw: str) -> None:
     assert not result.host.endswith(".")
     assert result.host == result.host.lower()
     assert result.host.startswith("[2001:db8:") or _RESERVED_NAMES.search(result.host)
+    # No userinfo: a credential is never kept.
+    assert "@" not in result.url.split("://", 1)[1].partition("/")[0]
     # Every "%" in path and query starts an upper-case octet that is not an unreserved character.
     parsed = ada_url.parse_url(result.url, attributes=("pathname", "search"))
     for match in _OCTET.finditer(parsed["pathname"] + parsed["search"]):

@@ -195,11 +195,17 @@ class ItemsTxn(TransactionBase):
                 released_at=hold.released_at,
                 reference=hold.reference,
                 placed_by=hold.placed_by,
+                placed_by_group=hold.placed_by_group,
+                cleared_at=hold.cleared_at,
+                cleared_by=hold.cleared_by,
             ),
         )
 
     def release_hold(self, hold_id: str, at: datetime) -> None:
         self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(released_at=at))
+
+    def clear_hold(self, hold_id: str, at: datetime, by: str) -> None:
+        self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(cleared_at=at, cleared_by=by))
 
     def list_items(
         self,

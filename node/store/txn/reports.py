@@ -76,4 +76,12 @@ class ReportsTxn(TransactionBase):
             for link in links
         )
         reporter = Reporter(row.reporter_anonymous, row.reporter_name, row.reporter_email, row.reporter_reference)
-        return Report(row.report_id, row.received_at, reported, row.referrer_url, reporter)
+        return Report(
+            row.report_id,
+            row.received_at,
+            reported,
+            row.referrer_url,
+            reporter,
+            submitted_by=row.submitted_by,
+            submitted_group=row.submitted_group,
+        )

@@ -84,6 +84,7 @@ def _report_columns(report: Report, principal: str, recorded_at: datetime) -> di
         "reporter_email": report.reporter.email,
         "reporter_reference": report.reporter.reference,
         "submitted_by": principal,
+        "submitted_group": report.submitted_group,
     }
 
 
@@ -158,7 +159,18 @@ def _hosting(row: Row[Any]) -> HostingRecord:
 
 
 def _hold(row: Row[Any]) -> Hold:
-    return Hold(row.hold_id, row.item_id, row.placed_at, row.until, row.reference, row.placed_by, row.released_at)
+    return Hold(
+        row.hold_id,
+        row.item_id,
+        row.placed_at,
+        row.until,
+        row.reference,
+        row.placed_by,
+        row.released_at,
+        placed_by_group=row.placed_by_group,
+        cleared_at=row.cleared_at,
+        cleared_by=row.cleared_by,
+    )
 
 
 def _token(row: Row[Any]) -> StoredToken:
@@ -169,4 +181,9 @@ def _token(row: Row[Any]) -> StoredToken:
         roles=frozenset(Role(r) for r in row.roles.split(",") if r),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
+        previous_secret_hash=row.previous_secret_hash,
+        previous_valid_until=row.previous_valid_until,
+        group=row.token_group,
     )

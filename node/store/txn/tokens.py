@@ -27,6 +27,11 @@ class TokensTxn(TransactionBase):
                 roles=",".join(sorted(r.value for r in token.roles)),
                 created_at=token.created_at,
                 revoked_at=token.revoked_at,
+                expires_at=token.expires_at,
+                last_used_at=token.last_used_at,
+                previous_secret_hash=token.previous_secret_hash,
+                previous_valid_until=token.previous_valid_until,
+                token_group=token.group,
             ),
         )
 
@@ -49,3 +54,19 @@ class TokensTxn(TransactionBase):
             .where(and_(t.tokens.c.token_id == token_id, t.tokens.c.revoked_at.is_(None)))
             .values(revoked_at=at)
         )
+
+    def rotate_token(
+        self, token_id: str, secret_hash: str, previous_secret_hash: str, previous_valid_until: datetime
+    ) -> None:
+        self.c.execute(
+            update(t.tokens)
+            .where(t.tokens.c.token_id == token_id)
+            .values(
+                secret_hash=secret_hash,
+                previous_secret_hash=previous_secret_hash,
+                previous_valid_until=previous_valid_until,
+            )
+        )
+
+    def touch_token(self, token_id: str, at: datetime) -> None:
+        self.c.execute(update(t.tokens).where(t.tokens.c.token_id == token_id).values(last_used_at=at))

@@ -6,7 +6,7 @@
   checks that the log still extends each of them.
 
 Revision ID: 0012_audit_checkpoints
-Revises: 0010_reconciliation
+Revises: 0011_tokens_holds
 Create Date: 2026-12-06
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import node.store.schema
 
 revision: str = "0012_audit_checkpoints"
-down_revision: str | None = "0010_reconciliation"
+down_revision: str | None = "0011_tokens_holds"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

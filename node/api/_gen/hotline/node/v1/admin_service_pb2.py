@@ -22,37 +22,42 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from node.api._gen.hotline.node.v1 import types_pb2 as hotline_dot_node_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hotline/node/v1/admin_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"\xb1\x01\n\tTokenInfo\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x05roles\x18\x03 \x03(\x0e\x32\x15.hotline.node.v1.Role\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"H\n\x12\x43reateTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x05roles\x18\x02 \x03(\x0e\x32\x15.hotline.node.v1.Role\"P\n\x13\x43reateTokenResponse\x12)\n\x05token\x18\x01 \x01(\x0b\x32\x1a.hotline.node.v1.TokenInfo\x12\x0e\n\x06secret\x18\x02 \x01(\t\"&\n\x12RevokeTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\"@\n\x13RevokeTokenResponse\x12)\n\x05token\x18\x01 \x01(\x0b\x32\x1a.hotline.node.v1.TokenInfo\":\n\x11ListTokensRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x12ListTokensResponse\x12*\n\x06tokens\x18\x01 \x03(\x0b\x32\x1a.hotline.node.v1.TokenInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\tKnownHash\x12*\n\x04hash\x18\x01 \x01(\x0b\x32\x1c.hotline.node.v1.ContentHash\x12\x37\n\x0e\x63lassification\x18\x02 \x01(\x0e\x32\x1f.hotline.node.v1.Classification\"{\n\x18ImportKnownHashesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12*\n\x06hashes\x18\x03 \x03(\x0b\x32\x1a.hotline.node.v1.KnownHash\x12\x0f\n\x07version\x18\x04 \x01(\t\"D\n\x19ImportKnownHashesResponse\x12\x10\n\x08imported\x18\x01 \x01(\x03\x12\x15\n\ralready_known\x18\x02 \x01(\x03\x32\x85\x03\n\x0c\x41\x64minService\x12X\n\x0b\x43reateToken\x12#.hotline.node.v1.CreateTokenRequest\x1a$.hotline.node.v1.CreateTokenResponse\x12X\n\x0bRevokeToken\x12#.hotline.node.v1.RevokeTokenRequest\x1a$.hotline.node.v1.RevokeTokenResponse\x12U\n\nListTokens\x12\".hotline.node.v1.ListTokensRequest\x1a#.hotline.node.v1.ListTokensResponse\x12j\n\x11ImportKnownHashes\x12).hotline.node.v1.ImportKnownHashesRequest\x1a*.hotline.node.v1.ImportKnownHashesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hotline/node/v1/admin_service.proto\x12\x0fhotline.node.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"\xe3\x02\n\tTokenInfo\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12$\n\x05roles\x18\x03 \x03(\x0e\x32\x15.hotline.node.v1.Role\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_used_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05group\x18\x08 \x01(\t\x12?\n\x1bprevious_secret_valid_until\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x12\x43reateTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x05roles\x18\x02 \x03(\x0e\x32\x15.hotline.node.v1.Role\x12\r\n\x05group\x18\x03 \x01(\t\x12-\n\nexpires_in\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x13\x43reateTokenResponse\x12)\n\x05token\x18\x01 \x01(\x0b\x32\x1a.hotline.node.v1.TokenInfo\x12\x0e\n\x06secret\x18\x02 \x01(\t\"R\n\x12RotateTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\x12*\n\x07overlap\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"P\n\x13RotateTokenResponse\x12)\n\x05token\x18\x01 \x01(\x0b\x32\x1a.hotline.node.v1.TokenInfo\x12\x0e\n\x06secret\x18\x02 \x01(\t\"&\n\x12RevokeTokenRequest\x12\x10\n\x08token_id\x18\x01 \x01(\t\"@\n\x13RevokeTokenResponse\x12)\n\x05token\x18\x01 \x01(\x0b\x32\x1a.hotline.node.v1.TokenInfo\":\n\x11ListTokensRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Y\n\x12ListTokensResponse\x12*\n\x06tokens\x18\x01 \x03(\x0b\x32\x1a.hotline.node.v1.TokenInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"p\n\tKnownHash\x12*\n\x04hash\x18\x01 \x01(\x0b\x32\x1c.hotline.node.v1.ContentHash\x12\x37\n\x0e\x63lassification\x18\x02 \x01(\x0e\x32\x1f.hotline.node.v1.Classification\"{\n\x18ImportKnownHashesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12*\n\x06hashes\x18\x03 \x03(\x0b\x32\x1a.hotline.node.v1.KnownHash\x12\x0f\n\x07version\x18\x04 \x01(\t\"D\n\x19ImportKnownHashesResponse\x12\x10\n\x08imported\x18\x01 \x01(\x03\x12\x15\n\ralready_known\x18\x02 \x01(\x03\x32\xdf\x03\n\x0c\x41\x64minService\x12X\n\x0b\x43reateToken\x12#.hotline.node.v1.CreateTokenRequest\x1a$.hotline.node.v1.CreateTokenResponse\x12X\n\x0bRevokeToken\x12#.hotline.node.v1.RevokeTokenRequest\x1a$.hotline.node.v1.RevokeTokenResponse\x12X\n\x0bRotateToken\x12#.hotline.node.v1.RotateTokenRequest\x1a$.hotline.node.v1.RotateTokenResponse\x12U\n\nListTokens\x12\".hotline.node.v1.ListTokensRequest\x1a#.hotline.node.v1.ListTokensResponse\x12j\n\x11ImportKnownHashes\x12).hotline.node.v1.ImportKnownHashesRequest\x1a*.hotline.node.v1.ImportKnownHashesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.node.v1.admin_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOKENINFO']._serialized_start=119
-  _globals['_TOKENINFO']._serialized_end=296
-  _globals['_CREATETOKENREQUEST']._serialized_start=298
-  _globals['_CREATETOKENREQUEST']._serialized_end=370
-  _globals['_CREATETOKENRESPONSE']._serialized_start=372
-  _globals['_CREATETOKENRESPONSE']._serialized_end=452
-  _globals['_REVOKETOKENREQUEST']._serialized_start=454
-  _globals['_REVOKETOKENREQUEST']._serialized_end=492
-  _globals['_REVOKETOKENRESPONSE']._serialized_start=494
-  _globals['_REVOKETOKENRESPONSE']._serialized_end=558
-  _globals['_LISTTOKENSREQUEST']._serialized_start=560
-  _globals['_LISTTOKENSREQUEST']._serialized_end=618
-  _globals['_LISTTOKENSRESPONSE']._serialized_start=620
-  _globals['_LISTTOKENSRESPONSE']._serialized_end=709
-  _globals['_KNOWNHASH']._serialized_start=711
-  _globals['_KNOWNHASH']._serialized_end=823
-  _globals['_IMPORTKNOWNHASHESREQUEST']._serialized_start=825
-  _globals['_IMPORTKNOWNHASHESREQUEST']._serialized_end=948
-  _globals['_IMPORTKNOWNHASHESRESPONSE']._serialized_start=950
-  _globals['_IMPORTKNOWNHASHESRESPONSE']._serialized_end=1018
-  _globals['_ADMINSERVICE']._serialized_start=1021
-  _globals['_ADMINSERVICE']._serialized_end=1410
+  _globals['_TOKENINFO']._serialized_start=151
+  _globals['_TOKENINFO']._serialized_end=506
+  _globals['_CREATETOKENREQUEST']._serialized_start=509
+  _globals['_CREATETOKENREQUEST']._serialized_end=643
+  _globals['_CREATETOKENRESPONSE']._serialized_start=645
+  _globals['_CREATETOKENRESPONSE']._serialized_end=725
+  _globals['_ROTATETOKENREQUEST']._serialized_start=727
+  _globals['_ROTATETOKENREQUEST']._serialized_end=809
+  _globals['_ROTATETOKENRESPONSE']._serialized_start=811
+  _globals['_ROTATETOKENRESPONSE']._serialized_end=891
+  _globals['_REVOKETOKENREQUEST']._serialized_start=893
+  _globals['_REVOKETOKENREQUEST']._serialized_end=931
+  _globals['_REVOKETOKENRESPONSE']._serialized_start=933
+  _globals['_REVOKETOKENRESPONSE']._serialized_end=997
+  _globals['_LISTTOKENSREQUEST']._serialized_start=999
+  _globals['_LISTTOKENSREQUEST']._serialized_end=1057
+  _globals['_LISTTOKENSRESPONSE']._serialized_start=1059
+  _globals['_LISTTOKENSRESPONSE']._serialized_end=1148
+  _globals['_KNOWNHASH']._serialized_start=1150
+  _globals['_KNOWNHASH']._serialized_end=1262
+  _globals['_IMPORTKNOWNHASHESREQUEST']._serialized_start=1264
+  _globals['_IMPORTKNOWNHASHESREQUEST']._serialized_end=1387
+  _globals['_IMPORTKNOWNHASHESRESPONSE']._serialized_start=1389
+  _globals['_IMPORTKNOWNHASHESRESPONSE']._serialized_end=1457
+  _globals['_ADMINSERVICE']._serialized_start=1460
+  _globals['_ADMINSERVICE']._serialized_end=1939
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,11 @@ class AdminServiceStub:
                 request_serializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RevokeTokenRequest.SerializeToString,
                 response_deserializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RevokeTokenResponse.FromString,
                 _registered_method=True)
+        self.RotateToken = channel.unary_unary(
+                '/hotline.node.v1.AdminService/RotateToken',
+                request_serializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RotateTokenRequest.SerializeToString,
+                response_deserializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RotateTokenResponse.FromString,
+                _registered_method=True)
         self.ListTokens = channel.unary_unary(
                 '/hotline.node.v1.AdminService/ListTokens',
                 request_serializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.ListTokensRequest.SerializeToString,
@@ -74,6 +79,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RotateToken(self, request, context):
+        """A new secret for the same token (id, name, roles, group); the previous secret stays valid for `overlap`.
+        Returns the new secret once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListTokens(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -98,6 +111,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RevokeToken,
                     request_deserializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RevokeTokenRequest.FromString,
                     response_serializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RevokeTokenResponse.SerializeToString,
+            ),
+            'RotateToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateToken,
+                    request_deserializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RotateTokenRequest.FromString,
+                    response_serializer=hotline_dot_node_dot_v1_dot_admin__service__pb2.RotateTokenResponse.SerializeToString,
             ),
             'ListTokens': grpc.unary_unary_rpc_method_handler(
                     servicer.ListTokens,
@@ -165,6 +183,33 @@ class AdminService:
             '/hotline.node.v1.AdminService/RevokeToken',
             hotline_dot_node_dot_v1_dot_admin__service__pb2.RevokeTokenRequest.SerializeToString,
             hotline_dot_node_dot_v1_dot_admin__service__pb2.RevokeTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hotline.node.v1.AdminService/RotateToken',
+            hotline_dot_node_dot_v1_dot_admin__service__pb2.RotateTokenRequest.SerializeToString,
+            hotline_dot_node_dot_v1_dot_admin__service__pb2.RotateTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -36,6 +36,10 @@ class AdminServiceStub:
     CreateToken: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.CreateTokenRequest, _admin_service_pb2.CreateTokenResponse]
     """Returns the token once; the node keeps only its hash."""
     RevokeToken: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeTokenRequest, _admin_service_pb2.RevokeTokenResponse]
+    RotateToken: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.RotateTokenRequest, _admin_service_pb2.RotateTokenResponse]
+    """A new secret for the same token (id, name, roles, group); the previous secret stays valid for `overlap`.
+    Returns the new secret once.
+    """
     ListTokens: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ListTokensRequest, _admin_service_pb2.ListTokensResponse]
     ImportKnownHashes: _grpc.UnaryUnaryMultiCallable[_admin_service_pb2.ImportKnownHashesRequest, _admin_service_pb2.ImportKnownHashesResponse]
 
@@ -47,6 +51,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     CreateToken: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.CreateTokenRequest, _admin_service_pb2.CreateTokenResponse]  # type: ignore[assignment]
     """Returns the token once; the node keeps only its hash."""
     RevokeToken: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RevokeTokenRequest, _admin_service_pb2.RevokeTokenResponse]  # type: ignore[assignment]
+    RotateToken: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.RotateTokenRequest, _admin_service_pb2.RotateTokenResponse]  # type: ignore[assignment]
+    """A new secret for the same token (id, name, roles, group); the previous secret stays valid for `overlap`.
+    Returns the new secret once.
+    """
     ListTokens: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ListTokensRequest, _admin_service_pb2.ListTokensResponse]  # type: ignore[assignment]
     ImportKnownHashes: _aio.UnaryUnaryMultiCallable[_admin_service_pb2.ImportKnownHashesRequest, _admin_service_pb2.ImportKnownHashesResponse]  # type: ignore[assignment]
 
@@ -67,6 +75,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_service_pb2.RevokeTokenRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_service_pb2.RevokeTokenResponse, _abc.Awaitable[_admin_service_pb2.RevokeTokenResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RotateToken(
+        self,
+        request: _admin_service_pb2.RotateTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_service_pb2.RotateTokenResponse, _abc.Awaitable[_admin_service_pb2.RotateTokenResponse]]:
+        """A new secret for the same token (id, name, roles, group); the previous secret stays valid for `overlap`.
+        Returns the new secret once.
+        """
 
     @_abc_1.abstractmethod
     def ListTokens(

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from node.api._gen.hotline.node.v1 import types_pb2 as hotline_dot_node_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!hotline/node/v1/lea_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"u\n\x10PlaceHoldRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treference\x18\x04 \x01(\t\"8\n\x11PlaceHoldResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"9\n\x12ReleaseHoldRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\":\n\x13ReleaseHoldResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item2\xba\x01\n\nLeaService\x12R\n\tPlaceHold\x12!.hotline.node.v1.PlaceHoldRequest\x1a\".hotline.node.v1.PlaceHoldResponse\x12X\n\x0bReleaseHold\x12#.hotline.node.v1.ReleaseHoldRequest\x1a$.hotline.node.v1.ReleaseHoldResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!hotline/node/v1/lea_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"u\n\x10PlaceHoldRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\treference\x18\x04 \x01(\t\"8\n\x11PlaceHoldResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\"9\n\x12ReleaseHoldRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\":\n\x13ReleaseHoldResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item\":\n\x13\x43learRemovalRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\";\n\x14\x43learRemovalResponse\x12#\n\x04item\x18\x01 \x01(\x0b\x32\x15.hotline.node.v1.Item2\x97\x02\n\nLeaService\x12R\n\tPlaceHold\x12!.hotline.node.v1.PlaceHoldRequest\x1a\".hotline.node.v1.PlaceHoldResponse\x12X\n\x0bReleaseHold\x12#.hotline.node.v1.ReleaseHoldRequest\x1a$.hotline.node.v1.ReleaseHoldResponse\x12[\n\x0c\x43learRemoval\x12$.hotline.node.v1.ClearRemovalRequest\x1a%.hotline.node.v1.ClearRemovalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASEHOLDREQUEST']._serialized_end=350
   _globals['_RELEASEHOLDRESPONSE']._serialized_start=352
   _globals['_RELEASEHOLDRESPONSE']._serialized_end=410
-  _globals['_LEASERVICE']._serialized_start=413
-  _globals['_LEASERVICE']._serialized_end=599
+  _globals['_CLEARREMOVALREQUEST']._serialized_start=412
+  _globals['_CLEARREMOVALREQUEST']._serialized_end=470
+  _globals['_CLEARREMOVALRESPONSE']._serialized_start=472
+  _globals['_CLEARREMOVALRESPONSE']._serialized_end=531
+  _globals['_LEASERVICE']._serialized_start=534
+  _globals['_LEASERVICE']._serialized_end=813
 # @@protoc_insertion_point(module_scope)

@@ -40,3 +40,17 @@ class ReleaseHoldResponse(_message.Message):
     ITEM_FIELD_NUMBER: _ClassVar[int]
     item: _types_pb2.Item
     def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...
+
+class ClearRemovalRequest(_message.Message):
+    __slots__ = ("request_id", "item_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    item_id: str
+    def __init__(self, request_id: _Optional[str] = ..., item_id: _Optional[str] = ...) -> None: ...
+
+class ClearRemovalResponse(_message.Message):
+    __slots__ = ("item",)
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    item: _types_pb2.Item
+    def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...

@@ -45,6 +45,11 @@ class LeaServiceStub:
                 request_serializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ReleaseHoldRequest.SerializeToString,
                 response_deserializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ReleaseHoldResponse.FromString,
                 _registered_method=True)
+        self.ClearRemoval = channel.unary_unary(
+                '/hotline.node.v1.LeaService/ClearRemoval',
+                request_serializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ClearRemovalRequest.SerializeToString,
+                response_deserializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ClearRemovalResponse.FromString,
+                _registered_method=True)
 
 
 class LeaServiceServicer:
@@ -66,6 +71,16 @@ class LeaServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClearRemoval(self, request, context):
+        """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+        reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+        Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+        release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeaServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +93,11 @@ def add_LeaServiceServicer_to_server(servicer, server):
                     servicer.ReleaseHold,
                     request_deserializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ReleaseHoldRequest.FromString,
                     response_serializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ReleaseHoldResponse.SerializeToString,
+            ),
+            'ClearRemoval': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClearRemoval,
+                    request_deserializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ClearRemovalRequest.FromString,
+                    response_serializer=hotline_dot_node_dot_v1_dot_lea__service__pb2.ClearRemovalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +155,33 @@ class LeaService:
             '/hotline.node.v1.LeaService/ReleaseHold',
             hotline_dot_node_dot_v1_dot_lea__service__pb2.ReleaseHoldRequest.SerializeToString,
             hotline_dot_node_dot_v1_dot_lea__service__pb2.ReleaseHoldResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClearRemoval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hotline.node.v1.LeaService/ClearRemoval',
+            hotline_dot_node_dot_v1_dot_lea__service__pb2.ClearRemovalRequest.SerializeToString,
+            hotline_dot_node_dot_v1_dot_lea__service__pb2.ClearRemovalResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,12 @@ class LeaServiceStub:
     """
     ReleaseHold: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.ReleaseHoldRequest, _lea_service_pb2.ReleaseHoldResponse]
     """Ends the active hold (NO_ACTIVE_HOLD if there is none)."""
+    ClearRemoval: _grpc.UnaryUnaryMultiCallable[_lea_service_pb2.ClearRemovalRequest, _lea_service_pb2.ClearRemovalResponse]
+    """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+    reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+    Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+    release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+    """
 
 @_typing.type_check_only
 class LeaServiceAsyncStub(LeaServiceStub):
@@ -51,6 +57,12 @@ class LeaServiceAsyncStub(LeaServiceStub):
     """
     ReleaseHold: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.ReleaseHoldRequest, _lea_service_pb2.ReleaseHoldResponse]  # type: ignore[assignment]
     """Ends the active hold (NO_ACTIVE_HOLD if there is none)."""
+    ClearRemoval: _aio.UnaryUnaryMultiCallable[_lea_service_pb2.ClearRemovalRequest, _lea_service_pb2.ClearRemovalResponse]  # type: ignore[assignment]
+    """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+    reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+    Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+    release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+    """
 
 class LeaServiceServicer(metaclass=_abc_1.ABCMeta):
     """Law enforcement: holds protect an investigation by delaying the NTD. Role: lea."""
@@ -72,5 +84,17 @@ class LeaServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_lea_service_pb2.ReleaseHoldResponse, _abc.Awaitable[_lea_service_pb2.ReleaseHoldResponse]]:
         """Ends the active hold (NO_ACTIVE_HOLD if there is none)."""
+
+    @_abc_1.abstractmethod
+    def ClearRemoval(
+        self,
+        request: _lea_service_pb2.ClearRemovalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_lea_service_pb2.ClearRemovalResponse, _abc.Awaitable[_lea_service_pb2.ClearRemovalResponse]]:
+        """The LEA clears removal while its hold stands: an analyst may then record CONTENT_REMOVED (refused with
+        reason HOLD_ACTIVE before), which closes the item and ends the hold. The NTD still waits for the release.
+        Only the token that placed the hold (or, where the node allows it, a token of its group) may clear or
+        release it: anyone else gets PERMISSION_DENIED, reason NOT_OWNER.
+        """
 
 def add_LeaServiceServicer_to_server(servicer: LeaServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -186,6 +186,8 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_ROSTER_FILE_REFUSED: _ClassVar[EventKind]
     EVENT_KIND_ROSTER_STORED_REFUSED: _ClassVar[EventKind]
     EVENT_KIND_RECONCILE_UNREPAIRABLE: _ClassVar[EventKind]
+    EVENT_KIND_HOLD_CLEARED: _ClassVar[EventKind]
+    EVENT_KIND_HOLD_REMOVAL_OBSERVED: _ClassVar[EventKind]
 CLASSIFICATION_UNSPECIFIED: Classification
 CLASSIFICATION_BASELINE: Classification
 CLASSIFICATION_NATIONAL: Classification
@@ -318,6 +320,8 @@ EVENT_KIND_ROSTER_EXPIRED: EventKind
 EVENT_KIND_ROSTER_FILE_REFUSED: EventKind
 EVENT_KIND_ROSTER_STORED_REFUSED: EventKind
 EVENT_KIND_RECONCILE_UNREPAIRABLE: EventKind
+EVENT_KIND_HOLD_CLEARED: EventKind
+EVENT_KIND_HOLD_REMOVAL_OBSERVED: EventKind
 
 class ContentHash(_message.Message):
     __slots__ = ("algorithm", "value", "provenance")
@@ -400,20 +404,24 @@ class HostingFacts(_message.Message):
     def __init__(self, ip: _Optional[str] = ..., country: _Optional[str] = ..., asn: _Optional[int] = ..., organisation: _Optional[str] = ..., cdn: _Optional[bool] = ..., source: _Optional[str] = ..., overridden: _Optional[bool] = ..., override_reason: _Optional[str] = ..., traced_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., trace_outcome: _Optional[_Union[HostingTraceOutcome, str]] = ...) -> None: ...
 
 class Hold(_message.Message):
-    __slots__ = ("hold_id", "placed_at", "until", "released_at", "reference", "placed_by")
+    __slots__ = ("hold_id", "placed_at", "until", "released_at", "reference", "placed_by", "cleared_at", "cleared_by")
     HOLD_ID_FIELD_NUMBER: _ClassVar[int]
     PLACED_AT_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
     RELEASED_AT_FIELD_NUMBER: _ClassVar[int]
     REFERENCE_FIELD_NUMBER: _ClassVar[int]
     PLACED_BY_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_AT_FIELD_NUMBER: _ClassVar[int]
+    CLEARED_BY_FIELD_NUMBER: _ClassVar[int]
     hold_id: str
     placed_at: _timestamp_pb2.Timestamp
     until: _timestamp_pb2.Timestamp
     released_at: _timestamp_pb2.Timestamp
     reference: str
     placed_by: str
-    def __init__(self, hold_id: _Optional[str] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., released_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., placed_by: _Optional[str] = ...) -> None: ...
+    cleared_at: _timestamp_pb2.Timestamp
+    cleared_by: str
+    def __init__(self, hold_id: _Optional[str] = ..., placed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., released_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference: _Optional[str] = ..., placed_by: _Optional[str] = ..., cleared_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cleared_by: _Optional[str] = ...) -> None: ...
 
 class Action(_message.Message):
     __slots__ = ("action_id", "type", "occurred_at", "actor", "note", "moved_to_country")
