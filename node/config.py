@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from node.cases.hash_trust import KnownHashPolicy
+from node.cases.hash_trust import DEFAULT_DISPUTE_LIMIT, KnownHashPolicy
 from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
 from node.errors import InvalidArgument
 from node.exchange.server_limits import ServerLimits
@@ -219,7 +219,13 @@ def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
     learn_not_illegal = node.get("learn_not_illegal", False)
     if not isinstance(learn_not_illegal, bool):
         raise InvalidArgument("must be true or false", field="node.learn_not_illegal")
-    return KnownHashPolicy(tuple(precedence), learn_not_illegal)
+    dispute_limit = node.get("known_hash_dispute_limit", DEFAULT_DISPUTE_LIMIT)
+    if isinstance(dispute_limit, bool) or not isinstance(dispute_limit, int) or not 1 <= dispute_limit <= 1000:
+        raise InvalidArgument(
+            "must be a whole number from 1 to 1000: disputes before a known hash stops matching automatically",
+            field="node.known_hash_dispute_limit",
+        )
+    return KnownHashPolicy(tuple(precedence), learn_not_illegal, dispute_limit)
 
 
 def _metrics(raw: Any) -> MetricsConfig | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -53,6 +54,23 @@ def test_import_hashes_is_all_or_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "line 3" in result.output
     again = runner.invoke(app, ["import-hashes", str(good), "--source", "shared", "-c", str(config(tmp_path))])
     assert "imported 0; 2 already known" in again.output  # the bad file added nothing
+
+
+def test_confirm_hash_re_confirms_an_entry_and_names_an_unknown_one(tmp_path: Path) -> None:
+    listed = tmp_path / "list.csv"
+    listed.write_text("algorithm,hash,classification\nsha256," + "a1" * 32 + ",BASELINE\n")
+    runner.invoke(app, ["import-hashes", str(listed), "--source", "shared", "-c", str(config(tmp_path))])
+    result = runner.invoke(app, ["confirm-hash", "1", "--json", "-c", str(config(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "known_hash_id": 1,
+        "source": "shared",
+        "version": "",
+        "classification": "BASELINE",
+        "disputes": 0,
+    }
+    missing = runner.invoke(app, ["confirm-hash", "99", "-c", str(config(tmp_path))])
+    assert missing.exit_code == 2 and "no known hash 99" in missing.output and "Traceback" not in missing.output
 
 
 def test_import_hashes_names_a_missing_file_without_a_traceback(tmp_path: Path) -> None:

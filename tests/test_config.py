@@ -94,6 +94,9 @@ def toml_file(tmp_path: Path) -> Path:
         (base(known_hash_precedence=["official", 7]), "node.known_hash_precedence"),
         (base(known_hash_precedence=["official", "learned", "official"]), "node.known_hash_precedence"),
         (base(learn_not_illegal="yes"), "node.learn_not_illegal"),
+        (base(known_hash_dispute_limit=0), "node.known_hash_dispute_limit"),
+        (base(known_hash_dispute_limit=True), "node.known_hash_dispute_limit"),
+        (base(known_hash_dispute_limit="3"), "node.known_hash_dispute_limit"),
         (with_section("hosting", {"resolver": "dns"}), "hosting.resolver"),
         (with_section("hosting", {"resolver": 1}), "hosting.resolver"),
         (with_section("hosting", {"resolver": "mmdb"}), "hosting.mmdb_path"),
@@ -371,4 +374,5 @@ def test_the_known_hash_policy_is_read_from_the_node_table() -> None:
     assert config.known_hashes.precedence == ("official", "learned")
     assert config.known_hashes.learn_not_illegal
     default = parse_config(base(), {}).known_hashes
-    assert (default.precedence, default.learn_not_illegal) == ((), False)
+    assert (default.precedence, default.learn_not_illegal, default.dispute_limit) == ((), False, 3)
+    assert parse_config(base(known_hash_dispute_limit=5), {}).known_hashes.dispute_limit == 5

@@ -217,6 +217,19 @@ class CaseServicer(case_grpc.CaseServiceServicer):
         )
         return case_pb.WithdrawReferralResponse(item=serde.item_to_proto(item))
 
+    async def DisputeKnownMatch(
+        self, request: case_pb.DisputeKnownMatchRequest, context: Context
+    ) -> case_pb.DisputeKnownMatchResponse:
+        item = await self._b.call(
+            context,
+            self._b.cases.dispute_known_match,
+            current_principal(),
+            request.item_id,
+            request.reason,
+            request.request_id,
+        )
+        return case_pb.DisputeKnownMatchResponse(item=serde.item_to_proto(item))
+
     async def ListReceipts(
         self, request: case_pb.ListReceiptsRequest, context: Context
     ) -> case_pb.ListReceiptsResponse:

@@ -56,9 +56,11 @@ class Assessments:
                 current is not None
                 and current.classification is Classification.BASELINE
                 and (assessment.classification is not Classification.BASELINE)
+                and not (current.automatic and not item.known_content)  # a disputed match may be overruled
             ):
+                how = "; dispute the known-hash match first (DisputeKnownMatch)" if current.automatic else ""
                 raise FailedPrecondition(
-                    f"a BASELINE classification cannot be overruled (got {assessment.classification})",
+                    f"a BASELINE classification cannot be overruled (got {assessment.classification}){how}",
                     field="assessment.classification",
                 )
             if assessment.classification is Classification.DOUBTFUL and item.state is ItemState.NTD_SENT:

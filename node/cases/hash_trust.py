@@ -7,7 +7,9 @@ be examined again. So:
 - a known hash decides on its own only if it is trusted (an imported list, or learned from this node's analysts)
   and illegal (BASELINE or NATIONAL); a known "not illegal" (or DOUBTFUL) is a hint, never a closing;
 - every source keeps its own entry for a hash; where the trusted entries disagree, the configured precedence
-  (source names, first wins) picks the one that counts, and the disagreement is surfaced as an event.
+  (source names, first wins) picks the one that counts, and the disagreement is surfaced as an event;
+- an entry whose matches analysts disputed `dispute_limit` times (since it was last confirmed) is suspended: it
+  is a hint until someone re-confirms it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from node.cases.model import Classification, HashProvenance, KnownHash, Principal, Role
 
 __all__ = [
+    "DEFAULT_DISPUTE_LIMIT",
     "ILLEGAL",
     "LEARNED_NOT_ILLEGAL_SOURCE",
     "LEARNED_SOURCE",
@@ -30,6 +33,7 @@ __all__ = [
 ]
 
 ILLEGAL = frozenset({Classification.BASELINE, Classification.NATIONAL})
+DEFAULT_DISPUTE_LIMIT = 3
 # An item's hash of these provenances may match and teach; CLAIMED and PEER may not (yet).
 TRUSTED_ITEM_HASHES = frozenset({HashProvenance.HASHER, HashProvenance.ANALYST})
 # Known-hash entries of these provenances may decide; CLAIMED entries (learned before provenance was recorded,
@@ -56,10 +60,16 @@ class KnownHashPolicy:
     """`precedence`: source names, the first listed wins where trusted entries disagree. Sources not listed
     come after, in this order: imported lists, then "learned", then "learned-not-illegal" (and, among equals,
     the older entry first). `learn_not_illegal`: keep analysts' NOT_ILLEGAL verdicts as the lower-trust
-    "learned-not-illegal" set, shown as a hint, never closing an item (off by default)."""
+    "learned-not-illegal" set, shown as a hint, never closing an item (off by default). `dispute_limit`: after
+    this many disputes of its matches (since it was last confirmed) an entry no longer matches automatically."""
 
     precedence: tuple[str, ...] = ()
     learn_not_illegal: bool = False
+    dispute_limit: int = DEFAULT_DISPUTE_LIMIT
+
+    def suspended(self, entry: KnownHash) -> bool:
+        """Whether analysts disputed the entry's matches often enough that it no longer decides on its own."""
+        return entry.disputes >= self.dispute_limit
 
     def rank(self, entry: KnownHash) -> tuple[int, int, int]:
         listed = self.precedence.index(entry.source) if entry.source in self.precedence else len(self.precedence)
@@ -87,7 +97,7 @@ class KnownHashPolicy:
         if not ordered:
             return MatchDecision(hint=min(entries, key=self.rank) if entries else None)
         winner = ordered[0]
-        if provenance in TRUSTED_ITEM_HASHES and winner.classification in ILLEGAL:
+        if provenance in TRUSTED_ITEM_HASHES and winner.classification in ILLEGAL and not self.suspended(winner):
             return MatchDecision(automatic=winner, conflict=conflict)
         return MatchDecision(hint=winner, conflict=conflict)
 
@@ -108,6 +118,7 @@ def caller_provenance(principal: Principal) -> HashProvenance:
 
 
 def describe(entry: KnownHash) -> str:
-    """An entry for an event's detail: its id, source and classification (never the digest)."""
+    """An entry for an event's detail: its id, source, classification and disputes (never the digest)."""
     version = f" {entry.version}" if entry.version else ""
-    return f"known_hash={entry.known_hash_id} ({entry.source[:60]}{version}: {entry.classification})"
+    disputed = f", disputed {entry.disputes}x" if entry.disputes else ""
+    return f"known_hash={entry.known_hash_id} ({entry.source[:60]}{version}: {entry.classification}{disputed})"

@@ -169,6 +169,14 @@ class CaseTransaction(Protocol):
         """Record a newer classification of an entry (its id, and so the PDQ index, stay the same)."""
         ...
 
+    def dispute_known_hash(self, known_hash_id: int) -> int:
+        """Count one more dispute of the entry's matches; the count since it was last confirmed."""
+        ...
+
+    def confirm_known_hash(self, known_hash_id: int) -> None:
+        """Someone with the authority to re-confirm the entry did so: its disputes count from zero again."""
+        ...
+
     def delete_known_hash(self, known_hash_id: int) -> None:
         """Drop an entry (a lesson its analyst took back); the PDQ index may still name the id: it finds nothing."""
         ...

@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from node.cases.actions import Actions
 from node.cases.assessment import Assessments
 from node.cases.context import CaseContext, CaseSettings
+from node.cases.disputes import Disputes
 from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
 from node.cases.federation import Federation
 from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
-from node.cases.model import Assessment, Classification, Event, Item, ItemState, Principal, Report
+from node.cases.model import Assessment, Classification, Event, Item, ItemState, KnownHash, Principal, Report
 from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt
 from node.cases.queries import Queries
 from node.cases.requests import HostingOverride, NewAction, NewReport
@@ -65,6 +66,7 @@ class CaseService:
         self._assessments = Assessments(self._ctx, workflow, self._known)
         self._actions = Actions(self._ctx, workflow)
         self._federation = Federation(self._ctx, workflow)
+        self._disputes = Disputes(self._ctx)
         self._upkeep = Upkeep(self._ctx)
         self._queries = Queries(self._ctx)
 
@@ -185,3 +187,9 @@ class CaseService:
         version: str = "",
     ) -> ImportResult:
         return self._known.import_known_hashes(principal, entries, source, request_id, version)
+
+    def dispute_known_match(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
+        return self._disputes.dispute_known_match(principal, item_id, reason, request_id)
+
+    def confirm_known_hash(self, principal: Principal, known_hash_id: int, request_id: str = "") -> KnownHash:
+        return self._disputes.confirm_known_hash(principal, known_hash_id, request_id)

@@ -1,7 +1,8 @@
-"""Known hashes: bulk-import a hash list, all or nothing."""
+"""Known hashes: bulk-import a hash list (all or nothing); re-confirm an entry analysts disputed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from node.cases.model import Classification
 from node.cli._common import ConfigOption, fail, load_settings
 from node.errors import DomainError
 
-__all__ = ["app", "import_hashes"]
+__all__ = ["app", "confirm_hash", "import_hashes"]
 
 app = typer.Typer()
 
@@ -46,3 +47,29 @@ def import_hashes(
     finally:
         node.engine.dispose()
     typer.echo(f"imported {imported}; {known} already known from this source")
+
+
+@app.command("confirm-hash")
+def confirm_hash(
+    known_hash_id: Annotated[int, typer.Argument(help="The entry's id, as the known_hash.* events name it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the entry as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Re-confirm a known hash that analysts disputed: its disputes count from zero and it matches again."""
+    from node.app import SYSTEM, build_node
+
+    node = build_node(load_settings(config))
+    try:
+        entry = node.cases.confirm_known_hash(SYSTEM, known_hash_id)
+    except DomainError as error:
+        fail(f"error: {error}")
+    finally:
+        node.engine.dispose()
+    shown = {
+        "known_hash_id": entry.known_hash_id,
+        "source": entry.source,
+        "version": entry.version,
+        "classification": str(entry.classification),
+        "disputes": entry.disputes,
+    }
+    typer.echo(json.dumps(shown) if as_json else f"confirmed known hash {entry.known_hash_id} ({entry.source})")

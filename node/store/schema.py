@@ -200,6 +200,8 @@ assessments = Table(
     Column("assessed_at", UtcDateTime(), nullable=False),
     Column("automatic", Boolean(), nullable=False),
     Column("note", String(NOTE_CHARS), nullable=False),
+    # The known-hash entry an automatic assessment came from (NULL for an analyst's): what a dispute names.
+    Column("known_hash_id", BigInteger(), nullable=True),
 )
 
 hosting_records = Table(
@@ -257,6 +259,8 @@ known_hashes = Table(
     # LIST (imported), ANALYST (learned from a verdict), CLAIMED (learned before 0004 from unvouched hashes).
     Column("provenance", String(16), nullable=False, server_default="LIST"),
     Column("version", String(64), nullable=False, server_default=""),
+    # Disputes of its matches since it was last confirmed; at the configured limit it matches no more.
+    Column("disputes", Integer(), nullable=False, server_default="0"),
     UniqueConstraint("algorithm", "digest", "source"),
 )
 
