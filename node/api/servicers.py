@@ -305,6 +305,10 @@ class EventServicer(event_grpc.EventServiceServicer):
             return event_pb.GetStatisticsResponse(
                 overall=serde.statistics_to_proto(overall),
                 by_hosting_country=[serde.statistics_to_proto(s) for s in per_country],
+                peer_opinions=[
+                    event_pb.PeerOpinions(peer_node=o.peer_node, agreements=o.agreements, disagreements=o.disagreements)
+                    for o in self._b.cases.peer_opinions()
+                ],
             )
 
         return await self._b.call(context, statistics)

@@ -56,7 +56,7 @@ class Assessments:
                 current is not None
                 and current.classification is Classification.BASELINE
                 and (assessment.classification is not Classification.BASELINE)
-                and not (current.automatic and not item.known_content)  # a disputed match may be overruled
+                and not (current.known_hash_id is not None and not item.known_content)  # a disputed match
             ):
                 how = "; dispute the known-hash match first (DisputeKnownMatch)" if current.automatic else ""
                 raise FailedPrecondition(

@@ -24,7 +24,7 @@ from node.cases.model import (
 )
 from node.hashes import ContentHash
 
-__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes"]
+__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes", "PeerOpinions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,16 @@ class ItemTimes:
     lea_notified_at: datetime | None
     ntd_sent_at: datetime | None
     closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerOpinions:
+    """How often a peer hotline's re-assessment of what this node referred to it confirmed this node's
+    classification, and how often it disagreed (the latest opinion per item)."""
+
+    peer_node: str
+    agreements: int
+    disagreements: int
 
 
 class ItemReceipt(NamedTuple):
@@ -179,6 +189,17 @@ class CaseTransaction(Protocol):
 
     def delete_known_hash(self, known_hash_id: int) -> None:
         """Drop an entry (a lesson its analyst took back); the PDQ index may still name the id: it finds nothing."""
+        ...
+
+    # Peer opinions on items this node referred.
+    def put_peer_opinion(
+        self, item_id: str, peer_node: str, classification: Classification, agrees: bool, at: datetime
+    ) -> bool:
+        """Record the peer's latest opinion on the item; False if it said the same already."""
+        ...
+
+    def peer_opinion_counts(self) -> list[PeerOpinions]:
+        """Agreements and disagreements per peer, by peer node id."""
         ...
 
     # Events, audit and the outbox: written in the same transaction as the change.

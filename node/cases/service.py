@@ -24,7 +24,8 @@ from node.cases.federation import Federation
 from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, Event, Item, ItemState, KnownHash, Principal, Report
-from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt
+from node.cases.opinions import Opinions
+from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt, PeerOpinions
 from node.cases.queries import Queries
 from node.cases.requests import HostingOverride, NewAction, NewReport
 from node.cases.results import ImportResult, RecordedAction
@@ -65,7 +66,8 @@ class CaseService:
         self._intake = Intake(self._ctx, workflow, self._known)
         self._assessments = Assessments(self._ctx, workflow, self._known)
         self._actions = Actions(self._ctx, workflow)
-        self._federation = Federation(self._ctx, workflow)
+        self._opinions = Opinions(self._ctx)
+        self._federation = Federation(self._ctx, workflow, self._opinions)
         self._disputes = Disputes(self._ctx)
         self._upkeep = Upkeep(self._ctx)
         self._queries = Queries(self._ctx)
@@ -118,6 +120,10 @@ class CaseService:
         self, *, start: datetime | None, end: datetime | None, hosting_country: str = ""
     ) -> tuple[Statistics, list[Statistics]]:
         return self._queries.statistics(start=start, end=end, hosting_country=hosting_country)
+
+    def peer_opinions(self) -> list[PeerOpinions]:
+        """Per peer, how often its re-assessment of a referral confirmed this node's classification."""
+        return self._opinions.counts()
 
     # assessment and hosting
 

@@ -41,6 +41,7 @@ __all__ = [
     "known_hashes",
     "metadata",
     "outbox",
+    "peer_opinions",
     "peer_state",
     "pending_status_updates",
     "receipts",
@@ -262,6 +263,18 @@ known_hashes = Table(
     # Disputes of its matches since it was last confirmed; at the configured limit it matches no more.
     Column("disputes", Integer(), nullable=False, server_default="0"),
     UniqueConstraint("algorithm", "digest", "source"),
+)
+
+# What a peer hotline that was referred an item made of it: its own classification after re-assessment, and
+# whether that confirms this node's (one row per item and peer, the latest; purged with the item).
+peer_opinions = Table(
+    "peer_opinions",
+    metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("peer_node", String(64), primary_key=True),
+    Column("classification", String(16), nullable=False),
+    Column("agrees", Boolean(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 events = Table(

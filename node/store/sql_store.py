@@ -22,6 +22,7 @@ from node.store.txn.inbox import InboxTxn
 from node.store.txn.items import ItemsTxn
 from node.store.txn.known_hashes import KnownHashesTxn
 from node.store.txn.metrics_reads import MetricsReadsTxn
+from node.store.txn.opinions import OpinionsTxn
 from node.store.txn.outbox import OutboxTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
@@ -117,6 +118,7 @@ class SqlTransaction(
     ItemsTxn,
     ReportsTxn,
     KnownHashesTxn,
+    OpinionsTxn,
     OutboxTxn,
     InboxTxn,
     ExchangeRetentionTxn,

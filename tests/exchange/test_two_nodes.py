@@ -14,15 +14,17 @@ import pytest
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.app import Node, build_node
 from node.cases.model import ActionType, Assessment, Classification, ItemState
-from node.cases.requests import NewAction, NewReport, NewUrl
+from node.cases.ports import PeerOpinions
+from node.cases.requests import NewAction, NewReport, NewUrl, RawHash
 from node.clock import ManualClock
 from node.config import NodeConfig, parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
 from node.crypto.roster import sign_roster
 from node.exchange.ports import PeerBackoff
+from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import StaticResolver
-from tests.conftest import ANALYST, HOSTING, INTAKE
+from tests.conftest import ANALYST, HASHER, HOSTING, INTAKE
 
 NODES = {"nl-hotline": "NL", "de-hotline": "DE"}
 
@@ -148,8 +150,8 @@ async def _until(check: object, seconds: float = 15.0) -> None:
 async def test_a_report_in_one_country_is_removed_in_another_with_every_status_back(nodes: dict[str, Node]) -> None:
     nl, de = nodes["nl-hotline"], nodes["de-hotline"]
     run = nl.executor.submit
-    origin_id = run(nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/evidence"),))).result()
-    origin_id = origin_id.items[0].item_id
+    reported = run(nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/evidence"),))).result()
+    origin_id = reported.items[0].item_id
     run(nl.cases.assess, ANALYST, origin_id, Assessment(Classification.NATIONAL)).result()
 
     def referred_item() -> str | None:
@@ -207,3 +209,36 @@ async def test_a_call_from_a_peer_resets_the_backoff_towards_it_and_sends_what_w
 
     await _until(lambda: backoff() == 0)
     await _until(arrived)  # long before the day of backoff, which the manual clock never reaches
+
+
+async def test_the_receiving_hotline_disagrees_and_the_origin_sees_its_opinion_on_the_item_and_hashes(
+    nodes: dict[str, Node],
+) -> None:
+    """NL refers an item with a hash its own tool computed; DE re-assesses it NOT_ILLEGAL. DE's signed status
+    update is NL's record of DE's opinion: on the item, on the known entry NL's verdict made of the hash, and
+    in NL's per-peer count."""
+    nl, de = nodes["nl-hotline"], nodes["de-hotline"]
+    digest = ContentHash(HashAlgorithm.SHA256, bytes.fromhex("c4" * 32))
+    report = NewReport((NewUrl("https://de.host.example/shared", (RawHash("sha256", digest.hex),)),))
+    origin_id = nl.executor.submit(nl.cases.submit_report, HASHER, report).result().items[0].item_id
+    nl.executor.submit(nl.cases.assess, ANALYST, origin_id, Assessment(Classification.NATIONAL)).result()
+
+    def referred_item() -> str | None:
+        with de.store.transaction(read_only=True) as tx:
+            item = tx.find_item_by_origin("nl-hotline", origin_id)
+        return item.item_id if item else None
+
+    await _until(referred_item)
+    de_id = referred_item()
+    assert de_id is not None and de.cases.get_item(de_id).hashes == [digest]
+    de.executor.submit(de.cases.assess, ANALYST, de_id, Assessment(Classification.NOT_ILLEGAL)).result()
+
+    def opinions() -> list[str]:
+        return [e.detail for e in nl.cases.timeline(origin_id) if e.kind == "item.peer_opinion"]
+
+    await _until(opinions)
+    [opinion] = opinions()
+    assert opinion.startswith("de-hotline disagrees: NOT_ILLEGAL (ours NATIONAL) on the item and its 1 hash(es)")
+    assert "(learned: NATIONAL)" in opinion  # the known entry NL's verdict made of the hash
+    assert nl.cases.peer_opinions() == [PeerOpinions("de-hotline", agreements=0, disagreements=1)]
+    assert de.cases.peer_opinions() == []  # DE referred nothing
