@@ -225,7 +225,21 @@ def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
             "must be a whole number from 1 to 1000: disputes before a known hash stops matching automatically",
             field="node.known_hash_dispute_limit",
         )
-    return KnownHashPolicy(tuple(precedence), learn_not_illegal, dispute_limit)
+    peer_verdicts = node.get("peer_verdicts", {})
+    if not isinstance(peer_verdicts, Mapping) or not all(
+        isinstance(p, str) and m in ("hint", "automatic") for p, m in peer_verdicts.items()
+    ):
+        raise InvalidArgument('must be a table of peer node ids to "hint" or "automatic"', field="node.peer_verdicts")
+    publish_to = node.get("publish_verdicts_to", [])
+    if not isinstance(publish_to, list) or not all(isinstance(p, str) and p.strip() for p in publish_to):
+        raise InvalidArgument("must be a list of peer node ids", field="node.publish_verdicts_to")
+    return KnownHashPolicy(
+        tuple(precedence),
+        learn_not_illegal,
+        dispute_limit,
+        tuple(sorted(peer_verdicts.items())),
+        tuple(dict.fromkeys(publish_to)),
+    )
 
 
 def _metrics(raw: Any) -> MetricsConfig | None:

@@ -73,6 +73,16 @@ def test_confirm_hash_re_confirms_an_entry_and_names_an_unknown_one(tmp_path: Pa
     assert missing.exit_code == 2 and "no known hash 99" in missing.output and "Traceback" not in missing.output
 
 
+def test_publishing_a_hash_verdict_names_the_setting_to_opt_in_and_a_bank_lists_as_json(tmp_path: Path) -> None:
+    digest = "a1" * 32
+    result = runner.invoke(app, ["publish-hash", "sha256", digest, "-c", str(config(tmp_path))])
+    assert result.exit_code == 2 and "node.publish_verdicts_to" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["withdraw-hash", "sha256", "zz", "-c", str(config(tmp_path))])
+    assert result.exit_code == 2 and "value" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["hash-bank", "de-hotline", "--json", "-c", str(config(tmp_path))])
+    assert result.exit_code == 0 and result.output == ""  # nothing shared yet
+
+
 def test_import_hashes_names_a_missing_file_without_a_traceback(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.csv"
     result = runner.invoke(app, ["import-hashes", str(missing), "--source", "shared", "-c", str(config(tmp_path))])

@@ -8,6 +8,8 @@ be examined again. So:
   and illegal (BASELINE or NATIONAL); a known "not illegal" (or DOUBTFUL) is a hint, never a closing;
 - every source keeps its own entry for a hash; where the trusted entries disagree, the configured precedence
   (source names, first wins) picks the one that counts, and the disagreement is surfaced as an event;
+- a peer's shared verdicts sit in their own bank (source "peer:<node id>"), a hint unless the operator trusts
+  that peer's verdicts to match automatically (node.peer_verdicts = {"<node id>" = "automatic"});
 - an entry whose matches analysts disputed `dispute_limit` times (since it was last confirmed) is suspended: it
   is a hint until someone re-confirms it.
 """
@@ -24,12 +26,14 @@ __all__ = [
     "ILLEGAL",
     "LEARNED_NOT_ILLEGAL_SOURCE",
     "LEARNED_SOURCE",
+    "PEER_SOURCE_PREFIX",
     "RESERVED_SOURCES",
     "TRUSTED_ITEM_HASHES",
     "KnownHashPolicy",
     "MatchDecision",
     "caller_provenance",
     "describe",
+    "peer_source",
 ]
 
 ILLEGAL = frozenset({Classification.BASELINE, Classification.NATIONAL})
@@ -43,6 +47,8 @@ _TRUSTED_ENTRIES = frozenset({HashProvenance.LIST, HashProvenance.ANALYST})
 LEARNED_SOURCE = "learned"
 LEARNED_NOT_ILLEGAL_SOURCE = "learned-not-illegal"
 RESERVED_SOURCES = frozenset({LEARNED_SOURCE, LEARNED_NOT_ILLEGAL_SOURCE})
+# A peer's bank of shared verdicts: "peer:<node id>".
+PEER_SOURCE_PREFIX = "peer:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,19 @@ class KnownHashPolicy:
     precedence: tuple[str, ...] = ()
     learn_not_illegal: bool = False
     dispute_limit: int = DEFAULT_DISPUTE_LIMIT
+    # Peers whose shared verdicts this node takes: (node id, "hint" or "automatic"), and peers it publishes to.
+    peer_verdicts: tuple[tuple[str, str], ...] = ()
+    publish_to: tuple[str, ...] = ()
+
+    @property
+    def accepts_verdicts_from(self) -> frozenset[str]:
+        return frozenset(peer for peer, _ in self.peer_verdicts)
+
+    def trusted(self, entry: KnownHash) -> bool:
+        """Whether an entry may decide: an imported list or this node's analysts, or a peer trusted to."""
+        if entry.provenance is HashProvenance.PEER:
+            return (entry.source.removeprefix(PEER_SOURCE_PREFIX), "automatic") in self.peer_verdicts
+        return entry.provenance in _TRUSTED_ENTRIES
 
     def suspended(self, entry: KnownHash) -> bool:
         """Whether analysts disputed the entry's matches often enough that it no longer decides on its own."""
@@ -83,7 +102,7 @@ class KnownHashPolicy:
 
     def ordered(self, entries: Sequence[KnownHash]) -> list[KnownHash]:
         """The trusted entries, the one that counts first."""
-        return sorted((e for e in entries if e.provenance in _TRUSTED_ENTRIES), key=self.rank)
+        return sorted((e for e in entries if self.trusted(e)), key=self.rank)
 
     def conflict(self, entries: Sequence[KnownHash]) -> tuple[KnownHash, ...]:
         """The trusted entries, winner first, if they disagree on the classification; else ()."""
@@ -109,6 +128,11 @@ class KnownHashPolicy:
         if classification is Classification.NOT_ILLEGAL and self.learn_not_illegal:
             return LEARNED_NOT_ILLEGAL_SOURCE
         return None
+
+
+def peer_source(node_id: str) -> str:
+    """The source name of a peer's bank of shared verdicts."""
+    return f"{PEER_SOURCE_PREFIX}{node_id}"
 
 
 def caller_provenance(principal: Principal) -> HashProvenance:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from node.cases.context import CaseContext
-from node.cases.hash_trust import RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
+from node.cases.hash_trust import PEER_SOURCE_PREFIX, RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
 from node.cases.model import Classification, HashProvenance, Item, KnownHash, Principal
 from node.cases.ports import CaseTransaction
 from node.cases.requests import check_request_id, check_text
@@ -42,7 +42,7 @@ class KnownContent:
             provenance = item.provenance_of(content_hash)
             decision = policy.decide(provenance, entries)
             if decision.conflict:
-                self._conflict_event(tx, now, decision.conflict, item)
+                self.conflict_event(tx, now, decision.conflict, item)
             if decision.automatic is not None:
                 automatic = automatic or decision.automatic
             elif decision.hint is not None:
@@ -87,7 +87,7 @@ class KnownContent:
                 tx.reclassify_known_hash(current.known_hash_id, classification, assessment_id)
             conflict = policy.conflict(tx.find_known_hashes(content_hash))
             if conflict:
-                self._conflict_event(tx, now, conflict, item)
+                self.conflict_event(tx, now, conflict, item)
         return added
 
     def attest_hashes_txn(
@@ -123,9 +123,9 @@ class KnownContent:
         check_text(version, field="version", limit=MAX_VERSION_CHARS)
         if not source.strip():
             raise InvalidArgument("name where the list came from", field="source")
-        if source in RESERVED_SOURCES:
+        if source in RESERVED_SOURCES or source.startswith(PEER_SOURCE_PREFIX):
             raise InvalidArgument(
-                f"{source!r} names what this node's analysts taught it; name the list", field="source"
+                f"{source!r} names what this node's analysts or a peer taught it; name the list", field="source"
             )
         policy = self._ctx.settings.known_hashes
         # The listeners hear of an import only if it wrote events (conflicts).
@@ -154,7 +154,7 @@ class KnownContent:
                 if any(e.source != source for e in known):
                     conflict = policy.conflict(tx.find_known_hashes(content_hash))
                     if conflict:
-                        self._conflict_event(tx, now, conflict)
+                        self.conflict_event(tx, now, conflict)
                         conflicts += 1
             result = ImportResult(len(entries) - already_known, already_known)
             cmd.done(
@@ -182,7 +182,7 @@ class KnownContent:
                 return tx.find_known_hashes(nearest.hash)
         return []
 
-    def _conflict_event(
+    def conflict_event(
         self, tx: CaseTransaction, now: datetime, conflict: Sequence[KnownHash], item: Item | None = None
     ) -> None:
         """Trusted sources disagree on a hash: say so, and which one counts (the first, by the precedence)."""

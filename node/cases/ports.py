@@ -159,6 +159,10 @@ class CaseTransaction(Protocol):
         ...
 
     def get_known_hash(self, known_hash_id: int) -> KnownHash | None: ...
+    def list_known_hashes(self, source: str) -> list[KnownHash]:
+        """Every entry of one source, oldest first."""
+        ...
+
     def insert_known_hash(
         self,
         content_hash: ContentHash,

@@ -19,8 +19,9 @@ from node.cases.actions import Actions
 from node.cases.assessment import Assessments
 from node.cases.context import CaseContext, CaseSettings
 from node.cases.disputes import Disputes
-from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
+from node.cases.exchange_messages import HashVerdicts, Referral, StatusUpdate, Withdrawal
 from node.cases.federation import Federation
+from node.cases.hash_sharing import HashSharing
 from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, Event, Item, ItemState, KnownHash, Principal, Report
@@ -69,6 +70,7 @@ class CaseService:
         self._opinions = Opinions(self._ctx)
         self._federation = Federation(self._ctx, workflow, self._opinions)
         self._disputes = Disputes(self._ctx)
+        self._sharing = HashSharing(self._ctx, self._known)
         self._upkeep = Upkeep(self._ctx)
         self._queries = Queries(self._ctx)
 
@@ -199,3 +201,17 @@ class CaseService:
 
     def confirm_known_hash(self, principal: Principal, known_hash_id: int, request_id: str = "") -> KnownHash:
         return self._disputes.confirm_known_hash(principal, known_hash_id, request_id)
+
+    # hash verdicts shared with peers
+
+    def publish_hash_verdict(self, principal: Principal, content_hash: ContentHash, request_id: str = "") -> list[str]:
+        return self._sharing.publish(principal, content_hash, request_id)
+
+    def withdraw_hash_verdict(self, principal: Principal, content_hash: ContentHash, request_id: str = "") -> list[str]:
+        return self._sharing.withdraw(principal, content_hash, request_id)
+
+    def peer_bank(self, peer: str) -> list[KnownHash]:
+        return self._sharing.bank(peer)
+
+    def apply_hash_verdicts_txn(self, tx: CaseTransaction, sender: str, verdicts: HashVerdicts) -> None:
+        self._sharing.apply_verdicts_txn(tx, sender, verdicts)

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import structlog
 
-from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
+from node.cases.exchange_messages import HashVerdicts, Referral, StatusUpdate, Withdrawal
 from node.cases.exchange_rules import ExchangeRefusal
 from node.cases.model import Event
 from node.cases.service import CaseService
@@ -342,6 +342,8 @@ class Receiver:
             self._cases.apply_status_update_txn(tx, sender, incoming)
         elif isinstance(incoming, Withdrawal):
             self._cases.apply_withdrawal_txn(tx, sender, incoming)
+        elif isinstance(incoming, HashVerdicts):
+            self._cases.apply_hash_verdicts_txn(tx, sender, incoming)
 
     def _record_rejection(
         self,
@@ -376,4 +378,6 @@ def _item_of(incoming: Incoming, me: str) -> tuple[str, str]:
     """The item a message is about, as (origin node, origin item id): a status update is about an item of ours."""
     if isinstance(incoming, StatusUpdate):
         return me, incoming.origin_item_id
+    if isinstance(incoming, HashVerdicts):
+        return "", ""  # about no item: a sender's verdicts apply in the order they were sent
     return incoming.origin_node, incoming.origin_item_id

@@ -13,6 +13,10 @@ from node.cases.service import CaseService
 EXPECTED_SURFACE = {
     "apply_status_update_txn": "(tx, sender, update)",
     "apply_withdrawal_txn": "(tx, sender, withdrawal)",
+    "apply_hash_verdicts_txn": "(tx, sender, verdicts)",
+    "publish_hash_verdict": "(principal, content_hash, request_id='')",
+    "withdraw_hash_verdict": "(principal, content_hash, request_id='')",
+    "peer_bank": "(peer)",
     "assess": "(principal, item_id, assessment, request_id='', attested_hashes=())",
     "committed": "()",
     "confirm_known_hash": "(principal, known_hash_id, request_id='')",

@@ -38,9 +38,16 @@ class Member:
 
 class Federation:
     def __init__(
-        self, tmp: Path, clock: ManualClock, *, pq: set[str] | None = None, clocks: dict[str, Clock] | None = None
+        self,
+        tmp: Path,
+        clock: ManualClock,
+        *,
+        pq: set[str] | None = None,
+        clocks: dict[str, Clock] | None = None,
+        settings: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """`clocks`: a clock of its own for some nodes (OffsetClock: a node whose clock is wrong)."""
+        """`clocks`: a clock of its own for some nodes (OffsetClock: a node whose clock is wrong). `settings`:
+        more [node] settings of some nodes."""
         self.clock = clock
         self.network = InMemoryNetwork()
         self.members: dict[str, Member] = {}
@@ -51,6 +58,7 @@ class Federation:
                     "id": node_id,
                     "jurisdiction": country,
                     "database_url": f"sqlite+pysqlite:///{tmp / node_id}.db",
+                    **(settings or {}).get(node_id, {}),
                 }
             }
             own = (clocks or {}).get(node_id, clock)
@@ -114,9 +122,9 @@ class Federation:
         return roster
 
     def set_status(self, node_id: str, status: int) -> None:
-        for member in self.roster.members:
-            if member.node_id == node_id:
-                member.status = status  # type: ignore[assignment]
+        for listed in self.roster.members:
+            if listed.node_id == node_id:
+                listed.status = status  # type: ignore[assignment]
         self.roster.version += 1
         self.membership = RosterMembership(self.roster)
         for member in self.members.values():

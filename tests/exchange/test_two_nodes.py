@@ -4,6 +4,7 @@ Netherlands is removed in Germany, and the Dutch node sees every status."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
-from node.app import Node, build_node
+from node.app import SYSTEM, Node, build_node
+from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import ActionType, Assessment, Classification, ItemState
 from node.cases.ports import PeerOpinions
 from node.cases.requests import NewAction, NewReport, NewUrl, RawHash
@@ -242,3 +244,43 @@ async def test_the_receiving_hotline_disagrees_and_the_origin_sees_its_opinion_o
     assert "(learned: NATIONAL)" in opinion  # the known entry NL's verdict made of the hash
     assert nl.cases.peer_opinions() == [PeerOpinions("de-hotline", agreements=0, disagreements=1)]
     assert de.cases.peer_opinions() == []  # DE referred nothing
+
+
+@pytest.fixture
+async def sharing(tmp_path: Path, clock: ManualClock) -> AsyncIterator[dict[str, Node]]:
+    """NL and DE as `nodes` builds them, NL publishing hash verdicts to DE, and DE trusting NL's."""
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster_file = _roster(tmp_path, ports, clock)
+    policies = {
+        "nl-hotline": KnownHashPolicy(publish_to=("de-hotline",)),
+        "de-hotline": KnownHashPolicy(peer_verdicts=(("nl-hotline", "automatic"),)),
+    }
+    built = {}
+    for node_id, country in NODES.items():
+        config = exchange_node_config(tmp_path, node_id, country, ports[node_id], roster_file)
+        config = dataclasses.replace(config, known_hashes=policies[node_id])
+        built[node_id] = build_node(config, clock=clock, resolver=StaticResolver(HOSTING))
+    for node in built.values():
+        await node.start()
+    yield built
+    for node in built.values():
+        await node.stop(grace=0)
+
+
+async def test_a_published_hash_verdict_reaches_the_peers_bank_and_its_withdrawal_drops_it(
+    sharing: dict[str, Node],
+) -> None:
+    nl, de = sharing["nl-hotline"], sharing["de-hotline"]
+    digest = ContentHash(HashAlgorithm.SHA256, bytes.fromhex("e6" * 32))
+    report = NewReport((NewUrl("https://nl.host.example/known", (RawHash("sha256", digest.hex),)),))
+    item_id = nl.executor.submit(nl.cases.submit_report, HASHER, report).result().items[0].item_id
+    nl.executor.submit(nl.cases.assess, ANALYST, item_id, Assessment(Classification.BASELINE)).result()
+
+    assert nl.executor.submit(nl.cases.publish_hash_verdict, SYSTEM, digest).result() == ["de-hotline"]
+    await _until(lambda: de.cases.peer_bank("nl-hotline"))
+    [banked] = de.cases.peer_bank("nl-hotline")
+    assert (banked.hash, banked.classification) == (digest, Classification.BASELINE)
+
+    nl.executor.submit(nl.cases.withdraw_hash_verdict, SYSTEM, digest).result()
+    await _until(lambda: not de.cases.peer_bank("nl-hotline"))
+    assert nl.store.verify_audit_chain() is None and de.store.verify_audit_chain() is None

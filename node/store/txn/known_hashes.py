@@ -30,6 +30,12 @@ class KnownHashesTxn(TransactionBase):
         ).all()
         return [self._known(row) for row in rows]
 
+    def list_known_hashes(self, source: str) -> list[KnownHash]:
+        rows = self.c.execute(
+            select(t.known_hashes).where(t.known_hashes.c.source == source).order_by(t.known_hashes.c.known_hash_id)
+        ).all()
+        return [self._known(row) for row in rows]
+
     def get_known_hash(self, known_hash_id: int) -> KnownHash | None:
         row = self.c.execute(select(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id)).first()
         return self._known(row) if row else None
