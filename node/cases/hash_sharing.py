@@ -63,10 +63,11 @@ class HashSharing:
                     dropped += 1
                 continue
             if current is None:
-                # Matched at once by exact digest; a PDQ verdict joins the in-memory index at the next start.
-                tx.insert_known_hash(
+                known_id = tx.insert_known_hash(
                     verdict.hash, verdict.classification, source, None, now, provenance=HashProvenance.PEER
                 )
+                # Indexed now, in the receiver's transaction: should it roll back, matching checks the entry.
+                self._known.index_pdq([(verdict.hash, known_id)])
             elif current.classification is not verdict.classification:
                 tx.reclassify_known_hash(current.known_hash_id, verdict.classification, None)
             banked += 1

@@ -178,7 +178,9 @@ class KnownContent:
             return tx.find_known_hashes(content_hash)
         for known_hash_id, _distance in self._ctx.pdq.matches(content_hash.digest, limit=_PDQ_CANDIDATES):
             nearest = tx.get_known_hash(known_hash_id)  # None: an entry deleted since it was indexed
-            if nearest is not None:
+            # The stored entry is checked against the query too: the index may name an id indexed by a transaction
+            # that rolled back (a peer's verdicts are indexed as they are applied), since given to another hash.
+            if nearest is not None and _within(nearest.hash, content_hash, self._ctx.pdq.threshold):
                 return tx.find_known_hashes(nearest.hash)
         return []
 
@@ -189,3 +191,11 @@ class KnownContent:
         detail = "; ".join(describe(e) for e in conflict)
         detail = f"sources disagree, {conflict[0].source[:60]} counts: {detail}"[:500]
         self._ctx.event(tx, "known_hash.conflict", now, item=item, detail=detail)
+
+
+def _within(known: ContentHash, query: ContentHash, threshold: int) -> bool:
+    """Whether a known PDQ hash is within `threshold` bits of the query's."""
+    if known.algorithm is not HashAlgorithm.PDQ:
+        return False
+    distance = bin(int.from_bytes(known.digest, "big") ^ int.from_bytes(query.digest, "big")).count("1")
+    return distance <= threshold

@@ -144,3 +144,19 @@ def test_a_verdict_for_a_hash_of_unknown_format_is_refused_with_its_reason() -> 
         with pytest.raises(ExchangeRefusal) as caught:
             decode_body(envelope_pb2.MESSAGE_KIND_HASH_LIST, body, sender=NL)
         assert caught.value.code == "UNKNOWN_HASH_FORMAT" and caught.value.field == "verdicts[0].hash"
+
+
+def test_a_pdq_verdict_matches_near_content_at_once_and_not_after_its_withdrawal(fed: Federation) -> None:
+    pdq = ContentHash(HashAlgorithm.PDQ, bytes.fromhex("0f" * 32))
+    near = bytearray(pdq.digest)
+    near[0] ^= 0xFF  # 8 bits away
+    accepted(send(fed, NL, DE, HashVerdicts((verdict(content_hash=pdq),))))
+    de = node(fed, DE).cases
+
+    def report(url: str) -> Any:
+        submitted = de.submit_report(HASHER, NewReport((NewUrl(url, (RawHash("pdq", near.hex()),)),)))
+        return de.get_item(submitted.items[0].item_id)
+
+    assert report("https://de.host.example/near").known_content
+    accepted(send(fed, NL, DE, HashVerdicts((verdict(withdrawn=True, content_hash=pdq),))))
+    assert not report("https://de.host.example/near-again").known_content
