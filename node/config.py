@@ -227,11 +227,11 @@ def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
         )
     peer_verdicts = node.get("peer_verdicts", {})
     if not isinstance(peer_verdicts, Mapping) or not all(
-        isinstance(p, str) and m in ("hint", "automatic") for p, m in peer_verdicts.items()
+        isinstance(p, str) and _NODE_ID.match(p) and m in ("hint", "automatic") for p, m in peer_verdicts.items()
     ):
         raise InvalidArgument('must be a table of peer node ids to "hint" or "automatic"', field="node.peer_verdicts")
     publish_to = node.get("publish_verdicts_to", [])
-    if not isinstance(publish_to, list) or not all(isinstance(p, str) and p.strip() for p in publish_to):
+    if not isinstance(publish_to, list) or not all(isinstance(p, str) and _NODE_ID.match(p) for p in publish_to):
         raise InvalidArgument("must be a list of peer node ids", field="node.publish_verdicts_to")
     return KnownHashPolicy(
         tuple(precedence),

@@ -101,6 +101,8 @@ def toml_file(tmp_path: Path) -> Path:
         (base(peer_verdicts=["de-hotline"]), "node.peer_verdicts"),
         (base(publish_verdicts_to="de-hotline"), "node.publish_verdicts_to"),
         (base(publish_verdicts_to=["de-hotline", ""]), "node.publish_verdicts_to"),
+        (base(publish_verdicts_to=["DE Hotline"]), "node.publish_verdicts_to"),
+        (base(peer_verdicts={"DE Hotline": "hint"}), "node.peer_verdicts"),
         (with_section("hosting", {"resolver": "dns"}), "hosting.resolver"),
         (with_section("hosting", {"resolver": 1}), "hosting.resolver"),
         (with_section("hosting", {"resolver": "mmdb"}), "hosting.mmdb_path"),
