@@ -10,12 +10,14 @@ Every hash is synthetic (not the hash of anything); every URL is under a reserve
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
@@ -29,6 +31,7 @@ from node.errors import FailedPrecondition
 from node.exchange.codec import decode_body
 from node.exchange.delivery import is_transient
 from node.hashes import ContentHash, HashAlgorithm
+from node.store import schema as t
 from tests.conftest import ANALYST, HASHER
 from tests.exchange.federation import Federation
 from tests.exchange.test_insider import accepted, refused, send
@@ -73,6 +76,11 @@ def test_a_published_verdict_is_banked_matches_as_configured_and_its_withdrawal_
     learned = hashed(fed, NL, "https://nl.host.example/listed")
     nl.assess(ANALYST, learned.item_id, Assessment(Classification.BASELINE))  # NL's analyst: known content
     assert nl.publish_hash_verdict(SYSTEM, H) == [DE, FR]
+    with node(fed, NL).engine.connect() as c:
+        bodies = c.execute(select(t.outbox.c.body).where(t.outbox.c.kind == "hash_verdicts")).scalars().all()
+    assert len(bodies) == 2 and "host.example" not in bodies[0] and learned.item_id not in bodies[0]
+    [shared] = json.loads(bodies[0])["verdicts"]  # only the hash, its classification, provenance and time
+    assert set(shared) == {"algorithm", "value", "classification", "provenance", "decided_at", "withdrawn"}
     fed.deliver_all()
 
     [banked] = node(fed, DE).cases.peer_bank(NL)
