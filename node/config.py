@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from node.cases.hash_trust import KnownHashPolicy
+from node.cases.hash_trust import DEFAULT_DISPUTE_LIMIT, KnownHashPolicy
 from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
 from node.database_url import check_database_url
 from node.errors import InvalidArgument
@@ -419,7 +419,27 @@ def _known_hashes(node: Mapping[str, Any]) -> KnownHashPolicy:
     learn_not_illegal = node.get("learn_not_illegal", False)
     if not isinstance(learn_not_illegal, bool):
         raise InvalidArgument("must be true or false", field="node.learn_not_illegal")
-    return KnownHashPolicy(tuple(precedence), learn_not_illegal)
+    dispute_limit = node.get("known_hash_dispute_limit", DEFAULT_DISPUTE_LIMIT)
+    if isinstance(dispute_limit, bool) or not isinstance(dispute_limit, int) or not 1 <= dispute_limit <= 1000:
+        raise InvalidArgument(
+            "must be a whole number from 1 to 1000: disputes before a known hash stops matching automatically",
+            field="node.known_hash_dispute_limit",
+        )
+    peer_verdicts = node.get("peer_verdicts", {})
+    if not isinstance(peer_verdicts, Mapping) or not all(
+        isinstance(p, str) and _NODE_ID.match(p) and m in ("hint", "automatic") for p, m in peer_verdicts.items()
+    ):
+        raise InvalidArgument('must be a table of peer node ids to "hint" or "automatic"', field="node.peer_verdicts")
+    publish_to = node.get("publish_verdicts_to", [])
+    if not isinstance(publish_to, list) or not all(isinstance(p, str) and _NODE_ID.match(p) for p in publish_to):
+        raise InvalidArgument("must be a list of peer node ids", field="node.publish_verdicts_to")
+    return KnownHashPolicy(
+        tuple(precedence),
+        learn_not_illegal,
+        dispute_limit,
+        tuple(sorted(peer_verdicts.items())),
+        tuple(dict.fromkeys(publish_to)),
+    )
 
 
 def _flag(node: Mapping[str, Any], key: str) -> bool:

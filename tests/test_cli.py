@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
 
+from node.cases.model import Classification
 from node.cli import app
 
 runner = CliRunner()
@@ -103,6 +105,57 @@ def test_import_hashes_is_all_or_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "line 3" in result.output
     again = runner.invoke(app, ["import-hashes", str(good), "--source", "shared", "-c", str(config(tmp_path))])
     assert "imported 0; 2 already known" in again.output  # the bad file added nothing
+
+
+def test_confirm_hash_re_confirms_an_entry_and_names_an_unknown_one(tmp_path: Path) -> None:
+    listed = tmp_path / "list.csv"
+    listed.write_text("algorithm,hash,classification\nsha256," + "a1" * 32 + ",BASELINE\n")
+    runner.invoke(app, ["import-hashes", str(listed), "--source", "shared", "-c", str(config(tmp_path))])
+    result = runner.invoke(app, ["hashes", "confirm", "1", "--json", "-c", str(config(tmp_path))])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "known_hash_id": 1,
+        "source": "shared",
+        "version": "",
+        "classification": "BASELINE",
+        "disputes": 0,
+    }
+    missing = runner.invoke(app, ["hashes", "confirm", "99", "-c", str(config(tmp_path))])
+    assert missing.exit_code == 2 and "no known hash 99" in missing.output and "Traceback" not in missing.output
+
+
+def test_publishing_a_hash_verdict_names_the_setting_to_opt_in_and_a_bank_lists_as_json(tmp_path: Path) -> None:
+    digest = "a1" * 32
+    result = runner.invoke(app, ["hashes", "publish", "sha256", digest, "-c", str(config(tmp_path))])
+    assert result.exit_code == 2 and "node.publish_verdicts_to" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["hashes", "withdraw", "sha256", "zz", "-c", str(config(tmp_path))])
+    assert result.exit_code == 2 and "value" in result.output and "Traceback" not in result.output
+    result = runner.invoke(app, ["hashes", "bank", "de-hotline", "--json", "-c", str(config(tmp_path))])
+    assert result.exit_code == 0 and result.output == ""  # nothing shared yet
+
+
+def test_an_analysts_verdict_is_published_to_the_peers_opted_in_and_withdrawn(tmp_path: Path) -> None:
+    from node.app import build_node
+    from node.cases.model import Assessment
+    from node.cases.requests import NewReport, NewUrl, RawHash
+    from node.config import load_config
+    from tests.conftest import ANALYST, HASHER
+
+    path = config(tmp_path)
+    path.write_text(path.read_text().replace("[hosting]", 'publish_verdicts_to = ["de-hotline"]\n[hosting]'))
+    digest = "c9" * 32
+    node = build_node(load_config(path))
+    try:
+        report = NewReport((NewUrl("https://nl.host.example/p", (RawHash("sha256", digest),)),))
+        item_id = node.cases.submit_report(HASHER, report).items[0].item_id
+        node.cases.assess(ANALYST, item_id, Assessment(Classification.BASELINE))
+    finally:
+        node.engine.dispose()
+    for verb, said in (("publish", "published to de-hotline"), ("withdraw", "withdrawn from de-hotline")):
+        result = runner.invoke(app, ["hashes", verb, "sha256", digest, "-c", str(path)])
+        assert result.exit_code == 0 and result.output.strip() == said, result.output
+    other = runner.invoke(app, ["hashes", "publish", "sha256", "d0" * 32, "-c", str(path)])
+    assert other.exit_code == 2 and "only this node's analysts" in other.output  # no verdict on it here
 
 
 def test_import_hashes_names_a_missing_file_without_a_traceback(tmp_path: Path) -> None:

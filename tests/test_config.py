@@ -97,6 +97,15 @@ def toml_file(tmp_path: Path) -> Path:
         (base(known_hash_precedence=["official", 7]), "node.known_hash_precedence"),
         (base(known_hash_precedence=["official", "learned", "official"]), "node.known_hash_precedence"),
         (base(learn_not_illegal="yes"), "node.learn_not_illegal"),
+        (base(known_hash_dispute_limit=0), "node.known_hash_dispute_limit"),
+        (base(known_hash_dispute_limit=True), "node.known_hash_dispute_limit"),
+        (base(known_hash_dispute_limit="3"), "node.known_hash_dispute_limit"),
+        (base(peer_verdicts={"de-hotline": "always"}), "node.peer_verdicts"),
+        (base(peer_verdicts=["de-hotline"]), "node.peer_verdicts"),
+        (base(publish_verdicts_to="de-hotline"), "node.publish_verdicts_to"),
+        (base(publish_verdicts_to=["de-hotline", ""]), "node.publish_verdicts_to"),
+        (base(publish_verdicts_to=["DE Hotline"]), "node.publish_verdicts_to"),
+        (base(peer_verdicts={"DE Hotline": "hint"}), "node.peer_verdicts"),
         (with_section("hosting", {"resolver": "dns"}), "hosting.resolver"),
         (with_section("hosting", {"resolver": 1}), "hosting.resolver"),
         (with_section("hosting", {"resolver": "mmdb"}), "hosting.mmdb_path"),
@@ -379,4 +388,10 @@ def test_the_known_hash_policy_is_read_from_the_node_table() -> None:
     assert config.known_hashes.precedence == ("official", "learned")
     assert config.known_hashes.learn_not_illegal
     default = parse_config(base(), {}).known_hashes
-    assert (default.precedence, default.learn_not_illegal) == ((), False)
+    assert (default.precedence, default.learn_not_illegal, default.dispute_limit) == ((), False, 3)
+    assert parse_config(base(known_hash_dispute_limit=5), {}).known_hashes.dispute_limit == 5
+    sharing = parse_config(
+        base(peer_verdicts={"fr-hotline": "hint", "de-hotline": "automatic"}, publish_verdicts_to=["de-hotline"]), {}
+    ).known_hashes
+    assert sharing.peer_verdicts == (("de-hotline", "automatic"), ("fr-hotline", "hint"))
+    assert sharing.publish_to == ("de-hotline",)

@@ -42,6 +42,7 @@ METHOD_ROLES: dict[str, frozenset[Role]] = {
     f"{_P}CaseService/RecordAction": frozenset({Role.ANALYST}),
     f"{_P}CaseService/WithdrawReferral": frozenset({Role.ANALYST}),
     f"{_P}CaseService/ListReceipts": _READ,
+    f"{_P}CaseService/DisputeKnownMatch": frozenset({Role.ANALYST}),
     f"{_P}LeaService/PlaceHold": frozenset({Role.LEA}),
     f"{_P}LeaService/ReleaseHold": frozenset({Role.LEA}),
     f"{_P}LeaService/ClearRemoval": frozenset({Role.LEA}),

@@ -251,6 +251,19 @@ class CaseServicer(case_grpc.CaseServiceServicer):
         )
         return case_pb.WithdrawReferralResponse(item=serde.item_to_proto(item))
 
+    async def DisputeKnownMatch(
+        self, request: case_pb.DisputeKnownMatchRequest, context: Context
+    ) -> case_pb.DisputeKnownMatchResponse:
+        item = await self._b.call(
+            context,
+            self._b.cases.dispute_known_match,
+            current_principal(),
+            request.item_id,
+            request.reason,
+            request.request_id,
+        )
+        return case_pb.DisputeKnownMatchResponse(item=serde.item_to_proto(item))
+
     async def ListReceipts(
         self, request: case_pb.ListReceiptsRequest, context: Context
     ) -> case_pb.ListReceiptsResponse:
@@ -358,6 +371,10 @@ class EventServicer(event_grpc.EventServiceServicer):
             return event_pb.GetStatisticsResponse(
                 overall=serde.statistics_to_proto(overall),
                 by_hosting_country=[serde.statistics_to_proto(s) for s in per_country],
+                peer_opinions=[
+                    event_pb.PeerOpinions(peer_node=o.peer_node, agreements=o.agreements, disagreements=o.disagreements)
+                    for o in self._b.cases.peer_opinions()
+                ],
             )
 
         return await self._b.call(context, statistics)

@@ -65,9 +65,11 @@ class Assessments:
                 current is not None
                 and current.classification is Classification.BASELINE
                 and (assessment.classification is not Classification.BASELINE)
+                and not (current.known_hash_id is not None and not item.known_content)  # a disputed match
             ):
+                how = "; dispute the known-hash match first (DisputeKnownMatch)" if current.automatic else ""
                 raise FailedPrecondition(
-                    f"a BASELINE classification cannot be overruled (got {assessment.classification})",
+                    f"a BASELINE classification cannot be overruled (got {assessment.classification}){how}",
                     field="assessment.classification",
                     reason=Reason.BASELINE_FINAL,
                     metadata=state_metadata(item.state),

@@ -61,6 +61,15 @@ class EventKind(enum.StrEnum):
     # LEA holds (more)
     HOLD_CLEARED = "hold.cleared"
     HOLD_REMOVAL_OBSERVED = "hold.removal_observed"
+    # Known content: disputes, peers' opinions and shared verdicts
+    ITEM_MATCH_DISPUTED = "item.match_disputed"
+    KNOWN_HASH_DISPUTED = "known_hash.disputed"
+    KNOWN_HASH_SUSPENDED = "known_hash.suspended"
+    KNOWN_HASH_CONFIRMED = "known_hash.confirmed"
+    ITEM_PEER_OPINION = "item.peer_opinion"
+    KNOWN_HASH_PUBLISHED = "known_hash.published"
+    KNOWN_HASH_WITHDRAWN = "known_hash.withdrawn"
+    KNOWN_HASH_PEER_VERDICTS = "known_hash.peer_verdicts"
 
 
 WHEN: dict[EventKind, str] = {
@@ -102,6 +111,14 @@ WHEN: dict[EventKind, str] = {
     EventKind.RECONCILE_UNREPAIRABLE: "Reconciling with a peer found items it cannot repair (detail: which, why).",
     EventKind.HOLD_CLEARED: "The LEA cleared removal under its hold: the content may go; the NTD still waits.",
     EventKind.HOLD_REMOVAL_OBSERVED: "The content was found gone while a hold stands: recorded; item and hold stay.",
+    EventKind.ITEM_MATCH_DISPUTED: "The item's known-hash match was disputed: it waits for an analyst again.",
+    EventKind.KNOWN_HASH_DISPUTED: "A known hash's match was disputed (detail: how many disputes of the limit).",
+    EventKind.KNOWN_HASH_SUSPENDED: "A known hash reached the dispute limit: a hint only until `hashes confirm`.",
+    EventKind.KNOWN_HASH_CONFIRMED: "An operator re-confirmed a disputed known hash: it matches again.",
+    EventKind.ITEM_PEER_OPINION: "The receiving hotline's classification agrees with ours, or not (detail: which).",
+    EventKind.KNOWN_HASH_PUBLISHED: "This node published a hash verdict to its peers (`hashes publish`).",
+    EventKind.KNOWN_HASH_WITHDRAWN: "This node withdrew a published hash verdict (`hashes withdraw`).",
+    EventKind.KNOWN_HASH_PEER_VERDICTS: "A peer's hash verdicts were banked or withdrawn (detail: how many).",
 }
 
 

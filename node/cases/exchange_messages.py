@@ -30,11 +30,14 @@ from node.hashes import ContentHash, parse_hash
 from node.hosting import HostingFacts
 
 __all__ = [
+    "KIND_HASH_VERDICTS",
     "KIND_REFERRAL",
     "KIND_STATUS_UPDATE",
     "KIND_WITHDRAWAL",
     "REFERRAL_MAX_HASHES",
     "ExchangeMessage",
+    "HashVerdict",
+    "HashVerdicts",
     "Referral",
     "StatusUpdate",
     "Withdrawal",
@@ -45,6 +48,7 @@ __all__ = [
 KIND_REFERRAL = "referral"
 KIND_STATUS_UPDATE = "status_update"
 KIND_WITHDRAWAL = "withdrawal"
+KIND_HASH_VERDICTS = "hash_verdicts"
 
 
 # A referral carries at most this many of the item's hashes (peers refuse more: node.exchange.codec). An item
@@ -181,12 +185,62 @@ class Withdrawal:
         return cls(origin_node=data["origin_node"], origin_item_id=data["origin_item_id"], reason=data["reason"])
 
 
-ExchangeMessage = Referral | StatusUpdate | Withdrawal
+@dataclass(frozen=True, slots=True)
+class HashVerdict:
+    """One node's word on a hash, shared with a peer: the hash, its classification, who asserted it (this
+    node's analysts: ANALYST) and when. `withdrawn`: a tombstone, the sender takes its word back. No content,
+    no URL, no item."""
 
-_BY_KIND: dict[str, type[Referral] | type[StatusUpdate] | type[Withdrawal]] = {
+    hash: ContentHash
+    classification: Classification
+    provenance: str
+    decided_at: datetime
+    withdrawn: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "algorithm": str(self.hash.algorithm),
+            "value": self.hash.hex,
+            "classification": self.classification.value,
+            "provenance": self.provenance,
+            "decided_at": self.decided_at.isoformat(),
+            "withdrawn": self.withdrawn,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HashVerdict:
+        return cls(
+            hash=parse_hash(data["algorithm"], data["value"]),
+            classification=Classification(data["classification"]),
+            provenance=data["provenance"],
+            decided_at=datetime.fromisoformat(data["decided_at"]),
+            withdrawn=bool(data["withdrawn"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HashVerdicts:
+    """A batch of hash verdicts (or tombstones) a node publishes to a peer that opted in."""
+
+    kind: ClassVar[str] = KIND_HASH_VERDICTS
+
+    verdicts: tuple[HashVerdict, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdicts": [v.to_json() for v in self.verdicts]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HashVerdicts:
+        return cls(tuple(HashVerdict.from_json(v) for v in data["verdicts"]))
+
+
+ExchangeMessage = Referral | StatusUpdate | Withdrawal | HashVerdicts
+
+_BY_KIND: dict[str, type[Referral] | type[StatusUpdate] | type[Withdrawal] | type[HashVerdicts]] = {
     KIND_REFERRAL: Referral,
     KIND_STATUS_UPDATE: StatusUpdate,
     KIND_WITHDRAWAL: Withdrawal,
+    KIND_HASH_VERDICTS: HashVerdicts,
 }
 
 

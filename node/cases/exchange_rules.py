@@ -11,6 +11,8 @@ them and the receiver answers a refusal REJECTED with its reason code.
 - A MOVED update names the member serving the new country (or the fallback), never the sender itself, nor an
   assignee of the last LOOP_HOPS hops: a loop (`check_move`).
 - A withdrawal comes from the origin (`withdrawal_verdict`).
+- Hash verdicts come only from a peer this node takes them from (node.peer_verdicts), at most
+  MAX_VERDICTS_PER_MESSAGE in one message, each for a hash this node knows the format of (`check_verdicts`).
 
 Every reason is final (about the message: sending it again gets the same answer) except ITEM_NOT_YET_KNOWN,
 which is about the moment (the referral may still be on its way).
@@ -19,7 +21,7 @@ which is about the moment (the referral may still be on its way).
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from node.cases.exchange_messages import Referral, StatusUpdate
 from node.cases.model import ActionType, Item, ItemState
@@ -28,6 +30,7 @@ from node.errors import DomainError
 
 __all__ = [
     "LOOP_HOPS",
+    "MAX_VERDICTS_PER_MESSAGE",
     "REASONS",
     "STATUS_WINDOW",
     "ExchangeRefusal",
@@ -36,12 +39,15 @@ __all__ = [
     "RefusalReason",
     "StatusVerdict",
     "check_move",
+    "check_verdicts",
     "earlier_assignees",
     "referral_verdict",
     "status_verdict",
     "withdrawal_verdict",
 ]
 
+# How many hash verdicts one message may carry (its outbox body stays well within OUTBOX_BODY_CHARS).
+MAX_VERDICTS_PER_MESSAGE = 100
 # How far ahead of the last applied sequence number a status update may arrive and wait for the gap to fill.
 STATUS_WINDOW = 32
 # How many earlier assignees a MOVED update may not name again (a loop, or two members playing ping-pong).
@@ -60,6 +66,9 @@ class RefusalReason(enum.StrEnum):
     MOVE_LOOP = "MOVE_LOOP"
     NOT_ORIGIN = "NOT_ORIGIN"
     ITEM_NOT_YET_KNOWN = "ITEM_NOT_YET_KNOWN"
+    VERDICTS_NOT_ACCEPTED = "VERDICTS_NOT_ACCEPTED"
+    VERDICT_BATCH_TOO_LARGE = "VERDICT_BATCH_TOO_LARGE"
+    UNKNOWN_HASH_FORMAT = "UNKNOWN_HASH_FORMAT"
 
 
 # Each reason, whether it is final (about the message) and what it means.
@@ -75,6 +84,9 @@ REASONS: dict[RefusalReason, tuple[bool, str]] = {
     RefusalReason.MOVE_LOOP: (True, "a MOVED update naming a recent assignee again"),
     RefusalReason.NOT_ORIGIN: (True, "a withdrawal of an item another member originated"),
     RefusalReason.ITEM_NOT_YET_KNOWN: (False, "a withdrawal of an item not (yet) referred here"),
+    RefusalReason.VERDICTS_NOT_ACCEPTED: (True, "hash verdicts from a peer this node takes none from"),
+    RefusalReason.VERDICT_BATCH_TOO_LARGE: (True, "more hash verdicts in one message than a peer may send"),
+    RefusalReason.UNKNOWN_HASH_FORMAT: (True, "a hash verdict for a hash algorithm or digest this node does not know"),
 }
 
 
@@ -209,3 +221,20 @@ def withdrawal_verdict(*, item: Item | None, origin_elsewhere: bool) -> bool:
             )
         raise ItemNotYetKnown("no item was referred here under that reference", field="origin_item_id")
     return item.is_open
+
+
+def check_verdicts(*, sender: str, count: int, accepted_from: Iterable[str]) -> None:
+    """Hash verdicts from `sender`, `count` of them: refused unless this node takes verdicts from the sender and
+    the batch is within bounds."""
+    if sender not in accepted_from:
+        raise ExchangeRefusal(
+            RefusalReason.VERDICTS_NOT_ACCEPTED,
+            f"this node takes no hash verdicts from {sender} (node.peer_verdicts)",
+            field="verdicts",
+        )
+    if count > MAX_VERDICTS_PER_MESSAGE:
+        raise ExchangeRefusal(
+            RefusalReason.VERDICT_BATCH_TOO_LARGE,
+            f"{count} hash verdicts in one message; at most {MAX_VERDICTS_PER_MESSAGE}",
+            field="verdicts",
+        )

@@ -33,6 +33,7 @@ from node.cases.model import (
     ItemState,
     Principal,
 )
+from node.cases.opinions import Opinions
 from node.cases.ports import CaseTransaction
 from node.cases.refusals import state_metadata
 from node.cases.requests import (
@@ -54,9 +55,10 @@ _MAX_ITEM_ID_CHARS = 36  # a UUID, as every node makes them
 
 
 class Federation:
-    def __init__(self, ctx: CaseContext, workflow: ItemWorkflow) -> None:
+    def __init__(self, ctx: CaseContext, workflow: ItemWorkflow, opinions: Opinions) -> None:
         self._ctx = ctx
         self._workflow = workflow
+        self._opinions = opinions
 
     def withdraw_referral(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
         """The originator takes a referral back: the item closes as WITHDRAWN and the assignee is told."""
@@ -228,6 +230,8 @@ class Federation:
             self._workflow.apply_move_txn(tx, item, sender, update, now)
         applied = MessageDetails(sender, message_kind="status_update", sequence=update.sequence)
         self._ctx.event(tx, EventKind.STATUS_APPLIED, now, item=item, detail=detail, details=applied)
+        if update.classification is not None:
+            self._opinions.record_txn(tx, item, sender, update.classification, now)
 
     def apply_withdrawal_txn(self, tx: CaseTransaction, sender: str, withdrawal: Withdrawal) -> None:
         """The originator withdrew its referral: stop work, keep the item as a tombstone. Only the origin

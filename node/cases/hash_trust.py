@@ -7,7 +7,11 @@ be examined again. So:
 - a known hash decides on its own only if it is trusted (an imported list, or learned from this node's analysts)
   and illegal (BASELINE or NATIONAL); a known "not illegal" (or DOUBTFUL) is a hint, never a closing;
 - every source keeps its own entry for a hash; where the trusted entries disagree, the configured precedence
-  (source names, first wins) picks the one that counts, and the disagreement is surfaced as an event.
+  (source names, first wins) picks the one that counts, and the disagreement is surfaced as an event;
+- a peer's shared verdicts sit in their own bank (source "peer:<node id>"), a hint unless the operator trusts
+  that peer's verdicts to match automatically (node.peer_verdicts = {"<node id>" = "automatic"});
+- an entry whose matches analysts disputed `dispute_limit` times (since it was last confirmed) is suspended: it
+  is a hint until someone re-confirms it.
 """
 
 from __future__ import annotations
@@ -18,18 +22,22 @@ from dataclasses import dataclass
 from node.cases.model import Classification, HashProvenance, KnownHash, Principal, Role
 
 __all__ = [
+    "DEFAULT_DISPUTE_LIMIT",
     "ILLEGAL",
     "LEARNED_NOT_ILLEGAL_SOURCE",
     "LEARNED_SOURCE",
+    "PEER_SOURCE_PREFIX",
     "RESERVED_SOURCES",
     "TRUSTED_ITEM_HASHES",
     "KnownHashPolicy",
     "MatchDecision",
     "caller_provenance",
     "describe",
+    "peer_source",
 ]
 
 ILLEGAL = frozenset({Classification.BASELINE, Classification.NATIONAL})
+DEFAULT_DISPUTE_LIMIT = 3
 # An item's hash of these provenances may match and teach; CLAIMED and PEER may not (yet).
 TRUSTED_ITEM_HASHES = frozenset({HashProvenance.HASHER, HashProvenance.ANALYST})
 # Known-hash entries of these provenances may decide; CLAIMED entries (learned before provenance was recorded,
@@ -39,6 +47,8 @@ _TRUSTED_ENTRIES = frozenset({HashProvenance.LIST, HashProvenance.ANALYST})
 LEARNED_SOURCE = "learned"
 LEARNED_NOT_ILLEGAL_SOURCE = "learned-not-illegal"
 RESERVED_SOURCES = frozenset({LEARNED_SOURCE, LEARNED_NOT_ILLEGAL_SOURCE})
+# A peer's bank of shared verdicts: "peer:<node id>".
+PEER_SOURCE_PREFIX = "peer:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +66,29 @@ class KnownHashPolicy:
     """`precedence`: source names, the first listed wins where trusted entries disagree. Sources not listed
     come after, in this order: imported lists, then "learned", then "learned-not-illegal" (and, among equals,
     the older entry first). `learn_not_illegal`: keep analysts' NOT_ILLEGAL verdicts as the lower-trust
-    "learned-not-illegal" set, shown as a hint, never closing an item (off by default)."""
+    "learned-not-illegal" set, shown as a hint, never closing an item (off by default). `dispute_limit`: after
+    this many disputes of its matches (since it was last confirmed) an entry no longer matches automatically."""
 
     precedence: tuple[str, ...] = ()
     learn_not_illegal: bool = False
+    dispute_limit: int = DEFAULT_DISPUTE_LIMIT
+    # Peers whose shared verdicts this node takes: (node id, "hint" or "automatic"), and peers it publishes to.
+    peer_verdicts: tuple[tuple[str, str], ...] = ()
+    publish_to: tuple[str, ...] = ()
+
+    @property
+    def accepts_verdicts_from(self) -> frozenset[str]:
+        return frozenset(peer for peer, _ in self.peer_verdicts)
+
+    def trusted(self, entry: KnownHash) -> bool:
+        """Whether an entry may decide: an imported list or this node's analysts, or a peer trusted to."""
+        if entry.provenance is HashProvenance.PEER:
+            return (entry.source.removeprefix(PEER_SOURCE_PREFIX), "automatic") in self.peer_verdicts
+        return entry.provenance in _TRUSTED_ENTRIES
+
+    def suspended(self, entry: KnownHash) -> bool:
+        """Whether analysts disputed the entry's matches often enough that it no longer decides on its own."""
+        return entry.disputes >= self.dispute_limit
 
     def rank(self, entry: KnownHash) -> tuple[int, int, int]:
         listed = self.precedence.index(entry.source) if entry.source in self.precedence else len(self.precedence)
@@ -73,7 +102,7 @@ class KnownHashPolicy:
 
     def ordered(self, entries: Sequence[KnownHash]) -> list[KnownHash]:
         """The trusted entries, the one that counts first."""
-        return sorted((e for e in entries if e.provenance in _TRUSTED_ENTRIES), key=self.rank)
+        return sorted((e for e in entries if self.trusted(e)), key=self.rank)
 
     def conflict(self, entries: Sequence[KnownHash]) -> tuple[KnownHash, ...]:
         """The trusted entries, winner first, if they disagree on the classification; else ()."""
@@ -87,7 +116,7 @@ class KnownHashPolicy:
         if not ordered:
             return MatchDecision(hint=min(entries, key=self.rank) if entries else None)
         winner = ordered[0]
-        if provenance in TRUSTED_ITEM_HASHES and winner.classification in ILLEGAL:
+        if provenance in TRUSTED_ITEM_HASHES and winner.classification in ILLEGAL and not self.suspended(winner):
             return MatchDecision(automatic=winner, conflict=conflict)
         return MatchDecision(hint=winner, conflict=conflict)
 
@@ -101,6 +130,11 @@ class KnownHashPolicy:
         return None
 
 
+def peer_source(node_id: str) -> str:
+    """The source name of a peer's bank of shared verdicts."""
+    return f"{PEER_SOURCE_PREFIX}{node_id}"
+
+
 def caller_provenance(principal: Principal) -> HashProvenance:
     """The provenance of hashes a caller sends with a report: the node's own hashing tool (a token with the
     hasher role) computed them, or an intake caller merely claims them."""
@@ -108,6 +142,7 @@ def caller_provenance(principal: Principal) -> HashProvenance:
 
 
 def describe(entry: KnownHash) -> str:
-    """An entry for an event's detail: its id, source and classification (never the digest)."""
+    """An entry for an event's detail: its id, source, classification and disputes (never the digest)."""
     version = f" {entry.version}" if entry.version else ""
-    return f"known_hash={entry.known_hash_id} ({entry.source[:60]}{version}: {entry.classification})"
+    disputed = f", disputed {entry.disputes}x" if entry.disputes else ""
+    return f"known_hash={entry.known_hash_id} ({entry.source[:60]}{version}: {entry.classification}{disputed})"

@@ -270,6 +270,7 @@ class Intake:
                 assessed_at=now,
                 automatic=True,
                 note=f"matched known hash {known.known_hash_id} ({known.hash.algorithm})",
+                known_hash_id=known.known_hash_id,
             )
             self._ctx.event(tx, EventKind.ITEM_KNOWN_MATCH, now, item=item, detail=f"known_hash={known.known_hash_id}")
             self._workflow.apply_assessment_txn(tx, item, assessment, now, actor="known-hash")

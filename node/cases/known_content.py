@@ -11,7 +11,7 @@ from datetime import datetime
 
 from node.cases.context import CaseContext
 from node.cases.event_kinds import EventKind
-from node.cases.hash_trust import RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
+from node.cases.hash_trust import PEER_SOURCE_PREFIX, RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
 from node.cases.model import Classification, HashProvenance, Item, KnownHash, Principal
 from node.cases.ports import CaseTransaction
 from node.cases.requests import check_request_id, check_text
@@ -43,7 +43,7 @@ class KnownContent:
             provenance = item.provenance_of(content_hash)
             decision = policy.decide(provenance, entries)
             if decision.conflict:
-                self._conflict_event(tx, now, decision.conflict, item)
+                self.conflict_event(tx, now, decision.conflict, item)
             if decision.automatic is not None:
                 automatic = automatic or decision.automatic
             elif decision.hint is not None:
@@ -88,7 +88,7 @@ class KnownContent:
                 tx.reclassify_known_hash(current.known_hash_id, classification, assessment_id)
             conflict = policy.conflict(tx.find_known_hashes(content_hash))
             if conflict:
-                self._conflict_event(tx, now, conflict, item)
+                self.conflict_event(tx, now, conflict, item)
         return added
 
     def attest_hashes_txn(
@@ -126,9 +126,9 @@ class KnownContent:
         check_text(version, field="version", limit=MAX_VERSION_CHARS)
         if not source.strip():
             raise InvalidArgument("name where the list came from", field="source")
-        if source in RESERVED_SOURCES:
+        if source in RESERVED_SOURCES or source.startswith(PEER_SOURCE_PREFIX):
             raise InvalidArgument(
-                f"{source!r} names what this node's analysts taught it; name the list", field="source"
+                f"{source!r} names what this node's analysts or a peer taught it; name the list", field="source"
             )
         policy = self._ctx.settings.known_hashes
         # The listeners hear of an import only if it wrote events (conflicts).
@@ -157,7 +157,7 @@ class KnownContent:
                 if any(e.source != source for e in known):
                     conflict = policy.conflict(tx.find_known_hashes(content_hash))
                     if conflict:
-                        self._conflict_event(tx, now, conflict)
+                        self.conflict_event(tx, now, conflict)
                         conflicts += 1
             result = ImportResult(len(entries) - already_known, already_known)
             cmd.done(
@@ -181,14 +181,24 @@ class KnownContent:
             return tx.find_known_hashes(content_hash)
         for known_hash_id, _distance in self._ctx.pdq.matches(content_hash.digest, limit=_PDQ_CANDIDATES):
             nearest = tx.get_known_hash(known_hash_id)  # None: an entry deleted since it was indexed
-            if nearest is not None:
+            # The stored entry is checked against the query too: the index may name an id indexed by a transaction
+            # that rolled back (a peer's verdicts are indexed as they are applied), since given to another hash.
+            if nearest is not None and _within(nearest.hash, content_hash, self._ctx.pdq.threshold):
                 return tx.find_known_hashes(nearest.hash)
         return []
 
-    def _conflict_event(
+    def conflict_event(
         self, tx: CaseTransaction, now: datetime, conflict: Sequence[KnownHash], item: Item | None = None
     ) -> None:
         """Trusted sources disagree on a hash: say so, and which one counts (the first, by the precedence)."""
         detail = "; ".join(describe(e) for e in conflict)
         detail = f"sources disagree, {conflict[0].source[:60]} counts: {detail}"[:500]
         self._ctx.event(tx, EventKind.KNOWN_HASH_CONFLICT, now, item=item, detail=detail)
+
+
+def _within(known: ContentHash, query: ContentHash, threshold: int) -> bool:
+    """Whether a known PDQ hash is within `threshold` bits of the query's."""
+    if known.algorithm is not HashAlgorithm.PDQ:
+        return False
+    distance = bin(int.from_bytes(known.digest, "big") ^ int.from_bytes(query.digest, "big")).count("1")
+    return distance <= threshold

@@ -209,6 +209,7 @@ class Assessment:
     assessed_by: str = ""
     assessed_at: datetime | None = None
     automatic: bool = False
+    known_hash_id: int | None = None  # the known-hash entry an automatic assessment came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,6 +338,7 @@ class KnownHash:
     provenance: HashProvenance = HashProvenance.LIST
     version: str = ""  # an imported list's version
     learned_from_item: str = ""  # the item whose assessment taught a learned entry
+    disputes: int = 0  # analysts' disputes of its matches since it was last confirmed
 
 
 # The typed details of an event, for programs: what an action, an assessment, a route, a hold, a deadline, a

@@ -25,7 +25,7 @@ from node.cases.model import (
 )
 from node.hashes import ContentHash
 
-__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes"]
+__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes", "PeerOpinions"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,16 @@ class ItemTimes:
     lea_notified_at: datetime | None
     ntd_sent_at: datetime | None
     closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerOpinions:
+    """How often a peer hotline's re-assessment of what this node referred to it confirmed this node's
+    classification, and how often it disagreed (the latest opinion per item)."""
+
+    peer_node: str
+    agreements: int
+    disagreements: int
 
 
 class ItemReceipt(NamedTuple):
@@ -161,6 +171,10 @@ class CaseTransaction(Protocol):
         ...
 
     def get_known_hash(self, known_hash_id: int) -> KnownHash | None: ...
+    def list_known_hashes(self, source: str) -> list[KnownHash]:
+        """Every entry of one source, oldest first."""
+        ...
+
     def insert_known_hash(
         self,
         content_hash: ContentHash,
@@ -181,8 +195,27 @@ class CaseTransaction(Protocol):
         """Record a newer classification of an entry (its id, and so the PDQ index, stay the same)."""
         ...
 
+    def dispute_known_hash(self, known_hash_id: int) -> int:
+        """Count one more dispute of the entry's matches; the count since it was last confirmed."""
+        ...
+
+    def confirm_known_hash(self, known_hash_id: int) -> None:
+        """Someone with the authority to re-confirm the entry did so: its disputes count from zero again."""
+        ...
+
     def delete_known_hash(self, known_hash_id: int) -> None:
         """Drop an entry (a lesson its analyst took back); the PDQ index may still name the id: it finds nothing."""
+        ...
+
+    # Peer opinions on items this node referred.
+    def put_peer_opinion(
+        self, item_id: str, peer_node: str, classification: Classification, agrees: bool, at: datetime
+    ) -> bool:
+        """Record the peer's latest opinion on the item; False if it said the same already."""
+        ...
+
+    def peer_opinion_counts(self) -> list[PeerOpinions]:
+        """Agreements and disagreements per peer, by peer node id."""
         ...
 
     # Events, audit and the outbox: written in the same transaction as the change.

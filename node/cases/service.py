@@ -18,12 +18,15 @@ from datetime import datetime, timedelta
 from node.cases.actions import Actions
 from node.cases.assessment import Assessments
 from node.cases.context import CaseContext, CaseSettings
-from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
+from node.cases.disputes import Disputes
+from node.cases.exchange_messages import HashVerdicts, Referral, StatusUpdate, Withdrawal
 from node.cases.federation import Federation
+from node.cases.hash_sharing import HashSharing
 from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
-from node.cases.model import Assessment, Classification, Event, Item, ItemState, Principal, Report
-from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt, NoticeHook
+from node.cases.model import Assessment, Classification, Event, Item, ItemState, KnownHash, Principal, Report
+from node.cases.opinions import Opinions
+from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt, NoticeHook, PeerOpinions
 from node.cases.queries import Queries
 from node.cases.requests import HostingOverride, NewAction, NewReport
 from node.cases.results import ImportResult, RecordedAction
@@ -66,7 +69,10 @@ class CaseService:
         self._intake = Intake(self._ctx, workflow, self._known)
         self._assessments = Assessments(self._ctx, workflow, self._known)
         self._actions = Actions(self._ctx, workflow)
-        self._federation = Federation(self._ctx, workflow)
+        self._opinions = Opinions(self._ctx)
+        self._federation = Federation(self._ctx, workflow, self._opinions)
+        self._disputes = Disputes(self._ctx)
+        self._sharing = HashSharing(self._ctx, self._known)
         self._upkeep = Upkeep(self._ctx)
         self._queries = Queries(self._ctx)
 
@@ -130,6 +136,10 @@ class CaseService:
         self, *, start: datetime | None, end: datetime | None, hosting_country: str = ""
     ) -> tuple[Statistics, list[Statistics]]:
         return self._queries.statistics(start=start, end=end, hosting_country=hosting_country)
+
+    def peer_opinions(self) -> list[PeerOpinions]:
+        """Per peer, how often its re-assessment of a referral confirmed this node's classification."""
+        return self._opinions.counts()
 
     # assessment and hosting
 
@@ -202,3 +212,23 @@ class CaseService:
         version: str = "",
     ) -> ImportResult:
         return self._known.import_known_hashes(principal, entries, source, request_id, version)
+
+    def dispute_known_match(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
+        return self._disputes.dispute_known_match(principal, item_id, reason, request_id)
+
+    def confirm_known_hash(self, principal: Principal, known_hash_id: int, request_id: str = "") -> KnownHash:
+        return self._disputes.confirm_known_hash(principal, known_hash_id, request_id)
+
+    # hash verdicts shared with peers
+
+    def publish_hash_verdict(self, principal: Principal, content_hash: ContentHash, request_id: str = "") -> list[str]:
+        return self._sharing.publish(principal, content_hash, request_id)
+
+    def withdraw_hash_verdict(self, principal: Principal, content_hash: ContentHash, request_id: str = "") -> list[str]:
+        return self._sharing.withdraw(principal, content_hash, request_id)
+
+    def peer_bank(self, peer: str) -> list[KnownHash]:
+        return self._sharing.bank(peer)
+
+    def apply_hash_verdicts_txn(self, tx: CaseTransaction, sender: str, verdicts: HashVerdicts) -> None:
+        self._sharing.apply_verdicts_txn(tx, sender, verdicts)

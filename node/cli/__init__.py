@@ -4,8 +4,8 @@ The app is assembled here from one module per command group. The first groups' c
 (`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
 `roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py), `peers`
 (node/cli/peers.py, with `reset-backoff` from node/cli/federation.py), `outbox` and `rejections`, `notices`
-(node/cli/notices.py), `audit` (node/cli/audit.py) and `tokens` (node/cli/tokens.py; `create-token` is also its
-`tokens create`).
+(node/cli/notices.py), `audit` (node/cli/audit.py), `tokens` (node/cli/tokens.py; `create-token` is also its
+`tokens create`) and `hashes` (node/cli/hash_verdicts.py).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from node.cli import (  # noqa: E402
     check_config,
     demo,
     federation,
+    hash_verdicts,
     hashes,
     notices,
     peers,
@@ -105,3 +106,4 @@ app.add_typer(peers.app, name="peers")
 app.add_typer(federation.outbox_app, name="outbox")
 app.add_typer(federation.rejections_app, name="rejections")
 app.add_typer(tokens.group, name="tokens")
+app.add_typer(hash_verdicts.app, name="hashes")

@@ -18,16 +18,20 @@ from node import proto_types
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.cases.exchange_messages import (
+    KIND_HASH_VERDICTS,
     KIND_REFERRAL,
     KIND_STATUS_UPDATE,
     KIND_WITHDRAWAL,
     REFERRAL_MAX_HASHES,
     ExchangeMessage,
+    HashVerdict,
+    HashVerdicts,
     Referral,
     StatusUpdate,
     Withdrawal,
     from_outbox,
 )
+from node.cases.exchange_rules import MAX_VERDICTS_PER_MESSAGE, ExchangeRefusal, RefusalReason
 from node.cases.fields import (
     LIMIT_EXCEEDED,
     MALFORMED_ID,
@@ -58,6 +62,7 @@ KINDS: dict[str, int] = {
     KIND_REFERRAL: envelope_pb2.MESSAGE_KIND_REFERRAL,
     KIND_STATUS_UPDATE: envelope_pb2.MESSAGE_KIND_STATUS_UPDATE,
     KIND_WITHDRAWAL: envelope_pb2.MESSAGE_KIND_WITHDRAWAL,
+    KIND_HASH_VERDICTS: envelope_pb2.MESSAGE_KIND_HASH_LIST,
 }
 
 
@@ -66,11 +71,13 @@ def encode_body(kind: str, body_json: str) -> tuple[int, bytes]:
     if kind not in KINDS:
         raise ValueError(f"no wire form for outbox kind {kind!r}")
     message = from_outbox(kind, body_json)
-    wire: messages_pb2.Referral | messages_pb2.StatusUpdate | messages_pb2.Withdrawal
+    wire: messages_pb2.Referral | messages_pb2.StatusUpdate | messages_pb2.Withdrawal | messages_pb2.HashVerdicts
     if isinstance(message, Referral):
         wire = _referral_to_proto(message)
     elif isinstance(message, StatusUpdate):
         wire = _status_to_proto(message)
+    elif isinstance(message, HashVerdicts):
+        wire = messages_pb2.HashVerdicts(verdicts=[_verdict_to_proto(v) for v in message.verdicts])
     else:
         wire = messages_pb2.Withdrawal(origin_item_id=message.origin_item_id, reason=message.reason)
     return KINDS[kind], wire.SerializeToString(deterministic=True)
@@ -100,6 +107,8 @@ def decode_body(
                 _required(w.origin_item_id, "withdrawal.origin_item_id"), field="withdrawal.origin_item_id"
             )
             return Withdrawal(sender, origin_item_id, check_note(w.reason, field="withdrawal.reason"))
+        if kind == envelope_pb2.MESSAGE_KIND_HASH_LIST:
+            return _verdicts_from_proto(messages_pb2.HashVerdicts.FromString(body))
     except DecodeError:
         raise InvalidArgument("the body is not valid protobuf", field="body") from None
     except RecursionError:  # protobuf's own nesting limit guards the C parser; the pure-Python one may recurse
@@ -269,6 +278,38 @@ def _status_from_proto(s: messages_pb2.StatusUpdate, checks: _Checks) -> StatusU
         # Whether it names a member serving the new country is for the authority rules (MOVE_NOT_SERVING).
         reassigned_to=(check_node_id(s.reassigned_to, field="status_update.reassigned_to") if s.reassigned_to else ""),
     )
+
+
+def _verdict_to_proto(v: HashVerdict) -> messages_pb2.HashVerdict:
+    return messages_pb2.HashVerdict(
+        hash=proto_types.content_hash_to_proto(v.hash),
+        classification=proto_types.enum_to_proto(v.classification),  # type: ignore[arg-type]
+        provenance=v.provenance,
+        decided_at=proto_types.timestamp(v.decided_at),
+        withdrawn=v.withdrawn,
+    )
+
+
+def _verdicts_from_proto(m: messages_pb2.HashVerdicts) -> HashVerdicts:
+    if len(m.verdicts) > MAX_VERDICTS_PER_MESSAGE:
+        raise ExchangeRefusal(
+            RefusalReason.VERDICT_BATCH_TOO_LARGE,
+            f"{len(m.verdicts)} hash verdicts in one message; at most {MAX_VERDICTS_PER_MESSAGE}",
+            field="verdicts",
+        )
+    verdicts = []
+    for i, v in enumerate(m.verdicts):
+        field = f"verdicts[{i}]"
+        try:
+            content_hash = proto_types.content_hash_from_proto(v.hash, field=f"{field}.hash")
+        except InvalidArgument as error:
+            raise ExchangeRefusal(RefusalReason.UNKNOWN_HASH_FORMAT, str(error), field=f"{field}.hash") from None
+        decided = proto_types.timestamp_from_proto(v, "decided_at", field=f"{field}.decided_at")
+        if decided is None:
+            raise InvalidArgument("is required", field=f"{field}.decided_at")
+        classification = proto_types.enum_from_proto(Classification, v.classification, field=f"{field}.classification")
+        verdicts.append(HashVerdict(content_hash, classification, v.provenance[:16], decided, v.withdrawn))
+    return HashVerdicts(tuple(verdicts))
 
 
 def _required(value: str, field: str) -> str:

@@ -28,7 +28,7 @@ import structlog
 
 from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
-from node.cases.exchange_messages import Referral, StatusUpdate, Withdrawal
+from node.cases.exchange_messages import HashVerdicts, Referral, StatusUpdate, Withdrawal
 from node.cases.exchange_rules import ExchangeRefusal
 from node.cases.model import Event
 from node.cases.service import CaseService
@@ -364,6 +364,8 @@ class Receiver:
             self._cases.apply_status_update_txn(tx, sender, incoming)
         elif isinstance(incoming, Withdrawal):
             self._cases.apply_withdrawal_txn(tx, sender, incoming)
+        elif isinstance(incoming, HashVerdicts):
+            self._cases.apply_hash_verdicts_txn(tx, sender, incoming)
 
     def _record_rejection(
         self,
@@ -399,4 +401,6 @@ def _item_of(incoming: Incoming, me: str) -> tuple[str, str]:
     """The item a message is about, as (origin node, origin item id): a status update is about an item of ours."""
     if isinstance(incoming, StatusUpdate):
         return me, incoming.origin_item_id
+    if isinstance(incoming, HashVerdicts):
+        return "", ""  # about no item: a sender's verdicts apply in the order they were sent
     return incoming.origin_node, incoming.origin_item_id

@@ -43,6 +43,7 @@ __all__ = [
     "metadata",
     "notices",
     "outbox",
+    "peer_opinions",
     "peer_state",
     "pending_status_updates",
     "receipts",
@@ -204,6 +205,8 @@ assessments = Table(
     Column("assessed_at", UtcDateTime(), nullable=False),
     Column("automatic", Boolean(), nullable=False),
     Column("note", String(NOTE_CHARS), nullable=False),
+    # The known-hash entry an automatic assessment came from (NULL for an analyst's): what a dispute names.
+    Column("known_hash_id", BigInteger(), nullable=True),
 )
 
 hosting_records = Table(
@@ -266,7 +269,21 @@ known_hashes = Table(
     # LIST (imported), ANALYST (learned from a verdict), CLAIMED (learned before 0004 from unvouched hashes).
     Column("provenance", String(16), nullable=False, server_default="LIST"),
     Column("version", String(64), nullable=False, server_default=""),
+    # Disputes of its matches since it was last confirmed; at the configured limit it matches no more.
+    Column("disputes", Integer(), nullable=False, server_default="0"),
     UniqueConstraint("algorithm", "digest", "source"),
+)
+
+# What a peer hotline that was referred an item made of it: its own classification after re-assessment, and
+# whether that confirms this node's (one row per item and peer, the latest; purged with the item).
+peer_opinions = Table(
+    "peer_opinions",
+    metadata,
+    Column("item_id", String(36), primary_key=True),
+    Column("peer_node", String(64), primary_key=True),
+    Column("classification", String(16), nullable=False),
+    Column("agrees", Boolean(), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
 )
 
 events = Table(

@@ -28,6 +28,7 @@ from node.store.txn.items import ItemsTxn
 from node.store.txn.known_hashes import KnownHashesTxn
 from node.store.txn.metrics_reads import MetricsReadsTxn
 from node.store.txn.notices import NoticesTxn
+from node.store.txn.opinions import OpinionsTxn
 from node.store.txn.outbox import OutboxTxn
 from node.store.txn.reconciliation import ReconciliationTxn
 from node.store.txn.reports import ReportsTxn
@@ -227,6 +228,7 @@ class SqlTransaction(
     ItemsTxn,
     ReportsTxn,
     KnownHashesTxn,
+    OpinionsTxn,
     OutboxTxn,
     InboxTxn,
     ReconciliationTxn,

@@ -10,9 +10,6 @@ Every hash is synthetic (not the hash of anything); every URL is under a reserve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
 import grpc
 import pytest
 
@@ -20,38 +17,15 @@ from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
-from node.app import Node
 from node.cases.model import Role
+from tests.api._known_hashes import H, Serve, h, hashed, serve
 from tests.api._support import all_events, assess, get_item, known, refused, report, snapshot, timeline_kinds
-from tests.conftest import ManualClock, Served, serve_node
+from tests.conftest import Served
 
-H = "a1" * 32  # a SHA-256 digest, synthetic
+__all__ = ["serve"]  # the fixture
+
 P = "f0" * 32  # a PDQ hash, synthetic
-SHA = pb.HASH_ALGORITHM_SHA256
 PDQ = pb.HASH_ALGORITHM_PDQ
-
-Serve = Callable[..., Awaitable[Served]]
-
-
-@pytest.fixture
-async def serve(make_node: Callable[..., Node], database_url: str, clock: ManualClock) -> AsyncIterator[Serve]:
-    """Serve a node on each backend, with the given [node] settings."""
-    started: list[Served] = []
-
-    async def start(**settings: Any) -> Served:
-        served = await serve_node(make_node(database_url, **settings), clock)
-        started.append(served)
-        return served
-
-    yield start
-    for s in started:
-        for client in [*s.clients.values(), s.anonymous]:
-            await client.close()
-        await s.node.stop(grace=0)
-
-
-def h(value: str = H, algorithm: int = SHA) -> pb.ContentHash:
-    return pb.ContentHash(algorithm=algorithm, value=value)  # type: ignore[arg-type]
 
 
 def near(pdq: str, bits: int) -> str:
@@ -65,12 +39,6 @@ def near(pdq: str, bits: int) -> str:
 async def claim(served: Served, url: str, *hashes: pb.ContentHash) -> str:
     """An intake caller (a report form) reports `url` with hashes it merely claims; the item id."""
     response = await served.intake.intake.SubmitReport(report(url, hashes=list(hashes)))
-    return response.report.items[0].item_id
-
-
-async def hashed(served: Served, url: str, *hashes: pb.ContentHash) -> str:
-    """The hotline's own hashing tool (a hasher token) reports `url` with hashes it computed; the item id."""
-    response = await served.clients[Role.HASHER].intake.SubmitReport(report(url, hashes=list(hashes)))
     return response.report.items[0].item_id
 
 

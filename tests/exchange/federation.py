@@ -45,9 +45,11 @@ class Federation:
         pq: set[str] | None = None,
         clocks: dict[str, Clock] | None = None,
         databases: dict[str, str] | None = None,
+        settings: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         """`clocks`: a clock of its own for some nodes (OffsetClock: a node whose clock is wrong). `databases`:
-        a database URL of its own for some nodes (PostgreSQL); the others use SQLite files in `tmp`."""
+        a database URL of its own for some nodes (PostgreSQL); the others use SQLite files in `tmp`. `settings`:
+        more [node] settings of some nodes."""
         self.clock = clock
         self.network = InMemoryNetwork()
         self.members: dict[str, Member] = {}
@@ -58,6 +60,7 @@ class Federation:
                     "id": node_id,
                     "jurisdiction": country,
                     "database_url": (databases or {}).get(node_id, f"sqlite+pysqlite:///{tmp / node_id}.db"),
+                    **(settings or {}).get(node_id, {}),
                 }
             }
             own = (clocks or {}).get(node_id, clock)

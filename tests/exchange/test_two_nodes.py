@@ -4,6 +4,7 @@ Netherlands is removed in Germany, and the Dutch node sees every status."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,17 +13,20 @@ from pathlib import Path
 import pytest
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
-from node.app import Node, build_node
+from node.app import SYSTEM, Node, build_node
+from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import ActionType, Assessment, Classification, ItemState
-from node.cases.requests import NewAction, NewReport, NewUrl
+from node.cases.ports import PeerOpinions
+from node.cases.requests import NewAction, NewReport, NewUrl, RawHash
 from node.clock import ManualClock
 from node.config import NodeConfig, parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
 from node.crypto.roster import sign_roster
 from node.exchange.ports import PeerBackoff
+from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import StaticResolver
-from tests.conftest import ANALYST, HOSTING, INTAKE
+from tests.conftest import ANALYST, HASHER, HOSTING, INTAKE
 
 NODES = {"nl-hotline": "NL", "de-hotline": "DE"}
 
@@ -154,8 +158,8 @@ async def _until(check: object, seconds: float = 15.0) -> None:
 async def test_a_report_in_one_country_is_removed_in_another_with_every_status_back(nodes: dict[str, Node]) -> None:
     nl, de = nodes["nl-hotline"], nodes["de-hotline"]
     run = nl.executor.submit
-    origin_id = run(nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/evidence"),))).result()
-    origin_id = origin_id.items[0].item_id
+    reported = run(nl.cases.submit_report, INTAKE, NewReport((NewUrl("https://de.host.example/evidence"),))).result()
+    origin_id = reported.items[0].item_id
     run(nl.cases.assess, ANALYST, origin_id, Assessment(Classification.NATIONAL)).result()
 
     def referred_item() -> str | None:
@@ -213,3 +217,76 @@ async def test_a_call_from_a_peer_resets_the_backoff_towards_it_and_sends_what_w
 
     await _until(lambda: backoff() == 0)
     await _until(arrived)  # long before the day of backoff, which the manual clock never reaches
+
+
+async def test_the_receiving_hotline_disagrees_and_the_origin_sees_its_opinion_on_the_item_and_hashes(
+    nodes: dict[str, Node],
+) -> None:
+    """NL refers an item with a hash its own tool computed; DE re-assesses it NOT_ILLEGAL. DE's signed status
+    update is NL's record of DE's opinion: on the item, on the known entry NL's verdict made of the hash, and
+    in NL's per-peer count."""
+    nl, de = nodes["nl-hotline"], nodes["de-hotline"]
+    digest = ContentHash(HashAlgorithm.SHA256, bytes.fromhex("c4" * 32))
+    report = NewReport((NewUrl("https://de.host.example/shared", (RawHash("sha256", digest.hex),)),))
+    origin_id = nl.executor.submit(nl.cases.submit_report, HASHER, report).result().items[0].item_id
+    nl.executor.submit(nl.cases.assess, ANALYST, origin_id, Assessment(Classification.NATIONAL)).result()
+
+    def referred_item() -> str | None:
+        with de.store.transaction(read_only=True) as tx:
+            item = tx.find_item_by_origin("nl-hotline", origin_id)
+        return item.item_id if item else None
+
+    await _until(referred_item)
+    de_id = referred_item()
+    assert de_id is not None and de.cases.get_item(de_id).hashes == [digest]
+    de.executor.submit(de.cases.assess, ANALYST, de_id, Assessment(Classification.NOT_ILLEGAL)).result()
+
+    def opinions() -> list[str]:
+        return [e.detail for e in nl.cases.timeline(origin_id) if e.kind == "item.peer_opinion"]
+
+    await _until(opinions)
+    [opinion] = opinions()
+    assert opinion.startswith("de-hotline disagrees: NOT_ILLEGAL (ours NATIONAL) on the item and its 1 hash(es)")
+    assert "(learned: NATIONAL)" in opinion  # the known entry NL's verdict made of the hash
+    assert nl.cases.peer_opinions() == [PeerOpinions("de-hotline", agreements=0, disagreements=1)]
+    assert de.cases.peer_opinions() == []  # DE referred nothing
+
+
+@pytest.fixture
+async def sharing(tmp_path: Path, clock: ManualClock) -> AsyncIterator[dict[str, Node]]:
+    """NL and DE as `nodes` builds them, NL publishing hash verdicts to DE, and DE trusting NL's."""
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster_file = _roster(tmp_path, ports, clock)
+    policies = {
+        "nl-hotline": KnownHashPolicy(publish_to=("de-hotline",)),
+        "de-hotline": KnownHashPolicy(peer_verdicts=(("nl-hotline", "automatic"),)),
+    }
+    built = {}
+    for node_id, country in NODES.items():
+        config = exchange_node_config(tmp_path, node_id, country, ports[node_id], roster_file)
+        config = dataclasses.replace(config, known_hashes=policies[node_id])
+        built[node_id] = build_node(config, clock=clock, resolver=StaticResolver(HOSTING))
+    for node in built.values():
+        await node.start()
+    yield built
+    for node in built.values():
+        await node.stop(grace=0)
+
+
+async def test_a_published_hash_verdict_reaches_the_peers_bank_and_its_withdrawal_drops_it(
+    sharing: dict[str, Node],
+) -> None:
+    nl, de = sharing["nl-hotline"], sharing["de-hotline"]
+    digest = ContentHash(HashAlgorithm.SHA256, bytes.fromhex("e6" * 32))
+    report = NewReport((NewUrl("https://nl.host.example/known", (RawHash("sha256", digest.hex),)),))
+    item_id = nl.executor.submit(nl.cases.submit_report, HASHER, report).result().items[0].item_id
+    nl.executor.submit(nl.cases.assess, ANALYST, item_id, Assessment(Classification.BASELINE)).result()
+
+    assert nl.executor.submit(nl.cases.publish_hash_verdict, SYSTEM, digest).result() == ["de-hotline"]
+    await _until(lambda: de.cases.peer_bank("nl-hotline"))
+    [banked] = de.cases.peer_bank("nl-hotline")
+    assert (banked.hash, banked.classification) == (digest, Classification.BASELINE)
+
+    nl.executor.submit(nl.cases.withdraw_hash_verdict, SYSTEM, digest).result()
+    await _until(lambda: not de.cases.peer_bank("nl-hotline"))
+    assert nl.store.verify_audit_chain() is None and de.store.verify_audit_chain() is None

@@ -270,6 +270,7 @@ class ItemsTxn(TransactionBase):
             t.report_items,
             t.events,
             t.pending_status_updates,
+            t.peer_opinions,
         ):
             self.c.execute(delete(table).where(table.c.item_id.in_(item_ids)))
         linked = select(t.report_items.c.report_id)

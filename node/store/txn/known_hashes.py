@@ -30,6 +30,12 @@ class KnownHashesTxn(TransactionBase):
         ).all()
         return [self._known(row) for row in rows]
 
+    def list_known_hashes(self, source: str) -> list[KnownHash]:
+        rows = self.c.execute(
+            select(t.known_hashes).where(t.known_hashes.c.source == source).order_by(t.known_hashes.c.known_hash_id)
+        ).all()
+        return [self._known(row) for row in rows]
+
     def get_known_hash(self, known_hash_id: int) -> KnownHash | None:
         row = self.c.execute(select(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id)).first()
         return self._known(row) if row else None
@@ -69,6 +75,20 @@ class KnownHashesTxn(TransactionBase):
             .values(classification=classification.value, assessment_id=assessment_id, version=version)
         )
 
+    def dispute_known_hash(self, known_hash_id: int) -> int:
+        self.c.execute(
+            update(t.known_hashes)
+            .where(t.known_hashes.c.known_hash_id == known_hash_id)
+            .values(disputes=t.known_hashes.c.disputes + 1)
+        )
+        disputes = self.c.execute(
+            select(t.known_hashes.c.disputes).where(t.known_hashes.c.known_hash_id == known_hash_id)
+        ).scalar_one()
+        return int(disputes)
+
+    def confirm_known_hash(self, known_hash_id: int) -> None:
+        self.c.execute(update(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id).values(disputes=0))
+
     def delete_known_hash(self, known_hash_id: int) -> None:
         self.c.execute(delete(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id))
 
@@ -87,4 +107,5 @@ class KnownHashesTxn(TransactionBase):
             provenance=HashProvenance(row.provenance),
             version=row.version,
             learned_from_item=item_id,
+            disputes=row.disputes,
         )

@@ -123,6 +123,7 @@ def _assessment_columns(a: Assessment) -> dict[str, Any]:
         "assessed_at": a.assessed_at,
         "automatic": a.automatic,
         "note": a.note,
+        "known_hash_id": a.known_hash_id,
     }
 
 
@@ -143,6 +144,7 @@ def _assessment(row: Row[Any]) -> Assessment:
         assessed_by=row.assessed_by,
         assessed_at=row.assessed_at,
         automatic=row.automatic,
+        known_hash_id=row.known_hash_id,
     )
 
 

@@ -5,7 +5,7 @@
 - restores: every restore from a backup (`hotline-node restore`); the node reconciles with every peer after it.
 
 Revision ID: 0010_reconciliation
-Revises: 0008_hash_provenance
+Revises: 0009_hash_verdicts
 Create Date: 2026-12-06
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from node.store.schema import UtcDateTime
 
 revision: str = "0010_reconciliation"
-down_revision: str | None = "0008_hash_provenance"
+down_revision: str | None = "0009_hash_verdicts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

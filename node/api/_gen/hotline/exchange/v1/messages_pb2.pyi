@@ -62,6 +62,26 @@ class Withdrawal(_message.Message):
     reason: str
     def __init__(self, origin_item_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class HashVerdicts(_message.Message):
+    __slots__ = ("verdicts",)
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    verdicts: _containers.RepeatedCompositeFieldContainer[HashVerdict]
+    def __init__(self, verdicts: _Optional[_Iterable[_Union[HashVerdict, _Mapping]]] = ...) -> None: ...
+
+class HashVerdict(_message.Message):
+    __slots__ = ("hash", "classification", "provenance", "decided_at", "withdrawn")
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_FIELD_NUMBER: _ClassVar[int]
+    hash: _types_pb2.ContentHash
+    classification: _types_pb2.Classification
+    provenance: str
+    decided_at: _timestamp_pb2.Timestamp
+    withdrawn: bool
+    def __init__(self, hash: _Optional[_Union[_types_pb2.ContentHash, _Mapping]] = ..., classification: _Optional[_Union[_types_pb2.Classification, str]] = ..., provenance: _Optional[str] = ..., decided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., withdrawn: _Optional[bool] = ...) -> None: ...
+
 class Receipt(_message.Message):
     __slots__ = ("message_id", "sender", "recipient", "accepted_at", "signed_message_sha256")
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -146,6 +146,22 @@ class WithdrawReferralResponse(_message.Message):
     item: _types_pb2.Item
     def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...
 
+class DisputeKnownMatchRequest(_message.Message):
+    __slots__ = ("request_id", "item_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    item_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., item_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DisputeKnownMatchResponse(_message.Message):
+    __slots__ = ("item",)
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    item: _types_pb2.Item
+    def __init__(self, item: _Optional[_Union[_types_pb2.Item, _Mapping]] = ...) -> None: ...
+
 class ListReceiptsRequest(_message.Message):
     __slots__ = ("item_id",)
     ITEM_ID_FIELD_NUMBER: _ClassVar[int]

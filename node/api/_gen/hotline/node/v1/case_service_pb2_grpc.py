@@ -80,6 +80,11 @@ class CaseServiceStub:
                 request_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsRequest.SerializeToString,
                 response_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsResponse.FromString,
                 _registered_method=True)
+        self.DisputeKnownMatch = channel.unary_unary(
+                '/hotline.node.v1.CaseService/DisputeKnownMatch',
+                request_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.DisputeKnownMatchRequest.SerializeToString,
+                response_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.DisputeKnownMatchResponse.FromString,
+                _registered_method=True)
 
 
 class CaseServiceServicer:
@@ -146,6 +151,16 @@ class CaseServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DisputeKnownMatch(self, request, context):
+        """The analyst finds that a known-hash match classified the item wrongly: the item returns to assessment
+        (its BASELINE may then be overruled), and the dispute is on its timeline and counted on the known hash,
+        which stops matching automatically after node.known_hash_dispute_limit disputes until re-confirmed.
+        Only while nobody was told of the match (the item is AWAITING_HOSTING or AWAITING_LEA).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CaseServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -193,6 +208,11 @@ def add_CaseServiceServicer_to_server(servicer, server):
                     servicer.ListReceipts,
                     request_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsRequest.FromString,
                     response_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsResponse.SerializeToString,
+            ),
+            'DisputeKnownMatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.DisputeKnownMatch,
+                    request_deserializer=hotline_dot_node_dot_v1_dot_case__service__pb2.DisputeKnownMatchRequest.FromString,
+                    response_serializer=hotline_dot_node_dot_v1_dot_case__service__pb2.DisputeKnownMatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +459,33 @@ class CaseService:
             '/hotline.node.v1.CaseService/ListReceipts',
             hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsRequest.SerializeToString,
             hotline_dot_node_dot_v1_dot_case__service__pb2.ListReceiptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DisputeKnownMatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/hotline.node.v1.CaseService/DisputeKnownMatch',
+            hotline_dot_node_dot_v1_dot_case__service__pb2.DisputeKnownMatchRequest.SerializeToString,
+            hotline_dot_node_dot_v1_dot_case__service__pb2.DisputeKnownMatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

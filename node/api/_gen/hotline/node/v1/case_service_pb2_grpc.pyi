@@ -49,6 +49,12 @@ class CaseServiceStub:
     """Take back a referral this node made: the item closes as WITHDRAWN and the assignee is told."""
     ListReceipts: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.ListReceiptsRequest, _case_service_pb2.ListReceiptsResponse]
     """The chain of custody: the signed receipts of every message about the item that a peer accepted."""
+    DisputeKnownMatch: _grpc.UnaryUnaryMultiCallable[_case_service_pb2.DisputeKnownMatchRequest, _case_service_pb2.DisputeKnownMatchResponse]
+    """The analyst finds that a known-hash match classified the item wrongly: the item returns to assessment
+    (its BASELINE may then be overruled), and the dispute is on its timeline and counted on the known hash,
+    which stops matching automatically after node.known_hash_dispute_limit disputes until re-confirmed.
+    Only while nobody was told of the match (the item is AWAITING_HOSTING or AWAITING_LEA).
+    """
 
 @_typing.type_check_only
 class CaseServiceAsyncStub(CaseServiceStub):
@@ -71,6 +77,12 @@ class CaseServiceAsyncStub(CaseServiceStub):
     """Take back a referral this node made: the item closes as WITHDRAWN and the assignee is told."""
     ListReceipts: _aio.UnaryUnaryMultiCallable[_case_service_pb2.ListReceiptsRequest, _case_service_pb2.ListReceiptsResponse]  # type: ignore[assignment]
     """The chain of custody: the signed receipts of every message about the item that a peer accepted."""
+    DisputeKnownMatch: _aio.UnaryUnaryMultiCallable[_case_service_pb2.DisputeKnownMatchRequest, _case_service_pb2.DisputeKnownMatchResponse]  # type: ignore[assignment]
+    """The analyst finds that a known-hash match classified the item wrongly: the item returns to assessment
+    (its BASELINE may then be overruled), and the dispute is on its timeline and counted on the known hash,
+    which stops matching automatically after node.known_hash_dispute_limit disputes until re-confirmed.
+    Only while nobody was told of the match (the item is AWAITING_HOSTING or AWAITING_LEA).
+    """
 
 class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
     """The analyst's case work. Reads are open to analyst and lea; writes need analyst."""
@@ -144,5 +156,17 @@ class CaseServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_case_service_pb2.ListReceiptsResponse, _abc.Awaitable[_case_service_pb2.ListReceiptsResponse]]:
         """The chain of custody: the signed receipts of every message about the item that a peer accepted."""
+
+    @_abc_1.abstractmethod
+    def DisputeKnownMatch(
+        self,
+        request: _case_service_pb2.DisputeKnownMatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_case_service_pb2.DisputeKnownMatchResponse, _abc.Awaitable[_case_service_pb2.DisputeKnownMatchResponse]]:
+        """The analyst finds that a known-hash match classified the item wrongly: the item returns to assessment
+        (its BASELINE may then be overruled), and the dispute is on its timeline and counted on the known hash,
+        which stops matching automatically after node.known_hash_dispute_limit disputes until re-confirmed.
+        Only while nobody was told of the match (the item is AWAITING_HOSTING or AWAITING_LEA).
+        """
 
 def add_CaseServiceServicer_to_server(servicer: CaseServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -49,9 +49,21 @@ class GetStatisticsRequest(_message.Message):
     def __init__(self, period_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., period_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., hosting_country: _Optional[str] = ...) -> None: ...
 
 class GetStatisticsResponse(_message.Message):
-    __slots__ = ("overall", "by_hosting_country")
+    __slots__ = ("overall", "by_hosting_country", "peer_opinions")
     OVERALL_FIELD_NUMBER: _ClassVar[int]
     BY_HOSTING_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    PEER_OPINIONS_FIELD_NUMBER: _ClassVar[int]
     overall: _types_pb2.Statistics
     by_hosting_country: _containers.RepeatedCompositeFieldContainer[_types_pb2.Statistics]
-    def __init__(self, overall: _Optional[_Union[_types_pb2.Statistics, _Mapping]] = ..., by_hosting_country: _Optional[_Iterable[_Union[_types_pb2.Statistics, _Mapping]]] = ...) -> None: ...
+    peer_opinions: _containers.RepeatedCompositeFieldContainer[PeerOpinions]
+    def __init__(self, overall: _Optional[_Union[_types_pb2.Statistics, _Mapping]] = ..., by_hosting_country: _Optional[_Iterable[_Union[_types_pb2.Statistics, _Mapping]]] = ..., peer_opinions: _Optional[_Iterable[_Union[PeerOpinions, _Mapping]]] = ...) -> None: ...
+
+class PeerOpinions(_message.Message):
+    __slots__ = ("peer_node", "agreements", "disagreements")
+    PEER_NODE_FIELD_NUMBER: _ClassVar[int]
+    AGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    DISAGREEMENTS_FIELD_NUMBER: _ClassVar[int]
+    peer_node: str
+    agreements: int
+    disagreements: int
+    def __init__(self, peer_node: _Optional[str] = ..., agreements: _Optional[int] = ..., disagreements: _Optional[int] = ...) -> None: ...
