@@ -46,8 +46,9 @@ SETTINGS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def fed(tmp_path: Path, clock: ManualClock) -> Iterator[Federation]:
-    federation = Federation(tmp_path, clock, settings=SETTINGS)
+def fed(tmp_path: Path, clock: ManualClock, database_url: str) -> Iterator[Federation]:
+    """NL, DE and FR; DE, the receiver whose bank the attacks aim at, once on SQLite and once on PostgreSQL."""
+    federation = Federation(tmp_path, clock, settings=SETTINGS, databases={DE: database_url})
     yield federation
     federation.close()
 
