@@ -56,6 +56,7 @@ class HttpReceiver:
     status: int = 200
     hang: float = 0.0
     posts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    delivered: list[str] = field(default_factory=list)  # the Idempotency-Key of each POST answered 2xx
 
     def __post_init__(self) -> None:
         receiver = self
@@ -67,6 +68,8 @@ class HttpReceiver:
                     time.sleep(receiver.hang)
                     return
                 receiver.posts.append(({k: v for k, v in self.headers.items()}, body))
+                if receiver.status < 300:
+                    receiver.delivered.append(self.headers.get("Idempotency-Key", ""))
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
