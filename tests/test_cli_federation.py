@@ -146,7 +146,7 @@ def test_status_shows_the_trusted_roster(tmp_path: Path) -> None:
     lines = output.splitlines()
     assert code == 0 and lines[1] == "roster version 1, expires 2030-01-01T00:00:00+00:00"
     # A member never contacted is listed too; this node is not.
-    assert lines[2:] == ["de-hotline  skew unknown  ok  last success never  outbox 0  rejections 0"]
+    assert lines[2:] == ["de-hotline  skew unknown  ok  last success never  never reconciled  outbox 0  rejections 0"]
     code, output = _invoke("status", "-c", str(config), "--json")
     assert json.loads(output)["roster"] == {"version": 1, "expires_at": "2030-01-01T00:00:00+00:00"}
     fresh = tmp_path / "fresh.toml"  # a new database, and a roster file that is not one

@@ -4,7 +4,7 @@ the FederationAdminService RPCs serve the same data (node.exchange.admin)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from node.cli.peers import format_peer, iso, peer_json, skew_limit
 from node.config import NodeConfig
 from node.errors import DomainError, NotFound
 from node.exchange.admin import MAX_LIST, FederationAdmin, FederationStatus
-from node.exchange.ports import OutboxEntry, OutboxStatus, PeerState, Rejection
+from node.exchange.ports import OutboxEntry, OutboxStatus, PeerState, ReconcileState, Rejection
 
 __all__ = ["app", "outbox_app", "rejections_app", "reset_backoff"]
 
@@ -61,10 +61,13 @@ def _read(config: Path | None, read: Callable[[FederationAdmin], T], settings: N
 def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """This node and each peer's link: outbox depth and oldest message, backoff, last contact, rejections;
     the trusted roster's version and expiry. Exit codes: 0 done, 2 usage or config error."""
+    from node.app import read_reconciliations
+
     settings = load_settings(config)
     found = _read(config, FederationAdmin.status, settings)
+    reconciled = {r.peer: r for r in read_reconciliations(settings)}
     if as_json:
-        print_json(status_json(found))
+        print_json(status_json(found, reconciled))
         return
     typer.echo(f"node {found.node_id}")
     if found.roster is None:
@@ -75,15 +78,17 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         typer.echo("no peers yet")
     limit = skew_limit(settings)
     for peer in found.peers:
-        line = format_peer(peer.link or PeerState(peer.peer, 0, None, "", None, None, None), limit)
+        link = peer.link or PeerState(peer.peer, 0, None, "", None, None, None)
+        line = format_peer(link, limit, reconciled.get(peer.peer))
         oldest = f" (oldest {iso(peer.oldest_pending_at)})" if peer.oldest_pending_at else ""
         typer.echo(f"{line}  outbox {peer.pending}{oldest}  rejections {peer.rejections}")
 
 
-def status_json(found: FederationStatus) -> dict[str, Any]:
+def status_json(found: FederationStatus, reconciled: Mapping[str, ReconcileState] | None = None) -> dict[str, Any]:
     peers = []
     for peer in found.peers:
-        link = peer_json(peer.link) if peer.link else {"peer": peer.peer}
+        agreement = (reconciled or {}).get(peer.peer)
+        link = peer_json(peer.link, agreement) if peer.link else {"peer": peer.peer}
         peers.append(
             {**link, "outbox_pending": peer.pending, "oldest_pending_at": iso(peer.oldest_pending_at)}
             | {"rejections": peer.rejections}

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple, Protocol
 import structlog
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
+from uuid6 import uuid7
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.cases.event_kinds import EventKind
@@ -283,7 +284,7 @@ class Reconciliation:
             kind=kind,
             body=view.SerializeToString(),
             recipient=recipient,
-            message_id=str(uuid.uuid4()),
+            message_id=str(uuid7()),
             created_at=now,
             expires_at=now + self.limits.ttl,
         )

@@ -145,8 +145,10 @@ BAD: dict[str, st.SearchStrategy[Any]] = {
     "withdrawal.origin_item_id": NOT_A_UUID,
     "withdrawal.reason": BAD_NOTE,
 }
-# No value of these is out of range: booleans, and an AS number (uint32, as the column and the rules allow).
+# No value of these is out of range: booleans, an AS number (uint32, as the column and the rules allow), and the
+# hosting trace's outcome, which a receiver never reads (the referral's hosting is the origin's; it keeps none).
 NO_BAD_VALUE = {
+    "referral.hosting.trace_outcome",
     "referral.assessment.virtual",
     "referral.assessment.child_modelling",
     "referral.assessment.user_generated",
