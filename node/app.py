@@ -31,7 +31,7 @@ from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
 from node.clock import Clock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
-from node.crypto.keystore import KeyStore, KeyStoreError
+from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
 from node.exchange.node_exchange import NodeExchange
@@ -233,10 +233,13 @@ def _build_exchange(
     settings = config.exchange
     assert settings is not None
     passphrase = os.environ.get("HX_KEY_PASSPHRASE", "").encode() or None
+    store_of_keys = KeyStore(Path(settings.key_dir), passphrase)
+
+    def load_keys() -> NodeKeys:
+        return store_of_keys.load_or_create(config.node_id, clock.now(), post_quantum=settings.post_quantum)
+
     try:
-        keys = KeyStore(Path(settings.key_dir), passphrase).load_or_create(
-            config.node_id, clock.now(), post_quantum=settings.post_quantum
-        )
+        keys = load_keys()
     except (KeyStoreError, OSError) as error:
         raise InvalidArgument(str(error), field="exchange.key_dir") from None
     roster = _trusted_roster(settings, store, clock)
@@ -257,6 +260,7 @@ def _build_exchange(
         roster_catch_up_interval=timedelta(seconds=settings.roster_catch_up_seconds),
         observer=metrics.deliveries if metrics is not None else None,
         interceptors=[metrics.grpc] if metrics is not None else [],
+        load_keys=load_keys,
     )
 
 

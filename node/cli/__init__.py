@@ -2,7 +2,8 @@
 
 The app is assembled here from one module per command group. The first groups' commands sit at the top level
 (`hotline-node create-token ...`, as they always have); newer ones are sub-commands, `hotline-node GROUP VERB`:
-`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py).
+`roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py) and
+`keys` (node/cli/keys.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from node.cli import audit, demo, hashes, peers, roster, roster_custody, roster_trust, serve, tokens
+from node.cli import audit, demo, hashes, keys, peers, roster, roster_custody, roster_trust, serve, tokens
 
 __all__ = ["app"]
 
@@ -67,3 +68,4 @@ app = _merge(
 )
 app.callback()(_options)
 app.add_typer(_roster_group(), name="roster")
+app.add_typer(keys.app, name="keys")

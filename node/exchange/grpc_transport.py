@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import grpc
@@ -26,7 +26,8 @@ from node.clock import Clock
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import InvalidArgument, ResourceExhausted
 from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
-from node.exchange.membership import ACTIVE_STATUSES, RosterMembership, split_view
+from node.exchange.key_choice import accepted_certificates
+from node.exchange.membership import RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
 from node.exchange.server_limits import ServerLimits
 from node.proto_types import timestamp, timestamp_from_proto
@@ -53,29 +54,34 @@ TRANSIENT = {
 }
 
 
-def server_credentials(identity: TlsIdentity, membership: Callable[[], RosterMembership]) -> grpc.ServerCredentials:
+def server_credentials(
+    identity: Callable[[], TlsIdentity],
+    membership: Callable[[], RosterMembership],
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> grpc.ServerCredentials:
+    """Mutual TLS that presents `identity()` (which may change with a roster that lists a rotated certificate)
+    and trusts every certificate the roster accepts from its members: suspended and revoked members too, so
+    that they hear why they are refused (a signed refusal) instead of a closed socket."""
+
     def trust_bundle() -> bytes:
-        return b"".join(
-            m.tls_cert_pem.encode()
-            for m in membership().roster.members
-            if m.status in ACTIVE_STATUSES and m.tls_cert_pem
-        )
+        at = now()
+        return b"".join(pem.encode() for m in membership().roster.members for _, pem in accepted_certificates(m, at))
 
-    def configuration() -> grpc.ServerCertificateConfiguration:
-        return grpc.ssl_server_certificate_configuration([(identity.key_pem, identity.cert_pem)], trust_bundle())
+    def configuration(mine: TlsIdentity, bundle: bytes) -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration([(mine.key_pem, mine.cert_pem)], bundle)
 
-    state = {"bundle": trust_bundle()}
+    state = {"bundle": trust_bundle(), "cert": identity().cert_pem}
 
     def fetch() -> grpc.ServerCertificateConfiguration | None:
-        bundle = trust_bundle()
-        if bundle == state["bundle"]:
+        bundle, mine = trust_bundle(), identity()
+        if bundle == state["bundle"] and mine.cert_pem == state["cert"]:
             return None  # unchanged
-        state["bundle"] = bundle
-        return configuration()
+        state["bundle"], state["cert"] = bundle, mine.cert_pem
+        return configuration(mine, bundle)
 
     # grpc accepts None from the fetch callback ("unchanged"); its type stubs do not say so.
     return grpc.dynamic_ssl_server_credentials(
-        configuration(),
+        configuration(identity(), state["bundle"]),
         fetch,  # type: ignore[arg-type]
         require_client_authentication=True,
     )
@@ -213,8 +219,8 @@ def _peer_member(context: aio.ServicerContext[Any, Any], membership: RosterMembe
         return None
     fingerprint = cert_sha256(certificates[0])
     for member in membership.roster.members:
-        if member.tls_cert_sha256 == fingerprint:
-            return member.node_id
+        if member.tls_cert_sha256 == fingerprint or any(c.sha256 == fingerprint for c in member.previous_tls_certs):
+            return member.node_id  # a previous certificate past its overlap fails the handshake already
     return None
 
 
@@ -238,7 +244,7 @@ class GrpcTransport:
 
     def __init__(
         self,
-        identity: TlsIdentity,
+        identity: Callable[[], TlsIdentity],
         membership: Callable[[], RosterMembership],
         timeout: float = 30.0,
         on_rosters: Callable[[list[bytes]], None] | None = None,
@@ -258,18 +264,26 @@ class GrpcTransport:
         self._timeout = timeout
         self._on_rosters = on_rosters  # verifies and trusts newer rosters; raises if they do not verify
         self._channels: dict[str, tuple[str, aio.Channel]] = {}
+        self._closing: set[asyncio.Future[None]] = set()  # channels replaced after a roster change
 
     def _stub(self, peer: str) -> pb_grpc.ExchangeServiceStub:
         member = self._membership().member(peer)
         if member is None or not member.endpoints or not member.tls_cert_pem:
             raise TransportError(f"the roster lists no endpoint and certificate for {peer}", transient=True)
-        key = f"{member.endpoints[0]}|{member.tls_cert_sha256}"
+        accepted = accepted_certificates(member, datetime.now(UTC))
+        mine = self._identity()
+        key = "|".join([member.endpoints[0], mine.sha256, *(sha for sha, _ in accepted)])
         cached = self._channels.get(peer)
         if cached is None or cached[0] != key:
+            if cached is not None:
+                # Calls still on the old channel finish (or time out); the new one serves what comes next.
+                closing = asyncio.ensure_future(cached[1].close(grace=self._timeout))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=member.tls_cert_pem.encode(),
-                private_key=self._identity.key_pem,
-                certificate_chain=self._identity.cert_pem,
+                root_certificates="".join(pem for _, pem in accepted).encode(),
+                private_key=mine.key_pem,
+                certificate_chain=mine.cert_pem,
             )
             channel = aio.secure_channel(
                 member.endpoints[0],
@@ -319,4 +333,4 @@ class GrpcTransport:
         return list(response.signed_rosters)
 
     async def close(self) -> None:
-        await asyncio.gather(*(channel.close() for _, channel in self._channels.values()))
+        await asyncio.gather(*(channel.close() for _, channel in self._channels.values()), *self._closing)

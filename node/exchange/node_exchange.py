@@ -17,9 +17,11 @@ from node.cases.service import CaseService
 from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
+from node.crypto.tls import TlsIdentity
 from node.exchange.catch_up import RosterCatchUp
 from node.exchange.delivery import EnvelopeReceiver, Transport
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
+from node.exchange.key_choice import listed_tls_identity
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
 from node.exchange.ports import PeerBackoff, ReceivingStore
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -54,9 +56,11 @@ class NodeExchange:
         roster_catch_up_interval: timedelta = timedelta(seconds=10),
         observer: DeliveryObserver | None = None,
         interceptors: Sequence[aio.ServerInterceptor] = (),
+        load_keys: Callable[[], NodeKeys] | None = None,
     ) -> None:
         """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
-        exchange server's calls."""
+        exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`)."""
+        self._load_keys = load_keys
         self.node_id = node_id
         self.listen = listen
         self.keys = keys
@@ -67,6 +71,7 @@ class NodeExchange:
         self.crypto = RosterCrypto(
             node_id=node_id,
             signing_keys=keys.signing,
+            retired_signing_keys=keys.retired_signing,
             hpke_keys=keys.hpke,
             membership=lambda: roster.membership,
             clock=clock,
@@ -81,7 +86,9 @@ class NodeExchange:
             limits=ReceiverLimits(max_clock_skew=max_clock_skew),
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
-        self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
+        self.transport = GrpcTransport(
+            self.tls_identity, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy
+        )
         self.server_limits = server_limits or ServerLimits()
         # A peer's call claiming a newer roster: fetch it from that peer, once at a time and once per interval.
         self.catch_up = RosterCatchUp(self._fetch_rosters, clock, roster_catch_up_interval)
@@ -125,7 +132,7 @@ class NodeExchange:
             self.server,
             self.listen,
             "exchange.listen",
-            server_credentials(self.keys.tls, lambda: self.roster.membership),
+            server_credentials(self.tls_identity, lambda: self.roster.membership, self._clock.now),
         )
         await self.server.start()
 
@@ -147,6 +154,10 @@ class NodeExchange:
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
         self.runtime.start()
         return self.port
+
+    def tls_identity(self) -> TlsIdentity:
+        """The certificate this node presents: the newest of its own that the trusted roster lists."""
+        return listed_tls_identity(self.keys, self.roster.membership.member(self.node_id))
 
     def wake(self) -> None:
         """Something was queued: the sender loops look at once."""
@@ -201,11 +212,31 @@ class NodeExchange:
         """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
         roster file holds, then warn if the trusted roster expires within `warn_before`."""
         self.roster.refresh()
+        self.refresh_keys()
         try:
             self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
         except OSError as error:  # being replaced as we read it, say: the next check reads it again
             _log.warning("roster.file_unreadable", error=str(error))
         self.roster.check_expiry(warn_before)
+
+    def refresh_keys(self) -> bool:
+        """Read the key folder again if the trusted roster lists keys of this node that it does not hold: they
+        were made by `hotline-node keys rotate` while the node ran. Until then the node signs with, and
+        presents, the keys it holds that the roster lists (node.exchange.key_choice), and a message sealed to
+        a new key it does not hold yet is refused as UNKNOWN_KEY, for now: the sender tries again."""
+        me = self.roster.membership.member(self.node_id)
+        if self._load_keys is None or me is None:
+            return False
+        keys = self.keys
+        held = {k.key_id for k in (*keys.signing, *keys.retired_signing)} | {k.key_id for k in keys.hpke}
+        held |= {keys.tls.sha256, *(t.sha256 for t in keys.retired_tls)}
+        listed = {k.key_id for k in me.signing_keys} | {k.key_id for k in me.hpke_keys} | {me.tls_cert_sha256}
+        if listed <= held:
+            return False
+        self.keys = self._load_keys()
+        self.crypto.use_keys(self.keys)
+        _log.warning("exchange.keys_reloaded", version=self.roster.membership.version)
+        return True
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
         if not signed_rosters:

@@ -23,7 +23,9 @@ from node.crypto import (
     verify_signed_message,
 )
 from node.crypto.envelope import MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.crypto.keystore import NodeKeys
 from node.exchange.delivery import OpenedEnvelope, ReceiptRequest, RejectedMessage
+from node.exchange.key_choice import listed_signing_keys
 from node.exchange.membership import RosterMembership
 
 __all__ = ["RosterCrypto"]
@@ -42,14 +44,26 @@ class RosterCrypto:
         hpke_keys: Sequence[HpkeKeyPair],
         membership: Callable[[], RosterMembership],
         clock: Clock,
+        retired_signing_keys: Sequence[SigningKeyPair] = (),
     ) -> None:
+        """`retired_signing_keys` (newest first): signed with instead of a new key the roster does not list yet
+        (node.exchange.key_choice)."""
         self._me = node_id
         self._signing = list(signing_keys)
+        self._retired_signing = list(retired_signing_keys)
         self._hpke = {k.key_id: k for k in hpke_keys}
         self._membership = membership
         self._clock = clock
 
+    def use_keys(self, keys: NodeKeys) -> None:
+        """Sign and open with `keys` from now on (read again after a rotation)."""
+        self._signing, self._retired_signing = list(keys.signing), list(keys.retired_signing)
+        self._hpke = {k.key_id: k for k in keys.hpke}
+
     # ------------------------------------------------------------------ keys from the roster
+
+    def _signing_keys(self) -> list[SigningKeyPair]:
+        return listed_signing_keys(self._signing, self._retired_signing, self._membership().member(self._me))
 
     def _sender_key(self, node_id: str, key_id: str) -> PublicSigningKey | None:
         member = self._membership().member(node_id)
@@ -100,7 +114,7 @@ class RosterCrypto:
         return seal_batch(
             [MessageToSign(kind, body, message_id, recipient) for kind, body, message_id in messages],
             sender=self._me,
-            signing_keys=self._signing,
+            signing_keys=self._signing_keys(),
             recipient_hpke_key=self._recipient_key(recipient),
             created_at=created_at,
             expires_at=expires_at,
@@ -182,7 +196,7 @@ class RosterCrypto:
         signed = sign_batch(
             bodies,
             sender=self._me,
-            signing_keys=self._signing,
+            signing_keys=self._signing_keys(),
             created_at=accepted_at,
             expires_at=accepted_at + timedelta(days=RECEIPT_VALIDITY_DAYS),
             roster_version=self._membership().version,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,9 @@ async def serve_de(
         ),
         server,
     )
-    port = server.add_secure_port("127.0.0.1:0", server_credentials(identities["de-hotline"], lambda: fed.membership))
+    port = server.add_secure_port(
+        "127.0.0.1:0", server_credentials(lambda: identities["de-hotline"], lambda: fed.membership)
+    )
     await server.start()
     for member in fed.roster.members:
         if member.node_id == "de-hotline":
@@ -96,7 +98,7 @@ def _sender(served: Served, frm: str, identity: TlsIdentity) -> tuple[PeerSender
     fed = served.fed
     member = fed.members[frm]
     assert member.crypto is not None
-    transport = GrpcTransport(identity, lambda: fed.membership, timeout=5)
+    transport = GrpcTransport(lambda: identity, lambda: fed.membership, timeout=5)
     sender = PeerSender(
         peer="de-hotline",
         store=member.node.store,
@@ -164,7 +166,7 @@ async def test_a_stale_roster_is_refused_and_the_sender_will_retry(mtls: Served)
     older = RosterMembership(roster_pb2.Roster.FromString(mtls.fed.roster.SerializeToString()))
     mtls.fed.roster.version = 2  # the receiver moved on to version 2; this sender still trusts version 1
     mtls.fed.membership = RosterMembership(mtls.fed.roster)
-    transport = GrpcTransport(mtls.identities["nl-hotline"], lambda: older, timeout=5)
+    transport = GrpcTransport(lambda: mtls.identities["nl-hotline"], lambda: older, timeout=5)
     try:
         with pytest.raises(TransportError) as error:
             await transport.deliver("de-hotline", [_envelope(mtls.fed)])
@@ -193,7 +195,7 @@ async def test_a_sender_with_a_stale_roster_fetches_the_newer_one_from_the_peer_
         trusted["membership"] = mtls.fed.membership
 
     transport = GrpcTransport(
-        mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
+        lambda: mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
     )
     try:
         results = await transport.deliver("de-hotline", [_envelope(mtls.fed)])
@@ -260,3 +262,30 @@ async def test_an_insider_withdrawing_another_members_referral_over_mtls_is_refu
     de = fed.members["de-hotline"].node
     assert de.cases.list_events(after_seq=0, limit=1000)[-1].detail.startswith("NOT_ORIGIN from fr-hotline message ")
     assert de.cases.get_item(de_id).state is ItemState.AWAITING_ASSESSMENT
+
+
+def _rotate_tls(served: Served, node_id: str, overlap_until: datetime) -> TlsIdentity:
+    """The roster lists a new certificate for `node_id`, and its old one as previous until `overlap_until`."""
+    old, new = served.identities[node_id], make_tls_identity(node_id, served.fed.clock.now())
+    member = next(m for m in served.fed.roster.members if m.node_id == node_id)
+    previous = member.previous_tls_certs.add(sha256=old.sha256, pem=old.cert_pem.decode())
+    previous.not_after.FromDatetime(overlap_until)
+    member.tls_cert_pem, member.tls_cert_sha256 = new.cert_pem.decode(), new.sha256
+    served.fed.membership = RosterMembership(served.fed.roster)
+    return new
+
+
+async def test_after_a_tls_rotation_both_certificates_are_accepted_during_the_overlap(mtls: Served) -> None:
+    old = mtls.identities["nl-hotline"]
+    new = _rotate_tls(mtls, "nl-hotline", datetime.now(UTC) + timedelta(days=1))
+    for identity in (old, new):
+        response = await _deliver_raw(mtls, identity, [_envelope(mtls.fed)], 1)
+        assert [r.reason_code for r in response.results] != ["PEER_MISMATCH"]  # it is nl-hotline, either way
+
+
+async def test_after_the_overlap_the_previous_certificate_cannot_connect(mtls: Served) -> None:
+    old = mtls.identities["nl-hotline"]
+    _rotate_tls(mtls, "nl-hotline", datetime.now(UTC) - timedelta(seconds=1))
+    with pytest.raises(aio.AioRpcError) as caught:
+        await _deliver_raw(mtls, old, [_envelope(mtls.fed)], 1)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE

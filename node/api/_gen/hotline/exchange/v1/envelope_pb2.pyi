@@ -18,6 +18,7 @@ class MessageKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_KIND_WITHDRAWAL: _ClassVar[MessageKind]
     MESSAGE_KIND_RECEIPT: _ClassVar[MessageKind]
     MESSAGE_KIND_HASH_LIST: _ClassVar[MessageKind]
+    MESSAGE_KIND_MEMBERSHIP_REFUSAL: _ClassVar[MessageKind]
 
 class SignatureAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -36,6 +37,7 @@ MESSAGE_KIND_STATUS_UPDATE: MessageKind
 MESSAGE_KIND_WITHDRAWAL: MessageKind
 MESSAGE_KIND_RECEIPT: MessageKind
 MESSAGE_KIND_HASH_LIST: MessageKind
+MESSAGE_KIND_MEMBERSHIP_REFUSAL: MessageKind
 SIGNATURE_ALGORITHM_UNSPECIFIED: SignatureAlgorithm
 SIGNATURE_ALGORITHM_ED25519: SignatureAlgorithm
 SIGNATURE_ALGORITHM_ML_DSA_65: SignatureAlgorithm

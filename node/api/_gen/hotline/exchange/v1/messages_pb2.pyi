@@ -75,3 +75,17 @@ class Receipt(_message.Message):
     accepted_at: _timestamp_pb2.Timestamp
     signed_message_sha256: bytes
     def __init__(self, message_id: _Optional[str] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ..., accepted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., signed_message_sha256: _Optional[bytes] = ...) -> None: ...
+
+class MembershipRefusal(_message.Message):
+    __slots__ = ("member", "reason_code", "reason", "roster_version", "refused_at")
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_AT_FIELD_NUMBER: _ClassVar[int]
+    member: str
+    reason_code: str
+    reason: str
+    roster_version: int
+    refused_at: _timestamp_pb2.Timestamp
+    def __init__(self, member: _Optional[str] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., roster_version: _Optional[int] = ..., refused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
