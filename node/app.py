@@ -314,6 +314,25 @@ def read_peer_states(config: NodeConfig) -> list[PeerState]:
         engine.dispose()
 
 
+def read_held_peers(config: NodeConfig) -> dict[str, str]:
+    """Each peer that `config`'s node has messages waiting for but may not send to now (suspended, revoked,
+    not a member, or an expired roster), with the reason; empty without an exchange."""
+    if config.exchange is None:
+        return {}
+    engine = create_store_engine(config.effective_database_url())
+    try:
+        migrate(engine)
+        store = SqlStore(engine)
+        membership = _trusted_roster(config.exchange, store, SystemClock()).membership
+        with store.transaction(read_only=True) as tx:
+            pending = tx.peers_with_pending()
+    finally:
+        engine.dispose()
+    now = SystemClock().now()
+    reasons = {peer: membership.held_reason(config.node_id, peer, now) for peer in pending}
+    return {peer: reason for peer, reason in reasons.items() if reason}
+
+
 def freeze_startup_heap() -> None:
     """Collect once, then move every object that exists now (modules, engines, servers, keys) into the
     garbage collector's permanent generation. Full collections then scan only what was built since, so they

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 import typer
 
-from node.cli._common import ConfigOption, load_settings
+from node.cli._common import ConfigOption, fail, load_settings
+from node.errors import DomainError
 from node.exchange.ports import PeerState
 
 __all__ = ["app", "format_peer", "peers"]
@@ -20,16 +21,25 @@ _WARN_FRACTION = 0.5
 @app.command("peers")
 def peers(config: ConfigOption = None) -> None:
     """Each peer this node has delivered to: its clock skew (its clock minus ours), failures, last success,
-    next attempt and last error. A skew at half the limit or beyond is flagged."""
-    from node.app import read_peer_states
+    next attempt and last error (a peer's refusal of this node shows there, e.g. SENDER_SUSPENDED). A skew at
+    half the limit or beyond is flagged. A peer whose messages are held by the roster (suspended, revoked, not
+    a member, or an expired roster) is marked `held: REASON`."""
+    from node.app import read_held_peers, read_peer_states
 
     settings = load_settings(config)
     limit = timedelta(seconds=settings.exchange.max_clock_skew_seconds) if settings.exchange else timedelta(minutes=5)
     states = read_peer_states(settings)
-    if not states:
+    try:
+        held = read_held_peers(settings)
+    except DomainError as error:
+        fail(f"error: {error}")
+    if not states and not held:
         typer.echo("no peers yet")
     for state in states:
-        typer.echo(format_peer(state, limit))
+        line = format_peer(state, limit)
+        typer.echo(line + (f"  held: {held.pop(state.peer)}" if state.peer in held else ""))
+    for peer, reason in sorted(held.items()):
+        typer.echo(f"{peer}  never reached  held: {reason}")
 
 
 def format_peer(state: PeerState, limit: timedelta) -> str:

@@ -22,10 +22,18 @@ from grpc_status import rpc_status
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.clock import Clock
+from node.crypto.roster import RosterError
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import InvalidArgument, ResourceExhausted
-from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
+from node.exchange.delivery import (
+    DeliveryResult,
+    DeliveryStatus,
+    EnvelopeReceiver,
+    MembershipRefused,
+    TransportError,
+)
 from node.exchange.key_choice import accepted_certificates
 from node.exchange.membership import RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
@@ -100,7 +108,11 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         on_newer_roster: Callable[[str], object] = lambda _peer: None,
         clock: Clock | None = None,
         limits: ServerLimits | None = None,
+        sign_refusal: Callable[[str, str, str], bytes] | None = None,
     ) -> None:
+        """`sign_refusal(member, code, reason)`: this node's signed refusal of a suspended or revoked caller
+        (without it, such a call is aborted FAILED_PRECONDITION)."""
+        self._sign_refusal = sign_refusal
         self._receiver = receiver
         self._limits = limits or ServerLimits()
         self._open_calls: dict[str, int] = {}  # per peer; only the event loop touches it
@@ -144,13 +156,11 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         membership: RosterMembership,
         peer: str,
     ) -> pb.DeliverResponse:
-        if not membership.is_active(peer):
-            # Suspended or revoked (on a connection opened before the roster changed): refuse the whole
-            # call, not each message, so that the sender holds its messages instead of losing them.
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{peer} is not an active member")
-        self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
         if request.roster_version > membership.version:
             self._on_newer_roster(peer)  # we lag: fetch the newer roster from the caller, in the background
+        if not membership.is_active(peer):
+            return await self._refuse_member(context, membership, peer)
+        self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
         if request.roster_version < membership.version:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -201,6 +211,26 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
                 for r in results
             ],
         )
+
+    async def _refuse_member(
+        self, context: aio.ServicerContext[Any, Any], membership: RosterMembership, peer: str
+    ) -> pb.DeliverResponse:
+        """Suspended or revoked: refuse the whole call, not each message, so that the sender holds its messages
+        instead of losing them; with a signed refusal that says why, so that it stops until its roster changes."""
+        member = membership.member(peer)
+        revoked = member is not None and member.status == roster_pb2.MEMBER_STATUS_REVOKED
+        code = "SENDER_REVOKED" if revoked else "SENDER_SUSPENDED"
+        reason = (
+            f"{peer} is {'revoked' if revoked else 'suspended'} in roster version {membership.version}, which "
+            "this node trusts: it accepts nothing from it until a newer roster reinstates it"
+        )
+        if self._sign_refusal is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{code}: {reason}")
+            raise AssertionError("unreachable")
+        sign = self._sign_refusal
+        _log.warning("exchange.member_refused", peer=peer, code=code, version=membership.version)
+        refusal: bytes = await self._run(lambda: sign(peer, code, reason))
+        return pb.DeliverResponse(roster_version=membership.version, refusal=refusal)
 
     async def GetRoster(
         self, request: pb.GetRosterRequest, context: aio.ServicerContext[Any, Any]
@@ -310,6 +340,10 @@ class GrpcTransport:
             raise TransportError(
                 f"{error.code().name}: {error.details()}", transient=error.code() in TRANSIENT
             ) from error
+        if response.refusal:
+            if response.roster_version > membership.version and self._on_rosters is not None:
+                await self._catch_up(peer)  # the refusal may come from a roster this node has not seen yet
+            raise MembershipRefused(peer, response.refusal)
         return [
             DeliveryResult(
                 r.message_id,
@@ -321,6 +355,13 @@ class GrpcTransport:
             )
             for r in response.results
         ]
+
+    async def _catch_up(self, peer: str) -> None:
+        assert self._on_rosters is not None
+        try:
+            self._on_rosters(await self.fetch_rosters(peer))
+        except (TransportError, RosterError) as error:  # the next call tries again
+            _log.warning("exchange.roster_catch_up_failed", peer=peer, error=str(error))
 
     async def fetch_rosters(self, peer: str) -> list[bytes]:
         """The signed rosters `peer` trusts beyond ours, oldest first."""

@@ -125,6 +125,7 @@ class NodeExchange:
                 on_newer_roster=self.catch_up.request,
                 clock=self._clock,
                 limits=self.server_limits,
+                sign_refusal=self._sign_refusal,
             ),
             self.server,
         )
@@ -149,6 +150,7 @@ class NodeExchange:
                 run_blocking=run_blocking,
                 # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
                 settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
+                roster_version=lambda: self.roster.membership.version,
             )
 
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
@@ -158,6 +160,9 @@ class NodeExchange:
     def tls_identity(self) -> TlsIdentity:
         """The certificate this node presents: the newest of its own that the trusted roster lists."""
         return listed_tls_identity(self.keys, self.roster.membership.member(self.node_id))
+
+    def _sign_refusal(self, member: str, code: str, reason: str) -> bytes:
+        return self.crypto.sign_refusal(member=member, code=code, reason=reason, refused_at=self._clock.now())
 
     def wake(self) -> None:
         """Something was queued: the sender loops look at once."""

@@ -203,6 +203,46 @@ class RosterCrypto:
         )
         return [receipt for _, receipt in signed]
 
+    # ------------------------------------------------------------------ membership refusals
+
+    def sign_refusal(self, *, member: str, code: str, reason: str, refused_at: datetime) -> bytes:
+        """A refusal of `member` itself (suspended or revoked here), signed by this node."""
+        at = Timestamp()
+        at.FromDatetime(refused_at)
+        body = messages_pb2.MembershipRefusal(
+            member=member,
+            reason_code=code,
+            reason=reason,
+            roster_version=self._membership().version,
+            refused_at=at,
+        ).SerializeToString(deterministic=True)
+        ((_, signed),) = sign_batch(
+            [MessageToSign(envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL, body, recipient=member)],
+            sender=self._me,
+            signing_keys=self._signing_keys(),
+            created_at=refused_at,
+            expires_at=refused_at + timedelta(days=1),
+            roster_version=self._membership().version,
+        )
+        return signed
+
+    def verify_refusal(self, refusal: bytes, *, peer: str) -> messages_pb2.MembershipRefusal:
+        """The refusal `peer` signed, of this node; raises RejectedMessage("BAD_REFUSAL") if it is not one."""
+        try:
+            opened = verify_signed_message(refusal, sender_keys=self._sender_key, required_algorithms=self._required)
+            body = messages_pb2.MembershipRefusal.FromString(opened.body)
+        except (CryptoError, DecodeError) as error:
+            raise RejectedMessage("BAD_REFUSAL", str(error)) from None
+        header = opened.header
+        if (
+            header.kind != envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL
+            or header.sender != peer
+            or header.recipient != self._me
+            or body.member != self._me
+        ):
+            raise RejectedMessage("BAD_REFUSAL", "the refusal is not the peer's refusal of this node")
+        return body
+
 
 def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:
     if not_before.seconds and not_before.ToDatetime(tzinfo=UTC) > now:

@@ -20,7 +20,7 @@ from node.cases.exchange_messages import Withdrawal, dump_body
 from node.cases.model import ItemState, OutboxMessage
 from node.clock import ManualClock
 from node.crypto.tls import TlsIdentity, make_tls_identity
-from node.exchange.delivery import TransportError
+from node.exchange.delivery import RejectedMessage, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.membership import RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -69,6 +69,9 @@ async def serve_de(
             run_blocking=run_blocking,
             on_newer_roster=on_newer_roster,
             limits=limits,
+            sign_refusal=lambda member, code, reason: de.crypto.sign_refusal(  # type: ignore[union-attr]
+                member=member, code=code, reason=reason, refused_at=clock.now()
+            ),
         ),
         server,
     )
@@ -289,3 +292,79 @@ async def test_after_the_overlap_the_previous_certificate_cannot_connect(mtls: S
     with pytest.raises(aio.AioRpcError) as caught:
         await _deliver_raw(mtls, old, [_envelope(mtls.fed)], 1)
     assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+class _Counting:
+    """A transport that counts the calls it passes on."""
+
+    def __init__(self, inner: GrpcTransport) -> None:
+        self.inner, self.calls = inner, 0
+
+    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> Any:
+        self.calls += 1
+        return await self.inner.deliver(peer, envelopes)
+
+
+async def test_a_suspended_sender_is_told_why_in_a_signed_refusal_and_holds_until_the_roster_changes(
+    mtls: Served,
+) -> None:
+    fed = mtls.fed
+    origin_id = refer(fed)  # queued while nl-hotline was a full member
+    older = RosterMembership(roster_pb2.Roster.FromString(fed.roster.SerializeToString()))
+    fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_SUSPENDED)  # de-hotline trusts version 2
+    mtls.published.append(b"signed roster v2")
+    trusted = {"membership": older}  # nl-hotline has not seen version 2 yet
+
+    def accept(signed: list[bytes]) -> None:  # stands in for RosterState.accept, tested on its own
+        trusted["membership"] = fed.membership
+
+    nl = fed.members["nl-hotline"]
+    assert nl.crypto is not None
+    transport = _Counting(
+        GrpcTransport(
+            lambda: mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
+        )
+    )
+    sender = PeerSender(
+        peer="de-hotline",
+        store=nl.node.store,
+        sealer=nl.crypto,
+        transport=transport,
+        clock=fed.clock,
+        is_active=lambda peer: trusted["membership"].is_active(peer),
+        run_blocking=_blocking,
+        rng=random.Random(1),
+        roster_version=lambda: trusted["membership"].version,
+    )
+    try:
+        assert await sender.send_once() == 0
+        assert trusted["membership"].version == 2  # the refusal came with the roster it was made under
+        assert sender.refused is not None and sender.refused[0].reason_code == "SENDER_SUSPENDED"
+        with nl.node.store.transaction(read_only=True) as tx:
+            (state,) = tx.peer_states()
+        assert state.last_error == (
+            "SENDER_SUSPENDED: nl-hotline is suspended in roster version 2, which this node trusts: it accepts "
+            "nothing from it until a newer roster reinstates it (held until the roster changes)"
+        )
+        events = nl.node.cases.list_events(after_seq=0, limit=1000)
+        assert [e.detail for e in events if e.kind == "exchange.refused_by_peer"] == [
+            f"de-hotline refused this node: {state.last_error.removesuffix(' (held until the roster changes)')}"
+        ]
+        assert await sender.send_once() == 0 and transport.calls == 1  # held: it does not call again
+        fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_FULL)  # reinstated in version 3
+        trusted["membership"] = fed.membership
+        assert await sender.send_once() == 1 and transport.calls == 2
+    finally:
+        await transport.inner.close()
+    assert received(fed, origin_id)
+    assert len(nl.node.cases.receipts(origin_id)) == 1
+
+
+async def test_a_refusal_signed_by_another_member_is_not_believed(mtls: Served) -> None:
+    fed = mtls.fed
+    fr, nl = fed.members["fr-hotline"].crypto, fed.members["nl-hotline"].crypto
+    assert fr is not None and nl is not None
+    forged = fr.sign_refusal(member="nl-hotline", code="SENDER_REVOKED", reason="forged", refused_at=fed.clock.now())
+    with pytest.raises(RejectedMessage) as refused:
+        nl.verify_refusal(forged, peer="de-hotline")
+    assert refused.value.code == "BAD_REFUSAL"
