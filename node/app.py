@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -205,9 +205,19 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         assert exchange is not None  # read at scrape time, once the node is built
         return exchange.roster.membership
 
+    def key_expiries() -> dict[str, datetime]:
+        assert exchange is not None
+        return exchange.key_expiries()
+
     metrics = None
     if config.metrics is not None:
-        metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
+        with_exchange = config.exchange is not None
+        metrics = NodeMetrics(
+            store,
+            clock,
+            trusted_roster if with_exchange else None,
+            key_expiries if with_exchange else None,
+        )
     if config.exchange is not None:
         exchange = _build_exchange(config, clock, store, cases, metrics)
     return Node(

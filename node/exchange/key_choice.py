@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from cryptography import x509
+
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import NodeKeys
 from node.crypto.tls import TlsIdentity
 
-__all__ = ["accepted_certificates", "listed_signing_keys", "listed_tls_identity"]
+__all__ = ["accepted_certificates", "listed_signing_keys", "listed_tls_identity", "validity_ends"]
 
 
 def listed_signing_keys(
@@ -54,3 +56,27 @@ def accepted_certificates(member: roster_pb2.Member, now: datetime) -> list[tupl
         if not previous.HasField("not_after") or previous.not_after.ToDatetime(tzinfo=UTC) > now:
             accepted.append((previous.sha256, previous.pem))
     return accepted
+
+
+def validity_ends(keys: NodeKeys, me: roster_pb2.Member | None) -> dict[str, datetime]:
+    """When each kind of key this node uses stops being accepted: "tls" (the certificate it presents: its
+    notAfter, or the end of the overlap if the roster lists it as a previous one), "signing" and "hpke" (the
+    keys in use, if the roster gives them a not_after). A kind with no end is left out."""
+    tls = listed_tls_identity(keys, me)
+    ends = {"tls": x509.load_pem_x509_certificate(tls.cert_pem).not_valid_after_utc}
+    if me is None:
+        return ends
+    for previous in me.previous_tls_certs:
+        if previous.sha256 == tls.sha256 and previous.HasField("not_after"):
+            ends["tls"] = min(ends["tls"], previous.not_after.ToDatetime(tzinfo=UTC))
+    used = {k.key_id for k in listed_signing_keys(keys.signing, keys.retired_signing, me)}
+    held_hpke = {k.key_id for k in keys.hpke}
+    listed: list[tuple[str, roster_pb2.SigningKey | roster_pb2.HpkeKey]] = [
+        *(("signing", k) for k in me.signing_keys if k.key_id in used),
+        *(("hpke", k) for k in me.hpke_keys[:1] if k.key_id in held_hpke),  # the key peers seal to
+    ]
+    for kind, key in listed:
+        if key.HasField("not_after"):
+            end = key.not_after.ToDatetime(tzinfo=UTC)
+            ends[kind] = min(ends.get(kind, end), end)
+    return ends

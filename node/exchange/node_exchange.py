@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from node.crypto.tls import TlsIdentity
 from node.exchange.catch_up import RosterCatchUp
 from node.exchange.delivery import EnvelopeReceiver, Transport
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
-from node.exchange.key_choice import listed_tls_identity
+from node.exchange.key_choice import listed_tls_identity, validity_ends
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
 from node.exchange.ports import PeerBackoff, ReceivingStore
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -223,6 +223,29 @@ class NodeExchange:
         except OSError as error:  # being replaced as we read it, say: the next check reads it again
             _log.warning("roster.file_unreadable", error=str(error))
         self.roster.check_expiry(warn_before)
+        self.check_key_expiry(warn_before)
+
+    def key_expiries(self) -> dict[str, datetime]:
+        """When each kind of key this node uses stops being accepted (node.exchange.key_choice.validity_ends)."""
+        return validity_ends(self.keys, self.roster.membership.member(self.node_id))
+
+    def check_key_expiry(self, warn_before: timedelta) -> dict[str, str]:
+        """Each kind of key in use that ends within `warn_before` ("expiring") or has ended ("expired"); the
+        first time, logged and recorded as an event (`keys.expiring`, `keys.expired`), as for the roster."""
+        now = self._clock.now()
+        found: dict[str, str] = {}
+        for kind, end in sorted(self.key_expiries().items()):
+            what = {"tls": "TLS certificate", "signing": "signing key", "hpke": "HPKE key"}[kind]
+            fix = f"run `hotline-node keys rotate --{kind}` and send the entry to the authority"
+            if end <= now:
+                found[kind] = "expired"
+                detail = f"this node's {what} stopped being accepted at {end.isoformat()}: {fix}"
+                self.roster.warn_once(f"key:{kind}:{end.isoformat()}:expired", "keys.expired", "KEY_EXPIRED", detail)
+            elif end - now <= warn_before:
+                found[kind] = "expiring"
+                detail = f"this node's {what} stops being accepted at {end.isoformat()}: {fix}"
+                self.roster.warn_once(f"key:{kind}:{end.isoformat()}", "keys.expiring", "KEY_EXPIRING", detail)
+        return found
 
     def refresh_keys(self) -> bool:
         """Read the key folder again if the trusted roster lists keys of this node that it does not hold: they

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from wsgiref.simple_server import WSGIServer
 
 import structlog
@@ -25,11 +26,17 @@ class NodeMetrics:
     """Everything one node exposes: `grpc` goes on both servers' interceptors, `deliveries` observes the
     exchange, and the store gauges are read at each scrape. `serve(listen)` starts the HTTP endpoint."""
 
-    def __init__(self, store: MetricsStore, clock: Clock, roster: Callable[[], RosterView] | None = None) -> None:
+    def __init__(
+        self,
+        store: MetricsStore,
+        clock: Clock,
+        roster: Callable[[], RosterView] | None = None,
+        key_expiries: Callable[[], Mapping[str, datetime]] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=False)  # per node: a process may run many nodes
         self.grpc = GrpcServerMetrics(self.registry)
         self.deliveries = DeliveryCounters(self.registry)
-        self.registry.register(StoreGauges(store, clock, roster))
+        self.registry.register(StoreGauges(store, clock, roster, key_expiries))
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0

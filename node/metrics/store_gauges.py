@@ -3,7 +3,7 @@ One read-only transaction per scrape, with queries bounded by the number of peer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -32,8 +32,16 @@ class RosterView(Protocol):
 
 
 class StoreGauges(Collector):
-    def __init__(self, store: MetricsStore, clock: Clock, roster: Callable[[], RosterView] | None = None) -> None:
+    def __init__(
+        self,
+        store: MetricsStore,
+        clock: Clock,
+        roster: Callable[[], RosterView] | None = None,
+        key_expiries: Callable[[], Mapping[str, datetime]] | None = None,
+    ) -> None:
+        """`key_expiries`: when each kind of key the node uses stops being accepted ("tls", "signing", "hpke")."""
         self._store, self._clock, self._roster = store, clock, roster
+        self._key_expiries = key_expiries
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
         return []  # the families are built at each scrape: no read when the collector is registered
@@ -101,7 +109,17 @@ class StoreGauges(Collector):
             "hx_roster_expiry_seconds", "Seconds until the trusted roster expires; negative once it has."
         )
         expiry.add_metric([], (roster.expires_at - now).total_seconds())
-        return [version, expiry]
+        gauges = [version, expiry]
+        if self._key_expiries is not None:
+            keys = GaugeMetricFamily(
+                "hx_key_expiry_seconds",
+                "Seconds until this node's key of that kind stops being accepted; negative once it has.",
+                labels=["key"],
+            )
+            for kind, end in sorted(self._key_expiries().items()):
+                keys.add_metric([kind], (end - now).total_seconds())
+            gauges.append(keys)
+        return gauges
 
 
 def _peer_gauge(name: str, documentation: str) -> GaugeMetricFamily:

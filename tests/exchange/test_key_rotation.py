@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.clock import ManualClock
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
 from node.exchange.authority import authority_key, build_roster, member_entry
 from node.exchange.key_choice import accepted_certificates, listed_signing_keys, listed_tls_identity
+from tests.exchange.test_two_nodes import NODES, _free_port, _roster, build_exchange_node
 
 NOW = datetime(2026, 3, 2, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)
@@ -133,3 +135,31 @@ def test_the_new_entry_lists_the_retired_keys_until_the_overlap_ends(tmp_path: P
     ]
     assert [sha for sha, _ in accepted_certificates(member, end)] == [new.tls.sha256]  # the overlap is over
     assert not _member(new, overlap=timedelta(days=14), now=end).previous_tls_certs
+
+
+def test_a_certificate_nearing_its_end_is_warned_about_once_then_reported_expired(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster_file = _roster(tmp_path, ports, clock)
+    node = build_exchange_node(tmp_path, "nl-hotline", "NL", ports["nl-hotline"], roster_file, clock)
+    try:
+        exchange = node.exchange
+        assert exchange is not None
+        assert exchange.check_key_expiry(timedelta(days=14)) == {}
+        ends = exchange.key_expiries()["tls"]  # a new certificate is valid for 825 days
+        clock.advance(ends - clock.now() - timedelta(days=10))
+        assert exchange.check_key_expiry(timedelta(days=14)) == {"tls": "expiring"}
+        assert exchange.check_key_expiry(timedelta(days=14)) == {"tls": "expiring"}
+        clock.advance(timedelta(days=11))
+        assert exchange.check_key_expiry(timedelta(days=14)) == {"tls": "expired"}
+        events = [(e.kind, e.detail) for e in node.cases.list_events(after_seq=0, limit=1000)]
+        warned = [detail for kind, detail in events if kind in ("keys.expiring", "keys.expired")]
+        assert warned == [
+            f"KEY_EXPIRING: this node's TLS certificate stops being accepted at {ends.isoformat()}: run "
+            "`hotline-node keys rotate --tls` and send the entry to the authority",
+            f"KEY_EXPIRED: this node's TLS certificate stopped being accepted at {ends.isoformat()}: run "
+            "`hotline-node keys rotate --tls` and send the entry to the authority",
+        ]
+    finally:
+        node.engine.dispose()
