@@ -13,6 +13,7 @@ import structlog
 from grpc import aio
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.cases.service import CaseService
 from node.clock import Clock
 from node.crypto.keystore import NodeKeys
@@ -224,6 +225,24 @@ class NodeExchange:
             _log.warning("roster.file_unreadable", error=str(error))
         self.roster.check_expiry(warn_before)
         self.check_key_expiry(warn_before)
+        self.reroute_revoked()
+
+    def reroute_revoked(self) -> list[str]:
+        """Referrals still queued for a member the trusted roster revokes follow the roster's fallback for its
+        countries (node.cases.federation.Federation.reroute_from): the ids of the items routed again."""
+        membership = self.roster.membership
+        revoked = {m.node_id for m in membership.roster.members if m.status == roster_pb2.MEMBER_STATUS_REVOKED}
+        if not revoked:
+            return []
+        with self._store.transaction(read_only=True) as tx:
+            waiting = sorted(revoked.intersection(tx.peers_with_pending()))
+        rerouted: list[str] = []
+        for peer in waiting:
+            moved = self._cases.reroute_from(peer, f"{peer} is revoked in roster version {membership.version}")
+            if moved:
+                _log.warning("exchange.rerouted", peer=peer, items=len(moved), version=membership.version)
+            rerouted += moved
+        return rerouted
 
     def key_expiries(self) -> dict[str, datetime]:
         """When each kind of key this node uses stops being accepted (node.exchange.key_choice.validity_ends)."""
