@@ -113,6 +113,9 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         """`sign_refusal(member, code, reason)`: this node's signed refusal of a suspended or revoked caller
         (without it, such a call is aborted FAILED_PRECONDITION)."""
         self._sign_refusal = sign_refusal
+        # One signed refusal per refused member and roster version: a revoked member calling in a loop does
+        # not make this node sign in a loop.
+        self._refusals: dict[tuple[str, int], bytes] = {}
         self._receiver = receiver
         self._limits = limits or ServerLimits()
         self._open_calls: dict[str, int] = {}  # per peer; only the event loop touches it
@@ -228,8 +231,12 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{code}: {reason}")
             raise AssertionError("unreachable")
         sign = self._sign_refusal
-        _log.warning("exchange.member_refused", peer=peer, code=code, version=membership.version)
-        refusal: bytes = await self._run(lambda: sign(peer, code, reason))
+        refusal = self._refusals.get((peer, membership.version))
+        if refusal is None:
+            _log.warning("exchange.member_refused", peer=peer, code=code, version=membership.version)
+            refusal = await self._run(lambda: sign(peer, code, reason))
+            self._refusals = {k: v for k, v in self._refusals.items() if k[1] == membership.version}
+            self._refusals[(peer, membership.version)] = refusal
         return pb.DeliverResponse(roster_version=membership.version, refusal=refusal)
 
     async def GetRoster(
