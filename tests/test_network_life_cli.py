@@ -3,9 +3,11 @@
 of the running nodes (its published stubs; nothing else of the node's code is imported here).
 
 Two custodians in separate key folders draft, cosign and finalize every roster version; three members start,
-exchange referrals and status updates, one is suspended and reinstated, one rotates every kind of key (TLS
-included), a fourth joins, one is revoked with a fallback that re-routes its countries, and a roster expires
-and is renewed. At every step each referral and status update in flight arrives exactly once.
+exchange referrals and status updates, one is suspended (it hears so in a signed refusal, and what waits for
+it or from it is held with the reason shown) and reinstated, one rotates every kind of key (TLS included)
+while it runs, a fourth joins, one is revoked with a fallback that re-routes its queued referral and its
+country, and a roster expires and is renewed. At every step each referral and status update in flight
+arrives exactly once.
 """
 
 from __future__ import annotations
@@ -272,14 +274,25 @@ def test_a_network_lives_through_the_cli_and_every_message_arrives_exactly_once(
     status_comes_back(nl.refer("DE"), de)
     arrives(nl.refer("FR"), fr)
 
-    # de-hotline is suspended (version 2) while a referral to it is queued: held, with the reason shown.
+    # de-hotline is suspended (version 2) while a referral to it waits at nl-hotline (de-hotline was down) and
+    # a status update for nl-hotline waits at de-hotline (nl-hotline is down). nl-hotline's operator applies
+    # version 2; de-hotline, still on version 1, calls nl-hotline and gets a signed refusal: it shows the
+    # reason, fetches version 2 from nl-hotline and holds its messages. Both wait with the reason shown.
+    before = arrives(nl.refer("DE"), de)
     de.stop()
     queued = nl.refer("DE")
-    apply(authority.sign([nl, de, fr], "--status", "de-hotline=suspended"), [nl, de, fr])
+    nl.stop()
     de.start()
+    de.notify_lea(before.item_id)
+    apply(authority.sign([nl, de, fr], "--status", "de-hotline=suspended"), [nl, fr])
+    nl.start()
+    wait_until("the signed refusal", lambda: de.logged("exchange.refused_by_peer", code="SENDER_SUSPENDED"))
+    de.adopted(2)
+    assert "SENDER_SUSPENDED: de-hotline is suspended in roster version 2" in de.peers()
     assert "held: MEMBER_SUSPENDED: de-hotline is suspended in roster version 2" in nl.peers()
-    assert not de.received(queued)
-    apply(authority.sign([nl, de, fr]), [nl, de, fr])  # version 3 reinstates it
+    assert not de.received(queued) and not nl.item(before.origin_item_id).lea_notified_at.seconds
+    apply(authority.sign([nl, de, fr]), [nl, de, fr])  # version 3 reinstates it: what waited goes, once
+    wait_until("the held status update", lambda: nl.item(before.origin_item_id).lea_notified_at.seconds)
     status_comes_back(queued, de)
 
     # de-hotline rotates every kind of key while it runs; it keeps the old ones until version 4 lists the new.
