@@ -228,7 +228,10 @@ class KeyStore:
         staging, committed = self._dir / "rotation.tmp", self._dir / "rotation"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(mode=0o700)
-        stamp = f"{int(now.timestamp() * 1_000_000_000):020d}"
+        nanoseconds = int(now.timestamp() * 1_000_000_000)
+        while list((self._dir / "retired").glob(f"*-{nanoseconds:020d}.pem")):
+            nanoseconds += 1  # two rotations at one instant (a test clock): never replace a retired key
+        stamp = f"{nanoseconds:020d}"
         self._write(staging / STAMP_FILE, stamp.encode())
         for name in [n for kind in ROTATED_FILES if kind in chosen for n in ROTATED_FILES[kind]]:
             if not (self._dir / name).exists():

@@ -163,3 +163,13 @@ def test_a_certificate_nearing_its_end_is_warned_about_once_then_reported_expire
         ]
     finally:
         node.engine.dispose()
+
+
+def test_two_rotations_at_one_instant_keep_every_retired_key(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    first = store.load_or_create("nl-hotline", NOW)
+    second = store.rotate("nl-hotline", LATER)
+    third = store.rotate("nl-hotline", LATER)
+    retired = {k.key_id for k in third.retired_signing}
+    assert retired == {first.signing[0].key_id, second.signing[0].key_id}
+    assert {first.hpke[0].key_id, second.hpke[0].key_id} <= {k.key_id for k in third.hpke}
