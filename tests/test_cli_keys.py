@@ -239,3 +239,14 @@ def test_keys_rotate_without_an_exchange_section_names_it(tmp_path: Path) -> Non
     result = runner.invoke(app, ["keys", "rotate", "-c", str(config)])
     assert result.exit_code == 2
     assert "the config has no [exchange] section" in result.output
+
+
+def test_keys_rotate_refuses_a_key_folder_open_to_others_and_rotates_nothing(tmp_path: Path) -> None:
+    before = member_entry(tmp_path).read_text()
+    keys = tmp_path / "nl-hotline-keys"
+    keys.chmod(0o755)
+    result = runner.invoke(app, ["keys", "rotate", "-c", str(node_config(tmp_path))])
+    assert result.exit_code == 2
+    assert f"{keys} is a key folder open to others (mode 755); chmod 700 {keys}" in result.output
+    keys.chmod(0o700)
+    assert member_entry(tmp_path).read_text() == before
