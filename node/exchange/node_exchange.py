@@ -62,6 +62,7 @@ class NodeExchange:
         """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
         exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`)."""
         self._load_keys = load_keys
+        self._keys_read_for = 0  # the roster version for which the key folder was last read again
         self.node_id = node_id
         self.listen = listen
         self.keys = keys
@@ -271,18 +272,19 @@ class NodeExchange:
         were made by `hotline-node keys rotate` while the node ran. Until then the node signs with, and
         presents, the keys it holds that the roster lists (node.exchange.key_choice), and a message sealed to
         a new key it does not hold yet is refused as UNKNOWN_KEY, for now: the sender tries again."""
-        me = self.roster.membership.member(self.node_id)
-        if self._load_keys is None or me is None:
-            return False
+        me, version = self.roster.membership.member(self.node_id), self.roster.membership.version
+        if self._load_keys is None or me is None or version == self._keys_read_for:
+            return False  # read already for this version: the folder had no more (logged then)
         keys = self.keys
         held = {k.key_id for k in (*keys.signing, *keys.retired_signing)} | {k.key_id for k in keys.hpke}
         held |= {keys.tls.sha256, *(t.sha256 for t in keys.retired_tls)}
         listed = {k.key_id for k in me.signing_keys} | {k.key_id for k in me.hpke_keys} | {me.tls_cert_sha256}
         if listed <= held:
             return False
+        self._keys_read_for = version
         self.keys = self._load_keys()
         self.crypto.use_keys(self.keys)
-        _log.warning("exchange.keys_reloaded", version=self.roster.membership.version)
+        _log.warning("exchange.keys_reloaded", version=version)
         return True
 
     def accept_roster(self, signed_rosters: list[bytes]) -> None:
