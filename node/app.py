@@ -342,7 +342,8 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
 
     metrics = None
     if config.metrics is not None:
-        metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
+        with_exchange = config.exchange is not None
+        metrics = NodeMetrics(store, clock, trusted_roster if with_exchange else None)
     if config.exchange is not None:
         exchange = _build_exchange(config, clock, store, cases, metrics)
     if metrics is not None:
@@ -392,7 +393,7 @@ def _certificates(config: NodeConfig, exchange: NodeExchange | None) -> list[Cer
 
 
 def _keys(exchange: NodeExchange | None) -> list[KeyExpiry]:
-    return [KeyExpiry(*key) for key in exchange.key_expiries()] if exchange is not None else []
+    return [KeyExpiry(*key) for key in exchange.listed_key_expiries()] if exchange is not None else []
 
 
 def _build_exchange(
@@ -402,7 +403,11 @@ def _build_exchange(
     from that roster from now on."""
     settings = config.exchange
     assert settings is not None
-    keys = _node_keys(config, clock)
+
+    def load_keys() -> NodeKeys:
+        return _node_keys(config, clock)
+
+    keys = load_keys()
     roster = _trusted_roster(settings, store, clock)
     cases.set_membership(roster.membership)
     roster.on_change(cases.set_membership)
@@ -422,6 +427,7 @@ def _build_exchange(
         observer=metrics.deliveries if metrics is not None else None,
         # The error boundary, as the integrator API's: undecodable bytes and faults get canonical codes.
         interceptors=[*([metrics.grpc] if metrics is not None else []), GuardAll(Boundary())],
+        load_keys=load_keys,
     )
     return exchange
 
@@ -637,6 +643,25 @@ def reconcile_with_peers(config: NodeConfig, peers: list[str], days: float) -> l
     finally:
         node.executor.shutdown(wait=False)
         node.engine.dispose()
+
+
+def read_held_peers(config: NodeConfig) -> dict[str, str]:
+    """Each peer that `config`'s node has messages waiting for but may not send to now (suspended, revoked,
+    not a member, or an expired roster), with the reason; empty without an exchange."""
+    if config.exchange is None:
+        return {}
+    engine = open_store_engine(config)
+    try:
+        migrate(engine)
+        store = SqlStore(engine)
+        membership = _trusted_roster(config.exchange, store, SystemClock()).membership
+        with store.transaction(read_only=True) as tx:
+            pending = tx.peers_with_pending()
+    finally:
+        engine.dispose()
+    now = SystemClock().now()
+    reasons = {peer: membership.held_reason(config.node_id, peer, now) for peer in pending}
+    return {peer: reason for peer, reason in reasons.items() if reason}
 
 
 def freeze_startup_heap() -> None:

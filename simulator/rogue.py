@@ -87,8 +87,12 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 ACCEPTED = "ACCEPTED"
 DUPLICATE = "DUPLICATE"
 REJECTED = "REJECTED"
-# ...or the gRPC code name when the call itself was refused (UNAVAILABLE, PERMISSION_DENIED, ...)...
-REFUSED: frozenset[str] = frozenset(code.name for code in grpc.StatusCode if code is not grpc.StatusCode.OK)
+# ...or the gRPC code name when the call itself was refused (UNAVAILABLE, PERMISSION_DENIED, ...), or the
+# victim's signed refusal of the caller itself (a suspended or revoked member: DeliverResponse.refusal)...
+MEMBERSHIP_REFUSED = "MEMBERSHIP_REFUSED"
+REFUSED: frozenset[str] = frozenset(
+    [*(code.name for code in grpc.StatusCode if code is not grpc.StatusCode.OK), MEMBERSHIP_REFUSED]
+)
 # ...or: a replay that was not sent, because its original was not accepted.
 NOT_SENT = "NOT_SENT"
 
@@ -544,6 +548,8 @@ class RogueMember:
             response: pb.DeliverResponse = await stub.Deliver(request, timeout=self._timeout)
         except aio.AioRpcError as error:
             return _Answer(error.code().name, "", error.details() or "")
+        if response.refusal:
+            return _Answer(MEMBERSHIP_REFUSED, "", "the victim refused this member itself")
         if len(response.results) != 1:
             return _Answer("NO_RESULT", "", f"{len(response.results)} results for one envelope")
         result = response.results[0]

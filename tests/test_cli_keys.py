@@ -192,3 +192,61 @@ def test_serve_refuses_a_key_folder_open_to_others_in_one_line(tmp_path: Path) -
         assert (
             result.output.strip() == f"{prefix}{folder} is a key folder open to others (mode 755); chmod 700 {folder}"
         )
+
+
+def test_keys_rotate_tls_prints_the_new_entry_with_the_previous_certificate(tmp_path: Path) -> None:
+    import json
+
+    before = json.loads(member_entry(tmp_path).read_text())
+    config = node_config(tmp_path)
+    result = runner.invoke(app, ["keys", "rotate", "--tls", "-c", str(config), "--overlap-days", "7"])
+    assert result.exit_code == 0, result.output
+    after = json.loads(result.stdout)
+    assert after["tls_cert_sha256"] != before["tls_cert_sha256"]
+    assert [c["sha256"] for c in after["previous_tls_certs"]] == [before["tls_cert_sha256"]]
+    assert after["previous_tls_certs"][0]["not_after"]
+    assert after["signing_keys"] == before["signing_keys"]  # only the TLS identity rotated
+    assert "keeps using its old keys until a roster listing the new ones is applied" in result.stderr
+
+
+def test_keys_rotate_without_a_flag_rotates_every_kind(tmp_path: Path) -> None:
+    import json
+
+    before = json.loads(member_entry(tmp_path).read_text())
+    result = runner.invoke(app, ["keys", "rotate", "-c", str(node_config(tmp_path))])
+    assert result.exit_code == 0, result.output
+    after = json.loads(result.stdout)
+    assert after["tls_cert_sha256"] != before["tls_cert_sha256"]
+    assert after["signing_keys"][0]["key_id"] != before["signing_keys"][0]["key_id"]
+    assert after["hpke_keys"][0]["key_id"] != before["hpke_keys"][0]["key_id"]
+    assert {k["key_id"] for k in before["signing_keys"]} < {k["key_id"] for k in after["signing_keys"]}
+
+
+def test_keys_rotate_refuses_a_bad_overlap_and_rotates_nothing(tmp_path: Path) -> None:
+    before = member_entry(tmp_path).read_text()
+    result = runner.invoke(app, ["keys", "rotate", "-c", str(node_config(tmp_path)), "--overlap-days", "400"])
+    assert result.exit_code == 2
+    assert "--overlap-days must be between 0 and 365, not 400" in result.output
+    assert member_entry(tmp_path).read_text() == before
+
+
+def test_keys_rotate_without_an_exchange_section_names_it(tmp_path: Path) -> None:
+    config = tmp_path / "plain.toml"
+    config.write_text(
+        f'[node]\nid = "nl-hotline"\njurisdiction = "NL"\ndatabase_url = "sqlite+pysqlite:///{tmp_path}/n.db"\n'
+        '[hosting]\nresolver = "static"\n'
+    )
+    result = runner.invoke(app, ["keys", "rotate", "-c", str(config)])
+    assert result.exit_code == 2
+    assert "the config has no [exchange] section" in result.output
+
+
+def test_keys_rotate_refuses_a_key_folder_open_to_others_and_rotates_nothing(tmp_path: Path) -> None:
+    before = member_entry(tmp_path).read_text()
+    keys = tmp_path / "nl-hotline-keys"
+    keys.chmod(0o755)
+    result = runner.invoke(app, ["keys", "rotate", "-c", str(node_config(tmp_path))])
+    assert result.exit_code == 2
+    assert f"{keys} is a key folder open to others (mode 755); chmod 700 {keys}" in result.output
+    keys.chmod(0o700)
+    assert member_entry(tmp_path).read_text() == before

@@ -70,6 +70,11 @@ class EventKind(enum.StrEnum):
     KNOWN_HASH_PUBLISHED = "known_hash.published"
     KNOWN_HASH_WITHDRAWN = "known_hash.withdrawn"
     KNOWN_HASH_PEER_VERDICTS = "known_hash.peer_verdicts"
+    # Keys and membership
+    KEYS_EXPIRING = "keys.expiring"
+    KEYS_EXPIRED = "keys.expired"
+    ITEM_REROUTED = "item.rerouted"
+    EXCHANGE_REFUSED_BY_PEER = "exchange.refused_by_peer"
 
 
 WHEN: dict[EventKind, str] = {
@@ -119,6 +124,12 @@ WHEN: dict[EventKind, str] = {
     EventKind.KNOWN_HASH_PUBLISHED: "This node published a hash verdict to its peers (`hashes publish`).",
     EventKind.KNOWN_HASH_WITHDRAWN: "This node withdrew a published hash verdict (`hashes withdraw`).",
     EventKind.KNOWN_HASH_PEER_VERDICTS: "A peer's hash verdicts were banked or withdrawn (detail: how many).",
+    EventKind.KEYS_EXPIRING: "A key or TLS certificate this node uses stops being accepted soon (`keys rotate`).",
+    EventKind.KEYS_EXPIRED: "A key or TLS certificate this node uses is no longer accepted by peers.",
+    EventKind.ITEM_REROUTED: "A referral queued for a revoked member was routed again by the roster's fallback.",
+    EventKind.EXCHANGE_REFUSED_BY_PEER: (
+        "A peer refused this node itself (suspended or revoked): nothing more goes to it until the roster changes."
+    ),
 }
 
 

@@ -60,6 +60,28 @@ class Federation:
         self._workflow = workflow
         self._opinions = opinions
 
+    def reroute_from(self, peer: str, reason: str) -> list[str]:
+        """The referrals this node made to `peer` that were never delivered (it was revoked meanwhile): each
+        message is set aside (rejected with `reason`, never sent) and its item routed again with the current
+        membership: to the fallback member, or kept here (the fallback's `direct`). An `item.rerouted` event
+        for each. The ids of the items routed again."""
+        now = self._ctx.clock.now()
+        rerouted = []
+        with self._ctx.store.transaction() as tx:
+            for item_id in tx.cancel_pending_referrals(peer, f"REROUTED: {reason}"):
+                item = self._ctx.load(tx, item_id, for_update=True)
+                if item.origin_node or item.state is not ItemState.REFERRED or item.referred_to != peer:
+                    continue
+                self._workflow.route_txn(tx, item, now)
+                tx.update_item(item)
+                detail = f"from {peer} ({reason}) to {item.referred_to or 'this node'}"
+                self._ctx.event(tx, EventKind.ITEM_REROUTED, now, item=item, detail=detail)
+                tx.append_audit(at=now, actor="exchange", action="Reroute", subject=item_id, detail=detail[:500])
+                rerouted.append(item_id)
+        if rerouted:
+            self._ctx.committed()
+        return rerouted
+
     def withdraw_referral(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
         """The originator takes a referral back: the item closes as WITHDRAWN and the assignee is told."""
         request_id = check_request_id(request_id)

@@ -184,6 +184,9 @@ class CaseService:
     def withdraw_referral(self, principal: Principal, item_id: str, reason: str, request_id: str = "") -> Item:
         return self._federation.withdraw_referral(principal, item_id, reason, request_id)
 
+    def reroute_from(self, peer: str, reason: str) -> list[str]:
+        return self._federation.reroute_from(peer, reason)
+
     def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:
         return self._federation.receive_referral_txn(tx, sender, referral)
 

@@ -5,7 +5,7 @@ The app is assembled here from one module per command group. The first groups' c
 `roster` (node/cli/roster_custody.py and roster_trust.py, with `member-entry` from node/cli/roster.py), `peers`
 (node/cli/peers.py, with `reset-backoff` from node/cli/federation.py), `outbox` and `rejections`, `notices`
 (node/cli/notices.py), `audit` (node/cli/audit.py), `tokens` (node/cli/tokens.py; `create-token` is also its
-`tokens create`) and `hashes` (node/cli/hash_verdicts.py).
+`tokens create`), `hashes` (node/cli/hash_verdicts.py) and `keys` (node/cli/keys.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from node.cli import (  # noqa: E402
     federation,
     hash_verdicts,
     hashes,
+    keys,
     notices,
     peers,
     recovery,
@@ -107,3 +108,4 @@ app.add_typer(federation.outbox_app, name="outbox")
 app.add_typer(federation.rejections_app, name="rejections")
 app.add_typer(tokens.group, name="tokens")
 app.add_typer(hash_verdicts.app, name="hashes")
+app.add_typer(keys.app, name="keys")

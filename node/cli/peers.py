@@ -9,9 +9,10 @@ from typing import Any
 
 import typer
 
-from node.cli._common import ConfigOption, load_settings
+from node.cli._common import ConfigOption, fail, load_settings
 from node.cli._roster_files import JsonOption, print_json
 from node.config import NodeConfig
+from node.errors import DomainError
 from node.exchange.ports import PeerState, ReconcileState
 
 __all__ = ["app", "format_peer", "iso", "peer_json", "peers", "skew_limit"]
@@ -29,9 +30,11 @@ _WARN_FRACTION = 0.5
 @app.callback()
 def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Each peer this node has delivered to or reconciled with: its clock skew (its clock minus ours),
-    failures, last success, next attempt, last error, and when the two nodes' views last agreed. A skew at half
-    the limit or beyond is flagged."""
-    from node.app import read_peer_states, read_reconciliations
+    failures, last success, next attempt, last error (a peer's refusal of this node shows there, e.g.
+    SENDER_SUSPENDED), and when the two nodes' views last agreed. A skew at half the limit or beyond is flagged.
+    A peer whose messages are held by the roster (suspended, revoked, not a member, or an expired roster) is
+    marked `held: REASON`."""
+    from node.app import read_held_peers, read_peer_states, read_reconciliations
 
     if ctx.invoked_subcommand is not None:  # `peers -c FILE VERB`: the verb uses this config unless given its own
         ctx.obj = {"config": config}
@@ -40,17 +43,21 @@ def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption =
     limit = skew_limit(settings)
     states = {s.peer: s for s in read_peer_states(settings)}
     reconciled = {r.peer: r for r in read_reconciliations(settings)}
+    try:
+        held = read_held_peers(settings)
+    except DomainError as error:
+        fail(f"error: {error}")
     rows = [
-        (states.get(peer) or PeerState(peer, 0, None, "", None, None, None), reconciled.get(peer))
-        for peer in sorted(states.keys() | reconciled.keys())
+        (states.get(peer) or PeerState(peer, 0, None, "", None, None, None), reconciled.get(peer), held.get(peer))
+        for peer in sorted(states.keys() | reconciled.keys() | held.keys())
     ]
     if as_json:
-        print_json([peer_json(state, agreement) for state, agreement in rows])
+        print_json([{**peer_json(state, agreement), "held": reason} for state, agreement, reason in rows])
         return
     if not rows:
         typer.echo("no peers yet")
-    for state, agreement in rows:
-        typer.echo(format_peer(state, limit, agreement))
+    for state, agreement, reason in rows:
+        typer.echo(format_peer(state, limit, agreement) + (f"  held: {reason}" if reason else ""))
 
 
 def skew_limit(settings: NodeConfig) -> timedelta:

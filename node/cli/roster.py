@@ -9,39 +9,56 @@ encrypted (Argon2id and AES-256-GCM, see node.crypto.keyfile) and encrypted keys
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from node.cli._common import ConfigOption, fail, load_settings
 from node.errors import DomainError
 
-__all__ = ["app", "authority_key", "member_entry_command", "roster_sign", "write_authority_key"]
+if TYPE_CHECKING:
+    from node.config import NodeConfig
+    from node.crypto.keystore import NodeKeys
+
+__all__ = [
+    "DEFAULT_OVERLAP_DAYS",
+    "OverlapOption",
+    "app",
+    "authority_key",
+    "check_overlap",
+    "member_entry_command",
+    "print_member_entry",
+    "roster_sign",
+    "write_authority_key",
+]
 
 app = typer.Typer()
+
+
+OverlapOption = Annotated[
+    int,
+    typer.Option(
+        "--overlap-days",
+        help="Days after a rotation during which peers still accept the retired keys and TLS certificate.",
+    ),
+]
+DEFAULT_OVERLAP_DAYS = 14
 
 
 @app.command("member-entry")
 def member_entry_command(
     config: ConfigOption = None,
     organisation: Annotated[str, typer.Option(help="The hotline's organisation name.")] = "",
+    overlap_days: OverlapOption = DEFAULT_OVERLAP_DAYS,
 ) -> None:
     """Print this node's roster entry (public keys, certificate, endpoint) as JSON for the network authority.
     The endpoint is exchange.advertise (or exchange.listen without it). Makes the node's keys on first use."""
-    import json
-
     from node.crypto.keystore import KeyStore, KeyStoreError, passphrase_from_env
-    from node.exchange.authority import member_entry
 
     settings = load_settings(config)
     if settings.exchange is None:
         fail("config error: exchange: the config has no [exchange] section")
-    endpoint = settings.exchange.endpoint()
-    if not endpoint:
-        fail(
-            f"config error: exchange.advertise: exchange.listen is {settings.exchange.listen}, which no peer can "
-            "dial: set exchange.advertise to the host:port peers reach this node at, for example hotline.example:50061"
-        )
+    advertised_endpoint(settings)
     from node.clock import SystemClock
 
     try:
@@ -50,13 +67,45 @@ def member_entry_command(
         )
     except (KeyStoreError, OSError) as error:
         fail(f"error: {error}")
+    print_member_entry(settings, keys, organisation, overlap_days)
+
+
+def advertised_endpoint(settings: NodeConfig) -> str:
+    """exchange.advertise (or exchange.listen without it); a wildcard listen address no peer can dial fails."""
+    assert settings.exchange is not None
+    endpoint = settings.exchange.endpoint()
+    if not endpoint:
+        fail(
+            f"config error: exchange.advertise: exchange.listen is {settings.exchange.listen}, which no peer can "
+            "dial: set exchange.advertise to the host:port peers reach this node at, for example hotline.example:50061"
+        )
+    return endpoint
+
+
+def check_overlap(days: int) -> None:
+    if not 0 <= days <= 365:
+        fail(f"error: --overlap-days must be between 0 and 365, not {days}")
+
+
+def print_member_entry(settings: NodeConfig, keys: NodeKeys, organisation: str, overlap_days: int) -> None:
+    """Print the node's roster entry as JSON: retired keys valid until `overlap_days` after their retirement."""
+    import json
+    from datetime import timedelta
+
+    from node.clock import SystemClock
+    from node.exchange.authority import member_entry
+
+    assert settings.exchange is not None
+    check_overlap(overlap_days)
     entry = member_entry(
         settings.node_id,
         [settings.jurisdiction],
-        endpoint,
+        advertised_endpoint(settings),
         keys,
         organisation=organisation,
         require_all_signatures=settings.exchange.post_quantum,
+        overlap=timedelta(days=overlap_days),
+        now=SystemClock().now(),
     )
     typer.echo(json.dumps(entry, indent=2))
 

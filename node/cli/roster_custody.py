@@ -59,7 +59,9 @@ def draft(
     out: Annotated[Path, typer.Option(help="Where to write the draft (unsigned).")],
     previous: PreviousOption = None,
     version: Annotated[int | None, typer.Option(help="Default: one above --previous, or 1.")] = None,
-    valid_days: Annotated[int, typer.Option(help="Days from now until the roster expires.")] = 90,
+    valid_days: Annotated[
+        float, typer.Option(help="Days from now until the roster expires (fractions allowed: 0.5 is 12 hours).")
+    ] = 90,
     authority_key: Annotated[
         list[Path] | None,
         typer.Option(

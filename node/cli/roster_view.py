@@ -55,6 +55,10 @@ def describe(signed: roster_pb2.SignedRoster, roster: roster_pb2.Roster) -> dict
                 "signing_keys": [{"key_id": k.key_id, **_validity(k)} for k in m.signing_keys],
                 "hpke_keys": [{"key_id": k.key_id, **_validity(k)} for k in m.hpke_keys],
                 "tls_cert_sha256": m.tls_cert_sha256,
+                "previous_tls_certs": [
+                    {"sha256": c.sha256, "not_after": _time(c.not_after, c.HasField("not_after"))}
+                    for c in m.previous_tls_certs
+                ],
                 "required_signatures": [_ALGORITHM.get(a, str(a)) for a in m.required_signatures],
             }
             for m in roster.members
@@ -83,6 +87,10 @@ def render(view: dict[str, Any]) -> str:
             *(f"    signing {k['key_id']}{_window(k)}" for k in m["signing_keys"]),
             *(f"    hpke {k['key_id']}{_window(k)}" for k in m["hpke_keys"]),
             f"    tls sha256 {m['tls_cert_sha256']}",
+            *(
+                f"    previous tls sha256 {c['sha256']}{_window({'not_before': None, **c})}"
+                for c in m["previous_tls_certs"]
+            ),
         ]
     return "\n".join(lines)
 

@@ -15,11 +15,11 @@ signed with the new keys only.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,28 @@ from node.crypto.keys import (
 )
 from node.crypto.tls import TlsIdentity, is_ca, make_tls_identity
 
+# What `KeyStore.rotate` replaces for each kind of key (a file missing from the folder is not made).
+ROTATED_FILES: dict[str, tuple[str, ...]] = {
+    "signing": ("signing-ed25519.pem", "signing-mldsa65.pem"),
+    "hpke": ("hpke-x25519.pem",),
+    "tls": ("tls-cert.pem", "tls-key.pem"),
+}
+STAMP_FILE = "STAMP"
+_GENERATORS: dict[str, Callable[[], Any]] = {
+    "signing-ed25519.pem": ed25519.Ed25519PrivateKey.generate,
+    "signing-mldsa65.pem": mldsa.MLDSA65PrivateKey.generate,
+    "hpke-x25519.pem": x25519.X25519PrivateKey.generate,
+}
+
 __all__ = [
+    "ROTATED_FILES",
     "KeyStore",
     "KeyStoreError",
     "NodeKeys",
     "check_key_folder",
     "passphrase_from_env",
     "read_private_key",
+    "retired_at",
     "write_private_key",
 ]
 
@@ -71,6 +86,9 @@ class NodeKeys:
     hpke: list[HpkeKeyPair]  # the current keys first, then retired ones (still able to open)
     tls: TlsIdentity
     retired_signing: tuple[SigningKeyPair, ...] = ()
+    retired_tls: tuple[TlsIdentity, ...] = ()  # newest first
+    # When each retired key was retired: signing and HPKE key ids, and TLS certificates' SHA-256.
+    retired_at: Mapping[str, datetime] = field(default_factory=dict)
 
 
 def passphrase_from_env(env: Mapping[str, str] | None = None) -> bytes | None:
@@ -134,6 +152,7 @@ class KeyStore:
     def load_or_create(self, node_id: str, now: datetime, *, post_quantum: bool = False) -> NodeKeys:
         self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         check_key_folder(self._dir)
+        self._recover()
         signing = [SigningKeyPair(ED25519, self._key("signing-ed25519.pem", ed25519.Ed25519PrivateKey.generate))]
         hpke_keys = [self._x25519_pair()]
         if post_quantum:
@@ -161,33 +180,95 @@ class KeyStore:
                 fix="move tls-cert.pem and tls-key.pem aside, then send the new member-entry to the authority",
             )
         retired_signing: list[SigningKeyPair] = []
+        retired_tls: list[TlsIdentity] = []
+        when: dict[str, datetime] = {}
         retired = self._dir / "retired"
         if retired.is_dir():
             check_key_folder(retired)
         for path in sorted(retired.glob("*.pem"), reverse=True) if retired.is_dir() else []:
+            if path.name.startswith("tls-cert"):
+                continue  # read with its key
+            stamp = path.stem.rpartition("-")[2]
             key = self._read_key(path)
-            if path.name.startswith("signing-ed25519"):
-                retired_signing.append(SigningKeyPair(ED25519, key))
-            elif path.name.startswith("signing-mldsa65"):
-                retired_signing.append(SigningKeyPair(ML_DSA_65, key))
+            name: str | None = None
+            if path.name.startswith("signing-ed25519") or path.name.startswith("signing-mldsa65"):
+                algorithm = ED25519 if path.name.startswith("signing-ed25519") else ML_DSA_65
+                retired_signing.append(SigningKeyPair(algorithm, key))
+                name = retired_signing[-1].key_id
             elif path.name.startswith("hpke-x25519"):
                 public = PublicHpkeKey(X25519_SUITE, key.public_key().public_bytes_raw())
                 hpke_keys.append(HpkeKeyPair(X25519_SUITE, key, public))
-        return NodeKeys(signing, hpke_keys, TlsIdentity(cert_pem, key_pem), tuple(retired_signing))
+                name = hpke_keys[-1].key_id
+            elif path.name.startswith("tls-key") and (cert := retired / f"tls-cert-{stamp}.pem").exists():
+                clear = key.private_bytes(
+                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                )
+                retired_tls.append(TlsIdentity(cert.read_bytes(), clear))
+                name = retired_tls[-1].sha256
+            if name is not None and stamp.isdigit():
+                when[name] = retired_at(stamp)
+        return NodeKeys(
+            signing, hpke_keys, TlsIdentity(cert_pem, key_pem), tuple(retired_signing), tuple(retired_tls), when
+        )
 
-    def rotate(self, node_id: str, now: datetime, *, post_quantum: bool = False) -> NodeKeys:
-        """Retire the current signing and X25519 HPKE keys and make new ones; returns the new key set.
-        (The post-quantum HPKE pair and the TLS identity are kept.)"""
+    def rotate(
+        self, node_id: str, now: datetime, *, kinds: Iterable[str] = ("signing", "hpke"), post_quantum: bool = False
+    ) -> NodeKeys:
+        """Retire the current keys of `kinds` ("signing", "hpke", "tls") and make new ones; returns the new set.
+        (The post-quantum HPKE pair is kept.)
+
+        Crash-safe: the new keys are written to `rotation.tmp/` and fsynced, the folder is renamed `rotation/`
+        (the commit point), then each current file moves to `retired/` and its replacement into place. A
+        crash before the commit leaves the old keys (the half-made folder is removed at the next load); a
+        crash after it is finished by the next load. Either way the node has a complete set of keys."""
+        chosen = set(kinds)
+        if not chosen or chosen - set(ROTATED_FILES):
+            raise KeyStoreError(f"rotate: kinds must be among {', '.join(ROTATED_FILES)}, not {sorted(chosen)}")
+        self.load_or_create(node_id, now, post_quantum=post_quantum)  # a complete current set, recovered
+        staging, committed = self._dir / "rotation.tmp", self._dir / "rotation"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(mode=0o700)
+        nanoseconds = int(now.timestamp() * 1_000_000_000)
+        while list((self._dir / "retired").glob(f"*-{nanoseconds:020d}.pem")):
+            nanoseconds += 1  # two rotations at one instant (a test clock): never replace a retired key
+        stamp = f"{nanoseconds:020d}"
+        self._write(staging / STAMP_FILE, stamp.encode())
+        for name in [n for kind in ROTATED_FILES if kind in chosen for n in ROTATED_FILES[kind]]:
+            if not (self._dir / name).exists():
+                continue
+            if name == "tls-cert.pem":
+                identity = make_tls_identity(node_id, now)
+                key = serialization.load_pem_private_key(identity.key_pem, None)
+                write_private_key(staging / "tls-key.pem", key, self._passphrase, self._kdf)
+                self._write(staging / name, identity.cert_pem)
+            elif name != "tls-key.pem":
+                write_private_key(staging / name, _GENERATORS[name](), self._passphrase, self._kdf)
+        _fsync_dir(staging)
+        os.rename(staging, committed)
+        _fsync_dir(self._dir)
+        _log.warning("keystore.rotating", kinds=sorted(chosen), stamp=stamp)
+        return self.load_or_create(node_id, now, post_quantum=post_quantum)
+
+    def _recover(self) -> None:
+        """Finish a committed rotation (`rotation/`), or drop one that was never committed (`rotation.tmp/`)."""
+        shutil.rmtree(self._dir / "rotation.tmp", ignore_errors=True)
+        committed = self._dir / "rotation"
+        if not committed.is_dir():
+            return
+        stamp = (committed / STAMP_FILE).read_text().strip()
         retired = self._dir / "retired"
         retired.mkdir(exist_ok=True, mode=0o700)
-        check_key_folder(self._dir)
         check_key_folder(retired)
-        stamp = f"{time.time_ns():020d}"
-        for name in ("signing-ed25519.pem", "signing-mldsa65.pem", "hpke-x25519.pem"):
-            path = self._dir / name
-            if path.exists():
-                path.rename(retired / f"{name.removesuffix('.pem')}-{stamp}.pem")
-        return self.load_or_create(node_id, now, post_quantum=post_quantum)
+        for new in sorted(committed.glob("*.pem")):
+            current = self._dir / new.name
+            if current.exists():
+                os.rename(current, retired / f"{new.name.removesuffix('.pem')}-{stamp}.pem")
+            os.rename(new, current)
+        _fsync_dir(retired)
+        _fsync_dir(self._dir)
+        (committed / STAMP_FILE).unlink()
+        committed.rmdir()
+        _log.warning("keystore.rotated", stamp=stamp)
 
     def _x25519_pair(self) -> HpkeKeyPair:
         key = self._key("hpke-x25519.pem", x25519.X25519PrivateKey.generate)
@@ -215,3 +296,18 @@ class KeyStore:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def retired_at(stamp: str) -> datetime:
+    """When a key was retired, from the stamp in its retired file's name (nanoseconds since the epoch)."""
+    return datetime.fromtimestamp(int(stamp) / 1_000_000_000, UTC)

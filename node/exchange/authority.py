@@ -38,22 +38,48 @@ def member_entry(
     *,
     organisation: str = "",
     require_all_signatures: bool = False,
+    overlap: timedelta | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
+    """The member's roster entry. Retired keys stay listed (stored records stay verifiable, messages sealed to
+    an old HPKE key still open); with `overlap`, each is valid for new messages until `overlap` after it was
+    retired (`not_after`), and a retired TLS certificate is listed as a previous one until then (from `now`)."""
+
+    def until(key_id: str) -> dict[str, str]:
+        at = keys.retired_at.get(key_id)
+        return {"not_after": (at + overlap).isoformat()} if overlap is not None and at is not None else {}
+
+    previous_tls = [
+        {"sha256": t.sha256, "pem": t.cert_pem.decode(), **until(t.sha256)}
+        for t in keys.retired_tls
+        if overlap is not None and now is not None and keys.retired_at.get(t.sha256, now) + overlap > now
+    ]
     return {
         "node_id": node_id,
         "organisation": organisation,
         "jurisdictions": list(jurisdictions),
         "endpoints": [endpoint],
         "signing_keys": [
-            {"key_id": k.key_id, "algorithm": k.algorithm, "public_key": base64.b64encode(k.public.public_key).decode()}
+            {
+                "key_id": k.key_id,
+                "algorithm": k.algorithm,
+                "public_key": base64.b64encode(k.public.public_key).decode(),
+                **until(k.key_id),
+            }
             for k in (*keys.signing, *keys.retired_signing)
         ],
         "hpke_keys": [
-            {"key_id": k.key_id, "suite": k.suite, "public_key": base64.b64encode(k.public.public_key).decode()}
+            {
+                "key_id": k.key_id,
+                "suite": k.suite,
+                "public_key": base64.b64encode(k.public.public_key).decode(),
+                **until(k.key_id),
+            }
             for k in keys.hpke
         ],
         "tls_cert_sha256": keys.tls.sha256,
         "tls_cert_pem": keys.tls.cert_pem.decode(),
+        "previous_tls_certs": previous_tls,
         "required_signatures": [k.algorithm for k in keys.signing] if require_all_signatures else [],
     }
 
@@ -139,7 +165,7 @@ def _member(entry: dict[str, Any]) -> roster_pb2.Member:
     status = entry.get("status", "full")
     if status not in STATUSES:
         raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
-    return roster_pb2.Member(
+    member = roster_pb2.Member(
         node_id=entry["node_id"],
         organisation=entry.get("organisation", ""),
         jurisdictions=entry["jurisdictions"],
@@ -159,4 +185,16 @@ def _member(entry: dict[str, Any]) -> roster_pb2.Member:
         tls_cert_pem=entry["tls_cert_pem"],
         designated_for=entry.get("designated_for", []),
         required_signatures=entry.get("required_signatures", []),
+        previous_tls_certs=[
+            roster_pb2.TlsCertificate(sha256=c["sha256"], pem=c["pem"]) for c in entry.get("previous_tls_certs", [])
+        ],
     )
+    listed: list[tuple[dict[str, Any], Any]] = [
+        *zip(entry["signing_keys"], member.signing_keys, strict=True),
+        *zip(entry["hpke_keys"], member.hpke_keys, strict=True),
+        *zip(entry.get("previous_tls_certs", []), member.previous_tls_certs, strict=True),
+    ]
+    for given, key in listed:
+        if given.get("not_after"):
+            key.not_after.FromDatetime(datetime.fromisoformat(given["not_after"]))
+    return member

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from node.api._gen.hotline.exchange.v1 import messages_pb2
 from node.cases.exchange_rules import REASONS
 from node.crypto.envelope import VerifiedSignatures
 
@@ -22,6 +23,7 @@ __all__ = [
     "EnvelopeOpener",
     "EnvelopeReceiver",
     "EnvelopeSealer",
+    "MembershipRefused",
     "OpenedEnvelope",
     "ReceiptRequest",
     "RefusalKind",
@@ -63,6 +65,12 @@ REFUSALS: dict[str, RefusalKind] = {
     # its way to one of the two nodes.
     "UNKNOWN_KEY": RefusalKind.TRANSIENT,
     "SENDER_NOT_ACTIVE": RefusalKind.TRANSIENT,
+    # The receiver refuses the sender itself: suspended or revoked in the receiver's roster. Never the answer to
+    # one message: a signed refusal of the whole call (MembershipRefused). Final for the roster version: the
+    # sender shows it to its operator and sends that receiver nothing until its own roster changes; its messages
+    # stay queued (held, never lost).
+    "SENDER_SUSPENDED": RefusalKind.FINAL,
+    "SENDER_REVOKED": RefusalKind.FINAL,
     # The receiver's trusted roster has expired: it refuses until the authority's newer one arrives.
     "ROSTER_EXPIRED": RefusalKind.TRANSIENT,
     # The message's times against the receiver's clock: clock skew, or a message that waited too long. The
@@ -147,6 +155,15 @@ class TransportError(Exception):
         self.transient = transient
 
 
+class MembershipRefused(TransportError):
+    """The peer refused this node itself (suspended or revoked in its roster): `refusal` is its signed
+    MembershipRefusal, to be verified (EnvelopeSealer.verify_refusal) before it is believed."""
+
+    def __init__(self, peer: str, refusal: bytes) -> None:
+        super().__init__(f"{peer} refused this node (a signed membership refusal)", transient=False)
+        self.peer, self.refusal = peer, refusal
+
+
 class Transport(Protocol):
     async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> list[DeliveryResult]: ...
 
@@ -176,6 +193,10 @@ class EnvelopeSealer(Protocol):
         self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
     ) -> datetime:
         """The time the peer says it accepted the message; raises RejectedMessage if the receipt is bad."""
+        ...
+
+    def verify_refusal(self, refusal: bytes, *, peer: str) -> messages_pb2.MembershipRefusal:
+        """The peer's signed refusal of this node; raises RejectedMessage if it is not one."""
         ...
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import grpc
@@ -22,12 +22,21 @@ from grpc_status import rpc_status
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2 as pb
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.cases.fields import MAX_VERSION
 from node.clock import Clock
+from node.crypto.roster import RosterError
 from node.crypto.tls import TlsIdentity, cert_sha256
 from node.errors import InvalidArgument, ResourceExhausted
-from node.exchange.delivery import DeliveryResult, DeliveryStatus, EnvelopeReceiver, TransportError
-from node.exchange.membership import ACTIVE_STATUSES, RosterMembership, split_view
+from node.exchange.delivery import (
+    DeliveryResult,
+    DeliveryStatus,
+    EnvelopeReceiver,
+    MembershipRefused,
+    TransportError,
+)
+from node.exchange.key_choice import accepted_certificates
+from node.exchange.membership import RosterMembership, split_view
 from node.exchange.rate_limit import PeerRateLimiter
 from node.exchange.reconcile import ReconcileRefused
 from node.exchange.server_limits import ServerLimits
@@ -55,29 +64,34 @@ TRANSIENT = {
 }
 
 
-def server_credentials(identity: TlsIdentity, membership: Callable[[], RosterMembership]) -> grpc.ServerCredentials:
+def server_credentials(
+    identity: Callable[[], TlsIdentity],
+    membership: Callable[[], RosterMembership],
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> grpc.ServerCredentials:
+    """Mutual TLS that presents `identity()` (which may change with a roster that lists a rotated certificate)
+    and trusts every certificate the roster accepts from its members: suspended and revoked members too, so
+    that they hear why they are refused (a signed refusal) instead of a closed socket."""
+
     def trust_bundle() -> bytes:
-        return b"".join(
-            m.tls_cert_pem.encode()
-            for m in membership().roster.members
-            if m.status in ACTIVE_STATUSES and m.tls_cert_pem
-        )
+        at = now()
+        return b"".join(pem.encode() for m in membership().roster.members for _, pem in accepted_certificates(m, at))
 
-    def configuration() -> grpc.ServerCertificateConfiguration:
-        return grpc.ssl_server_certificate_configuration([(identity.key_pem, identity.cert_pem)], trust_bundle())
+    def configuration(mine: TlsIdentity, bundle: bytes) -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration([(mine.key_pem, mine.cert_pem)], bundle)
 
-    state = {"bundle": trust_bundle()}
+    state = {"bundle": trust_bundle(), "cert": identity().cert_pem}
 
     def fetch() -> grpc.ServerCertificateConfiguration | None:
-        bundle = trust_bundle()
-        if bundle == state["bundle"]:
+        bundle, mine = trust_bundle(), identity()
+        if bundle == state["bundle"] and mine.cert_pem == state["cert"]:
             return None  # unchanged
-        state["bundle"] = bundle
-        return configuration()
+        state["bundle"], state["cert"] = bundle, mine.cert_pem
+        return configuration(mine, bundle)
 
     # grpc accepts None from the fetch callback ("unchanged"); its type stubs do not say so.
     return grpc.dynamic_ssl_server_credentials(
-        configuration(),
+        configuration(identity(), state["bundle"]),
         fetch,  # type: ignore[arg-type]
         require_client_authentication=True,
     )
@@ -97,7 +111,14 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         clock: Clock | None = None,
         limits: ServerLimits | None = None,
         reconciler: Callable[..., bytes] | None = None,
+        sign_refusal: Callable[[str, str, str], bytes] | None = None,
     ) -> None:
+        """`sign_refusal(member, code, reason)`: this node's signed refusal of a suspended or revoked caller
+        (without it, such a call is aborted FAILED_PRECONDITION)."""
+        self._sign_refusal = sign_refusal
+        # One signed refusal per refused member and roster version: a revoked member calling in a loop does
+        # not make this node sign in a loop.
+        self._refusals: dict[tuple[str, int], bytes] = {}
         self._receiver = receiver
         self._reconciler = reconciler  # Reconciliation.answer: a peer's sealed request -> our sealed answer
         self._limits = limits or ServerLimits()
@@ -142,13 +163,11 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
         membership: RosterMembership,
         peer: str,
     ) -> pb.DeliverResponse:
-        if not membership.is_active(peer):
-            # Suspended or revoked (on a connection opened before the roster changed): refuse the whole
-            # call, not each message, so that the sender holds its messages instead of losing them.
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{peer} is not an active member")
-        self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
         if request.roster_version > membership.version:
             self._on_newer_roster(peer)  # we lag: fetch the newer roster from the caller, in the background
+        if not membership.is_active(peer):
+            return await self._refuse_member(context, membership, peer)
+        self._on_contact(peer)  # the peer is up: our own backoff towards it can reset
         if request.roster_version < membership.version:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -200,6 +219,30 @@ class ExchangeServicer(pb_grpc.ExchangeServiceServicer):
             ],
         )
 
+    async def _refuse_member(
+        self, context: aio.ServicerContext[Any, Any], membership: RosterMembership, peer: str
+    ) -> pb.DeliverResponse:
+        """Suspended or revoked: refuse the whole call, not each message, so that the sender holds its messages
+        instead of losing them; with a signed refusal that says why, so that it stops until its roster changes."""
+        member = membership.member(peer)
+        revoked = member is not None and member.status == roster_pb2.MEMBER_STATUS_REVOKED
+        code = "SENDER_REVOKED" if revoked else "SENDER_SUSPENDED"
+        reason = (
+            f"{peer} is {'revoked' if revoked else 'suspended'} in roster version {membership.version}, which "
+            "this node trusts: it accepts nothing from it until a newer roster reinstates it"
+        )
+        if self._sign_refusal is None:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, f"{code}: {reason}")
+            raise AssertionError("unreachable")
+        sign = self._sign_refusal
+        refusal = self._refusals.get((peer, membership.version))
+        if refusal is None:
+            _log.warning("exchange.member_refused", peer=peer, code=code, version=membership.version)
+            refusal = await self._run(lambda: sign(peer, code, reason))
+            self._refusals = {k: v for k, v in self._refusals.items() if k[1] == membership.version}
+            self._refusals[(peer, membership.version)] = refusal
+        return pb.DeliverResponse(roster_version=membership.version, refusal=refusal)
+
     async def GetRoster(
         self, request: pb.GetRosterRequest, context: aio.ServicerContext[Any, Any]
     ) -> pb.GetRosterResponse:
@@ -247,8 +290,8 @@ def _peer_member(context: aio.ServicerContext[Any, Any], membership: RosterMembe
         return None
     fingerprint = cert_sha256(certificates[0])
     for member in membership.roster.members:
-        if member.tls_cert_sha256 == fingerprint:
-            return member.node_id
+        if member.tls_cert_sha256 == fingerprint or any(c.sha256 == fingerprint for c in member.previous_tls_certs):
+            return member.node_id  # a previous certificate past its overlap fails the handshake already
     return None
 
 
@@ -272,7 +315,7 @@ class GrpcTransport:
 
     def __init__(
         self,
-        identity: TlsIdentity,
+        identity: Callable[[], TlsIdentity],
         membership: Callable[[], RosterMembership],
         timeout: float = 30.0,
         on_rosters: Callable[[list[bytes]], None] | None = None,
@@ -292,18 +335,26 @@ class GrpcTransport:
         self._timeout = timeout
         self._on_rosters = on_rosters  # verifies and trusts newer rosters; raises if they do not verify
         self._channels: dict[str, tuple[str, aio.Channel]] = {}
+        self._closing: set[asyncio.Future[None]] = set()  # channels replaced after a roster change
 
     def _stub(self, peer: str) -> pb_grpc.ExchangeServiceStub:
         member = self._membership().member(peer)
         if member is None or not member.endpoints or not member.tls_cert_pem:
             raise TransportError(f"the roster lists no endpoint and certificate for {peer}", transient=True)
-        key = f"{member.endpoints[0]}|{member.tls_cert_sha256}"
+        accepted = accepted_certificates(member, datetime.now(UTC))
+        mine = self._identity()
+        key = "|".join([member.endpoints[0], mine.sha256, *(sha for sha, _ in accepted)])
         cached = self._channels.get(peer)
         if cached is None or cached[0] != key:
+            if cached is not None:
+                # Calls still on the old channel finish (or time out); the new one serves what comes next.
+                closing = asyncio.ensure_future(cached[1].close(grace=self._timeout))
+                self._closing.add(closing)
+                closing.add_done_callback(self._closing.discard)
             credentials = grpc.ssl_channel_credentials(
-                root_certificates=member.tls_cert_pem.encode(),
-                private_key=self._identity.key_pem,
-                certificate_chain=self._identity.cert_pem,
+                root_certificates="".join(pem for _, pem in accepted).encode(),
+                private_key=mine.key_pem,
+                certificate_chain=mine.cert_pem,
             )
             channel = aio.secure_channel(
                 member.endpoints[0],
@@ -330,6 +381,10 @@ class GrpcTransport:
             raise TransportError(
                 f"{error.code().name}: {error.details()}", transient=error.code() in TRANSIENT
             ) from error
+        if response.refusal:
+            if response.roster_version > membership.version and self._on_rosters is not None:
+                await self._catch_up(peer)  # the refusal may come from a roster this node has not seen yet
+            raise MembershipRefused(peer, response.refusal)
         return [
             DeliveryResult(
                 r.message_id,
@@ -341,6 +396,13 @@ class GrpcTransport:
             )
             for r in response.results
         ]
+
+    async def _catch_up(self, peer: str) -> None:
+        assert self._on_rosters is not None
+        try:
+            self._on_rosters(await self.fetch_rosters(peer))
+        except (TransportError, RosterError) as error:  # the next call tries again
+            _log.warning("exchange.roster_catch_up_failed", peer=peer, error=str(error))
 
     async def fetch_rosters(self, peer: str) -> list[bytes]:
         """The signed rosters `peer` trusts beyond ours, oldest first."""
@@ -366,4 +428,4 @@ class GrpcTransport:
         return bytes(response.envelope)
 
     async def close(self) -> None:
-        await asyncio.gather(*(channel.close() for _, channel in self._channels.values()))
+        await asyncio.gather(*(channel.close() for _, channel in self._channels.values()), *self._closing)

@@ -62,6 +62,22 @@ class RosterMembership:
     def expired(self, now: datetime) -> bool:
         return self.expires_at <= now
 
+    def held_reason(self, sender: str, peer: str, now: datetime) -> str:
+        """Why messages from `sender` to `peer` wait (a reason code and a sentence), or "" if they may go."""
+        if self.expired(now):
+            return f"ROSTER_EXPIRED: roster version {self.version} expired at {self.expires_at.isoformat()}"
+        for node_id in (sender, peer):
+            member = self._members.get(node_id)
+            if member is None:
+                return f"NOT_A_MEMBER: {node_id} is not in roster version {self.version}"
+            if member.status not in ACTIVE_STATUSES:
+                status = "REVOKED" if member.status == roster_pb2.MEMBER_STATUS_REVOKED else "SUSPENDED"
+                return (
+                    f"MEMBER_{status}: {node_id} is {status.lower()} in roster version {self.version}; its "
+                    "messages wait until a roster reinstates it"
+                )
+        return ""
+
     def may_send(self, sender: str, peer: str, now: datetime) -> bool:
         """Whether `sender` may deliver to `peer` now: both active, and the roster not expired. Otherwise the
         messages wait in the outbox (held, never lost) until a roster allows it."""

@@ -13,14 +13,18 @@ import structlog
 from grpc import aio
 
 from node.api._gen.hotline.exchange.v1 import exchange_service_pb2_grpc as pb_grpc
+from node.api._gen.hotline.exchange.v1 import roster_pb2
+from node.cases.event_kinds import EventKind
 from node.cases.service import CaseService
 from node.clock import Clock
 from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
+from node.crypto.tls import TlsIdentity
 from node.errors import DomainError
 from node.exchange.catch_up import RosterCatchUp
 from node.exchange.delivery import EnvelopeReceiver, Transport, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
+from node.exchange.key_choice import listed_tls_identity, validity_ends
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
 from node.exchange.ports import ExchangeNodeStore, PeerBackoff
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -61,9 +65,12 @@ class NodeExchange:
         roster_catch_up_interval: timedelta = timedelta(seconds=10),
         observer: DeliveryObserver | None = None,
         interceptors: Sequence[aio.ServerInterceptor] = (),
+        load_keys: Callable[[], NodeKeys] | None = None,
     ) -> None:
         """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
-        exchange server's calls."""
+        exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`)."""
+        self._load_keys = load_keys
+        self._keys_read_for = 0  # the roster version for which the key folder was last read again
         self.node_id = node_id
         self.listen = listen
         self.keys = keys
@@ -74,6 +81,7 @@ class NodeExchange:
         self.crypto = RosterCrypto(
             node_id=node_id,
             signing_keys=keys.signing,
+            retired_signing_keys=keys.retired_signing,
             hpke_keys=keys.hpke,
             membership=lambda: roster.membership,
             clock=clock,
@@ -96,7 +104,9 @@ class NodeExchange:
             limits=ReconcileLimits(max_clock_skew=max_clock_skew),
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
-        self.transport = GrpcTransport(keys.tls, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy)
+        self.transport = GrpcTransport(
+            self.tls_identity, lambda: roster.membership, on_rosters=self.accept_roster, proxy=proxy
+        )
         self.server_limits = server_limits or ServerLimits()
         # A peer's call claiming a newer roster: fetch it from that peer, once at a time and once per interval.
         self.catch_up = RosterCatchUp(self._fetch_rosters, clock, roster_catch_up_interval)
@@ -135,6 +145,7 @@ class NodeExchange:
                 clock=self._clock,
                 limits=self.server_limits,
                 reconciler=self.reconciliation.answer,
+                sign_refusal=self._sign_refusal,
             ),
             self.server,
         )
@@ -142,7 +153,7 @@ class NodeExchange:
             self.server,
             self.listen,
             "exchange.listen",
-            server_credentials(self.keys.tls, lambda: self.roster.membership),
+            server_credentials(self.tls_identity, lambda: self.roster.membership, self._clock.now),
         )
         await self.server.start()
 
@@ -163,6 +174,7 @@ class NodeExchange:
                 run_blocking=run_blocking,
                 # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
                 settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
+                roster_version=lambda: self.roster.membership.version,
             )
 
         self.unreconciled = await run_blocking(self._peers_unreconciled)
@@ -171,6 +183,13 @@ class NodeExchange:
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
         self.runtime.start()
         return self.port
+
+    def tls_identity(self) -> TlsIdentity:
+        """The certificate this node presents: the newest of its own that the trusted roster lists."""
+        return listed_tls_identity(self.keys, self.roster.membership.member(self.node_id))
+
+    def _sign_refusal(self, member: str, code: str, reason: str) -> bytes:
+        return self.crypto.sign_refusal(member=member, code=code, reason=reason, refused_at=self._clock.now())
 
     def wake(self) -> None:
         """Something was queued: the sender loops look at once."""
@@ -225,7 +244,7 @@ class NodeExchange:
         """Whether the trusted roster has expired: the node then sends and accepts nothing."""
         return self.roster.membership.expired(self._clock.now())
 
-    def key_expiries(self) -> list[tuple[str, str, datetime]]:
+    def listed_key_expiries(self) -> list[tuple[str, str, datetime]]:
         """(use, key id, not_after) of this node's current keys as the trusted roster lists them; a key the
         roster gives no end, or does not list, is left out."""
         member = self.roster.membership.member(self.node_id)
@@ -243,11 +262,75 @@ class NodeExchange:
         """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
         roster file holds, then warn if the trusted roster expires within `warn_before`."""
         self.roster.refresh()
+        self.refresh_keys()
         try:
             self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
         except OSError as error:  # being replaced as we read it, say: the next check reads it again
             _log.warning("roster.file_unreadable", error=str(error))
         self.roster.check_expiry(warn_before)
+        self.check_key_expiry(warn_before)
+        self.reroute_revoked()
+
+    def reroute_revoked(self) -> list[str]:
+        """Referrals still queued for a member the trusted roster revokes follow the roster's fallback for its
+        countries (node.cases.federation.Federation.reroute_from): the ids of the items routed again."""
+        membership = self.roster.membership
+        revoked = {m.node_id for m in membership.roster.members if m.status == roster_pb2.MEMBER_STATUS_REVOKED}
+        if not revoked:
+            return []
+        with self._store.transaction(read_only=True) as tx:
+            waiting = sorted(revoked.intersection(tx.peers_with_pending()))
+        rerouted: list[str] = []
+        for peer in waiting:
+            moved = self._cases.reroute_from(peer, f"{peer} is revoked in roster version {membership.version}")
+            if moved:
+                _log.warning("exchange.rerouted", peer=peer, items=len(moved), version=membership.version)
+            rerouted += moved
+        return rerouted
+
+    def key_expiries(self) -> dict[str, datetime]:
+        """When each kind of key this node uses stops being accepted (node.exchange.key_choice.validity_ends)."""
+        return validity_ends(self.keys, self.roster.membership.member(self.node_id))
+
+    def check_key_expiry(self, warn_before: timedelta) -> dict[str, str]:
+        """Each kind of key in use that ends within `warn_before` ("expiring") or has ended ("expired"); the
+        first time, logged and recorded as an event (`keys.expiring`, `keys.expired`), as for the roster."""
+        now = self._clock.now()
+        found: dict[str, str] = {}
+        for kind, end in sorted(self.key_expiries().items()):
+            what = {"tls": "TLS certificate", "signing": "signing key", "hpke": "HPKE key"}[kind]
+            fix = f"run `hotline-node keys rotate --{kind}` and send the entry to the authority"
+            if end <= now:
+                found[kind] = "expired"
+                detail = f"this node's {what} stopped being accepted at {end.isoformat()}: {fix}"
+                self.roster.warn_once(
+                    f"key:{kind}:{end.isoformat()}:expired", EventKind.KEYS_EXPIRED, "KEY_EXPIRED", detail
+                )
+            elif end - now <= warn_before:
+                found[kind] = "expiring"
+                detail = f"this node's {what} stops being accepted at {end.isoformat()}: {fix}"
+                self.roster.warn_once(f"key:{kind}:{end.isoformat()}", EventKind.KEYS_EXPIRING, "KEY_EXPIRING", detail)
+        return found
+
+    def refresh_keys(self) -> bool:
+        """Read the key folder again if the trusted roster lists keys of this node that it does not hold: they
+        were made by `hotline-node keys rotate` while the node ran. Until then the node signs with, and
+        presents, the keys it holds that the roster lists (node.exchange.key_choice), and a message sealed to
+        a new key it does not hold yet is refused as UNKNOWN_KEY, for now: the sender tries again."""
+        me, version = self.roster.membership.member(self.node_id), self.roster.membership.version
+        if self._load_keys is None or me is None or version == self._keys_read_for:
+            return False  # read already for this version: the folder had no more (logged then)
+        keys = self.keys
+        held = {k.key_id for k in (*keys.signing, *keys.retired_signing)} | {k.key_id for k in keys.hpke}
+        held |= {keys.tls.sha256, *(t.sha256 for t in keys.retired_tls)}
+        listed = {k.key_id for k in me.signing_keys} | {k.key_id for k in me.hpke_keys} | {me.tls_cert_sha256}
+        if listed <= held:
+            return False
+        self._keys_read_for = version
+        self.keys = self._load_keys()
+        self.crypto.use_keys(self.keys)
+        _log.warning("exchange.keys_reloaded", version=version)
+        return True
 
     async def reconcile(self, peer: str, since: datetime, until: datetime) -> ReconcileOutcome:
         """Compare this node's view with `peer`'s and queue again what either lacks; wakes the senders."""

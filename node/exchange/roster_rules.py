@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.crypto.roster import RosterError, check_roster_keys
+from node.crypto.tls import cert_sha256
 from node.hosting.countries import is_assigned_country
 
 __all__ = ["check_next_version", "check_roster_contents"]
@@ -43,6 +44,10 @@ def check_roster_contents(roster: roster_pb2.Roster, now: datetime) -> None:
         keys: list[bytes | str] = [k.public_key for k in member.signing_keys]
         keys += [k.public_key for k in member.hpke_keys]
         keys += [member.tls_cert_sha256] if member.tls_cert_sha256 else []
+        keys += [c.sha256 for c in member.previous_tls_certs]
+        for previous in member.previous_tls_certs:
+            if _fingerprint(previous.pem) != previous.sha256:
+                raise RosterError("MALFORMED", f"{where}: a previous TLS certificate does not match its SHA-256")
         for key in keys:
             other = owners.setdefault(key, member.node_id)
             if other != member.node_id:
@@ -96,3 +101,11 @@ def _check_designations(roster: roster_pb2.Roster) -> None:
             other = designated.setdefault(country, member.node_id)
             if other != member.node_id:
                 raise RosterError("BAD_DESIGNATION", f"{other} and {member.node_id} are both designated for {country}")
+
+
+def _fingerprint(pem: str) -> str:
+    """The SHA-256 of a PEM certificate ("" if it is not one)."""
+    try:
+        return cert_sha256(pem.encode()) if pem.strip() else ""
+    except ValueError:
+        return ""

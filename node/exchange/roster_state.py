@@ -157,6 +157,10 @@ class RosterState:
             return "expiring"
         return "ok"
 
+    def warn_once(self, key: str, kind: EventKind, code: str, detail: str) -> None:
+        """Log a warning `kind` and record it as an event, the first time `key` is seen (by this process)."""
+        self._once(key, kind, code, detail)
+
     def _once(self, key: str, kind: EventKind, code: str, detail: str) -> None:
         if key in self._warned:
             return

@@ -24,8 +24,10 @@ from node.crypto import (
     verify_signed_message,
 )
 from node.crypto.envelope import MAX_SIGNATURES, MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.crypto.keystore import NodeKeys
 from node.errors import InvalidArgument
 from node.exchange.delivery import OpenedEnvelope, ReceiptRequest, RejectedMessage
+from node.exchange.key_choice import listed_signing_keys
 from node.exchange.membership import RosterMembership
 
 __all__ = ["RosterCrypto"]
@@ -44,14 +46,26 @@ class RosterCrypto:
         hpke_keys: Sequence[HpkeKeyPair],
         membership: Callable[[], RosterMembership],
         clock: Clock,
+        retired_signing_keys: Sequence[SigningKeyPair] = (),
     ) -> None:
+        """`retired_signing_keys` (newest first): signed with instead of a new key the roster does not list yet
+        (node.exchange.key_choice)."""
         self._me = node_id
         self._signing = list(signing_keys)
+        self._retired_signing = list(retired_signing_keys)
         self._hpke = {k.key_id: k for k in hpke_keys}
         self._membership = membership
         self._clock = clock
 
+    def use_keys(self, keys: NodeKeys) -> None:
+        """Sign and open with `keys` from now on (read again after a rotation)."""
+        self._signing, self._retired_signing = list(keys.signing), list(keys.retired_signing)
+        self._hpke = {k.key_id: k for k in keys.hpke}
+
     # ------------------------------------------------------------------ keys from the roster
+
+    def _signing_keys(self) -> list[SigningKeyPair]:
+        return listed_signing_keys(self._signing, self._retired_signing, self._membership().member(self._me))
 
     def _sender_key(self, node_id: str, key_id: str) -> PublicSigningKey | None:
         member = self._membership().member(node_id)
@@ -102,7 +116,7 @@ class RosterCrypto:
         return seal_batch(
             [MessageToSign(kind, body, message_id, recipient) for kind, body, message_id in messages],
             sender=self._me,
-            signing_keys=self._signing,
+            signing_keys=self._signing_keys(),
             recipient_hpke_key=self._recipient_key(recipient),
             created_at=created_at,
             expires_at=expires_at,
@@ -196,12 +210,52 @@ class RosterCrypto:
         signed = sign_batch(
             bodies,
             sender=self._me,
-            signing_keys=self._signing,
+            signing_keys=self._signing_keys(),
             created_at=accepted_at,
             expires_at=accepted_at + timedelta(days=RECEIPT_VALIDITY_DAYS),
             roster_version=self._membership().version,
         )
         return [receipt for _, receipt in signed]
+
+    # ------------------------------------------------------------------ membership refusals
+
+    def sign_refusal(self, *, member: str, code: str, reason: str, refused_at: datetime) -> bytes:
+        """A refusal of `member` itself (suspended or revoked here), signed by this node."""
+        at = Timestamp()
+        at.FromDatetime(refused_at)
+        body = messages_pb2.MembershipRefusal(
+            member=member,
+            reason_code=code,
+            reason=reason,
+            roster_version=self._membership().version,
+            refused_at=at,
+        ).SerializeToString(deterministic=True)
+        ((_, signed),) = sign_batch(
+            [MessageToSign(envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL, body, recipient=member)],
+            sender=self._me,
+            signing_keys=self._signing_keys(),
+            created_at=refused_at,
+            expires_at=refused_at + timedelta(days=1),
+            roster_version=self._membership().version,
+        )
+        return signed
+
+    def verify_refusal(self, refusal: bytes, *, peer: str) -> messages_pb2.MembershipRefusal:
+        """The refusal `peer` signed, of this node; raises RejectedMessage("BAD_REFUSAL") if it is not one."""
+        try:
+            opened = verify_signed_message(refusal, sender_keys=self._sender_key, required_algorithms=self._required)
+            body = messages_pb2.MembershipRefusal.FromString(opened.body)
+        except (CryptoError, DecodeError) as error:
+            raise RejectedMessage("BAD_REFUSAL", str(error)) from None
+        header = opened.header
+        if (
+            header.kind != envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL
+            or header.sender != peer
+            or header.recipient != self._me
+            or body.member != self._me
+        ):
+            raise RejectedMessage("BAD_REFUSAL", "the refusal is not the peer's refusal of this node")
+        return body
 
 
 def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:

@@ -32,6 +32,7 @@ from typing import Any
 import structlog
 
 from node.aio import wait_event
+from node.api._gen.hotline.exchange.v1 import messages_pb2
 from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
 from node.cases.model import Event, OutboxMessage
@@ -42,6 +43,7 @@ from node.exchange.delivery import (
     DeliveryResult,
     DeliveryStatus,
     EnvelopeSealer,
+    MembershipRefused,
     RejectedMessage,
     Transport,
     TransportError,
@@ -108,8 +110,15 @@ class PeerSender:
         run_blocking: Callable[..., Awaitable[Any]],
         settings: SendSettings | None = None,
         rng: random.Random | None = None,
+        roster_version: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`roster_version`: the version this node trusts; a peer's membership refusal holds the peer's messages
+        until it changes."""
         self.peer = peer
+        self._roster_version = roster_version
+        # The peer's verified refusal of this node (suspended or revoked there) and the roster version this
+        # node trusted then: nothing goes to the peer until that version changes.
+        self.refused: tuple[messages_pb2.MembershipRefusal, int] | None = None
         self._store = store
         self._sealer = sealer
         self._transport = transport
@@ -178,6 +187,10 @@ class PeerSender:
     async def _next_batch(self, after: int, busy: frozenset[str]) -> _Batch | None:
         if not self._is_active(self.peer):
             return None  # held until the peer is active again
+        if self.refused is not None:
+            if self.refused[1] == self._roster_version():
+                return None  # the peer refused this node: held until the roster changes
+            self.refused = None
         batch: _Batch | None = await self._run(self._due_batch, after, busy)
         return batch
 
@@ -189,6 +202,9 @@ class PeerSender:
         sent_at = self._clock.now()
         try:
             results = await self._transport.deliver(self.peer, envelopes)
+        except MembershipRefused as refused:
+            await self._run(self._refused, refused.refusal)
+            return -1
         except TransportError as error:
             await self._run(self._failed, str(error), error.transient)
             return -1
@@ -260,6 +276,38 @@ class PeerSender:
             next_attempt = now + self._settings.backoff.delay(failures, self._rng)
             tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
         _log.warning("exchange.send_failed", peer=self.peer, failures=failures, transient=transient, error=error)
+
+    def _refused(self, refusal: bytes) -> None:
+        """The peer refused this node itself. Verified, and under the roster version this node trusts too: shown
+        to the operator (the peer's last error, an event) and held until this node's roster changes. Otherwise
+        a transient failure: the node that lags catches up on the roster (from the call, or the refusal)."""
+        try:
+            body = self._sealer.verify_refusal(refusal, peer=self.peer)
+        except RejectedMessage as bad:
+            self._failed(f"{bad.code}: {bad.reason}", True)
+            return
+        reason = f"{body.reason_code}: {body.reason}"
+        version = self._roster_version()
+        if body.roster_version != version:  # one of the two lags: it catches up from the other, then again
+            self._failed(f"{reason} (it trusts roster version {body.roster_version}, this node {version})", True)
+            return
+        self.refused = (body, version)
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            failures = tx.peer_backoff(self.peer).failures + 1
+            tx.set_peer_backoff(
+                self.peer, PeerBackoff(failures, None), error=f"{reason} (held until the roster changes)"
+            )
+            tx.append_event(
+                Event(
+                    str(uuid.uuid4()),
+                    EventKind.EXCHANGE_REFUSED_BY_PEER,
+                    now,
+                    detail=f"{self.peer} refused this node: {reason}",
+                    details=MessageDetails(self.peer, reason_code=body.reason_code),
+                )
+            )
+        _log.error("exchange.refused_by_peer", peer=self.peer, code=body.reason_code, roster_version=version)
 
     def _record(self, batch: list[OutboxMessage], results: list[DeliveryResult], skew: timedelta | None = None) -> int:
         """Check the receipts (a batch's receipts share one signature: checked once) and record the answers,

@@ -30,7 +30,12 @@ class NodeMetrics:
     exchange, `notices` the notice dispatcher, `auth` counts failed authentications, and the store gauges are
     read at each scrape. `serve(listen)` starts the HTTP endpoint."""
 
-    def __init__(self, store: MetricsStore, clock: Clock, roster: Callable[[], RosterView] | None = None) -> None:
+    def __init__(
+        self,
+        store: MetricsStore,
+        clock: Clock,
+        roster: Callable[[], RosterView] | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=False)  # per node: a process may run many nodes
         self.grpc = GrpcServerMetrics(self.registry)
         self.deliveries = DeliveryCounters(self.registry)

@@ -32,7 +32,12 @@ class RosterView(Protocol):
 
 
 class StoreGauges(Collector):
-    def __init__(self, store: MetricsStore, clock: Clock, roster: Callable[[], RosterView] | None = None) -> None:
+    def __init__(
+        self,
+        store: MetricsStore,
+        clock: Clock,
+        roster: Callable[[], RosterView] | None = None,
+    ) -> None:
         self._store, self._clock, self._roster = store, clock, roster
 
     def describe(self) -> Iterable[GaugeMetricFamily]:

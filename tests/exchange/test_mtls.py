@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from node.cases.exchange_messages import Withdrawal, dump_body
 from node.cases.model import ItemState, OutboxMessage
 from node.clock import ManualClock
 from node.crypto.tls import TlsIdentity, make_tls_identity
-from node.exchange.delivery import TransportError
+from node.exchange.delivery import RejectedMessage, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.membership import RosterMembership
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -70,10 +70,15 @@ async def serve_de(
             run_blocking=run_blocking,
             on_newer_roster=on_newer_roster,
             limits=limits,
+            sign_refusal=lambda member, code, reason: de.crypto.sign_refusal(  # type: ignore[union-attr]
+                member=member, code=code, reason=reason, refused_at=clock.now()
+            ),
         ),
         server,
     )
-    port = server.add_secure_port("127.0.0.1:0", server_credentials(identities["de-hotline"], lambda: fed.membership))
+    port = server.add_secure_port(
+        "127.0.0.1:0", server_credentials(lambda: identities["de-hotline"], lambda: fed.membership)
+    )
     await server.start()
     for member in fed.roster.members:
         if member.node_id == "de-hotline":
@@ -97,7 +102,7 @@ def _sender(served: Served, frm: str, identity: TlsIdentity) -> tuple[PeerSender
     fed = served.fed
     member = fed.members[frm]
     assert member.crypto is not None
-    transport = GrpcTransport(identity, lambda: fed.membership, timeout=5)
+    transport = GrpcTransport(lambda: identity, lambda: fed.membership, timeout=5)
     sender = PeerSender(
         peer="de-hotline",
         store=member.node.store,
@@ -165,7 +170,7 @@ async def test_a_stale_roster_is_refused_and_the_sender_will_retry(mtls: Served)
     older = RosterMembership(roster_pb2.Roster.FromString(mtls.fed.roster.SerializeToString()))
     mtls.fed.roster.version = 2  # the receiver moved on to version 2; this sender still trusts version 1
     mtls.fed.membership = RosterMembership(mtls.fed.roster)
-    transport = GrpcTransport(mtls.identities["nl-hotline"], lambda: older, timeout=5)
+    transport = GrpcTransport(lambda: mtls.identities["nl-hotline"], lambda: older, timeout=5)
     try:
         with pytest.raises(TransportError) as error:
             await transport.deliver("de-hotline", [_envelope(mtls.fed)])
@@ -194,7 +199,7 @@ async def test_a_sender_with_a_stale_roster_fetches_the_newer_one_from_the_peer_
         trusted["membership"] = mtls.fed.membership
 
     transport = GrpcTransport(
-        mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
+        lambda: mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
     )
     try:
         results = await transport.deliver("de-hotline", [_envelope(mtls.fed)])
@@ -261,3 +266,106 @@ async def test_an_insider_withdrawing_another_members_referral_over_mtls_is_refu
     de = fed.members["de-hotline"].node
     assert de.cases.list_events(after_seq=0, limit=1000)[-1].detail.startswith("NOT_ORIGIN from fr-hotline message ")
     assert de.cases.get_item(de_id).state is ItemState.AWAITING_ASSESSMENT
+
+
+def _rotate_tls(served: Served, node_id: str, overlap_until: datetime) -> TlsIdentity:
+    """The roster lists a new certificate for `node_id`, and its old one as previous until `overlap_until`."""
+    old, new = served.identities[node_id], make_tls_identity(node_id, served.fed.clock.now())
+    member = next(m for m in served.fed.roster.members if m.node_id == node_id)
+    previous = member.previous_tls_certs.add(sha256=old.sha256, pem=old.cert_pem.decode())
+    previous.not_after.FromDatetime(overlap_until)
+    member.tls_cert_pem, member.tls_cert_sha256 = new.cert_pem.decode(), new.sha256
+    served.fed.membership = RosterMembership(served.fed.roster)
+    return new
+
+
+async def test_after_a_tls_rotation_both_certificates_are_accepted_during_the_overlap(mtls: Served) -> None:
+    old = mtls.identities["nl-hotline"]
+    new = _rotate_tls(mtls, "nl-hotline", datetime.now(UTC) + timedelta(days=1))
+    for identity in (old, new):
+        response = await _deliver_raw(mtls, identity, [_envelope(mtls.fed)], 1)
+        assert [r.reason_code for r in response.results] != ["PEER_MISMATCH"]  # it is nl-hotline, either way
+
+
+async def test_after_the_overlap_the_previous_certificate_cannot_connect(mtls: Served) -> None:
+    old = mtls.identities["nl-hotline"]
+    _rotate_tls(mtls, "nl-hotline", datetime.now(UTC) - timedelta(seconds=1))
+    with pytest.raises(aio.AioRpcError) as caught:
+        await _deliver_raw(mtls, old, [_envelope(mtls.fed)], 1)
+    assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+class _Counting:
+    """A transport that counts the calls it passes on."""
+
+    def __init__(self, inner: GrpcTransport) -> None:
+        self.inner, self.calls = inner, 0
+
+    async def deliver(self, peer: str, envelopes: Sequence[bytes]) -> Any:
+        self.calls += 1
+        return await self.inner.deliver(peer, envelopes)
+
+
+async def test_a_suspended_sender_is_told_why_in_a_signed_refusal_and_holds_until_the_roster_changes(
+    mtls: Served,
+) -> None:
+    fed = mtls.fed
+    origin_id = refer(fed)  # queued while nl-hotline was a full member
+    older = RosterMembership(roster_pb2.Roster.FromString(fed.roster.SerializeToString()))
+    fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_SUSPENDED)  # de-hotline trusts version 2
+    mtls.published.append(b"signed roster v2")
+    trusted = {"membership": older}  # nl-hotline has not seen version 2 yet
+
+    def accept(signed: list[bytes]) -> None:  # stands in for RosterState.accept, tested on its own
+        trusted["membership"] = fed.membership
+
+    nl = fed.members["nl-hotline"]
+    assert nl.crypto is not None
+    transport = _Counting(
+        GrpcTransport(
+            lambda: mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
+        )
+    )
+    sender = PeerSender(
+        peer="de-hotline",
+        store=nl.node.store,
+        sealer=nl.crypto,
+        transport=transport,
+        clock=fed.clock,
+        is_active=lambda peer: trusted["membership"].is_active(peer),
+        run_blocking=_blocking,
+        rng=random.Random(1),
+        roster_version=lambda: trusted["membership"].version,
+    )
+    try:
+        assert await sender.send_once() == 0
+        assert trusted["membership"].version == 2  # the refusal came with the roster it was made under
+        assert sender.refused is not None and sender.refused[0].reason_code == "SENDER_SUSPENDED"
+        with nl.node.store.transaction(read_only=True) as tx:
+            (state,) = tx.peer_states()
+        assert state.last_error == (
+            "SENDER_SUSPENDED: nl-hotline is suspended in roster version 2, which this node trusts: it accepts "
+            "nothing from it until a newer roster reinstates it (held until the roster changes)"
+        )
+        events = nl.node.cases.list_events(after_seq=0, limit=1000)
+        assert [e.detail for e in events if e.kind == "exchange.refused_by_peer"] == [
+            f"de-hotline refused this node: {state.last_error.removesuffix(' (held until the roster changes)')}"
+        ]
+        assert await sender.send_once() == 0 and transport.calls == 1  # held: it does not call again
+        fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_FULL)  # reinstated in version 3
+        trusted["membership"] = fed.membership
+        assert await sender.send_once() == 1 and transport.calls == 2
+    finally:
+        await transport.inner.close()
+    assert received(fed, origin_id)
+    assert len(nl.node.cases.receipts(origin_id)) == 1
+
+
+async def test_a_refusal_signed_by_another_member_is_not_believed(mtls: Served) -> None:
+    fed = mtls.fed
+    fr, nl = fed.members["fr-hotline"].crypto, fed.members["nl-hotline"].crypto
+    assert fr is not None and nl is not None
+    forged = fr.sign_refusal(member="nl-hotline", code="SENDER_REVOKED", reason="forged", refused_at=fed.clock.now())
+    with pytest.raises(RejectedMessage) as refused:
+        nl.verify_refusal(forged, peer="de-hotline")
+    assert refused.value.code == "BAD_REFUSAL"

@@ -65,13 +65,15 @@ def test_every_refusal_reason_is_declared_final_or_transient() -> None:
     raised = set(Reason) | {e.__name__.upper() for e in errors if isinstance(e, type) and issubclass(e, Exception)}
     for module in Path("node/exchange").glob("*.py"):
         raised |= set(re.findall(r'RejectedMessage\(\s*"([A-Z_]+)"', module.read_text()))
-    raised -= {"BAD_RECEIPT"}  # the sender's check of a receipt, never a receiver's answer
+    raised -= {"BAD_RECEIPT", "BAD_REFUSAL"}  # the sender's checks of a receipt or refusal, never an answer
     assert raised <= REFUSALS.keys(), raised - REFUSALS.keys()
     assert WAITING_FOR_EARLIER in REFUSALS
     # About the message: final. About the moment: transient. Unknown (a newer peer's): final.
     assert not any(map(is_transient, ["BAD_SIGNATURE", "MALFORMED", "PEER_MISMATCH", "FAILEDPRECONDITION"]))
     assert all(map(is_transient, ["FROM_THE_FUTURE", "EXPIRED", "NOT_YET_VALID", "UNKNOWN_KEY", "NOTFOUND"]))
     assert not is_transient("SOMETHING_NEW")
+    # A signed refusal of the sender itself: final until the roster changes (the sender holds, see test_mtls).
+    assert not any(map(is_transient, ["SENDER_SUSPENDED", "SENDER_REVOKED"]))
 
 
 # ---------------------------------------------------------------------------------------------- the receiver

@@ -77,6 +77,8 @@ async def test_a_referral_shows_pending_then_delivered_on_both_sides(pair: dict[
     assert value(waiting, "hx_exchange_messages_delivered_total", peer="de-hotline", result="accepted") is None
     assert value(waiting, "hx_roster_version") == 1
     assert (value(waiting, "hx_roster_expiry_seconds") or 0) > 0
+    certificate = value(waiting, "hx_tls_certificate_expiry_seconds", endpoint="exchange")
+    assert (certificate or 0) > 800 * 86_400  # a new certificate
     assert value(waiting, "hx_items", state="REFERRED") == 1
 
     await de.start()

@@ -8,8 +8,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from node.cases.model import OutboxMessage
-from node.exchange.ports import HeldMessage, OutboxDeferral, PeerBackoff, PeerState
+from node.exchange.ports import HeldMessage, OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, PeerState
+from node.store import schema as t
 from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -102,3 +105,23 @@ def test_a_message_held_in_a_transaction_that_first_found_none_is_taken_in_it(st
         tx.hold_message(withdrawal)
     with store.transaction() as tx:  # held by an earlier transaction
         assert tx.take_held("nl-hotline", "item-a") == [withdrawal]
+
+
+def test_cancelling_the_pending_referrals_to_a_peer_leaves_its_other_messages(store: SqlStore) -> None:
+    _, delivered = _queue(store, "item-a", "item-b")
+    with store.transaction() as tx:
+        tx.enqueue_outbox(OutboxMessage(str(uuid.uuid4()), DE, "withdrawal", "item-c", "{}", T0))
+        tx.enqueue_outbox(OutboxMessage(str(uuid.uuid4()), "fr-hotline", "referral", "item-d", "{}", T0))
+        tx.mark_outbox_many([OutboxMark(delivered, OutboxStatus.ACKED)], T0)
+    with store.transaction() as tx:
+        assert tx.cancel_pending_referrals(DE, "REROUTED: revoked") == ["item-a"]
+    with store.transaction() as tx:
+        assert tx.cancel_pending_referrals(DE, "REROUTED: revoked") == []
+    with store.engine.connect() as connection:
+        rows = connection.execute(select(t.outbox.c.item_id, t.outbox.c.status, t.outbox.c.last_error)).all()
+    assert sorted((r.item_id, r.status, r.last_error) for r in rows) == [
+        ("item-a", "rejected", "REROUTED: revoked"),
+        ("item-b", "acked", ""),
+        ("item-c", "pending", ""),
+        ("item-d", "pending", ""),
+    ]

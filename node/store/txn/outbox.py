@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, exists, insert, select, text, update
 from sqlalchemy.orm import aliased
 
+from node.cases.exchange_messages import KIND_REFERRAL
 from node.cases.model import OutboxMessage
 from node.cases.ports import ItemReceipt
 from node.exchange.ports import OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, PeerState, Receipt
@@ -63,6 +64,21 @@ class OutboxTxn(TransactionBase):
             (r.outbox_id, OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at))
             for r in rows
         ]
+
+    def cancel_pending_referrals(self, peer: str, reason: str) -> list[str]:
+        waiting = (
+            (t.outbox.c.peer_node == peer)
+            & (t.outbox.c.status == OutboxStatus.PENDING.value)
+            & (t.outbox.c.kind == KIND_REFERRAL)
+        )
+        rows = self.c.execute(select(t.outbox.c.item_id).where(waiting).order_by(t.outbox.c.outbox_id)).all()
+        if rows:
+            self.c.execute(
+                update(t.outbox)
+                .where(waiting)
+                .values(status=OutboxStatus.REJECTED.value, last_error=reason[:500], next_attempt_at=None)
+            )
+        return [row.item_id for row in rows]
 
     def mark_outbox_many(self, marks: list[OutboxMark], at: datetime) -> None:
         """An acked message records `at` as its ack time."""

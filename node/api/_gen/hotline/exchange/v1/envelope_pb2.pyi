@@ -20,6 +20,7 @@ class MessageKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_KIND_HASH_LIST: _ClassVar[MessageKind]
     MESSAGE_KIND_RECONCILE_REQUEST: _ClassVar[MessageKind]
     MESSAGE_KIND_RECONCILE_ANSWER: _ClassVar[MessageKind]
+    MESSAGE_KIND_MEMBERSHIP_REFUSAL: _ClassVar[MessageKind]
 
 class SignatureAlgorithm(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -40,6 +41,7 @@ MESSAGE_KIND_RECEIPT: MessageKind
 MESSAGE_KIND_HASH_LIST: MessageKind
 MESSAGE_KIND_RECONCILE_REQUEST: MessageKind
 MESSAGE_KIND_RECONCILE_ANSWER: MessageKind
+MESSAGE_KIND_MEMBERSHIP_REFUSAL: MessageKind
 SIGNATURE_ALGORITHM_UNSPECIFIED: SignatureAlgorithm
 SIGNATURE_ALGORITHM_ED25519: SignatureAlgorithm
 SIGNATURE_ALGORITHM_ML_DSA_65: SignatureAlgorithm

@@ -25,29 +25,29 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*hotline/exchange/v1/exchange_service.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x0e\x44\x65liverRequest\x12\x16\n\x0eroster_version\x18\x01 \x01(\x04\x12\x11\n\tenvelopes\x18\x02 \x03(\x0c\x12\x15\n\rroster_digest\x18\x03 \x01(\x0c\"\xc2\x01\n\x0e\x44\x65liveryResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.hotline.exchange.v1.DeliveryStatus\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07receipt\x18\x05 \x01(\x0c\x12\x31\n\rreceiver_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x0f\x44\x65liverResponse\x12\x16\n\x0eroster_version\x18\x01 \x01(\x04\x12\x34\n\x07results\x18\x02 \x03(\x0b\x32#.hotline.exchange.v1.DeliveryResult\"(\n\x10GetRosterRequest\x12\x14\n\x0chave_version\x18\x01 \x01(\x04\"+\n\x11GetRosterResponse\x12\x16\n\x0esigned_rosters\x18\x01 \x03(\x0c\"$\n\x10ReconcileRequest\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\"%\n\x11ReconcileResponse\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c*\x8c\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45LIVERY_STATUS_ACCEPTED\x10\x01\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DUPLICATE\x10\x02\x12\x1c\n\x18\x44\x45LIVERY_STATUS_REJECTED\x10\x03\x32\x9f\x02\n\x0f\x45xchangeService\x12T\n\x07\x44\x65liver\x12#.hotline.exchange.v1.DeliverRequest\x1a$.hotline.exchange.v1.DeliverResponse\x12Z\n\tGetRoster\x12%.hotline.exchange.v1.GetRosterRequest\x1a&.hotline.exchange.v1.GetRosterResponse\x12Z\n\tReconcile\x12%.hotline.exchange.v1.ReconcileRequest\x1a&.hotline.exchange.v1.ReconcileResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n*hotline/exchange/v1/exchange_service.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"R\n\x0e\x44\x65liverRequest\x12\x16\n\x0eroster_version\x18\x01 \x01(\x04\x12\x11\n\tenvelopes\x18\x02 \x03(\x0c\x12\x15\n\rroster_digest\x18\x03 \x01(\x0c\"\xc2\x01\n\x0e\x44\x65liveryResult\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.hotline.exchange.v1.DeliveryStatus\x12\x13\n\x0breason_code\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0f\n\x07receipt\x18\x05 \x01(\x0c\x12\x31\n\rreceiver_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x0f\x44\x65liverResponse\x12\x16\n\x0eroster_version\x18\x01 \x01(\x04\x12\x34\n\x07results\x18\x02 \x03(\x0b\x32#.hotline.exchange.v1.DeliveryResult\x12\x0f\n\x07refusal\x18\x03 \x01(\x0c\"(\n\x10GetRosterRequest\x12\x14\n\x0chave_version\x18\x01 \x01(\x04\"+\n\x11GetRosterResponse\x12\x16\n\x0esigned_rosters\x18\x01 \x03(\x0c\"$\n\x10ReconcileRequest\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c\"%\n\x11ReconcileResponse\x12\x10\n\x08\x65nvelope\x18\x01 \x01(\x0c*\x8c\x01\n\x0e\x44\x65liveryStatus\x12\x1f\n\x1b\x44\x45LIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x44\x45LIVERY_STATUS_ACCEPTED\x10\x01\x12\x1d\n\x19\x44\x45LIVERY_STATUS_DUPLICATE\x10\x02\x12\x1c\n\x18\x44\x45LIVERY_STATUS_REJECTED\x10\x03\x32\x9f\x02\n\x0f\x45xchangeService\x12T\n\x07\x44\x65liver\x12#.hotline.exchange.v1.DeliverRequest\x1a$.hotline.exchange.v1.DeliverResponse\x12Z\n\tGetRoster\x12%.hotline.exchange.v1.GetRosterRequest\x1a&.hotline.exchange.v1.GetRosterResponse\x12Z\n\tReconcile\x12%.hotline.exchange.v1.ReconcileRequest\x1a&.hotline.exchange.v1.ReconcileResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.exchange.v1.exchange_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DELIVERYSTATUS']._serialized_start=643
-  _globals['_DELIVERYSTATUS']._serialized_end=783
+  _globals['_DELIVERYSTATUS']._serialized_start=660
+  _globals['_DELIVERYSTATUS']._serialized_end=800
   _globals['_DELIVERREQUEST']._serialized_start=100
   _globals['_DELIVERREQUEST']._serialized_end=182
   _globals['_DELIVERYRESULT']._serialized_start=185
   _globals['_DELIVERYRESULT']._serialized_end=379
   _globals['_DELIVERRESPONSE']._serialized_start=381
-  _globals['_DELIVERRESPONSE']._serialized_end=476
-  _globals['_GETROSTERREQUEST']._serialized_start=478
-  _globals['_GETROSTERREQUEST']._serialized_end=518
-  _globals['_GETROSTERRESPONSE']._serialized_start=520
-  _globals['_GETROSTERRESPONSE']._serialized_end=563
-  _globals['_RECONCILEREQUEST']._serialized_start=565
-  _globals['_RECONCILEREQUEST']._serialized_end=601
-  _globals['_RECONCILERESPONSE']._serialized_start=603
-  _globals['_RECONCILERESPONSE']._serialized_end=640
-  _globals['_EXCHANGESERVICE']._serialized_start=786
-  _globals['_EXCHANGESERVICE']._serialized_end=1073
+  _globals['_DELIVERRESPONSE']._serialized_end=493
+  _globals['_GETROSTERREQUEST']._serialized_start=495
+  _globals['_GETROSTERREQUEST']._serialized_end=535
+  _globals['_GETROSTERRESPONSE']._serialized_start=537
+  _globals['_GETROSTERRESPONSE']._serialized_end=580
+  _globals['_RECONCILEREQUEST']._serialized_start=582
+  _globals['_RECONCILEREQUEST']._serialized_end=618
+  _globals['_RECONCILERESPONSE']._serialized_start=620
+  _globals['_RECONCILERESPONSE']._serialized_end=657
+  _globals['_EXCHANGESERVICE']._serialized_start=803
+  _globals['_EXCHANGESERVICE']._serialized_end=1090
 # @@protoc_insertion_point(module_scope)

@@ -48,12 +48,14 @@ class DeliveryResult(_message.Message):
     def __init__(self, message_id: _Optional[str] = ..., status: _Optional[_Union[DeliveryStatus, str]] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., receipt: _Optional[bytes] = ..., receiver_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DeliverResponse(_message.Message):
-    __slots__ = ("roster_version", "results")
+    __slots__ = ("roster_version", "results", "refusal")
     ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     RESULTS_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
     roster_version: int
     results: _containers.RepeatedCompositeFieldContainer[DeliveryResult]
-    def __init__(self, roster_version: _Optional[int] = ..., results: _Optional[_Iterable[_Union[DeliveryResult, _Mapping]]] = ...) -> None: ...
+    refusal: bytes
+    def __init__(self, roster_version: _Optional[int] = ..., results: _Optional[_Iterable[_Union[DeliveryResult, _Mapping]]] = ..., refusal: _Optional[bytes] = ...) -> None: ...
 
 class GetRosterRequest(_message.Message):
     __slots__ = ("have_version",)

@@ -135,3 +135,17 @@ class ReconcileView(_message.Message):
     items: _containers.RepeatedCompositeFieldContainer[SharedItem]
     resent: int
     def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[BucketDigest, _Mapping]]] = ..., detail_for: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[SharedItem, _Mapping]]] = ..., resent: _Optional[int] = ...) -> None: ...
+
+class MembershipRefusal(_message.Message):
+    __slots__ = ("member", "reason_code", "reason", "roster_version", "refused_at")
+    MEMBER_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_AT_FIELD_NUMBER: _ClassVar[int]
+    member: str
+    reason_code: str
+    reason: str
+    roster_version: int
+    refused_at: _timestamp_pb2.Timestamp
+    def __init__(self, member: _Optional[str] = ..., reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., roster_version: _Optional[int] = ..., refused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

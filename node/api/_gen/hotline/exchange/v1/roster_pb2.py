@@ -26,29 +26,31 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from node.api._gen.hotline.exchange.v1 import envelope_pb2 as hotline_dot_exchange_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n hotline/exchange/v1/roster.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"hotline/exchange/v1/envelope.proto\"\xcb\x01\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.hotline.exchange.v1.SignatureAlgorithm\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x01\n\x07HpkeKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12-\n\x05suite\x18\x02 \x01(\x0e\x32\x1e.hotline.exchange.v1.HpkeSuite\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x03\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x15\n\rjurisdictions\x18\x03 \x03(\t\x12\x31\n\x06status\x18\x04 \x01(\x0e\x32!.hotline.exchange.v1.MemberStatus\x12\x11\n\tendpoints\x18\x05 \x03(\t\x12\x35\n\x0csigning_keys\x18\x06 \x03(\x0b\x32\x1f.hotline.exchange.v1.SigningKey\x12/\n\thpke_keys\x18\x07 \x03(\x0b\x32\x1c.hotline.exchange.v1.HpkeKey\x12\x17\n\x0ftls_cert_sha256\x18\x08 \x01(\t\x12\x16\n\x0e\x64\x65signated_for\x18\t \x03(\t\x12\x44\n\x13required_signatures\x18\n \x03(\x0e\x32\'.hotline.exchange.v1.SignatureAlgorithm\x12\x14\n\x0ctls_cert_pem\x18\x0b \x01(\t\"Q\n\rAuthorityKeys\x12\x11\n\tthreshold\x18\x01 \x01(\r\x12-\n\x04keys\x18\x02 \x03(\x0b\x32\x1f.hotline.exchange.v1.SigningKey\"L\n\x08\x46\x61llback\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.hotline.exchange.v1.FallbackKind\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\xa2\x02\n\x06Roster\x12\x12\n\nnetwork_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12-\n\tissued_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\tauthority\x18\x05 \x01(\x0b\x32\".hotline.exchange.v1.AuthorityKeys\x12,\n\x07members\x18\x06 \x03(\x0b\x32\x1b.hotline.exchange.v1.Member\x12/\n\x08\x66\x61llback\x18\x07 \x01(\x0b\x32\x1d.hotline.exchange.v1.Fallback\"R\n\x0cSignedRoster\x12\x0e\n\x06roster\x18\x01 \x01(\x0c\x12\x32\n\nsignatures\x18\x02 \x03(\x0b\x32\x1e.hotline.exchange.v1.Signature*\x9c\x01\n\x0cMemberStatus\x12\x1d\n\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12MEMBER_STATUS_FULL\x10\x01\x12\x1d\n\x19MEMBER_STATUS_PROVISIONAL\x10\x02\x12\x1b\n\x17MEMBER_STATUS_SUSPENDED\x10\x03\x12\x19\n\x15MEMBER_STATUS_REVOKED\x10\x04*`\n\x0c\x46\x61llbackKind\x12\x1d\n\x19\x46\x41LLBACK_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46\x41LLBACK_KIND_DIRECT\x10\x01\x12\x17\n\x13\x46\x41LLBACK_KIND_REFER\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n hotline/exchange/v1/roster.proto\x12\x13hotline.exchange.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"hotline/exchange/v1/envelope.proto\"\xcb\x01\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12:\n\talgorithm\x18\x02 \x01(\x0e\x32\'.hotline.exchange.v1.SignatureAlgorithm\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbb\x01\n\x07HpkeKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12-\n\x05suite\x18\x02 \x01(\x0e\x32\x1e.hotline.exchange.v1.HpkeSuite\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12.\n\nnot_before\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tnot_after\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc2\x03\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x15\n\rjurisdictions\x18\x03 \x03(\t\x12\x31\n\x06status\x18\x04 \x01(\x0e\x32!.hotline.exchange.v1.MemberStatus\x12\x11\n\tendpoints\x18\x05 \x03(\t\x12\x35\n\x0csigning_keys\x18\x06 \x03(\x0b\x32\x1f.hotline.exchange.v1.SigningKey\x12/\n\thpke_keys\x18\x07 \x03(\x0b\x32\x1c.hotline.exchange.v1.HpkeKey\x12\x17\n\x0ftls_cert_sha256\x18\x08 \x01(\t\x12\x16\n\x0e\x64\x65signated_for\x18\t \x03(\t\x12\x44\n\x13required_signatures\x18\n \x03(\x0e\x32\'.hotline.exchange.v1.SignatureAlgorithm\x12\x14\n\x0ctls_cert_pem\x18\x0b \x01(\t\x12?\n\x12previous_tls_certs\x18\x0c \x03(\x0b\x32#.hotline.exchange.v1.TlsCertificate\"\\\n\x0eTlsCertificate\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0b\n\x03pem\x18\x02 \x01(\t\x12-\n\tnot_after\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\rAuthorityKeys\x12\x11\n\tthreshold\x18\x01 \x01(\r\x12-\n\x04keys\x18\x02 \x03(\x0b\x32\x1f.hotline.exchange.v1.SigningKey\"L\n\x08\x46\x61llback\x12/\n\x04kind\x18\x01 \x01(\x0e\x32!.hotline.exchange.v1.FallbackKind\x12\x0f\n\x07node_id\x18\x02 \x01(\t\"\xa2\x02\n\x06Roster\x12\x12\n\nnetwork_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12-\n\tissued_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\tauthority\x18\x05 \x01(\x0b\x32\".hotline.exchange.v1.AuthorityKeys\x12,\n\x07members\x18\x06 \x03(\x0b\x32\x1b.hotline.exchange.v1.Member\x12/\n\x08\x66\x61llback\x18\x07 \x01(\x0b\x32\x1d.hotline.exchange.v1.Fallback\"R\n\x0cSignedRoster\x12\x0e\n\x06roster\x18\x01 \x01(\x0c\x12\x32\n\nsignatures\x18\x02 \x03(\x0b\x32\x1e.hotline.exchange.v1.Signature*\x9c\x01\n\x0cMemberStatus\x12\x1d\n\x19MEMBER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12MEMBER_STATUS_FULL\x10\x01\x12\x1d\n\x19MEMBER_STATUS_PROVISIONAL\x10\x02\x12\x1b\n\x17MEMBER_STATUS_SUSPENDED\x10\x03\x12\x19\n\x15MEMBER_STATUS_REVOKED\x10\x04*`\n\x0c\x46\x61llbackKind\x12\x1d\n\x19\x46\x41LLBACK_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x46\x41LLBACK_KIND_DIRECT\x10\x01\x12\x17\n\x13\x46\x41LLBACK_KIND_REFER\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.exchange.v1.roster_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MEMBERSTATUS']._serialized_start=1449
-  _globals['_MEMBERSTATUS']._serialized_end=1605
-  _globals['_FALLBACKKIND']._serialized_start=1607
-  _globals['_FALLBACKKIND']._serialized_end=1703
+  _globals['_MEMBERSTATUS']._serialized_start=1608
+  _globals['_MEMBERSTATUS']._serialized_end=1764
+  _globals['_FALLBACKKIND']._serialized_start=1766
+  _globals['_FALLBACKKIND']._serialized_end=1862
   _globals['_SIGNINGKEY']._serialized_start=127
   _globals['_SIGNINGKEY']._serialized_end=330
   _globals['_HPKEKEY']._serialized_start=333
   _globals['_HPKEKEY']._serialized_end=520
   _globals['_MEMBER']._serialized_start=523
-  _globals['_MEMBER']._serialized_end=908
-  _globals['_AUTHORITYKEYS']._serialized_start=910
-  _globals['_AUTHORITYKEYS']._serialized_end=991
-  _globals['_FALLBACK']._serialized_start=993
-  _globals['_FALLBACK']._serialized_end=1069
-  _globals['_ROSTER']._serialized_start=1072
-  _globals['_ROSTER']._serialized_end=1362
-  _globals['_SIGNEDROSTER']._serialized_start=1364
-  _globals['_SIGNEDROSTER']._serialized_end=1446
+  _globals['_MEMBER']._serialized_end=973
+  _globals['_TLSCERTIFICATE']._serialized_start=975
+  _globals['_TLSCERTIFICATE']._serialized_end=1067
+  _globals['_AUTHORITYKEYS']._serialized_start=1069
+  _globals['_AUTHORITYKEYS']._serialized_end=1150
+  _globals['_FALLBACK']._serialized_start=1152
+  _globals['_FALLBACK']._serialized_end=1228
+  _globals['_ROSTER']._serialized_start=1231
+  _globals['_ROSTER']._serialized_end=1521
+  _globals['_SIGNEDROSTER']._serialized_start=1523
+  _globals['_SIGNEDROSTER']._serialized_end=1605
 # @@protoc_insertion_point(module_scope)

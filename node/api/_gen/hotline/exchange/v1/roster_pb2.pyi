@@ -62,7 +62,7 @@ class HpkeKey(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., suite: _Optional[_Union[_envelope_pb2.HpkeSuite, str]] = ..., public_key: _Optional[bytes] = ..., not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Member(_message.Message):
-    __slots__ = ("node_id", "organisation", "jurisdictions", "status", "endpoints", "signing_keys", "hpke_keys", "tls_cert_sha256", "designated_for", "required_signatures", "tls_cert_pem")
+    __slots__ = ("node_id", "organisation", "jurisdictions", "status", "endpoints", "signing_keys", "hpke_keys", "tls_cert_sha256", "designated_for", "required_signatures", "tls_cert_pem", "previous_tls_certs")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANISATION_FIELD_NUMBER: _ClassVar[int]
     JURISDICTIONS_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Member(_message.Message):
     DESIGNATED_FOR_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_SIGNATURES_FIELD_NUMBER: _ClassVar[int]
     TLS_CERT_PEM_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_TLS_CERTS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     organisation: str
     jurisdictions: _containers.RepeatedScalarFieldContainer[str]
@@ -85,7 +86,18 @@ class Member(_message.Message):
     designated_for: _containers.RepeatedScalarFieldContainer[str]
     required_signatures: _containers.RepeatedScalarFieldContainer[_envelope_pb2.SignatureAlgorithm]
     tls_cert_pem: str
-    def __init__(self, node_id: _Optional[str] = ..., organisation: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[MemberStatus, str]] = ..., endpoints: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[SigningKey, _Mapping]]] = ..., hpke_keys: _Optional[_Iterable[_Union[HpkeKey, _Mapping]]] = ..., tls_cert_sha256: _Optional[str] = ..., designated_for: _Optional[_Iterable[str]] = ..., required_signatures: _Optional[_Iterable[_Union[_envelope_pb2.SignatureAlgorithm, str]]] = ..., tls_cert_pem: _Optional[str] = ...) -> None: ...
+    previous_tls_certs: _containers.RepeatedCompositeFieldContainer[TlsCertificate]
+    def __init__(self, node_id: _Optional[str] = ..., organisation: _Optional[str] = ..., jurisdictions: _Optional[_Iterable[str]] = ..., status: _Optional[_Union[MemberStatus, str]] = ..., endpoints: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[SigningKey, _Mapping]]] = ..., hpke_keys: _Optional[_Iterable[_Union[HpkeKey, _Mapping]]] = ..., tls_cert_sha256: _Optional[str] = ..., designated_for: _Optional[_Iterable[str]] = ..., required_signatures: _Optional[_Iterable[_Union[_envelope_pb2.SignatureAlgorithm, str]]] = ..., tls_cert_pem: _Optional[str] = ..., previous_tls_certs: _Optional[_Iterable[_Union[TlsCertificate, _Mapping]]] = ...) -> None: ...
+
+class TlsCertificate(_message.Message):
+    __slots__ = ("sha256", "pem", "not_after")
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    PEM_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    sha256: str
+    pem: str
+    not_after: _timestamp_pb2.Timestamp
+    def __init__(self, sha256: _Optional[str] = ..., pem: _Optional[str] = ..., not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class AuthorityKeys(_message.Message):
     __slots__ = ("threshold", "keys")

@@ -196,6 +196,10 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_KNOWN_HASH_PUBLISHED: _ClassVar[EventKind]
     EVENT_KIND_KNOWN_HASH_WITHDRAWN: _ClassVar[EventKind]
     EVENT_KIND_KNOWN_HASH_PEER_VERDICTS: _ClassVar[EventKind]
+    EVENT_KIND_KEYS_EXPIRING: _ClassVar[EventKind]
+    EVENT_KIND_KEYS_EXPIRED: _ClassVar[EventKind]
+    EVENT_KIND_ITEM_REROUTED: _ClassVar[EventKind]
+    EVENT_KIND_EXCHANGE_REFUSED_BY_PEER: _ClassVar[EventKind]
 CLASSIFICATION_UNSPECIFIED: Classification
 CLASSIFICATION_BASELINE: Classification
 CLASSIFICATION_NATIONAL: Classification
@@ -338,6 +342,10 @@ EVENT_KIND_ITEM_PEER_OPINION: EventKind
 EVENT_KIND_KNOWN_HASH_PUBLISHED: EventKind
 EVENT_KIND_KNOWN_HASH_WITHDRAWN: EventKind
 EVENT_KIND_KNOWN_HASH_PEER_VERDICTS: EventKind
+EVENT_KIND_KEYS_EXPIRING: EventKind
+EVENT_KIND_KEYS_EXPIRED: EventKind
+EVENT_KIND_ITEM_REROUTED: EventKind
+EVENT_KIND_EXCHANGE_REFUSED_BY_PEER: EventKind
 
 class ContentHash(_message.Message):
     __slots__ = ("algorithm", "value", "provenance")
