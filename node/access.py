@@ -12,7 +12,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,9 +57,11 @@ def hash_secret(secret: str) -> str:
 
 
 class AccessService:
-    def __init__(self, store: TokenStore, clock: Clock) -> None:
+    def __init__(self, store: TokenStore, clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """`monotonic` times the token cache (a virtual-time loop's clock under the simulator)."""
         self._store = store
         self._clock = clock
+        self._monotonic = monotonic
         self._cache: dict[str, tuple[float, StoredToken]] = {}
         self._lock = threading.Lock()
 
@@ -112,7 +114,7 @@ class AccessService:
             raise Unauthenticated("malformed bearer token")
         with self._lock:
             cached = self._cache.get(match.group(1))
-        if cached is None or time.monotonic() - cached[0] >= _CACHE_SECONDS:
+        if cached is None or self._monotonic() - cached[0] >= _CACHE_SECONDS:
             return None
         return self._check(cached[1], match.group(2))
 
@@ -131,7 +133,7 @@ class AccessService:
         return Principal(token.token_id, token.name, token.roles)
 
     def _lookup(self, token_id: str) -> StoredToken | None:
-        now = time.monotonic()
+        now = self._monotonic()
         with self._lock:
             cached = self._cache.get(token_id)
         if cached is not None and now - cached[0] < _CACHE_SECONDS:

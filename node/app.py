@@ -7,8 +7,9 @@ import asyncio
 import functools
 import gc
 import os
+import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -26,14 +27,16 @@ from node.access import AccessService
 from node.api.auth import AuthInterceptor
 from node.api.boundary import Boundary
 from node.api.health import NodeHealth
+from node.api.in_process import InProcessServer
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
-from node.clock import Clock, SystemClock
+from node.clock import Clock, LoopClock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
 from node.crypto.keystore import KeyStore, KeyStoreError
 from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
+from node.exchange.delivery import Transport
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.ports import PeerState
 from node.exchange.rate_limit import RateLimit
@@ -43,7 +46,7 @@ from node.hashes import PdqIndex
 from node.hosting import DnsAddressResolver, GeoIpResolver, HostingResolver, MmdbResolver, StaticResolver
 from node.metrics.endpoint import NodeMetrics
 from node.metrics.store_gauges import RosterView
-from node.scheduler import NodeScheduler
+from node.scheduler import LoopScheduler, NodeScheduler
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
@@ -65,22 +68,36 @@ class Node:
     cases: CaseService
     access: AccessService
     notifier: EventNotifier
-    executor: ThreadPoolExecutor
-    scheduler: NodeScheduler
+    executor: Executor
+    scheduler: NodeScheduler | LoopScheduler
     exchange: NodeExchange | None = None
     metrics: NodeMetrics | None = None  # with a [metrics] section
     server: aio.Server | None = None
     health: NodeHealth | None = None
     port: int = 0
     service_names: list[str] = field(default_factory=list)
+    # Without sockets (the simulator's deterministic mode): the integrator API is served in-process here.
+    in_process: InProcessServer | None = None
 
-    async def start(self) -> int:
-        """Bind the gRPC server and start the scheduler. Returns the bound port."""
-        if self.metrics is not None and self.config.metrics is not None:
+    async def start(self, *, serve: bool = True, idle_poll_seconds: float | None = None) -> int:
+        """Bind the gRPC server and start the scheduler. Returns the bound port.
+
+        With serve=False no socket is opened: the integrator API is served through `in_process` (same
+        interceptors, servicers and errors), and the exchange sends through the transport build_node was
+        given; nothing serves metrics. Returns 0. `idle_poll_seconds` (default: 1 s for event streams, 0.2 s
+        for the exchange) is how often idle loops look for work that no commit in this process announced:
+        under virtual time, where every writer is in this process, the simulator sets it long."""
+        if serve and self.metrics is not None and self.config.metrics is not None:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
         backend = Backend(self.cases, self.access, self.executor, self.notifier)
+        if not serve:
+            self.in_process = InProcessServer([AuthInterceptor(self.access, backend.run, Boundary())])
+            polls = {} if idle_poll_seconds is None else {"event_poll_seconds": idle_poll_seconds}
+            self.service_names = add_servicers(self.in_process, backend, **polls)  # type: ignore[arg-type]
+            await self._start_jobs(backend, idle_poll_seconds)
+            return 0
         health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
@@ -106,6 +123,13 @@ class Node:
         self.port = bind_port(server, self.config.listen, "node.listen", self._tls_credentials())
         await server.start()
         self.server = server
+        await self._start_jobs(backend, idle_poll_seconds)
+        _log.info("node.started", node_id=self.config.node_id, port=self.port)
+        return self.port
+
+    async def _start_jobs(self, backend: Backend, idle_poll_seconds: float | None) -> None:
+        """The exchange's loops and the periodic jobs."""
+        loop = asyncio.get_running_loop()
 
         async def check_deadlines() -> None:
             await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
@@ -114,7 +138,10 @@ class Node:
             await loop.run_in_executor(self.executor, self.cases.purge_closed, self.config.retention)
 
         if self.exchange is not None:
-            await self.exchange.start(backend.run)
+            if idle_poll_seconds is None:
+                await self.exchange.start(backend.run)
+            else:
+                await self.exchange.start(backend.run, idle_poll_seconds)
             self.notifier.subscribe(self.exchange.wake)
             exchange, settings = self.exchange, self.config.exchange
             assert settings is not None
@@ -129,8 +156,6 @@ class Node:
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()
-        _log.info("node.started", node_id=self.config.node_id, port=self.port)
-        return self.port
 
     def _tls_credentials(self) -> grpc.ServerCredentials | None:
         if not self.config.tls_cert:
@@ -169,8 +194,21 @@ def build_resolver(config: NodeConfig) -> HostingResolver:
     return GeoIpResolver(DnsAddressResolver())
 
 
-def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: HostingResolver | None = None) -> Node:
-    """Build every component of a node from its config; migrates the database to the current schema."""
+def build_node(
+    config: NodeConfig,
+    *,
+    clock: Clock | None = None,
+    resolver: HostingResolver | None = None,
+    executor: Executor | None = None,
+    scheduler: NodeScheduler | LoopScheduler | None = None,
+    transport: Transport | None = None,
+) -> Node:
+    """Build every component of a node from its config; migrates the database to the current schema.
+
+    The seams the simulator's deterministic mode uses (defaults: what a real node runs): `executor` runs the
+    database work (node.aio.InlineExecutor: on the loop's thread), `scheduler` the periodic jobs
+    (LoopScheduler: on the loop's own time), `transport` carries the exchange's deliveries
+    (node.exchange.memory.InMemoryTransport: no sockets; start the node with serve=False)."""
     clock = clock or SystemClock()
     engine = create_store_engine(config.effective_database_url())
     migrate(engine)
@@ -209,24 +247,29 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
     if config.metrics is not None:
         metrics = NodeMetrics(store, clock, trusted_roster if config.exchange is not None else None)
     if config.exchange is not None:
-        exchange = _build_exchange(config, clock, store, cases, metrics)
+        exchange = _build_exchange(config, clock, store, cases, metrics, transport)
     return Node(
         config=config,
         clock=clock,
         engine=engine,
         store=store,
         cases=cases,
-        access=AccessService(store, clock),
+        access=AccessService(store, clock, clock.monotonic if isinstance(clock, LoopClock) else time.monotonic),
         notifier=notifier,
-        executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
-        scheduler=NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
+        executor=executor or ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
+        scheduler=scheduler or NodeScheduler(scale=float(getattr(clock, "scale", 1.0))),
         exchange=exchange,
         metrics=metrics,
     )
 
 
 def _build_exchange(
-    config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService, metrics: NodeMetrics | None
+    config: NodeConfig,
+    clock: Clock,
+    store: SqlStore,
+    cases: CaseService,
+    metrics: NodeMetrics | None,
+    transport: Transport | None,
 ) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
@@ -257,6 +300,7 @@ def _build_exchange(
         roster_catch_up_interval=timedelta(seconds=settings.roster_catch_up_seconds),
         observer=metrics.deliveries if metrics is not None else None,
         interceptors=[metrics.grpc] if metrics is not None else [],
+        transport=transport,
     )
 
 

@@ -7,7 +7,7 @@ import random
 from datetime import datetime
 from typing import Any
 
-from node.clock import AcceleratedClock
+from node.clock import AcceleratedClock, LoopClock
 from simulator.network import Network
 from simulator.rogue import LEGITIMATE, RogueMember, expected_outcome, load_membership
 from simulator.scenario import Fault
@@ -16,7 +16,7 @@ __all__ = ["run_campaign"]
 
 
 async def run_campaign(
-    network: Network, fault: Fault, clock: AcceleratedClock, start: datetime
+    network: Network, fault: Fault, clock: AcceleratedClock | LoopClock, start: datetime
 ) -> list[dict[str, Any]]:
     rosters = [(network.run_dir / f"roster-{v}.signed").read_bytes() for v in range(1, network.roster_version + 1)]
     membership = load_membership(rosters, clock.now())

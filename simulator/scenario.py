@@ -79,6 +79,11 @@ class Simulation:
     # Wall-clock seconds the run may take to drain before the invariants are checked anyway.
     drain_timeout_seconds: float = 120.0
     post_quantum: bool = False
+    # Deterministic mode only (live mode has real sockets): simulated one-way latency of every delivery
+    # between nodes (the receipts pay it again on the way back), and of every integrator call of the case
+    # systems. Faults add to the link latency.
+    link_latency_ms: float = 40.0
+    api_latency_ms: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)

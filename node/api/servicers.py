@@ -367,11 +367,12 @@ API_SERVICES = [
 """The full names of the integrator services (for reflection and health)."""
 
 
-def add_servicers(server: aio.Server, backend: Backend) -> list[str]:
-    """Register every integrator service; returns API_SERVICES."""
+def add_servicers(server: aio.Server, backend: Backend, *, event_poll_seconds: float = 1.0) -> list[str]:
+    """Register every integrator service; returns API_SERVICES. `event_poll_seconds`: how often an idle event
+    stream looks for events written by another process (commits in this one wake it at once)."""
     intake_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(backend), server)
     case_grpc.add_CaseServiceServicer_to_server(CaseServicer(backend), server)
     lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
-    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend), server)
+    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend, event_poll_seconds), server)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
     return list(API_SERVICES)
