@@ -163,6 +163,8 @@ class Node:
         return grpc.ssl_server_credentials([_read_key_pair(self.config.tls_key, self.config.tls_cert)])
 
     async def stop(self, grace: float = 2.0) -> None:
+        if self.in_process is not None:
+            self.in_process.close()
         await self.scheduler.stop()
         if self.exchange is not None:
             await self.exchange.stop()

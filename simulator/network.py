@@ -231,6 +231,8 @@ class Network:
         node.crashes += 1
         node.node = None
         self._memory.receivers.pop(node_id, None)  # deliveries to it now fail, as to a closed port
+        if built.in_process is not None:
+            built.in_process.close()  # its event streams end, as its connections would
         await built.scheduler.stop(grace=0)  # a run under way is cut off, as by kill -9
         if built.exchange is not None:
             await built.exchange.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 import grpc
@@ -76,6 +76,22 @@ class InProcessServer:
     def __init__(self, interceptors: Sequence[aio.ServerInterceptor] = ()) -> None:
         self._interceptors = list(interceptors)
         self._generic: list[grpc.GenericRpcHandler] = []
+        self._streams: set[asyncio.Task[None]] = set()
+        self.closed = False
+
+    def close(self) -> None:
+        """The node stopped: new calls fail UNAVAILABLE and streams under way end so, as a closed connection
+        would end them."""
+        self.closed = True
+        for stream in list(self._streams):
+            stream.cancel()
+
+    def serve_stream(self, stream: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a stream's handler as a task of its own, ended by `close`."""
+        task = asyncio.create_task(stream)
+        self._streams.add(task)
+        task.add_done_callback(self._streams.discard)
+        return task
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
         self._generic.extend(handlers)
@@ -105,14 +121,14 @@ class InProcessChannel:
         self._server = server
         self._metadata = metadata
 
-    async def _resolve(self, method: str) -> tuple[Any, Metadata]:
+    async def _resolve(self, method: str) -> tuple[InProcessServer, Any]:
         server = self._server()
-        if server is None:
+        if server is None or server.closed:
             raise _unavailable("the node is not running")
         handler = await server.handler(_CallDetails(method, self._metadata))
         if handler is None:
             raise aio.AioRpcError(grpc.StatusCode.UNIMPLEMENTED, aio.Metadata(), aio.Metadata(), details=method)
-        return handler, self._metadata
+        return server, handler
 
     def unary_unary(
         self,
@@ -122,10 +138,10 @@ class InProcessChannel:
         **_: Any,
     ) -> Callable[..., Any]:
         async def serve(request: Any) -> Any:
-            handler, metadata = await self._resolve(method)
+            _, handler = await self._resolve(method)
             try:
                 response = await handler.unary_unary(
-                    handler.request_deserializer(request_serializer(request)), _Context(metadata)
+                    handler.request_deserializer(request_serializer(request)), _Context(self._metadata)
                 )
             except _Aborted as aborted:
                 raise _error(aborted.status) from None
@@ -145,14 +161,32 @@ class InProcessChannel:
         **_: Any,
     ) -> Callable[..., AsyncIterator[Any]]:
         async def call(request: Any, **_options: Any) -> AsyncIterator[Any]:
-            handler, metadata = await self._resolve(method)
+            server, handler = await self._resolve(method)
+            queue: asyncio.Queue[tuple[Any, Exception | None]] = asyncio.Queue()
+            decoded = handler.request_deserializer(request_serializer(request))
+
+            async def pump() -> None:
+                try:
+                    async for response in handler.unary_stream(decoded, _Context(self._metadata)):
+                        queue.put_nowait((handler.response_serializer(response), None))
+                    queue.put_nowait((None, None))
+                except _Aborted as aborted:
+                    queue.put_nowait((None, _error(aborted.status)))
+                except asyncio.CancelledError:
+                    queue.put_nowait((None, _unavailable("the node stopped")))
+                    raise
+
+            task = server.serve_stream(pump())
             try:
-                async for response in handler.unary_stream(
-                    handler.request_deserializer(request_serializer(request)), _Context(metadata)
-                ):
-                    yield response_deserializer(handler.response_serializer(response))
-            except _Aborted as aborted:
-                raise _error(aborted.status) from None
+                while True:
+                    raw, error = await queue.get()
+                    if error is not None:
+                        raise error
+                    if raw is None:
+                        return
+                    yield response_deserializer(raw)
+            finally:
+                task.cancel()
 
         return call
 

@@ -8,6 +8,7 @@ import pytest
 
 from node.aio import InlineExecutor
 from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
+from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api.client import NodeClient
 from node.api.in_process import InProcessChannel
@@ -82,3 +83,21 @@ async def test_a_node_that_is_down_is_unavailable() -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await _client(None, "hx_0000000000000000_" + "a" * 43).cases.GetItem(case_pb.GetItemRequest(item_id="x"))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_stream_ends_unavailable_once_the_node_stops(sqlite_url: str, clock: ManualClock) -> None:
+    node = await _started(sqlite_url, clock)
+    _, token = node.access.create_token("test", "case-system", [Role.INTAKE, Role.ANALYST])
+    client = _client(node, token)
+    await client.intake.SubmitReport(_report("https://c.hosting-de.example/z.html"))
+    stream = client.events.StreamEvents(event_pb.StreamEventsRequest())
+    first = await anext(aiter(stream))
+    assert first.event.kind
+    await node.stop(grace=0)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in stream:
+            pass
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await client.cases.GetItem(case_pb.GetItemRequest(item_id="x"))
+    assert again.value.code() == grpc.StatusCode.UNAVAILABLE
