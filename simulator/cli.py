@@ -25,8 +25,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from node.logs import configure_logging
-from simulator.runner import DeterministicModeError, RunResult, run_deterministic, run_scenario
 from simulator.runner import Progress as RunProgress
+from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
 from simulator.summary import SUMMARY_JSON
 
@@ -163,9 +163,6 @@ def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
                 result = asyncio.run(run_scenario(scenario, run_dir, on_progress=show))
             else:
                 result = run_deterministic(scenario, run_dir, on_progress=show)
-        except DeterministicModeError as error:
-            _console.print(f"[red]hotline-sim: {error}[/red]")
-            raise typer.Exit(2) from None
         finally:
             configure_logging("console", logging.WARNING)  # back to stderr before the file closes
             log_file.close()

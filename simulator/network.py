@@ -33,6 +33,7 @@ from node.config import NodeConfig, parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore, NodeKeys
 from node.exchange.authority import build_signed_roster, member_entry
+from node.exchange.delivery import EnvelopeReceiver
 from node.exchange.memory import InMemoryNetwork
 from node.scheduler import LoopScheduler
 from simulator.memory_link import SimLink
@@ -207,6 +208,10 @@ class Network:
             scheduler=LoopScheduler(),
             transport=SimLink(node.node_id, self._memory, self.rules, latency, run_blocking),
         )
+
+    def receiver(self, node_id: str) -> EnvelopeReceiver | None:
+        """Deterministic mode: what takes `node_id`'s deliveries, or None while it is down."""
+        return self._memory.receivers.get(node_id)
 
     def _client(self, node: SimNode) -> NodeClient:
         if not self.deterministic:

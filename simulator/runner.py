@@ -50,7 +50,7 @@ from simulator.summary import SUMMARY_JSON, RunSummary, summarise
 from simulator.virtual_loop import run_virtual
 from simulator.world import build_workload
 
-__all__ = ["DeterministicModeError", "RunDirectoryError", "RunResult", "run_deterministic", "run_scenario"]
+__all__ = ["RunDirectoryError", "RunResult", "run_deterministic", "run_scenario"]
 
 _log = structlog.get_logger(__name__)
 
@@ -77,19 +77,10 @@ class RunResult:
         return all(result.ok for result in self.invariants)
 
 
-class DeterministicModeError(Exception):
-    """The scenario needs something the deterministic mode does not model."""
-
-
 def run_deterministic(
     scenario: Scenario, run_dir: Path, *, on_progress: Callable[[Progress], None] | None = None
 ) -> RunResult:
     """The run on a virtual-time loop: no sockets, no threads, no wall clock; results depend on the seed."""
-    rogue = [f for f in scenario.faults if f.kind == "rogue"]
-    if rogue:
-        raise DeterministicModeError(
-            "the rogue member speaks gRPC through the fault proxy: run this scenario with --mode live"
-        )
     return run_virtual(run_scenario(scenario, run_dir, on_progress=on_progress, deterministic=True))
 
 

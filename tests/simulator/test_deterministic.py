@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import tomllib
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from simulator.cli import app
 from simulator.runner import RunResult, run_deterministic
 from simulator.scenario import Scenario, parse_scenario
 
@@ -107,12 +106,24 @@ at_hours = 6
 kind = "revoke"
 nodes = ["fr-hotline"]
 at_hours = 12
+
+[[countries]]
+code = "MC"
+
+[[hotlines]]
+node_id = "xx-rogue"
+country = "MC"
+rogue = true
+
+[[faults]]
+kind = "rogue"
+nodes = ["xx-rogue"]
+attacks = ["forged", "impersonating", "replayed", "misaddressed", "malformed", "expired", "future_dated"]
+at_hours = 2
 """
 
 
 def _scenario(text: str = TINY, **simulation: Any) -> Scenario:
-    import tomllib
-
     scenario = parse_scenario(tomllib.loads(text))
     return replace(scenario, simulation=replace(scenario.simulation, **simulation))
 
@@ -208,19 +219,11 @@ def test_every_fault_kind_keeps_the_invariants_and_stays_deterministic(tmp_path:
     first = run_deterministic(_scenario(text), tmp_path / "first")
     _assert_ok(first)
     faults = (first.run_dir / "faults.csv").read_text()
-    for kind in ("crash", "partition", "latency", "loss", "suspend", "rotate_keys", "revoke"):
+    for kind in ("crash", "partition", "latency", "loss", "suspend", "rotate_keys", "revoke", "rogue"):
         assert kind in faults
     assert first.run_summary.roster_version >= 4
+    attacks = (first.run_dir / "attacks.csv").read_text().splitlines()
+    assert len(attacks) > 14 and first.run_summary.rogue_messages == len(attacks) - 1
+    assert any(",REJECTED," in row for row in attacks) and any(",DUPLICATE," in row for row in attacks)
     again = run_deterministic(_scenario(text), tmp_path / "again")
     assert _files(first.run_dir) == _files(again.run_dir)
-
-
-def test_a_rogue_member_needs_live_mode_and_the_cli_says_so(tmp_path: Path) -> None:
-    scenario_file = tmp_path / "rogue.toml"
-    scenario_file.write_text(
-        TINY.replace('node_id = "fr-hotline"\ncountry = "FR"', 'node_id = "fr-hotline"\ncountry = "FR"\nrogue = true')
-        + '\n[[faults]]\nkind = "rogue"\nnodes = ["fr-hotline"]\nat_hours = 1\nattacks = ["replayed"]\n'
-    )
-    result = CliRunner().invoke(app, ["run", str(scenario_file), "--out", str(tmp_path / "run")])
-    assert result.exit_code == 2, result.output
-    assert "--mode live" in result.output
