@@ -1,7 +1,7 @@
 """The deterministic mode's network link: deliveries through the in-memory transport (the same sealing,
 opening, verification and receipts as over gRPC, without sockets), delayed and cut on virtual time.
 
-Each delivery pays the scenario's one-way link latency out and again back (the receipts), plus whatever the
+Each delivery pays the link's modelled one-way latency out and again back (the receipts), plus whatever the
 fault timeline puts on the link: partitions refuse it, latency and jitter add to it, loss adds
 retransmission delays, drawn from the run's seeded `LinkRules` as the live fault proxy draws them per chunk.
 """
@@ -25,9 +25,10 @@ class SimLink:
         sender: str,
         network: InMemoryNetwork,
         rules: LinkRules,
-        latency_seconds: float,
+        latency_seconds: Callable[[str, str], float],
         run_blocking: Callable[..., Awaitable[Any]],
     ) -> None:
+        """`latency_seconds(a, b)`: the modelled one-way latency from a to b, before faults."""
         self._sender = sender
         self._rules = rules
         self._latency = latency_seconds
@@ -42,8 +43,8 @@ class SimLink:
         out, back = self._rules.transit(self._sender, peer), self._rules.transit(peer, self._sender)
         if out.reset or back.reset:
             raise TransportError(f"the connection to {peer} was reset", transient=True)
-        await asyncio.sleep(self._latency + out.delay)
+        await asyncio.sleep(self._latency(self._sender, peer) + out.delay)
         self._check(peer)  # a partition that came up while the batch was on its way cuts it off
         results = await self._inner.deliver(peer, envelopes)
-        await asyncio.sleep(self._latency + back.delay)
+        await asyncio.sleep(self._latency(peer, self._sender) + back.delay)
         return results

@@ -199,15 +199,21 @@ class Network:
         async def run_blocking(fn: Any, *args: Any) -> Any:
             return fn(*args)
 
-        latency = self.scenario.simulation.link_latency_ms / 1000
         return build_node(
             node.config,
             clock=self.clock,
             resolver=SimResolver(),
             executor=executor,
             scheduler=LoopScheduler(),
-            transport=SimLink(node.node_id, self._memory, self.rules, latency, run_blocking),
+            transport=SimLink(node.node_id, self._memory, self.rules, self.link_latency, run_blocking),
         )
+
+    def link_latency(self, source: str, destination: str) -> float:
+        """Deterministic mode: the modelled one-way latency from source to destination, in simulated seconds:
+        the mean of the two hotlines' own latencies (each `simulation.link_latency_ms` unless set)."""
+        default = self.scenario.simulation.link_latency_ms
+        ends = [self.nodes[n].hotline.link_latency_ms or default for n in (source, destination)]
+        return sum(ends) / 2 / 1000
 
     def receiver(self, node_id: str) -> EnvelopeReceiver | None:
         """Deterministic mode: what takes `node_id`'s deliveries, or None while it is down."""

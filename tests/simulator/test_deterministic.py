@@ -3,6 +3,7 @@ give byte-identical result files, in one process or two; every fault kind keeps 
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 import threading
@@ -227,3 +228,19 @@ def test_every_fault_kind_keeps_the_invariants_and_stays_deterministic(tmp_path:
     assert any(",REJECTED," in row for row in attacks) and any(",DUPLICATE," in row for row in attacks)
     again = run_deterministic(_scenario(text), tmp_path / "again")
     assert _files(first.run_dir) == _files(again.run_dir)
+
+
+def test_simulated_delivery_latency_is_the_modelled_link_latency_there_and_back(tmp_path: Path) -> None:
+    calm = TINY.split("[[faults]]")[0].replace(
+        'node_id = "fr-hotline"', 'node_id = "fr-hotline"\nlink_latency_ms = 50000'
+    )
+    result = run_deterministic(_scenario(calm, link_latency_ms=10000, max_reports=10), tmp_path / "run")
+    _assert_ok(result)
+    with (result.run_dir / "items.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["delivered_s"]]
+    assert rows
+    for row in rows:
+        delivery = float(row["delivered_s"]) - float(row["referred_s"])
+        # Out and back over a link whose ends take 10 s and 10 s (NL-DE: 20 s) or 10 s and 50 s (to FR: 60 s).
+        expected = 60.0 if row["hosting_country"] == "FR" else 20.0
+        assert expected <= delivery < expected + 5, row
