@@ -97,6 +97,7 @@ class Node:
             polls = {} if idle_poll_seconds is None else {"event_poll_seconds": idle_poll_seconds}
             self.service_names = add_servicers(self.in_process, backend, **polls)  # type: ignore[arg-type]
             await self._start_jobs(backend, idle_poll_seconds)
+            _log.info("node.started", node_id=self.config.node_id, port=0, in_process=True)
             return 0
         health = NodeHealth(API_SERVICES, functools.partial(backend.run, self.store.ping))
         self.health = health

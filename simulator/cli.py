@@ -201,7 +201,7 @@ def _print_summary(result: RunResult) -> None:
         ),
         (
             "delivery latency p50 / p99",
-            "—" if latency.p50 is None else f"{latency.p50:.0f} s / {latency.p99:.0f} s (simulated)",
+            "—" if latency.p50 is None else f"{latency.p50:.3g} s / {latency.p99:.3g} s (simulated)",
         ),
         ("simulated / wall time", f"{s.simulated_hours:.1f} h / {s.wall_seconds:.1f} s ({s.speedup}x)"),
         ("event-loop lag p50 / p99", _lag(s.event_loop_lag)),
