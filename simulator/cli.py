@@ -170,6 +170,13 @@ def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
     return result
 
 
+def _seconds(value: float | None) -> str:
+    """Sub-second simulated latencies (deterministic mode's link model) stay visible."""
+    if value is None:
+        return "—"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
 def _lag(lag: dict[str, Any] | None) -> str:
     if not lag or lag.get("p50_ms") is None:
         return "—"
@@ -201,7 +208,7 @@ def _print_summary(result: RunResult) -> None:
         ),
         (
             "delivery latency p50 / p99",
-            "—" if latency.p50 is None else f"{latency.p50:.3g} s / {latency.p99:.3g} s (simulated)",
+            "—" if latency.p50 is None else f"{_seconds(latency.p50)} / {_seconds(latency.p99)} (simulated)",
         ),
         ("simulated / wall time", f"{s.simulated_hours:.1f} h / {s.wall_seconds:.1f} s ({s.speedup}x)"),
         ("event-loop lag p50 / p99", _lag(s.event_loop_lag)),

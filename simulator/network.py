@@ -46,10 +46,11 @@ __all__ = ["Network", "SimNode"]
 _log = structlog.get_logger(__name__)
 # The case system submits the hashes the hotline's own tools computed: it holds the hasher role too.
 ROLES = (Role.INTAKE, Role.HASHER, Role.ANALYST, Role.LEA, Role.ADMIN)
-# Deterministic mode: every commit is in this process and wakes the loops waiting for it, so an idle node's
-# loops look for unannounced work rarely (simulated seconds); polling every second would cost a query per
-# node per simulated second.
-IDLE_POLL_SECONDS = 60.0
+# Deterministic mode: every commit is in this process and wakes the loops waiting for it (and a roster the
+# simulator installs wakes the senders, as a live node's 0.2 s poll would find it), so an idle node's loops
+# look for unannounced work rarely (simulated seconds): polling every second cost a query per node per
+# simulated second, most of a run's time.
+IDLE_POLL_SECONDS = 600.0
 
 
 _TAKEN: set[int] = set()
@@ -319,6 +320,8 @@ class Network:
             for node in self.members:
                 if node.up and node.node is not None and node.node.exchange is not None:
                     node.node.exchange.accept_roster([signed])
+                    if self.deterministic:
+                        node.node.exchange.wake()
         return self.roster_version
 
     def _signed_rosters(self, *, after: int) -> list[bytes]:
