@@ -18,7 +18,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -102,12 +102,15 @@ def token_id_of(presented: str) -> str:
 
 
 class AccessService:
-    def __init__(self, store: TokenStore, clock: Clock) -> None:
+    def __init__(self, store: TokenStore, clock: Clock, monotonic: Callable[[], float] | None = None) -> None:
+        """`monotonic` times the token cache (a virtual-time loop's clock under the simulator)."""
         self._store = store
         self._clock = clock
         # token id -> (monotonic time read, the record or None for an unknown id)
         self._cache: dict[str, tuple[float, StoredToken | None]] = {}
         self._touched: dict[str, datetime] = {}  # token id -> last-used time written by this process
+        # The module's clock by default, looked up at each read (tests replace it to cross the bound at once).
+        self._monotonic = monotonic if monotonic is not None else lambda: _monotonic()
         self._lock = threading.Lock()
 
     def create_token(
@@ -199,7 +202,7 @@ class AccessService:
         token_id, secret = self._parse(presented)
         with self._lock:
             cached = self._cache.get(token_id)
-        if cached is None or _monotonic() - cached[0] >= CACHE_SECONDS:
+        if cached is None or self._monotonic() - cached[0] >= CACHE_SECONDS:
             return None
         principal = self._check(cached[1], secret)
         if self._touch_due(token_id):
@@ -260,7 +263,7 @@ class AccessService:
         return written is None or self._clock.now() - written >= LAST_USED_EVERY
 
     def _lookup(self, token_id: str) -> StoredToken | None:
-        now = _monotonic()
+        now = self._monotonic()
         with self._lock:
             cached = self._cache.get(token_id)
         if cached is not None and now - cached[0] < CACHE_SECONDS:

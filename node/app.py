@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
+import math
 import os
+import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,12 +30,13 @@ from node.api.auth import AuthInterceptor
 from node.api.auth_guard import AuthGuard
 from node.api.boundary import Boundary, GuardAll
 from node.api.health import NodeHealth
+from node.api.in_process import InProcessServer
 from node.api.reflection import enable_reflection
 from node.api.servicers import API_SERVICES, Backend, EventNotifier, add_servicers
 from node.api.streams import CHECK_SECONDS, OpenStreams, StreamLimits
 from node.cases.model import Principal, Role
 from node.cases.service import CaseService, CaseSettings
-from node.clock import Clock, SystemClock
+from node.clock import Clock, LoopClock, SystemClock
 from node.config import ExchangeConfig, NodeConfig
 from node.crypto.audit import Checkpoint, CheckpointError, load_or_create_audit_key
 from node.crypto.keystore import KeyStore, KeyStoreError, NodeKeys
@@ -41,7 +44,7 @@ from node.crypto.roster import PinnedAuthority, RosterError
 from node.crypto.tls import cert_not_after
 from node.errors import DomainError, InvalidArgument, StoreUnavailable
 from node.exchange.admin import FederationAdmin, RosterSummary, roster_summary
-from node.exchange.delivery import TransportError
+from node.exchange.delivery import Transport, TransportError
 from node.exchange.node_exchange import NodeExchange
 from node.exchange.ports import PeerState, ReconcileState
 from node.exchange.rate_limit import RateLimit
@@ -59,7 +62,7 @@ from node.notices.ports import NoticeChannel
 from node.notices.settings import Channel, NoticeSettings
 from node.notices.smtp import SmtpChannel
 from node.notices.webhook import WebhookChannel
-from node.scheduler import NodeScheduler
+from node.scheduler import LoopScheduler, NodeScheduler
 from node.store.backup import backup_sqlite, restore_sqlite
 from node.store.engine import create_store_engine, migrate
 from node.store.preflight import preflight
@@ -99,8 +102,8 @@ class Node:
     cases: CaseService
     access: AccessService
     notifier: EventNotifier
-    executor: ThreadPoolExecutor
-    scheduler: NodeScheduler
+    executor: Executor
+    scheduler: NodeScheduler | LoopScheduler
     exchange: NodeExchange | None = None
     metrics: NodeMetrics | None = None  # with a [metrics] section
     notices: NoticeDispatcher | None = None  # with a [notices] section
@@ -109,15 +112,41 @@ class Node:
     port: int = 0
     service_names: list[str] = field(default_factory=list)
     health_probe_seconds: float = 2.0  # how often health asks a store that was down, and checks the roster
+    # Without sockets (the simulator's deterministic mode): the integrator API is served in-process here.
+    in_process: InProcessServer | None = None
 
-    async def start(self) -> int:
-        """Bind the gRPC server and start the scheduler. Returns the bound port."""
-        if self.metrics is not None and self.config.metrics is not None:
+    async def start(self, *, serve: bool = True, idle_poll_seconds: float | None = None) -> int:
+        """Bind the gRPC server and start the scheduler. Returns the bound port.
+
+        With serve=False no socket is opened: the integrator API is served through `in_process` (same
+        interceptors, servicers and errors), and the exchange sends through the transport build_node was
+        given; nothing serves metrics. Returns 0. `idle_poll_seconds` (default: 1 s for event streams, 0.2 s
+        for the exchange) is how often idle loops look for work that no commit in this process announced:
+        under virtual time, where every writer is in this process, the simulator sets it long."""
+        if serve and self.metrics is not None and self.config.metrics is not None:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
         self.notifier.bind(loop)
-        streams = OpenStreams(StreamLimits(self.config.streams_per_token, self.config.stream_max_age_seconds))
+        # In process (the simulator's deterministic mode) there is no connection to keep alive or recycle: the
+        # event streams neither send heartbeats nor end at an age.
+        max_age = self.config.stream_max_age_seconds if serve else math.inf
+        heartbeat = self.config.stream_heartbeat_seconds if serve else math.inf
+        streams = OpenStreams(StreamLimits(self.config.streams_per_token, max_age))
         backend = Backend(self.cases, self.access, self.executor, self.notifier, self.federation_admin(), streams)
+        guard = AuthGuard(
+            self.config.auth_failure_burst,
+            self.config.auth_failures_per_minute,
+            self.metrics.auth.failed if self.metrics is not None else None,
+            monotonic=self.clock.monotonic if isinstance(self.clock, LoopClock) else time.monotonic,
+        )
+        polls = {} if idle_poll_seconds is None else {"event_poll_seconds": idle_poll_seconds}
+        if not serve:
+            boundary = Boundary(max_message_bytes=self.config.max_message_bytes)
+            self.in_process = InProcessServer([AuthInterceptor(self.access, backend.run, boundary, guard)])
+            self.service_names = add_servicers(self.in_process, backend, heartbeat, **polls)  # type: ignore[arg-type]
+            await self._start_jobs(backend, idle_poll_seconds)
+            _log.info("node.started", node_id=self.config.node_id, port=0, in_process=True)
+            return 0
         exchange = self.exchange
         health = NodeHealth(
             API_SERVICES,
@@ -127,11 +156,6 @@ class Node:
         )
         self.health = health
         counted: list[aio.ServerInterceptor] = [self.metrics.grpc] if self.metrics is not None else []
-        guard = AuthGuard(
-            self.config.auth_failure_burst,
-            self.config.auth_failures_per_minute,
-            self.metrics.auth.failed if self.metrics is not None else None,
-        )
         server = aio.server(
             interceptors=[
                 *counted,
@@ -154,13 +178,20 @@ class Node:
                 EXCLUSIVE_PORT,
             ],
         )
-        self.service_names = add_servicers(server, backend, self.config.stream_heartbeat_seconds)
+        self.service_names = add_servicers(server, backend, self.config.stream_heartbeat_seconds, **polls)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         await health.serving()
         enable_reflection(server, [*self.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name])
         self.port = bind_port(server, self.config.listen, "node.listen", self._tls_credentials())
         await server.start()
         self.server = server
+        await self._start_jobs(backend, idle_poll_seconds)
+        _log.info("node.started", node_id=self.config.node_id, port=self.port)
+        return self.port
+
+    async def _start_jobs(self, backend: Backend, idle_poll_seconds: float | None) -> None:
+        """The exchange's loops and the periodic jobs."""
+        loop = asyncio.get_running_loop()
 
         async def check_deadlines() -> None:
             escalated = await loop.run_in_executor(self.executor, self.cases.escalate_overdue)
@@ -171,7 +202,10 @@ class Node:
             await loop.run_in_executor(self.executor, self.cases.purge_closed, self.config.retention)
 
         if self.exchange is not None:
-            await self.exchange.start(backend.run)
+            if idle_poll_seconds is None:
+                await self.exchange.start(backend.run)
+            else:
+                await self.exchange.start(backend.run, idle_poll_seconds)
             self.notifier.subscribe(self.exchange.wake)
             exchange, settings = self.exchange, self.config.exchange
             assert settings is not None
@@ -217,12 +251,11 @@ class Node:
                 seen[0] = newest
                 self.notifier.notify()
 
-        self.scheduler.every(CHECK_SECONDS, "event-watermark", event_watermark)
+        watermark_seconds = CHECK_SECONDS if idle_poll_seconds is None else idle_poll_seconds
+        self.scheduler.every(watermark_seconds, "event-watermark", event_watermark)
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()
-        _log.info("node.started", node_id=self.config.node_id, port=self.port)
-        return self.port
 
     def federation_admin(self) -> FederationAdmin:
         """The operator's view of the federation, as the CLI builds it from the same store."""
@@ -250,6 +283,8 @@ class Node:
         return grpc.ssl_server_credentials([pair], root_certificates=root, require_client_auth=root is not None)
 
     async def stop(self, grace: float = 2.0) -> None:
+        if self.in_process is not None:
+            self.in_process.close()
         await self.scheduler.stop()
         if self.exchange is not None:
             await self.exchange.stop()
@@ -301,8 +336,21 @@ def build_resolver(config: NodeConfig) -> HostingResolver:
     return GeoIpResolver(DnsAddressResolver())
 
 
-def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: HostingResolver | None = None) -> Node:
-    """Build every component of a node from its config; migrates the database to the current schema."""
+def build_node(
+    config: NodeConfig,
+    *,
+    clock: Clock | None = None,
+    resolver: HostingResolver | None = None,
+    executor: Executor | None = None,
+    scheduler: NodeScheduler | LoopScheduler | None = None,
+    transport: Transport | None = None,
+) -> Node:
+    """Build every component of a node from its config; migrates the database to the current schema.
+
+    The seams the simulator's deterministic mode uses (defaults: what a real node runs): `executor` runs the
+    database work (node.aio.InlineExecutor: on the loop's thread), `scheduler` the periodic jobs
+    (LoopScheduler: on the loop's own time), `transport` carries the exchange's deliveries
+    (node.exchange.memory.InMemoryTransport: no sockets; start the node with serve=False)."""
     clock = clock or SystemClock()
     engine = open_store_engine(config)
     migrate(engine)
@@ -345,7 +393,7 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         with_exchange = config.exchange is not None
         metrics = NodeMetrics(store, clock, trusted_roster if with_exchange else None)
     if config.exchange is not None:
-        exchange = _build_exchange(config, clock, store, cases, metrics)
+        exchange = _build_exchange(config, clock, store, cases, metrics, transport)
     if metrics is not None:
         store.observe = metrics.upkeep.transaction
         metrics.watch_expiry(functools.partial(_certificates, config, exchange), functools.partial(_keys, exchange))
@@ -355,10 +403,11 @@ def build_node(config: NodeConfig, *, clock: Clock | None = None, resolver: Host
         engine=engine,
         store=store,
         cases=cases,
-        access=AccessService(store, clock),
+        access=AccessService(store, clock, clock.monotonic if isinstance(clock, LoopClock) else time.monotonic),
         notifier=notifier,
-        executor=ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
-        scheduler=NodeScheduler(
+        executor=executor or ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
+        scheduler=scheduler
+        or NodeScheduler(
             scale=float(getattr(clock, "scale", 1.0)), on_run=metrics.upkeep.job_ran if metrics is not None else None
         ),
         exchange=exchange,
@@ -397,7 +446,12 @@ def _keys(exchange: NodeExchange | None) -> list[KeyExpiry]:
 
 
 def _build_exchange(
-    config: NodeConfig, clock: Clock, store: SqlStore, cases: CaseService, metrics: NodeMetrics | None
+    config: NodeConfig,
+    clock: Clock,
+    store: SqlStore,
+    cases: CaseService,
+    metrics: NodeMetrics | None,
+    transport: Transport | None,
 ) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
@@ -428,6 +482,7 @@ def _build_exchange(
         # The error boundary, as the integrator API's: undecodable bytes and faults get canonical codes.
         interceptors=[*([metrics.grpc] if metrics is not None else []), GuardAll(Boundary())],
         load_keys=load_keys,
+        transport=transport,
     )
     return exchange
 

@@ -6,12 +6,13 @@ Production uses SystemClock. Tests use ManualClock; the simulator uses an accele
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-__all__ = ["AcceleratedClock", "Clock", "ManualClock", "OffsetClock", "SystemClock"]
+__all__ = ["AcceleratedClock", "Clock", "LoopClock", "ManualClock", "OffsetClock", "SystemClock"]
 
 
 class Clock(Protocol):
@@ -75,6 +76,30 @@ class AcceleratedClock:
     def wall_seconds(self, simulated: timedelta) -> float:
         """How long `simulated` takes on the wall clock."""
         return simulated.total_seconds() / self._scale
+
+
+class LoopClock:
+    """The time of an event loop, from `start`: under the simulator's virtual-time loop, simulated time that
+    moves only when every task waits. Timers on that loop (asyncio.sleep, the scheduler's jobs) run on the
+    same time, so a clock second is a loop second (`scale` 1)."""
+
+    scale = 1.0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, start: datetime) -> None:
+        self._loop = loop
+        self._start = start
+        self._origin = loop.time()
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self._loop.time() - self._origin)
+
+    def monotonic(self) -> float:
+        """The loop's own seconds, for what would time itself with time.monotonic (caches, say)."""
+        return self._loop.time()
+
+    def wall_seconds(self, simulated: timedelta) -> float:
+        """How long `simulated` takes in loop seconds (the same)."""
+        return simulated.total_seconds()
 
 
 class OffsetClock:

@@ -27,7 +27,7 @@ from apscheduler.events import (
 )
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-__all__ = ["NodeScheduler"]
+__all__ = ["LoopScheduler", "NodeScheduler"]
 
 _log = structlog.get_logger(__name__)
 
@@ -107,3 +107,48 @@ def _report(on_run: Callable[[str, str], None], event: JobEvent) -> None:
     else:
         outcome = _OUTCOMES.get(event.code, "other")
     on_run(str(event.job_id), outcome)
+
+
+class LoopScheduler:
+    """NodeScheduler's jobs as plain timers on the running event loop, for a loop on virtual time (the
+    simulator's deterministic mode): APScheduler 3 computes its fire times from the wall clock, this runs
+    each job every `seconds` of loop time. Same interface and the same guard: a failing run is logged and
+    the next interval tries again; a run never overlaps the previous one."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, tuple[float, Callable[[], Awaitable[Any]], bool]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def every(self, seconds: float, name: str, job: Callable[[], Awaitable[Any]], *, now: bool = False) -> None:
+        """Run `job` every `seconds`; with `now`, also at once when the scheduler starts."""
+        if seconds <= 0:
+            raise ValueError("the interval must be positive")
+        self._jobs[name] = (seconds, job, now)
+
+    @property
+    def job_names(self) -> list[str]:
+        return list(self._jobs)
+
+    def start(self) -> None:
+        for name, (seconds, job, now) in self._jobs.items():
+            self._tasks.append(asyncio.create_task(self._run(name, seconds, job, now)))
+
+    async def _run(self, name: str, seconds: float, job: Callable[[], Awaitable[Any]], now: bool) -> None:
+        first = True
+        while True:
+            if not (first and now):
+                await asyncio.sleep(seconds)
+            first = False
+            try:
+                await job()
+            except Exception:  # a failing run is logged; the next interval tries again
+                _log.exception("scheduler.job_failed", job=name)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Cancel the timers. Under virtual time a run is never cut off halfway: its database work is inline."""
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks.clear()
+        self._jobs.clear()

@@ -1,7 +1,8 @@
-"""`hotline-sim`: run a network of real hotline nodes on loopback under a scenario.
+"""`hotline-sim`: run a network of real hotline nodes under a scenario.
 
-    hotline-sim demo                      a small network, a simulated day and more in about a minute
-    hotline-sim run SCENARIO [--out DIR]  a bundled scenario by name, or a scenario file
+    hotline-sim demo                      a small network, a simulated day and more in about a minute (live)
+    hotline-sim run SCENARIO [--out DIR]  a bundled scenario by name, or a scenario file; deterministic
+                                          (virtual time, no sockets) unless --mode live
     hotline-sim scenarios                 the bundled scenarios
     hotline-sim show-config SCENARIO      the scenario with every default filled in
 
@@ -11,6 +12,7 @@ Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad s
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import os
 from datetime import UTC, datetime
@@ -24,11 +26,13 @@ from rich.table import Table
 
 from node.logs import configure_logging
 from simulator.runner import Progress as RunProgress
-from simulator.runner import RunResult, run_scenario
+from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
 from simulator.summary import SUMMARY_JSON
 
-app = typer.Typer(help="The hotline network simulator: real nodes on loopback.", no_args_is_help=True)
+app = typer.Typer(
+    help="The hotline network simulator: real nodes, on virtual time or on loopback.", no_args_is_help=True
+)
 _console = Console()
 
 
@@ -47,6 +51,11 @@ def _options(
     ] = False,
 ) -> None:
     """The hotline network simulator: real nodes on loopback."""
+
+
+class Mode(enum.StrEnum):
+    DETERMINISTIC = "deterministic"
+    LIVE = "live"
 
 
 def _load(name: str, **overrides: object) -> Scenario:
@@ -95,8 +104,15 @@ def run(
     hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
     drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
     max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
+    mode: Annotated[
+        Mode,
+        typer.Option(
+            help="deterministic: virtual time, no sockets, the same seed gives the same files; "
+            "live: real gRPC, TLS and the fault proxy on an accelerated wall clock"
+        ),
+    ] = Mode.DETERMINISTIC,
 ) -> None:
-    """Run a scenario: real nodes, the workload on the accelerated clock, faults, invariants, plots."""
+    """Run a scenario: real nodes, the workload on simulated time, faults, invariants, plots."""
     loaded = _load(
         scenario,
         seed=seed,
@@ -105,18 +121,19 @@ def run(
         drain_hours=drain_hours,
         max_reports=max_reports,
     )
-    result = _run(loaded, out)
+    result = _run(loaded, out, mode)
     raise typer.Exit(0 if result.ok else 1)
 
 
 @app.command()
 def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = None) -> None:
-    """A small network (six countries, one with no member hotline) over a simulated day and more."""
-    result = _run(_load("demo"), out)
+    """A small network (six countries, one with no member hotline) over a simulated day and more, live: real
+    sockets on an accelerated clock (`run demo` runs it in deterministic mode)."""
+    result = _run(_load("demo"), out, Mode.LIVE)
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _run(scenario: Scenario, out: Path | None) -> RunResult:
+def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"
     if (run_dir / "nodes").exists() or (run_dir / SUMMARY_JSON).exists():
@@ -134,7 +151,11 @@ def _run(scenario: Scenario, out: Path | None) -> RunResult:
     _console.print(
         f"[bold]{sim.name}[/bold]: {nodes} nodes, {len(scenario.countries)} countries, "
         f"{sim.duration_hours:g} h of reports + {sim.drain_hours:g} h to drain, "
-        f"1 s = {sim.clock_scale:g} simulated s, seed {sim.seed}"
+        + (
+            f"1 s = {sim.clock_scale:g} simulated s, seed {sim.seed}"
+            if mode is Mode.LIVE
+            else f"deterministic (virtual time, link {sim.link_latency_ms:g} ms), seed {sim.seed}"
+        )
     )
     with Progress(
         TextColumn("{task.description}"),
@@ -155,12 +176,22 @@ def _run(scenario: Scenario, out: Path | None) -> RunResult:
             )
 
         try:
-            result = asyncio.run(run_scenario(scenario, run_dir, on_progress=show))
+            if mode is Mode.LIVE:
+                result = asyncio.run(run_scenario(scenario, run_dir, on_progress=show))
+            else:
+                result = run_deterministic(scenario, run_dir, on_progress=show)
         finally:
             configure_logging("console", logging.WARNING)  # back to stderr before the file closes
             log_file.close()
     _print_summary(result)
     return result
+
+
+def _seconds(value: float | None) -> str:
+    """Sub-second simulated latencies (deterministic mode's link model) stay visible."""
+    if value is None:
+        return "—"
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
 
 
 def _lag(lag: dict[str, Any] | None) -> str:
@@ -194,7 +225,7 @@ def _print_summary(result: RunResult) -> None:
         ),
         (
             "delivery latency p50 / p99",
-            "—" if latency.p50 is None else f"{latency.p50:.0f} s / {latency.p99:.0f} s (simulated)",
+            "—" if latency.p50 is None else f"{_seconds(latency.p50)} / {_seconds(latency.p99)} (simulated)",
         ),
         ("simulated / wall time", f"{s.simulated_hours:.1f} h / {s.wall_seconds:.1f} s ({s.speedup}x)"),
         ("event-loop lag p50 / p99", _lag(s.event_loop_lag)),

@@ -33,7 +33,7 @@ from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.client import NodeClient
-from node.clock import AcceleratedClock
+from node.clock import AcceleratedClock, LoopClock
 from simulator.network import Network
 from simulator.world import ReportPlan, Workload
 
@@ -63,7 +63,7 @@ class DriverStats:
 
 
 class CaseSystems:
-    def __init__(self, network: Network, workload: Workload, clock: AcceleratedClock, *, seed: int) -> None:
+    def __init__(self, network: Network, workload: Workload, clock: AcceleratedClock | LoopClock, *, seed: int) -> None:
         self._network = network
         self._workload = workload
         self._clock = clock
@@ -73,6 +73,9 @@ class CaseSystems:
         self._cursors: dict[str, str] = {}
         self._items_seen: set[tuple[str, str]] = set()  # (node, item id) whose flow has started
         self._stopping = False
+        # Deterministic mode: the simulated time each integrator call takes (live: whatever the sockets take).
+        sim = network.scenario.simulation
+        self._api_latency = sim.api_latency_ms / 1000 if network.deterministic else 0.0
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -138,6 +141,8 @@ class CaseSystems:
         while True:
             client = self._network.nodes[node_id].client
             assert client is not None
+            if self._api_latency:
+                await asyncio.sleep(self._api_latency)
             try:
                 return await call(client)
             except grpc.aio.AioRpcError as error:

@@ -9,7 +9,7 @@ import random
 from datetime import timedelta
 from typing import Any
 
-from node.clock import AcceleratedClock
+from node.clock import AcceleratedClock, LoopClock
 from simulator.metrics import fault_row
 from simulator.network import Network
 from simulator.proxy import LinkFault
@@ -21,7 +21,7 @@ __all__ = ["apply_fault"]
 async def apply_fault(
     scenario: Scenario,
     network: Network,
-    clock: AcceleratedClock,
+    clock: AcceleratedClock | LoopClock,
     fault: Fault,
     log: list[dict[str, Any]],
     attacks: list[dict[str, Any]],

@@ -1,8 +1,12 @@
-"""A network of real nodes on loopback, built through the node's own composition root (node.app.build_node):
-real gRPC, real mutual TLS, real SQLite stores and real keys, all on one shared accelerated clock.
+"""A network of real nodes, built through the node's own composition root (node.app.build_node), with real
+SQLite stores and real keys, in one of two modes:
 
-Each node's outgoing peer calls go through its own fault proxy, so partitions, latency and loss act on
-the real TCP connections. The simulator plays the network authority: it signs the roster, and later
+- live: real gRPC and mutual TLS on loopback, on one shared accelerated clock. Each node's outgoing peer
+  calls go through its own fault proxy, so partitions, latency and loss act on the real TCP connections.
+- deterministic: no sockets and no threads, on the virtual-time loop's clock (simulator.virtual_loop). The
+  nodes exchange through the in-memory transport (still sealed, signed and receipted) over a `SimLink`, the
+  case systems call each node's servicers in-process, and database work runs inline on the loop.
+ The simulator plays the network authority: it signs the roster, and later
 versions of it, which nodes install without a restart (a lagging node catches up from its peers).
 """
 
@@ -19,14 +23,20 @@ from typing import Any
 
 import structlog
 
+from node.aio import InlineExecutor
 from node.api.client import NodeClient
+from node.api.in_process import InProcessChannel, InProcessServer
 from node.app import Node, build_node
 from node.cases.model import Role
-from node.clock import AcceleratedClock
+from node.clock import AcceleratedClock, LoopClock
 from node.config import NodeConfig, parse_config
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore, NodeKeys
 from node.exchange.authority import build_signed_roster, member_entry
+from node.exchange.delivery import EnvelopeReceiver
+from node.exchange.memory import InMemoryNetwork
+from node.scheduler import LoopScheduler
+from simulator.memory_link import SimLink
 from simulator.proxy import FaultProxy, LinkRules
 from simulator.scenario import Hotline, Scenario
 from simulator.world import SimResolver
@@ -36,6 +46,11 @@ __all__ = ["Network", "SimNode"]
 _log = structlog.get_logger(__name__)
 # The case system submits the hashes the hotline's own tools computed: it holds the hasher role too.
 ROLES = (Role.INTAKE, Role.HASHER, Role.ANALYST, Role.LEA, Role.ADMIN)
+# Deterministic mode: every commit is in this process and wakes the loops waiting for it (and a roster the
+# simulator installs wakes the senders, as a live node's 0.2 s poll would find it), so an idle node's loops
+# look for unannounced work rarely (simulated seconds): polling every second cost a query per node per
+# simulated second, most of a run's time.
+IDLE_POLL_SECONDS = 600.0
 
 
 _TAKEN: set[int] = set()
@@ -88,22 +103,27 @@ class SimNode:
 class Network:
     scenario: Scenario
     run_dir: Path
-    clock: AcceleratedClock
+    clock: AcceleratedClock | LoopClock
     rules: LinkRules
+    deterministic: bool = False
     nodes: dict[str, SimNode] = field(default_factory=dict)
     roster_version: int = 0
     _authority: list[SigningKeyPair] = field(default_factory=list)
     _endpoints: dict[str, str] = field(default_factory=dict)
+    _memory: InMemoryNetwork = field(default_factory=InMemoryNetwork)
 
     # ------------------------------------------------------------------------------------------ set-up
 
     async def start(self) -> None:
         sim = self.scenario.simulation
         self._authority = [SigningKeyPair.generate() for _ in range(3)]
-        for hotline in self.scenario.hotlines:
+        for index, hotline in enumerate(self.scenario.hotlines):
             directory = self.run_dir / "nodes" / hotline.node_id
             directory.mkdir(parents=True, exist_ok=True)
-            node = SimNode(hotline, directory, free_port(), free_port())
+            if self.deterministic:  # nothing binds: the ports only name the nodes in the roster
+                node = SimNode(hotline, directory, 20000 + 2 * index, 20001 + 2 * index)
+            else:
+                node = SimNode(hotline, directory, free_port(), free_port())
             node.keys = KeyStore(directory / "keys").load_or_create(
                 hotline.node_id, self.clock.now(), post_quantum=sim.post_quantum
             )
@@ -111,8 +131,10 @@ class Network:
             self._endpoints[f"127.0.0.1:{node.exchange_port}"] = hotline.node_id
         self.publish_roster(install=False)
         for node in self.nodes.values():
-            node.proxy = FaultProxy(node.node_id, self.rules, self._endpoints.get)
-            proxy_port = await node.proxy.start()
+            proxy_port = 0
+            if not self.deterministic:
+                node.proxy = FaultProxy(node.node_id, self.rules, self._endpoints.get)
+                proxy_port = await node.proxy.start()
             node.config = self._config(node, proxy_port)
         for node in self.members:  # one at a time: Alembic's migration context is process-global
             await self._boot(node, first=True)
@@ -139,7 +161,7 @@ class Network:
                 "roster_file": str(self.run_dir / "roster-1.signed"),
                 "key_dir": str(node.directory / "keys"),
                 "post_quantum": self.scenario.simulation.post_quantum,
-                "proxy": f"127.0.0.1:{proxy_port}",
+                "proxy": f"127.0.0.1:{proxy_port}" if proxy_port else "",
                 "roster_check_seconds": 1800,  # simulated seconds, as the deadline check
                 # Reconciliation with every peer, the least often allowed: at the default (6 simulated hours)
                 # 46 nodes would each call 45 peers every few wall seconds, and no scenario loses a database.
@@ -149,22 +171,67 @@ class Network:
         return parse_config(raw, {})
 
     async def _boot(self, node: SimNode, *, first: bool = False) -> None:
-        assert node.config is not None
-        loop = asyncio.get_running_loop()
-        # Building migrates the database and loads keys: blocking work, off the event loop.
-        built = await loop.run_in_executor(
-            None,
-            lambda: build_node(node.config, clock=self.clock, resolver=SimResolver()),  # type: ignore[arg-type]
-        )
+        config = node.config
+        assert config is not None
+        if self.deterministic:
+            built = self._build_inline(node)
+        else:
+            # Building migrates the database and loads keys: blocking work, off the event loop.
+            built = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: build_node(config, clock=self.clock, resolver=SimResolver())
+            )
         if first:
             _, node.token = built.access.create_token("simulator", f"case-system-{node.node_id}", ROLES)
         if self.roster_version > 1 and built.exchange is not None:
             built.exchange.accept_roster(self._signed_rosters(after=built.exchange.roster.membership.version))
-        await built.start()
+        if self.deterministic:
+            await built.start(serve=False, idle_poll_seconds=IDLE_POLL_SECONDS)
+        else:
+            await built.start()
         node.node = built
         node.up = True
+        if self.deterministic and built.exchange is not None:
+            self._memory.receivers[node.node_id] = built.exchange.receiving
         if node.client is None:
-            node.client = NodeClient(f"127.0.0.1:{node.api_port}", node.token)
+            node.client = self._client(node)
+
+    def _build_inline(self, node: SimNode) -> Node:
+        """A node without sockets or threads: database work inline, jobs and deliveries on loop time."""
+        assert node.config is not None
+        executor = InlineExecutor()
+
+        async def run_blocking(fn: Any, *args: Any) -> Any:
+            return fn(*args)
+
+        return build_node(
+            node.config,
+            clock=self.clock,
+            resolver=SimResolver(),
+            executor=executor,
+            scheduler=LoopScheduler(),
+            transport=SimLink(node.node_id, self._memory, self.rules, self.link_latency, run_blocking),
+        )
+
+    def link_latency(self, source: str, destination: str) -> float:
+        """Deterministic mode: the modelled one-way latency from source to destination, in simulated seconds:
+        the mean of the two hotlines' own latencies (each `simulation.link_latency_ms` unless set)."""
+        default = self.scenario.simulation.link_latency_ms
+        ends = [self.nodes[n].hotline.link_latency_ms or default for n in (source, destination)]
+        return sum(ends) / 2 / 1000
+
+    def receiver(self, node_id: str) -> EnvelopeReceiver | None:
+        """Deterministic mode: what takes `node_id`'s deliveries, or None while it is down."""
+        return self._memory.receivers.get(node_id)
+
+    def _client(self, node: SimNode) -> NodeClient:
+        if not self.deterministic:
+            return NodeClient(f"127.0.0.1:{node.api_port}", node.token)
+
+        def server() -> InProcessServer | None:
+            return node.node.in_process if node.up and node.node is not None else None
+
+        bearer = (("authorization", f"Bearer {node.token}"),)
+        return NodeClient("in-process", None, channel=InProcessChannel(server, bearer))
 
     # ------------------------------------------------------------------------------------------ faults
 
@@ -178,13 +245,19 @@ class Network:
         node.up = False
         node.crashes += 1
         node.node = None
+        self._memory.receivers.pop(node_id, None)  # deliveries to it now fail, as to a closed port
+        if built.in_process is not None:
+            built.in_process.close()  # its event streams end, as its connections would
         await built.scheduler.stop(grace=0)  # a run under way is cut off, as by kill -9
         if built.exchange is not None:
             await built.exchange.stop()
         if built.server is not None:
             await built.server.stop(0)
         built.executor.shutdown(wait=False, cancel_futures=True)
-        await asyncio.get_running_loop().run_in_executor(None, built.engine.dispose)
+        if self.deterministic:
+            built.engine.dispose()
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, built.engine.dispose)
         _log.info("sim.node_crashed", node_id=node_id)
 
     async def restart(self, node_id: str) -> None:
@@ -250,6 +323,8 @@ class Network:
             for node in self.members:
                 if node.up and node.node is not None and node.node.exchange is not None:
                     node.node.exchange.accept_roster([signed])
+                    if self.deterministic:
+                        node.node.exchange.wake()
         return self.roster_version
 
     def _signed_rosters(self, *, after: int) -> list[bytes]:

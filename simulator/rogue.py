@@ -43,6 +43,7 @@ from node.clock import Clock
 from node.crypto import PublicHpkeKey, SigningKeyPair, seal
 from node.crypto.keystore import KeyStore, NodeKeys
 from node.crypto.roster import verify_roster, verify_roster_chain
+from node.exchange.delivery import DeliveryStatus, EnvelopeReceiver
 from node.exchange.membership import RosterMembership
 
 __all__ = [
@@ -100,6 +101,11 @@ _STATUS = {
     pb.DELIVERY_STATUS_ACCEPTED: ACCEPTED,
     pb.DELIVERY_STATUS_DUPLICATE: DUPLICATE,
     pb.DELIVERY_STATUS_REJECTED: REJECTED,
+}
+_LOCAL_STATUS = {
+    DeliveryStatus.ACCEPTED: ACCEPTED,
+    DeliveryStatus.DUPLICATE: DUPLICATE,
+    DeliveryStatus.REJECTED: REJECTED,
 }
 _DELIVER = "/hotline.exchange.v1.ExchangeService/Deliver"
 # A protobuf field 2 (length-delimited) that claims far more bytes than follow: never parses.
@@ -192,8 +198,13 @@ class RogueMember:
         timeout: float = 10.0,
         proxy: str = "",
         message_ttl: timedelta = timedelta(days=7),
+        local: Callable[[str], EnvelopeReceiver | None] | None = None,
     ) -> None:
+        """`local`: hand envelopes to the target's receiver in this process instead of calling it over mutual
+        TLS (the simulator's deterministic mode; the sender is this member, as its certificate would prove).
+        It gives None for a member that is down. A request that is not a DeliverRequest needs gRPC: not sent."""
         self.node_id = node_id
+        self._local = local
         self._keys = keys
         self._membership = membership
         self._clock = clock
@@ -276,6 +287,8 @@ class RogueMember:
     def _available(self, kind: str, target: str) -> tuple[str, ...]:
         if kind == "impersonating" and not any(m in self._stolen for m in self._others(target)):
             return ("own_key",)
+        if self._local is not None:
+            return tuple(v for v in VARIANTS[kind] if v != "garbage_request")
         return VARIANTS[kind]
 
     # ------------------------------------------------------------------ the attacks
@@ -285,7 +298,7 @@ class RogueMember:
             keys: list[SigningKeyPair] = [_WrongSignature(k.algorithm, k.private_key) for k in self._keys.signing]
             detail = "signed with the rogue's listed keys over other bytes than it carries"
         else:
-            keys = [SigningKeyPair.generate()]
+            keys = [SigningKeyPair.from_seed(envelope_pb2.SIGNATURE_ALGORITHM_ED25519, rng.randbytes(32))]
             detail = "signed with a key the roster does not list"
         origin_item_id = self._uuid7(rng)
         message_id = self._uuid7(rng)
@@ -542,6 +555,12 @@ class RogueMember:
         return self._channels[target][1]
 
     async def _deliver(self, target: str, envelope: bytes) -> _Answer:
+        if self._local is not None:
+            receiver = self._local(target)
+            if receiver is None:
+                return _Answer("UNAVAILABLE", "", f"{target} is not running")
+            answer = receiver.deliver([envelope], peer=self.node_id)[0]
+            return _Answer(_LOCAL_STATUS[answer.status], answer.reason_code, answer.reason)
         stub: Any = pb_grpc.ExchangeServiceStub(self._channel(target))
         request = pb.DeliverRequest(roster_version=self._membership().version, envelopes=[envelope])
         try:

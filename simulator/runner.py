@@ -1,5 +1,5 @@
-"""One simulation run: build the network, drive the workload on the accelerated clock, apply the fault
-timeline, drain, check the invariants, and write the run directory:
+"""One simulation run: build the network, drive the workload on simulated time, apply the fault timeline,
+drain, check the invariants, and write the run directory:
 
     scenario.resolved.toml   the scenario with every default filled in
     items.csv                one row per reported URL (see simulator/README.md for the columns)
@@ -7,11 +7,17 @@ timeline, drain, check the invariants, and write the run directory:
     faults.csv               the fault timeline as it was applied
     attacks.csv              the rogue member's messages and what each victim answered
     summary.json             the figures and the invariant results
+    host.json                the host's facts about the run (pid, wall time, CPU, memory): never compared
     *.png                    plots drawn from the CSV files
     nodes/<node>/            each node's database, keys and the signed rosters
 
 What each file holds is declared where it is made: the CSV files in `metrics`, summary.json in `summary`, the
 plots in `plots`; `faults` applies the fault timeline.
+
+Two modes. Deterministic (`run_deterministic`, the default): the run executes on a virtual-time event loop
+(simulator.virtual_loop) without sockets or threads, so the same scenario and seed give byte-identical
+result files. Live (`run_scenario` on an ordinary loop): real gRPC, TLS and the fault proxy on an
+accelerated wall clock.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from typing import Any
 import structlog
 
 from node.app import freeze_startup_heap
-from node.clock import AcceleratedClock
+from node.clock import AcceleratedClock, LoopClock
 from simulator.driver import CaseSystems
 from simulator.faults import apply_fault
 from simulator.invariants import InvariantResult, check_invariants
@@ -41,9 +47,10 @@ from simulator.proxy import LinkRules
 from simulator.records import Sampler, read_records
 from simulator.scenario import Scenario, to_toml
 from simulator.summary import SUMMARY_JSON, RunSummary, summarise
+from simulator.virtual_loop import run_virtual
 from simulator.world import build_workload
 
-__all__ = ["RunDirectoryError", "RunResult", "run_scenario"]
+__all__ = ["RunDirectoryError", "RunResult", "run_deterministic", "run_scenario"]
 
 _log = structlog.get_logger(__name__)
 
@@ -70,17 +77,34 @@ class RunResult:
         return all(result.ok for result in self.invariants)
 
 
-async def run_scenario(
+def run_deterministic(
     scenario: Scenario, run_dir: Path, *, on_progress: Callable[[Progress], None] | None = None
 ) -> RunResult:
+    """The run on a virtual-time loop: no sockets, no threads, no wall clock; results depend on the seed."""
+    return run_virtual(run_scenario(scenario, run_dir, on_progress=on_progress, deterministic=True))
+
+
+async def run_scenario(
+    scenario: Scenario,
+    run_dir: Path,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    deterministic: bool = False,
+) -> RunResult:
+    """The run; `deterministic` expects a virtual-time loop (use `run_deterministic`)."""
     _prepare(run_dir, scenario)
     sim = scenario.simulation
     workload = build_workload(scenario)
-    wall_start = time.monotonic()
+    # Host facts only (host.json): perf_counter is never read to decide anything in the run.
+    wall_start = time.perf_counter()
     cpu_start = time.process_time()
-    clock = AcceleratedClock(scenario.start - timedelta(minutes=1), sim.clock_scale, running=False)
+    clock: AcceleratedClock | LoopClock
+    if deterministic:
+        clock = LoopClock(asyncio.get_running_loop(), scenario.start - timedelta(minutes=1))
+    else:
+        clock = AcceleratedClock(scenario.start - timedelta(minutes=1), sim.clock_scale, running=False)
     rules = LinkRules(random.Random(sim.seed))
-    network = Network(scenario, run_dir, clock, rules)
+    network = Network(scenario, run_dir, clock, rules, deterministic=deterministic)
     progress = Progress(total_hours=sim.duration_hours + sim.drain_hours, planned=len(workload.reports))
     report = on_progress or (lambda _p: None)
     timeline: list[dict[str, Any]] = []
@@ -99,11 +123,12 @@ async def run_scenario(
         await driver.import_known_hashes()
         driver.start()  # the flows are planned; none runs before the next await
         freeze_startup_heap()  # every node and the planned flows: out of the collector's sight
-        clock.run()  # building the network took no simulated time
+        if isinstance(clock, AcceleratedClock):
+            clock.run()  # building the network took no simulated time
+            tasks.append(asyncio.create_task(lag.run()))
         progress.phase = "running"
-        running_from = (time.monotonic(), time.process_time())
-        tasks.append(asyncio.create_task(lag.run()))
-        tasks.append(asyncio.create_task(_sample(scenario, clock, sampler, timeline)))
+        running_from = (time.perf_counter(), time.process_time())
+        tasks.append(asyncio.create_task(_sample(scenario, clock, sampler, timeline, inline=deterministic)))
         for fault in scenario.faults:
             tasks.append(asyncio.create_task(apply_fault(scenario, network, clock, fault, fault_log, attacks)))
         end = scenario.start + timedelta(hours=sim.duration_hours + sim.drain_hours)
@@ -114,8 +139,9 @@ async def run_scenario(
             if elapsed > sim.duration_hours:
                 progress.phase = "draining"
             report(progress)
-            await asyncio.sleep(0.2)
-        cpu_cores = (time.process_time() - running_from[1]) / max(1e-9, time.monotonic() - running_from[0])
+            # Virtual time: report each simulated hour (sleeping costs nothing); live: five times a second.
+            await asyncio.sleep(min(3600.0, (end - clock.now()).total_seconds()) if deterministic else 0.2)
+        cpu_cores = (time.process_time() - running_from[1]) / max(1e-9, time.perf_counter() - running_from[0])
         progress.phase = "settling"
         report(progress)
         for task in tasks:
@@ -126,7 +152,7 @@ async def run_scenario(
         for node in network.members:
             if not node.up:
                 await network.restart(node.node_id)
-        drained = await _drain(network, sampler, sim.drain_timeout_seconds)
+        drained = await _drain(network, sampler, sim.drain_timeout_seconds, deterministic=deterministic)
         timeline.extend(_rows_at(scenario, clock, sampler))
     finally:
         gc.unfreeze()  # what the run built may be collected again, even if stopping it fails
@@ -137,7 +163,7 @@ async def run_scenario(
         if sampler is not None:
             sampler.close()
         await network.stop()
-    wall = time.monotonic() - wall_start
+    wall = time.perf_counter() - wall_start
     cpu = time.process_time() - cpu_start
     simulated_hours = (clock.now() - scenario.start).total_seconds() / 3600
 
@@ -169,7 +195,8 @@ async def run_scenario(
         retries=driver.stats.retries,
         attacks=len(attacks),
     )
-    summary.event_loop_lag = lag.summary(sim.clock_scale, cpu_cores)
+    if not deterministic:  # under virtual time the loop never lags the clock: the clock waits for it
+        summary.event_loop_lag = lag.summary(sim.clock_scale, cpu_cores)
     plots = _draw(run_dir, scenario)
     summary.plots = [p.name for p in plots]
     summary.write(run_dir)
@@ -190,31 +217,49 @@ def _prepare(run_dir: Path, scenario: Scenario) -> None:
 # ---------------------------------------------------------------------------------------------- during
 
 
-async def _sample(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler, out: list[dict[str, Any]]) -> None:
+async def _sample(
+    scenario: Scenario,
+    clock: AcceleratedClock | LoopClock,
+    sampler: Sampler,
+    out: list[dict[str, Any]],
+    *,
+    inline: bool,
+) -> None:
     interval = timedelta(minutes=scenario.simulation.sample_minutes)
     target = scenario.start
     while True:
         wait = (target - clock.now()).total_seconds() / clock.scale
         if wait > 0:
             await asyncio.sleep(wait)
-        out.extend(await asyncio.get_running_loop().run_in_executor(None, _rows_at, scenario, clock, sampler))
+        if inline:
+            out.extend(_rows_at(scenario, clock, sampler))
+        else:
+            out.extend(await asyncio.get_running_loop().run_in_executor(None, _rows_at, scenario, clock, sampler))
         target += interval
 
 
-def _rows_at(scenario: Scenario, clock: AcceleratedClock, sampler: Sampler) -> list[dict[str, Any]]:
+def _rows_at(scenario: Scenario, clock: AcceleratedClock | LoopClock, sampler: Sampler) -> list[dict[str, Any]]:
     t_s = round((clock.now() - scenario.start).total_seconds(), 1)
     return timeline_rows(t_s, sampler.sample())
 
 
-async def _drain(network: Network, sampler: Sampler, wall_seconds: float) -> bool:
+# Deterministic mode: simulated seconds the drain may take (live mode: `drain_timeout_seconds` of wall time).
+_DRAIN_SIMULATED_SECONDS = 6 * 3600.0
+
+
+async def _drain(network: Network, sampler: Sampler, wall_seconds: float, *, deterministic: bool) -> bool:
     """Wait until no outbox holds a message for an active member (messages held for a suspended or
     revoked member stay, by design, as do status updates for the rogue, which runs no receiver), then let
     the last receipts and status updates settle."""
-    deadline = time.monotonic() + wall_seconds
     loop = asyncio.get_running_loop()
+    now = loop.time if deterministic else time.monotonic
+    deadline = now() + (_DRAIN_SIMULATED_SECONDS if deterministic else wall_seconds)
     held = {n.node_id for n in network.nodes.values() if n.status in ("suspended", "revoked") or n.hotline.rogue}
-    while time.monotonic() < deadline:
-        pending = await loop.run_in_executor(None, sampler.pending_peers)
+    while now() < deadline:
+        if deterministic:
+            pending = sampler.pending_peers()
+        else:
+            pending = await loop.run_in_executor(None, sampler.pending_peers)
         if all(node in held or peers <= held for node, peers in pending.items()):
             await asyncio.sleep(1.0)
             return True

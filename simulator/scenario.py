@@ -79,6 +79,11 @@ class Simulation:
     # Wall-clock seconds the run may take to drain before the invariants are checked anyway.
     drain_timeout_seconds: float = 120.0
     post_quantum: bool = False
+    # Deterministic mode only (live mode has real sockets): simulated one-way latency of every delivery
+    # between nodes (the receipts pay it again on the way back), and of every integrator call of the case
+    # systems. Faults add to the link latency.
+    link_latency_ms: float = 40.0
+    api_latency_ms: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +134,9 @@ class Hotline:
     intake_share: float = 1.0
     # A misbehaving member: listed in the roster, takes no reports, and attacks when a `rogue` fault says.
     rogue: bool = False
+    # Deterministic mode: this hotline's own network latency (simulated ms, 0 = simulation.link_latency_ms).
+    # A link's one-way latency is the mean of its two ends'.
+    link_latency_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +234,8 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     _check(simulation.annual_reports >= 0, "simulation.annual_reports", "must not be negative")
     _check(simulation.max_reports >= 0, "simulation.max_reports", "must not be negative")
     _check(simulation.drain_timeout_seconds > 0, "simulation.drain_timeout_seconds", "must be positive")
+    _check(simulation.link_latency_ms >= 0, "simulation.link_latency_ms", "must not be negative")
+    _check(simulation.api_latency_ms >= 0, "simulation.api_latency_ms", "must not be negative")
     _parse_start(simulation.start, "simulation.start")
     world = _dataclass(World, _table(raw.get("world", {}), "world"), "world")
     for name in ("known_share", "illegal_share", "baseline_share", "reassess_agreement"):
@@ -263,6 +273,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         node_ids.add(hotline.node_id)
         _check(hotline.country in codes, f"{where}.country", f"{hotline.country!r} is not in [[countries]]")
         _check(hotline.intake_share >= 0, f"{where}.intake_share", "must not be negative")
+        _check(hotline.link_latency_ms >= 0, f"{where}.link_latency_ms", "must not be negative")
     for i, country in enumerate(countries):
         members = [h for h in hotlines if h.country == country.code and not h.rogue]
         if country.report_share > 0:

@@ -21,9 +21,30 @@ from simulator.network import Network
 from simulator.scenario import Scenario
 from simulator.world import Workload
 
-__all__ = ["SUMMARY_JSON", "CountryRemovals", "DriverCounts", "Quantiles", "RunSummary", "quantiles", "summarise"]
+__all__ = [
+    "HOST_FIELDS",
+    "HOST_JSON",
+    "SUMMARY_JSON",
+    "CountryRemovals",
+    "DriverCounts",
+    "Quantiles",
+    "RunSummary",
+    "quantiles",
+    "summarise",
+]
 
 SUMMARY_JSON = "summary.json"
+HOST_JSON = "host.json"
+# RunSummary's facts about the host rather than the simulated network: host.json, never summary.json.
+HOST_FIELDS = (
+    "wall_seconds",
+    "speedup",
+    "cpu_seconds",
+    "peak_rss_mib",
+    "rss_per_node_mib",
+    "pid",
+    "event_loop_lag",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +117,12 @@ class RunSummary:
         return asdict(self)
 
     def write(self, run_dir: Path) -> None:
-        """Write summary.json into run_dir."""
-        (run_dir / SUMMARY_JSON).write_text(json.dumps(self.as_dict(), indent=2, sort_keys=True) + "\n")
+        """Write summary.json (the run's results) and host.json (the host's facts: pid, wall time, CPU,
+        memory, event-loop lag) into run_dir. Only summary.json is a function of the scenario and seed."""
+        figures = self.as_dict()
+        host = {name: figures.pop(name) for name in HOST_FIELDS}
+        (run_dir / SUMMARY_JSON).write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        (run_dir / HOST_JSON).write_text(json.dumps(host, indent=2, sort_keys=True) + "\n")
 
 
 def summarise(

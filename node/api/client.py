@@ -48,9 +48,19 @@ class _StreamBearer(aio.UnaryStreamClientInterceptor):
 class NodeClient:
     """Use as `async with NodeClient("127.0.0.1:50051", token) as client: await client.intake.SubmitReport(...)`."""
 
-    def __init__(self, target: str, token: str | None, *, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        token: str | None,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        channel: Any = None,
+    ) -> None:
+        """`channel`: a channel made elsewhere (node.api.in_process.InProcessChannel), used as it is."""
         interceptors: list[Any] = [_UnaryBearer(token), _StreamBearer(token)] if token else []
-        if credentials is None:
+        if channel is not None:
+            self.channel = channel
+        elif credentials is None:
             self.channel = aio.insecure_channel(target, interceptors=interceptors)
         else:
             self.channel = aio.secure_channel(target, credentials, interceptors=interceptors)

@@ -306,9 +306,10 @@ class LeaServicer(lea_grpc.LeaServiceServicer):
 
 
 class EventServicer(event_grpc.EventServiceServicer):
-    def __init__(self, backend: Backend, heartbeat_seconds: float = 30.0) -> None:
+    def __init__(self, backend: Backend, heartbeat_seconds: float = 30.0, check_seconds: float = CHECK_SECONDS) -> None:
         self._b = backend
         self._heartbeat = heartbeat_seconds
+        self._check = check_seconds
 
     async def StreamEvents(
         self, request: event_pb.StreamEventsRequest, context: Context
@@ -343,7 +344,7 @@ class EventServicer(event_grpc.EventServiceServicer):
                 if not await self._b.run(self._b.access.still_valid, principal.token_id):
                     raise Unauthenticated("the bearer token was revoked or has expired; the stream ends")
                 # Woken at once by a commit; at the latest for the next heartbeat, token check or the end of age.
-                wait = min(CHECK_SECONDS, ends_at - now, self._heartbeat - (now - last_sent))
+                wait = min(self._check, ends_at - now, self._heartbeat - (now - last_sent))
                 read = await notifier.wait_after(version, max(0.0, wait))
 
     async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
@@ -469,13 +470,16 @@ API_SERVICES = [
 """The full names of the integrator services (for reflection and health)."""
 
 
-def add_servicers(server: aio.Server, backend: Backend, heartbeat_seconds: float = 30.0) -> list[str]:
+def add_servicers(
+    server: aio.Server, backend: Backend, heartbeat_seconds: float = 30.0, *, event_poll_seconds: float = CHECK_SECONDS
+) -> list[str]:
     """Register every integrator service; returns API_SERVICES. An idle StreamEvents sends an empty response
-    every `heartbeat_seconds`."""
+    every `heartbeat_seconds`, and looks for events written by another process (and checks its token) every
+    `event_poll_seconds` (commits in this one wake it at once)."""
     intake_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(backend), server)
     case_grpc.add_CaseServiceServicer_to_server(CaseServicer(backend), server)
     lea_grpc.add_LeaServiceServicer_to_server(LeaServicer(backend), server)
-    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend, heartbeat_seconds=heartbeat_seconds), server)
+    event_grpc.add_EventServiceServicer_to_server(EventServicer(backend, heartbeat_seconds, event_poll_seconds), server)
     admin_grpc.add_AdminServiceServicer_to_server(AdminServicer(backend), server)
     fa_grpc.add_FederationAdminServiceServicer_to_server(
         FederationAdminServicer(backend.federation, backend.run), server

@@ -66,9 +66,12 @@ class NodeExchange:
         observer: DeliveryObserver | None = None,
         interceptors: Sequence[aio.ServerInterceptor] = (),
         load_keys: Callable[[], NodeKeys] | None = None,
+        transport: Transport | None = None,
     ) -> None:
         """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
-        exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`)."""
+        exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`).
+        `transport`: deliver through it instead of gRPC, and serve no exchange socket (the simulator's
+        deterministic mode: node.exchange.memory, whose network calls `receiving`)."""
         self._load_keys = load_keys
         self._keys_read_for = 0  # the roster version for which the key folder was last read again
         self.node_id = node_id
@@ -110,10 +113,11 @@ class NodeExchange:
         self.server_limits = server_limits or ServerLimits()
         # A peer's call claiming a newer roster: fetch it from that peer, once at a time and once per interval.
         self.catch_up = RosterCatchUp(self._fetch_rosters, clock, roster_catch_up_interval)
-        self._sending: Transport = self.transport
+        self._serve = transport is None
+        self._sending: Transport = transport or self.transport
         self._receiving: EnvelopeReceiver = self.receiver
         if observer is not None:
-            self._sending = ObservedTransport(self.transport, observer)
+            self._sending = ObservedTransport(self._sending, observer)
             self._receiving = ObservedReceiver(self.receiver, observer)
         self._interceptors = list(interceptors)
         self._contacted: dict[str, asyncio.Task[None]] = {}
@@ -123,8 +127,23 @@ class NodeExchange:
         self.runtime: ExchangeRuntime | None = None
         self.port = 0
 
-    async def start(self, run_blocking: Callable[..., Awaitable[Any]]) -> int:
+    @property
+    def receiving(self) -> EnvelopeReceiver:
+        """What takes the deliveries of peers (an in-memory network calls it directly)."""
+        return self._receiving
+
+    async def start(self, run_blocking: Callable[..., Awaitable[Any]], poll_seconds: float = 0.2) -> int:
+        """`poll_seconds`: how often the sending side looks for waiting messages unless woken by a commit."""
         self._run_blocking = run_blocking
+        if self._serve:
+            await self._serve_exchange(run_blocking)
+        self.unreconciled = await run_blocking(self._peers_unreconciled)
+        if self.unreconciled:
+            _log.warning("node.restored", held_for=sorted(self.unreconciled), fix="reconciling with them first")
+        self._start_senders(run_blocking, poll_seconds)
+        return self.port
+
+    async def _serve_exchange(self, run_blocking: Callable[..., Awaitable[Any]]) -> None:
         self.server = aio.server(
             interceptors=self._interceptors,
             options=[
@@ -157,6 +176,7 @@ class NodeExchange:
         )
         await self.server.start()
 
+    def _start_senders(self, run_blocking: Callable[..., Awaitable[Any]], poll_seconds: float) -> None:
         def make_sender(peer: str) -> PeerSender:
             return PeerSender(
                 peer=peer,
@@ -177,12 +197,10 @@ class NodeExchange:
                 roster_version=lambda: self.roster.membership.version,
             )
 
-        self.unreconciled = await run_blocking(self._peers_unreconciled)
-        if self.unreconciled:
-            _log.warning("node.restored", held_for=sorted(self.unreconciled), fix="reconciling with them first")
-        self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=0.2)
+        # Without sockets (deterministic mode) the look for waiting messages runs where the rest does.
+        inline = None if self._serve else run_blocking
+        self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=poll_seconds, run_blocking=inline)
         self.runtime.start()
-        return self.port
 
     def tls_identity(self) -> TlsIdentity:
         """The certificate this node presents: the newest of its own that the trusted roster lists."""

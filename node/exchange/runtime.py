@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -19,9 +20,15 @@ _MIN_GAP_SECONDS = 0.02  # between two looks for peers with waiting messages
 
 class ExchangeRuntime:
     def __init__(
-        self, store: ExchangeStore, make_sender: Callable[[str], PeerSender], poll_seconds: float = 0.5
+        self,
+        store: ExchangeStore,
+        make_sender: Callable[[str], PeerSender],
+        poll_seconds: float = 0.5,
+        run_blocking: Callable[..., Awaitable[Any]] | None = None,
     ) -> None:
+        """`run_blocking` runs the look for waiting messages (default: the loop's default thread pool)."""
         self._store = store
+        self._run_blocking = run_blocking
         self._make_sender = make_sender
         self._poll = poll_seconds
         self.senders: dict[str, PeerSender] = {}
@@ -60,7 +67,10 @@ class ExchangeRuntime:
         while not self._stopping:
             started = loop.time()
             self._wake.clear()  # before looking: a message queued while we look wakes us again
-            peers = await loop.run_in_executor(None, self._peers_with_pending)
+            if self._run_blocking is not None:
+                peers: list[str] = await self._run_blocking(self._peers_with_pending)
+            else:
+                peers = await loop.run_in_executor(None, self._peers_with_pending)
             for peer in peers:
                 task = self._tasks.get(peer)
                 if task is None or task.done():

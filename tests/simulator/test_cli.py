@@ -52,7 +52,7 @@ def test_run_drives_a_tiny_network_end_to_end_and_refuses_to_overwrite_it(tmp_pa
     scenario = tmp_path / "tiny.toml"
     scenario.write_text(TINY)
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out)])
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--mode", "live"])
     assert result.exit_code == 0, result.output
     assert "invariant exactly_once" in result.output
     assert "holds" in result.output

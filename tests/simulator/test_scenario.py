@@ -76,6 +76,9 @@ def _minimal() -> dict[str, Any]:
         (lambda r: r["countries"][0].update(hosting_share=-1), "countries[0].hosting_share", "negative"),
         (lambda r: r["hotlines"][0].update(country="DE"), "hotlines[0].country", "not in [[countries]]"),
         (lambda r: r["hotlines"][0].update(node_id="NL Hotline"), "hotlines[0].node_id", "a-z"),
+        (lambda r: r["hotlines"][0].update(link_latency_ms=-5), "hotlines[0].link_latency_ms", "negative"),
+        (lambda r: r["simulation"].update(link_latency_ms=-1), "simulation.link_latency_ms", "negative"),
+        (lambda r: r["simulation"].update(api_latency_ms=-1), "simulation.api_latency_ms", "negative"),
         (lambda r: r.update(hotlines="nl"), "hotlines", "array of tables"),
         (lambda r: r.update(faults=[{"kind": "meteor", "at_hours": 1}]), "faults[0].kind", "one of"),
         (

@@ -240,6 +240,7 @@ def test_a_report_round_trips_with_its_items_in_position_order(store: SqlStore) 
         ),
         "https://referrer.example/page?id=1",
         reporter,
+        submitted_by="report-form",  # the submitting token's name, as the intake batch names it
     )
     with store.engine.connect() as connection:
         submitted_by = connection.execute(select(t.reports.c.submitted_by)).scalar_one()
