@@ -403,7 +403,7 @@ def build_node(
         engine=engine,
         store=store,
         cases=cases,
-        access=AccessService(store, clock, clock.monotonic if isinstance(clock, LoopClock) else time.monotonic),
+        access=AccessService(store, clock, clock.monotonic if isinstance(clock, LoopClock) else None),
         notifier=notifier,
         executor=executor or ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
         scheduler=scheduler

@@ -36,6 +36,7 @@ EXPECTED_SURFACE = {
     "record_action": "(principal, item_id, action, request_id='')",
     "release_hold": "(principal, item_id, request_id='')",
     "clear_removal": "(principal, item_id, request_id='')",
+    "reroute_from": "(peer, reason)",
     "set_membership": "(membership)",
     "settings": "property",
     "statistics": "(*, start, end, hosting_country='')",

@@ -185,7 +185,8 @@ async def test_the_reconcile_call_refuses_a_non_member_and_a_bad_request(tmp_pat
     await de.start()
     assert nl.exchange is not None and de.exchange is not None
     membership = de.exchange.roster.membership
-    outsider = GrpcTransport(make_tls_identity("xx-hotline", datetime.now(UTC)), lambda: membership)
+    stranger = make_tls_identity("xx-hotline", datetime.now(UTC))
+    outsider = GrpcTransport(lambda: stranger, lambda: membership)
     try:
         # A certificate the roster does not pin: the TLS handshake itself fails, the call never reaches the node.
         with pytest.raises(TransportError, match="UNAVAILABLE"):
