@@ -1,7 +1,7 @@
 """gRPC health of the node, per service, following what it depends on:
 - every service, and the server as a whole (""), is NOT_SERVING while the store is unreachable: a call that
-  finds the database down turns them so, and a probe that asks the database every few seconds turns them
-  SERVING again as soon as it answers;
+  finds the database down turns them so, and so does the probe that asks the database every few seconds
+  (an idle node notices too); the probe turns them SERVING again as soon as the database answers;
 - the exchange service (with an [exchange] section) is also NOT_SERVING while the trusted roster has expired
   (the node then accepts and sends nothing until a newer one is applied); the integrator services stay SERVING.
 Health/List is served too (the stock asyncio servicer leaves it unimplemented)."""
@@ -47,11 +47,14 @@ class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
         self._roster_expired = False
         self._probing: asyncio.Task[None] | None = None
         self._watching: asyncio.Task[None] | None = None
+        self._liveness: asyncio.Task[None] | None = None
 
     async def serving(self) -> None:
+        loop = asyncio.get_running_loop()
         if self._exchange is not None:
             self._roster_expired = self._exchange[1]()
-            self._watching = asyncio.get_running_loop().create_task(self._watch_roster())
+            self._watching = loop.create_task(self._watch_roster())
+        self._liveness = loop.create_task(self._watch_store())
         await self._apply()
 
     def store_unavailable(self) -> None:
@@ -60,7 +63,7 @@ class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
             self._probing = asyncio.get_running_loop().create_task(self._recover())
 
     async def stop(self) -> None:
-        for task in (self._probing, self._watching):
+        for task in (self._probing, self._watching, self._liveness):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -85,6 +88,17 @@ class NodeHealth(health_aio.HealthServicer):  # type: ignore[misc]
                 await self._apply()
                 _log.info("health.serving", cause="store answers again")
                 return
+
+    async def _watch_store(self) -> None:
+        """While the store is up, ask it every `probe_seconds`: a database gone while no call came is noticed."""
+        while True:
+            await asyncio.sleep(self._probe_seconds)
+            if not self._store_up:
+                continue  # _recover probes it
+            try:
+                await self._probe()
+            except Exception:  # unreachable (or failing): NOT_SERVING until it answers again
+                self.store_unavailable()
 
     async def _watch_roster(self) -> None:
         assert self._exchange is not None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from node.cases.model import ItemState
 from node.clock import Clock
+from node.errors import StoreUnavailable
 from node.metrics.ports import MetricsStore
 
 __all__ = ["RosterView", "StoreGauges"]
@@ -48,7 +49,7 @@ class StoreGauges(Collector):
         up = GaugeMetricFamily("hx_store_up", "1 if the store answered this scrape's reads, 0 if not.")
         try:
             families = self._read(now)
-        except (SQLAlchemyError, OSError) as error:
+        except (StoreUnavailable, SQLAlchemyError, OSError) as error:  # the store wraps what it knows as unavailable
             _log.warning("metrics.store_unreachable", error=type(error).__name__)
             up.add_metric([], 0)
             families = []
