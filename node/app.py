@@ -212,7 +212,12 @@ class Node:
 
             async def check_roster() -> None:
                 await loop.run_in_executor(
-                    self.executor, exchange.check_roster, Path(settings.roster_file), settings.roster_expiry_warning
+                    self.executor,
+                    exchange.check_roster,
+                    Path(settings.roster_file),
+                    settings.roster_expiry_warning,
+                    settings.roster_url,
+                    settings.roster_url_ca,
                 )
 
             self.scheduler.every(settings.roster_check_seconds, "roster-upkeep", check_roster)

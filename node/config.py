@@ -66,8 +66,13 @@ class ExchangeConfig:
     # authority's signatures (trust on first use), with a warning.
     authority_key_ids: tuple[str, ...] = ()
     authority_threshold: int = 0
-    # How often a running node looks for a roster version installed by `roster apply` and checks expiry.
+    # How often a running node looks for a roster version installed by `roster apply` (or published at
+    # `roster_url`) and checks expiry.
     roster_check_seconds: float = 30.0
+    # Where the network authority publishes new signed versions (https://, or http:// to a loopback address), and
+    # the CA file (PEM) that verifies that server ("" : the system's CAs). "" : the roster file only.
+    roster_url: str = ""
+    roster_url_ca: str = ""
     # From this long before the trusted roster expires, the node warns (log line and event).
     roster_expiry_warning: timedelta = timedelta(days=14)
     # A peer's call claiming a newer roster makes the node fetch it from that peer at most once per this.
@@ -530,7 +535,21 @@ def _exchange(raw: Any, node_id: str, paths: _Paths) -> ExchangeConfig | None:
         reconcile_seconds=_exchange_num(raw, "reconcile_seconds", 6 * 3600, 60, 7 * 86_400),
         reconcile_window_days=_exchange_num(raw, "reconcile_window_days", 30, 1, 400),
         server_limits=_server_limits(raw),
+        roster_url=_roster_url(raw),
+        roster_url_ca=paths(_str(raw, "roster_url_ca", "exchange.roster_url_ca")),
     )
+
+
+def _roster_url(raw: Mapping[str, Any]) -> str:
+    url = _str(raw, "roster_url", "exchange.roster_url")
+    if url:
+        scheme, _, rest = url.partition("://")
+        host = rest.split("/", 1)[0].rpartition("@")[2]
+        if scheme != "https" and not (scheme == "http" and _is_local(host if ":" in host else f"{host}:80")):
+            raise InvalidArgument(
+                "must be an https:// URL (http:// only to a loopback address)", field="exchange.roster_url"
+            )
+    return url
 
 
 def _is_wildcard(address: str) -> bool:

@@ -30,6 +30,7 @@ from node.exchange.ports import ExchangeNodeStore, PeerBackoff
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
 from node.exchange.receiver import Receiver, ReceiverLimits
 from node.exchange.reconcile import ReconcileLimits, ReconcileOutcome, ReconcileRefused, Reconciliation
+from node.exchange.roster_source import poll_roster_url
 from node.exchange.roster_state import RosterState
 from node.exchange.runtime import ExchangeRuntime
 from node.exchange.sealing import RosterCrypto
@@ -276,15 +277,19 @@ class NodeExchange:
             if key.key_id in own and key.HasField("not_after")
         ]
 
-    def check_roster(self, roster_file: Path, warn_before: timedelta) -> None:
+    def check_roster(
+        self, roster_file: Path, warn_before: timedelta, roster_url: str = "", roster_url_ca: str = ""
+    ) -> None:
         """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
-        roster file holds, then warn if the trusted roster expires within `warn_before`."""
+        roster file holds or `roster_url` serves, then warn if the trusted roster expires within `warn_before`."""
         self.roster.refresh()
         self.refresh_keys()
         try:
             self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
         except OSError as error:  # being replaced as we read it, say: the next check reads it again
             _log.warning("roster.file_unreadable", error=str(error))
+        if roster_url:
+            poll_roster_url(self.roster, roster_url, roster_url_ca)
         self.roster.check_expiry(warn_before)
         self.check_key_expiry(warn_before)
         self.reroute_revoked()
