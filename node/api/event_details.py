@@ -12,8 +12,11 @@ from node.cases.event_details import (
     EventDetails,
     HoldDetails,
     HostingDetails,
+    KnownHashDetails,
     MessageDetails,
     NoticeDetails,
+    OpinionDetails,
+    RosterDetails,
     RoutingDetails,
 )
 from node.proto_types import enum_to_proto, timestamp
@@ -73,4 +76,25 @@ def details_to_proto(details: EventDetails | None) -> dict[str, Any]:
             }
         case HostingDetails(country, overridden):
             return {"hosting": pb.EventHostingDetails(country=country, overridden=overridden)}
+        case KnownHashDetails(known_hash_id, algorithm, source, classification, disputes, count):
+            return {
+                "known_hash": pb.EventKnownHashDetails(
+                    known_hash_id=known_hash_id,
+                    algorithm=algorithm,
+                    source=source,
+                    classification=enum_to_proto(classification),  # type: ignore[arg-type]
+                    disputes=disputes,
+                    count=count,
+                )
+            }
+        case RosterDetails(code, version, subject):
+            return {"roster": pb.EventRosterDetails(code=code, version=version, subject=subject)}
+        case OpinionDetails(peer, agrees, classification):
+            return {
+                "opinion": pb.EventOpinionDetails(
+                    peer=peer,
+                    agrees=agrees,
+                    classification=enum_to_proto(classification),  # type: ignore[arg-type]
+                )
+            }
     raise TypeError(f"no proto form for {type(details).__name__}")

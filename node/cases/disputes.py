@@ -6,10 +6,12 @@ disputed `dispute_limit` times stops matching automatically until someone re-con
 
 from __future__ import annotations
 
+import dataclasses
+
 from node.cases.context import CaseContext
 from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import describe
-from node.cases.model import Item, ItemState, KnownHash, Principal
+from node.cases.model import Item, ItemState, KnownHash, KnownHashDetails, Principal
 from node.cases.requests import check_note, check_request_id
 from node.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -50,13 +52,15 @@ class Disputes:
             item.known_content = False
             item.state = ItemState.AWAITING_ASSESSMENT
             detail = f"known_hash={current.known_hash_id}: {reason}"
-            self._ctx.event(tx, EventKind.ITEM_MATCH_DISPUTED, now, item=item, detail=detail[:500])
+            disputed = KnownHashDetails.of(entry) if entry is not None else KnownHashDetails(current.known_hash_id)
+            self._ctx.event(tx, EventKind.ITEM_MATCH_DISPUTED, now, item=item, detail=detail[:500], details=disputed)
             if entry is not None:  # None: the entry was dropped since (a lesson its analyst took back)
                 disputes = tx.dispute_known_hash(entry.known_hash_id)
                 limit = self._ctx.settings.known_hashes.dispute_limit
                 detail = f"{describe(entry)} disputed ({disputes} of {limit}) on item {item.item_id}"
                 kind = EventKind.KNOWN_HASH_SUSPENDED if disputes >= limit else EventKind.KNOWN_HASH_DISPUTED
-                self._ctx.event(tx, kind, now, item=item, detail=detail)
+                counted = dataclasses.replace(KnownHashDetails.of(entry), disputes=disputes)
+                self._ctx.event(tx, kind, now, item=item, detail=detail, details=counted)
             cmd.done(item, detail=f"known_hash={current.known_hash_id}")
         return item
 
@@ -70,7 +74,10 @@ class Disputes:
                 raise NotFound(f"no known hash {known_hash_id}", field="known_hash_id")
             if cmd.previous is None:
                 tx.confirm_known_hash(known_hash_id)
-                self._ctx.event(tx, EventKind.KNOWN_HASH_CONFIRMED, now, detail=describe(entry))
+                confirmed_entry = dataclasses.replace(KnownHashDetails.of(entry), disputes=0)
+                self._ctx.event(
+                    tx, EventKind.KNOWN_HASH_CONFIRMED, now, detail=describe(entry), details=confirmed_entry
+                )
                 cmd.done(subject=f"known_hash={known_hash_id}", detail=f"after {entry.disputes} dispute(s)")
             confirmed = tx.get_known_hash(known_hash_id)
         assert confirmed is not None

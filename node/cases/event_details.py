@@ -18,8 +18,11 @@ from node.cases.model import (
     EventDetails,
     HoldDetails,
     HostingDetails,
+    KnownHashDetails,
     MessageDetails,
     NoticeDetails,
+    OpinionDetails,
+    RosterDetails,
     Route,
     RoutingDetails,
 )
@@ -31,8 +34,11 @@ __all__ = [
     "EventDetails",
     "HoldDetails",
     "HostingDetails",
+    "KnownHashDetails",
     "MessageDetails",
     "NoticeDetails",
+    "OpinionDetails",
+    "RosterDetails",
     "RoutingDetails",
     "details_from_json",
     "details_to_json",
@@ -48,6 +54,9 @@ _TYPES: dict[str, type[Any]] = {
     "message": MessageDetails,
     "notice": NoticeDetails,
     "hosting": HostingDetails,
+    "known_hash": KnownHashDetails,
+    "roster": RosterDetails,
+    "opinion": OpinionDetails,
 }
 _NAMES = {cls: name for name, cls in _TYPES.items()}
 _ENUMS: dict[str, type[Any]] = {"action": ActionType, "classification": Classification, "route": Route}
@@ -69,7 +78,7 @@ def details_from_json(text: str | None) -> EventDetails | None:
     fields: dict[str, Any] = json.loads(text)
     cls = _TYPES[fields.pop("type")]
     for key, value in fields.items():
-        if key in _ENUMS:
+        if key in _ENUMS and value is not None:
             fields[key] = _ENUMS[key](value)
         elif key in _TIMES and value is not None:
             fields[key] = datetime.fromisoformat(value)

@@ -32,6 +32,8 @@ from node.cases.model import (
     Item,
     ItemState,
     Principal,
+    Route,
+    RoutingDetails,
 )
 from node.cases.opinions import Opinions
 from node.cases.ports import CaseTransaction
@@ -75,7 +77,10 @@ class Federation:
                 self._workflow.route_txn(tx, item, now)
                 tx.update_item(item)
                 detail = f"from {peer} ({reason}) to {item.referred_to or 'this node'}"
-                self._ctx.event(tx, EventKind.ITEM_REROUTED, now, item=item, detail=detail)
+                routed = RoutingDetails(
+                    item.route or Route.FALLBACK_DIRECT, item.hosting_country or "", item.referred_to
+                )
+                self._ctx.event(tx, EventKind.ITEM_REROUTED, now, item=item, detail=detail, details=routed)
                 tx.append_audit(at=now, actor="exchange", action="Reroute", subject=item_id, detail=detail[:500])
                 rerouted.append(item_id)
         if rerouted:

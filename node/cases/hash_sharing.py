@@ -19,7 +19,7 @@ from node.cases.exchange_messages import HashVerdict, HashVerdicts, dump_body
 from node.cases.exchange_rules import check_verdicts
 from node.cases.hash_trust import ILLEGAL, LEARNED_SOURCE, describe, peer_source
 from node.cases.known_content import KnownContent
-from node.cases.model import Classification, HashProvenance, KnownHash, OutboxMessage, Principal
+from node.cases.model import Classification, HashProvenance, KnownHash, KnownHashDetails, OutboxMessage, Principal
 from node.cases.ports import CaseTransaction
 from node.cases.requests import check_node_id, check_request_id
 from node.errors import FailedPrecondition
@@ -78,7 +78,8 @@ class HashSharing:
                 conflict = policy.conflict(entries) or tuple(sorted(entries, key=policy.rank))
                 self._known.conflict_event(tx, now, conflict)
         detail = f"from {sender}: {banked} verdict(s) banked, {dropped} withdrawn"
-        self._ctx.event(tx, EventKind.KNOWN_HASH_PEER_VERDICTS, now, detail=detail)
+        banked_count = KnownHashDetails(source=source, count=banked)
+        self._ctx.event(tx, EventKind.KNOWN_HASH_PEER_VERDICTS, now, detail=detail, details=banked_count)
         tx.append_audit(at=now, actor=sender, action="ApplyHashVerdicts", subject=source, detail=detail)
 
     def _send(self, principal: Principal, content_hash: ContentHash, *, withdrawn: bool, request_id: str) -> list[str]:
@@ -99,9 +100,14 @@ class HashSharing:
             for peer in peers:
                 tx.enqueue_outbox(OutboxMessage(str(uuid7()), peer, HashVerdicts.kind, "", body, now))
             detail = f"{content_hash.algorithm} to {', '.join(peers)}"[:500]
-            self._ctx.event(
-                tx, EventKind.KNOWN_HASH_WITHDRAWN if withdrawn else EventKind.KNOWN_HASH_PUBLISHED, now, detail=detail
+            kind = EventKind.KNOWN_HASH_WITHDRAWN if withdrawn else EventKind.KNOWN_HASH_PUBLISHED
+            sent = KnownHashDetails(
+                algorithm=str(content_hash.algorithm),
+                source=LEARNED_SOURCE,
+                classification=verdict.classification,
+                count=len(peers),
             )
+            self._ctx.event(tx, kind, now, detail=detail, details=sent)
             cmd.done(subject=f"{content_hash.algorithm} hash", detail=detail)
         return list(peers)
 

@@ -17,7 +17,17 @@ from node.cases.context import CaseContext, fingerprint_of, unique_hashes
 from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import TRUSTED_ITEM_HASHES, caller_provenance
 from node.cases.known_content import KnownContent
-from node.cases.model import Assessment, HostingRecord, Item, ItemState, Principal, Report, ReportedItem, Reporter
+from node.cases.model import (
+    Assessment,
+    HostingRecord,
+    Item,
+    ItemState,
+    KnownHashDetails,
+    Principal,
+    Report,
+    ReportedItem,
+    Reporter,
+)
 from node.cases.ports import CaseTransaction
 from node.cases.requests import MAX_TEXT_CHARS, NewReport, check_request_id, check_text
 from node.cases.urls import normalise_url
@@ -272,7 +282,9 @@ class Intake:
                 note=f"matched known hash {known.known_hash_id} ({known.hash.algorithm})",
                 known_hash_id=known.known_hash_id,
             )
-            self._ctx.event(tx, EventKind.ITEM_KNOWN_MATCH, now, item=item, detail=f"known_hash={known.known_hash_id}")
+            matched = KnownHashDetails.of(known)
+            detail = f"known_hash={known.known_hash_id}"
+            self._ctx.event(tx, EventKind.ITEM_KNOWN_MATCH, now, item=item, detail=detail, details=matched)
             self._workflow.apply_assessment_txn(tx, item, assessment, now, actor="known-hash")
             tx.update_item(item)
         return ReportedItem(item.item_id, url, True, item.known_content, item.state)

@@ -12,7 +12,7 @@ from datetime import datetime
 from node.cases.context import CaseContext
 from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import PEER_SOURCE_PREFIX, RESERVED_SOURCES, TRUSTED_ITEM_HASHES, describe
-from node.cases.model import Classification, HashProvenance, Item, KnownHash, Principal
+from node.cases.model import Classification, HashProvenance, Item, KnownHash, KnownHashDetails, Principal
 from node.cases.ports import CaseTransaction
 from node.cases.requests import check_request_id, check_text
 from node.cases.results import ImportResult
@@ -48,7 +48,8 @@ class KnownContent:
                 automatic = automatic or decision.automatic
             elif decision.hint is not None:
                 detail = f"{provenance} {content_hash.algorithm} hash: {describe(decision.hint)}; an analyst decides"
-                self._ctx.event(tx, EventKind.ITEM_KNOWN_HASH_HINT, now, item=item, detail=detail)
+                hint = KnownHashDetails.of(decision.hint)
+                self._ctx.event(tx, EventKind.ITEM_KNOWN_HASH_HINT, now, item=item, detail=detail, details=hint)
         return automatic
 
     def learn_hashes_txn(
@@ -107,7 +108,12 @@ class KnownContent:
         item.hashes.extend(new)
         item.hash_provenance.update(dict.fromkeys(attested, analyst))
         self._ctx.event(
-            tx, EventKind.ITEM_HASHES_ATTESTED, now, item=item, detail=f"{len(attested)} hash(es), {len(new)} new"
+            tx,
+            EventKind.ITEM_HASHES_ATTESTED,
+            now,
+            item=item,
+            detail=f"{len(attested)} hash(es), {len(new)} new",
+            details=KnownHashDetails(count=len(attested)),
         )
 
     def import_known_hashes(
@@ -193,7 +199,8 @@ class KnownContent:
         """Trusted sources disagree on a hash: say so, and which one counts (the first, by the precedence)."""
         detail = "; ".join(describe(e) for e in conflict)
         detail = f"sources disagree, {conflict[0].source[:60]} counts: {detail}"[:500]
-        self._ctx.event(tx, EventKind.KNOWN_HASH_CONFLICT, now, item=item, detail=detail)
+        counts = KnownHashDetails.of(conflict[0], count=len(conflict))
+        self._ctx.event(tx, EventKind.KNOWN_HASH_CONFLICT, now, item=item, detail=detail, details=counts)
 
 
 def _within(known: ContentHash, query: ContentHash, threshold: int) -> bool:

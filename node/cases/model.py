@@ -33,8 +33,10 @@ __all__ = [
     "Item",
     "ItemState",
     "KnownHash",
+    "KnownHashDetails",
     "MessageDetails",
     "NoticeDetails",
+    "OpinionDetails",
     "OutboxMessage",
     "PaymentMethod",
     "Principal",
@@ -42,6 +44,7 @@ __all__ = [
     "ReportedItem",
     "Reporter",
     "Role",
+    "RosterDetails",
     "Route",
     "RoutingDetails",
     "SiteType",
@@ -400,6 +403,44 @@ class NoticeDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownHashDetails:
+    """A known-hash entry (or, for a batch, a source and how many): matches, hints, conflicts, disputes,
+    published and banked verdicts."""
+
+    known_hash_id: int = 0
+    algorithm: str = ""
+    source: str = ""
+    classification: Classification | None = None
+    disputes: int = 0
+    count: int = 0
+
+    @classmethod
+    def of(cls, entry: KnownHash, *, count: int = 0) -> KnownHashDetails:
+        return cls(
+            entry.known_hash_id, str(entry.hash.algorithm), entry.source, entry.classification, entry.disputes, count
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RosterDetails:
+    """The roster and the node's keys: a reason code (INSTALLED, ROSTER_EXPIRING, a refusal's reason,
+    KEY_EXPIRED, ...), the roster version it concerns, and what (a roster's source, a key kind)."""
+
+    code: str
+    version: int = 0
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OpinionDetails:
+    """The receiving hotline's classification of a referral, against the origin's."""
+
+    peer: str
+    agrees: bool
+    classification: Classification
+
+
+@dataclass(frozen=True, slots=True)
 class HostingDetails:
     country: str  # "" when unknown
     overridden: bool
@@ -414,6 +455,9 @@ EventDetails = (
     | MessageDetails
     | NoticeDetails
     | HostingDetails
+    | KnownHashDetails
+    | RosterDetails
+    | OpinionDetails
 )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from node.cases.context import CaseContext
 from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import describe
-from node.cases.model import Classification, Item
+from node.cases.model import Classification, Item, OpinionDetails
 from node.cases.ports import CaseTransaction, PeerOpinions
 
 __all__ = ["Opinions"]
@@ -38,7 +38,8 @@ class Opinions:
         detail = f"{sender} {verb}: {classification} (ours {ours}) on the item and its {len(item.hashes)} hash(es)"
         if known:
             detail += ": " + "; ".join(known)
-        self._ctx.event(tx, EventKind.ITEM_PEER_OPINION, now, item=item, detail=detail[:500])
+        opinion = OpinionDetails(sender, agrees, classification)
+        self._ctx.event(tx, EventKind.ITEM_PEER_OPINION, now, item=item, detail=detail[:500], details=opinion)
 
     def counts(self) -> list[PeerOpinions]:
         with self._ctx.store.transaction(read_only=True) as tx:

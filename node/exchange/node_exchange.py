@@ -327,12 +327,14 @@ class NodeExchange:
                 found[kind] = "expired"
                 detail = f"this node's {what} stopped being accepted at {end.isoformat()}: {fix}"
                 self.roster.warn_once(
-                    f"key:{kind}:{end.isoformat()}:expired", EventKind.KEYS_EXPIRED, "KEY_EXPIRED", detail
+                    f"key:{kind}:{end.isoformat()}:expired", EventKind.KEYS_EXPIRED, "KEY_EXPIRED", detail, kind
                 )
             elif end - now <= warn_before:
                 found[kind] = "expiring"
                 detail = f"this node's {what} stops being accepted at {end.isoformat()}: {fix}"
-                self.roster.warn_once(f"key:{kind}:{end.isoformat()}", EventKind.KEYS_EXPIRING, "KEY_EXPIRING", detail)
+                self.roster.warn_once(
+                    f"key:{kind}:{end.isoformat()}", EventKind.KEYS_EXPIRING, "KEY_EXPIRING", detail, kind
+                )
         return found
 
     def refresh_keys(self) -> bool:

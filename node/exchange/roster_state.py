@@ -26,7 +26,7 @@ import structlog
 
 from node.api._gen.hotline.exchange.v1 import roster_pb2
 from node.cases.event_kinds import EventKind
-from node.cases.model import Event
+from node.cases.model import Event, RosterDetails
 from node.clock import Clock
 from node.crypto.roster import (
     PinnedAuthority,
@@ -157,33 +157,52 @@ class RosterState:
             return "expiring"
         return "ok"
 
-    def warn_once(self, key: str, kind: EventKind, code: str, detail: str) -> None:
+    def warn_once(self, key: str, kind: EventKind, code: str, detail: str, subject: str = "") -> None:
         """Log a warning `kind` and record it as an event, the first time `key` is seen (by this process)."""
-        self._once(key, kind, code, detail)
+        self._once(key, kind, code, detail, subject=subject)
 
-    def _once(self, key: str, kind: EventKind, code: str, detail: str) -> None:
+    def _once(self, key: str, kind: EventKind, code: str, detail: str, *, version: int = 0, subject: str = "") -> None:
         if key in self._warned:
             return
         self._warned.add(key)
         _log.warning(kind, code=code, detail=detail)
+        details = RosterDetails(code, version or self.membership.version, subject)
         with self._store.transaction() as tx:
-            tx.append_event(Event(str(uuid.uuid4()), kind, self._clock.now(), detail=f"{code}: {detail}"))
+            tx.append_event(
+                Event(str(uuid.uuid4()), kind, self._clock.now(), detail=f"{code}: {detail}", details=details)
+            )
 
     def install_newer(self, signed: bytes, source: str) -> bool:
         """Install `signed` (read from `source`, the roster file) if it is newer than the trusted version, as
         `roster apply` would: at start, and on each roster check of a running node (the file is polled). An
         install is logged and recorded as an event; a refusal too, once per version and reason."""
+        version = 0  # of a roster that parses
         try:
             _, roster = parse_signed_roster(signed)
+            version = roster.version
             if roster.version <= self.membership.version:
                 return False
             self.install(signed)
         except RosterError as error:
             detail = f"{source}: {error.message}"
-            self._once(f"{source}:{error.reason}:{error.message}", EventKind.ROSTER_FILE_REFUSED, error.reason, detail)
+            self._once(
+                f"{source}:{error.reason}:{error.message}",
+                EventKind.ROSTER_FILE_REFUSED,
+                error.reason,
+                detail,
+                version=version,
+                subject=source,
+            )
             return False
         detail = f"roster version {roster.version} installed from {source}"
-        self._once(f"{roster.version}:installed", EventKind.ROSTER_INSTALLED, "INSTALLED", detail)
+        self._once(
+            f"{roster.version}:installed",
+            EventKind.ROSTER_INSTALLED,
+            "INSTALLED",
+            detail,
+            version=roster.version,
+            subject=source,
+        )
         return True
 
     def signed_after(self, version: int) -> list[bytes]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, timedelta
 from pathlib import Path
 
+from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.cases.event_kinds import WHEN, EventKind, proto_name
-from tests.api._support import action, assess, submit, ts
+from tests.api._support import action, assess, known, sha256, submit, submit_hashed, ts
 from tests.conftest import Served
 
 README = (Path(__file__).parents[2] / "README.md").read_text()
@@ -62,3 +63,27 @@ async def test_a_referral_queued_names_its_peer_and_message(served: Served) -> N
     assert (queued.peer, queued.message_kind) == ("de-hotline", "referral") and queued.message_id
     routed = next(e for e in events if e.kind == "item.routed").routing
     assert (routed.route, routed.country, routed.peer_node) == (pb.ROUTE_REFERRAL, "DE", "de-hotline")
+
+
+async def test_a_known_match_names_the_entry_that_decided(served: Served) -> None:
+    value = sha256(77)
+    await served.admin.admin.ImportKnownHashes(
+        admin_pb.ImportKnownHashesRequest(
+            source="shared list", hashes=[known(pb.HASH_ALGORITHM_SHA256, value, pb.CLASSIFICATION_BASELINE)]
+        )
+    )
+    await submit_hashed(
+        served,
+        "https://nl.host.example/contract/known",
+        [pb.ContentHash(algorithm=pb.HASH_ALGORITHM_SHA256, value=value)],
+    )
+    events = (await served.analyst.events.ListEvents(event_pb.ListEventsRequest(page_size=100))).events
+    matched = next(e for e in events if e.kind == "item.known_match")
+    assert matched.WhichOneof("details") == "known_hash"
+    entry = matched.known_hash
+    assert (entry.algorithm, entry.source, entry.classification) == (
+        "sha256",
+        "shared list",
+        pb.CLASSIFICATION_BASELINE,
+    )
+    assert entry.known_hash_id > 0

@@ -13,8 +13,11 @@ from node.cases.event_details import (
     EventDetails,
     HoldDetails,
     HostingDetails,
+    KnownHashDetails,
     MessageDetails,
     NoticeDetails,
+    OpinionDetails,
+    RosterDetails,
     RoutingDetails,
     details_from_json,
     details_to_json,
@@ -36,6 +39,10 @@ AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
         MessageDetails("de-hotline", "0193a0a0-0000-7000-8000-000000000003", "status_update", "NOT_ASSIGNEE", 4),
         NoticeDetails("0193a0a0-0000-7000-8000-000000000004", "NTD", "smtp", 2, "SMTP 451: try later"),
         HostingDetails("", False),
+        KnownHashDetails(12, "sha256", "shared list", Classification.BASELINE, 2, 0),
+        KnownHashDetails(source="peer:de-hotline", count=3),
+        RosterDetails("NOT_NEXT", 3, "https://authority.example/roster.signed"),
+        OpinionDetails("de-hotline", False, Classification.NOT_ILLEGAL),
     ],
 )
 def test_details_round_trip_through_their_stored_form(details: EventDetails) -> None:

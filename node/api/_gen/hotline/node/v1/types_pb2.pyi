@@ -540,7 +540,7 @@ class Report(_message.Message):
     def __init__(self, report_id: _Optional[str] = ..., received_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., items: _Optional[_Iterable[_Union[ReportedItem, _Mapping]]] = ..., referrer_url: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("cursor", "event_id", "kind", "item_id", "report_id", "occurred_at", "state", "detail", "event_kind", "action", "assessment", "routing", "hold", "deadline", "message", "notice", "hosting")
+    __slots__ = ("cursor", "event_id", "kind", "item_id", "report_id", "occurred_at", "state", "detail", "event_kind", "action", "assessment", "routing", "hold", "deadline", "message", "notice", "hosting", "known_hash", "roster", "opinion")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -558,6 +558,9 @@ class Event(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     NOTICE_FIELD_NUMBER: _ClassVar[int]
     HOSTING_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_HASH_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_FIELD_NUMBER: _ClassVar[int]
+    OPINION_FIELD_NUMBER: _ClassVar[int]
     cursor: str
     event_id: str
     kind: str
@@ -575,7 +578,10 @@ class Event(_message.Message):
     message: EventMessageDetails
     notice: EventNoticeDetails
     hosting: EventHostingDetails
-    def __init__(self, cursor: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., item_id: _Optional[str] = ..., report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ItemState, str]] = ..., detail: _Optional[str] = ..., event_kind: _Optional[_Union[EventKind, str]] = ..., action: _Optional[_Union[EventActionDetails, _Mapping]] = ..., assessment: _Optional[_Union[EventAssessmentDetails, _Mapping]] = ..., routing: _Optional[_Union[EventRoutingDetails, _Mapping]] = ..., hold: _Optional[_Union[EventHoldDetails, _Mapping]] = ..., deadline: _Optional[_Union[EventDeadlineDetails, _Mapping]] = ..., message: _Optional[_Union[EventMessageDetails, _Mapping]] = ..., notice: _Optional[_Union[EventNoticeDetails, _Mapping]] = ..., hosting: _Optional[_Union[EventHostingDetails, _Mapping]] = ...) -> None: ...
+    known_hash: EventKnownHashDetails
+    roster: EventRosterDetails
+    opinion: EventOpinionDetails
+    def __init__(self, cursor: _Optional[str] = ..., event_id: _Optional[str] = ..., kind: _Optional[str] = ..., item_id: _Optional[str] = ..., report_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state: _Optional[_Union[ItemState, str]] = ..., detail: _Optional[str] = ..., event_kind: _Optional[_Union[EventKind, str]] = ..., action: _Optional[_Union[EventActionDetails, _Mapping]] = ..., assessment: _Optional[_Union[EventAssessmentDetails, _Mapping]] = ..., routing: _Optional[_Union[EventRoutingDetails, _Mapping]] = ..., hold: _Optional[_Union[EventHoldDetails, _Mapping]] = ..., deadline: _Optional[_Union[EventDeadlineDetails, _Mapping]] = ..., message: _Optional[_Union[EventMessageDetails, _Mapping]] = ..., notice: _Optional[_Union[EventNoticeDetails, _Mapping]] = ..., hosting: _Optional[_Union[EventHostingDetails, _Mapping]] = ..., known_hash: _Optional[_Union[EventKnownHashDetails, _Mapping]] = ..., roster: _Optional[_Union[EventRosterDetails, _Mapping]] = ..., opinion: _Optional[_Union[EventOpinionDetails, _Mapping]] = ...) -> None: ...
 
 class EventActionDetails(_message.Message):
     __slots__ = ("action", "actor", "moved_to_country")
@@ -648,6 +654,42 @@ class EventNoticeDetails(_message.Message):
     attempts: int
     error: str
     def __init__(self, notice_id: _Optional[str] = ..., notice_kind: _Optional[str] = ..., channel: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class EventKnownHashDetails(_message.Message):
+    __slots__ = ("known_hash_id", "algorithm", "source", "classification", "disputes", "count")
+    KNOWN_HASH_ID_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    DISPUTES_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    known_hash_id: int
+    algorithm: str
+    source: str
+    classification: Classification
+    disputes: int
+    count: int
+    def __init__(self, known_hash_id: _Optional[int] = ..., algorithm: _Optional[str] = ..., source: _Optional[str] = ..., classification: _Optional[_Union[Classification, str]] = ..., disputes: _Optional[int] = ..., count: _Optional[int] = ...) -> None: ...
+
+class EventRosterDetails(_message.Message):
+    __slots__ = ("code", "version", "subject")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    version: int
+    subject: str
+    def __init__(self, code: _Optional[str] = ..., version: _Optional[int] = ..., subject: _Optional[str] = ...) -> None: ...
+
+class EventOpinionDetails(_message.Message):
+    __slots__ = ("peer", "agrees", "classification")
+    PEER_FIELD_NUMBER: _ClassVar[int]
+    AGREES_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    peer: str
+    agrees: bool
+    classification: Classification
+    def __init__(self, peer: _Optional[str] = ..., agrees: _Optional[bool] = ..., classification: _Optional[_Union[Classification, str]] = ...) -> None: ...
 
 class EventHostingDetails(_message.Message):
     __slots__ = ("country", "overridden")
