@@ -385,13 +385,7 @@ def _webhook(raw: Any, env: Mapping[str, str]) -> WebhookSettings | None:
         return None
     if not isinstance(raw, dict):
         raise InvalidArgument("must be a table ([notices.webhook])", field="notices.webhook")
-    url = _str(raw, "url", "notices.webhook.url", required=True)
-    scheme, _, rest = url.partition("://")
-    host = rest.split("/", 1)[0].rpartition("@")[2]
-    if scheme != "https" and not (scheme == "http" and _is_local(host if ":" in host else f"{host}:80")):
-        raise InvalidArgument(
-            "must be an https:// URL (http:// only to a loopback address)", field="notices.webhook.url"
-        )
+    url = _https_url(_str(raw, "url", "notices.webhook.url", required=True), "notices.webhook.url")
     secret = _secret(raw, "secret_env", "notices.webhook.secret_env", env, required=True)
     if len(secret.encode()) < 16:
         raise InvalidArgument("the signing secret must have at least 16 bytes", field="notices.webhook.secret_env")
@@ -535,20 +529,20 @@ def _exchange(raw: Any, node_id: str, paths: _Paths) -> ExchangeConfig | None:
         reconcile_seconds=_exchange_num(raw, "reconcile_seconds", 6 * 3600, 60, 7 * 86_400),
         reconcile_window_days=_exchange_num(raw, "reconcile_window_days", 30, 1, 400),
         server_limits=_server_limits(raw),
-        roster_url=_roster_url(raw),
+        roster_url=_https_url(_str(raw, "roster_url", "exchange.roster_url"), "exchange.roster_url"),
         roster_url_ca=paths(_str(raw, "roster_url_ca", "exchange.roster_url_ca")),
     )
 
 
-def _roster_url(raw: Mapping[str, Any]) -> str:
-    url = _str(raw, "roster_url", "exchange.roster_url")
-    if url:
-        scheme, _, rest = url.partition("://")
-        host = rest.split("/", 1)[0].rpartition("@")[2]
-        if scheme != "https" and not (scheme == "http" and _is_local(host if ":" in host else f"{host}:80")):
-            raise InvalidArgument(
-                "must be an https:// URL (http:// only to a loopback address)", field="exchange.roster_url"
-            )
+def _https_url(url: str, where: str) -> str:
+    """`url` if it is https://, or http:// to a loopback address (nothing else crosses a network in clear); ""
+    stays "" (not set)."""
+    if not url:
+        return url
+    scheme, _, rest = url.partition("://")
+    host = rest.split("/", 1)[0].rpartition("@")[2]
+    if scheme != "https" and not (scheme == "http" and _is_local(host if ":" in host else f"{host}:80")):
+        raise InvalidArgument("must be an https:// URL (http:// only to a loopback address)", field=where)
     return url
 
 
