@@ -20,7 +20,6 @@ __all__ = [
     "RunView",
     "hourly_from_counters",
     "hourly_from_times",
-    "illegal_reported",
     "no_member_countries",
     "top_groups",
     "total_gauge",
@@ -61,11 +60,6 @@ class RunView:
         for item in self.counted:
             groups[self.group_of(item.hosting)].append(item)
         return groups
-
-
-def illegal_reported(data: RunData) -> list[Item]:
-    """The items judged illegal that have a report time."""
-    return [i for i in data.items if i.illegal and i.reported is not None]
 
 
 def no_member_countries(items: Iterable[Item]) -> set[str]:

@@ -281,14 +281,21 @@ def _draw_time_to_removal(fig: Figure, view: RunView) -> tuple[str, list[str]]:
     else:
         median = "median not reached: fewer than half the counted items were removed by the end of the run"
     caption = [
-        f"Kaplan-Meier estimate over the items the observation window counts ({window.note()}): items judged "
-        f"illegal, {fmt_count(network.n)} of them, {fmt_count(network.censored)} still open at the end of the run "
+        f"Kaplan-Meier estimate over the {fmt_count(network.n)} items the observation window counts: judged "
+        f"illegal, {_scope(window)}; {fmt_count(network.censored)} still open at the end of the run "
         "(right-censored, not left out). Whole network: "
         + median
         + ". Countries beyond the top "
         + f"{TOP_COUNTRIES} by counted items are pooled as 'other' (the same pooling in every plot of this run).",
     ]
     return heading, caption
+
+
+def _scope(window: ObservationWindow) -> str:
+    """Which reports the window counts, as a phrase for a caption."""
+    if window.complete:
+        return window.note()
+    return f"every report after the warm-up ({window.note()})"
 
 
 def members_n(items: list[Item]) -> str:
@@ -383,7 +390,8 @@ def _draw_removed_within_72h(fig: Figure, view: RunView) -> tuple[str, list[str]
     ax.set_ylabel("removed within 72 hours (% of counted items)")
     ax.set_xlabel("hosting country (sorted by share; above the bar: removed within 72 h / counted items)")
     caption = [
-        f"Counted items: judged illegal and reported {window.note()}, so each was watched for 72 hours. An item "
+        f"Counted: the {fmt_count(network.n)} items judged illegal among the {window.note()}, each watched for 72 "
+        "hours. An item "
         "counts as removed when the origin hotline learned of the removal within 72 hours of the report. Error bars: "
         "95% confidence intervals (Kaplan-Meier, exponential Greenwood; exact binomial at 0% or 100%).",
         "Published figures (INHOPE): 62% of reports removed within 3 days in 2017, 58% in 2018.",
