@@ -17,6 +17,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 __all__ = [
+    "COUNTRY_COLOURS",
     "DAY",
     "DPI",
     "FAULT_COLOURS",
@@ -71,6 +72,19 @@ STYLE: dict[Any, Any] = {
 MEMBER_COLOUR = "#4c72b0"
 NO_MEMBER_COLOUR = "#dd8452"
 OTHER_COLOUR = "#9a9a9a"
+# One colour per country where a plot draws a line for each: matplotlib's tab10 without its grey, and a dark
+# blue for its red (the 72-hour line's colour).
+COUNTRY_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#393b79",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+)
 LineStyle = Literal["-", "--", "-.", ":"]
 LINE_72H_COLOUR = "#c0392b"
 FAULT_COLOURS = {"partition": "#f0a030", "crash": "#d62728"}

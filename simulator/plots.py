@@ -45,6 +45,7 @@ from matplotlib.ticker import MultipleLocator, PercentFormatter
 from simulator.metrics import FAULTS_CSV, ITEMS_CSV, TIMELINE_CSV, Item, read_run
 from simulator.plot_series import OTHER, RunView, hourly_from_counters, hourly_from_times, total_gauge
 from simulator.plot_style import (
+    COUNTRY_COLOURS,
     DAY,
     DPI,
     FAULT_COLOURS,
@@ -224,23 +225,20 @@ def _draw_time_to_removal(fig: Figure, view: RunView) -> tuple[str, list[str]]:
     floor_h = 1 / 60
     groups = view.by_group()
     handles: list[Any] = []
-    styles: list[LineStyle] = ["-", "--", "-.", ":"]
     for index, key in enumerate(view.groups):
         members = groups[key]
         survival, curve = estimate(*time_to(members, _removed, window), horizon_observable=window.complete)
         if not curve.hours:
             continue
         xs = [max(h, floor_h) for h in curve.hours]
-        ys = curve.share
-        colour = _group_colour(view, key)
-        style = styles[index % len(styles)]
-        ax.step(xs, ys, where="post", color=colour, linestyle=style, linewidth=1.3, alpha=0.9, zorder=3)
+        # A colour per country; a country without a member hotline dotted, "other" grey.
+        colour = OTHER_COLOUR if key == OTHER else COUNTRY_COLOURS[index % len(COUNTRY_COLOURS)]
+        style: LineStyle = ":" if key in view.no_member else "-"
+        ax.step(xs, curve.share, where="post", color=colour, linestyle=style, linewidth=1.4, alpha=0.9, zorder=3)
         share = "" if survival.within_horizon is None else f", {survival.within_horizon:.0%} by 72 h"
-        handles.append(
-            Line2D(
-                [], [], color=colour, linestyle=style, label=f"{_group_label(view, key)}: n={members_n(members)}{share}"
-            )
-        )
+        fallback = " (no member)" if key in view.no_member else ""
+        label = f"{_group_label(view, key)}{fallback}: n={members_n(members)}{share}"
+        handles.append(Line2D([], [], color=colour, linestyle=style, linewidth=1.4, label=label))
     xs = [max(h, floor_h) for h in network_curve.hours]
     ax.fill_between(
         xs,
