@@ -20,6 +20,7 @@ from simulator.plots import PlotContext, _figures, run_view
 from simulator.runner import RunResult
 from tests.simulator.summaries import make_summary
 from tests.simulator.test_deterministic import TINY
+from tests.simulator.test_plot_labels import assert_no_overlap, labels_drawn
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -56,6 +57,15 @@ def test_the_summary_and_the_plots_count_the_same_items(cli_run: tuple[Path, str
     texts = {name: "\n".join(t.get_text() for t in fig.findobj(Text)) for name, fig in _figures(out)}
     assert f"whole network: n={window['counted']}" in texts["time_to_removal.png"]
     assert f"n={window['counted']}" in texts["removed_within_72h.png"]
+
+
+def test_the_plots_of_a_real_run_carry_its_metadata_and_no_label_overlaps_another(cli_run: tuple[Path, str]) -> None:
+    out, _ = cli_run
+    for name, fig in _figures(out):
+        labels = labels_drawn(fig)
+        assert any("scenario tiny-deterministic, seed 5, deterministic" in text for text, _ in labels), name
+        assert any("drain_hours=80.0" in text for text, _ in labels), name
+        assert_no_overlap(name, labels)
 
 
 def test_summary_json_carries_the_run_metadata(cli_run: tuple[Path, str]) -> None:
