@@ -136,3 +136,19 @@ def test_the_table_says_plainly_when_the_run_is_shorter_than_the_horizon(monkeyp
     printed = out.getvalue()
     assert "the run (54.0 h) is shorter" in printed
     assert printed.count("not observable: the run is shorter than warm-up + 72 h") == 3  # removal, LEA, NTD
+
+
+def test_a_negative_warm_up_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    result = CliRunner().invoke(cli.app, ["run", str(scenario), "--out", str(tmp_path / "run"), "--warmup-hours", "-1"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--warmup-hours'" in result.output and "greater than or equal to" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_plots_redrawn_beside_an_unreadable_summary_still_draw_without_metadata(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text('{"window": [1, 2], "metadata": "x"')
+    assert PlotContext.from_run_dir(tmp_path, "again") == PlotContext(title="again")
+    names = [name for name, _ in _figures(tmp_path, "again")]
+    assert len(names) == 4
