@@ -21,10 +21,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from node.logs import configure_logging
+from simulator.overrides import OverrideError, apply_overrides, parse_override
 from simulator.runner import Progress as RunProgress
 from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
@@ -58,9 +60,9 @@ class Mode(enum.StrEnum):
     LIVE = "live"
 
 
-def _load(name: str, **overrides: object) -> Scenario:
+def _load(name: str, sets: list[str] | None = None, **overrides: object) -> Scenario:
     try:
-        scenario = load_scenario(name)
+        scenario = apply_overrides(load_scenario(name), [parse_override(s) for s in sets or []])
         changes = {k: v for k, v in overrides.items() if v is not None}
         if changes:
             from simulator.scenario import parse_scenario
@@ -69,7 +71,10 @@ def _load(name: str, **overrides: object) -> Scenario:
             raw["simulation"] = {**raw["simulation"], **changes}
             scenario = parse_scenario(raw)
     except ScenarioError as error:
-        _console.print(f"[red]hotline-sim: bad scenario: {error}[/red]")
+        _console.print(f"[red]hotline-sim: bad scenario: {escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    except OverrideError as error:
+        _console.print(f"[red]hotline-sim: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     return scenario
 
@@ -104,6 +109,15 @@ def run(
     hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
     drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
     max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="change one scenario field (repeatable): simulation.seed=3, world.known_share=0.4, "
+            "countries.PA.provider.median_hours=12, hotlines.NODE_ID.FIELD=...",
+        ),
+    ] = None,
     mode: Annotated[
         Mode,
         typer.Option(
@@ -115,6 +129,7 @@ def run(
     """Run a scenario: real nodes, the workload on simulated time, faults, invariants, plots."""
     loaded = _load(
         scenario,
+        sets,
         seed=seed,
         clock_scale=scale,
         duration_hours=hours,
