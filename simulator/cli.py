@@ -148,6 +148,34 @@ def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = N
     raise typer.Exit(0 if result.ok else 1)
 
 
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=V1,V2,...",
+            help="an axis of the grid (repeatable): the values of one scenario field, e.g. world.known_share=0.1,0.4",
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="runs per variant: the scenario's seed and the ones after it")] = 5,
+    out: Annotated[Path | None, typer.Option(help="the sweep directory (default runs/NAME-sweep-TIME)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local worker processes (default: the CPU count; 1 = in this process)")
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="ADDRESS", help="run on Ray: local (a new instance), auto, or ray://HOST:PORT"),
+    ] = None,
+) -> None:
+    """Run a grid of settings times N seeds, each run deterministic in its own directory; write sweep.csv and
+    sweep.json (per variant: each headline figure's mean across seeds and its 95% t interval)."""
+    from simulator.experiments import execute_sweep
+
+    raise typer.Exit(execute_sweep(_console, _load(scenario), sets or [], seeds, out, workers, ray))
+
+
 def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"
