@@ -121,6 +121,7 @@ class RayCluster:
     installed). `num_cpus` caps a local instance."""
 
     def __init__(self, address: str, num_cpus: int | None = None) -> None:
+        _import_ray()  # refused before anything runs when Ray is missing
         self.address = address
         self.num_cpus = num_cpus
 

@@ -32,7 +32,7 @@ def execute_sweep(
     try:
         plan = plan_sweep(scenario, axes, seeds)
         executor = _executor(workers, ray)
-    except (SweepError, OverrideError, ValueError) as error:
+    except (SweepError, OverrideError, ExecutorError, ValueError) as error:
         return _refuse(console, str(error))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     directory = out or Path("runs") / f"{scenario.simulation.name}-sweep-{stamp}"

@@ -8,6 +8,7 @@ import csv
 import json
 import math
 import statistics
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -157,6 +158,19 @@ def test_a_bad_option_is_refused_with_one_line_and_nothing_runs(
     assert not out.exists()
 
 
+def test_ray_missing_is_one_line_naming_the_extra(
+    tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["sweep", str(tiny_file), "--out", str(out), "--ray", "local"])
+    assert result.exit_code == 2
+    assert "--ray needs Ray, which is not installed: pip install 'hotline-exchange[ray]'" in " ".join(
+        result.output.split()
+    )
+    assert not out.exists()
+
+
 def test_an_earlier_sweep_is_never_overwritten(tiny_file: Path, serial_sweep: Path) -> None:
     before = (serial_sweep / SWEEP_JSON).read_bytes()
     result = CliRunner().invoke(app, ["sweep", str(tiny_file), "--out", str(serial_sweep), "--set", AXIS])
@@ -175,3 +189,19 @@ def test_the_command_prints_progress_and_the_table(tiny_file: Path, tmp_path: Pa
     assert "[1/1] v1/seed-11: invariants hold" in output
     assert "removed within 72 h" in output
     assert _csv(out / SWEEP_CSV)[0]["world.known_share"] == "0.2"
+
+
+def test_ray_gives_the_same_table_and_run_files_as_one_process(serial_sweep: Path, tmp_path: Path) -> None:
+    """A local Ray instance (two CPUs): the runs come back from the workers' own directories, but nodes/."""
+    pytest.importorskip("ray", reason="Ray is not installed (the optional extra: pip install '.[ray]')")
+    from simulator.executors import RayCluster
+
+    on_ray = tmp_path / "ray"
+    run_sweep(plan_sweep(_scenario(), [AXIS], seeds=2), on_ray, RayCluster("local", num_cpus=2))
+    for name in (SWEEP_CSV, SWEEP_JSON):
+        assert (on_ray / name).read_bytes() == (serial_sweep / name).read_bytes()
+    for run in ("v1/seed-11", "v2/seed-12"):
+        for name in ("summary.json", "items.csv", "scenario.resolved.toml"):
+            assert (on_ray / run / name).read_bytes() == (serial_sweep / run / name).read_bytes()
+        assert (on_ray / run / "nodes.log").stat().st_size > 0
+        assert not (on_ray / run / "nodes").exists()
