@@ -176,6 +176,23 @@ def sweep(
     raise typer.Exit(execute_sweep(_console, _load(scenario), sets or [], seeds, out, workers, ray))
 
 
+@app.command()
+def compare(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="run or sweep directories; the first variant is the baseline", metavar="RUN_OR_SWEEP..."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="where compare.json and the plots go (default runs/compare-TIME)")
+    ] = None,
+) -> None:
+    """Each headline figure's difference from the first variant (difference of means across seeds, Welch 95%
+    interval), and overlay plots: time to removal per variant, and the share within 72 h per country."""
+    from simulator.experiments import execute_compare
+
+    raise typer.Exit(execute_compare(_console, paths, out))
+
+
 def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"

@@ -23,8 +23,8 @@ def format_value(value: float | None, unit: Unit, *, signed: bool = False) -> st
     if value is None:
         return "—"
     sign = "+" if signed else ""
-    if unit is Unit.SHARE:
-        return f"{value * 100:{sign}.1f} %" if signed else f"{value:.1%}"
+    if unit is Unit.SHARE:  # a difference of shares is in percentage points
+        return f"{value * 100:{sign}.1f} pp" if signed else f"{value:.1%}"
     if unit is Unit.HOURS:
         return f"{value:{sign}.1f} h"
     if unit is Unit.SECONDS:
@@ -53,8 +53,8 @@ def comparison_table(baseline: str, other: str, rows: Sequence[tuple[Headline, A
     """`rows`: (headline, baseline Estimate, other Estimate, Difference) for each headline figure."""
     rich = Table(title=escape(f"{other} vs {baseline}: difference of means, Welch {CONFIDENCE:.0%} CI"))
     rich.add_column("")
-    rich.add_column(escape(baseline), justify="right")
-    rich.add_column(escape(other), justify="right")
+    rich.add_column(escape(baseline), justify="right", overflow="fold")
+    rich.add_column(escape(other), justify="right", overflow="fold")
     rich.add_column("difference", justify="right")
     rich.add_column(f"{CONFIDENCE:.0%} CI", justify="right")
     for headline, a, b, diff in rows:

@@ -11,13 +11,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from simulator.compare import CompareError, compare, load_groups, write_comparison
 from simulator.executors import Executor, ExecutorError, ProcessPool, RayCluster, RunOutcome, Serial
-from simulator.experiment_tables import sweep_table
+from simulator.experiment_tables import comparison_table, sweep_table
 from simulator.overrides import OverrideError
 from simulator.scenario import Scenario
 from simulator.sweep import SWEEP_CSV, SWEEP_JSON, SweepError, plan_sweep, run_sweep
 
-__all__ = ["execute_sweep"]
+__all__ = ["execute_compare", "execute_sweep"]
 
 
 def execute_sweep(
@@ -34,8 +35,7 @@ def execute_sweep(
         executor = _executor(workers, ray)
     except (SweepError, OverrideError, ExecutorError, ValueError) as error:
         return _refuse(console, str(error))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    directory = out or Path("runs") / f"{scenario.simulation.name}-sweep-{stamp}"
+    directory = out or Path("runs") / f"{scenario.simulation.name}-sweep-{_stamp()}"
     runs = len(plan.variants) * len(plan.seeds)
     console.print(
         escape(
@@ -56,6 +56,26 @@ def execute_sweep(
     console.print(escape(f"sweep directory: {directory} ({SWEEP_CSV}, {SWEEP_JSON}, one directory per run)"))
     finished = all(v["seeds"] == len(plan.seeds) and v["runs_ok"] == v["seeds"] for v in table["variants"])
     return 0 if finished else 1
+
+
+def execute_compare(console: Console, paths: list[Path], out: Path | None) -> int:
+    try:
+        groups = load_groups(paths)
+        comparisons = compare(groups)
+    except CompareError as error:
+        return _refuse(console, str(error))
+    from simulator.compare_plots import draw_compare_plots  # matplotlib only once the inputs are good
+
+    directory = out or Path("runs") / f"compare-{_stamp()}"
+    for comparison in comparisons:
+        console.print(comparison_table(comparison.baseline.label, comparison.other.label, comparison.rows))
+    written = [write_comparison(directory, comparisons), *draw_compare_plots(directory, groups)]
+    console.print(escape(f"written: {', '.join(str(p) for p in written)}"))
+    return 0
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def _executor(workers: int | None, ray: str | None) -> Executor:
