@@ -5,6 +5,8 @@
                                           (virtual time, no sockets) unless --mode live
     hotline-sim scenarios                 the bundled scenarios
     hotline-sim show-config SCENARIO      the scenario with every default filled in
+    hotline-sim sweep SCENARIO --set K=V1,V2 --seeds N   a grid of settings times seeds, one table with intervals
+    hotline-sim compare RUN_OR_SWEEP...   differences between variants with Welch intervals, overlay plots
 
 Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option.
 """
