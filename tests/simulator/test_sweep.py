@@ -122,6 +122,29 @@ def test_a_new_headline_figure_is_one_line(monkeypatch: pytest.MonkeyPatch, seri
     assert "delivery_latency_seconds.max.ci_high" in sweep.table_columns([])
 
 
+def test_a_failed_run_is_left_out_of_its_variant_and_named(serial_sweep: Path) -> None:
+    from simulator import sweep
+
+    outcomes = {f"v{v}/seed-{s}": sweep.RunOutcome(f"v{v}/seed-{s}", ok=True) for v in (1, 2) for s in (11, 12)}
+    outcomes["v2/seed-12"] = sweep.RunOutcome("v2/seed-12", ok=False, error="RuntimeError: boom")
+    del outcomes["v1/seed-12"]
+    table = sweep._table(plan_sweep(_scenario(), [AXIS], seeds=2), serial_sweep, outcomes)
+    v1, v2 = table["variants"]
+    assert (v1["seeds"], v1["runs_ok"], v2["seeds"], v2["runs_ok"]) == (1, 1, 1, 1)
+    assert v1["runs"][1]["error"] == "did not run"
+    assert v2["runs"][1]["error"] == "RuntimeError: boom"
+    only = json.loads((serial_sweep / "v2/seed-11/summary.json").read_text())
+    assert v2["figures"]["removed"] == {"mean": only["removed"], "ci_low": None, "ci_high": None, "n": 1}
+
+
+def test_a_run_that_cannot_start_is_an_outcome_not_an_exception(tmp_path: Path) -> None:
+    from simulator.executors import RunTask, run_task
+
+    outcome = run_task(RunTask("v1/seed-1", "[simulation]\nname = 1\n", tmp_path / "run"))
+    assert outcome.ok is False
+    assert outcome.error == "ScenarioError: simulation.name: must be a string"
+
+
 # ---------------------------------------------------------------------------------------------- bad options
 
 
