@@ -60,7 +60,7 @@ def test_the_table_has_a_row_per_variant_with_the_runs_own_figures_and_t_interva
     assert [r["variant"] for r in rows] == ["v1", "v2"]
     assert [r["countries.DE.provider.median_hours"] for r in rows] == ["1", "30"]
     assert list(rows[0]) == table_columns(["countries.DE.provider.median_hours"])
-    assert {"removed_within_72h_share.ci_low", "removed_within_72h_share.ci_high"} <= set(rows[0])
+    assert {"removed_within_72h.ci_low", "removed_within_72h.ci_high"} <= set(rows[0])
     table = json.loads((serial_sweep / SWEEP_JSON).read_text())
     assert table["seeds"] == [11, 12]
     for row, variant in zip(rows, table["variants"], strict=True):
@@ -73,15 +73,21 @@ def test_the_table_has_a_row_per_variant_with_the_runs_own_figures_and_t_interva
             in (run / "scenario.resolved.toml").read_text()
             for run in runs
         )
-        for key in ("removed_within_72h_share", "removed", "illegal_items", "referral_count"):
+        # Column -> the summary's key (`removed_within_72h_share` is `headline.removed_within_72h` where both are).
+        for column, key in (
+            ("removed_within_72h", "removed_within_72h_share"),
+            ("removed", "removed"),
+            ("illegal_items", "illegal_items"),
+            ("referral_count", "referral_count"),
+        ):
             values = [float(s[key]) for s in summaries]
-            assert float(row[f"{key}.mean"]) == pytest.approx(statistics.fmean(values), abs=1e-6)
-            assert row[f"{key}.n"] == "2"
+            assert float(row[f"{column}.mean"]) == pytest.approx(statistics.fmean(values), abs=1e-6)
+            assert row[f"{column}.n"] == "2"
             half = T_1DF * statistics.stdev(values) / math.sqrt(2)
-            assert float(row[f"{key}.ci_low"]) == pytest.approx(statistics.fmean(values) - half, abs=1e-3)
-            assert float(row[f"{key}.ci_high"]) == pytest.approx(statistics.fmean(values) + half, abs=1e-3)
+            assert float(row[f"{column}.ci_low"]) == pytest.approx(statistics.fmean(values) - half, abs=1e-3)
+            assert float(row[f"{column}.ci_high"]) == pytest.approx(statistics.fmean(values) + half, abs=1e-3)
         p50 = [s["delivery_latency_seconds"]["p50"] for s in summaries]
-        recorded = variant["figures"]["delivery_latency_seconds.p50"]
+        recorded = variant["figures"]["delivery_latency_p50_s"]
         present = [v for v in p50 if v is not None]
         assert recorded["n"] == len(present)
         if present:
@@ -110,7 +116,10 @@ def test_a_new_headline_figure_is_one_line(monkeypatch: pytest.MonkeyPatch, seri
     from simulator import headlines, sweep
     from simulator.headlines import Headline, Unit
 
-    extra = (*HEADLINES, Headline("delivery_latency_seconds.max", "delivery latency max", Unit.SECONDS))
+    extra = (
+        *HEADLINES,
+        Headline("delivery_latency_max_s", "delivery latency max", Unit.SECONDS, ("delivery_latency_seconds.max",)),
+    )
     monkeypatch.setattr(headlines, "HEADLINES", extra)
     monkeypatch.setattr(sweep, "HEADLINES", extra)
     table: dict[str, Any] = sweep._table(
@@ -118,8 +127,17 @@ def test_a_new_headline_figure_is_one_line(monkeypatch: pytest.MonkeyPatch, seri
         serial_sweep,
         {f"v{v}/seed-{s}": sweep.RunOutcome(f"v{v}/seed-{s}", ok=True) for v in (1, 2) for s in (11, 12)},
     )
-    assert "delivery_latency_seconds.max" in table["variants"][0]["figures"]
-    assert "delivery_latency_seconds.max.ci_high" in sweep.table_columns([])
+    maxima = [
+        json.loads((serial_sweep / "v1" / f"seed-{seed}" / "summary.json").read_text())["delivery_latency_seconds"][
+            "max"
+        ]
+        for seed in (11, 12)
+    ]
+    figure = table["variants"][0]["figures"]["delivery_latency_max_s"]
+    assert figure["n"] == sum(1 for m in maxima if m is not None)
+    if figure["n"] == 2:
+        assert figure["mean"] == pytest.approx(statistics.fmean(maxima), abs=1e-6)
+    assert "delivery_latency_max_s.ci_high" in sweep.table_columns([])
 
 
 def test_a_failed_run_is_left_out_of_its_variant_and_named(serial_sweep: Path) -> None:
