@@ -28,7 +28,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from node.logs import configure_logging
-from simulator.overrides import OverrideError, apply_overrides, parse_override
+from simulator.overrides import apply_overrides, parse_override
 from simulator.runner import Progress as RunProgress
 from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
@@ -75,9 +75,6 @@ def _load(name: str, sets: list[str] | None = None, **overrides: object) -> Scen
     except ScenarioError as error:
         _console.print(f"[red]hotline-sim: bad scenario: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
-    except OverrideError as error:
-        _console.print(f"[red]hotline-sim: {escape(str(error))}[/red]")
-        raise typer.Exit(2) from None
     return scenario
 
 
@@ -106,11 +103,6 @@ def show_config(scenario: str) -> None:
 def run(
     scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
     out: Annotated[Path | None, typer.Option(help="the run directory (default runs/NAME-TIME)")] = None,
-    seed: Annotated[int | None, typer.Option(help="override simulation.seed")] = None,
-    scale: Annotated[float | None, typer.Option(help="override simulation.clock_scale")] = None,
-    hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
-    drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
-    max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
     sets: Annotated[
         list[str] | None,
         typer.Option(
@@ -120,6 +112,11 @@ def run(
             "countries.PA.provider.median_hours=12, hotlines.NODE_ID.FIELD=...",
         ),
     ] = None,
+    seed: Annotated[int | None, typer.Option(help="override simulation.seed")] = None,
+    scale: Annotated[float | None, typer.Option(help="override simulation.clock_scale")] = None,
+    hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
+    drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
+    max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
     mode: Annotated[
         Mode,
         typer.Option(
