@@ -73,6 +73,7 @@ class SweepPlan:
                 key=_run_key(v.name, seed),
                 scenario_toml=to_toml(_with_seed(v.scenario, seed)),
                 run_dir=out / _run_key(v.name, seed),
+                overrides=(*((o.key, o.text) for o in v.settings if o.key != _SEED_KEY), (_SEED_KEY, str(seed))),
             )
             for v in self.variants
             for seed in self.seeds

@@ -140,6 +140,15 @@ def test_a_new_headline_figure_is_one_line(monkeypatch: pytest.MonkeyPatch, seri
     assert "delivery_latency_max_s.ci_high" in sweep.table_columns([])
 
 
+def test_each_run_is_planned_with_its_seed_settings_and_directory(tmp_path: Path) -> None:
+    tasks = plan_sweep(_scenario(), [AXIS], seeds=2).tasks(tmp_path)
+    assert [t.key for t in tasks] == ["v1/seed-11", "v1/seed-12", "v2/seed-11", "v2/seed-12"]
+    assert tasks[3].run_dir == tmp_path / "v2" / "seed-12"
+    assert tasks[3].overrides == (("countries.DE.provider.median_hours", "30"), ("simulation.seed", "12"))
+    resolved = parse_scenario(tomllib.loads(tasks[3].scenario_toml))
+    assert (resolved.simulation.seed, resolved.country("DE").provider.median_hours) == (12, 30.0)
+
+
 def test_a_failed_run_is_left_out_of_its_variant_and_named(serial_sweep: Path) -> None:
     from simulator import sweep
 
