@@ -100,6 +100,51 @@ def show_config(scenario: str) -> None:
 
 
 @app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=V1,V2,...",
+            help="an axis of the grid (repeatable): the values of one scenario field, e.g. world.known_share=0.1,0.4",
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="runs per variant: the scenario's seed and the ones after it")] = 5,
+    out: Annotated[Path | None, typer.Option(help="the sweep directory (default runs/NAME-sweep-TIME)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local worker processes (default: the CPU count; 1 = in this process)")
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="ADDRESS", help="run on Ray: local (a new instance), auto, or ray://HOST:PORT"),
+    ] = None,
+) -> None:
+    """Run a grid of settings times N seeds, each run deterministic in its own directory; write sweep.csv and
+    sweep.json (per variant: each headline figure's mean across seeds and its 95% t interval)."""
+    from simulator.experiments import execute_sweep
+
+    raise typer.Exit(execute_sweep(_console, _load(scenario), sets or [], seeds, out, workers, ray))
+
+
+@app.command()
+def compare(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="run or sweep directories; the first variant is the baseline", metavar="RUN_OR_SWEEP..."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="where compare.json and the plots go (default runs/compare-TIME)")
+    ] = None,
+) -> None:
+    """Each headline figure's difference from the first variant (difference of means across seeds, Welch 95%
+    interval), and overlay plots: time to removal per variant, and the share within 72 h per country."""
+    from simulator.experiments import execute_compare
+
+    raise typer.Exit(execute_compare(_console, paths, out))
+
+
+@app.command()
 def run(
     scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
     out: Annotated[Path | None, typer.Option(help="the run directory (default runs/NAME-TIME)")] = None,
@@ -145,51 +190,6 @@ def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = N
     sockets on an accelerated clock (`run demo` runs it in deterministic mode)."""
     result = _run(_load("demo"), out, Mode.LIVE)
     raise typer.Exit(0 if result.ok else 1)
-
-
-@app.command()
-def sweep(
-    scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
-    sets: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            metavar="KEY=V1,V2,...",
-            help="an axis of the grid (repeatable): the values of one scenario field, e.g. world.known_share=0.1,0.4",
-        ),
-    ] = None,
-    seeds: Annotated[int, typer.Option(min=1, help="runs per variant: the scenario's seed and the ones after it")] = 5,
-    out: Annotated[Path | None, typer.Option(help="the sweep directory (default runs/NAME-sweep-TIME)")] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="local worker processes (default: the CPU count; 1 = in this process)")
-    ] = None,
-    ray: Annotated[
-        str | None,
-        typer.Option("--ray", metavar="ADDRESS", help="run on Ray: local (a new instance), auto, or ray://HOST:PORT"),
-    ] = None,
-) -> None:
-    """Run a grid of settings times N seeds, each run deterministic in its own directory; write sweep.csv and
-    sweep.json (per variant: each headline figure's mean across seeds and its 95% t interval)."""
-    from simulator.experiments import execute_sweep
-
-    raise typer.Exit(execute_sweep(_console, _load(scenario), sets or [], seeds, out, workers, ray))
-
-
-@app.command()
-def compare(
-    paths: Annotated[
-        list[Path],
-        typer.Argument(help="run or sweep directories; the first variant is the baseline", metavar="RUN_OR_SWEEP..."),
-    ],
-    out: Annotated[
-        Path | None, typer.Option(help="where compare.json and the plots go (default runs/compare-TIME)")
-    ] = None,
-) -> None:
-    """Each headline figure's difference from the first variant (difference of means across seeds, Welch 95%
-    interval), and overlay plots: time to removal per variant, and the share within 72 h per country."""
-    from simulator.experiments import execute_compare
-
-    raise typer.Exit(execute_compare(_console, paths, out))
 
 
 def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
