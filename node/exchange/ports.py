@@ -35,6 +35,7 @@ __all__ = [
     "OutboxMark",
     "OutboxStatus",
     "PeerBackoff",
+    "PeerRefusal",
     "PeerState",
     "PendingDepth",
     "Receipt",
@@ -43,6 +44,7 @@ __all__ = [
     "ReconcileState",
     "ReconcilingStore",
     "ReconcilingTransaction",
+    "ReferralCopy",
     "Rejection",
     "RejectionSide",
     "SentMessage",
@@ -70,6 +72,30 @@ class InboxEntry(NamedTuple):
     reason_code: str = ""
     reason: str = ""
     receipt: str = ""  # base64 of the signed receipt, for an accepted message
+
+
+class ReferralCopy(NamedTuple):
+    """A referral as this node received it: the exact message its origin signed, and this node's receipt."""
+
+    origin_node: str
+    origin_item_id: str
+    item_id: str  # this node's item
+    sender: str
+    message_id: str
+    signed_referral: bytes  # the serialised SignedMessage
+    receipt: bytes  # this node's signed receipt of it
+    received_at: datetime
+
+
+class PeerRefusal(NamedTuple):
+    """A peer's verified refusal of this node (suspended or revoked there), under this node's roster version."""
+
+    peer: str
+    reason_code: str
+    reason: str
+    roster_version: int  # the version this node trusted when refused: honoured until it changes
+    refused_at: datetime
+    refusal: bytes  # the peer's signed refusal
 
 
 class HeldMessage(NamedTuple):
@@ -175,6 +201,10 @@ class ExchangeTransaction(Protocol):
     def put_inbox_many(self, entries: list[InboxEntry]) -> None:
         """Record received messages. A (sender, message id) pair MUST be recorded at most once: recording it
         again MUST fail the transaction. The reason code MAY be cut to 40 characters and the reason to 500."""
+        ...
+
+    def keep_referral_copy(self, copy: ReferralCopy) -> None:
+        """Keep the referral received for (origin node, origin item id), replacing an earlier one of that item."""
         ...
 
     def hold_message(self, held: HeldMessage) -> None:
@@ -295,6 +325,15 @@ class ReconcilingTransaction(ExchangeTransaction, Protocol):
 
     def raise_status_sequence(self, item_id: str, sequence: int) -> bool:
         """Set the item's status sequence to `sequence` if it is lower; whether it changed."""
+        ...
+
+    def referral_copies(self, origin_node: str, origin_item_ids: list[str]) -> list[ReferralCopy]:
+        """The referrals kept of those items of `origin_node` (keep_referral_copy); an item with none is absent."""
+        ...
+
+    def forget_refused(self, sender: str, reason_code: str) -> int:
+        """Forget the inbox entries of `sender`'s messages refused with `reason_code`, so that they are judged
+        afresh when sent again (a refused message changed nothing); how many."""
         ...
 
     def put_reconciliation(self, state: ReconcileState) -> None:
