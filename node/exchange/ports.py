@@ -28,6 +28,7 @@ __all__ = [
     "ExchangeNodeTransaction",
     "ExchangeStore",
     "ExchangeTransaction",
+    "GivenWarning",
     "HeldMessage",
     "InboxEntry",
     "OutboxDeferral",
@@ -96,6 +97,15 @@ class PeerRefusal(NamedTuple):
     roster_version: int  # the version this node trusted when refused: honoured until it changes
     refused_at: datetime
     refusal: bytes  # the peer's signed refusal
+
+
+class GivenWarning(NamedTuple):
+    """A once-only warning given to the operator (logged and recorded as an event)."""
+
+    warning: str  # what it was about, e.g. "3:expiring" (roster version 3 expiring)
+    code: str
+    detail: str
+    given_at: datetime
 
 
 class HeldMessage(NamedTuple):
@@ -286,6 +296,30 @@ class ExchangeTransaction(Protocol):
         outbox keeps: it runs whenever anything is queued."""
         ...
 
+    # A peer's refusal of this node, honoured across restarts until the roster changes.
+    def put_peer_refusal(self, refusal: PeerRefusal) -> None:
+        """Keep `refusal` as the peer's (replacing an earlier one of that peer). The reason code MAY be cut to 40
+        characters and the reason to 500."""
+        ...
+
+    def peer_refusals(self) -> list[PeerRefusal]:
+        """Every refusal kept, by peer id."""
+        ...
+
+    def forget_peer_refusals(self, peer: str | None = None) -> int:
+        """Forget `peer`'s refusal (None: every peer's); how many were forgotten."""
+        ...
+
+    # Once-only warnings, not given again after a restart.
+    def give_warning(self, warning: str, code: str, detail: str, at: datetime) -> bool:
+        """Record that the warning `warning` (at most 200 characters) was given; whether it is new (False: it was
+        given before, by this process or another). The code MAY be cut to 40 characters, the detail to 500."""
+        ...
+
+    def warnings_given(self) -> list[GivenWarning]:
+        """Every warning given, oldest first."""
+        ...
+
     # Rosters.
     def put_roster(self, version: int, signed_b64: str, at: datetime) -> None:
         """Keep a verified roster (base64 of the signed roster) as trusted from `at`. Keeping a version again
@@ -452,6 +486,14 @@ class AdminTransaction(Protocol):
 
     def knows_peer(self, peer: str) -> bool:
         """Whether this node has a delivery record or an outbox message of `peer`."""
+        ...
+
+    def peer_refusals(self) -> list[PeerRefusal]:
+        """Every peer's refusal of this node kept, by peer id."""
+        ...
+
+    def warnings_given(self) -> list[GivenWarning]:
+        """Every once-only warning given, oldest first."""
         ...
 
     def reset_peer_backoff(self, peer: str, now: datetime) -> int:

@@ -500,11 +500,14 @@ peer_refusals = Table(
     Column("refusal", String(16384), nullable=False),
 )
 
-# Warnings given once (the roster's, a key's or the TLS certificate's expiry): not repeated after a restart.
+# Warnings given once (the roster's, a key's or the TLS certificate's expiry; a roster file refused): not repeated
+# after a restart. `warning` names what was warned of; `detail` is what the operator was told.
 warnings_given = Table(
     "warnings_given",
     metadata,
     Column("warning", String(200), primary_key=True),
+    Column("code", String(40), nullable=False),
+    Column("detail", String(500), nullable=False),
     Column("given_at", UtcDateTime(), nullable=False),
 )
 

@@ -37,6 +37,8 @@ def upgrade() -> None:
     op.create_table(
         "warnings_given",
         sa.Column("warning", sa.String(200), primary_key=True),
+        sa.Column("code", sa.String(40), nullable=False),
+        sa.Column("detail", sa.String(500), nullable=False),
         sa.Column("given_at", UtcDateTime(timezone=True), nullable=False),
     )
     op.create_table(
