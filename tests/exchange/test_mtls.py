@@ -326,6 +326,7 @@ async def test_a_suspended_sender_is_told_why_in_a_signed_refusal_and_holds_unti
             lambda: mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
         )
     )
+
     def start() -> PeerSender:  # as the node does at start
         assert nl.crypto is not None
         return PeerSender(
