@@ -88,6 +88,7 @@ _log = structlog.get_logger(__name__)
 BUCKET = timedelta(days=1)
 _MAX_SEQUENCE = 2**31 - 1  # what the items table keeps
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_ROUNDS = 8  # of one reconciliation, while items come back
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,7 @@ class Reconciliation:
         detail = set(differing)
         copies: list[ReferralCopy] = []  # the peer's items it lacks, to hand back
         resent_there, rounds = 0, 0
+        handed: set[str] = set()  # the items whose copies were handed to the peer
         while True:
             listed = [i for i in mine if bucket_of(i.first_reported_at) in detail]
             answer = await self._ask(peer, transport, self._request(since, until, ours, differing, listed, copies))
@@ -251,8 +253,12 @@ class Reconciliation:
                 self._repair_and_record, peer, since, until, detail, their_items, resent_there, full
             )
             rounds += 1
-            # Items came back, here or there: once more, so that what they lack (status updates) is queued now.
-            if not (recovered or copies) or rounds > 2:
+            # Items came back, here or there: once more, so that what they lack (status updates) is queued now
+            # (and the copies a view had no room for go in the next). Copies the peer did not take (it was not
+            # restored) are not handed again.
+            fresh = {c.origin_item_id for c in copies} - handed
+            handed |= fresh
+            if not (recovered or fresh) or rounds >= _MAX_ROUNDS:
                 break
             mine = await run_blocking(self._view, peer, since, until)
         _log.info(
@@ -364,7 +370,10 @@ class Reconciliation:
             view.ParseFromString(body)
         except DecodeError:
             raise ReconcileRefused("invalid", "MALFORMED", "the body is not a ReconcileView") from None
-        if max(len(view.items), len(view.buckets), len(view.detail_for)) > self.limits.max_items:
+        if (
+            max(len(view.items), len(view.buckets), len(view.detail_for), len(view.referral_copies))
+            > self.limits.max_items
+        ):
             raise ReconcileRefused(
                 "exhausted", "TOO_MANY_ITEMS", f"at most {self.limits.max_items} items: ask for a narrower range"
             )
@@ -467,14 +476,11 @@ class Reconciliation:
                 elif tx.raise_status_sequence(item.item_id, their):
                     # We lost updates we had sent (a restore): number on from what the origin applied.
                     _log.warning("reconcile.sequence_raised", peer=peer, item_id=item.item_id, sequence=their)
-            copies = (
-                []
-                if not lacking
-                else tx.referral_copies(peer, sorted(k for k, i in lacking.items() if not i.withdrawn))
-            )
+            kept = tx.referral_copies(peer, sorted(k for k, i in lacking.items() if not i.withdrawn))
             for origin_item_id, item in sorted(lacking.items()):
-                if origin_item_id not in {c.origin_item_id for c in copies}:
+                if origin_item_id not in {c.origin_item_id for c in kept}:
                     unrepairable.append(f"item {item.item_id} (origin {peer}'s {origin_item_id}) is unknown there")
+            copies = _within(kept, self.limits.max_envelope_bytes // 2)  # the rest go in the next view
             again = [
                 m.message_id
                 for m in tx.sent_about(peer, [*resend_all, *updates_after])
@@ -524,7 +530,7 @@ class Reconciliation:
         with self._store.transaction() as tx:
             restored_at = tx.last_restored_at()
             for opened, accepted_at, referral, receipt in verified:
-                if restored_at is None or opened.created_at >= restored_at:
+                if restored_at is None or opened.created_at > restored_at:
                     continue  # no restore lost it: not taken back (retention may have purged it)
                 if not self._recover_item(tx, peer, referral, opened.created_at):
                     continue  # here already
@@ -607,6 +613,18 @@ class Reconciliation:
             tx.put_reconciliation(
                 ReconcileState(peer, now, now if agreed else None, max(differences, 0), resent, detail)
             )
+
+
+def _within(copies: list[ReferralCopy], budget: int) -> list[ReferralCopy]:
+    """The first of `copies` that fit in `budget` bytes (at least one: a single copy is at most an envelope)."""
+    taken: list[ReferralCopy] = []
+    size = 0
+    for copy in copies:
+        size += len(copy.signed_referral) + len(copy.receipt)
+        if taken and size > budget:
+            break
+        taken.append(copy)
+    return taken
 
 
 def _update_after(kind: str, body: str, sequence: int | None) -> bool:

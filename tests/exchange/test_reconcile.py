@@ -343,6 +343,11 @@ def test_an_item_the_origin_lost_without_a_restore_is_reported_and_its_copy_not_
     assert rows(fed, NL, t.items, t.items.c.item_id == lost) == 0
     reconcile(fed, NL, DE)  # told once, not at every round
     assert rows(fed, NL, t.events, t.events.c.kind == "reconcile.unrepairable") == 1
+    calls: list[bytes] = []
+    answer = fed.network.reconcilers[NL]
+    fed.network.reconcilers[NL] = lambda envelope, *, peer: calls.append(envelope) or answer(envelope, peer=peer)
+    assert not reconcile(fed, DE, NL).agreed  # de hands the copy over once; nl does not take it
+    assert len(calls) == 3 and rows(fed, NL, t.items, t.items.c.item_id == lost) == 0
 
 
 def test_updates_made_after_a_restore_under_numbers_the_origin_applied_are_renumbered_not_swallowed(

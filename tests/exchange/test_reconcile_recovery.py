@@ -19,7 +19,7 @@ from node.cases.model import ActionType
 from node.clock import ManualClock
 from node.crypto.envelope import sign_message
 from node.exchange.ports import OutboxStatus
-from node.exchange.reconcile import ReconcileRefused
+from node.exchange.reconcile import ReconcileLimits, ReconcileRefused
 from node.store import schema as t
 from node.store.backup import backup_sqlite, restore_sqlite
 from tests.conftest import ANALYST
@@ -261,3 +261,30 @@ def test_the_assignees_copy_of_a_referral_goes_with_its_item_at_retention(fed: F
     later(fed.clock, days=400)
     assert de.cases.purge_closed(timedelta(days=365)) == 1
     assert rows(fed, DE, t.referral_copies) == 0
+
+
+def test_copies_that_do_not_fit_one_view_come_back_in_the_next(
+    fed: Federation, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A view carries copies up to half its size limit; the round goes on while items come back."""
+    refer(fed, "a")
+    fed.deliver_all()
+    restore = _backup_and_restore(fed, tmp_path, request)
+    lost = [refer(fed, f"lost-{n}") for n in range(3)]
+    fed.deliver_all()
+    restore()
+    with fed.members[DE].node.store.transaction(read_only=True) as tx:
+        sizes = [len(c.signed_referral) + len(c.receipt) for c in tx.referral_copies(NL, lost)]
+    answering = _reconciliation(fed, DE, ReconcileLimits(max_envelope_bytes=2 * max(sizes) + 1))
+    asked: list[int] = []
+
+    def answer(envelope: bytes, *, peer: str | None) -> bytes:
+        sealed = answering.answer(envelope, peer=peer)
+        asked.append(len(sealed))
+        return sealed
+
+    fed.network.reconcilers[DE] = answer
+    reconcile(fed, NL, DE)
+    assert rows(fed, NL, t.events, t.events.c.kind == "referral.recovered") == 3
+    assert len(asked) == 1 + 3 + 1  # the digests, one view per copy, and the view that finds nothing more
+    assert reconcile(fed, NL, DE).agreed
