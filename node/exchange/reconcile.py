@@ -151,6 +151,7 @@ class ReconcileOutcome:
     resent_here: int  # messages this node queued again for the peer
     resent_there: int  # messages the peer queued again for this node
     unrepairable: list[str] = field(default_factory=list)  # what no message can repair, one line each
+    recovered: int = 0  # items this node had lost, re-created from the peer's copies of its referrals
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -160,6 +161,7 @@ class ReconcileOutcome:
             "resent_here": self.resent_here,
             "resent_there": self.resent_there,
             "unrepairable": self.unrepairable,
+            "recovered": self.recovered,
         }
 
 
@@ -241,13 +243,14 @@ class Reconciliation:
             return ReconcileOutcome(peer, True, 0, 0, 0)
         detail = set(differing)
         copies: list[ReferralCopy] = []  # the peer's items it lacks, to hand back
-        resent_there, rounds = 0, 0
+        resent_there, rounds, recovered_here = 0, 0, 0
         handed: set[str] = set()  # the items whose copies were handed to the peer
         while True:
             listed = [i for i in mine if bucket_of(i.first_reported_at) in detail]
             answer = await self._ask(peer, transport, self._request(since, until, ours, differing, listed, copies))
             resent_there += answer.resent
             recovered = await run_blocking(self._recover, peer, answer.referral_copies)
+            recovered_here += recovered
             their_items = self._items(answer, peer, detail)
             differences, resent, unrepairable, copies = await run_blocking(
                 self._repair_and_record, peer, since, until, detail, their_items, resent_there, full
@@ -265,8 +268,8 @@ class Reconciliation:
             "reconcile.differed", peer=peer, differences=differences, resent_here=resent, resent_there=resent_there
         )
         if not differences and not resent_there:
-            return ReconcileOutcome(peer, True, 0, 0, 0, unrepairable)
-        return ReconcileOutcome(peer, False, differences, resent, resent_there, unrepairable)
+            return ReconcileOutcome(peer, True, 0, 0, 0, unrepairable, recovered_here)
+        return ReconcileOutcome(peer, False, differences, resent, resent_there, unrepairable, recovered_here)
 
     def _request(
         self,

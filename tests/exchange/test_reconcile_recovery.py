@@ -118,6 +118,7 @@ def test_an_origin_restored_from_a_backup_gets_its_lost_referrals_back_and_their
 
     outcome = reconcile(fed, asker, DE if asker == NL else NL)
     assert not outcome.agreed and outcome.unrepairable == []
+    assert outcome.recovered == (2 if asker == NL else 0)  # counted where they came back
     resent_by_de = outcome.resent_there if asker == NL else outcome.resent_here
     assert resent_by_de == 5  # b's three updates and c's two, queued again under their message ids
     assert fed.deliver_all() == 5

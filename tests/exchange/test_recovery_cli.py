@@ -177,6 +177,10 @@ async def test_an_origin_restored_from_a_backup_gets_its_lost_referrals_back_thr
         await nl.start()  # restored: it reconciles with every peer at once
         done = await _cli("reconcile", "--peer", DE, "--days", "400", "-c", str(configs[NL]))
         assert done.exit_code == 0 and "FAILED" not in done.output, done.output
+        with nl.engine.connect() as connection:  # at start, or now: either way, from de's copies
+            assert set(
+                connection.execute(select(t.items.c.item_id).where(t.items.c.item_id.in_(after))).scalars()
+            ) == set(after)
         await _until(lambda: _sequences(nl, after, origin=True) == expected)  # the updates applied again
 
         async def agreed() -> bool:
