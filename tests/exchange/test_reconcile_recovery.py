@@ -17,9 +17,11 @@ from sqlalchemy.engine import make_url
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.cases.model import ActionType
 from node.clock import ManualClock
+from node.crypto import SigningKeyPair
 from node.crypto.envelope import sign_message
 from node.exchange.ports import OutboxStatus
 from node.exchange.reconcile import ReconcileLimits, ReconcileRefused
+from node.exchange.sealing import RosterCrypto
 from node.store import schema as t
 from node.store.backup import backup_sqlite, restore_sqlite
 from tests.conftest import ANALYST
@@ -289,3 +291,22 @@ def test_copies_that_do_not_fit_one_view_come_back_in_the_next(
     assert rows(fed, NL, t.events, t.events.c.kind == "referral.recovered") == 3
     assert len(asked) == 1 + 3 + 1  # the digests, one view per copy, and the view that finds nothing more
     assert reconcile(fed, NL, DE).agreed
+
+
+def test_a_copy_signed_before_a_key_rotation_verifies_with_the_retired_key(
+    fed: Federation, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """nl-hotline rotated its signing key after the referral: the retired key (kept by `keys rotate`) still proves
+    the copy is nl's own."""
+    lost = _lose_one(fed, tmp_path, request)
+    member = fed.members[NL]
+    member.crypto = RosterCrypto(
+        node_id=NL,
+        signing_keys=[SigningKeyPair.generate()],
+        retired_signing_keys=member.signing,
+        hpke_keys=member.hpke,
+        membership=lambda: fed.membership,
+        clock=fed.clock,
+    )
+    assert reconcile(fed, NL, DE).recovered == 1
+    assert rows(fed, NL, t.items, t.items.c.item_id == lost) == 1
