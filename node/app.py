@@ -46,7 +46,7 @@ from node.errors import DomainError, InvalidArgument, StoreUnavailable
 from node.exchange.admin import FederationAdmin, RosterSummary, roster_summary
 from node.exchange.delivery import Transport, TransportError
 from node.exchange.node_exchange import NodeExchange
-from node.exchange.ports import PeerState, ReconcileState
+from node.exchange.ports import PeerRefusal, PeerState, ReconcileState
 from node.exchange.rate_limit import RateLimit
 from node.exchange.reconcile import ReconcileOutcome, ReconcileRefused
 from node.exchange.roster_state import RosterState
@@ -632,6 +632,12 @@ def read_reconciliations(config: NodeConfig) -> list[ReconcileState]:
             return tx.reconciliations()
     finally:
         engine.dispose()
+
+
+def read_peer_refusals(config: NodeConfig) -> list[PeerRefusal]:
+    """The peers' refusals of `config`'s node kept in its store (until the roster changes), for the operator."""
+    with operator_store(config) as store, store.transaction(read_only=True) as tx:
+        return tx.peer_refusals()
 
 
 @contextmanager

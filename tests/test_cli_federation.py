@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from node.cases.model import OutboxMessage
 from node.cli import app
-from node.exchange.ports import InboxEntry, OutboxMark, OutboxStatus, PeerBackoff
+from node.exchange.ports import InboxEntry, OutboxMark, OutboxStatus, PeerBackoff, PeerRefusal
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
@@ -154,3 +154,43 @@ def test_status_shows_the_trusted_roster(tmp_path: Path) -> None:
     fresh.write_text(config.read_text().replace("x.db", "fresh.db").replace(str(roster), str(tmp_path / "bad.signed")))
     code, output = _invoke("status", "-c", str(fresh))
     assert code == 2 and output.startswith("error: exchange.roster_file: the roster is not trusted")
+
+
+def test_status_and_peers_show_a_peers_refusal_and_the_warnings_given_across_restarts(tmp_path: Path) -> None:
+    """What the node keeps (a peer's refusal of it, the once-only warnings it gave) shows in `status` and
+    `peers`, read from the store: a restart, or a command run while the node is down, sees it too."""
+    config = str(_config(tmp_path))
+    engine = create_store_engine(f"sqlite+pysqlite:///{tmp_path}/n.db")
+    migrate(engine)
+    with SqlStore(engine).transaction() as tx:
+        tx.put_peer_refusal(PeerRefusal(DE, "SENDER_SUSPENDED", "nl-hotline is suspended", 4, T0, b"signed"))
+        assert tx.give_warning("4:expiring", "ROSTER_EXPIRING", "roster version 4 expires soon", T0)
+        assert not tx.give_warning("4:expiring", "ROSTER_EXPIRING", "roster version 4 expires soon", T0)
+    engine.dispose()
+    code, output = _invoke("status", "-c", config)
+    lines = output.splitlines()
+    assert code == 0 and lines[2] == "warned 2026-03-02T09:00:00+00:00: ROSTER_EXPIRING: roster version 4 expires soon"
+    assert lines[3].startswith(DE) and lines[3].endswith(
+        "REFUSED this node: SENDER_SUSPENDED (at 2026-03-02T09:00:00+00:00, under roster version 4: nothing goes "
+        "to it until the roster changes)"
+    )
+    data = json.loads(_invoke("status", "-c", config, "--json")[1])
+    assert data["warnings"] == [
+        {
+            "warning": "4:expiring",
+            "code": "ROSTER_EXPIRING",
+            "detail": "roster version 4 expires soon",
+            "given_at": "2026-03-02T09:00:00+00:00",
+        }
+    ]
+    (de,) = data["peers"]
+    assert de["refused_by_peer"] == {
+        "reason_code": "SENDER_SUSPENDED",
+        "reason": "nl-hotline is suspended",
+        "roster_version": 4,
+        "refused_at": "2026-03-02T09:00:00+00:00",
+    }
+    code, output = _invoke("peers", "-c", config)
+    assert code == 0 and output.startswith(DE) and "REFUSED this node: SENDER_SUSPENDED" in output
+    (peer,) = json.loads(_invoke("peers", "-c", config, "--json")[1])
+    assert peer["refused_by_peer"]["roster_version"] == 4

@@ -1,6 +1,7 @@
 """The life of a network, run the way its people run it: the network authority and every member's operator use
 `hotline-node` commands only (each a process of its own), and the hotlines' staff use the integrator gRPC API
-of the running nodes (its published stubs; nothing else of the node's code is imported here).
+of the running nodes through a generic client that learns the API from the node by server reflection
+(tests/reflect_client.py). Nothing of the project is imported here: a test checks it, in a process of its own.
 
 Two custodians in separate key folders draft, cosign and finalize every roster version; three members start,
 exchange referrals and status updates, one is suspended (it hears so in a signed refusal, and what waits for
@@ -12,6 +13,7 @@ arrives exactly once.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -28,21 +30,18 @@ from typing import Any
 import grpc
 import pytest
 
-from node.api._gen.hotline.node.v1 import case_service_pb2 as case_pb
-from node.api._gen.hotline.node.v1 import case_service_pb2_grpc as case_grpc
-from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
-from node.api._gen.hotline.node.v1 import intake_service_pb2_grpc as intake_grpc
-from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from tests.reflect_client import ReflectClient
 
 COUNTRIES = {"nl-hotline": "NL", "de-hotline": "DE", "fr-hotline": "FR", "be-hotline": "BE"}
-ILLEGAL = pb.Assessment(
-    classification=pb.CLASSIFICATION_NATIONAL,
-    age_group=pb.AGE_GROUP_PREPUBESCENT,
-    gender=pb.GENDER_FEMALE,
-    content_type=pb.CONTENT_TYPE_IMAGE,
-    site_type=pb.SITE_TYPE_IMAGE_HOST,
-    commerciality=pb.COMMERCIALITY_NON_COMMERCIAL,
-)
+ILLEGAL = {
+    "classification": "CLASSIFICATION_NATIONAL",
+    "age_group": "AGE_GROUP_PREPUBESCENT",
+    "gender": "GENDER_FEMALE",
+    "content_type": "CONTENT_TYPE_IMAGE",
+    "site_type": "SITE_TYPE_IMAGE_HOST",
+    "commerciality": "COMMERCIALITY_NON_COMMERCIAL",
+}
+INTAKE, CASES = "hotline.node.v1.IntakeService", "hotline.node.v1.CaseService"
 
 
 def cli(*args: str | Path, code: int = 0) -> str:
@@ -103,6 +102,7 @@ class Member:
         self.process: subprocess.Popen[bytes] | None = None
         self.token = ""
         self.channel: grpc.Channel | None = None
+        self.api: ReflectClient | None = None
 
     def start(self) -> None:
         if not self.token:
@@ -118,6 +118,7 @@ class Member:
             )
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.api_port}")
         grpc.channel_ready_future(self.channel).result(timeout=30)
+        self.api = ReflectClient(self.channel, (("authorization", f"Bearer {self.token}"),))
 
     def stop(self) -> None:
         if self.process is not None:
@@ -129,45 +130,39 @@ class Member:
             self.process = None
         if self.channel is not None:
             self.channel.close()
-            self.channel = None
+            self.channel, self.api = None, None
 
     # ------------------------------------------------------------------ the staff, through the API
 
-    def _call(self, stub: Any, method: str, request: Any) -> Any:
-        return getattr(stub(self.channel), method)(request, metadata=(("authorization", f"Bearer {self.token}"),))
+    def _call(self, method: str, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.api is not None, f"{self.id} is not running"
+        return self.api.call(method, request)
 
     def refer(self, country: str) -> str:
         """Report a URL hosted in `country` and assess it illegal; the new item's id."""
         url = f"https://files.host-{country.lower()}.example/{uuid.uuid4().hex[:12]}"
         report = self._call(
-            intake_grpc.IntakeServiceStub,
-            "SubmitReport",
-            intake_pb.SubmitReportRequest(
-                request_id=str(uuid.uuid4()),
-                urls=[intake_pb.ReportedUrl(url=url)],
-                reporter=pb.Reporter(anonymous=True),
-            ),
+            f"{INTAKE}/SubmitReport",
+            {"request_id": str(uuid.uuid4()), "urls": [{"url": url}], "reporter": {"anonymous": True}},
         )
-        item_id: str = report.report.items[0].item_id
-        self._call(
-            case_grpc.CaseServiceStub, "AssessItem", case_pb.AssessItemRequest(item_id=item_id, assessment=ILLEGAL)
-        )
+        item_id: str = report["report"]["items"][0]["item_id"]
+        self._call(f"{CASES}/AssessItem", {"item_id": item_id, "assessment": ILLEGAL})
         return item_id
 
-    def item(self, item_id: str) -> Any:
-        return self._call(case_grpc.CaseServiceStub, "GetItem", case_pb.GetItemRequest(item_id=item_id)).item
+    def item(self, item_id: str) -> dict[str, Any]:
+        """The item, in the JSON mapping: a field left unset (e.g. lea_notified_at) is absent."""
+        item: dict[str, Any] = self._call(f"{CASES}/GetItem", {"item_id": item_id})["item"]
+        return item
 
-    def received(self, origin_item_id: str) -> list[Any]:
+    def received(self, origin_item_id: str) -> list[dict[str, Any]]:
         """The items here that another member referred as `origin_item_id`."""
-        items = self._call(case_grpc.CaseServiceStub, "ListItems", case_pb.ListItemsRequest(page_size=500)).items
-        return [i for i in items if i.origin_item_id == origin_item_id]
+        items = self._call(f"{CASES}/ListItems", {"page_size": 500}).get("items", [])
+        return [i for i in items if i.get("origin_item_id") == origin_item_id]
 
     def notify_lea(self, item_id: str) -> None:
         """Assess a received item illegal and notify the police."""
-        assess = case_pb.AssessItemRequest(item_id=item_id, assessment=ILLEGAL)
-        self._call(case_grpc.CaseServiceStub, "AssessItem", assess)
-        request = case_pb.RecordActionRequest(item_id=item_id, type=pb.ACTION_TYPE_LEA_NOTIFIED)
-        self._call(case_grpc.CaseServiceStub, "RecordAction", request)
+        self._call(f"{CASES}/AssessItem", {"item_id": item_id, "assessment": ILLEGAL})
+        self._call(f"{CASES}/RecordAction", {"item_id": item_id, "type": "ACTION_TYPE_LEA_NOTIFIED"})
 
     # ------------------------------------------------------------------ the operator, through the CLI
 
@@ -263,8 +258,8 @@ def test_a_network_lives_through_the_cli_and_every_message_arrives_exactly_once(
 
     def status_comes_back(origin_id: str, at: Member) -> None:
         """The receiver notifies its police; the origin hears of it, once."""
-        at.notify_lea(arrives(origin_id, at).item_id)
-        wait_until(f"the status of {origin_id}", lambda: nl.item(origin_id).lea_notified_at.seconds)
+        at.notify_lea(arrives(origin_id, at)["item_id"])
+        wait_until(f"the status of {origin_id}", lambda: "lea_notified_at" in nl.item(origin_id))
 
     # Version 1: three members; the roster file ships with each node.
     v1 = authority.sign([nl, de, fr])
@@ -283,16 +278,16 @@ def test_a_network_lives_through_the_cli_and_every_message_arrives_exactly_once(
     queued = nl.refer("DE")
     nl.stop()
     de.start()
-    de.notify_lea(before.item_id)
+    de.notify_lea(before["item_id"])
     apply(authority.sign([nl, de, fr], "--status", "de-hotline=suspended"), [nl, fr])
     nl.start()
     wait_until("the signed refusal", lambda: de.logged("exchange.refused_by_peer", code="SENDER_SUSPENDED"))
     de.adopted(2)
     assert "SENDER_SUSPENDED: de-hotline is suspended in roster version 2" in de.peers()
     assert "held: MEMBER_SUSPENDED: de-hotline is suspended in roster version 2" in nl.peers()
-    assert not de.received(queued) and not nl.item(before.origin_item_id).lea_notified_at.seconds
+    assert not de.received(queued) and "lea_notified_at" not in nl.item(before["origin_item_id"])
     apply(authority.sign([nl, de, fr]), [nl, de, fr])  # version 3 reinstates it: what waited goes, once
-    wait_until("the held status update", lambda: nl.item(before.origin_item_id).lea_notified_at.seconds)
+    wait_until("the held status update", lambda: "lea_notified_at" in nl.item(before["origin_item_id"]))
     status_comes_back(queued, de)
 
     # de-hotline rotates every kind of key while it runs; it keeps the old ones until version 4 lists the new.
@@ -323,10 +318,10 @@ def test_a_network_lives_through_the_cli_and_every_message_arrives_exactly_once(
     stranded = nl.refer("FR")
     revoking = ["--status", "fr-hotline=revoked", "--fallback", "refer", "--fallback-node", "de-hotline"]
     apply(authority.sign([nl, de, fr, be], *revoking), [nl, de, be])
-    wait_until("the re-routing", lambda: nl.item(stranded).referred_to == "de-hotline")
+    wait_until("the re-routing", lambda: nl.item(stranded).get("referred_to") == "de-hotline")
     status_comes_back(stranded, de)
     rerouted = nl.refer("FR")
-    assert nl.item(rerouted).referred_to == "de-hotline"
+    assert nl.item(rerouted).get("referred_to") == "de-hotline"
     status_comes_back(rerouted, de)
 
     # Version 7 expires within seconds (0.00025 days: 21.6 s, time to sign and apply it on a busy machine):
@@ -342,3 +337,28 @@ def test_a_network_lives_through_the_cli_and_every_message_arrives_exactly_once(
     for origin_id, at in referred.items():
         if at.process is not None:  # fr-hotline, stopped, was counted when its referral arrived
             assert len(at.received(origin_id)) == 1, origin_id
+
+
+def test_the_life_test_imports_nothing_of_the_project() -> None:
+    """The life test drives the network as its people do: through `hotline-node` processes and the gRPC API. In a
+    fresh interpreter, importing it (and its reflection client) loads no module of `node` or `simulator`, and
+    no import statement anywhere in either file, inside a function included, names one."""
+    root = Path(__file__).parents[1]
+    probe = (
+        "import sys, tests.test_network_life_cli, tests.reflect_client\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('node', 'simulator')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    for path in (Path(__file__), root / "tests" / "reflect_client.py"):
+        for statement in ast.walk(ast.parse(path.read_text())):
+            if isinstance(statement, ast.Import):
+                names = [alias.name for alias in statement.names]
+            elif isinstance(statement, ast.ImportFrom):
+                names = [statement.module or ""]
+            else:
+                continue
+            assert not [n for n in names if n.split(".")[0] in ("node", "simulator")], (path.name, names)

@@ -75,8 +75,20 @@ def status_to_proto(status: FederationStatus) -> fa_pb.GetFederationStatusRespon
                 last_success_at=timestamp(link.last_success_at if link else None),
                 last_error=link.last_error if link else "",
                 rejections=peer.rejections,
+                refusal=None
+                if peer.refusal is None
+                else fa_pb.PeerRefusal(
+                    reason_code=peer.refusal.reason_code,
+                    reason=peer.refusal.reason,
+                    roster_version=peer.refusal.roster_version,
+                    refused_at=timestamp(peer.refusal.refused_at),
+                ),
             )
         )
+    response.warnings.extend(
+        fa_pb.GivenWarning(warning=w.warning, code=w.code, detail=w.detail, given_at=timestamp(w.given_at))
+        for w in status.warnings
+    )
     return response
 
 

@@ -75,6 +75,7 @@ class EventKind(enum.StrEnum):
     KEYS_EXPIRED = "keys.expired"
     ITEM_REROUTED = "item.rerouted"
     EXCHANGE_REFUSED_BY_PEER = "exchange.refused_by_peer"
+    REFERRAL_RECOVERED = "referral.recovered"
 
 
 WHEN: dict[EventKind, str] = {
@@ -129,6 +130,9 @@ WHEN: dict[EventKind, str] = {
     EventKind.ITEM_REROUTED: "A referral queued for a revoked member was routed again by the roster's fallback.",
     EventKind.EXCHANGE_REFUSED_BY_PEER: (
         "A peer refused this node itself (suspended or revoked): nothing more goes to it until the roster changes."
+    ),
+    EventKind.REFERRAL_RECOVERED: (
+        "A referral this node lost in a restore was re-created from its own signed copy a peer kept."
     ),
 }
 

@@ -46,6 +46,7 @@ from node.cases.requests import (
     check_request_id,
     check_text,
 )
+from node.cases.routing import decide_route
 from node.cases.urls import normalise_url
 from node.cases.workflow import ItemWorkflow
 from node.errors import FailedPrecondition, InvalidArgument, Reason
@@ -113,6 +114,58 @@ class Federation:
             self._workflow.close_txn(tx, item, ItemState.WITHDRAWN, now)
             cmd.done(item, detail=f"from {assignee}")
         return item
+
+    def recover_referral_txn(self, tx: CaseTransaction, peer: str, referral: Referral, referred_at: datetime) -> bool:
+        """Re-create this node's item from its own referral to `peer`, lost in a restore (the caller verified this
+        node's signature on it): referred to `peer`, at the status sequence the referral carried, so that the
+        peer's status updates from there apply. Whether it was re-created (False: the item is here already)."""
+        if referral.origin_node != self._ctx.settings.node_id or referral.referred_by:
+            raise InvalidArgument("not a referral this node originated", field="referral.origin_node")
+        if tx.get_item(referral.origin_item_id) is not None:
+            return False
+        now = self._ctx.clock.now()
+        normalised = normalise_url(referral.url, field="referral.url")
+        country = referral.hosting.country if referral.hosting else None
+        decision = decide_route(
+            self._ctx.settings.node_id, self._ctx.settings.jurisdiction, country or "", self._ctx.membership
+        )
+        item = Item(
+            item_id=referral.origin_item_id,
+            url=normalised.url,
+            host=normalised.host,
+            state=ItemState.REFERRED,
+            assigned_node=peer,
+            first_reported_at=referral.first_reported_at,
+            created_at=referred_at,
+            route=decision.route if decision.peer_node == peer else Route.REFERRAL,
+            referred_to=peer,
+            # As the referral carried it: who assessed it here is not in the referral.
+            assessment=None
+            if referral.assessment is None
+            else dataclasses.replace(
+                referral.assessment, assessed_by=self._ctx.settings.node_id, assessed_at=referred_at
+            ),
+            hosting=HostingRecord(referral.hosting, referred_at) if referral.hosting else None,
+            hashes=list(referral.hashes),
+            status_sequence=referral.next_status_sequence - 1,
+        )
+        tx.insert_item(item)
+        tx.add_item_hashes(item.item_id, item.hashes, HashProvenance.CLAIMED)
+        if item.hosting is not None:
+            tx.insert_hosting(item.item_id, item.hosting)
+        if item.assessment is not None:
+            tx.add_assessment(item.item_id, item.assessment)
+        detail = f"from {peer}'s copy of the referral of {referred_at.isoformat()}"
+        self._ctx.event(
+            tx,
+            EventKind.REFERRAL_RECOVERED,
+            now,
+            item=item,
+            detail=detail,
+            details=MessageDetails(peer, message_kind="referral"),
+        )
+        tx.append_audit(at=now, actor="exchange", action="RecoverReferral", subject=item.item_id, detail=detail)
+        return True
 
     def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:
         """Take on an item another hotline referred here. Runs inside the receiver's transaction."""

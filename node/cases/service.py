@@ -187,6 +187,9 @@ class CaseService:
     def reroute_from(self, peer: str, reason: str) -> list[str]:
         return self._federation.reroute_from(peer, reason)
 
+    def recover_referral_txn(self, tx: CaseTransaction, peer: str, referral: Referral, referred_at: datetime) -> bool:
+        return self._federation.recover_referral_txn(tx, peer, referral, referred_at)
+
     def receive_referral_txn(self, tx: CaseTransaction, sender: str, referral: Referral) -> str:
         return self._federation.receive_referral_txn(tx, sender, referral)
 

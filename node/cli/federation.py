@@ -14,7 +14,7 @@ import typer
 
 from node.cli._common import ConfigOption, fail, load_settings
 from node.cli._roster_files import REFUSED, JsonOption, print_json
-from node.cli.peers import format_peer, iso, peer_json, skew_limit
+from node.cli.peers import format_peer, format_refusal, iso, peer_json, refusal_json, skew_limit
 from node.config import NodeConfig
 from node.errors import DomainError, NotFound
 from node.exchange.admin import MAX_LIST, FederationAdmin, FederationStatus
@@ -74,6 +74,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         typer.echo("roster none (no [exchange] section)")
     else:
         typer.echo(f"roster version {found.roster.version}, expires {iso(found.roster.expires_at)}")
+    for warning in found.warnings:
+        typer.echo(f"warned {iso(warning.given_at)}: {warning.code}: {warning.detail}")
     if not found.peers:
         typer.echo("no peers yet")
     limit = skew_limit(settings)
@@ -81,7 +83,8 @@ def status(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         link = peer.link or PeerState(peer.peer, 0, None, "", None, None, None)
         line = format_peer(link, limit, reconciled.get(peer.peer))
         oldest = f" (oldest {iso(peer.oldest_pending_at)})" if peer.oldest_pending_at else ""
-        typer.echo(f"{line}  outbox {peer.pending}{oldest}  rejections {peer.rejections}")
+        refused = f"  {format_refusal(peer.refusal)}" if peer.refusal else ""
+        typer.echo(f"{line}  outbox {peer.pending}{oldest}  rejections {peer.rejections}{refused}")
 
 
 def status_json(found: FederationStatus, reconciled: Mapping[str, ReconcileState] | None = None) -> dict[str, Any]:
@@ -91,12 +94,13 @@ def status_json(found: FederationStatus, reconciled: Mapping[str, ReconcileState
         link = peer_json(peer.link, agreement) if peer.link else {"peer": peer.peer}
         peers.append(
             {**link, "outbox_pending": peer.pending, "oldest_pending_at": iso(peer.oldest_pending_at)}
-            | {"rejections": peer.rejections}
+            | {"rejections": peer.rejections, "refused_by_peer": refusal_json(peer.refusal)}
         )
     roster = (
         None if found.roster is None else {"version": found.roster.version, "expires_at": iso(found.roster.expires_at)}
     )
-    return {"node_id": found.node_id, "roster": roster, "peers": peers}
+    warnings = [{k: _plain(v) for k, v in w._asdict().items()} for w in found.warnings]
+    return {"node_id": found.node_id, "roster": roster, "peers": peers, "warnings": warnings}
 
 
 def reset_backoff(

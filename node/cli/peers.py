@@ -13,9 +13,9 @@ from node.cli._common import ConfigOption, fail, load_settings
 from node.cli._roster_files import JsonOption, print_json
 from node.config import NodeConfig
 from node.errors import DomainError
-from node.exchange.ports import PeerState, ReconcileState
+from node.exchange.ports import PeerRefusal, PeerState, ReconcileState
 
-__all__ = ["app", "format_peer", "iso", "peer_json", "peers", "skew_limit"]
+__all__ = ["app", "format_peer", "format_refusal", "iso", "peer_json", "peers", "refusal_json", "skew_limit"]
 
 app = typer.Typer(
     help="Each peer's link: clock skew, failures, last success, next attempt, last error, last agreement. Exit "
@@ -33,8 +33,9 @@ def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption =
     failures, last success, next attempt, last error (a peer's refusal of this node shows there, e.g.
     SENDER_SUSPENDED), and when the two nodes' views last agreed. A skew at half the limit or beyond is flagged.
     A peer whose messages are held by the roster (suspended, revoked, not a member, or an expired roster) is
-    marked `held: REASON`."""
-    from node.app import read_held_peers, read_peer_states, read_reconciliations
+    marked `held: REASON`; a peer that refused this node (kept across restarts until the roster changes),
+    `REFUSED this node: CODE ...`."""
+    from node.app import read_held_peers, read_peer_refusals, read_peer_states, read_reconciliations
 
     if ctx.invoked_subcommand is not None:  # `peers -c FILE VERB`: the verb uses this config unless given its own
         ctx.obj = {"config": config}
@@ -43,21 +44,33 @@ def peers(ctx: typer.Context, config: ConfigOption = None, as_json: JsonOption =
     limit = skew_limit(settings)
     states = {s.peer: s for s in read_peer_states(settings)}
     reconciled = {r.peer: r for r in read_reconciliations(settings)}
+    refusals = {r.peer: r for r in read_peer_refusals(settings)}
     try:
         held = read_held_peers(settings)
     except DomainError as error:
         fail(f"error: {error}")
     rows = [
-        (states.get(peer) or PeerState(peer, 0, None, "", None, None, None), reconciled.get(peer), held.get(peer))
-        for peer in sorted(states.keys() | reconciled.keys() | held.keys())
+        (
+            states.get(peer) or PeerState(peer, 0, None, "", None, None, None),
+            reconciled.get(peer),
+            held.get(peer),
+            refusals.get(peer),
+        )
+        for peer in sorted(states.keys() | reconciled.keys() | held.keys() | refusals.keys())
     ]
     if as_json:
-        print_json([{**peer_json(state, agreement), "held": reason} for state, agreement, reason in rows])
+        print_json(
+            [
+                {**peer_json(state, agreement), "held": reason, "refused_by_peer": refusal_json(refusal)}
+                for state, agreement, reason, refusal in rows
+            ]
+        )
         return
     if not rows:
         typer.echo("no peers yet")
-    for state, agreement, reason in rows:
-        typer.echo(format_peer(state, limit, agreement) + (f"  held: {reason}" if reason else ""))
+    for state, agreement, reason, refusal in rows:
+        line = format_peer(state, limit, agreement) + (f"  held: {reason}" if reason else "")
+        typer.echo(line + (f"  {format_refusal(refusal)}" if refusal else ""))
 
 
 def skew_limit(settings: NodeConfig) -> timedelta:
@@ -77,6 +90,24 @@ def peer_json(state: PeerState, reconciled: ReconcileState | None = None) -> dic
         "clock_measured_at": iso(state.clock_measured_at),
         "last_agreed_at": iso(reconciled.agreed_at) if reconciled else None,
         "last_reconciled_at": iso(reconciled.checked_at) if reconciled else None,
+    }
+
+
+def format_refusal(refusal: PeerRefusal) -> str:
+    return (
+        f"REFUSED this node: {refusal.reason_code} (at {_when(refusal.refused_at)}, under roster version "
+        f"{refusal.roster_version}: nothing goes to it until the roster changes)"
+    )
+
+
+def refusal_json(refusal: PeerRefusal | None) -> dict[str, Any] | None:
+    if refusal is None:
+        return None
+    return {
+        "reason_code": refusal.reason_code,
+        "reason": refusal.reason,
+        "roster_version": refusal.roster_version,
+        "refused_at": iso(refusal.refused_at),
     }
 
 

@@ -106,8 +106,9 @@ def reconcile(
 def _line(outcome: ReconcileOutcome) -> str:
     if outcome.agreed:
         return f"{outcome.peer}: agreed"
+    recovered = f"; {outcome.recovered} referrals lost in a restore came back" if outcome.recovered else ""
     line = (
         f"{outcome.peer}: {outcome.differences} items differed; queued again {outcome.resent_here} here, "
-        f"{outcome.resent_there} there (run again once delivered to confirm)"
+        f"{outcome.resent_there} there{recovered} (run again once delivered to confirm)"
     )
     return "\n  ".join([line, *(f"cannot repair: {u}" for u in outcome.unrepairable)])

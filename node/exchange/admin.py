@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
@@ -13,7 +13,15 @@ from node.cases.fields import check_node_id
 from node.clock import Clock
 from node.errors import InvalidArgument, NotFound
 from node.exchange.membership import RosterMembership
-from node.exchange.ports import AdminStore, OutboxEntry, OutboxStatus, PeerState, Rejection
+from node.exchange.ports import (
+    AdminStore,
+    GivenWarning,
+    OutboxEntry,
+    OutboxStatus,
+    PeerRefusal,
+    PeerState,
+    Rejection,
+)
 
 __all__ = ["MAX_LIST", "FederationAdmin", "FederationStatus", "PeerStatus", "RosterSummary", "roster_summary"]
 
@@ -30,13 +38,15 @@ class RosterSummary:
 
 @dataclass(frozen=True)
 class PeerStatus:
-    """One peer's link: its outbox, its backoff and last contact (None: no delivery record yet), refusals."""
+    """One peer's link: its outbox, its backoff and last contact (None: no delivery record yet), rejections,
+    and the peer's refusal of this node (None: none)."""
 
     peer: str
     pending: int
     oldest_pending_at: datetime | None
     link: PeerState | None
     rejections: int
+    refusal: PeerRefusal | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class FederationStatus:
     node_id: str
     roster: RosterSummary | None  # None: the node runs no exchange
     peers: list[PeerStatus]
+    warnings: list[GivenWarning] = field(default_factory=list)  # the once-only warnings given, oldest first
 
 
 def roster_summary(membership: RosterMembership) -> RosterSummary:
@@ -66,6 +77,8 @@ class FederationAdmin:
             pending = {p.peer: p for p in tx.pending_by_peer()}
             links = {s.peer: s for s in tx.peer_states()}
             refused = tx.rejection_counts()
+            refusals = {r.peer: r for r in tx.peer_refusals()}
+            warnings = tx.warnings_given()
         peers = [
             PeerStatus(
                 peer,
@@ -73,10 +86,11 @@ class FederationAdmin:
                 pending[peer].oldest_created_at if peer in pending else None,
                 links.get(peer),
                 refused.get(peer, 0),
+                refusals.get(peer),
             )
-            for peer in sorted({*pending, *links, *refused, *members} - {self._node_id})
+            for peer in sorted({*pending, *links, *refused, *refusals, *members} - {self._node_id})
         ]
-        return FederationStatus(self._node_id, roster, peers)
+        return FederationStatus(self._node_id, roster, peers, warnings)
 
     def outbox(self, peer: str = "", status: OutboxStatus | None = None, limit: int = 100) -> list[OutboxEntry]:
         with self._store.transaction(read_only=True) as tx:

@@ -38,7 +38,7 @@ HOLDABLE_CODES = frozenset({"NOTFOUND", str(RefusalReason.ITEM_NOT_YET_KNOWN)})
 class Holding:
     """Holds, releases and expires messages; `apply` applies a released one (as the receiver applies any)."""
 
-    def __init__(self, apply: Callable[[ReceivingTransaction, str, Incoming], None]) -> None:
+    def __init__(self, apply: Callable[[ReceivingTransaction, str, Incoming], object]) -> None:
         self._apply = apply
 
     def hold(

@@ -106,6 +106,7 @@ class NodeExchange:
             members=lambda: roster.membership,
             clock=clock,
             limits=ReconcileLimits(max_clock_skew=max_clock_skew),
+            recover=cases.recover_referral_txn,
         )
         self._limiter = PeerRateLimiter(rate_limit or RateLimit(), clock)
         self.transport = GrpcTransport(

@@ -28,6 +28,7 @@ __all__ = [
     "ExchangeNodeTransaction",
     "ExchangeStore",
     "ExchangeTransaction",
+    "GivenWarning",
     "HeldMessage",
     "InboxEntry",
     "OutboxDeferral",
@@ -35,6 +36,7 @@ __all__ = [
     "OutboxMark",
     "OutboxStatus",
     "PeerBackoff",
+    "PeerRefusal",
     "PeerState",
     "PendingDepth",
     "Receipt",
@@ -43,6 +45,7 @@ __all__ = [
     "ReconcileState",
     "ReconcilingStore",
     "ReconcilingTransaction",
+    "ReferralCopy",
     "Rejection",
     "RejectionSide",
     "SentMessage",
@@ -70,6 +73,39 @@ class InboxEntry(NamedTuple):
     reason_code: str = ""
     reason: str = ""
     receipt: str = ""  # base64 of the signed receipt, for an accepted message
+
+
+class ReferralCopy(NamedTuple):
+    """A referral as this node received it: the exact message its origin signed, and this node's receipt."""
+
+    origin_node: str
+    origin_item_id: str
+    item_id: str  # this node's item
+    sender: str
+    message_id: str
+    signed_referral: bytes  # the serialised SignedMessage
+    receipt: bytes  # this node's signed receipt of it
+    received_at: datetime
+
+
+class PeerRefusal(NamedTuple):
+    """A peer's verified refusal of this node (suspended or revoked there), under this node's roster version."""
+
+    peer: str
+    reason_code: str
+    reason: str
+    roster_version: int  # the version this node trusted when refused: honoured until it changes
+    refused_at: datetime
+    refusal: bytes  # the peer's signed refusal
+
+
+class GivenWarning(NamedTuple):
+    """A once-only warning given to the operator (logged and recorded as an event)."""
+
+    warning: str  # what it was about, e.g. "3:expiring" (roster version 3 expiring)
+    code: str
+    detail: str
+    given_at: datetime
 
 
 class HeldMessage(NamedTuple):
@@ -177,6 +213,10 @@ class ExchangeTransaction(Protocol):
         again MUST fail the transaction. The reason code MAY be cut to 40 characters and the reason to 500."""
         ...
 
+    def keep_referral_copy(self, copy: ReferralCopy) -> None:
+        """Keep the referral received for (origin node, origin item id), replacing an earlier one of that item."""
+        ...
+
     def hold_message(self, held: HeldMessage) -> None:
         """Keep a message that arrived before its item. A (sender, message id) pair is held at most once."""
         ...
@@ -256,6 +296,30 @@ class ExchangeTransaction(Protocol):
         outbox keeps: it runs whenever anything is queued."""
         ...
 
+    # A peer's refusal of this node, honoured across restarts until the roster changes.
+    def put_peer_refusal(self, refusal: PeerRefusal) -> None:
+        """Keep `refusal` as the peer's (replacing an earlier one of that peer). The reason code MAY be cut to 40
+        characters and the reason to 500."""
+        ...
+
+    def peer_refusals(self) -> list[PeerRefusal]:
+        """Every refusal kept, by peer id."""
+        ...
+
+    def forget_peer_refusals(self, peer: str | None = None) -> int:
+        """Forget `peer`'s refusal (None: every peer's); how many were forgotten."""
+        ...
+
+    # Once-only warnings, not given again after a restart.
+    def give_warning(self, warning: str, code: str, detail: str, at: datetime) -> bool:
+        """Record that the warning `warning` (at most 200 characters) was given; whether it is new (False: it was
+        given before, by this process or another). The code MAY be cut to 40 characters, the detail to 500."""
+        ...
+
+    def warnings_given(self) -> list[GivenWarning]:
+        """Every warning given, oldest first."""
+        ...
+
     # Rosters.
     def put_roster(self, version: int, signed_b64: str, at: datetime) -> None:
         """Keep a verified roster (base64 of the signed roster) as trusted from `at`. Keeping a version again
@@ -295,6 +359,15 @@ class ReconcilingTransaction(ExchangeTransaction, Protocol):
 
     def raise_status_sequence(self, item_id: str, sequence: int) -> bool:
         """Set the item's status sequence to `sequence` if it is lower; whether it changed."""
+        ...
+
+    def referral_copies(self, origin_node: str, origin_item_ids: list[str]) -> list[ReferralCopy]:
+        """The referrals kept of those items of `origin_node` (keep_referral_copy); an item with none is absent."""
+        ...
+
+    def forget_refused(self, sender: str, reason_code: str) -> int:
+        """Forget the inbox entries of `sender`'s messages refused with `reason_code`, so that they are judged
+        afresh when sent again (a refused message changed nothing); how many."""
         ...
 
     def put_reconciliation(self, state: ReconcileState) -> None:
@@ -413,6 +486,14 @@ class AdminTransaction(Protocol):
 
     def knows_peer(self, peer: str) -> bool:
         """Whether this node has a delivery record or an outbox message of `peer`."""
+        ...
+
+    def peer_refusals(self) -> list[PeerRefusal]:
+        """Every peer's refusal of this node kept, by peer id."""
+        ...
+
+    def warnings_given(self) -> list[GivenWarning]:
+        """Every once-only warning given, oldest first."""
         ...
 
     def reset_peer_backoff(self, peer: str, now: datetime) -> int:

@@ -47,7 +47,7 @@ from node.exchange.delivery import (
     is_transient,
 )
 from node.exchange.holding import Holding
-from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction
+from node.exchange.ports import InboxEntry, ReceivingStore, ReceivingTransaction, ReferralCopy
 
 __all__ = ["Receiver", "ReceiverLimits"]
 
@@ -231,6 +231,7 @@ class Receiver:
         repeats: list[tuple[int, int]] = []
         decoded: dict[int, Incoming | DomainError] = {}
         waiting: set[tuple[str, str, str]] = set()  # (sender, item) with a message refused for now in this batch
+        referred: dict[int, tuple[Referral, str]] = {}  # referrals applied, by position: (referral, our item id)
         members = self._members()
 
         def is_member(node_id: str) -> bool:
@@ -281,12 +282,14 @@ class Receiver:
                     raise incoming
                 if savepoints:
                     with tx.savepoint():
-                        self._apply_one(tx, message.sender, incoming)
+                        item_id = self._apply_one(tx, message.sender, incoming)
                 else:
                     try:
-                        self._apply_one(tx, message.sender, incoming)
+                        item_id = self._apply_one(tx, message.sender, incoming)
                     except DomainError as error:
                         raise _Refused from error  # it may have written part of itself: start again
+                if isinstance(incoming, Referral) and item_id:
+                    referred[index] = (incoming, item_id)
             except DomainError as error:
                 # A named reason from the authority rules, else the error's class (INVALIDARGUMENT, ...).
                 code = error.code if isinstance(error, ExchangeRefusal) else type(error).__name__.upper()
@@ -332,6 +335,20 @@ class Receiver:
                 )
             )
             results[index] = DeliveryResult(message.message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
+            if index in referred:  # kept as its origin signed it: an origin restored from a backup gets it back
+                referral, item_id = referred[index]
+                tx.keep_referral_copy(
+                    ReferralCopy(
+                        referral.origin_node,
+                        referral.origin_item_id,
+                        item_id,
+                        message.sender,
+                        message.message_id,
+                        message.signed_message,
+                        receipt,
+                        now,
+                    )
+                )
         for index, original in repeats:
             done = results[original]
             if done.status is DeliveryStatus.ACCEPTED:
@@ -356,16 +373,19 @@ class Receiver:
             max_per_sender=limits.max_held_per_sender,
         )
 
-    def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> None:
+    def _apply_one(self, tx: ReceivingTransaction, sender: str, incoming: Incoming) -> str:
+        """Apply a message; for a referral, the id of this node's item."""
         if isinstance(incoming, Referral):
-            self._cases.receive_referral_txn(tx, sender, incoming)
+            item_id = self._cases.receive_referral_txn(tx, sender, incoming)
             self._holding.release(tx, incoming, self._clock.now())  # what overtook it applies now
-        elif isinstance(incoming, StatusUpdate):
+            return item_id
+        if isinstance(incoming, StatusUpdate):
             self._cases.apply_status_update_txn(tx, sender, incoming)
         elif isinstance(incoming, Withdrawal):
             self._cases.apply_withdrawal_txn(tx, sender, incoming)
         elif isinstance(incoming, HashVerdicts):
             self._cases.apply_hash_verdicts_txn(tx, sender, incoming)
+        return ""
 
     def _record_rejection(
         self,

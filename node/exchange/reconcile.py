@@ -15,12 +15,23 @@ send a message again; the receiver deduplicates on the message id, so nothing is
 and answer is signed by its sender and sealed to its recipient (kinds RECONCILE_REQUEST and RECONCILE_ANSWER),
 and only an active member may ask.
 
-What no message can repair is reported, not guessed at: an item the origin itself lost (its referral can only
-come from the origin), or messages whose body retention cleared.
+An item the origin itself lost (restored from a backup older than its referral) comes back from the assignee:
+each node keeps every referral it received as its origin signed it, with its own receipt, and hands those the
+origin lacks back in the view (`referral_copies`). The origin trusts a copy only as far as its own signature goes:
+signed by this node with a key it holds (current or retired), a referral to that peer made before its last
+restore, and the peer's receipt of exactly those bytes. It re-creates the item (referred to the peer, at the
+status sequence the referral carried), its outbox entry (acknowledged) and the receipt, and forgets its refusals
+(UNKNOWN_ITEM) of the peer's updates, so that the updates the peer queues again apply, once. A copy that does not
+verify refuses the whole view (BAD_REFERRAL_COPY) and changes nothing. The side that learns of a recovery asks
+once more, so that one round queues the updates the recovered items lack.
+
+What no message can repair is reported, not guessed at: an item the origin lost with no copy at the assignee
+(withdrawn there, or retention cleared it), or messages whose body retention cleared.
 """
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -35,17 +46,29 @@ from uuid6 import uuid7
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.cases.event_kinds import EventKind
-from node.cases.exchange_messages import KIND_STATUS_UPDATE, StatusUpdate, dump_body, from_outbox
-from node.cases.model import Event, MessageDetails
+from node.cases.exchange_messages import (
+    KIND_REFERRAL,
+    KIND_STATUS_UPDATE,
+    Referral,
+    StatusUpdate,
+    dump_body,
+    from_outbox,
+)
+from node.cases.model import Event, MessageDetails, OutboxMessage
 from node.clock import Clock
 from node.crypto.merkle import MerkleTree, leaf_hash
-from node.errors import InvalidArgument
+from node.errors import DomainError, InvalidArgument
+from node.exchange.codec import decode_body
 from node.exchange.delivery import OpenedEnvelope, RejectedMessage
 from node.exchange.ports import (
+    ExchangeNodeStore,
+    ExchangeNodeTransaction,
+    OutboxMark,
     OutboxStatus,
+    Receipt,
     ReconcileState,
-    ReconcilingStore,
     ReconcilingTransaction,
+    ReferralCopy,
     SentMessage,
     SharedItem,
 )
@@ -65,6 +88,7 @@ _log = structlog.get_logger(__name__)
 BUCKET = timedelta(days=1)
 _MAX_SEQUENCE = 2**31 - 1  # what the items table keeps
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_ROUNDS = 8  # of one reconciliation, while items come back
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +130,14 @@ class ReconcileCrypto(Protocol):
 
     def open(self, data: bytes) -> OpenedEnvelope: ...
 
+    def verify_referral_copy(
+        self, signed_referral: bytes, receipt: bytes, *, peer: str
+    ) -> tuple[OpenedEnvelope, datetime]: ...
+
+
+# Re-creates this node's item from its own verified referral to a peer (node.cases.federation); whether it did.
+RecoverReferral = Callable[[ExchangeNodeTransaction, str, Referral, datetime], bool]
+
 
 class Members(Protocol):
     def is_active(self, node_id: str) -> bool: ...
@@ -119,6 +151,7 @@ class ReconcileOutcome:
     resent_here: int  # messages this node queued again for the peer
     resent_there: int  # messages the peer queued again for this node
     unrepairable: list[str] = field(default_factory=list)  # what no message can repair, one line each
+    recovered: int = 0  # items this node had lost, re-created from the peer's copies of its referrals
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +161,7 @@ class ReconcileOutcome:
             "resent_here": self.resent_here,
             "resent_there": self.resent_there,
             "unrepairable": self.unrepairable,
+            "recovered": self.recovered,
         }
 
 
@@ -163,12 +197,16 @@ class Reconciliation:
         self,
         *,
         node_id: str,
-        store: ReconcilingStore,
+        store: ExchangeNodeStore,
         crypto: ReconcileCrypto,
         members: Callable[[], Members],
         clock: Clock,
         limits: ReconcileLimits | None = None,
+        recover: RecoverReferral | None = None,
     ) -> None:
+        """`recover`: re-create an item from this node's own referral a peer handed back; without it, copies are
+        refused."""
+        self._recover_item = recover
         self._me = node_id
         self._store = store
         self._crypto = crypto
@@ -204,18 +242,34 @@ class Reconciliation:
             _log.info("reconcile.agreed", peer=peer, items=len(mine))
             return ReconcileOutcome(peer, True, 0, 0, 0)
         detail = set(differing)
-        listed = [i for i in mine if bucket_of(i.first_reported_at) in detail]
-        answer = await self._ask(peer, transport, self._request(since, until, ours, differing, listed))
-        their_items = self._items(answer, peer, detail)
-        differences, resent, unrepairable = await run_blocking(
-            self._repair_and_record, peer, since, until, detail, their_items, answer.resent, full
-        )
+        copies: list[ReferralCopy] = []  # the peer's items it lacks, to hand back
+        resent_there, rounds, recovered_here = 0, 0, 0
+        handed: set[str] = set()  # the items whose copies were handed to the peer
+        while True:
+            listed = [i for i in mine if bucket_of(i.first_reported_at) in detail]
+            answer = await self._ask(peer, transport, self._request(since, until, ours, differing, listed, copies))
+            resent_there += answer.resent
+            recovered = await run_blocking(self._recover, peer, answer.referral_copies)
+            recovered_here += recovered
+            their_items = self._items(answer, peer, detail)
+            differences, resent, unrepairable, copies = await run_blocking(
+                self._repair_and_record, peer, since, until, detail, their_items, resent_there, full
+            )
+            rounds += 1
+            # Items came back, here or there: once more, so that what they lack (status updates) is queued now
+            # (and the copies a view had no room for go in the next). Copies the peer did not take (it was not
+            # restored) are not handed again.
+            fresh = {c.origin_item_id for c in copies} - handed
+            handed |= fresh
+            if not (recovered or fresh) or rounds >= _MAX_ROUNDS:
+                break
+            mine = await run_blocking(self._view, peer, since, until)
         _log.info(
-            "reconcile.differed", peer=peer, differences=differences, resent_here=resent, resent_there=answer.resent
+            "reconcile.differed", peer=peer, differences=differences, resent_here=resent, resent_there=resent_there
         )
-        if not differences and not answer.resent:
-            return ReconcileOutcome(peer, True, 0, 0, 0, unrepairable)
-        return ReconcileOutcome(peer, False, differences, resent, answer.resent, unrepairable)
+        if not differences and not resent_there:
+            return ReconcileOutcome(peer, True, 0, 0, 0, unrepairable, recovered_here)
+        return ReconcileOutcome(peer, False, differences, resent, resent_there, unrepairable, recovered_here)
 
     def _request(
         self,
@@ -224,6 +278,7 @@ class Reconciliation:
         digests: dict[datetime, tuple[int, bytes]],
         detail_for: Sequence[datetime],
         items: Sequence[SharedItem],
+        copies: Sequence[ReferralCopy] = (),
     ) -> messages_pb2.ReconcileView:
         return messages_pb2.ReconcileView(
             since=timestamp(since),
@@ -234,6 +289,9 @@ class Reconciliation:
             ],
             detail_for=[_stamp(b) for b in detail_for],
             items=[_to_proto(i) for i in items],
+            referral_copies=[
+                messages_pb2.ReferralCopy(signed_referral=c.signed_referral, receipt=c.receipt) for c in copies
+            ],
         )
 
     async def _ask(
@@ -259,9 +317,10 @@ class Reconciliation:
         self._check_range(since, until)
         detail = {_bucket_start(b) for b in request.detail_for}
         theirs = self._items(request, sender, detail)
-        resent = 0
+        self._recover(sender, request.referral_copies)
+        resent, copies = 0, list[ReferralCopy]()
         if detail:
-            _, resent, _ = self._repair_and_record(sender, since, until, detail, theirs, 0)
+            _, resent, _, copies = self._repair_and_record(sender, since, until, detail, theirs, 0)
             mine = self._view(sender, since, until)
         else:
             mine = self._view(sender, since, until)
@@ -273,6 +332,7 @@ class Reconciliation:
             bucket_digests(mine),
             sorted(detail),
             [i for i in mine if bucket_of(i.first_reported_at) in detail],
+            copies,
         )
         view.resent = resent
         return self._seal(envelope_pb2.MESSAGE_KIND_RECONCILE_ANSWER, view, sender)
@@ -313,7 +373,10 @@ class Reconciliation:
             view.ParseFromString(body)
         except DecodeError:
             raise ReconcileRefused("invalid", "MALFORMED", "the body is not a ReconcileView") from None
-        if max(len(view.items), len(view.buckets), len(view.detail_for)) > self.limits.max_items:
+        if (
+            max(len(view.items), len(view.buckets), len(view.detail_for), len(view.referral_copies))
+            > self.limits.max_items
+        ):
             raise ReconcileRefused(
                 "exhausted", "TOO_MANY_ITEMS", f"at most {self.limits.max_items} items: ask for a narrower range"
             )
@@ -369,9 +432,10 @@ class Reconciliation:
         theirs: dict[tuple[str, str], Claim],
         resent_there: int,
         after_restore: bool = False,
-    ) -> tuple[int, int, list[str]]:
+    ) -> tuple[int, int, list[str], list[ReferralCopy]]:
         """Compare this node's items of the `detail` buckets with the peer's, queue again what the peer lacks,
-        and record the comparison: (differences, messages queued again, what cannot be repaired)."""
+        and record the comparison: (differences, messages queued again, what cannot be repaired, the copies of the
+        peer's referrals it lacks, to hand back)."""
         now = self._clock.now()
         with self._store.transaction() as tx:
             mine = {
@@ -380,6 +444,7 @@ class Reconciliation:
             resend_all: list[str] = []  # items the peer (their assignee) lacks: send it everything about them
             updates_after: dict[str, int] = {}  # items whose status updates past a sequence the origin lacks
             unrepairable: list[str] = []
+            lacking: dict[str, SharedItem] = {}  # the peer's items it lacks, by its item id
             differences = len(theirs.keys() - mine.keys())
             for reference in sorted(theirs.keys() - mine.keys()):
                 if reference[0] == self._me:
@@ -406,7 +471,7 @@ class Reconciliation:
                     if claim is None or (item.withdrawn and not claim.withdrawn):
                         resend_all.append(item.item_id)  # the referral, and the withdrawal it lacks
                 elif their is None:
-                    unrepairable.append(f"item {item.item_id} (origin {peer}'s {item.origin_item_id}) is unknown there")
+                    lacking[item.origin_item_id] = item
                 elif claim is not None and claim.withdrawn:
                     continue  # the origin withdrew it: it sends the withdrawal again
                 elif their < counter:
@@ -414,6 +479,11 @@ class Reconciliation:
                 elif tx.raise_status_sequence(item.item_id, their):
                     # We lost updates we had sent (a restore): number on from what the origin applied.
                     _log.warning("reconcile.sequence_raised", peer=peer, item_id=item.item_id, sequence=their)
+            kept = tx.referral_copies(peer, sorted(k for k, i in lacking.items() if not i.withdrawn))
+            for origin_item_id, item in sorted(lacking.items()):
+                if origin_item_id not in {c.origin_item_id for c in kept}:
+                    unrepairable.append(f"item {item.item_id} (origin {peer}'s {origin_item_id}) is unknown there")
+            copies = _within(kept, self.limits.max_envelope_bytes // 2)  # the rest go in the next view
             again = [
                 m.message_id
                 for m in tx.sent_about(peer, [*resend_all, *updates_after])
@@ -433,7 +503,54 @@ class Reconciliation:
                     "; ".join(unrepairable),
                 )
             )
-        return differences, resent, unrepairable
+        return differences, resent, unrepairable, copies
+
+    def _recover(self, peer: str, copies: Sequence[messages_pb2.ReferralCopy]) -> int:
+        """Re-create the items `peer` handed back copies of (this node's own referrals, lost in a restore); how
+        many. Every copy is checked before anything is written: one that does not verify refuses them all."""
+        if not copies:
+            return 0
+        if self._recover_item is None:
+            raise ReconcileRefused("invalid", "BAD_REFERRAL_COPY", "this node takes no referral copies")
+        verified: list[tuple[OpenedEnvelope, datetime, Referral, bytes]] = []
+        for copy in copies:
+            try:
+                opened, accepted_at = self._crypto.verify_referral_copy(copy.signed_referral, copy.receipt, peer=peer)
+            except RejectedMessage as error:
+                _log.warning("reconcile.copy_refused", peer=peer, code=error.code)
+                raise ReconcileRefused("invalid", "BAD_REFERRAL_COPY", error.reason) from None
+            try:
+                referral = decode_body(opened.kind, opened.body, sender=self._me)
+            except DomainError as error:
+                raise ReconcileRefused(
+                    "invalid", "BAD_REFERRAL_COPY", f"the referral does not decode: {error}"
+                ) from None
+            if not isinstance(referral, Referral) or referral.origin_node != self._me or referral.referred_by:
+                raise ReconcileRefused("invalid", "BAD_REFERRAL_COPY", "not a referral this node originated")
+            verified.append((opened, accepted_at, referral, copy.receipt))
+        now = self._clock.now()
+        recovered = 0
+        with self._store.transaction() as tx:
+            restored_at = tx.last_restored_at()
+            for opened, accepted_at, referral, receipt in verified:
+                if restored_at is None or opened.created_at > restored_at:
+                    continue  # no restore lost it: not taken back (retention may have purged it)
+                if not self._recover_item(tx, peer, referral, opened.created_at):
+                    continue  # here already
+                item_id = referral.origin_item_id
+                body = dump_body(referral.to_json())
+                tx.enqueue_outbox(
+                    OutboxMessage(opened.message_id, peer, KIND_REFERRAL, item_id, body, opened.created_at)
+                )
+                tx.mark_outbox_many([OutboxMark(opened.message_id, OutboxStatus.ACKED)], accepted_at)
+                receipt_b64 = base64.b64encode(receipt).decode()
+                tx.put_receipts([Receipt(opened.message_id, peer, item_id, accepted_at, receipt_b64, now)])
+                recovered += 1
+            if recovered:  # the peer's updates about them, refused while they were lost, are judged afresh
+                tx.forget_refused(peer, "UNKNOWN_ITEM")
+        if recovered:
+            _log.warning("reconcile.recovered", peer=peer, items=recovered)
+        return recovered
 
     @staticmethod
     def _number_on(
@@ -499,6 +616,18 @@ class Reconciliation:
             tx.put_reconciliation(
                 ReconcileState(peer, now, now if agreed else None, max(differences, 0), resent, detail)
             )
+
+
+def _within(copies: list[ReferralCopy], budget: int) -> list[ReferralCopy]:
+    """The first of `copies` that fit in `budget` bytes (at least one: a single copy is at most an envelope)."""
+    taken: list[ReferralCopy] = []
+    size = 0
+    for copy in copies:
+        size += len(copy.signed_referral) + len(copy.receipt)
+        if taken and size > budget:
+            break
+        taken.append(copy)
+    return taken
 
 
 def _update_after(kind: str, body: str, sequence: int | None) -> bool:

@@ -52,7 +52,9 @@ class RosterState:
         self._lock = threading.Lock()
         self._listeners: list[Callable[[RosterMembership], None]] = []
         self._membership: RosterMembership | None = None
-        self._warned: set[str] = set()  # what was already logged and recorded ("<version>:<kind>")
+        # What was already logged and recorded ("<version>:<kind>"), by this process; the store keeps it for the
+        # next (a restart does not warn again).
+        self._warned: set[str] = set()
         with store.transaction(read_only=True) as tx:
             stored = tx.rosters_after(0)
         if stored:
@@ -158,19 +160,22 @@ class RosterState:
         return "ok"
 
     def warn_once(self, key: str, kind: EventKind, code: str, detail: str, subject: str = "") -> None:
-        """Log a warning `kind` and record it as an event, the first time `key` is seen (by this process)."""
+        """Log a warning `kind` and record it as an event, the first time `key` is seen (by this node: a restart
+        does not warn again)."""
         self._once(key, kind, code, detail, subject=subject)
 
     def _once(self, key: str, kind: EventKind, code: str, detail: str, *, version: int = 0, subject: str = "") -> None:
         if key in self._warned:
             return
-        self._warned.add(key)
-        _log.warning(kind, code=code, detail=detail)
         details = RosterDetails(code, version or self.membership.version, subject)
+        now = self._clock.now()
         with self._store.transaction() as tx:
-            tx.append_event(
-                Event(str(uuid.uuid4()), kind, self._clock.now(), detail=f"{code}: {detail}", details=details)
-            )
+            new = tx.give_warning(_stored_key(key), code, detail, now)
+            if new:
+                tx.append_event(Event(str(uuid.uuid4()), kind, now, detail=f"{code}: {detail}", details=details))
+        self._warned.add(key)
+        if new:
+            _log.warning(kind, code=code, detail=detail)
 
     def install_newer(self, signed: bytes, source: str) -> bool:
         """Install `signed` (read from `source`, the roster file) if it is newer than the trusted version, as
@@ -218,7 +223,17 @@ class RosterState:
                 roster = roster_pb2.Roster.FromString(body)
                 tx.put_roster(roster.version, base64.b64encode(signed).decode(), now)
                 digest = hashlib.sha256(body).digest() if roster.version == newest.version else digest
+            if newest.version != (self._membership.version if self._membership else 0):
+                # Peers refused this node under an older version: a new roster lifts every refusal.
+                tx.forget_peer_refusals()
         self._membership = RosterMembership(newest, digest)
         _log.info("roster.trusted", version=newest.version, members=len(newest.members))
         for listener in self._listeners:
             listener(self._membership)
+
+
+def _stored_key(key: str) -> str:
+    """`key` as the store keeps it (at most 200 characters): a long one cut, with the digest of the whole."""
+    if len(key) <= 200:
+        return key
+    return f"{key[:135]}#{hashlib.sha256(key.encode()).hexdigest()}"

@@ -217,6 +217,50 @@ class RosterCrypto:
         )
         return [receipt for _, receipt in signed]
 
+    # ------------------------------------------------------------------ referral copies
+
+    def verify_referral_copy(
+        self, signed_referral: bytes, receipt: bytes, *, peer: str
+    ) -> tuple[OpenedEnvelope, datetime]:
+        """A referral this node made to `peer`, as `peer` kept it, and `peer`'s receipt of it: (the referral, when
+        `peer` accepted it). Only this node's own signature counts, with a key it signs with or signed with
+        before a rotation (never a key a roster lists for it, which a peer could be shown). Raises
+        RejectedMessage("BAD_REFERRAL_COPY")."""
+        own = {k.key_id: k for k in [*self._signing, *self._retired_signing]}
+
+        def own_key(node_id: str, key_id: str) -> PublicSigningKey | None:
+            key = own.get(key_id) if node_id == self._me else None
+            return None if key is None else key.public
+
+        try:
+            opened = verify_signed_message(signed_referral, sender_keys=own_key, required_algorithms=lambda _: [])
+            created_at = opened.created_at
+        except CryptoError as error:
+            raise RejectedMessage("BAD_REFERRAL_COPY", f"this node's signature does not verify: {error}") from None
+        except (ValueError, OverflowError):
+            raise RejectedMessage("BAD_REFERRAL_COPY", "the referral's created_at is not a valid time") from None
+        header = opened.header
+        if header.kind != envelope_pb2.MESSAGE_KIND_REFERRAL or header.sender != self._me or header.recipient != peer:
+            raise RejectedMessage("BAD_REFERRAL_COPY", f"not a referral this node sent to {peer}")
+        try:
+            accepted_at = self.verify_receipt(receipt, peer=peer, message_id=header.message_id)
+            digest = messages_pb2.Receipt.FromString(envelope_pb2.SignedMessage.FromString(receipt).body)
+        except RejectedMessage as error:
+            raise RejectedMessage("BAD_REFERRAL_COPY", f"{peer}'s receipt does not verify: {error.reason}") from None
+        if digest.signed_message_sha256 != hashlib.sha256(signed_referral).digest():
+            raise RejectedMessage("BAD_REFERRAL_COPY", f"{peer}'s receipt is for another copy of this referral")
+        referral = OpenedEnvelope(
+            sender=header.sender,
+            message_id=header.message_id,
+            kind=header.kind,
+            body=opened.body,
+            signed_message=signed_referral,
+            created_at=created_at,
+            expires_at=created_at,
+            roster_version=header.roster_version,
+        )
+        return referral, accepted_at
+
     # ------------------------------------------------------------------ membership refusals
 
     def sign_refusal(self, *, member: str, code: str, reason: str, refused_at: datetime) -> bytes:

@@ -32,7 +32,6 @@ from typing import Any
 import structlog
 
 from node.aio import wait_event
-from node.api._gen.hotline.exchange.v1 import messages_pb2
 from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
 from node.cases.model import Event, OutboxMessage
@@ -49,7 +48,15 @@ from node.exchange.delivery import (
     TransportError,
     is_transient,
 )
-from node.exchange.ports import ExchangeStore, OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, Receipt
+from node.exchange.ports import (
+    ExchangeStore,
+    OutboxDeferral,
+    OutboxMark,
+    OutboxStatus,
+    PeerBackoff,
+    PeerRefusal,
+    Receipt,
+)
 
 __all__ = ["Backoff", "PeerSender", "SendSettings"]
 
@@ -116,9 +123,11 @@ class PeerSender:
         until it changes."""
         self.peer = peer
         self._roster_version = roster_version
-        # The peer's verified refusal of this node (suspended or revoked there) and the roster version this
-        # node trusted then: nothing goes to the peer until that version changes.
-        self.refused: tuple[messages_pb2.MembershipRefusal, int] | None = None
+        # The peer's verified refusal of this node (suspended or revoked there), under the roster version this
+        # node trusted then: nothing goes to the peer until that version changes. Kept in the store: read back
+        # by the first look after a restart.
+        self.refused: PeerRefusal | None = None
+        self._refusal_read = False
         self._store = store
         self._sealer = sealer
         self._transport = transport
@@ -187,10 +196,14 @@ class PeerSender:
     async def _next_batch(self, after: int, busy: frozenset[str]) -> _Batch | None:
         if not self._is_active(self.peer):
             return None  # held until the peer is active again
+        if not self._refusal_read:
+            self.refused = await self._run(self._stored_refusal)
+            self._refusal_read = True
         if self.refused is not None:
-            if self.refused[1] == self._roster_version():
+            if self.refused.roster_version == self._roster_version():
                 return None  # the peer refused this node: held until the roster changes
             self.refused = None
+            await self._run(self._forget_refusal)
         batch: _Batch | None = await self._run(self._due_batch, after, busy)
         return batch
 
@@ -277,6 +290,14 @@ class PeerSender:
             tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
         _log.warning("exchange.send_failed", peer=self.peer, failures=failures, transient=transient, error=error)
 
+    def _stored_refusal(self) -> PeerRefusal | None:
+        with self._store.transaction(read_only=True) as tx:
+            return next((r for r in tx.peer_refusals() if r.peer == self.peer), None)
+
+    def _forget_refusal(self) -> None:
+        with self._store.transaction() as tx:
+            tx.forget_peer_refusals(self.peer)
+
     def _refused(self, refusal: bytes) -> None:
         """The peer refused this node itself. Verified, and under the roster version this node trusts too: shown
         to the operator (the peer's last error, an event) and held until this node's roster changes. Otherwise
@@ -291,9 +312,10 @@ class PeerSender:
         if body.roster_version != version:  # one of the two lags: it catches up from the other, then again
             self._failed(f"{reason} (it trusts roster version {body.roster_version}, this node {version})", True)
             return
-        self.refused = (body, version)
         now = self._clock.now()
+        self.refused = PeerRefusal(self.peer, body.reason_code, body.reason, version, now, refusal)
         with self._store.transaction() as tx:
+            tx.put_peer_refusal(self.refused)
             failures = tx.peer_backoff(self.peer).failures + 1
             tx.set_peer_backoff(
                 self.peer, PeerBackoff(failures, None), error=f"{reason} (held until the roster changes)"

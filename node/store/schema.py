@@ -44,13 +44,16 @@ __all__ = [
     "notices",
     "outbox",
     "peer_opinions",
+    "peer_refusals",
     "peer_state",
     "pending_status_updates",
     "receipts",
+    "referral_copies",
     "report_items",
     "reports",
     "rosters",
     "tokens",
+    "warnings_given",
 ]
 
 URL_CHARS = 8192
@@ -466,6 +469,46 @@ restores = Table(
     metadata,
     Column("restored_at", UtcDateTime(), primary_key=True),
     Column("source", String(500), nullable=False),
+)
+
+# Each referral received, as its origin signed it (base64 of the SignedMessage: at most one envelope, 256 KiB)
+# with this node's signed receipt of it: reconciliation hands it back to an origin that lost the item in a
+# restore, which verifies its own signature (node.exchange.reconcile). Deleted with its item by retention.
+referral_copies = Table(
+    "referral_copies",
+    metadata,
+    Column("origin_node", String(64), primary_key=True),
+    Column("origin_item_id", String(36), primary_key=True),
+    Column("item_id", String(36), nullable=False, index=True),
+    Column("sender", String(64), nullable=False),
+    Column("message_id", String(36), nullable=False),
+    Column("signed_referral", String(400_000), nullable=False),
+    Column("receipt", String(16384), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+)
+
+# A peer's verified refusal of this node (suspended or revoked there; node.exchange.sender): nothing goes to that
+# peer while this node trusts the roster version it was refused under. Base64 of the signed refusal.
+peer_refusals = Table(
+    "peer_refusals",
+    metadata,
+    Column("peer_node", String(64), primary_key=True),
+    Column("reason_code", String(40), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("roster_version", BigInteger(), nullable=False),
+    Column("refused_at", UtcDateTime(), nullable=False),
+    Column("refusal", String(16384), nullable=False),
+)
+
+# Warnings given once (the roster's, a key's or the TLS certificate's expiry; a roster file refused): not repeated
+# after a restart. `warning` names what was warned of; `detail` is what the operator was told.
+warnings_given = Table(
+    "warnings_given",
+    metadata,
+    Column("warning", String(200), primary_key=True),
+    Column("code", String(40), nullable=False),
+    Column("detail", String(500), nullable=False),
+    Column("given_at", UtcDateTime(), nullable=False),
 )
 
 # The signed rosters this node has trusted, newest last. Base64 of the SignedRoster bytes.

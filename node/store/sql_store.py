@@ -30,11 +30,13 @@ from node.store.txn.metrics_reads import MetricsReadsTxn
 from node.store.txn.notices import NoticesTxn
 from node.store.txn.opinions import OpinionsTxn
 from node.store.txn.outbox import OutboxTxn
+from node.store.txn.peer_refusals import PeerRefusalsTxn
 from node.store.txn.reconciliation import ReconciliationTxn
 from node.store.txn.reports import ReportsTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
 from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase
+from node.store.txn.warnings_given import WarningsGivenTxn
 
 if TYPE_CHECKING:
     from node.access import TokenStore, TokenTransaction
@@ -236,6 +238,8 @@ class SqlTransaction(
     MetricsReadsTxn,
     AdminReadsTxn,
     RostersTxn,
+    PeerRefusalsTxn,
+    WarningsGivenTxn,
     TokensTxn,
     IdempotencyTxn,
     NoticesTxn,

@@ -12,7 +12,7 @@ import pytest
 
 from node.api._gen.hotline.node.v1 import federation_admin_service_pb2 as fa
 from node.cases.model import OutboxMessage
-from node.exchange.ports import InboxEntry, OutboxMark, OutboxStatus, PeerBackoff
+from node.exchange.ports import InboxEntry, OutboxMark, OutboxStatus, PeerBackoff, PeerRefusal
 from tests.conftest import Served
 
 DE, BE = "de-hotline", "be-hotline"
@@ -99,3 +99,21 @@ async def test_only_an_admin_token_may_call(served: Served) -> None:
     assert anonymous.value.code() is grpc.StatusCode.UNAUTHENTICATED
     status = await served.admin.federation.GetFederationStatus(fa.GetFederationStatusRequest())
     assert next(p for p in status.peers if p.peer == DE).consecutive_failures == 2
+
+
+async def test_status_carries_a_peers_refusal_and_the_warnings_given(served: Served) -> None:
+    now = served.clock.now()
+    with served.node.store.transaction() as tx:
+        tx.put_peer_refusal(PeerRefusal(DE, "SENDER_REVOKED", "revoked in version 7", 7, now, b"signed"))
+        tx.give_warning("7:expiring", "ROSTER_EXPIRING", "roster version 7 expires soon", now)
+    status = await served.admin.federation.GetFederationStatus(fa.GetFederationStatusRequest())
+    (de,) = [p for p in status.peers if p.peer == DE]
+    assert (de.refusal.reason_code, de.refusal.reason, de.refusal.roster_version) == (
+        "SENDER_REVOKED",
+        "revoked in version 7",
+        7,
+    )
+    assert de.refusal.refused_at.ToDatetime(tzinfo=now.tzinfo) == now
+    assert [(w.warning, w.code, w.detail) for w in status.warnings] == [
+        ("7:expiring", "ROSTER_EXPIRING", "roster version 7 expires soon")
+    ]

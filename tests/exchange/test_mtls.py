@@ -326,21 +326,26 @@ async def test_a_suspended_sender_is_told_why_in_a_signed_refusal_and_holds_unti
             lambda: mtls.identities["nl-hotline"], lambda: trusted["membership"], timeout=5, on_rosters=accept
         )
     )
-    sender = PeerSender(
-        peer="de-hotline",
-        store=nl.node.store,
-        sealer=nl.crypto,
-        transport=transport,
-        clock=fed.clock,
-        is_active=lambda peer: trusted["membership"].is_active(peer),
-        run_blocking=_blocking,
-        rng=random.Random(1),
-        roster_version=lambda: trusted["membership"].version,
-    )
+
+    def start() -> PeerSender:  # as the node does at start
+        assert nl.crypto is not None
+        return PeerSender(
+            peer="de-hotline",
+            store=nl.node.store,
+            sealer=nl.crypto,
+            transport=transport,
+            clock=fed.clock,
+            is_active=lambda peer: trusted["membership"].is_active(peer),
+            run_blocking=_blocking,
+            rng=random.Random(1),
+            roster_version=lambda: trusted["membership"].version,
+        )
+
+    sender = start()
     try:
         assert await sender.send_once() == 0
         assert trusted["membership"].version == 2  # the refusal came with the roster it was made under
-        assert sender.refused is not None and sender.refused[0].reason_code == "SENDER_SUSPENDED"
+        assert sender.refused is not None and sender.refused.reason_code == "SENDER_SUSPENDED"
         with nl.node.store.transaction(read_only=True) as tx:
             (state,) = tx.peer_states()
         assert state.last_error == (
@@ -352,9 +357,14 @@ async def test_a_suspended_sender_is_told_why_in_a_signed_refusal_and_holds_unti
             f"de-hotline refused this node: {state.last_error.removesuffix(' (held until the roster changes)')}"
         ]
         assert await sender.send_once() == 0 and transport.calls == 1  # held: it does not call again
+        sender = start()  # a restart: a new sender on the same store, which kept the refusal
+        assert await sender.send_once() == 0 and transport.calls == 1  # still held: no retry after the restart
+        assert sender.refused is not None and sender.refused.roster_version == 2
         fed.set_status("nl-hotline", roster_pb2.MEMBER_STATUS_FULL)  # reinstated in version 3
         trusted["membership"] = fed.membership
         assert await sender.send_once() == 1 and transport.calls == 2
+        with nl.node.store.transaction(read_only=True) as tx:
+            assert tx.peer_refusals() == []  # the new roster lifted it
     finally:
         await transport.inner.close()
     assert received(fed, origin_id)

@@ -56,6 +56,7 @@ def _reconciliation(fed: Federation, node_id: str, limits: ReconcileLimits | Non
         members=lambda: fed.membership,
         clock=member.clock,
         limits=limits,
+        recover=member.node.cases.recover_referral_txn,
     )
 
 
@@ -315,9 +316,11 @@ def test_one_bad_message_is_set_aside_with_its_reason_and_the_rest_of_the_queue_
         assert tx.requeue_outbox(["01a2dddd-0000-7000-8000-000000000000"], fed.clock.now()) == 1
 
 
-def test_an_item_the_origin_lost_is_reported_on_both_sides_and_its_updates_are_kept(
+def test_an_item_the_origin_lost_without_a_restore_is_reported_and_its_copy_not_taken_back(
     fed: Federation, tmp_path: Path
 ) -> None:
+    """Only a restore loses a referral: an origin never marked restored takes no copy back (retention may have
+    purged the item), and says what it cannot repair, once."""
     nl, de = fed.members[NL].node, fed.members[DE].node
     refer(fed, "a")
     fed.deliver_all()
@@ -325,7 +328,7 @@ def test_an_item_the_origin_lost_is_reported_on_both_sides_and_its_updates_are_k
     lost = refer(fed, "b")
     fed.deliver_all()
     nl.engine.dispose()
-    restore_sqlite(nl.config.effective_database_url(), tmp_path / "nl.backup")
+    restore_sqlite(nl.config.effective_database_url(), tmp_path / "nl.backup")  # not marked restored
     act(fed, lost, ActionType.LEA_NOTIFIED)  # de reports on an item nl no longer knows
     fed.deliver_all()
     with de.engine.connect() as connection:
@@ -337,12 +340,14 @@ def test_an_item_the_origin_lost_is_reported_on_both_sides_and_its_updates_are_k
     outcome = reconcile(fed, NL, DE)
     assert not outcome.agreed and outcome.differences == 1
     assert outcome.unrepairable == [f"item {lost} (this node's) is known to {DE} but not here"]
-    with de.store.transaction(read_only=True) as tx:
-        (state,) = tx.reconciliations()
-    assert state.agreed_at is None and f"origin {NL}'s {lost}) is unknown there" in state.detail
+    assert rows(fed, NL, t.items, t.items.c.item_id == lost) == 0
     reconcile(fed, NL, DE)  # told once, not at every round
-    for node_id in (NL, DE):
-        assert rows(fed, node_id, t.events, t.events.c.kind == "reconcile.unrepairable") == 1
+    assert rows(fed, NL, t.events, t.events.c.kind == "reconcile.unrepairable") == 1
+    calls: list[bytes] = []
+    answer = fed.network.reconcilers[NL]
+    fed.network.reconcilers[NL] = lambda envelope, *, peer: calls.append(envelope) or answer(envelope, peer=peer)
+    assert not reconcile(fed, DE, NL).agreed  # de hands the copy over once; nl does not take it
+    assert len(calls) == 3 and rows(fed, NL, t.items, t.items.c.item_id == lost) == 0
 
 
 def test_updates_made_after_a_restore_under_numbers_the_origin_applied_are_renumbered_not_swallowed(

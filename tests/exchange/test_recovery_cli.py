@@ -18,6 +18,8 @@ from typer.testing import CliRunner, Result
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
 from node.app import Node, build_node
+from node.cases.model import ActionType, Assessment, Classification
+from node.cases.requests import NewAction
 from node.cli import app
 from node.cli.peers import format_peer
 from node.clock import ManualClock
@@ -27,6 +29,7 @@ from node.exchange.delivery import TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport
 from node.exchange.ports import PeerState, ReconcileState
 from node.store import schema as t
+from tests.conftest import ANALYST
 from tests.exchange.test_two_nodes import NODES, _free_port, _roster, refer
 
 runner = CliRunner()
@@ -113,6 +116,94 @@ async def test_backup_more_referrals_restore_and_reconcile_through_the_command_l
         assert _referred(de, before + after) == 4  # each referral applied once
         peers = await _cli("peers", "-c", str(configs[DE]))
         assert peers.exit_code == 0 and "nl-hotline" in peers.output and "  agreed 20" in peers.output
+    finally:
+        await nl.stop(grace=0)
+        await de.stop(grace=0)
+
+
+def _sequences(node: Node, origin_ids: list[str], *, origin: bool) -> dict[str, int]:
+    """The last status sequence of each item, as the origin (its own item ids) or the assignee holds it."""
+    key = t.items.c.item_id if origin else t.items.c.origin_item_id
+    with node.engine.connect() as connection:
+        rows = connection.execute(select(key, t.items.c.status_sequence).where(key.in_(origin_ids))).all()
+    return {ref: seq for ref, seq in rows}
+
+
+def _act(de: Node, origin_item_id: str, action: ActionType) -> None:
+    """The German analyst assesses the referred item and records `action` (status updates to the origin)."""
+    with de.engine.connect() as connection:
+        item_id = connection.execute(
+            select(t.items.c.item_id).where(t.items.c.origin_item_id == origin_item_id)
+        ).scalar_one()
+    de.executor.submit(de.cases.assess, ANALYST, item_id, Assessment(Classification.NATIONAL)).result()
+    de.executor.submit(de.cases.record_action, ANALYST, item_id, NewAction(action)).result()
+
+
+async def test_an_origin_restored_from_a_backup_gets_its_lost_referrals_back_through_the_command_line(
+    tmp_path: Path,
+) -> None:
+    """The Dutch (the origin) back up, refer two more URLs, the Germans act on them and report back; the Dutch
+    restore the backup (losing both referrals and the updates), start, and reconcile: the Germans hand back the
+    referrals as the Dutch signed them, and the updates apply, once."""
+    ports = {node_id: _free_port() for node_id in NODES}
+    roster = _roster(tmp_path, ports, ManualClock(datetime.now(UTC) - timedelta(minutes=1)))
+    configs = {node_id: _config(tmp_path, node_id, ports[node_id], roster) for node_id in NODES}
+
+    def start(node_id: str) -> Node:
+        return build_node(load_config(configs[node_id]))
+
+    nl, de = start(NL), start(DE)
+    await nl.start()
+    await de.start()
+    try:
+        before = [refer(nl, "https://de.host.example/a")]
+        await _until(lambda: _referred(de, before) == 1)
+        backup = tmp_path / "nl.backup"
+        done = await _cli("backup", str(backup), "-c", str(configs[NL]))
+        assert done.exit_code == 0, done.output
+
+        after = [refer(nl, "https://de.host.example/b"), refer(nl, "https://de.host.example/c")]
+        await _until(lambda: _referred(de, after) == 2)
+        for origin_item_id in after:
+            _act(de, origin_item_id, ActionType.LEA_NOTIFIED)
+        expected = {ref: 2 for ref in after}  # assessed (#1) and LEA notified (#2)
+        await _until(lambda: _sequences(nl, after, origin=True) == expected)  # applied at the origin
+        await nl.stop(grace=0)
+        done = await _cli("restore", str(backup), "-c", str(configs[NL]))
+        assert done.exit_code == 0, done.output
+
+        nl = start(NL)
+        assert _sequences(nl, after, origin=True) == {}  # the restored origin lost both referrals
+        await nl.start()  # restored: it reconciles with every peer at once
+        done = await _cli("reconcile", "--peer", DE, "--days", "400", "-c", str(configs[NL]))
+        assert done.exit_code == 0 and "FAILED" not in done.output, done.output
+        with nl.engine.connect() as connection:  # at start, or now: either way, from de's copies
+            assert set(
+                connection.execute(select(t.items.c.item_id).where(t.items.c.item_id.in_(after))).scalars()
+            ) == set(after)
+        await _until(lambda: _sequences(nl, after, origin=True) == expected)  # the updates applied again
+
+        async def agreed() -> bool:
+            result = await _cli("reconcile", "--peer", DE, "--days", "400", "-c", str(configs[NL]), "--json")
+            assert result.exit_code == 0, result.output
+            return '"agreed": true' in result.output
+
+        for _ in range(50):
+            if await agreed():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the two nodes never agreed")
+        assert _sequences(de, after, origin=False) == expected
+        with nl.engine.connect() as connection:
+            actions = connection.execute(
+                select(t.actions.c.item_id, t.actions.c.type).where(t.actions.c.item_id.in_(after))
+            ).all()
+            recovered = connection.execute(
+                select(func.count()).select_from(t.events).where(t.events.c.kind == "referral.recovered")
+            ).scalar_one()
+        assert sorted(actions) == sorted((ref, "LEA_NOTIFIED") for ref in after)  # each applied once
+        assert recovered == 2
     finally:
         await nl.stop(grace=0)
         await de.stop(grace=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from node.cases.model import Assessment, Classification, ItemState
 from node.cases.requests import NewReport, NewUrl
 from node.crypto import SigningKeyPair
 from node.crypto.roster import RosterError, sign_roster
+from node.exchange.ports import PeerRefusal
 from node.exchange.roster_state import RosterState
 from tests.conftest import ANALYST, INTAKE
 
@@ -61,3 +62,43 @@ def test_a_roster_change_takes_effect_without_a_restart_and_survives_one(sqlite_
     reloaded = RosterState(node.store, node.clock)  # as after a restart
     assert reloaded.membership.version == 2
     assert [len(s) > 0 for s in reloaded.signed_after(0)] == [True, True]
+
+
+def test_a_warning_given_once_is_not_given_again_after_a_restart(sqlite_url: str, make_node: object) -> None:
+    node: Node = make_node(sqlite_url)  # type: ignore[operator]
+    state = RosterState(node.store, node.clock)
+    state.bootstrap(sign_roster(roster(1), AUTHORITY[:2]))
+    soon = timedelta(days=5000)  # the roster expires in 2030: within this, it is expiring
+
+    def warnings() -> list[str]:
+        return [e.detail for e in node.cases.list_events(after_seq=0, limit=100) if e.kind == "roster.expiring"]
+
+    assert state.check_expiry(soon) == "expiring" and len(warnings()) == 1
+    assert state.check_expiry(soon) == "expiring" and len(warnings()) == 1
+    restarted = RosterState(node.store, node.clock)  # as after a restart
+    assert restarted.check_expiry(soon) == "expiring"
+    assert len(warnings()) == 1  # not given again
+    with node.store.transaction(read_only=True) as tx:
+        (given,) = [w for w in tx.warnings_given() if w.code == "ROSTER_EXPIRING"]
+    assert given.warning == "1:expiring" and "roster version 1 expires at 2030-01-01" in given.detail
+    # A warning about a long source is kept under a bounded name, and still given once.
+    source = "/srv/" + "r" * 400 + "/roster.signed"
+    for _ in range(2):
+        restarted = RosterState(node.store, node.clock)
+        restarted.install_newer(b"not a roster", source)
+    refused = [e for e in node.cases.list_events(after_seq=0, limit=100) if e.kind == "roster.file_refused"]
+    assert len(refused) == 1
+
+
+def test_a_new_roster_lifts_the_refusals_peers_made_under_the_old_one(sqlite_url: str, make_node: object) -> None:
+    node: Node = make_node(sqlite_url)  # type: ignore[operator]
+    state = RosterState(node.store, node.clock)
+    state.bootstrap(sign_roster(roster(1), AUTHORITY[:2]))
+    with node.store.transaction() as tx:
+        tx.put_peer_refusal(PeerRefusal("de-hotline", "SENDER_SUSPENDED", "suspended", 1, node.clock.now(), b"x"))
+    restarted = RosterState(node.store, node.clock)  # a restart keeps it
+    with node.store.transaction(read_only=True) as tx:
+        assert [r.peer for r in tx.peer_refusals()] == ["de-hotline"]
+    restarted.accept([sign_roster(roster(2), AUTHORITY[:2])])
+    with node.store.transaction(read_only=True) as tx:
+        assert tx.peer_refusals() == []

@@ -65,7 +65,8 @@ def test_every_refusal_reason_is_declared_final_or_transient() -> None:
     raised = set(Reason) | {e.__name__.upper() for e in errors if isinstance(e, type) and issubclass(e, Exception)}
     for module in Path("node/exchange").glob("*.py"):
         raised |= set(re.findall(r'RejectedMessage\(\s*"([A-Z_]+)"', module.read_text()))
-    raised -= {"BAD_RECEIPT", "BAD_REFUSAL"}  # the sender's checks of a receipt or refusal, never an answer
+    # The sender's checks of a receipt or refusal, and the origin's of a referral copy: never a delivery's answer.
+    raised -= {"BAD_RECEIPT", "BAD_REFUSAL", "BAD_REFERRAL_COPY"}
     assert raised <= REFUSALS.keys(), raised - REFUSALS.keys()
     assert WAITING_FOR_EARLIER in REFUSALS
     # About the message: final. About the moment: transient. Unknown (a newer peer's): final.

@@ -271,6 +271,7 @@ class ItemsTxn(TransactionBase):
             t.events,
             t.pending_status_updates,
             t.peer_opinions,
+            t.referral_copies,
         ):
             self.c.execute(delete(table).where(table.c.item_id.in_(item_ids)))
         linked = select(t.report_items.c.report_id)

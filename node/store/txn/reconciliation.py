@@ -3,12 +3,14 @@ that peer, each peer's last comparison, and the restores the database went throu
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 
 from node.cases.model import ItemState
-from node.exchange.ports import OutboxStatus, ReconcileState, SentMessage, SharedItem
+from node.exchange.delivery import DeliveryStatus
+from node.exchange.ports import OutboxStatus, ReconcileState, ReferralCopy, SentMessage, SharedItem
 from node.store import schema as t
 from node.store.txn.transaction import TransactionBase
 
@@ -83,6 +85,49 @@ class ReconciliationTxn(TransactionBase):
             .values(status_sequence=sequence, version=items.version + 1)
         )
         return bool(done.rowcount)
+
+    def keep_referral_copy(self, copy: ReferralCopy) -> None:
+        table = t.referral_copies
+        key = (table.c.origin_node == copy.origin_node, table.c.origin_item_id == copy.origin_item_id)
+        self.c.execute(delete(table).where(*key))
+        values = copy._asdict()
+        values["signed_referral"] = base64.b64encode(copy.signed_referral).decode()
+        values["receipt"] = base64.b64encode(copy.receipt).decode()
+        self.c.execute(insert(table), values)
+
+    def referral_copies(self, origin_node: str, origin_item_ids: list[str]) -> list[ReferralCopy]:
+        if not origin_item_ids:
+            return []
+        table = t.referral_copies
+        rows = self.c.execute(
+            select(table)
+            .where(table.c.origin_node == origin_node, table.c.origin_item_id.in_(origin_item_ids))
+            .order_by(table.c.origin_item_id)
+        )
+        return [
+            ReferralCopy(
+                r.origin_node,
+                r.origin_item_id,
+                r.item_id,
+                r.sender,
+                r.message_id,
+                base64.b64decode(r.signed_referral),
+                base64.b64decode(r.receipt),
+                r.received_at,
+            )
+            for r in rows
+        ]
+
+    def forget_refused(self, sender: str, reason_code: str) -> int:
+        inbox = t.inbox.c
+        done = self.c.execute(
+            delete(t.inbox).where(
+                inbox.sender == sender,
+                inbox.status == DeliveryStatus.REJECTED.value,
+                inbox.reason_code == reason_code,
+            )
+        )
+        return int(done.rowcount or 0)
 
     def put_reconciliation(self, state: ReconcileState) -> None:
         values = state._asdict()

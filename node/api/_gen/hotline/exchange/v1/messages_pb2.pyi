@@ -121,20 +121,30 @@ class BucketDigest(_message.Message):
     def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ..., root: _Optional[bytes] = ...) -> None: ...
 
 class ReconcileView(_message.Message):
-    __slots__ = ("since", "until", "buckets", "detail_for", "items", "resent")
+    __slots__ = ("since", "until", "buckets", "detail_for", "items", "resent", "referral_copies")
     SINCE_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
     BUCKETS_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FOR_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     RESENT_FIELD_NUMBER: _ClassVar[int]
+    REFERRAL_COPIES_FIELD_NUMBER: _ClassVar[int]
     since: _timestamp_pb2.Timestamp
     until: _timestamp_pb2.Timestamp
     buckets: _containers.RepeatedCompositeFieldContainer[BucketDigest]
     detail_for: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
     items: _containers.RepeatedCompositeFieldContainer[SharedItem]
     resent: int
-    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[BucketDigest, _Mapping]]] = ..., detail_for: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[SharedItem, _Mapping]]] = ..., resent: _Optional[int] = ...) -> None: ...
+    referral_copies: _containers.RepeatedCompositeFieldContainer[ReferralCopy]
+    def __init__(self, since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., buckets: _Optional[_Iterable[_Union[BucketDigest, _Mapping]]] = ..., detail_for: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[SharedItem, _Mapping]]] = ..., resent: _Optional[int] = ..., referral_copies: _Optional[_Iterable[_Union[ReferralCopy, _Mapping]]] = ...) -> None: ...
+
+class ReferralCopy(_message.Message):
+    __slots__ = ("signed_referral", "receipt")
+    SIGNED_REFERRAL_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    signed_referral: bytes
+    receipt: bytes
+    def __init__(self, signed_referral: _Optional[bytes] = ..., receipt: _Optional[bytes] = ...) -> None: ...
 
 class MembershipRefusal(_message.Message):
     __slots__ = ("member", "reason_code", "reason", "roster_version", "refused_at")

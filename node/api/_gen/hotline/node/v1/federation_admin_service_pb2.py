@@ -25,39 +25,43 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.hotline/node/v1/federation_admin_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1c\n\x1aGetFederationStatusRequest\"\x97\x02\n\x08PeerLink\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x16\n\x0eoutbox_pending\x18\x02 \x01(\x03\x12\x35\n\x11oldest_pending_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x63onsecutive_failures\x18\x04 \x01(\x05\x12\x33\n\x0fnext_attempt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_success_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x12\n\nrejections\x18\x08 \x01(\x03\"\xa7\x01\n\x1bGetFederationStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x16\n\x0eroster_version\x18\x02 \x01(\x03\x12\x35\n\x11roster_expires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x05peers\x18\x04 \x03(\x0b\x32\x19.hotline.node.v1.PeerLink\"\'\n\x17ResetPeerBackoffRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\"0\n\x18ResetPeerBackoffResponse\x12\x14\n\x0cmessages_due\x18\x01 \x01(\x03\"\xc7\x01\n\tRejection\x12,\n\x04side\x18\x01 \x01(\x0e\x32\x1e.hotline.node.v1.RejectionSide\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12\x13\n\x0breason_code\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12&\n\x02\x61t\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"4\n\x15ListRejectionsRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"H\n\x16ListRejectionsResponse\x12.\n\nrejections\x18\x01 \x03(\x0b\x32\x1a.hotline.node.v1.Rejection\"\xb6\x02\n\rOutboxMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07item_id\x18\x04 \x01(\t\x12+\n\x05state\x18\x05 \x01(\x0e\x32\x1c.hotline.node.v1.OutboxState\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63ked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\n \x01(\t\"]\n\x11ListOutboxRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.hotline.node.v1.OutboxState\x12\r\n\x05limit\x18\x03 \x01(\x05\"F\n\x12ListOutboxResponse\x12\x30\n\x08messages\x18\x01 \x03(\x0b\x32\x1e.hotline.node.v1.OutboxMessage*g\n\rRejectionSide\x12\x1e\n\x1aREJECTION_SIDE_UNSPECIFIED\x10\x00\x12\x1a\n\x16REJECTION_SIDE_BY_PEER\x10\x01\x12\x1a\n\x16REJECTION_SIDE_BY_NODE\x10\x02*x\n\x0bOutboxState\x12\x1c\n\x18OUTBOX_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14OUTBOX_STATE_PENDING\x10\x01\x12\x16\n\x12OUTBOX_STATE_ACKED\x10\x02\x12\x19\n\x15OUTBOX_STATE_REJECTED\x10\x03\x32\xad\x03\n\x16\x46\x65\x64\x65rationAdminService\x12p\n\x13GetFederationStatus\x12+.hotline.node.v1.GetFederationStatusRequest\x1a,.hotline.node.v1.GetFederationStatusResponse\x12g\n\x10ResetPeerBackoff\x12(.hotline.node.v1.ResetPeerBackoffRequest\x1a).hotline.node.v1.ResetPeerBackoffResponse\x12\x61\n\x0eListRejections\x12&.hotline.node.v1.ListRejectionsRequest\x1a\'.hotline.node.v1.ListRejectionsResponse\x12U\n\nListOutbox\x12\".hotline.node.v1.ListOutboxRequest\x1a#.hotline.node.v1.ListOutboxResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.hotline/node/v1/federation_admin_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1c\n\x1aGetFederationStatusRequest\"\xc6\x02\n\x08PeerLink\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\x16\n\x0eoutbox_pending\x18\x02 \x01(\x03\x12\x35\n\x11oldest_pending_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1c\n\x14\x63onsecutive_failures\x18\x04 \x01(\x05\x12\x33\n\x0fnext_attempt_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0flast_success_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x07 \x01(\t\x12\x12\n\nrejections\x18\x08 \x01(\x03\x12-\n\x07refusal\x18\t \x01(\x0b\x32\x1c.hotline.node.v1.PeerRefusal\"z\n\x0bPeerRefusal\x12\x13\n\x0breason_code\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0eroster_version\x18\x03 \x01(\x03\x12.\n\nrefused_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"k\n\x0cGivenWarning\x12\x0f\n\x07warning\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\x12,\n\x08given_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd8\x01\n\x1bGetFederationStatusResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x16\n\x0eroster_version\x18\x02 \x01(\x03\x12\x35\n\x11roster_expires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x05peers\x18\x04 \x03(\x0b\x32\x19.hotline.node.v1.PeerLink\x12/\n\x08warnings\x18\x05 \x03(\x0b\x32\x1d.hotline.node.v1.GivenWarning\"\'\n\x17ResetPeerBackoffRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\"0\n\x18ResetPeerBackoffResponse\x12\x14\n\x0cmessages_due\x18\x01 \x01(\x03\"\xc7\x01\n\tRejection\x12,\n\x04side\x18\x01 \x01(\x0e\x32\x1e.hotline.node.v1.RejectionSide\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x0f\n\x07item_id\x18\x05 \x01(\t\x12\x13\n\x0breason_code\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12&\n\x02\x61t\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"4\n\x15ListRejectionsRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\x05\"H\n\x16ListRejectionsResponse\x12.\n\nrejections\x18\x01 \x03(\x0b\x32\x1a.hotline.node.v1.Rejection\"\xb6\x02\n\rOutboxMessage\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x0c\n\x04peer\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x0f\n\x07item_id\x18\x04 \x01(\t\x12+\n\x05state\x18\x05 \x01(\x0e\x32\x1c.hotline.node.v1.OutboxState\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\x05\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x61\x63ked_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\n \x01(\t\"]\n\x11ListOutboxRequest\x12\x0c\n\x04peer\x18\x01 \x01(\t\x12+\n\x05state\x18\x02 \x01(\x0e\x32\x1c.hotline.node.v1.OutboxState\x12\r\n\x05limit\x18\x03 \x01(\x05\"F\n\x12ListOutboxResponse\x12\x30\n\x08messages\x18\x01 \x03(\x0b\x32\x1e.hotline.node.v1.OutboxMessage*g\n\rRejectionSide\x12\x1e\n\x1aREJECTION_SIDE_UNSPECIFIED\x10\x00\x12\x1a\n\x16REJECTION_SIDE_BY_PEER\x10\x01\x12\x1a\n\x16REJECTION_SIDE_BY_NODE\x10\x02*x\n\x0bOutboxState\x12\x1c\n\x18OUTBOX_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14OUTBOX_STATE_PENDING\x10\x01\x12\x16\n\x12OUTBOX_STATE_ACKED\x10\x02\x12\x19\n\x15OUTBOX_STATE_REJECTED\x10\x03\x32\xad\x03\n\x16\x46\x65\x64\x65rationAdminService\x12p\n\x13GetFederationStatus\x12+.hotline.node.v1.GetFederationStatusRequest\x1a,.hotline.node.v1.GetFederationStatusResponse\x12g\n\x10ResetPeerBackoff\x12(.hotline.node.v1.ResetPeerBackoffRequest\x1a).hotline.node.v1.ResetPeerBackoffResponse\x12\x61\n\x0eListRejections\x12&.hotline.node.v1.ListRejectionsRequest\x1a\'.hotline.node.v1.ListRejectionsResponse\x12U\n\nListOutbox\x12\".hotline.node.v1.ListOutboxRequest\x1a#.hotline.node.v1.ListOutboxResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.node.v1.federation_admin_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REJECTIONSIDE']._serialized_start=1483
-  _globals['_REJECTIONSIDE']._serialized_end=1586
-  _globals['_OUTBOXSTATE']._serialized_start=1588
-  _globals['_OUTBOXSTATE']._serialized_end=1708
+  _globals['_REJECTIONSIDE']._serialized_start=1812
+  _globals['_REJECTIONSIDE']._serialized_end=1915
+  _globals['_OUTBOXSTATE']._serialized_start=1917
+  _globals['_OUTBOXSTATE']._serialized_end=2037
   _globals['_GETFEDERATIONSTATUSREQUEST']._serialized_start=100
   _globals['_GETFEDERATIONSTATUSREQUEST']._serialized_end=128
   _globals['_PEERLINK']._serialized_start=131
-  _globals['_PEERLINK']._serialized_end=410
-  _globals['_GETFEDERATIONSTATUSRESPONSE']._serialized_start=413
-  _globals['_GETFEDERATIONSTATUSRESPONSE']._serialized_end=580
-  _globals['_RESETPEERBACKOFFREQUEST']._serialized_start=582
-  _globals['_RESETPEERBACKOFFREQUEST']._serialized_end=621
-  _globals['_RESETPEERBACKOFFRESPONSE']._serialized_start=623
-  _globals['_RESETPEERBACKOFFRESPONSE']._serialized_end=671
-  _globals['_REJECTION']._serialized_start=674
-  _globals['_REJECTION']._serialized_end=873
-  _globals['_LISTREJECTIONSREQUEST']._serialized_start=875
-  _globals['_LISTREJECTIONSREQUEST']._serialized_end=927
-  _globals['_LISTREJECTIONSRESPONSE']._serialized_start=929
-  _globals['_LISTREJECTIONSRESPONSE']._serialized_end=1001
-  _globals['_OUTBOXMESSAGE']._serialized_start=1004
-  _globals['_OUTBOXMESSAGE']._serialized_end=1314
-  _globals['_LISTOUTBOXREQUEST']._serialized_start=1316
-  _globals['_LISTOUTBOXREQUEST']._serialized_end=1409
-  _globals['_LISTOUTBOXRESPONSE']._serialized_start=1411
-  _globals['_LISTOUTBOXRESPONSE']._serialized_end=1481
-  _globals['_FEDERATIONADMINSERVICE']._serialized_start=1711
-  _globals['_FEDERATIONADMINSERVICE']._serialized_end=2140
+  _globals['_PEERLINK']._serialized_end=457
+  _globals['_PEERREFUSAL']._serialized_start=459
+  _globals['_PEERREFUSAL']._serialized_end=581
+  _globals['_GIVENWARNING']._serialized_start=583
+  _globals['_GIVENWARNING']._serialized_end=690
+  _globals['_GETFEDERATIONSTATUSRESPONSE']._serialized_start=693
+  _globals['_GETFEDERATIONSTATUSRESPONSE']._serialized_end=909
+  _globals['_RESETPEERBACKOFFREQUEST']._serialized_start=911
+  _globals['_RESETPEERBACKOFFREQUEST']._serialized_end=950
+  _globals['_RESETPEERBACKOFFRESPONSE']._serialized_start=952
+  _globals['_RESETPEERBACKOFFRESPONSE']._serialized_end=1000
+  _globals['_REJECTION']._serialized_start=1003
+  _globals['_REJECTION']._serialized_end=1202
+  _globals['_LISTREJECTIONSREQUEST']._serialized_start=1204
+  _globals['_LISTREJECTIONSREQUEST']._serialized_end=1256
+  _globals['_LISTREJECTIONSRESPONSE']._serialized_start=1258
+  _globals['_LISTREJECTIONSRESPONSE']._serialized_end=1330
+  _globals['_OUTBOXMESSAGE']._serialized_start=1333
+  _globals['_OUTBOXMESSAGE']._serialized_end=1643
+  _globals['_LISTOUTBOXREQUEST']._serialized_start=1645
+  _globals['_LISTOUTBOXREQUEST']._serialized_end=1738
+  _globals['_LISTOUTBOXRESPONSE']._serialized_start=1740
+  _globals['_LISTOUTBOXRESPONSE']._serialized_end=1810
+  _globals['_FEDERATIONADMINSERVICE']._serialized_start=2040
+  _globals['_FEDERATIONADMINSERVICE']._serialized_end=2469
 # @@protoc_insertion_point(module_scope)

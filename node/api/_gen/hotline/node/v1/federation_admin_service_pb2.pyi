@@ -35,7 +35,7 @@ class GetFederationStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PeerLink(_message.Message):
-    __slots__ = ("peer", "outbox_pending", "oldest_pending_at", "consecutive_failures", "next_attempt_at", "last_success_at", "last_error", "rejections")
+    __slots__ = ("peer", "outbox_pending", "oldest_pending_at", "consecutive_failures", "next_attempt_at", "last_success_at", "last_error", "rejections", "refusal")
     PEER_FIELD_NUMBER: _ClassVar[int]
     OUTBOX_PENDING_FIELD_NUMBER: _ClassVar[int]
     OLDEST_PENDING_AT_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class PeerLink(_message.Message):
     LAST_SUCCESS_AT_FIELD_NUMBER: _ClassVar[int]
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    REFUSAL_FIELD_NUMBER: _ClassVar[int]
     peer: str
     outbox_pending: int
     oldest_pending_at: _timestamp_pb2.Timestamp
@@ -52,19 +53,46 @@ class PeerLink(_message.Message):
     last_success_at: _timestamp_pb2.Timestamp
     last_error: str
     rejections: int
-    def __init__(self, peer: _Optional[str] = ..., outbox_pending: _Optional[int] = ..., oldest_pending_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consecutive_failures: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., rejections: _Optional[int] = ...) -> None: ...
+    refusal: PeerRefusal
+    def __init__(self, peer: _Optional[str] = ..., outbox_pending: _Optional[int] = ..., oldest_pending_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., consecutive_failures: _Optional[int] = ..., next_attempt_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_success_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., rejections: _Optional[int] = ..., refusal: _Optional[_Union[PeerRefusal, _Mapping]] = ...) -> None: ...
+
+class PeerRefusal(_message.Message):
+    __slots__ = ("reason_code", "reason", "roster_version", "refused_at")
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    REFUSED_AT_FIELD_NUMBER: _ClassVar[int]
+    reason_code: str
+    reason: str
+    roster_version: int
+    refused_at: _timestamp_pb2.Timestamp
+    def __init__(self, reason_code: _Optional[str] = ..., reason: _Optional[str] = ..., roster_version: _Optional[int] = ..., refused_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GivenWarning(_message.Message):
+    __slots__ = ("warning", "code", "detail", "given_at")
+    WARNING_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_AT_FIELD_NUMBER: _ClassVar[int]
+    warning: str
+    code: str
+    detail: str
+    given_at: _timestamp_pb2.Timestamp
+    def __init__(self, warning: _Optional[str] = ..., code: _Optional[str] = ..., detail: _Optional[str] = ..., given_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetFederationStatusResponse(_message.Message):
-    __slots__ = ("node_id", "roster_version", "roster_expires_at", "peers")
+    __slots__ = ("node_id", "roster_version", "roster_expires_at", "peers", "warnings")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     ROSTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     ROSTER_EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     PEERS_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     roster_version: int
     roster_expires_at: _timestamp_pb2.Timestamp
     peers: _containers.RepeatedCompositeFieldContainer[PeerLink]
-    def __init__(self, node_id: _Optional[str] = ..., roster_version: _Optional[int] = ..., roster_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peers: _Optional[_Iterable[_Union[PeerLink, _Mapping]]] = ...) -> None: ...
+    warnings: _containers.RepeatedCompositeFieldContainer[GivenWarning]
+    def __init__(self, node_id: _Optional[str] = ..., roster_version: _Optional[int] = ..., roster_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., peers: _Optional[_Iterable[_Union[PeerLink, _Mapping]]] = ..., warnings: _Optional[_Iterable[_Union[GivenWarning, _Mapping]]] = ...) -> None: ...
 
 class ResetPeerBackoffRequest(_message.Message):
     __slots__ = ("peer",)

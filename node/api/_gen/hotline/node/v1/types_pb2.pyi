@@ -200,6 +200,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_KEYS_EXPIRED: _ClassVar[EventKind]
     EVENT_KIND_ITEM_REROUTED: _ClassVar[EventKind]
     EVENT_KIND_EXCHANGE_REFUSED_BY_PEER: _ClassVar[EventKind]
+    EVENT_KIND_REFERRAL_RECOVERED: _ClassVar[EventKind]
 CLASSIFICATION_UNSPECIFIED: Classification
 CLASSIFICATION_BASELINE: Classification
 CLASSIFICATION_NATIONAL: Classification
@@ -346,6 +347,7 @@ EVENT_KIND_KEYS_EXPIRING: EventKind
 EVENT_KIND_KEYS_EXPIRED: EventKind
 EVENT_KIND_ITEM_REROUTED: EventKind
 EVENT_KIND_EXCHANGE_REFUSED_BY_PEER: EventKind
+EVENT_KIND_REFERRAL_RECOVERED: EventKind
 
 class ContentHash(_message.Message):
     __slots__ = ("algorithm", "value", "provenance")
