@@ -55,8 +55,8 @@ class DriverStats:
     submitted: int = 0
     retries: int = 0
     refused: dict[str, int] = field(default_factory=dict)  # gRPC code -> calls the node refused for good
-    # plan number -> (origin node, origin item id)
-    origin_items: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # plan key -> (origin node, origin item id)
+    origin_items: dict[str, tuple[str, str]] = field(default_factory=dict)
     flows_started: int = 0
     # node -> URLs its report form sent (answered or not: a call cut off by a crash may still have landed)
     sent_urls: dict[str, set[str]] = field(default_factory=dict)
@@ -98,8 +98,7 @@ class CaseSystems:
     def start(self) -> None:
         for node in self._network.members:
             self._spawn(self._watch(node.node_id))
-        for plan in self._workload.reports:
-            self._spawn(self._report(plan))
+        self._spawn(self._feed())
 
     async def stop(self) -> None:
         self._stopping = True
@@ -164,10 +163,17 @@ class CaseSystems:
 
     # ------------------------------------------------------------------------------------------ flows
 
+    async def _feed(self) -> None:
+        """The report forms: each planned report starts its flow when it falls due, generated as it comes
+        (the plan of a year is never held in memory)."""
+        for plan in self._workload.iter_reports():
+            await self._until_hours(plan.at_h)
+            self._spawn(self._report(plan))
+
     async def _report(self, plan: ReportPlan) -> None:
         await self._until_hours(plan.at_h)
         request = intake_pb.SubmitReportRequest(
-            request_id=f"sim-report-{plan.n}",
+            request_id=f"sim-report-{plan.key}",
             urls=[
                 intake_pb.ReportedUrl(
                     url=plan.url,
@@ -182,7 +188,7 @@ class CaseSystems:
             return
         self.stats.submitted += 1
         reported = response.report.items[0]
-        self.stats.origin_items[plan.n] = (plan.origin, reported.item_id)
+        self.stats.origin_items[plan.key] = (plan.origin, reported.item_id)
         # The intake reply gives ids only (not whether the URL was known): an item seen before joined its flow.
         if (plan.origin, reported.item_id) in self._items_seen:
             return  # joined an open item: that item's flow goes on
@@ -195,7 +201,7 @@ class CaseSystems:
         if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
             await self._after_hours(plan.analyst_h)
             assess = case_pb.AssessItemRequest(
-                request_id=f"sim-assess-{plan.n}",
+                request_id=f"sim-assess-{plan.key}",
                 item_id=reported.item_id,
                 assessment=_assessment(plan.classification),
             )
@@ -214,7 +220,7 @@ class CaseSystems:
         self._started.add(key)
         self.stats.flows_started += 1
         stage = plan.stages[stage_index]
-        prefix = f"sim-{plan.n}-{stage_index}-{node_id}"
+        prefix = f"sim-{plan.key}-{stage_index}-{node_id}"
         got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
         if got is None:
             return
@@ -234,7 +240,7 @@ class CaseSystems:
             until = Timestamp()
             until.FromDatetime(self._clock.now() + timedelta(hours=stage.hold_h))
             hold = lea_pb.PlaceHoldRequest(
-                request_id=f"{prefix}-hold", item_id=item_id, until=until, reference=f"SIM-LEA-{plan.n}"
+                request_id=f"{prefix}-hold", item_id=item_id, until=until, reference=f"SIM-LEA-{plan.key}"
             )
             if await self._try(node_id, lambda c: c.lea.PlaceHold(hold)) is not None:
                 await self._sleep_until(until.ToDatetime().replace(tzinfo=self._clock.now().tzinfo))
@@ -295,7 +301,7 @@ class CaseSystems:
         item = got.item
         if item.assigned_node != node_id or item.state not in (*_OPEN_FOR_LEA,):
             return
-        plan = self._workload.by_url.get(item.url)
+        plan = self._workload.plan_for_url(item.url)
         if plan is None:
             _log.warning("sim.unplanned_item", node_id=node_id, item_id=item_id)
             return
