@@ -89,6 +89,8 @@ class SimNode:
     up: bool = False
     crashes: int = 0
     keys: NodeKeys | None = None
+    # False for a hotline that joins later (a `join` fault): it runs, but the roster leaves it out until then.
+    joined: bool = True
 
     @property
     def node_id(self) -> str:
@@ -127,6 +129,7 @@ class Network:
             node.keys = KeyStore(directory / "keys").load_or_create(
                 hotline.node_id, self.clock.now(), post_quantum=sim.post_quantum
             )
+            node.joined = self.scenario.joins_at(hotline.node_id) is None
             self.nodes[hotline.node_id] = node
             self._endpoints[f"127.0.0.1:{node.exchange_port}"] = hotline.node_id
         self.publish_roster(install=False)
@@ -277,6 +280,11 @@ class Network:
         self.nodes[node_id].status = status
         return self.publish_roster()
 
+    def join(self, node_id: str) -> int:
+        """The hotline joins the network: the next roster lists it, and its country's items go to it."""
+        self.nodes[node_id].joined = True
+        return self.publish_roster()
+
     def rotate_keys(self, node_id: str) -> int:
         """A new signing and HPKE key for the node, listed beside the old ones (old records stay
         verifiable); the node uses the new keys after its next restart."""
@@ -292,6 +300,8 @@ class Network:
         now = self.clock.now()
         entries = []
         for node in self.nodes.values():
+            if not node.joined:
+                continue
             assert node.keys is not None
             entry = member_entry(
                 node.node_id,
