@@ -169,6 +169,10 @@ class Network:
                 # Reconciliation with every peer, the least often allowed: at the default (6 simulated hours)
                 # 46 nodes would each call 45 peers every few wall seconds, and no scenario loses a database.
                 "reconcile_seconds": 7 * 86_400,
+                # The exchange cadence: referrals at once, or held for batches.
+                "referral_batch_seconds": round(hotline.referral_batch_hours * 3600),
+                "referral_batch_times": list(hotline.referral_batch_times),
+                "referral_batch_zone": hotline.hours.zone,
             },
         }
         return parse_config(raw, {})

@@ -168,6 +168,11 @@ class Hotline:
     link_latency_ms: float = 0.0
     # Working hours: work that falls due outside them waits for the next opening.
     hours: Hours = field(default_factory=Hours)
+    # Exchange cadence: this hotline's node holds its referrals and sends them in batches, every
+    # `referral_batch_hours` (since midnight UTC) or at `referral_batch_times` (local times in hours.zone);
+    # neither set = at once. The node's [exchange] referral_batch_seconds / referral_batch_times.
+    referral_batch_hours: float = 0.0
+    referral_batch_times: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +322,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         _check(hotline.country in codes, f"{where}.country", f"{hotline.country!r} is not in [[countries]]")
         _check(hotline.intake_share >= 0, f"{where}.intake_share", "must not be negative")
         _check(hotline.link_latency_ms >= 0, f"{where}.link_latency_ms", "must not be negative")
+        _batches(hotline, where)
     for i, country in enumerate(countries):
         members = [h for h in hotlines if h.country == country.code and not h.rogue]
         if country.report_share > 0:
@@ -423,6 +429,25 @@ def _hours(hours: Hours, where: str) -> Hours:
         _check(day in WEEKDAYS, f"{where}.days", f"{day!r} is not one of {', '.join(WEEKDAYS)}")
     _check(len(set(hours.days)) == len(hours.days), f"{where}.days", "names a day twice")
     return hours
+
+
+def _batches(hotline: Hotline, where: str) -> None:
+    every = hotline.referral_batch_hours
+    _check(
+        every == 0 or 1 / 60 <= every <= 168,
+        f"{where}.referral_batch_hours",
+        f"must be 0 (referrals leave at once) or from one minute (0.0167) to 168 hours, got {every}",
+    )
+    for value in hotline.referral_batch_times:
+        minutes = _clock_minutes(value, f"{where}.referral_batch_times")
+        _check(minutes < 24 * 60, f"{where}.referral_batch_times", "24:00 is not a time of day; use 00:00")
+    times = hotline.referral_batch_times
+    _check(len(set(times)) == len(times), f"{where}.referral_batch_times", "names a time twice")
+    _check(
+        not (every and times),
+        f"{where}.referral_batch_times",
+        "set referral_batch_hours or referral_batch_times, not both",
+    )
 
 
 def _clock_minutes(value: str, where: str) -> int:

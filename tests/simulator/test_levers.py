@@ -201,3 +201,23 @@ def test_items_hosted_in_a_country_that_joins_are_removed_after_the_join_and_not
     assert all(k in referred for k in panama if float(joined[k]["reported_s"]) > 12 * 3600)
     faults = (result.run_dir / "faults.csv").read_text()
     assert "join" in faults and "pa-hotline joined in roster v2" in faults
+
+
+# ------------------------------------------------------------------------------------------ exchange cadence
+
+
+def test_a_hotline_that_batches_its_referrals_sends_them_only_at_the_batch_times(tmp_path: Path) -> None:
+    text = TWO_MEMBERS.replace('country = "NL"\n', 'country = "NL"\nreferral_batch_times = ["06:00", "18:00"]\n')
+    _, rows = _run(_scenario(text), tmp_path / "batched")
+    referred = [r for r in rows.values() if r["route"] == "referral" and r["delivered_s"]]
+    from_nl = [r for r in referred if r["origin_node"] == "nl-hotline"]
+    from_de = [r for r in referred if r["origin_node"] == "de-hotline"]
+    assert len(from_nl) >= 4 and len(from_de) >= 4
+    for row in from_nl:  # queued whenever the analyst assessed, delivered in the next batch (start: 00:00 UTC)
+        delivered, queued = float(row["delivered_s"]), float(row["referred_s"])
+        into_batch = delivered % (12 * 3600) - 6 * 3600
+        assert 0 <= into_batch < 60, row
+        assert delivered - queued < 12 * 3600 + 60
+    assert any(float(r["delivered_s"]) - float(r["referred_s"]) > 3600 for r in from_nl)
+    # The other hotline's referrals leave at once.
+    assert all(float(r["delivered_s"]) - float(r["referred_s"]) < 60 for r in from_de)

@@ -124,6 +124,26 @@ def _minimal() -> dict[str, Any]:
         (lambda r: r["hotlines"][0].update(hours="9-5"), "hotlines[0].hours", "must be a table"),
         (lambda r: r.update(world={"resend_hours": -24}), "world.resend_hours", "negative"),
         (
+            lambda r: r["hotlines"][0].update(referral_batch_hours=-1),
+            "hotlines[0].referral_batch_hours",
+            "168 hours",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_times=["18h"]),
+            "hotlines[0].referral_batch_times",
+            "HH:MM",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_times=["24:00"]),
+            "hotlines[0].referral_batch_times",
+            "use 00:00",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_hours=24, referral_batch_times=["18:00"]),
+            "hotlines[0].referral_batch_times",
+            "not both",
+        ),
+        (
             lambda r: r["countries"][0].update(abroad_delay_factor=0),
             "countries[0].abroad_delay_factor",
             "positive",
