@@ -34,6 +34,7 @@ from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.client import NodeClient
 from node.clock import AcceleratedClock, LoopClock
+from simulator.hours import OfficeHours
 from simulator.network import Network
 from simulator.world import ReportPlan, Workload
 
@@ -55,8 +56,8 @@ class DriverStats:
     submitted: int = 0
     retries: int = 0
     refused: dict[str, int] = field(default_factory=dict)  # gRPC code -> calls the node refused for good
-    # plan number -> (origin node, origin item id)
-    origin_items: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # plan key -> (origin node, origin item id)
+    origin_items: dict[str, tuple[str, str]] = field(default_factory=dict)
     flows_started: int = 0
     # node -> URLs its report form sent (answered or not: a call cut off by a crash may still have landed)
     sent_urls: dict[str, set[str]] = field(default_factory=dict)
@@ -76,6 +77,8 @@ class CaseSystems:
         # Deterministic mode: the simulated time each integrator call takes (live: whatever the sockets take).
         sim = network.scenario.simulation
         self._api_latency = sim.api_latency_ms / 1000 if network.deterministic else 0.0
+        self._hours = {h.node_id: OfficeHours(h.hours) for h in network.scenario.hotlines}
+        self._country = {h.node_id: h.country for h in network.scenario.hotlines}
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -98,8 +101,7 @@ class CaseSystems:
     def start(self) -> None:
         for node in self._network.members:
             self._spawn(self._watch(node.node_id))
-        for plan in self._workload.reports:
-            self._spawn(self._report(plan))
+        self._spawn(self._feed())
 
     async def stop(self) -> None:
         self._stopping = True
@@ -133,6 +135,16 @@ class CaseSystems:
     async def _after_hours(self, hours: float) -> None:
         await asyncio.sleep(max(0.0, hours * 3600.0 / self._clock.scale))
 
+    async def _at_work(self, node_id: str) -> None:
+        """Wait for the hotline's next opening, if it is closed now (its analysts, police contact and
+        notices to providers work in its hours only)."""
+        hours = self._hours[node_id]
+        if not hours.always:
+            now = self._clock.now()
+            opening = hours.next_open(now)
+            if opening > now:
+                await self._sleep_until(opening)
+
     # ------------------------------------------------------------------------------------------ calls
 
     async def _call(self, node_id: str, call: Callable[[NodeClient], Awaitable[_T]]) -> _T:
@@ -164,10 +176,17 @@ class CaseSystems:
 
     # ------------------------------------------------------------------------------------------ flows
 
+    async def _feed(self) -> None:
+        """The report forms: each planned report starts its flow when it falls due, generated as it comes
+        (the plan of a year is never held in memory)."""
+        for plan in self._workload.iter_reports():
+            await self._until_hours(plan.at_h)
+            self._spawn(self._report(plan))
+
     async def _report(self, plan: ReportPlan) -> None:
         await self._until_hours(plan.at_h)
         request = intake_pb.SubmitReportRequest(
-            request_id=f"sim-report-{plan.n}",
+            request_id=f"sim-report-{plan.key}",
             urls=[
                 intake_pb.ReportedUrl(
                     url=plan.url,
@@ -182,7 +201,7 @@ class CaseSystems:
             return
         self.stats.submitted += 1
         reported = response.report.items[0]
-        self.stats.origin_items[plan.n] = (plan.origin, reported.item_id)
+        self.stats.origin_items[plan.key] = (plan.origin, reported.item_id)
         # The intake reply gives ids only (not whether the URL was known): an item seen before joined its flow.
         if (plan.origin, reported.item_id) in self._items_seen:
             return  # joined an open item: that item's flow goes on
@@ -194,8 +213,9 @@ class CaseSystems:
         state = got.item.state
         if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
             await self._after_hours(plan.analyst_h)
+            await self._at_work(plan.origin)
             assess = case_pb.AssessItemRequest(
-                request_id=f"sim-assess-{plan.n}",
+                request_id=f"sim-assess-{plan.key}",
                 item_id=reported.item_id,
                 assessment=_assessment(plan.classification),
             )
@@ -214,12 +234,13 @@ class CaseSystems:
         self._started.add(key)
         self.stats.flows_started += 1
         stage = plan.stages[stage_index]
-        prefix = f"sim-{plan.n}-{stage_index}-{node_id}"
+        prefix = f"sim-{plan.key}-{stage_index}-{node_id}"
         got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
         if got is None:
             return
         if got.item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
             await self._after_hours(plan.analyst_h)
+            await self._at_work(node_id)
             verdict = plan.classification if stage.agrees else "NOT_ILLEGAL"
             assess = case_pb.AssessItemRequest(
                 request_id=f"{prefix}-assess", item_id=item_id, assessment=_assessment(verdict)
@@ -228,22 +249,33 @@ class CaseSystems:
             if assessed is None or assessed.item.state != pb.ITEM_STATE_AWAITING_LEA:
                 return
         await self._after_hours(stage.lea_delay_h)
+        await self._at_work(node_id)
         if not await self._action(node_id, item_id, f"{prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
             return
         if stage.hold_h > 0:
             until = Timestamp()
             until.FromDatetime(self._clock.now() + timedelta(hours=stage.hold_h))
             hold = lea_pb.PlaceHoldRequest(
-                request_id=f"{prefix}-hold", item_id=item_id, until=until, reference=f"SIM-LEA-{plan.n}"
+                request_id=f"{prefix}-hold", item_id=item_id, until=until, reference=f"SIM-LEA-{plan.key}"
             )
             if await self._try(node_id, lambda c: c.lea.PlaceHold(hold)) is not None:
                 await self._sleep_until(until.ToDatetime().replace(tzinfo=self._clock.now().tzinfo))
                 await self._after_hours(0.05)
+        await self._at_work(node_id)
         if not await self._action(node_id, item_id, f"{prefix}-ntd", pb.ACTION_TYPE_HP_NOTIFIED):
             return
-        if stage.provider_h is None:
-            return  # the provider never answers: the node escalates at the deadline
-        await self._after_hours(stage.provider_h)
+        # The provider answers the notice, a re-sent one, or the node's escalation at the removal deadline;
+        # a notice from a hotline of another country (the no-member fallback) is answered as from abroad.
+        node_config = self._network.nodes[node_id].config
+        assert node_config is not None
+        response_h = stage.response_h(
+            abroad=self._country[node_id] != stage.hosting_country,
+            resend_hours=self._network.scenario.world.resend_hours,
+            escalation_h=node_config.removal_deadline.total_seconds() / 3600,
+        )
+        if response_h is None:
+            return  # the provider never answers: the node escalates at the deadline, to no avail
+        await self._after_hours(response_h)
         if stage.moved_to:
             moved = case_pb.RecordActionRequest(
                 request_id=f"{prefix}-moved",
@@ -295,7 +327,7 @@ class CaseSystems:
         item = got.item
         if item.assigned_node != node_id or item.state not in (*_OPEN_FOR_LEA,):
             return
-        plan = self._workload.by_url.get(item.url)
+        plan = self._workload.plan_for_url(item.url)
         if plan is None:
             _log.warning("sim.unplanned_item", node_id=node_id, item_id=item_id)
             return

@@ -127,7 +127,7 @@ def item_rows(
     scenario: Scenario,
     workload: Workload,
     records: dict[str, NodeRecords],
-    origin_items: dict[int, tuple[str, str]],
+    origin_items: dict[str, tuple[str, str]],
 ) -> list[dict[str, Any]]:
     """One items.csv row per planned report that reached its origin node, from what the nodes recorded."""
     start = scenario.start
@@ -142,8 +142,8 @@ def item_rows(
     moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
     notices = _first_notices(records)
     rows: list[dict[str, Any]] = []
-    for plan in workload.reports:
-        found = origin_items.get(plan.n)
+    for plan in workload.iter_reports():
+        found = origin_items.get(plan.key)
         if found is None:
             continue
         node_id = found[0]
@@ -163,7 +163,7 @@ def item_rows(
         removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
         rows.append(
             {
-                ItemColumn.ITEM: f"r{plan.n}",
+                ItemColumn.ITEM: plan.key,
                 ItemColumn.ORIGIN_NODE: node_id,
                 ItemColumn.ORIGIN_COUNTRY: country_of[node_id],
                 ItemColumn.HOSTING_COUNTRY: plan.hosting_country,

@@ -126,7 +126,7 @@ async def run_scenario(
     SIM_TIME.follow(clock.now, scenario.start)
     rules = LinkRules(random.Random(sim.seed))
     network = Network(scenario, run_dir, clock, rules, deterministic=deterministic)
-    progress = Progress(total_hours=sim.duration_hours + sim.drain_hours, planned=len(workload.reports))
+    progress = Progress(total_hours=sim.duration_hours + sim.drain_hours, planned=workload.planned_count())
     report = on_progress or (lambda _p: None)
     timeline: list[dict[str, Any]] = []
     fault_log: list[dict[str, Any]] = []

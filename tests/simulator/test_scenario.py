@@ -108,6 +108,75 @@ def _minimal() -> dict[str, Any]:
             "faults[0].loss",
             "between 0 and 1",
         ),
+        # The policy levers: working hours, provider responses, repeated notices, members joining.
+        (lambda r: r["hotlines"][0].update(hours={"zone": "Mars/Olympus"}), "hotlines[0].hours.zone", "time zone"),
+        (lambda r: r["hotlines"][0].update(hours={"zone": "../etc"}), "hotlines[0].hours.zone", "time zone"),
+        (lambda r: r["hotlines"][0].update(hours={"open": "9am"}), "hotlines[0].hours.open", "HH:MM"),
+        (lambda r: r["hotlines"][0].update(hours={"close": "24:30"}), "hotlines[0].hours.close", "HH:MM"),
+        (
+            lambda r: r["hotlines"][0].update(hours={"open": "17:00", "close": "09:00"}),
+            "hotlines[0].hours.close",
+            "after open",
+        ),
+        (lambda r: r["hotlines"][0].update(hours={"days": ["monday"]}), "hotlines[0].hours.days", "one of mon"),
+        (lambda r: r["hotlines"][0].update(hours={"days": []}), "hotlines[0].hours.days", "at least one"),
+        (lambda r: r["hotlines"][0].update(hours={"days": ["mon", "mon"]}), "hotlines[0].hours.days", "twice"),
+        (lambda r: r["hotlines"][0].update(hours="9-5"), "hotlines[0].hours", "must be a table"),
+        (lambda r: r.update(world={"resend_hours": -24}), "world.resend_hours", "negative"),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_hours=-1),
+            "hotlines[0].referral_batch_hours",
+            "168 hours",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_times=["18h"]),
+            "hotlines[0].referral_batch_times",
+            "HH:MM",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_times=["24:00"]),
+            "hotlines[0].referral_batch_times",
+            "use 00:00",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_hours=24, referral_batch_times=["18:00"]),
+            "hotlines[0].referral_batch_times",
+            "not both",
+        ),
+        (
+            lambda r: r["countries"][0].update(abroad_delay_factor=0),
+            "countries[0].abroad_delay_factor",
+            "positive",
+        ),
+        (
+            lambda r: r["countries"][0].update(abroad_ignored_share=1.2),
+            "countries[0].abroad_ignored_share",
+            "between 0 and 1",
+        ),
+        (
+            lambda r: r["countries"][0].update(resend_response_share=-0.1),
+            "countries[0].resend_response_share",
+            "between 0 and 1",
+        ),
+        (
+            lambda r: r["countries"][0].update(escalation_response_share=2),
+            "countries[0].escalation_response_share",
+            "between 0 and 1",
+        ),
+        (lambda r: r.update(faults=[{"kind": "join", "at_hours": 5}]), "faults[0].nodes", "names its nodes"),
+        (
+            lambda r: r.update(faults=[{"kind": "join", "at_hours": 5, "nodes": ["nl-hotline"]}]),
+            "faults",
+            "founding member",
+        ),
+        (
+            lambda r: (
+                r["hotlines"].append({"node_id": "de-hotline", "country": "NL", "designated": True}),
+                r.update(faults=[{"kind": "join", "at_hours": t, "nodes": ["de-hotline"]} for t in (1, 2)]),
+            ),
+            "faults[1].nodes",
+            "joins twice",
+        ),
     ],
 )
 def test_a_bad_scenario_gets_an_error_naming_the_field(change: Any, field: str, message: str) -> None:
@@ -148,30 +217,57 @@ def test_show_config_prints_every_default() -> None:
     assert resolved["world"]["known_share"] == 0.12
     assert resolved["simulation"]["post_quantum"] is False  # a default the file leaves out
     assert {f["kind"] for f in resolved["faults"]} == {"crash", "partition"}
+    # The policy levers' defaults: today's behaviour.
+    assert resolved["world"]["resend_hours"] == 0
+    country = resolved["countries"][0]
+    assert (country["abroad_delay_factor"], country["abroad_ignored_share"]) == (1.0, 0.0)
+    assert (country["resend_response_share"], country["escalation_response_share"]) == (0.0, 0.0)
+    hotline = resolved["hotlines"][0]
+    assert hotline["hours"] == {
+        "zone": "UTC",
+        "open": "00:00",
+        "close": "24:00",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
+    assert (hotline["referral_batch_hours"], hotline["referral_batch_times"]) == (0.0, [])
+
+
+def test_a_bad_lever_gets_one_line_naming_the_field_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[simulation]\nname = "x"\n[[countries]]\ncode = "NL"\nreport_share = 1\nhosting_share = 1\n'
+        '[[hotlines]]\nnode_id = "nl-hotline"\ncountry = "NL"\nhours = { zone = "Europe/Nowhere" }\n'
+    )
+    result = CliRunner().invoke(app, ["show-config", str(bad)])
+    assert result.exit_code == 2
+    assert "hotlines[0].hours.zone" in result.output and "Europe/Nowhere" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_the_same_seed_gives_the_same_workload_and_another_seed_another() -> None:
     scenario = load_scenario("demo")
-    first, again = build_workload(scenario), build_workload(scenario)
-    assert first.reports == again.reports
-    other = build_workload(replace(scenario, simulation=replace(scenario.simulation, seed=8)))
-    assert other.reports != first.reports
+    first, again = list(build_workload(scenario).iter_reports()), list(build_workload(scenario).iter_reports())
+    assert first == again
+    other = list(build_workload(replace(scenario, simulation=replace(scenario.simulation, seed=8))).iter_reports())
+    assert other != first
 
 
 def test_arrivals_are_calibrated_to_the_2023_volume_and_shares() -> None:
     scenario = load_scenario("inhope-2021")
     workload = build_workload(scenario)
+    reports = list(workload.iter_reports())
+    assert workload.planned_count() == len(reports)
     expected = 785_322 * 7 / 365  # a week of the 2023 volume of exchanged URLs
-    assert abs(len(workload.reports) - expected) / expected < 0.03
+    assert abs(len(reports) - expected) / expected < 0.03
     by_country: dict[str, int] = {}
-    for report in workload.reports:
+    for report in reports:
         country = report.origin[:2].upper()
         by_country[country] = by_country.get(country, 0) + 1
-    assert abs(by_country["GB"] / len(workload.reports) - 0.3503) < 0.02
-    assert abs(by_country["NL"] / len(workload.reports) - 0.1979) < 0.02
-    known = sum(r.known for r in workload.reports) / len(workload.reports)
+    assert abs(by_country["GB"] / len(reports) - 0.3503) < 0.02
+    assert abs(by_country["NL"] / len(reports) - 0.1979) < 0.02
+    known = sum(r.known for r in reports) / len(reports)
     assert abs(known - 0.12) < 0.01
-    new = [r for r in workload.reports if not r.known]
+    new = [r for r in reports if not r.known]
     illegal = sum(r.classification != "NOT_ILLEGAL" for r in new) / len(new)
     assert abs(illegal - 0.687) < 0.02
 
@@ -179,7 +275,7 @@ def test_arrivals_are_calibrated_to_the_2023_volume_and_shares() -> None:
 def test_urls_are_synthetic_and_addresses_from_documentation_ranges() -> None:
     workload = build_workload(load_scenario("demo"))
     resolver = SimResolver()
-    for report in workload.reports:
+    for report in workload.iter_reports():
         host = report.url.split("/")[2]
         assert host.rsplit(".", 1)[1] in ("example", "test", "invalid")
         facts = resolver.resolve(host)
