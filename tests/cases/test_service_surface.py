@@ -13,6 +13,7 @@ from node.cases.service import CaseService
 EXPECTED_SURFACE = {
     "apply_status_update_txn": "(tx, sender, update)",
     "apply_withdrawal_txn": "(tx, sender, withdrawal)",
+    "recover_referral_txn": "(tx, peer, referral, referred_at)",
     "apply_hash_verdicts_txn": "(tx, sender, verdicts)",
     "publish_hash_verdict": "(principal, content_hash, request_id='')",
     "withdraw_hash_verdict": "(principal, content_hash, request_id='')",
