@@ -102,6 +102,9 @@ def run(
     seed: Annotated[int | None, typer.Option(help="override simulation.seed")] = None,
     scale: Annotated[float | None, typer.Option(help="override simulation.clock_scale")] = None,
     hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
+    days: Annotated[
+        float | None, typer.Option(help="override simulation.duration_hours, in days (--days 365: a year)")
+    ] = None,
     drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
     max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
     mode: Annotated[
@@ -113,6 +116,11 @@ def run(
     ] = Mode.DETERMINISTIC,
 ) -> None:
     """Run a scenario: real nodes, the workload on simulated time, faults, invariants, plots."""
+    if hours is not None and days is not None:
+        _console.print("[red]hotline-sim: --hours and --days both set the duration; give one of them[/red]")
+        raise typer.Exit(2)
+    if days is not None:
+        hours = days * 24
     loaded = _load(
         scenario,
         seed=seed,
