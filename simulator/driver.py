@@ -187,7 +187,7 @@ class CaseSystems:
     async def _report(self, plan: ReportPlan) -> None:
         await self._until_hours(plan.at_h)
         request = intake_pb.SubmitReportRequest(
-            request_id=f"sim-report-{plan.n}",
+            request_id=f"sim-report-{plan.key}",
             urls=[
                 intake_pb.ReportedUrl(
                     url=plan.url,

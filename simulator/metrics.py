@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -121,7 +121,7 @@ def item_rows(
     scenario: Scenario,
     workload: Workload,
     records: dict[str, NodeRecords],
-    origin_items: dict[int, tuple[str, str]],
+    origin_items: Mapping[str, tuple[str, str]],
 ) -> list[dict[str, Any]]:
     """One items.csv row per planned report that reached its origin node, from what the nodes recorded."""
     start = scenario.start
@@ -135,8 +135,8 @@ def item_rows(
     receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
     moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
     rows: list[dict[str, Any]] = []
-    for plan in workload.reports:
-        found = origin_items.get(plan.n)
+    for plan in workload.iter_reports():
+        found = origin_items.get(plan.key)
         if found is None:
             continue
         node_id = found[0]
@@ -156,7 +156,7 @@ def item_rows(
         removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
         rows.append(
             {
-                ItemColumn.ITEM: f"r{plan.n}",
+                ItemColumn.ITEM: plan.key,
                 ItemColumn.ORIGIN_NODE: node_id,
                 ItemColumn.ORIGIN_COUNTRY: country_of[node_id],
                 ItemColumn.HOSTING_COUNTRY: plan.hosting_country,

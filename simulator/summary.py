@@ -172,7 +172,7 @@ def summarise(
         nodes=members,
         countries=len(scenario.countries),
         reports=len(items),
-        planned_reports=len(workload.reports),
+        planned_reports=workload.planned_count(),
         illegal_items=len(illegal),
         referral_count=sum(1 for r in items if r[ItemColumn.REFERRED_S]),
         routes=routes,

@@ -1,6 +1,13 @@
 """The world model: who reports what, where it is hosted, and how analysts, police and hosting providers
-behave. `build_workload` turns a scenario and its seed into a fixed plan: the same seed gives the same
-workload, whatever the timing of the run.
+behave. `build_workload` turns a scenario and its seed into a plan that is generated lazily: the same seed
+gives the same workload, whatever the timing of the run, and a year of reports takes no more memory than
+an hour of them.
+
+Every draw comes from a named stream (`simulator.streams`) keyed by the item and the purpose, never from a
+shared generator consumed in order. An item's key is its origin country, the simulated hour it arrives in
+and its rank within that hour (`gb-17-3`): reports arrive in each country as a Poisson process, drawn hour
+by hour (a Poisson count, then uniform times). So an item keeps its key, its arrival and every draw when
+another country's parameters change, and its plan can be derived again from its URL alone.
 
 Everything is synthetic. URLs live under reserved domains (.example, .test, .invalid); addresses come from
 the documentation ranges (RFC 5737) and AS numbers from the documentation range (RFC 5398).
@@ -9,20 +16,26 @@ the documentation ranges (RFC 5737) and AS numbers from the documentation range 
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import math
-import random
 import re
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 from node.hosting import HostingFacts
-from simulator.scenario import Delay, Scenario
+from simulator.scenario import Country, Delay, Scenario
+from simulator.streams import Stream, poisson
 
-__all__ = ["ReportPlan", "SimResolver", "Stage", "Workload", "build_workload", "url_host"]
+__all__ = ["ReportPlan", "SimResolver", "Stage", "Workload", "build_workload"]
 
 _TLDS = ("example", "test", "invalid")
 _DOC_NETS = ("192.0.2", "198.51.100", "203.0.113")
 _HOST = re.compile(r"^(?:[a-z0-9-]+\.)*hosting-([a-z]{2})-(\d+)\.(?:example|test|invalid)$")
+_KEY = re.compile(r"^([a-z]{2})-(\d+)-(\d+)$")
+_URL = re.compile(r"^https://[^/]+/gallery/([a-z]{2}-\d+-\d+)/[0-9a-f]{8}\.html$")
 KNOWN_POOL = 64  # known content hashes, imported into every node before the run
+PROVIDERS_PER_COUNTRY = 39  # hosting-xx-1 .. hosting-xx-39
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +55,8 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class ReportPlan:
-    n: int
+    # The item's stable key: origin country, arrival hour, rank in that hour (`gb-17-3`).
+    key: str
     at_h: float
     origin: str  # node id
     url: str
@@ -58,110 +72,193 @@ class ReportPlan:
         return self.stages[0].hosting_country
 
 
-@dataclass
 class Workload:
-    reports: list[ReportPlan]
-    known_hashes: list[str]
-    by_url: dict[str, ReportPlan] = field(default_factory=dict)
+    """The scenario's reports, generated on demand from the seed. Nothing here grows with the run."""
 
-    def __post_init__(self) -> None:
-        self.by_url = {r.url: r for r in self.reports}
+    def __init__(self, scenario: Scenario, known_hashes: list[str]) -> None:
+        self.scenario = scenario
+        self.known_hashes = known_hashes
+        self._count: int | None = None
+        # What every plan reads, worked out once.
+        members = scenario.members
+        self._intake = {
+            c.code: [h for h in members if h.country == c.code and h.intake_share > 0] for c in scenario.countries
+        }
+        self._origins = (
+            [c for c in scenario.countries if c.report_share > 0 and self._intake[c.code]]
+            if sum(c.report_share for c in scenario.countries) > 0
+            else []
+        )
+        self._hosting = [c for c in scenario.countries if c.hosting_share > 0]
+        self._hosting_weights = [c.hosting_share for c in self._hosting]
+        self._countries = {c.code: c for c in scenario.countries}
+        self._move_targets = {c.code: [o for o in self._hosting if o.code != c.code] for c in scenario.countries}
 
+    def iter_reports(self) -> Iterator[ReportPlan]:
+        """Every planned report in arrival order (ties by key), generated as it is consumed."""
+        streams = [self._country_reports(c) for c in self._origin_countries()]
+        merged = heapq.merge(*streams, key=lambda plan: (plan.at_h, plan.key))
+        cap = self.scenario.simulation.max_reports
+        return itertools.islice(merged, cap) if cap else merged
 
-def url_host(n: int, country: str, provider: int) -> str:
-    return f"c{n}.hosting-{country.lower()}-{provider}.{_TLDS[n % len(_TLDS)]}"
+    def planned_count(self) -> int:
+        """How many reports `iter_reports` yields (counted from the arrival draws alone)."""
+        if self._count is None:
+            cap = self.scenario.simulation.max_reports
+            if cap:
+                self._count = sum(1 for _ in itertools.islice(self._arrival_times(), cap))
+            else:
+                self._count = sum(self._hour_count(c, hour) for c in self._origin_countries() for hour in self._hours())
+        return self._count
+
+    def plan_for_url(self, url: str) -> ReportPlan | None:
+        """The plan of the item whose key the URL carries, derived again; None for a URL of no planned
+        item. (`max_reports` is not applied: a URL past the cap was never reported.)"""
+        match = _URL.match(url)
+        if match is None:
+            return None
+        key = match.group(1)
+        code, hour, rank = _KEY.match(key).groups()  # type: ignore[union-attr]
+        country = next((c for c in self._origin_countries() if c.code == code.upper()), None)
+        if country is None:
+            return None
+        times = self._hour_times(country, int(hour))
+        if int(rank) >= len(times):
+            return None
+        plan = self._plan(country, int(hour), int(rank), times[int(rank)])
+        return plan if plan.url == url else None
+
+    # ---------------------------------------------------------------------------------------- arrivals
+
+    def _origin_countries(self) -> list[Country]:
+        return self._origins
+
+    def _rate(self, country: Country) -> float:
+        """Reports per simulated hour arriving in the country."""
+        sim, countries = self.scenario.simulation, self.scenario.countries
+        total = sum(c.report_share for c in countries)
+        return sim.annual_reports / (365.0 * 24.0) * country.report_share / total
+
+    def _hour_times(self, country: Country, hour: int) -> list[float]:
+        """The arrival times (simulated hours) in one hour of the country's Poisson process, sorted."""
+        stream = Stream(self.scenario.simulation.seed, "arrivals", f"{country.code.lower()}-{hour}")
+        count = poisson(stream, self._rate(country))
+        times = sorted(hour + stream.random() for _ in range(count))
+        duration = self.scenario.simulation.duration_hours
+        return [t for t in times if t < duration]
+
+    def _hour_count(self, country: Country, hour: int) -> int:
+        """How many arrivals `_hour_times` gives (without drawing the times of a whole hour)."""
+        if hour + 1 > self.scenario.simulation.duration_hours:
+            return len(self._hour_times(country, hour))
+        stream = Stream(self.scenario.simulation.seed, "arrivals", f"{country.code.lower()}-{hour}")
+        return poisson(stream, self._rate(country))
+
+    def _hours(self) -> range:
+        return range(math.ceil(self.scenario.simulation.duration_hours))
+
+    def _arrival_times(self) -> Iterator[float]:
+        return heapq.merge(*(self._country_times(c) for c in self._origin_countries()))
+
+    def _country_times(self, country: Country) -> Iterator[float]:
+        for hour in self._hours():
+            yield from self._hour_times(country, hour)
+
+    def _country_reports(self, country: Country) -> Iterator[ReportPlan]:
+        for hour in self._hours():
+            for rank, at_h in enumerate(self._hour_times(country, hour)):
+                yield self._plan(country, hour, rank, at_h)
+
+    # ---------------------------------------------------------------------------------------- one item
+
+    def _plan(self, origin_country: Country, hour: int, rank: int, at_h: float) -> ReportPlan:
+        scenario = self.scenario
+        seed, world = scenario.simulation.seed, scenario.world
+        key = f"{origin_country.code.lower()}-{hour}-{rank}"
+
+        hotlines = self._intake[origin_country.code]
+        origin = (
+            hotlines[Stream(seed, "intake", key).choose([h.intake_share for h in hotlines])]
+            if len(hotlines) > 1
+            else hotlines[0]
+        )
+
+        where = Stream(seed, "hosting", key)
+        country = self._hosting[where.choose(self._hosting_weights)]
+        provider = where.randrange(1, PROVIDERS_PER_COUNTRY + 1)
+        tld = where.randrange(0, len(_TLDS))
+        token = where.bits32()
+
+        legality = Stream(seed, "legality", key)
+        known_u, illegal_u, baseline_u = legality.random(), legality.random(), legality.random()
+        known = known_u < world.known_share
+        if known:
+            classification = "BASELINE"
+        elif illegal_u >= world.illegal_share:
+            classification = "NOT_ILLEGAL"
+        else:
+            classification = "BASELINE" if baseline_u < world.baseline_share else "NATIONAL"
+        digest = (
+            self.known_hashes[Stream(seed, "known-content", key).randrange(0, len(self.known_hashes))]
+            if known
+            else hashlib.sha256(f"content-{seed}-{key}".encode()).hexdigest()
+        )
+
+        stages = [self._stage(f"{key}/0", country.code)]
+        if stages[0].moved_to:
+            stages.append(self._stage(f"{key}/1", stages[0].moved_to, may_move=False))
+        host = f"c{hour}-{rank}.hosting-{country.code.lower()}-{provider}.{_TLDS[tld]}"
+        return ReportPlan(
+            key=key,
+            at_h=at_h,
+            origin=origin.node_id,
+            url=f"https://{host}/gallery/{key}/{token:08x}.html",
+            known=known,
+            classification=classification,
+            analyst_h=_draw(Stream(seed, "analyst", key), world.analyst_delay),
+            content_sha256=digest,
+            stages=tuple(stages),
+        )
+
+    def _stage(self, stage_key: str, code: str, *, may_move: bool = True) -> Stage:
+        """One assignee's behaviour; each purpose reads its own stream, whatever the other draws decide."""
+        seed, world = self.scenario.simulation.seed, self.scenario.world
+        country = self._countries[code]
+        moved_to = ""
+        move = Stream(seed, "move", stage_key)
+        move_u = move.random()
+        others = self._move_targets[code]
+        if may_move and move_u < world.move_probability and others:
+            moved_to = others[move.choose([c.hosting_share for c in others])].code
+        response = Stream(seed, "response", stage_key)
+        unresponsive = response.random() < country.unresponsive_share
+        provider_h = _draw(response, country.provider)
+        hold = Stream(seed, "hold", stage_key)
+        held = hold.random() < world.lea_hold_probability
+        hold_h = _draw(hold, world.lea_hold)
+        return Stage(
+            hosting_country=code,
+            agrees=Stream(seed, "reassess", stage_key).random() < world.reassess_agreement,
+            lea_delay_h=_draw(Stream(seed, "lea", stage_key), world.lea_delay),
+            hold_h=hold_h if held else 0.0,
+            provider_h=None if unresponsive and not moved_to else provider_h,
+            moved_to=moved_to,
+        )
 
 
 def build_workload(scenario: Scenario) -> Workload:
-    """The full plan of reports for the scenario's arrival window, from its seed alone."""
-    sim, world = scenario.simulation, scenario.world
-    rng = random.Random(sim.seed)
-    known_hashes = [hashlib.sha256(f"known-{sim.seed}-{i}".encode()).hexdigest() for i in range(KNOWN_POOL)]
-    hosting = [c for c in scenario.countries if c.hosting_share > 0]
-    hosting_weights = [c.hosting_share for c in hosting]
-    total_share = sum(c.report_share for c in scenario.countries)
-    per_hour = sim.annual_reports / (365.0 * 24.0)
-    arrivals: list[tuple[float, str]] = []
-    for country in scenario.countries:
-        if country.report_share <= 0 or total_share <= 0:
-            continue
-        rate = per_hour * country.report_share / total_share  # reports per simulated hour
-        hotlines = [h for h in scenario.members if h.country == country.code and h.intake_share > 0]
-        if not hotlines:
-            continue
-        country_rng = random.Random(f"{sim.seed}-{country.code}")
-        t = 0.0
-        while rate > 0:
-            t += country_rng.expovariate(rate)  # a Poisson process: exponential gaps
-            if t >= sim.duration_hours:
-                break
-            hotline = country_rng.choices(hotlines, [h.intake_share for h in hotlines])[0]
-            arrivals.append((t, hotline.node_id))
-    arrivals.sort()
-    if sim.max_reports:
-        arrivals = arrivals[: sim.max_reports]
-
-    reports = []
-    for n, (at_h, origin) in enumerate(arrivals):
-        country = rng.choices(hosting, hosting_weights)[0]
-        known = rng.random() < world.known_share
-        if known:
-            classification = "BASELINE"
-        elif rng.random() >= world.illegal_share:
-            classification = "NOT_ILLEGAL"
-        else:
-            classification = "BASELINE" if rng.random() < world.baseline_share else "NATIONAL"
-        stages = [_stage(scenario, rng, country.code)]
-        if stages[0].moved_to:
-            stages.append(_stage(scenario, rng, stages[0].moved_to, may_move=False))
-        digest = (
-            known_hashes[rng.randrange(len(known_hashes))]
-            if known
-            else hashlib.sha256(f"content-{sim.seed}-{n}".encode()).hexdigest()
-        )
-        host = url_host(n, country.code, rng.randrange(1, 40))
-        reports.append(
-            ReportPlan(
-                n=n,
-                at_h=at_h,
-                origin=origin,
-                url=f"https://{host}/gallery/{n:06d}/{rng.getrandbits(32):08x}.html",
-                known=known,
-                classification=classification,
-                analyst_h=_draw(rng, world.analyst_delay),
-                content_sha256=digest,
-                stages=tuple(stages),
-            )
-        )
-    return Workload(reports, known_hashes)
+    """The plan of reports for the scenario's arrival window, from its seed alone (generated lazily)."""
+    seed = scenario.simulation.seed
+    known_hashes = [hashlib.sha256(f"known-{seed}-{i}".encode()).hexdigest() for i in range(KNOWN_POOL)]
+    return Workload(scenario, known_hashes)
 
 
-def _stage(scenario: Scenario, rng: random.Random, code: str, *, may_move: bool = True) -> Stage:
-    world = scenario.world
-    country = scenario.country(code)
-    moved_to = ""
-    if may_move and rng.random() < world.move_probability:
-        others = [c for c in scenario.countries if c.hosting_share > 0 and c.code != code]
-        if others:
-            moved_to = rng.choices(others, [c.hosting_share for c in others])[0].code
-    unresponsive = rng.random() < country.unresponsive_share
-    hold = rng.random() < world.lea_hold_probability
-    return Stage(
-        hosting_country=code,
-        agrees=rng.random() < world.reassess_agreement,
-        lea_delay_h=_draw(rng, world.lea_delay),
-        hold_h=_draw(rng, world.lea_hold) if hold else 0.0,
-        provider_h=None if unresponsive and not moved_to else _draw(rng, country.provider),
-        moved_to=moved_to,
-    )
-
-
-def _draw(rng: random.Random, delay: Delay) -> float:
+def _draw(stream: Stream, delay: Delay) -> float:
+    """A log-normal delay; always consumes the stream's normal draw, so later draws never shift."""
+    z = stream.gauss()
     if delay.median_hours <= 0:
         return 0.0
-    if delay.sigma <= 0:
-        return delay.median_hours
-    return delay.median_hours * math.exp(rng.gauss(0.0, delay.sigma))
+    return delay.median_hours * math.exp(z * delay.sigma)
 
 
 class SimResolver:
