@@ -58,6 +58,13 @@ class Mode(enum.StrEnum):
     LIVE = "live"
 
 
+class LogLevel(enum.StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
 def _load(name: str, **overrides: object) -> Scenario:
     try:
         scenario = load_scenario(name)
@@ -114,6 +121,13 @@ def run(
             "live: real gRPC, TLS and the fault proxy on an accelerated wall clock"
         ),
     ] = Mode.DETERMINISTIC,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            help="the nodes' log level in nodes.log (default: warning in deterministic mode, where info would "
+            "write about ten lines per report, gigabytes for a year; info in live mode)"
+        ),
+    ] = None,
 ) -> None:
     """Run a scenario: real nodes, the workload on simulated time, faults, invariants, plots."""
     if hours is not None and days is not None:
@@ -129,7 +143,7 @@ def run(
         drain_hours=drain_hours,
         max_reports=max_reports,
     )
-    result = _run(loaded, out, mode)
+    result = _run(loaded, out, mode, log_level)
     raise typer.Exit(0 if result.ok else 1)
 
 
@@ -141,7 +155,7 @@ def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = N
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
+def _run(scenario: Scenario, out: Path | None, mode: Mode, log_level: LogLevel | None = None) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"
     if (run_dir / "nodes").exists() or (run_dir / SUMMARY_JSON).exists():
@@ -152,7 +166,9 @@ def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
     # bypass the fault proxy.
     os.environ["no_grpc_proxy"] = ""  # noqa: SIM112
     log_file = (run_dir / "nodes.log").open("w")
-    configure_logging("json", logging.INFO, stream=log_file)
+    if log_level is None:
+        log_level = LogLevel.INFO if mode is Mode.LIVE else LogLevel.WARNING
+    configure_logging("json", logging.getLevelNamesMapping()[log_level.upper()], stream=log_file)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
     sim = scenario.simulation
     nodes = sum(1 for h in scenario.hotlines if not h.rogue)

@@ -82,3 +82,25 @@ def test_hours_and_days_together_are_refused_before_anything_runs(tmp_path: Path
     assert result.exit_code == 2
     assert "--hours and --days both set the duration; give one of them" in result.output
     assert not out.exists()
+
+
+def test_deterministic_runs_log_the_nodes_at_warning_unless_asked(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    quiet, chatty = tmp_path / "quiet", tmp_path / "chatty"
+    assert CliRunner().invoke(app, ["run", str(scenario), "--out", str(quiet)]).exit_code == 0
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(chatty), "--log-level", "info"])
+    assert result.exit_code == 0, result.output
+    levels = {json.loads(line)["level"] for line in (quiet / "nodes.log").read_text().splitlines()}
+    assert levels <= {"warning", "error", "critical"}
+    events = [json.loads(line)["event"] for line in (chatty / "nodes.log").read_text().splitlines()]
+    assert "node.started" in events
+
+
+def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"), "--log-level", "loud"])
+    assert result.exit_code == 2
+    assert "loud" in result.output
+    assert not (tmp_path / "run").exists()
