@@ -4,9 +4,10 @@ A presented token reads `hx_<token id>_<secret>`. The id finds the record; the s
 The secret is 256 random bits, so a fast hash is enough: there is nothing to brute-force.
 
 Tokens age: an optional expiry, a last-used time (written at most once a LAST_USED_EVERY per token and
-process), and rotation without downtime (the previous secret stays valid for an overlap). Records are cached
-for CACHE_SECONDS, unknown ids too (a negative cache), so a revocation on any node sharing the database takes
-effect everywhere within that bound, and an unknown id costs what a known one does: one lookup per bound, one
+process; the node's `token_last_used_seconds`), and rotation without downtime (the previous secret stays valid
+for an overlap). Records are cached for CACHE_SECONDS (`token_cache_seconds`), unknown ids too (a negative
+cache), so a revocation on any node sharing the database takes effect everywhere within that bound (at once
+in the process that made it), and an unknown id costs what a known one does: one lookup per bound, one
 hash and two constant-time compares on every call.
 """
 
@@ -102,10 +103,21 @@ def token_id_of(presented: str) -> str:
 
 
 class AccessService:
-    def __init__(self, store: TokenStore, clock: Clock, monotonic: Callable[[], float] | None = None) -> None:
-        """`monotonic` times the token cache (a virtual-time loop's clock under the simulator)."""
+    def __init__(
+        self,
+        store: TokenStore,
+        clock: Clock,
+        monotonic: Callable[[], float] | None = None,
+        *,
+        cache_seconds: float = CACHE_SECONDS,
+        last_used_every: timedelta = LAST_USED_EVERY,
+    ) -> None:
+        """`monotonic` times the token cache (a virtual-time loop's clock under the simulator);
+        `cache_seconds` and `last_used_every` are the node's `token_cache_seconds` and `token_last_used_seconds`."""
         self._store = store
         self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._last_used_every = last_used_every
         # token id -> (monotonic time read, the record or None for an unknown id)
         self._cache: dict[str, tuple[float, StoredToken | None]] = {}
         self._touched: dict[str, datetime] = {}  # token id -> last-used time written by this process
@@ -202,7 +214,7 @@ class AccessService:
         token_id, secret = self._parse(presented)
         with self._lock:
             cached = self._cache.get(token_id)
-        if cached is None or self._monotonic() - cached[0] >= CACHE_SECONDS:
+        if cached is None or self._monotonic() - cached[0] >= self._cache_seconds:
             return None
         principal = self._check(cached[1], secret)
         if self._touch_due(token_id):
@@ -260,13 +272,13 @@ class AccessService:
             written = self._touched.get(token_id)
         if written is None and cached is not None and cached[1] is not None:
             written = cached[1].last_used_at
-        return written is None or self._clock.now() - written >= LAST_USED_EVERY
+        return written is None or self._clock.now() - written >= self._last_used_every
 
     def _lookup(self, token_id: str) -> StoredToken | None:
         now = self._monotonic()
         with self._lock:
             cached = self._cache.get(token_id)
-        if cached is not None and now - cached[0] < CACHE_SECONDS:
+        if cached is not None and now - cached[0] < self._cache_seconds:
             return cached[1]
         with self._store.transaction(read_only=True) as tx:
             token = tx.get_token(token_id)
@@ -278,7 +290,7 @@ class AccessService:
 
     def _prune(self, now: float) -> None:
         """Drop stale entries (called with the lock held), so a flood of unknown ids cannot grow the cache."""
-        for key in [k for k, (at, _) in self._cache.items() if now - at >= CACHE_SECONDS]:
+        for key in [k for k, (at, _) in self._cache.items() if now - at >= self._cache_seconds]:
             del self._cache[key]
         if len(self._cache) >= _MAX_CACHED:
             self._cache.clear()

@@ -408,7 +408,13 @@ def build_node(
         engine=engine,
         store=store,
         cases=cases,
-        access=AccessService(store, clock, clock.monotonic if isinstance(clock, LoopClock) else None),
+        access=AccessService(
+            store,
+            clock,
+            clock.monotonic if isinstance(clock, LoopClock) else None,
+            cache_seconds=config.token_cache_seconds,
+            last_used_every=timedelta(seconds=config.token_last_used_seconds),
+        ),
         notifier=notifier,
         executor=executor or ThreadPoolExecutor(config.db_threads, thread_name_prefix=f"db-{config.node_id}"),
         scheduler=scheduler

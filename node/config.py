@@ -141,6 +141,11 @@ class NodeConfig:
     # Open StreamEvents per token, and how long one stream lasts (the client resumes from its cursor).
     streams_per_token: int = 8
     stream_max_age_seconds: float = 3600.0
+    # How long a token record is trusted before the database is asked again (the bound on how late a
+    # revocation made by another process sharing the database takes effect), and how often a token's last-use
+    # time is written.
+    token_cache_seconds: float = 1.0
+    token_last_used_seconds: float = 60.0
     # Which known-hash source wins where sources disagree, and whether "known not illegal" is kept (hints only).
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
     hosting: HostingConfig = field(default_factory=HostingConfig)
@@ -245,6 +250,8 @@ def _parse(raw: Mapping[str, Any], env: Mapping[str, str], paths: _Paths) -> Nod
         auth_failures_per_minute=_num(node, "auth_failures_per_minute", 60, 0.1, 1_000_000),
         streams_per_token=_int(node, "streams_per_token", 8, 1, 10_000),
         stream_max_age_seconds=_num(node, "stream_max_age_seconds", 3600, 1, 7 * 86_400),
+        token_cache_seconds=_num(node, "token_cache_seconds", 1, 0.1, 3600),
+        token_last_used_seconds=_num(node, "token_last_used_seconds", 60, 1, 86_400),
         known_hashes=_known_hashes(node),
         hosting=_hosting(_table(raw, "hosting", "hosting"), paths),
     )

@@ -11,6 +11,10 @@ its node through the integrator gRPC API on simulated time, as real case systems
 Items that arrive from other hotlines are found the way an integrator finds them: on the node's event
 stream (`referral.received`). Calls that fail because a node is down are retried with the same request id,
 so a retry never applies anything twice.
+
+Memory stays flat as simulated time grows: the plans are generated as they fall due, each flow is one task
+that ends with the item's work, what the flows share is dropped when a flow ends, and what the invariants and
+items.csv need afterwards (the URLs sent, the items answered) goes to the run's ledger on disk.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.client import NodeClient
 from node.clock import AcceleratedClock, LoopClock
 from simulator.hours import OfficeHours
+from simulator.ledger import Ledger
 from simulator.network import Network
 from simulator.world import ReportPlan, Workload
 
@@ -53,26 +58,35 @@ _OPEN_FOR_LEA = (pb.ITEM_STATE_AWAITING_LEA, pb.ITEM_STATE_AWAITING_ASSESSMENT)
 
 @dataclass
 class DriverStats:
+    """Counts only (the URLs sent and the items answered are in the ledger, on disk)."""
+
     submitted: int = 0
     retries: int = 0
     refused: dict[str, int] = field(default_factory=dict)  # gRPC code -> calls the node refused for good
-    # plan key -> (origin node, origin item id)
-    origin_items: dict[str, tuple[str, str]] = field(default_factory=dict)
     flows_started: int = 0
-    # node -> URLs its report form sent (answered or not: a call cut off by a crash may still have landed)
-    sent_urls: dict[str, set[str]] = field(default_factory=dict)
 
 
 class CaseSystems:
-    def __init__(self, network: Network, workload: Workload, clock: AcceleratedClock | LoopClock, *, seed: int) -> None:
+    def __init__(
+        self,
+        network: Network,
+        workload: Workload,
+        clock: AcceleratedClock | LoopClock,
+        ledger: Ledger,
+        *,
+        seed: int,
+    ) -> None:
         self._network = network
         self._workload = workload
         self._clock = clock
+        self.ledger = ledger
         self.stats = DriverStats()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Flows under way, so that a second trigger (a repeat report, a second event) does not start another:
+        # (node, item id, stage) at an assignee, (node, item id) at an origin. Each entry leaves with its flow.
         self._started: set[tuple[str, str, int]] = set()
         self._cursors: dict[str, str] = {}
-        self._items_seen: set[tuple[str, str]] = set()  # (node, item id) whose flow has started
+        self._items_seen: set[tuple[str, str]] = set()
         self._stopping = False
         # Deterministic mode: the simulated time each integrator call takes (live: whatever the sockets take).
         sim = network.scenario.simulation
@@ -195,50 +209,73 @@ class CaseSystems:
             ],
             reporter=pb.Reporter(anonymous=True),
         )
-        self.stats.sent_urls.setdefault(plan.origin, set()).add(plan.url)
+        self.ledger.sent(plan.origin, plan.url)
         response = await self._try(plan.origin, lambda c: c.intake.SubmitReport(request))
         if response is None:
             return
         self.stats.submitted += 1
         reported = response.report.items[0]
-        self.stats.origin_items[plan.key] = (plan.origin, reported.item_id)
+        self.ledger.answered(plan.key, plan.origin, reported.item_id)
         # The intake reply gives ids only (not whether the URL was known): an item seen before joined its flow.
-        if (plan.origin, reported.item_id) in self._items_seen:
+        seen = (plan.origin, reported.item_id)
+        if seen in self._items_seen:
             return  # joined an open item: that item's flow goes on
-        self._items_seen.add((plan.origin, reported.item_id))
+        self._items_seen.add(seen)
+        try:
+            await self._origin(plan, reported.item_id)
+        finally:
+            self._items_seen.discard(seen)
+
+    async def _origin(self, plan: ReportPlan, item_id: str) -> None:
+        """The originating hotline's analyst; then, for an item it keeps, its own police and notice work."""
         # The intake reply says nothing about known content; the case system reads the item as an analyst.
-        got = await self._try(plan.origin, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=reported.item_id)))
+        got = await self._try(plan.origin, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
         if got is None:
             return
-        state = got.item.state
-        if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
+        item = got.item
+        if item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
             await self._after_hours(plan.analyst_h)
             await self._at_work(plan.origin)
             assess = case_pb.AssessItemRequest(
                 request_id=f"sim-assess-{plan.key}",
-                item_id=reported.item_id,
+                item_id=item_id,
                 assessment=_assessment(plan.classification),
             )
             assessed = await self._try(plan.origin, lambda c: c.cases.AssessItem(assess))
             if assessed is None:
                 return
-            state = assessed.item.state
-        if state == pb.ITEM_STATE_AWAITING_LEA:  # hosted at home, or where no member is (fallback direct)
-            await self._assignee(plan.origin, reported.item_id, plan, 0)
+            item = assessed.item
+        if item.state == pb.ITEM_STATE_AWAITING_LEA:  # hosted at home, or where no member is (fallback direct)
+            await self._assignee(plan.origin, item_id, plan, 0, item)
 
-    async def _assignee(self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int) -> None:
-        """The assigned hotline's work on one item: police, hold, notice, the provider's response."""
+    async def _assignee(
+        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, item: pb.Item | None = None
+    ) -> None:
+        """The assigned hotline's work on one item: police, hold, notice, the provider's response. `item`: the
+        item as the caller has just read it (else it is read here)."""
         key = (node_id, item_id, stage_index)
         if key in self._started:
             return
         self._started.add(key)
+        try:
+            await self._assigned_work(node_id, item_id, plan, stage_index, item)
+        finally:
+            self._started.discard(key)
+
+    async def _assigned_work(
+        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, item: pb.Item | None
+    ) -> None:
         self.stats.flows_started += 1
         stage = plan.stages[stage_index]
         prefix = f"sim-{plan.key}-{stage_index}-{node_id}"
-        got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
-        if got is None:
-            return
-        if got.item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
+        if item is None:
+            got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
+            if got is None:
+                return
+            item = got.item
+        if item.state not in _OPEN_FOR_LEA:
+            return  # its work here is done (a late second trigger after the flow ended)
+        if item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
             await self._after_hours(plan.analyst_h)
             await self._at_work(node_id)
             verdict = plan.classification if stage.agrees else "NOT_ILLEGAL"
@@ -287,7 +324,7 @@ class CaseSystems:
             response = await self._try(node_id, lambda c: c.cases.RecordAction(moved))
             if response is not None and response.item.state in _OPEN_FOR_LEA:
                 # It moved within this hotline's own country: the work goes on here.
-                self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1))
+                self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1, response.item))
             return
         await self._action(node_id, item_id, f"{prefix}-removed", pb.ACTION_TYPE_CONTENT_REMOVED)
 
@@ -333,7 +370,7 @@ class CaseSystems:
             return
         country = item.hosting.country
         stage_index = next((i for i, s in enumerate(plan.stages) if s.hosting_country == country), 0)
-        await self._assignee(node_id, item_id, plan, stage_index)
+        await self._assignee(node_id, item_id, plan, stage_index, item)
 
 
 def _assessment(classification: str) -> pb.Assessment:

@@ -80,7 +80,7 @@ def run_task(task: RunTask) -> RunOutcome:
         scenario = parse_scenario(tomllib.loads(task.scenario_toml))
         task.run_dir.mkdir(parents=True, exist_ok=True)
         with (task.run_dir / "nodes.log").open("w") as log:
-            configure_logging("json", logging.INFO, stream=log, extra=[SIM_TIME])
+            configure_logging("json", logging.WARNING, stream=log, extra=[SIM_TIME])
             logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
             try:
                 result = run_deterministic(

@@ -13,7 +13,7 @@ promises. A violated invariant fails the run with a report naming the items and 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,7 +54,7 @@ class InvariantResult:
 def check_invariants(
     records: dict[str, NodeRecords],
     *,
-    submitted: dict[str, set[str]],
+    submitted: Mapping[str, Container[str]],
     origin_items: Iterable[tuple[str, str]],
     inactive: set[str],
     rogues: set[str],
@@ -155,7 +155,7 @@ def _rogue_rejected(honest: dict[str, NodeRecords], rogues: set[str], attacks: l
 
 
 def _no_unsent_items(
-    honest: dict[str, NodeRecords], submitted: dict[str, set[str]], rogues: set[str]
+    honest: dict[str, NodeRecords], submitted: Mapping[str, Container[str]], rogues: set[str]
 ) -> InvariantResult:
     result = InvariantResult("no_unsent_items")
     sent: set[tuple[str, str, str]] = set()  # (receiver, origin node, origin item)
@@ -165,7 +165,7 @@ def _no_unsent_items(
                 referral = node.outbox_referral(message)
                 sent.add((message["peer_node"], referral.origin_node, referral.origin_item_id))
     for node_id, node in honest.items():
-        reported = submitted.get(node_id, set())
+        reported = submitted.get(node_id, ())
         for item in node.items:
             result.checked += 1
             if not item["origin_node"]:

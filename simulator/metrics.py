@@ -127,7 +127,7 @@ def item_rows(
     scenario: Scenario,
     workload: Workload,
     records: dict[str, NodeRecords],
-    origin_items: dict[str, tuple[str, str]],
+    origin_items: Mapping[str, tuple[str, str]],
 ) -> list[dict[str, Any]]:
     """One items.csv row per planned report that reached its origin node, from what the nodes recorded."""
     start = scenario.start

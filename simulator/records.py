@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, case, create_engine, func, select
 
 from node.cases.exchange_messages import Referral, from_outbox
 from node.exchange.ports import OutboxStatus
@@ -42,9 +42,43 @@ def _engine(path: Path) -> Engine:
     return create_engine(f"sqlite+pysqlite:///file:{path}?mode=ro&uri=true")
 
 
-def _rows(engine: Engine, table: Any) -> list[dict[str, Any]]:
+def _rows(engine: Engine, table: Any, columns: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     with engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(select(table))]
+        return [dict(row._mapping) for row in connection.execute(select(*columns) if columns else select(table))]
+
+
+# What the invariants and items.csv read of each table, and no more: a year's stores hold millions of rows,
+# and the outbox bodies (JSON) of status updates are the largest part; only referrals' bodies are read.
+_I, _O, _N, _R, _A = t.items.c, t.outbox.c, t.inbox.c, t.receipts.c, t.actions.c
+_ITEM_COLUMNS = (
+    _I.item_id,
+    _I.url,
+    _I.origin_node,
+    _I.origin_item_id,
+    _I.referred_by,
+    _I.referred_to,
+    _I.assigned_node,
+    _I.state,
+    _I.status_sequence,
+    _I.route,
+    _I.classification,
+    _I.closed_at,
+    _I.first_reported_at,
+    _I.known_content,
+)
+_OUTBOX_COLUMNS = (
+    _O.message_id,
+    _O.kind,
+    _O.status,
+    _O.peer_node,
+    _O.item_id,
+    _O.created_at,
+    _O.last_error,
+    case((_O.kind == "referral", _O.body), else_="").label("body"),
+)
+_INBOX_COLUMNS = (_N.sender, _N.message_id, _N.kind, _N.status)
+_RECEIPT_COLUMNS = (_R.message_id, _R.recorded_at)
+_ACTION_COLUMNS = (_A.item_id, _A.type)
 
 
 def read_records(databases: dict[str, Path]) -> dict[str, NodeRecords]:
@@ -54,11 +88,11 @@ def read_records(databases: dict[str, Path]) -> dict[str, NodeRecords]:
         try:
             records[node_id] = NodeRecords(
                 node_id,
-                items=_rows(engine, t.items),
-                outbox=_rows(engine, t.outbox),
-                inbox=_rows(engine, t.inbox),
-                receipts=_rows(engine, t.receipts),
-                actions=_rows(engine, t.actions),
+                items=_rows(engine, t.items, _ITEM_COLUMNS),
+                outbox=_rows(engine, t.outbox, _OUTBOX_COLUMNS),
+                inbox=_rows(engine, t.inbox, _INBOX_COLUMNS),
+                receipts=_rows(engine, t.receipts, _RECEIPT_COLUMNS),
+                actions=_rows(engine, t.actions, _ACTION_COLUMNS),
                 holds=_rows(engine, t.holds),
             )
         finally:

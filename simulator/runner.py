@@ -8,6 +8,7 @@ drain, check the invariants, and write the run directory:
     attacks.csv              the rogue member's messages and what each victim answered
     summary.json             the figures and the invariant results
     host.json                the host's facts about the run (pid, wall time, CPU, memory): never compared
+    ledger.db                the case systems' ledger: the URLs each report form sent, the items answered
     *.png                    plots drawn from the CSV files
     nodes/<node>/            each node's database, keys and the signed rosters
 
@@ -40,6 +41,7 @@ from simulator.driver import CaseSystems
 from simulator.faults import apply_fault
 from simulator.invariants import InvariantResult, check_invariants
 from simulator.lag import LoopLag
+from simulator.ledger import LEDGER_DB, Ledger
 from simulator.metrics import item_rows, timeline_rows, write_run_files
 from simulator.network import Network
 from simulator.plots import PlotContext, draw_plots
@@ -132,6 +134,7 @@ async def run_scenario(
     fault_log: list[dict[str, Any]] = []
     attacks: list[dict[str, Any]] = []
     driver: CaseSystems | None = None
+    ledger = Ledger(run_dir / LEDGER_DB)
     sampler: Sampler | None = None
     tasks: list[asyncio.Task[Any]] = []
     drained = False
@@ -140,7 +143,7 @@ async def run_scenario(
     try:
         await network.start()
         sampler = Sampler({n.node_id: n.database for n in network.members})
-        driver = CaseSystems(network, workload, clock, seed=sim.seed)
+        driver = CaseSystems(network, workload, clock, ledger, seed=sim.seed)
         await driver.import_known_hashes()
         driver.start()  # the flows are planned; none runs before the next await
         freeze_startup_heap()  # every node and the planned flows: out of the collector's sight
@@ -195,13 +198,14 @@ async def run_scenario(
     inactive = {n.node_id for n in network.nodes.values() if n.status in ("suspended", "revoked")}
     invariants = check_invariants(
         records,
-        submitted=driver.stats.sent_urls,
-        origin_items=driver.stats.origin_items.values(),
+        submitted=ledger.sent_urls(),
+        origin_items=ledger.answered_items().values(),
         inactive=inactive,
         rogues=rogues,
         attacks=attacks,
     )
-    items = item_rows(scenario, workload, records, driver.stats.origin_items)
+    items = item_rows(scenario, workload, records, ledger.answered_items())
+    ledger.close()
     write_run_files(run_dir, items=items, timeline=timeline, faults=fault_log, attacks=attacks)
     summary = summarise(
         scenario,

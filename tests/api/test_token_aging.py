@@ -280,3 +280,34 @@ async def test_rotate_token_refuses_an_unknown_token_and_a_long_overlap(served: 
     assert long.value.code() is grpc.StatusCode.INVALID_ARGUMENT and "overlap" in (long.value.details() or "")
     # The token still works with its one secret.
     await served.lea.events.GetStatistics(event_pb.GetStatisticsRequest())
+
+
+def test_token_cache_seconds_bounds_how_late_another_process_revocation_takes_effect(
+    make_node: Callable[..., Node], sqlite_url: str, monotonic: _Monotonic
+) -> None:
+    node, other = make_node(sqlite_url, token_cache_seconds=600), make_node(sqlite_url)
+    token, presented = node.access.create_token("test", "form", [Role.INTAKE])
+    assert node.access.authenticate(presented).token_id == token.token_id
+    other.access.revoke_token("test", token.token_id)  # another process sharing the database
+    monotonic.now += 599
+    assert node.access.authenticate(presented).token_id == token.token_id  # the record is still trusted
+    monotonic.now += 1
+    with pytest.raises(Unauthenticated, match="revoked"):
+        node.access.authenticate(presented)
+
+
+def test_token_last_used_seconds_bounds_how_often_last_use_is_written(
+    make_node: Callable[..., Node], sqlite_url: str, clock: ManualClock, monotonic: _Monotonic
+) -> None:
+    node = make_node(sqlite_url, token_last_used_seconds=3600)
+    _token, presented = node.access.create_token("test", "form", [Role.INTAKE])
+    node.access.authenticate(presented)
+    first = clock.now()
+    clock.advance(timedelta(minutes=59))
+    monotonic.now += 2
+    node.access.authenticate(presented)
+    assert node.access.list_tokens("", 10)[0].last_used_at == first
+    clock.advance(timedelta(minutes=1))
+    monotonic.now += 2
+    node.access.authenticate(presented)
+    assert node.access.list_tokens("", 10)[0].last_used_at == clock.now()

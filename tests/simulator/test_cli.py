@@ -44,7 +44,7 @@ country = "DE"
 def test_scenarios_lists_every_bundled_scenario() -> None:
     result = CliRunner().invoke(app, ["scenarios"])
     assert result.exit_code == 0
-    for name in ("demo", "inhope-2021", "partition", "revocation", "rogue-member"):
+    for name in ("demo", "inhope-2021", "inhope-2024", "partition", "revocation", "rogue-member"):
         assert name in result.output
 
 
@@ -62,3 +62,45 @@ def test_run_drives_a_tiny_network_end_to_end_and_refuses_to_overwrite_it(tmp_pa
     again = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out)])
     assert again.exit_code == 2
     assert "holds an earlier run" in again.output
+
+
+def test_days_sets_the_duration_in_days(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--days", "0.25"])
+    assert result.exit_code == 0, result.output
+    assert "6 h of reports" in result.output
+    assert "duration_hours = 6.0" in (out / "scenario.resolved.toml").read_text()
+
+
+def test_hours_and_days_together_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--days", "1", "--hours", "5"])
+    assert result.exit_code == 2
+    assert "--hours and --days both set the duration; give one of them" in result.output
+    assert not out.exists()
+
+
+def test_deterministic_runs_log_the_nodes_at_warning_unless_asked(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    quiet, chatty = tmp_path / "quiet", tmp_path / "chatty"
+    assert CliRunner().invoke(app, ["run", str(scenario), "--out", str(quiet)]).exit_code == 0
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(chatty), "--log-level", "info"])
+    assert result.exit_code == 0, result.output
+    levels = {json.loads(line)["level"] for line in (quiet / "nodes.log").read_text().splitlines()}
+    assert levels <= {"warning", "error", "critical"}
+    events = [json.loads(line)["event"] for line in (chatty / "nodes.log").read_text().splitlines()]
+    assert "node.started" in events
+
+
+def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"), "--log-level", "loud"])
+    assert result.exit_code == 2
+    assert "loud" in result.output
+    assert not (tmp_path / "run").exists()

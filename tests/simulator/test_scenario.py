@@ -5,6 +5,7 @@ synthetic URLs and documentation addresses."""
 from __future__ import annotations
 
 import ipaddress
+import runpy
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +18,7 @@ from simulator.cli import app
 from simulator.scenario import ScenarioError, bundled_scenarios, load_scenario, parse_scenario, to_toml
 from simulator.world import SimResolver, build_workload
 
-BUNDLED = ["demo", "inhope-2021", "partition", "revocation", "rogue-member"]
+BUNDLED = ["demo", "inhope-2021", "inhope-2024", "partition", "revocation", "rogue-member"]
 DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 
 
@@ -38,6 +39,26 @@ def test_inhope_2021_has_46_hotlines_in_42_member_countries_and_non_member_hosti
     assert scenario.receiver_for("DE") == "de-hotline-1"
     non_members = [c for c in scenario.countries if c.code not in member_countries]
     assert non_members and all(c.hosting_share > 0 and c.report_share == 0 for c in non_members)
+
+
+def test_inhope_2024_has_55_hotlines_in_51_countries_and_traces_content_to_86() -> None:
+    scenario = load_scenario("inhope-2024")
+    assert len(scenario.members) == 55
+    member_countries = {h.country for h in scenario.members}
+    assert len(member_countries) == 51
+    assert sum(c.hosting_share > 0 for c in scenario.countries) == 86
+    assert scenario.simulation.annual_reports == 2_497_438
+    world = scenario.world
+    assert world.known_share == 0.63  # 37% new content
+    illegal = world.known_share + (1 - world.known_share) * world.illegal_share
+    assert abs(illegal - 0.65) < 0.001
+
+
+def test_inhope_2024_is_what_its_script_writes() -> None:
+    script = Path(__file__).parents[2] / "scripts" / "gen_inhope_2024.py"
+    namespace = runpy.run_path(str(script))  # not as __main__: it writes nothing
+    bundled = Path(__file__).parents[2] / "simulator" / "scenarios" / "inhope-2024.toml"
+    assert namespace["render"]() == bundled.read_text()
 
 
 def _minimal() -> dict[str, Any]:
