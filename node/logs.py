@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from typing import Any, TextIO
 
 import structlog
@@ -50,14 +50,18 @@ def quiet_grpc_core(env: MutableMapping[str, str] | None = None) -> None:
     (os.environ if env is None else env).setdefault("GRPC_VERBOSITY", "ERROR")
 
 
-def configure_logging(fmt: str = "auto", level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """Structured logs to stderr, or to `stream` (the simulator sends its many nodes' logs to a file)."""
+def configure_logging(
+    fmt: str = "auto", level: int = logging.INFO, stream: TextIO | None = None, extra: Sequence[Any] = ()
+) -> None:
+    """Structured logs to stderr, or to `stream` (the simulator sends its many nodes' logs to a file); `extra`
+    processors run after the time stamp (the simulator adds the simulated time)."""
     if fmt == "auto":
         fmt = "console" if (stream or sys.stderr).isatty() else "json"
     renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer()
     shared: list[Any] = [
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        *extra,
         structlog.processors.format_exc_info,  # before masking: exception text may quote a URL
         mask_urls,
     ]

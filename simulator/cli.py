@@ -6,7 +6,11 @@
     hotline-sim scenarios                 the bundled scenarios
     hotline-sim show-config SCENARIO      the scenario with every default filled in
 
-Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option.
+Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option, 3 for a
+saturated live run under --strict (its drain timed out or its clock fell behind).
+
+Text from outside (scenario errors and names, paths, invariant violations) is escaped before it reaches rich's
+markup. Progress is a live bar on a terminal and a plain line every tenth of the run otherwise (a CI log, a pipe).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import asyncio
 import enum
 import logging
 import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -28,7 +35,9 @@ from node.logs import configure_logging
 from simulator.runner import Progress as RunProgress
 from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
-from simulator.summary import SUMMARY_JSON
+from simulator.sim_log import SIM_TIME
+from simulator.summary import SUMMARY_JSON, RunSummary
+from simulator.survival import Survival
 
 app = typer.Typer(
     help="The hotline network simulator: real nodes, on virtual time or on loopback.", no_args_is_help=True
@@ -69,7 +78,7 @@ def _load(name: str, **overrides: object) -> Scenario:
             raw["simulation"] = {**raw["simulation"], **changes}
             scenario = parse_scenario(raw)
     except ScenarioError as error:
-        _console.print(f"[red]hotline-sim: bad scenario: {error}[/red]")
+        _console.print(f"[red]hotline-sim: bad scenario: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     return scenario
 
@@ -85,7 +94,7 @@ def scenarios() -> None:
     """List the bundled scenarios."""
     table = Table("scenario", "description")
     for name, description in bundled_scenarios().items():
-        table.add_row(name, description)
+        table.add_row(escape(name), escape(description))
     _console.print(table)
 
 
@@ -104,6 +113,13 @@ def run(
     hours: Annotated[float | None, typer.Option(help="override simulation.duration_hours")] = None,
     drain_hours: Annotated[float | None, typer.Option(help="override simulation.drain_hours")] = None,
     max_reports: Annotated[int | None, typer.Option(help="override simulation.max_reports")] = None,
+    warmup_hours: Annotated[
+        float,
+        typer.Option(min=0.0, help="reports in the first hours of the run do not count in the time-to-removal figures"),
+    ] = 0.0,
+    strict: Annotated[
+        bool, typer.Option(help="exit 3 when a live run saturated (its drain timed out or its clock fell behind)")
+    ] = False,
     mode: Annotated[
         Mode,
         typer.Option(
@@ -113,43 +129,68 @@ def run(
     ] = Mode.DETERMINISTIC,
 ) -> None:
     """Run a scenario: real nodes, the workload on simulated time, faults, invariants, plots."""
-    loaded = _load(
-        scenario,
-        seed=seed,
-        clock_scale=scale,
-        duration_hours=hours,
-        drain_hours=drain_hours,
-        max_reports=max_reports,
-    )
-    result = _run(loaded, out, mode)
-    raise typer.Exit(0 if result.ok else 1)
+    overrides = {
+        "seed": seed,
+        "clock_scale": scale,
+        "duration_hours": hours,
+        "drain_hours": drain_hours,
+        "max_reports": max_reports,
+    }
+    loaded = _load(scenario, **overrides)
+    given = {key: value for key, value in overrides.items() if value is not None}
+    result = _run(loaded, out, mode, overrides=given, warmup_hours=warmup_hours)
+    raise typer.Exit(_exit_code(result, strict=strict))
 
 
 @app.command()
-def demo(out: Annotated[Path | None, typer.Option(help="the run directory")] = None) -> None:
+def demo(
+    out: Annotated[Path | None, typer.Option(help="the run directory")] = None,
+    strict: Annotated[
+        bool, typer.Option(help="exit 3 when the run saturated (its drain timed out or its clock fell behind)")
+    ] = False,
+) -> None:
     """A small network (six countries, one with no member hotline) over a simulated day and more, live: real
     sockets on an accelerated clock (`run demo` runs it in deterministic mode)."""
     result = _run(_load("demo"), out, Mode.LIVE)
-    raise typer.Exit(0 if result.ok else 1)
+    raise typer.Exit(_exit_code(result, strict=strict))
 
 
-def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
+def _exit_code(result: RunResult, *, strict: bool) -> int:
+    if not result.ok:
+        return 1
+    if strict and result.run_summary.saturated:
+        _console.print(
+            "[red]hotline-sim: the run saturated (--strict): its figures describe this machine's load; "
+            "lower simulation.clock_scale or the report rate[/red]"
+        )
+        return 3
+    return 0
+
+
+def _run(
+    scenario: Scenario,
+    out: Path | None,
+    mode: Mode,
+    *,
+    overrides: Mapping[str, object] | None = None,
+    warmup_hours: float = 0.0,
+) -> RunResult:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = out or Path("runs") / f"{scenario.simulation.name}-{stamp}"
     if (run_dir / "nodes").exists() or (run_dir / SUMMARY_JSON).exists():
-        _console.print(f"[red]hotline-sim: {run_dir} holds an earlier run; choose another --out[/red]")
+        _console.print(f"[red]hotline-sim: {escape(str(run_dir))} holds an earlier run; choose another --out[/red]")
         raise typer.Exit(2)
     run_dir.mkdir(parents=True, exist_ok=True)
     # gRPC reads the lower-case name; set (even empty) it stops a no_proxy setting from letting peer calls
     # bypass the fault proxy.
     os.environ["no_grpc_proxy"] = ""  # noqa: SIM112
     log_file = (run_dir / "nodes.log").open("w")
-    configure_logging("json", logging.INFO, stream=log_file)
+    configure_logging("json", logging.INFO, stream=log_file, extra=[SIM_TIME])
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
     sim = scenario.simulation
     nodes = sum(1 for h in scenario.hotlines if not h.rogue)
     _console.print(
-        f"[bold]{sim.name}[/bold]: {nodes} nodes, {len(scenario.countries)} countries, "
+        f"[bold]{escape(sim.name)}[/bold]: {nodes} nodes, {len(scenario.countries)} countries, "
         f"{sim.duration_hours:g} h of reports + {sim.drain_hours:g} h to drain, "
         + (
             f"1 s = {sim.clock_scale:g} simulated s, seed {sim.seed}"
@@ -157,34 +198,62 @@ def _run(scenario: Scenario, out: Path | None, mode: Mode) -> RunResult:
             else f"deterministic (virtual time, link {sim.link_latency_ms:g} ms), seed {sim.seed}"
         )
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeElapsedColumn(),
-        console=_console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("starting", total=sim.duration_hours + sim.drain_hours, status="")
-
-        def show(progress: RunProgress) -> None:
-            bar.update(
-                task,
-                completed=progress.simulated_hours,
-                description=progress.phase,
-                status=f"{progress.simulated_hours:6.1f} h simulated, {progress.submitted}/{progress.planned} reports",
-            )
-
+    with _progress_display(sim.duration_hours + sim.drain_hours) as show:
         try:
             if mode is Mode.LIVE:
-                result = asyncio.run(run_scenario(scenario, run_dir, on_progress=show))
+                result = asyncio.run(
+                    run_scenario(scenario, run_dir, on_progress=show, overrides=overrides, warmup_hours=warmup_hours)
+                )
             else:
-                result = run_deterministic(scenario, run_dir, on_progress=show)
+                result = run_deterministic(
+                    scenario, run_dir, on_progress=show, overrides=overrides, warmup_hours=warmup_hours
+                )
         finally:
             configure_logging("console", logging.WARNING)  # back to stderr before the file closes
             log_file.close()
     _print_summary(result)
     return result
+
+
+@contextmanager
+def _progress_display(total_hours: float) -> Iterator[Callable[[RunProgress], None]]:
+    """A live bar on a terminal; otherwise a plain line at each phase change and every tenth of the run."""
+    if _console.is_terminal:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            console=_console,
+            transient=False,
+        ) as bar:
+            task = bar.add_task("starting", total=total_hours, status="")
+
+            def show_bar(progress: RunProgress) -> None:
+                bar.update(
+                    task,
+                    completed=progress.simulated_hours,
+                    description=progress.phase,
+                    status=f"{progress.simulated_hours:6.1f} h simulated, "
+                    f"{progress.submitted}/{progress.planned} reports",
+                )
+
+            yield show_bar
+        return
+    step = max(total_hours / 10, 1e-9)
+    last: dict[str, Any] = {"phase": None, "mark": -1}
+
+    def show_line(progress: RunProgress) -> None:
+        mark = int(progress.simulated_hours // step)
+        if progress.phase == last["phase"] and mark <= last["mark"]:
+            return
+        last.update(phase=progress.phase, mark=mark)
+        typer.echo(
+            f"progress: {progress.phase}, {progress.simulated_hours:.1f} of {total_hours:g} h simulated, "
+            f"{progress.submitted}/{progress.planned} reports",
+        )
+
+    yield show_line
 
 
 def _seconds(value: float | None) -> str:
@@ -203,26 +272,62 @@ def _lag(lag: dict[str, Any] | None) -> str:
     return f"[yellow]{text}, saturated[/yellow]" if lag["saturated"] else text
 
 
+def _share(survival: Survival, window_complete: bool) -> str:
+    """A share within 72 h with its interval, or why there is none."""
+    if not window_complete:
+        return "[yellow]not observable: the run is shorter than warm-up + 72 h[/yellow]"
+    if survival.within_horizon is None:
+        return "—"
+    return (
+        f"{survival.within_horizon:.1%} (95% CI {survival.within_horizon_low or 0:.1%} to "
+        f"{survival.within_horizon_high or 0:.1%}; n={survival.n})"
+    )
+
+
+def _median(survival: Survival) -> str:
+    """A Kaplan-Meier median over every counted item, or "not reached"."""
+    if survival.n == 0:
+        return "—"
+    if not survival.median_reached or survival.median_hours is None:
+        return f"not reached: under half of {survival.n} items by the end of the run"
+    low = "?" if survival.median_low_hours is None else f"{survival.median_low_hours:.1f}"
+    high = "not reached" if survival.median_high_hours is None else f"{survival.median_high_hours:.1f} h"
+    return f"{survival.median_hours:.1f} h (95% CI {low} to {high}; {survival.censored} open, censored)"
+
+
+def _time_rows(s: RunSummary) -> list[tuple[str, str]]:
+    window = s.window
+    counted = (
+        f"{window.counted} illegal items reported {window.first_report_hours:g} to {window.last_report_hours:g} h "
+        f"(warm-up {window.warmup_hours:g} h, cool-down {window.cooldown_hours:g} h; "
+        f"left out {window.excluded_warmup} + {window.excluded_cooldown})"
+    )
+    if not window.complete:
+        counted = f"[yellow]{escape(window.note)}[/yellow]; {window.counted} illegal items, open ones censored"
+    return [
+        ("counted (the denominator)", counted),
+        ("removed within 72 h", _share(s.removal, window.complete)),
+        ("median time to removal", _median(s.removal)),
+        ("LEA notice within 72 h", _share(s.lea_notice, window.complete)),
+        ("median time to LEA notice", _median(s.lea_notice)),
+        ("NTD within 72 h", _share(s.ntd, window.complete)),
+        ("median time to NTD", _median(s.ntd)),
+    ]
+
+
 def _print_summary(result: RunResult) -> None:
     s = result.run_summary
-    table = Table(title=f"{s.scenario} — summary", show_header=False)
+    table = Table(title=f"{escape(s.scenario)}, seed {s.seed} — summary", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
-
-    def pct(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1%}"
 
     latency = s.delivery_latency_seconds
     rows = [
         ("nodes / countries", f"{s.nodes} / {s.countries}"),
         ("reports (planned)", f"{s.reports} ({s.planned_reports})"),
-        ("routes", ", ".join(f"{k} {v}" for k, v in sorted(s.routes.items()))),
+        ("routes", escape(", ".join(f"{k} {v}" for k, v in sorted(s.routes.items())))),
         ("referrals", str(s.referral_count)),
-        ("removed within 72 h (of illegal)", pct(s.removed_within_72h_share)),
-        (
-            "median time to removal",
-            "—" if s.median_time_to_removal_hours is None else f"{s.median_time_to_removal_hours:.1f} h",
-        ),
+        *_time_rows(s),
         (
             "delivery latency p50 / p99",
             "—" if latency.p50 is None else f"{_seconds(latency.p50)} / {_seconds(latency.p99)} (simulated)",
@@ -232,13 +337,15 @@ def _print_summary(result: RunResult) -> None:
         ("node crashes, roster version", f"{s.node_crashes}, v{s.roster_version}"),
         ("rogue messages", str(s.rogue_messages)),
         ("drained", "yes" if s.drained else "[red]no[/red]"),
+        ("saturated", "[red]yes[/red]" if s.saturated else "no"),
+        ("code", escape(s.metadata.code.label())),
     ]
     for name, value in rows:
         table.add_row(name, value)
     for invariant in result.invariants:
         status = "[green]holds[/green]" if invariant.ok else f"[red]VIOLATED ({invariant.violation_count})[/red]"
         excused = f", excused {sum(invariant.excused.values())}" if invariant.excused else ""
-        table.add_row(f"invariant {invariant.name}", f"{status} ({invariant.checked} checked{excused})")
+        table.add_row(f"invariant {escape(invariant.name)}", f"{status} ({invariant.checked} checked{excused})")
     _console.print(table)
     lag = s.event_loop_lag or {}
     if lag.get("saturated"):
@@ -259,8 +366,8 @@ def _print_summary(result: RunResult) -> None:
         )
     for invariant in result.invariants:
         for violation in invariant.violations:
-            _console.print(f"[red]  {invariant.name}: {violation}[/red]")
+            _console.print(f"[red]  {escape(invariant.name)}: {escape(str(violation))}[/red]")
     plots = s.plots
-    _console.print(f"run directory: {result.run_dir}")
+    _console.print(f"run directory: {escape(str(result.run_dir))}")
     if plots:
-        _console.print(f"plots: {', '.join(str(result.run_dir / p) for p in plots)}")
+        _console.print(f"plots: {escape(', '.join(str(result.run_dir / p) for p in plots))}")

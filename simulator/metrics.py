@@ -13,8 +13,9 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "TimelineColumn",
     "fault_row",
     "item_rows",
+    "items_from_rows",
     "read_run",
     "timeline_rows",
     "write_run_files",
@@ -69,6 +71,10 @@ class ItemColumn(StrEnum):
     REMOVED_S = "removed_s"
     MOVED = "moved"
     HELD = "held"
+    # The first notice to police (LEA) and to the hosting provider (NTD) for the item, by whichever node
+    # handled it (the origin, or the member it was referred to); appended last so older files read back.
+    LEA_S = "lea_s"
+    NTD_S = "ntd_s"
 
 
 class TimelineColumn(StrEnum):
@@ -134,6 +140,7 @@ def item_rows(
                 first_referral.setdefault((node_id, m["item_id"]), m)
     receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
     moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
+    notices = _first_notices(records)
     rows: list[dict[str, Any]] = []
     for plan in workload.iter_reports():
         found = origin_items.get(plan.key)
@@ -169,9 +176,45 @@ def item_rows(
                 ItemColumn.REMOVED_S: _fmt(seconds_since(start, removed)),
                 ItemColumn.MOVED: int(found in moved),
                 ItemColumn.HELD: int(any(s.hold_h > 0 for s in plan.stages)),
+                ItemColumn.LEA_S: _fmt(seconds_since(start, notices.get(found, (None, None))[0])),
+                ItemColumn.NTD_S: _fmt(seconds_since(start, notices.get(found, (None, None))[1])),
             }
         )
     return rows
+
+
+def _first_notices(records: dict[str, NodeRecords]) -> dict[tuple[str, str], tuple[datetime | None, datetime | None]]:
+    """For every item, the earliest LEA notice and NTD of the item or of any item referred on from it (the
+    receiving member's item names its origin by `origin_node` and `origin_item_id`)."""
+    own: dict[tuple[str, str], tuple[datetime | None, datetime | None]] = {}
+    referred_on: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for node_id, node in records.items():
+        for item in node.items:
+            key = (node_id, item["item_id"])
+            own[key] = (item["lea_notified_at"], item["ntd_sent_at"])
+            if item["origin_node"] and item["origin_item_id"]:
+                referred_on.setdefault((item["origin_node"], item["origin_item_id"]), []).append(key)
+
+    def earliest(key: tuple[str, str], seen: set[tuple[str, str]]) -> tuple[datetime | None, datetime | None]:
+        seen.add(key)
+        lea, ntd = own.get(key, (None, None))
+        for child in referred_on.get(key, []):
+            if child not in seen:
+                child_lea, child_ntd = earliest(child, seen)
+                lea, ntd = _min_time(lea, child_lea), _min_time(ntd, child_ntd)
+        return lea, ntd
+
+    return {key: earliest(key, set()) for key in own}
+
+
+def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return min(a, b, key=_aware)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def timeline_rows(t_s: float, samples: Iterable[TimelineSample]) -> list[dict[str, Any]]:
@@ -211,8 +254,13 @@ def write_run_files(
     """Write the four CSV files into run_dir; `attacks` are the rogue campaign's records (`expected` a set)."""
     _write_csv(run_dir / ITEMS_CSV, ITEM_COLUMNS, items)
     _write_csv(run_dir / TIMELINE_CSV, TIMELINE_COLUMNS, timeline)
-    _write_csv(run_dir / FAULTS_CSV, FAULT_COLUMNS, faults)
+    _write_csv(run_dir / FAULTS_CSV, FAULT_COLUMNS, sorted(faults, key=_fault_order))
     _write_csv(run_dir / ATTACKS_CSV, ATTACK_COLUMNS, _attack_rows(attacks))
+
+
+def _fault_order(row: Mapping[str, Any]) -> tuple[float, str, str]:
+    """faults.csv is sorted by time, then kind, then detail (faults run as concurrent tasks and log in any order)."""
+    return (float(row[FaultColumn.T_S]), str(row[FaultColumn.KIND]), str(row[FaultColumn.DETAIL]))
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
@@ -239,6 +287,8 @@ class Item:
     referred: float | None
     delivered: float | None
     removed: float | None
+    lea: float | None = None
+    ntd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,21 +335,7 @@ class RunData:
 def read_run(run_dir: Path) -> RunData:
     """items.csv, timeline.csv and faults.csv of run_dir, read back; rows without a time are left out."""
     data = RunData()
-    for row in _read_csv(run_dir / ITEMS_CSV, data.problems):
-        route = row.get(ItemColumn.ROUTE, "").lower()
-        flag = row.get(ItemColumn.ILLEGAL, "")
-        illegal = flag == "1" if flag in ("0", "1") else route in _ILLEGAL_ROUTES
-        data.items.append(
-            Item(
-                hosting=_country(row.get(ItemColumn.HOSTING_COUNTRY)),
-                route=route,
-                illegal=illegal,
-                reported=_num(row.get(ItemColumn.REPORTED_S)),
-                referred=_num(row.get(ItemColumn.REFERRED_S)),
-                delivered=_num(row.get(ItemColumn.DELIVERED_S)),
-                removed=_num(row.get(ItemColumn.REMOVED_S)),
-            )
-        )
+    data.items = items_from_rows(_read_csv(run_dir / ITEMS_CSV, data.problems))
     for row in _read_csv(run_dir / TIMELINE_CSV, data.problems):
         t = _num(row.get(TimelineColumn.T_S))
         if t is None:
@@ -328,6 +364,31 @@ def read_run(run_dir: Path) -> RunData:
             )
         )
     return data
+
+
+def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Item]:
+    """items.csv rows (as written by `item_rows`, or as read back) as Items: the one reading that the summary and
+    the plots share, so that they count the same items."""
+    items = []
+    for row in rows:
+        cells = {key: "" if value is None else str(value).strip() for key, value in row.items()}
+        route = cells.get(ItemColumn.ROUTE, "").lower()
+        flag = cells.get(ItemColumn.ILLEGAL, "")
+        illegal = flag == "1" if flag in ("0", "1") else route in _ILLEGAL_ROUTES
+        items.append(
+            Item(
+                hosting=_country(cells.get(ItemColumn.HOSTING_COUNTRY)),
+                route=route,
+                illegal=illegal,
+                reported=_num(cells.get(ItemColumn.REPORTED_S)),
+                referred=_num(cells.get(ItemColumn.REFERRED_S)),
+                delivered=_num(cells.get(ItemColumn.DELIVERED_S)),
+                removed=_num(cells.get(ItemColumn.REMOVED_S)),
+                lea=_num(cells.get(ItemColumn.LEA_S)),
+                ntd=_num(cells.get(ItemColumn.NTD_S)),
+            )
+        )
+    return items
 
 
 def _read_csv(path: Path, problems: dict[str, str]) -> list[dict[str, str]]:

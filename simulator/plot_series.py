@@ -1,6 +1,7 @@
-"""The series the plots draw, derived from the run's data read back (`metrics.RunData`): which countries have
-no member hotline, the top countries and the rest, referrals per simulated hour from cumulative counters or from
-times, and the outbox backlog summed over nodes.
+"""The series the plots draw, derived from the run's data read back (`metrics.RunData`): the run's view (the items
+the observation window counts, and one pooling of countries into the top ones and "other", shared by every plot),
+which countries have no member hotline, referrals per simulated hour from cumulative counters or from times, and
+the outbox backlog summed over nodes.
 """
 
 from __future__ import annotations
@@ -8,25 +9,57 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from simulator.metrics import Item, RunData, Sample
 from simulator.plot_style import HOUR
+from simulator.survival import ObservationWindow, counted
 
 __all__ = [
+    "OTHER",
+    "RunView",
     "hourly_from_counters",
     "hourly_from_times",
-    "illegal_reported",
     "no_member_countries",
     "top_groups",
     "total_gauge",
 ]
 
 _MEMBER_ROUTES = frozenset({"domestic", "referral"})
+OTHER = "other"
 
 
-def illegal_reported(data: RunData) -> list[Item]:
-    """The items judged illegal that have a report time."""
-    return [i for i in data.items if i.illegal and i.reported is not None]
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """What every plot of one run shares: the data, the observation window, the items it counts (the one
+    denominator, as in summary.json), and one pooling of hosting countries: `top`, and `rest` pooled as "other"."""
+
+    data: RunData
+    window: ObservationWindow
+    counted: list[Item]
+    top: list[str]
+    rest: frozenset[str]
+    no_member: frozenset[str]
+
+    @classmethod
+    def of(cls, data: RunData, window: ObservationWindow, top_n: int) -> RunView:
+        items = counted(data.items, window)
+        top, rest = top_groups(Counter(i.hosting for i in items), top_n)
+        return cls(data, window, items, top, frozenset(rest), frozenset(no_member_countries(data.items)))
+
+    @property
+    def groups(self) -> list[str]:
+        """The plotted groups, in order: the top countries by counted items, then "other" if any."""
+        return [*self.top, *([OTHER] if self.rest else [])]
+
+    def group_of(self, country: str) -> str:
+        return OTHER if country in self.rest else country
+
+    def by_group(self) -> dict[str, list[Item]]:
+        groups: dict[str, list[Item]] = {key: [] for key in self.groups}
+        for item in self.counted:
+            groups[self.group_of(item.hosting)].append(item)
+        return groups
 
 
 def no_member_countries(items: Iterable[Item]) -> set[str]:

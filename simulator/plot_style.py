@@ -17,6 +17,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
 
 __all__ = [
+    "COUNTRY_COLOURS",
     "DAY",
     "DPI",
     "FAULT_COLOURS",
@@ -31,6 +32,7 @@ __all__ = [
     "SECOND_TICKS",
     "SHADED_FAULTS",
     "STYLE",
+    "WATERMARK_GID",
     "LineStyle",
     "finish",
     "fmt_count",
@@ -43,6 +45,7 @@ __all__ = [
     "new_figure",
     "no_data",
     "safe_text",
+    "watermark",
 ]
 
 MINUTE = 60.0
@@ -69,6 +72,19 @@ STYLE: dict[Any, Any] = {
 MEMBER_COLOUR = "#4c72b0"
 NO_MEMBER_COLOUR = "#dd8452"
 OTHER_COLOUR = "#9a9a9a"
+# One colour per country where a plot draws a line for each: matplotlib's tab10 without its grey, and a dark
+# blue for its red (the 72-hour line's colour).
+COUNTRY_COLOURS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#393b79",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+)
 LineStyle = Literal["-", "--", "-.", ":"]
 LINE_72H_COLOUR = "#c0392b"
 FAULT_COLOURS = {"partition": "#f0a030", "crash": "#d62728"}
@@ -160,18 +176,46 @@ def new_figure() -> Figure:
     return fig
 
 
-def finish(fig: Figure, title: str, heading: str, caption: Sequence[str]) -> None:
-    """Title, wrapped caption at the bottom, and a constrained layout that leaves room for the caption."""
+def finish(fig: Figure, title: str, heading: str, caption: Sequence[str], footer: str = "") -> None:
+    """Title, wrapped caption at the bottom, the run's metadata in a grey footer line below it, and a constrained
+    layout that leaves room for both."""
     full = f"{title}: {heading}" if title else heading
     fig.suptitle(f"{title}\n{heading}" if len(full) > 90 else full, fontweight="bold")
     lines: list[str] = []
     for paragraph in caption:
         lines.extend(textwrap.wrap(paragraph, width=140) or [""])
+    footer_lines = textwrap.wrap(footer, width=160)
     bottom = 0.015
+    base = 0.012
+    if footer_lines:
+        fig.text(base, base, "\n".join(footer_lines), ha="left", va="bottom", fontsize=7.5, color="#777777")
+        base += 0.024 * len(footer_lines) + 0.008
+        bottom = base
     if lines:
-        fig.text(0.012, 0.012, "\n".join(lines), ha="left", va="bottom", fontsize=9, color="#333333")
-        bottom = 0.03 + 0.028 * len(lines)
+        fig.text(0.012, base, "\n".join(lines), ha="left", va="bottom", fontsize=9, color="#333333")
+        bottom = base + 0.018 + 0.028 * len(lines)
     fig.set_layout_engine(ConstrainedLayoutEngine(rect=(0.0, bottom, 1.0, 1.0 - bottom), h_pad=0.06, w_pad=0.06))
+
+
+WATERMARK_GID = "watermark"
+
+
+def watermark(fig: Figure, text: str) -> None:
+    """A large diagonal warning across the figure (a saturated run): drawn over the data, half transparent."""
+    fig.text(
+        0.5,
+        0.5,
+        text,
+        ha="center",
+        va="center",
+        rotation=30,
+        fontsize=64,
+        fontweight="bold",
+        color="#c0392b",
+        alpha=0.22,
+        zorder=100,
+        gid=WATERMARK_GID,
+    )
 
 
 def no_data(ax: Axes, reason: str) -> None:

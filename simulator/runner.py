@@ -26,7 +26,7 @@ import asyncio
 import gc
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,10 +42,12 @@ from simulator.invariants import InvariantResult, check_invariants
 from simulator.lag import LoopLag
 from simulator.metrics import item_rows, timeline_rows, write_run_files
 from simulator.network import Network
-from simulator.plots import draw_plots
+from simulator.plots import PlotContext, draw_plots
 from simulator.proxy import LinkRules
 from simulator.records import Sampler, read_records
+from simulator.run_metadata import RunMetadata
 from simulator.scenario import Scenario, to_toml
+from simulator.sim_log import SIM_TIME
 from simulator.summary import SUMMARY_JSON, RunSummary, summarise
 from simulator.virtual_loop import run_virtual
 from simulator.world import build_workload
@@ -78,10 +80,24 @@ class RunResult:
 
 
 def run_deterministic(
-    scenario: Scenario, run_dir: Path, *, on_progress: Callable[[Progress], None] | None = None
+    scenario: Scenario,
+    run_dir: Path,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    warmup_hours: float = 0.0,
 ) -> RunResult:
     """The run on a virtual-time loop: no sockets, no threads, no wall clock; results depend on the seed."""
-    return run_virtual(run_scenario(scenario, run_dir, on_progress=on_progress, deterministic=True))
+    return run_virtual(
+        run_scenario(
+            scenario,
+            run_dir,
+            on_progress=on_progress,
+            deterministic=True,
+            overrides=overrides,
+            warmup_hours=warmup_hours,
+        )
+    )
 
 
 async def run_scenario(
@@ -90,8 +106,12 @@ async def run_scenario(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     deterministic: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    warmup_hours: float = 0.0,
 ) -> RunResult:
-    """The run; `deterministic` expects a virtual-time loop (use `run_deterministic`)."""
+    """The run; `deterministic` expects a virtual-time loop (use `run_deterministic`). `overrides` are the
+    simulation settings given on the command line (recorded in the metadata); `warmup_hours` starts the
+    observation window (`survival.ObservationWindow`)."""
     _prepare(run_dir, scenario)
     sim = scenario.simulation
     workload = build_workload(scenario)
@@ -103,6 +123,7 @@ async def run_scenario(
         clock = LoopClock(asyncio.get_running_loop(), scenario.start - timedelta(minutes=1))
     else:
         clock = AcceleratedClock(scenario.start - timedelta(minutes=1), sim.clock_scale, running=False)
+    SIM_TIME.follow(clock.now, scenario.start)
     rules = LinkRules(random.Random(sim.seed))
     network = Network(scenario, run_dir, clock, rules, deterministic=deterministic)
     progress = Progress(total_hours=sim.duration_hours + sim.drain_hours, planned=workload.planned_count())
@@ -163,6 +184,7 @@ async def run_scenario(
         if sampler is not None:
             sampler.close()
         await network.stop()
+        SIM_TIME.stop()
     wall = time.perf_counter() - wall_start
     cpu = time.process_time() - cpu_start
     simulated_hours = (clock.now() - scenario.start).total_seconds() / 3600
@@ -194,10 +216,19 @@ async def run_scenario(
         driver_refused=dict(driver.stats.refused),
         retries=driver.stats.retries,
         attacks=len(attacks),
+        metadata=RunMetadata(
+            scenario=sim.name,
+            seed=sim.seed,
+            mode="deterministic" if deterministic else "live",
+            clock_scale=sim.clock_scale,
+            overrides=dict(overrides or {}),
+        ),
+        warmup_hours=warmup_hours,
     )
     if not deterministic:  # under virtual time the loop never lags the clock: the clock waits for it
         summary.event_loop_lag = lag.summary(sim.clock_scale, cpu_cores)
-    plots = _draw(run_dir, scenario)
+        summary.saturated = not drained or bool(summary.event_loop_lag.get("saturated"))
+    plots = _draw(run_dir, summary)
     summary.plots = [p.name for p in plots]
     summary.write(run_dir)
     return RunResult(run_dir, summary, invariants)
@@ -270,9 +301,9 @@ async def _drain(network: Network, sampler: Sampler, wall_seconds: float, *, det
 # ---------------------------------------------------------------------------------------------- after
 
 
-def _draw(run_dir: Path, scenario: Scenario) -> list[Path]:
+def _draw(run_dir: Path, summary: RunSummary) -> list[Path]:
     try:
-        return draw_plots(run_dir, title=scenario.simulation.name)
+        return draw_plots(run_dir, context=PlotContext.of(summary))
     except Exception:  # a run's outcome stands without its pictures; the log says why they are missing
         _log.exception("sim.plots_failed")
         return []

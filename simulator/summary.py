@@ -2,7 +2,9 @@
 item rows, invariants and network (simulator/README.md describes the figures).
 
 summary.json is `RunSummary.as_dict()` as JSON, keys sorted; nested records (`Quantiles`, `CountryRemovals`,
-`DriverCounts`) become objects of the same keys.
+`DriverCounts`, `Survival`, the window and the metadata) become objects of the same keys. The time-to-event
+figures count the items of the observation window only (`survival.counted`, the denominator the plots use too);
+`headline` holds the figures a sweep or a comparison reads, flat, by key.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from __future__ import annotations
 import json
 import os
 import resource
-import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from simulator.invariants import InvariantResult
-from simulator.metrics import ItemColumn
+from simulator.metrics import Item, ItemColumn, items_from_rows
 from simulator.network import Network
+from simulator.run_metadata import RunMetadata
 from simulator.scenario import Scenario
+from simulator.survival import HORIZON_HOURS, ObservationWindow, Survival, counted, estimate, time_to
 from simulator.world import Workload
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "DriverCounts",
     "Quantiles",
     "RunSummary",
+    "WindowFacts",
     "quantiles",
     "summarise",
 ]
@@ -57,11 +62,57 @@ class Quantiles:
 
 @dataclass(slots=True)
 class CountryRemovals:
-    """The illegal items hosted in one country, how many were removed, and how many within 72 hours."""
+    """The window's illegal items hosted in one country, how many were removed by the end of the run, how many
+    within 72 hours, and the share removed within 72 hours (Kaplan-Meier) with its 95% interval; the shares are
+    None when the run could not observe 72 hours."""
 
     illegal: int = 0
     removed: int = 0
     within_72h: int = 0
+    within_72h_share: float | None = None
+    within_72h_low: float | None = None
+    within_72h_high: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFacts:
+    """The observation window of summary.json: which reports count (simulator/README.md, "Denominator")."""
+
+    warmup_hours: float
+    cooldown_hours: float
+    horizon_hours: float
+    end_hours: float
+    first_report_hours: float
+    last_report_hours: float
+    # False when the run is shorter than warm-up + horizon: no share within the horizon is reported.
+    complete: bool
+    note: str
+    # Illegal items with a report time: counted, left out as reported in the warm-up, in the cool-down.
+    counted: int
+    excluded_warmup: int
+    excluded_cooldown: int
+
+    @classmethod
+    def of(cls, window: ObservationWindow, illegal: list[Item], counted_items: int) -> WindowFacts:
+        warmup_s = window.warmup_hours * 3600
+        return cls(
+            warmup_hours=window.warmup_hours,
+            cooldown_hours=window.cooldown_hours,
+            horizon_hours=window.horizon_hours,
+            end_hours=round(window.end_hours, 2),
+            first_report_hours=window.warmup_hours,
+            last_report_hours=round(window.last_report_hours, 2),
+            complete=window.complete,
+            note=window.note(),
+            counted=counted_items,
+            excluded_warmup=sum(1 for i in illegal if i.reported is not None and i.reported < warmup_s),
+            excluded_cooldown=sum(
+                1 for i in illegal if i.reported is not None and i.reported > window.last_report_hours * 3600
+            ),
+        )
+
+    def window(self) -> ObservationWindow:
+        return ObservationWindow(self.warmup_hours, self.horizon_hours, self.end_hours)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,13 +135,24 @@ class RunSummary:
     # Fewer reports than planned means the case systems fell behind the clock (the scale is too high
     # for this machine) or the run ended first; the figures then describe a lagging network.
     planned_reports: int
+    # Every item judged illegal; the time-to-event figures count only the window's (window.counted).
     illegal_items: int
     referral_count: int
     routes: dict[str, int]
+    # Items of the window removed by the end of the run.
     removed: int
+    # Kaplan-Meier over the window's items (open items censored): the same figures as headline's
+    # removed_within_72h and median_removal_hours, kept under their earlier names.
     removed_within_72h_share: float | None
-    removed_within_72h_share_of_removed: float | None
     median_time_to_removal_hours: float | None
+    window: WindowFacts
+    removal: Survival
+    lea_notice: Survival
+    ntd: Survival
+    headline: dict[str, float | None]
+    metadata: RunMetadata
+    # A live run whose drain timed out or whose clock fell behind (set once the clock has stopped).
+    saturated: bool
     delivery_latency_seconds: Quantiles
     by_hosting_country: dict[str, CountryRemovals]
     invariants: dict[str, dict[str, Any]]
@@ -139,33 +201,26 @@ def summarise(
     driver_refused: dict[str, int],
     retries: int,
     attacks: int,
+    metadata: RunMetadata,
+    warmup_hours: float = 0.0,
 ) -> RunSummary:
     """The run's figures from its items.csv rows (`metrics.item_rows`); the peak RSS is this process's so far."""
-    illegal = [r for r in items if r[ItemColumn.ILLEGAL] == 1 and r[ItemColumn.ROUTE] != "not_illegal"]
-    removal_hours = [
-        (float(r[ItemColumn.REMOVED_S]) - float(r[ItemColumn.REPORTED_S])) / 3600
-        for r in illegal
-        if r[ItemColumn.REMOVED_S] and r[ItemColumn.REPORTED_S]
-    ]
-    within_72 = sum(1 for h in removal_hours if h <= 72)
+    read_back = items_from_rows(items)
+    window = ObservationWindow(warmup_hours, HORIZON_HOURS, simulated_hours)
+    illegal = [i for i in read_back if i.illegal and i.route != "not_illegal" and i.reported is not None]
+    in_window = counted(read_back, window)
+    removal, lea, ntd = (_survival(in_window, window, event) for event in (_removed_at, _lea_at, _ntd_at))
     delivery = [
         float(r[ItemColumn.DELIVERED_S]) - float(r[ItemColumn.REFERRED_S])
         for r in items
         if r[ItemColumn.DELIVERED_S] and r[ItemColumn.REFERRED_S]
     ]
-    per_country: dict[str, CountryRemovals] = {}
-    for row in illegal:
-        entry = per_country.setdefault(row[ItemColumn.HOSTING_COUNTRY], CountryRemovals())
-        entry.illegal += 1
-        if row[ItemColumn.REMOVED_S]:
-            entry.removed += 1
-            if (float(row[ItemColumn.REMOVED_S]) - float(row[ItemColumn.REPORTED_S])) / 3600 <= 72:
-                entry.within_72h += 1
     routes: dict[str, int] = {}
     for row in items:
         routes[row[ItemColumn.ROUTE]] = routes.get(row[ItemColumn.ROUTE], 0) + 1
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     members = len(network.members)
+    delivery_q = quantiles(delivery)
     return RunSummary(
         scenario=scenario.simulation.name,
         seed=scenario.simulation.seed,
@@ -176,12 +231,18 @@ def summarise(
         illegal_items=len(illegal),
         referral_count=sum(1 for r in items if r[ItemColumn.REFERRED_S]),
         routes=routes,
-        removed=len(removal_hours),
-        removed_within_72h_share=round(within_72 / len(illegal), 4) if illegal else None,
-        removed_within_72h_share_of_removed=round(within_72 / len(removal_hours), 4) if removal_hours else None,
-        median_time_to_removal_hours=round(statistics.median(removal_hours), 2) if removal_hours else None,
-        delivery_latency_seconds=quantiles(delivery),
-        by_hosting_country=dict(sorted(per_country.items())),
+        removed=removal.events,
+        removed_within_72h_share=removal.within_horizon,
+        median_time_to_removal_hours=removal.median_hours,
+        window=WindowFacts.of(window, illegal, len(in_window)),
+        removal=removal,
+        lea_notice=lea,
+        ntd=ntd,
+        headline=headline(removal, lea, ntd, delivery_q),
+        metadata=metadata,
+        saturated=False,
+        delivery_latency_seconds=delivery_q,
+        by_hosting_country=by_hosting_country(in_window, window),
         invariants={r.name: r.as_dict() for r in invariants},
         invariants_ok=all(r.ok for r in invariants),
         drained=drained,
@@ -198,6 +259,61 @@ def summarise(
         rogue_messages=attacks,
         pid=os.getpid(),
     )
+
+
+def _removed_at(item: Item) -> float | None:
+    return item.removed
+
+
+def _lea_at(item: Item) -> float | None:
+    return item.lea
+
+
+def _ntd_at(item: Item) -> float | None:
+    return item.ntd
+
+
+def _survival(items: list[Item], window: ObservationWindow, event: Callable[[Item], float | None]) -> Survival:
+    durations, observed = time_to(items, event, window)
+    return estimate(durations, observed, horizon_hours=window.horizon_hours, horizon_observable=window.complete)[0]
+
+
+def by_hosting_country(items: list[Item], window: ObservationWindow) -> dict[str, CountryRemovals]:
+    """Per hosting country, the window's items: counts, and the share removed within the horizon with its interval."""
+    groups: dict[str, list[Item]] = {}
+    for item in items:
+        groups.setdefault(item.hosting, []).append(item)
+    out: dict[str, CountryRemovals] = {}
+    for country, group in sorted(groups.items()):
+        durations, observed = time_to(group, _removed_at, window)
+        survival = estimate(
+            durations, observed, horizon_hours=window.horizon_hours, horizon_observable=window.complete
+        )[0]
+        out[country] = CountryRemovals(
+            illegal=len(group),
+            removed=survival.events,
+            within_72h=sum(1 for t, seen in zip(durations, observed, strict=True) if seen and t <= HORIZON_HOURS),
+            within_72h_share=survival.within_horizon,
+            within_72h_low=survival.within_horizon_low,
+            within_72h_high=survival.within_horizon_high,
+        )
+    return out
+
+
+def headline(removal: Survival, lea: Survival, ntd: Survival, delivery: Quantiles) -> dict[str, float | None]:
+    """The figures a sweep or a comparison reads, flat, by key (simulator/README.md lists them)."""
+    figures: dict[str, float | None] = {"counted_items": float(removal.n)}
+    for name, survival in (("removed", removal), ("lea_notice", lea), ("ntd", ntd)):
+        figures[f"{name}_within_72h"] = survival.within_horizon
+        figures[f"{name}_within_72h_low"] = survival.within_horizon_low
+        figures[f"{name}_within_72h_high"] = survival.within_horizon_high
+    for name, survival in (("removal", removal), ("lea_notice", lea), ("ntd", ntd)):
+        figures[f"median_{name}_hours"] = survival.median_hours
+        figures[f"median_{name}_hours_low"] = survival.median_low_hours
+        figures[f"median_{name}_hours_high"] = survival.median_high_hours
+    figures["delivery_latency_p50_s"] = delivery.p50
+    figures["delivery_latency_p99_s"] = delivery.p99
+    return figures
 
 
 def quantiles(values: list[float]) -> Quantiles:

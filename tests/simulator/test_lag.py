@@ -16,7 +16,8 @@ from rich.console import Console
 from simulator import cli
 from simulator.lag import SATURATED_CPU_CORES, SATURATED_SIMULATED_SECONDS, LoopLag
 from simulator.runner import RunResult
-from simulator.summary import DriverCounts, Quantiles, RunSummary
+from simulator.summary import RunSummary
+from tests.simulator.summaries import make_summary
 
 
 async def test_a_blocked_loop_shows_as_lag() -> None:
@@ -66,39 +67,7 @@ def test_a_process_at_the_gils_limit_is_saturated_even_when_its_timers_run_on_ti
 
 
 def _summary(lag: dict[str, Any]) -> RunSummary:
-    return RunSummary(
-        scenario="tiny",
-        seed=3,
-        nodes=2,
-        countries=2,
-        reports=1,
-        planned_reports=1,
-        illegal_items=1,
-        referral_count=1,
-        routes={"referral": 1},
-        removed=1,
-        removed_within_72h_share=1.0,
-        removed_within_72h_share_of_removed=1.0,
-        median_time_to_removal_hours=2.0,
-        delivery_latency_seconds=Quantiles(count=1, p50=9.9, p99=20.0, max=20.0),
-        by_hosting_country={},
-        invariants={},
-        invariants_ok=True,
-        drained=True,
-        simulated_hours=9.0,
-        wall_seconds=4.0,
-        speedup=8100.0,
-        cpu_seconds=2.0,
-        peak_rss_mib=100.0,
-        rss_per_node_mib=50.0,
-        clock_scale=8100.0,
-        driver=DriverCounts(retries=0, refused={}),
-        node_crashes=0,
-        roster_version=1,
-        rogue_messages=0,
-        pid=1,
-        event_loop_lag=lag,
-    )
+    return make_summary(event_loop_lag=lag)
 
 
 @pytest.mark.parametrize(

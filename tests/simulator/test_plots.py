@@ -258,11 +258,14 @@ def test_items_without_removals_or_deliveries_and_garbage_cells(tmp_path: Path) 
     assert "Outbox backlog: No outbox_backlog values" in texts["referrals_backlog.png"]
 
 
-def test_a_run_shorter_than_72_hours_says_its_shares_are_lower_bounds(tmp_path: Path) -> None:
+def test_a_run_shorter_than_72_hours_says_so_instead_of_a_share(tmp_path: Path) -> None:
     write_synthetic_run(tmp_path, n_items=300, days=1.5, sample_every_s=1800, partition=(0.5 * DAY, 0.7 * DAY))
     _assert_plots(draw_plots(tmp_path), tmp_path)
     texts = _texts(tmp_path)
-    assert "lower bounds" in texts["removed_within_72h.png"]
+    bars = texts["removed_within_72h.png"]
+    assert "Not observable: the run lasted 36 h" in bars
+    assert "%" not in bars.replace("72-hour", "")  # no share at all
+    assert "shorter than warm-up 0 h + 72 h horizon" in texts["time_to_removal.png"]
     assert "(hours)" in texts["referrals_backlog.png"]
 
 
