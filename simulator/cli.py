@@ -5,6 +5,8 @@
                                           (virtual time, no sockets) unless --mode live
     hotline-sim scenarios                 the bundled scenarios
     hotline-sim show-config SCENARIO      the scenario with every default filled in
+    hotline-sim sweep SCENARIO --set K=V1,V2 --seeds N   a grid of settings times seeds, one table with intervals
+    hotline-sim compare RUN_OR_SWEEP...   differences between variants with Welch intervals, overlay plots
 
 Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option, 3 for a
 saturated live run under --strict (its drain timed out or its clock fell behind).
@@ -32,6 +34,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from node.logs import configure_logging
+from simulator.overrides import OverrideError, apply_overrides, parse_override
 from simulator.runner import Progress as RunProgress
 from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
@@ -67,9 +70,9 @@ class Mode(enum.StrEnum):
     LIVE = "live"
 
 
-def _load(name: str, **overrides: object) -> Scenario:
+def _load(name: str, sets: list[str] | None = None, **overrides: object) -> Scenario:
     try:
-        scenario = load_scenario(name)
+        scenario = apply_overrides(load_scenario(name), [parse_override(s) for s in sets or []])
         changes = {k: v for k, v in overrides.items() if v is not None}
         if changes:
             from simulator.scenario import parse_scenario
@@ -79,6 +82,9 @@ def _load(name: str, **overrides: object) -> Scenario:
             scenario = parse_scenario(raw)
     except ScenarioError as error:
         _console.print(f"[red]hotline-sim: bad scenario: {escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    except OverrideError as error:
+        _console.print(f"[red]hotline-sim: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     return scenario
 
@@ -120,6 +126,15 @@ def run(
     strict: Annotated[
         bool, typer.Option(help="exit 3 when a live run saturated (its drain timed out or its clock fell behind)")
     ] = False,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="change one scenario field (repeatable): simulation.seed=3, world.known_share=0.4, "
+            "countries.PA.provider.median_hours=12, hotlines.NODE_ID.FIELD=...",
+        ),
+    ] = None,
     mode: Annotated[
         Mode,
         typer.Option(
@@ -136,8 +151,10 @@ def run(
         "drain_hours": drain_hours,
         "max_reports": max_reports,
     }
-    loaded = _load(scenario, **overrides)
-    given = {key: value for key, value in overrides.items() if value is not None}
+    loaded = _load(scenario, sets, **overrides)
+    given: dict[str, object] = {key: value for key, value in overrides.items() if value is not None}
+    if sets:
+        given["set"] = list(sets)
     result = _run(loaded, out, mode, overrides=given, warmup_hours=warmup_hours)
     raise typer.Exit(_exit_code(result, strict=strict))
 
@@ -165,6 +182,51 @@ def _exit_code(result: RunResult, *, strict: bool) -> int:
         )
         return 3
     return 0
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[str, typer.Argument(help="a bundled scenario name or a .toml file")],
+    sets: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=V1,V2,...",
+            help="an axis of the grid (repeatable): the values of one scenario field, e.g. world.known_share=0.1,0.4",
+        ),
+    ] = None,
+    seeds: Annotated[int, typer.Option(min=1, help="runs per variant: the scenario's seed and the ones after it")] = 5,
+    out: Annotated[Path | None, typer.Option(help="the sweep directory (default runs/NAME-sweep-TIME)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local worker processes (default: the CPU count; 1 = in this process)")
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="ADDRESS", help="run on Ray: local (a new instance), auto, or ray://HOST:PORT"),
+    ] = None,
+) -> None:
+    """Run a grid of settings times N seeds, each run deterministic in its own directory; write sweep.csv and
+    sweep.json (per variant: each headline figure's mean across seeds and its 95% t interval)."""
+    from simulator.experiments import execute_sweep
+
+    raise typer.Exit(execute_sweep(_console, _load(scenario), sets or [], seeds, out, workers, ray))
+
+
+@app.command()
+def compare(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="run or sweep directories; the first variant is the baseline", metavar="RUN_OR_SWEEP..."),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="where compare.json and the plots go (default runs/compare-TIME)")
+    ] = None,
+) -> None:
+    """Each headline figure's difference from the first variant (difference of means across seeds, Welch 95%
+    interval), and overlay plots: time to removal per variant, and the share within 72 h per country."""
+    from simulator.experiments import execute_compare
+
+    raise typer.Exit(execute_compare(_console, paths, out))
 
 
 def _run(
