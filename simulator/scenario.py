@@ -121,6 +121,10 @@ class Country:
     # (left to the 72-hour escalation and, in the end, to a second notice).
     provider: Delay = field(default_factory=lambda: Delay(20.0, 1.0))
     unresponsive_share: float = 0.02
+    # Content hosted here that goes offline by itself (the site closes, the file is deleted or moved out of
+    # reach), whoever acts: the share of it, and the time from the report. 0 = content stays until removed.
+    vanish_share: float = 0.0
+    vanish: Delay = field(default_factory=lambda: Delay(24.0, 1.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +262,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         _check(country.report_share >= 0, f"{where}.report_share", "must not be negative")
         _check(country.hosting_share >= 0, f"{where}.hosting_share", "must not be negative")
         _share(country.unresponsive_share, f"{where}.unresponsive_share")
+        _share(country.vanish_share, f"{where}.vanish_share")
     _check(sum(c.hosting_share for c in countries) > 0, "countries", "some country must host content")
 
     hotlines = tuple(
