@@ -32,7 +32,7 @@ def _context(run_dir: Path, *, saturated: bool = False, warmup: float = 0.0) -> 
     )
 
 
-def _labels(fig: Figure) -> list[tuple[str, Bbox]]:
+def labels_drawn(fig: Figure) -> list[tuple[str, Bbox]]:
     """Every drawn, non-empty text of the figure with its extent; the watermark is meant to overlap. A tick label
     counts only when its tick lies within the axis' view (matplotlib keeps labels for ticks it does not draw)."""
     fig.canvas.draw()
@@ -67,7 +67,7 @@ def test_every_plot_carries_the_run_metadata_and_no_label_overlaps_another(synth
     figures = _figures(synthetic_run, context=_context(synthetic_run))
     assert [name for name, _ in figures] == list(PLOT_FILES)
     for name, fig in figures:
-        labels = _labels(fig)
+        labels = labels_drawn(fig)
         texts = "\n".join(text for text, _ in labels)
         for fragment in ("scenario synthetic", "seed 7", "live", "scale 3600", "duration_hours=120.0", "9.9.9"):
             assert fragment in texts, (name, fragment)
@@ -76,9 +76,18 @@ def test_every_plot_carries_the_run_metadata_and_no_label_overlaps_another(synth
         width, height = fig.canvas.get_width_height()
         for text, box in labels:
             assert box.x0 >= -1 and box.y0 >= -1 and box.x1 <= width + 1 and box.y1 <= height + 1, (name, text)
-        for (a, box_a), (b, box_b) in itertools.combinations(labels, 2):
-            overlap = Bbox.intersection(box_a, box_b)
-            assert overlap is None or overlap.width < 1 or overlap.height < 1, (name, a, b)
+        assert_no_overlap(name, labels)
+        legends = [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+        entries = [t.get_text() for legend in legends for t in legend.get_texts()]
+        assert entries and len(entries) == len(set(entries)), (name, entries)  # a legend, no entry twice
+        axes_labels = [ax.get_xlabel() for ax in fig.axes] + [ax.get_ylabel() for ax in fig.axes]
+        assert any(axes_labels), name
+
+
+def assert_no_overlap(name: str, labels: list[tuple[str, Bbox]]) -> None:
+    for (a, box_a), (b, box_b) in itertools.combinations(labels, 2):
+        overlap = Bbox.intersection(box_a, box_b)
+        assert overlap is None or overlap.width < 1 or overlap.height < 1, (name, a, b)
 
 
 def test_a_saturated_run_is_watermarked_in_every_plot(synthetic_run: Path) -> None:

@@ -20,6 +20,7 @@ from simulator.plots import PlotContext, _figures, run_view
 from simulator.runner import RunResult
 from tests.simulator.summaries import make_summary
 from tests.simulator.test_deterministic import TINY
+from tests.simulator.test_plot_labels import assert_no_overlap, labels_drawn
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -56,6 +57,15 @@ def test_the_summary_and_the_plots_count_the_same_items(cli_run: tuple[Path, str
     texts = {name: "\n".join(t.get_text() for t in fig.findobj(Text)) for name, fig in _figures(out)}
     assert f"whole network: n={window['counted']}" in texts["time_to_removal.png"]
     assert f"n={window['counted']}" in texts["removed_within_72h.png"]
+
+
+def test_the_plots_of_a_real_run_carry_its_metadata_and_no_label_overlaps_another(cli_run: tuple[Path, str]) -> None:
+    out, _ = cli_run
+    for name, fig in _figures(out):
+        labels = labels_drawn(fig)
+        assert any("scenario tiny-deterministic, seed 5, deterministic" in text for text, _ in labels), name
+        assert any("drain_hours=80.0" in text for text, _ in labels), name
+        assert_no_overlap(name, labels)
 
 
 def test_summary_json_carries_the_run_metadata(cli_run: tuple[Path, str]) -> None:
@@ -126,3 +136,19 @@ def test_the_table_says_plainly_when_the_run_is_shorter_than_the_horizon(monkeyp
     printed = out.getvalue()
     assert "the run (54.0 h) is shorter" in printed
     assert printed.count("not observable: the run is shorter than warm-up + 72 h") == 3  # removal, LEA, NTD
+
+
+def test_a_negative_warm_up_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    result = CliRunner().invoke(cli.app, ["run", str(scenario), "--out", str(tmp_path / "run"), "--warmup-hours", "-1"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--warmup-hours'" in result.output and "greater than or equal to" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_plots_redrawn_beside_an_unreadable_summary_still_draw_without_metadata(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text('{"window": [1, 2], "metadata": "x"')
+    assert PlotContext.from_run_dir(tmp_path, "again") == PlotContext(title="again")
+    names = [name for name, _ in _figures(tmp_path, "again")]
+    assert len(names) == 4
