@@ -38,6 +38,7 @@ def execute_calibration(console: Console, scenario: Scenario, seeds: int, out: P
             key=f"seed-{seed}",
             scenario_toml=to_toml(replace(scenario, simulation=replace(scenario.simulation, seed=seed))),
             run_dir=directory / f"seed-{seed}",
+            overrides=(("simulation.seed", str(seed)),),
         )
         for seed in seed_list
     ]

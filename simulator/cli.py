@@ -35,7 +35,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from node.logs import configure_logging
-from simulator.overrides import OverrideError, apply_overrides, parse_override
+from simulator.overrides import apply_overrides, parse_override
 from simulator.runner import Progress as RunProgress
 from simulator.runner import RunResult, run_deterministic, run_scenario
 from simulator.scenario import Scenario, ScenarioError, bundled_scenarios, load_scenario, to_toml
@@ -83,9 +83,6 @@ def _load(name: str, sets: list[str] | None = None, **overrides: object) -> Scen
             scenario = parse_scenario(raw)
     except ScenarioError as error:
         _console.print(f"[red]hotline-sim: bad scenario: {escape(str(error))}[/red]")
-        raise typer.Exit(2) from None
-    except OverrideError as error:
-        _console.print(f"[red]hotline-sim: {escape(str(error))}[/red]")
         raise typer.Exit(2) from None
     return scenario
 

@@ -84,9 +84,9 @@ def compare(groups: Sequence[Group]) -> list[Comparison]:
         rows = tuple(
             (
                 headline,
-                mean_interval(baseline[headline.key]),
-                mean_interval(other[headline.key]),
-                welch_difference(baseline[headline.key], other[headline.key]),
+                mean_interval(baseline[headline.name]),
+                mean_interval(other[headline.name]),
+                welch_difference(baseline[headline.name], other[headline.name]),
             )
             for headline in HEADLINES
         )
@@ -104,7 +104,7 @@ def comparison_dict(comparisons: Sequence[Comparison]) -> dict[str, Any]:
                 "label": c.other.label,
                 "runs": [str(r) for r in c.other.runs],
                 "figures": {
-                    h.key: {
+                    h.name: {
                         "baseline_mean": a.mean,
                         "baseline_n": a.n,
                         "mean": b.mean,
@@ -149,7 +149,7 @@ def _sweep_groups(path: Path, prefix: str) -> list[Group]:
 
 def _values(group: Group) -> dict[str, list[float]]:
     """Each headline's values over the group's runs (a run without a value for one adds nothing to it)."""
-    found: dict[str, list[float]] = {h.key: [] for h in HEADLINES}
+    found: dict[str, list[float]] = {h.name: [] for h in HEADLINES}
     for run in group.runs:
         try:
             figures = headline_values(read_summary(run))

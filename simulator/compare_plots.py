@@ -44,6 +44,8 @@ COMPARE_PLOTS = ("compare_time_to_removal.png", "compare_within_72h_by_country.p
 # pooling for every variant.
 _COUNTRIES = 12
 _WITHIN_S = 72 * HOUR
+# Up to this many bars carry their value as a label.
+_LABELLED_BARS = 40
 
 
 class _Variant:
@@ -169,15 +171,17 @@ def _within_72h_by_country(fig: Figure, variants: Sequence[_Variant]) -> None:
                 if i.removed is not None and i.reported is not None and i.removed - i.reported <= _WITHIN_S
             )
             shares.append(within / len(items) if items else np.nan)
-        ax.bar(
+        bars = ax.bar(
             positions + (index - (len(variants) - 1) / 2) * width,
             shares,
             width,
             color=f"C{index}",
             label=f"{variant.label} ({variant.runs} runs)",
         )
+        if len(columns) * len(variants) <= _LABELLED_BARS:  # a 0% bar is seen by its label
+            ax.bar_label(bars, labels=["" if np.isnan(v) else f"{v:.0%}" for v in shares], fontsize=8, padding=2)
     ax.set_xticks(positions, [safe_text(c, 8) for c in columns])
-    ax.set_ylim(0, 1.0)
+    ax.set_ylim(0, 1.08)
     ax.set_xlabel("hosting country (most illegal items first)")
     ax.set_ylabel("share of illegal items removed within 72 h")
     handles, _labels = ax.get_legend_handles_labels()

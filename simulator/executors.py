@@ -54,6 +54,8 @@ class RunTask:
     key: str
     scenario_toml: str
     run_dir: Path
+    # The settings this run changes from the scenario file (`KEY: VALUE` as given), for its metadata.
+    overrides: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

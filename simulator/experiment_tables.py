@@ -42,10 +42,10 @@ def sweep_table(table: dict[str, Any]) -> Table:
     rich.add_column("")
     for variant in variants:
         settings = "\n".join(f"{k}={v}" for k, v in variant["settings"].items()) or "as written"
-        rich.add_column(escape(f"{variant['variant']}\n{settings}"), justify="right")
+        rich.add_column(escape(f"{variant['variant']}\n{settings}"), justify="right", overflow="fold")
     rich.add_row("runs (invariants held)", *(f"{v['seeds']} ({v['runs_ok']})" for v in variants))
     for headline in HEADLINES:
-        rich.add_row(escape(headline.label), *(_estimate(v["figures"][headline.key], headline) for v in variants))
+        rich.add_row(escape(headline.label), *(_estimate(v["figures"][headline.name], headline) for v in variants))
     return rich
 
 

@@ -27,8 +27,14 @@ __all__ = ["Override", "OverrideError", "apply_overrides", "parse_override", "sp
 _ENTRY_KEYS = {"countries": "code", "hotlines": "node_id", "faults": None}
 
 
-class OverrideError(ValueError):
-    """A `--set` that cannot apply: the message is one line naming the setting."""
+class OverrideError(ScenarioError):
+    """A `--set` that cannot apply: the message is one line naming the setting (a ScenarioError, so whoever
+    reports a bad scenario reports it)."""
+
+    def __init__(self, message: str) -> None:
+        ValueError.__init__(self, message)
+        self.field = "--set"
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ class SweepPlan:
                 key=_run_key(v.name, seed),
                 scenario_toml=to_toml(_with_seed(v.scenario, seed)),
                 run_dir=out / _run_key(v.name, seed),
+                overrides=(*((o.key, o.text) for o in v.settings if o.key != _SEED_KEY), (_SEED_KEY, str(seed))),
             )
             for v in self.variants
             for seed in self.seeds
@@ -148,7 +149,7 @@ def table_columns(axes: Sequence[str]) -> list[str]:
         *axes,
         "seeds",
         "runs_ok",
-        *(f"{h.key}.{stat}" for h in HEADLINES for stat in _STATS),
+        *(f"{h.name}.{stat}" for h in HEADLINES for stat in _STATS),
     ]
 
 
@@ -182,9 +183,9 @@ def _table(plan: SweepPlan, out: Path, outcomes: dict[str, RunOutcome]) -> dict[
         finished = [r for r in runs if "figures" in r]
         figures = {}
         for headline in HEADLINES:
-            values = [r["figures"][headline.key] for r in finished if r["figures"][headline.key] is not None]
+            values = [r["figures"][headline.name] for r in finished if r["figures"][headline.name] is not None]
             estimate = mean_interval(values)
-            figures[headline.key] = {
+            figures[headline.name] = {
                 "mean": _round(estimate.mean),
                 "ci_low": _round(estimate.low),
                 "ci_high": _round(estimate.high),
@@ -205,7 +206,9 @@ def _table(plan: SweepPlan, out: Path, outcomes: dict[str, RunOutcome]) -> dict[
         "seeds": list(plan.seeds),
         "axes": plan.axes,
         "confidence": CONFIDENCE,
-        "headlines": [{"key": h.key, "label": h.label, "unit": h.unit.value} for h in HEADLINES],
+        "headlines": [
+            {"name": h.name, "label": h.label, "unit": h.unit.value, "keys": list(h.keys)} for h in HEADLINES
+        ],
         "variants": variants,
     }
 

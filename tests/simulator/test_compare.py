@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from simulator.cli import app
 from simulator.compare import COMPARE_JSON, compare, load_groups
 from simulator.compare_plots import COMPARE_PLOTS, _Variant
+from simulator.headlines import headline_values
 from simulator.metrics import ITEM_COLUMNS, ItemColumn
 
 T_4DF = 2.7764  # two-sided 95%, from a table
@@ -69,7 +70,7 @@ def test_the_difference_of_means_and_welch_interval_between_two_sweep_variants(t
     result = CliRunner().invoke(app, ["compare", str(sweep), "--out", str(out)])
     assert result.exit_code == 0, result.output
     figures = json.loads((out / COMPARE_JSON).read_text())["comparisons"][0]["figures"]
-    share = figures["removed_within_72h_share"]
+    share = figures["removed_within_72h"]
     # Equal variances (0.01) and n = 3 on both sides: se = sqrt(2 * 0.01 / 3), df = 4.
     half = T_4DF * math.sqrt(2 * 0.01 / 3)
     assert share["difference"] == pytest.approx(0.2)
@@ -80,8 +81,8 @@ def test_the_difference_of_means_and_welch_interval_between_two_sweep_variants(t
     )
     assert (share["baseline_mean"], share["mean"], share["n"]) == (pytest.approx(0.6), pytest.approx(0.8), 3)
     # No run has a median: nothing to compare, and it says so rather than inventing one.
-    assert figures["median_time_to_removal_hours"]["difference"] is None
-    assert figures["median_time_to_removal_hours"]["n"] == 0
+    assert figures["median_removal_hours"]["difference"] is None
+    assert figures["median_removal_hours"]["n"] == 0
     output = " ".join(result.output.split())
     assert "v2 (world.x=v2) vs v1 (world.x=v1)" in output
     assert "+20.0 pp" in output
@@ -95,7 +96,7 @@ def test_two_single_runs_give_a_difference_without_an_interval(tmp_path: Path) -
     groups = load_groups([a, b])
     assert [g.label for g in groups] == ["before", "after"]
     [comparison] = compare(groups)
-    row = next(r for r in comparison.rows if r[0].key == "removed_within_72h_share")
+    row = next(r for r in comparison.rows if r[0].name == "removed_within_72h")
     assert row[3].difference == pytest.approx(0.5)
     assert (row[3].low, row[3].high) == (None, None)
     result = CliRunner().invoke(app, ["compare", str(a), str(b), "--out", str(tmp_path / "out")])
@@ -110,6 +111,19 @@ def test_the_plots_pool_every_seed_of_a_variant(tmp_path: Path) -> None:
     assert len(first.items) == 4  # two runs of two illegal items
     assert first.removal_hours().tolist() == [10.0, 10.0]
     assert first.metadata == "v1 (world.x=v1): scenario known, seeds 1, 2"
+
+
+def test_a_headline_is_read_from_the_first_key_the_summary_has() -> None:
+    """summary.json's `headline` object first, the flat key of earlier runs after; a null there is no value."""
+    newer = {"headline": {"removed_within_72h": 0.7}, "removed_within_72h_share": 0.5}
+    assert headline_values(newer)["removed_within_72h"] == 0.7
+    unreached = {"headline": {"median_removal_hours": None}, "median_time_to_removal_hours": 3.0}
+    assert headline_values(unreached)["median_removal_hours"] is None
+    older = {"removed_within_72h_share": 0.5, "delivery_latency_seconds": {"p50": 0.25}}
+    values = headline_values(older)
+    assert (values["removed_within_72h"], values["delivery_latency_p50_s"]) == (0.5, 0.25)
+    assert values["lea_notice_within_72h"] is None
+    assert headline_values({"removed": True, "referral_count": "3"}) == dict.fromkeys(values)
 
 
 @pytest.mark.parametrize(

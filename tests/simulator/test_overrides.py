@@ -109,7 +109,8 @@ def test_run_with_a_bad_set_exits_2_with_one_escaped_line_and_runs_nothing(tmp_p
     assert result.exit_code == 2
     # The markup-like `[[countries]]` reaches the terminal as written (the test console wraps at 80 columns).
     assert " ".join(result.output.split()) == (
-        "hotline-sim: --set hotlines.nl-hotline.country=ZZ: hotlines[0].country: 'ZZ' is not in [[countries]]"
+        "hotline-sim: bad scenario: --set hotlines.nl-hotline.country=ZZ: hotlines[0].country: "
+        "'ZZ' is not in [[countries]]"
     )
     assert not out.exists()
     unknown = CliRunner().invoke(app, ["run", str(scenario), "--set", "countries.XX.hosting_share=1"])
