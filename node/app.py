@@ -488,6 +488,7 @@ def _build_exchange(
         interceptors=[*([metrics.grpc] if metrics is not None else []), GuardAll(Boundary())],
         load_keys=load_keys,
         transport=transport,
+        referral_cadence=settings.referral_cadence,
     )
     return exchange
 

@@ -9,14 +9,16 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from node.cases.hash_trust import DEFAULT_DISPUTE_LIMIT, KnownHashPolicy
 from node.cases.routing import FallbackKind, FallbackPolicy, Member, StaticMembership
 from node.database_url import check_database_url
 from node.errors import InvalidArgument
+from node.exchange.cadence import ReferralCadence
 from node.exchange.server_limits import ServerLimits
 from node.hashes import DEFAULT_PDQ_THRESHOLD
 from node.hosting.countries import ISO_3166_ALPHA_2
@@ -85,6 +87,9 @@ class ExchangeConfig:
     reconcile_window_days: float = 30.0
     # How long the exchange server lets a connection or call hold its resources, and calls open per peer.
     server_limits: ServerLimits = field(default_factory=ServerLimits)
+    # When referrals leave: at once, or in batches (referral_batch_seconds, or referral_batch_times in
+    # referral_batch_zone); node.exchange.cadence.
+    referral_cadence: ReferralCadence = field(default_factory=ReferralCadence)
 
     def endpoint(self) -> str:
         """The host:port peers dial: `advertise`, else `listen` unless that is a wildcard address ('' then)."""
@@ -531,7 +536,40 @@ def _exchange(raw: Any, node_id: str, paths: _Paths) -> ExchangeConfig | None:
         server_limits=_server_limits(raw),
         roster_url=_https_url(_str(raw, "roster_url", "exchange.roster_url"), "exchange.roster_url"),
         roster_url_ca=paths(_str(raw, "roster_url_ca", "exchange.roster_url_ca")),
+        referral_cadence=_referral_cadence(raw),
     )
+
+
+def _referral_cadence(raw: Mapping[str, Any]) -> ReferralCadence:
+    """`referral_batch_seconds` (0: at once), or `referral_batch_times` ("HH:MM", in `referral_batch_zone`)."""
+    every = raw.get("referral_batch_seconds", 0)
+    if isinstance(every, bool) or not isinstance(every, int | float) or not (every == 0 or 60 <= every <= 7 * 86_400):
+        raise InvalidArgument(
+            "must be 0 (referrals leave at once) or a number of seconds from 60 to 604800",
+            field="exchange.referral_batch_seconds",
+        )
+    listed = raw.get("referral_batch_times", [])
+    if not isinstance(listed, list) or not all(isinstance(v, str) and _CLOCK_TIME.match(v) for v in listed):
+        raise InvalidArgument(
+            'must be a list of times of day "HH:MM", for example ["09:00", "17:00"]',
+            field="exchange.referral_batch_times",
+        )
+    times = tuple(time(int(v[:2]), int(v[3:])) for v in listed)
+    if len(set(times)) != len(times):
+        raise InvalidArgument("lists a time more than once", field="exchange.referral_batch_times")
+    if every and times:
+        raise InvalidArgument(
+            "set referral_batch_seconds or referral_batch_times, not both", field="exchange.referral_batch_times"
+        )
+    zone = _str(raw, "referral_batch_zone", "exchange.referral_batch_zone") or "UTC"
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidArgument(
+            f"unknown time zone {zone!r} (an IANA name, for example Europe/Berlin)",
+            field="exchange.referral_batch_zone",
+        ) from None
+    return ReferralCadence(timedelta(seconds=float(every)), times, zone)
 
 
 def _https_url(url: str, where: str) -> str:
@@ -602,6 +640,9 @@ def _pinned_authority(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], int]:
             f"must be a whole number from 1 to the {len(key_ids)} pinned key(s)", field="exchange.authority_threshold"
         )
     return tuple(key_ids), threshold
+
+
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def _exchange_num(raw: Mapping[str, Any], key: str, default: float, low: float, high: float) -> float:

@@ -34,6 +34,7 @@ from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.client import NodeClient
 from node.clock import AcceleratedClock, LoopClock
+from simulator.hours import OfficeHours
 from simulator.network import Network
 from simulator.world import ReportPlan, Workload
 
@@ -76,6 +77,8 @@ class CaseSystems:
         # Deterministic mode: the simulated time each integrator call takes (live: whatever the sockets take).
         sim = network.scenario.simulation
         self._api_latency = sim.api_latency_ms / 1000 if network.deterministic else 0.0
+        self._hours = {h.node_id: OfficeHours(h.hours) for h in network.scenario.hotlines}
+        self._country = {h.node_id: h.country for h in network.scenario.hotlines}
 
     # ------------------------------------------------------------------------------------------ running
 
@@ -131,6 +134,16 @@ class CaseSystems:
 
     async def _after_hours(self, hours: float) -> None:
         await asyncio.sleep(max(0.0, hours * 3600.0 / self._clock.scale))
+
+    async def _at_work(self, node_id: str) -> None:
+        """Wait for the hotline's next opening, if it is closed now (its analysts, police contact and
+        notices to providers work in its hours only)."""
+        hours = self._hours[node_id]
+        if not hours.always:
+            now = self._clock.now()
+            opening = hours.next_open(now)
+            if opening > now:
+                await self._sleep_until(opening)
 
     # ------------------------------------------------------------------------------------------ calls
 
@@ -200,6 +213,7 @@ class CaseSystems:
         state = got.item.state
         if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
             await self._after_hours(plan.analyst_h)
+            await self._at_work(plan.origin)
             assess = case_pb.AssessItemRequest(
                 request_id=f"sim-assess-{plan.key}",
                 item_id=reported.item_id,
@@ -226,6 +240,7 @@ class CaseSystems:
             return
         if got.item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
             await self._after_hours(plan.analyst_h)
+            await self._at_work(node_id)
             verdict = plan.classification if stage.agrees else "NOT_ILLEGAL"
             assess = case_pb.AssessItemRequest(
                 request_id=f"{prefix}-assess", item_id=item_id, assessment=_assessment(verdict)
@@ -235,6 +250,7 @@ class CaseSystems:
                 return
         if await self._wait_unless_gone(node_id, item_id, plan, prefix, stage.lea_delay_h):
             return
+        await self._at_work(node_id)
         if not await self._action(node_id, item_id, f"{prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
             return
         if stage.hold_h > 0:
@@ -248,13 +264,24 @@ class CaseSystems:
                 await self._after_hours(0.05)
         if await self._wait_unless_gone(node_id, item_id, plan, prefix, 0.0):  # gone under a hold: seen after it
             return
+        await self._at_work(node_id)
         if not await self._action(node_id, item_id, f"{prefix}-ntd", pb.ACTION_TYPE_HP_NOTIFIED):
             return
-        if stage.provider_h is None:
-            # The provider never answers: the node escalates at the deadline; the content may still go by itself.
+        # The provider answers the notice, a re-sent one, or the node's escalation at the removal deadline;
+        # a notice from a hotline of another country (the no-member fallback) is answered as from abroad.
+        node_config = self._network.nodes[node_id].config
+        assert node_config is not None
+        response_h = stage.response_h(
+            abroad=self._country[node_id] != stage.hosting_country,
+            resend_hours=self._network.scenario.world.resend_hours,
+            escalation_h=node_config.removal_deadline.total_seconds() / 3600,
+        )
+        if response_h is None:
+            # The provider never answers (the node escalates at the deadline, to no avail); the content may
+            # still go by itself.
             await self._wait_unless_gone(node_id, item_id, plan, prefix, None)
             return
-        if await self._wait_unless_gone(node_id, item_id, plan, prefix, stage.provider_h):
+        if await self._wait_unless_gone(node_id, item_id, plan, prefix, response_h):
             return
         if stage.moved_to:
             moved = case_pb.RecordActionRequest(

@@ -1,5 +1,6 @@
-"""Applying a scenario's faults to the running network: crash, partition, latency, loss, revoke or suspend,
-key rotation, and a rogue member's campaign, each at its simulated time and undone when its duration ends.
+"""Applying a scenario's faults to the running network: crash, partition, latency, loss, revoke or suspend
+(a member leaves), a member joining, key rotation, and a rogue member's campaign, each at its simulated time
+and undone when its duration ends.
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ async def apply_fault(
             await at(end_h)
             for node in nodes:
                 network.set_status(node, "full")
+    elif fault.kind == "join":
+        for node in nodes:
+            version = network.join(node)
+        detail = f"{detail} joined in roster v{version}"
     elif fault.kind == "rotate_keys":
         for node in nodes:
             version = network.rotate_keys(node)

@@ -89,6 +89,8 @@ class SimNode:
     up: bool = False
     crashes: int = 0
     keys: NodeKeys | None = None
+    # False for a hotline that joins later (a `join` fault): it runs, but the roster leaves it out until then.
+    joined: bool = True
 
     @property
     def node_id(self) -> str:
@@ -127,6 +129,7 @@ class Network:
             node.keys = KeyStore(directory / "keys").load_or_create(
                 hotline.node_id, self.clock.now(), post_quantum=sim.post_quantum
             )
+            node.joined = self.scenario.joins_at(hotline.node_id) is None
             self.nodes[hotline.node_id] = node
             self._endpoints[f"127.0.0.1:{node.exchange_port}"] = hotline.node_id
         self.publish_roster(install=False)
@@ -166,6 +169,10 @@ class Network:
                 # Reconciliation with every peer, the least often allowed: at the default (6 simulated hours)
                 # 46 nodes would each call 45 peers every few wall seconds, and no scenario loses a database.
                 "reconcile_seconds": 7 * 86_400,
+                # The exchange cadence: referrals at once, or held for batches.
+                "referral_batch_seconds": round(hotline.referral_batch_hours * 3600),
+                "referral_batch_times": list(hotline.referral_batch_times),
+                "referral_batch_zone": hotline.hours.zone,
             },
         }
         return parse_config(raw, {})
@@ -277,6 +284,11 @@ class Network:
         self.nodes[node_id].status = status
         return self.publish_roster()
 
+    def join(self, node_id: str) -> int:
+        """The hotline joins the network: the next roster lists it, and its country's items go to it."""
+        self.nodes[node_id].joined = True
+        return self.publish_roster()
+
     def rotate_keys(self, node_id: str) -> int:
         """A new signing and HPKE key for the node, listed beside the old ones (old records stay
         verifiable); the node uses the new keys after its next restart."""
@@ -292,6 +304,8 @@ class Network:
         now = self.clock.now()
         entries = []
         for node in self.nodes.values():
+            if not node.joined:
+                continue
             assert node.keys is not None
             entry = member_entry(
                 node.node_id,

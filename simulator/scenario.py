@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import tomli_w
 
@@ -25,6 +26,7 @@ __all__ = [
     "Delay",
     "Fault",
     "Hotline",
+    "Hours",
     "Scenario",
     "ScenarioError",
     "Simulation",
@@ -38,7 +40,9 @@ __all__ = [
 _T = TypeVar("_T")
 _NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
-FAULT_KINDS = ("crash", "partition", "latency", "loss", "rotate_keys", "revoke", "suspend", "rogue")
+FAULT_KINDS = ("crash", "partition", "latency", "loss", "rotate_keys", "revoke", "suspend", "rogue", "join")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)$")
 PARTITION_MODES = ("isolate", "halves", "bridge")
 ATTACKS = ("forged", "impersonating", "replayed", "misaddressed", "malformed", "expired", "future_dated")
 
@@ -107,6 +111,10 @@ class World:
     # (a designated member takes those items, named by fallback_node).
     fallback: str = "direct"
     fallback_node: str = ""
+    # Repeated notices: while the provider has not answered, the notifying hotline sends the notice again
+    # every `resend_hours` (0 = never; 24 = daily, as Project Arachnid does). Whether a re-sent notice gets
+    # an answer is each country's `resend_response_share`.
+    resend_hours: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +129,31 @@ class Country:
     # (left to the 72-hour escalation and, in the end, to a second notice).
     provider: Delay = field(default_factory=lambda: Delay(20.0, 1.0))
     unresponsive_share: float = 0.02
+    # A notice from abroad (a hotline of another country: the no-member fallback, direct or referred):
+    # the providers' time to respond is multiplied by `abroad_delay_factor`, and `abroad_ignored_share`
+    # of such notices go unanswered on top of `unresponsive_share`.
+    abroad_delay_factor: float = 1.0
+    abroad_ignored_share: float = 0.0
+    # A provider that has not answered yet answers each re-sent notice (world.resend_hours) with this
+    # chance, and the node's escalation at the removal deadline with `escalation_response_share`; it then
+    # takes its usual time (`provider`) from that notice.
+    resend_response_share: float = 0.0
+    escalation_response_share: float = 0.0
     # Content hosted here that goes offline by itself (the site closes, the file is deleted or moved out of
     # reach), whoever acts: the share of it, and the time from the report. 0 = content stays until removed.
     vanish_share: float = 0.0
     vanish: Delay = field(default_factory=lambda: Delay(24.0, 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """When a hotline works (its analysts, its contact with the police, its notices to providers): from
+    `open` to `close` local time on `days`, in the time zone `zone`. The default is always open."""
+
+    zone: str = "UTC"
+    open: str = "00:00"
+    close: str = "24:00"
+    days: tuple[str, ...] = WEEKDAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +170,13 @@ class Hotline:
     # Deterministic mode: this hotline's own network latency (simulated ms, 0 = simulation.link_latency_ms).
     # A link's one-way latency is the mean of its two ends'.
     link_latency_ms: float = 0.0
+    # Working hours: work that falls due outside them waits for the next opening.
+    hours: Hours = field(default_factory=Hours)
+    # Exchange cadence: this hotline's node holds its referrals and sends them in batches, every
+    # `referral_batch_hours` (since midnight UTC) or at `referral_batch_times` (local times in hours.zone);
+    # neither set = at once. The node's [exchange] referral_batch_seconds / referral_batch_times.
+    referral_batch_hours: float = 0.0
+    referral_batch_times: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +208,10 @@ class Scenario:
     @property
     def members(self) -> tuple[Hotline, ...]:
         return tuple(h for h in self.hotlines if not h.rogue)
+
+    def joins_at(self, node_id: str) -> float | None:
+        """The simulated hour a hotline joins the network (a `join` fault), or None for a founding member."""
+        return next((f.at_hours for f in self.faults if f.kind == "join" and node_id in f.nodes), None)
 
     def country(self, code: str) -> Country:
         return next(c for c in self.countries if c.code == code)
@@ -247,6 +287,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     for name in ("lea_hold_probability", "move_probability"):
         _share(getattr(world, name), f"world.{name}")
     _check(world.fallback in ("direct", "refer"), "world.fallback", "must be 'direct' or 'refer'")
+    _check(world.resend_hours >= 0, "world.resend_hours", "must not be negative (0 = no repeated notices)")
 
     countries = tuple(
         _dataclass(Country, _table(c, f"countries[{i}]"), f"countries[{i}]")
@@ -261,8 +302,15 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         codes.add(country.code)
         _check(country.report_share >= 0, f"{where}.report_share", "must not be negative")
         _check(country.hosting_share >= 0, f"{where}.hosting_share", "must not be negative")
-        _share(country.unresponsive_share, f"{where}.unresponsive_share")
-        _share(country.vanish_share, f"{where}.vanish_share")
+        for name in (
+            "unresponsive_share",
+            "abroad_ignored_share",
+            "resend_response_share",
+            "escalation_response_share",
+            "vanish_share",
+        ):
+            _share(getattr(country, name), f"{where}.{name}")
+        _check(country.abroad_delay_factor > 0, f"{where}.abroad_delay_factor", "must be positive")
     _check(sum(c.hosting_share for c in countries) > 0, "countries", "some country must host content")
 
     hotlines = tuple(
@@ -279,6 +327,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         _check(hotline.country in codes, f"{where}.country", f"{hotline.country!r} is not in [[countries]]")
         _check(hotline.intake_share >= 0, f"{where}.intake_share", "must not be negative")
         _check(hotline.link_latency_ms >= 0, f"{where}.link_latency_ms", "must not be negative")
+        _batches(hotline, where)
     for i, country in enumerate(countries):
         members = [h for h in hotlines if h.country == country.code and not h.rogue]
         if country.report_share > 0:
@@ -296,8 +345,20 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         _fault(_table(f, f"faults[{i}]"), f"faults[{i}]", node_ids, hotlines)
         for i, f in enumerate(_list(raw.get("faults", []), "faults"))
     )
-    scenario = Scenario(simulation, world, countries, hotlines, faults)
-    return scenario
+    joining: set[str] = set()
+    for i, fault in enumerate(faults):
+        if fault.kind != "join":
+            continue
+        for node in fault.nodes:
+            _check(node not in joining, f"faults[{i}].nodes", f"{node!r} joins twice")
+            _check(node != world.fallback_node, f"faults[{i}].nodes", f"{node!r} is world.fallback_node, a founder")
+            joining.add(node)
+    _check(
+        any(not h.rogue and h.node_id not in joining for h in hotlines),
+        "faults",
+        "every member joins later; at least one hotline must be a founding member",
+    )
+    return Scenario(simulation, world, countries, hotlines, faults)
 
 
 def _fault(raw: dict[str, Any], where: str, node_ids: set[str], hotlines: tuple[Hotline, ...]) -> Fault:
@@ -312,7 +373,7 @@ def _fault(raw: dict[str, Any], where: str, node_ids: set[str], hotlines: tuple[
     _check(fault.mode in PARTITION_MODES, f"{where}.mode", f"must be one of {', '.join(PARTITION_MODES)}")
     _check(fault.latency_ms >= 0 and fault.jitter_ms >= 0, f"{where}.latency_ms", "must not be negative")
     _share(fault.loss, f"{where}.loss")
-    needs_nodes = {"crash", "rotate_keys", "revoke", "suspend", "rogue"}
+    needs_nodes = {"crash", "rotate_keys", "revoke", "suspend", "rogue", "join"}
     if fault.kind in needs_nodes or (fault.kind == "partition" and fault.mode != "halves"):
         _check(bool(fault.nodes), f"{where}.nodes", f"a {fault.kind} fault names its nodes")
     if fault.kind in ("crash", "partition", "latency", "loss"):
@@ -324,6 +385,10 @@ def _fault(raw: dict[str, Any], where: str, node_ids: set[str], hotlines: tuple[
         _check(bool(fault.attacks), f"{where}.attacks", f"names at least one of {', '.join(ATTACKS)}")
         for attack in fault.attacks:
             _check(attack in ATTACKS, f"{where}.attacks", f"{attack!r} is not one of {', '.join(ATTACKS)}")
+    if fault.kind == "join":
+        for node in fault.nodes:
+            rogue = next(h.rogue for h in hotlines if h.node_id == node)
+            _check(not rogue, f"{where}.nodes", f"{node!r} is a rogue hotline; only members join")
     return fault
 
 
@@ -352,6 +417,50 @@ def _parse_start(value: str, where: str) -> datetime:
     if start.tzinfo is None:
         raise ScenarioError(where, "needs a time zone, for example 2026-03-02T00:00:00Z")
     return start.astimezone(UTC)
+
+
+def _hours(hours: Hours, where: str) -> Hours:
+    try:
+        ZoneInfo(hours.zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScenarioError(
+            f"{where}.zone", f"unknown time zone {hours.zone!r} (an IANA name, e.g. Europe/Berlin)"
+        ) from None
+    opening = _clock_minutes(hours.open, f"{where}.open")
+    closing = _clock_minutes(hours.close, f"{where}.close")
+    _check(opening < closing, f"{where}.close", f"must be after open ({hours.open}); hours cannot span midnight")
+    _check(bool(hours.days), f"{where}.days", "names at least one day")
+    for day in hours.days:
+        _check(day in WEEKDAYS, f"{where}.days", f"{day!r} is not one of {', '.join(WEEKDAYS)}")
+    _check(len(set(hours.days)) == len(hours.days), f"{where}.days", "names a day twice")
+    return hours
+
+
+def _batches(hotline: Hotline, where: str) -> None:
+    every = hotline.referral_batch_hours
+    _check(
+        every == 0 or 1 / 60 <= every <= 168,
+        f"{where}.referral_batch_hours",
+        f"must be 0 (referrals leave at once) or from one minute (0.0167) to 168 hours, got {every}",
+    )
+    for value in hotline.referral_batch_times:
+        minutes = _clock_minutes(value, f"{where}.referral_batch_times")
+        _check(minutes < 24 * 60, f"{where}.referral_batch_times", "24:00 is not a time of day; use 00:00")
+    times = hotline.referral_batch_times
+    _check(len(set(times)) == len(times), f"{where}.referral_batch_times", "names a time twice")
+    _check(
+        not (every and times),
+        f"{where}.referral_batch_times",
+        "set referral_batch_hours or referral_batch_times, not both",
+    )
+
+
+def _clock_minutes(value: str, where: str) -> int:
+    """Minutes since midnight of an "HH:MM" time (24:00 is the end of the day)."""
+    match = _CLOCK_TIME.match(value)
+    if match is None or (match.group(1) == "24" and match.group(2) != "00"):
+        raise ScenarioError(where, f"must be a time of day HH:MM between 00:00 and 24:00, got {value!r}")
+    return int(match.group(1)) * 60 + int(match.group(2))
 
 
 def _check(condition: bool, where: str, message: str) -> None:
@@ -419,6 +528,8 @@ def _convert(value: Any, type_name: str, where: str) -> Any:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ScenarioError(where, "must be a list of strings")
         return tuple(value)
+    if type_name == "Hours":
+        return _hours(_dataclass(Hours, _table(value, where), where), where)
     if type_name == "Delay":
         delay = _dataclass(Delay, _table(value, where), where)
         _check(delay.median_hours >= 0, f"{where}.median_hours", "must not be negative")

@@ -51,6 +51,26 @@ class Stage:
     provider_h: float | None
     # The content moves to this country instead of being removed (the provider's response is the move).
     moved_to: str = ""
+    # The response to a notice from abroad (a hotline of another country: the no-member fallback).
+    abroad_provider_h: float | None = None
+    # A provider that has not answered: the re-sent notice it answers (1 = the first; 0 = none), and the
+    # hours it then takes; the hours it takes after the node's escalation (None = the escalation changes
+    # nothing).
+    answered_resend: int = 0
+    resend_h: float = 0.0
+    escalation_h: float | None = None
+
+    def response_h(self, *, abroad: bool, resend_hours: float, escalation_h: float) -> float | None:
+        """Hours from the first notice to the provider's response, whichever notice gets it first: the
+        notice itself (from this country's hotline or from abroad), a re-sent one, or the escalation
+        `escalation_h` after the notice. None: no answer in the run."""
+        answers = [self.abroad_provider_h if abroad else self.provider_h]
+        if resend_hours > 0 and self.answered_resend:
+            answers.append(self.answered_resend * resend_hours + self.resend_h)
+        if self.escalation_h is not None:
+            answers.append(escalation_h + self.escalation_h)
+        found = [h for h in answers if h is not None]
+        return min(found) if found else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +115,12 @@ class Workload:
         self._hosting_weights = [c.hosting_share for c in self._hosting]
         self._countries = {c.code: c for c in scenario.countries}
         self._move_targets = {c.code: [o for o in self._hosting if o.code != c.code] for c in scenario.countries}
+        # A hotline that joins later takes reports from then on; before, its country's reports are not made.
+        self._joins = {h.node_id: scenario.joins_at(h.node_id) or 0.0 for h in members}
+        self._opens = {
+            code: min((self._joins[h.node_id] for h in hotlines), default=0.0)
+            for code, hotlines in self._intake.items()
+        }
 
     def iter_reports(self) -> Iterator[ReportPlan]:
         """Every planned report in arrival order (ties by key), generated as it is consumed."""
@@ -124,10 +150,10 @@ class Workload:
         country = next((c for c in self._origin_countries() if c.code == code.upper()), None)
         if country is None:
             return None
-        times = self._hour_times(country, int(hour))
-        if int(rank) >= len(times):
+        at_h = dict(self._hour_arrivals(country, int(hour))).get(int(rank))
+        if at_h is None:
             return None
-        plan = self._plan(country, int(hour), int(rank), times[int(rank)])
+        plan = self._plan(country, int(hour), int(rank), at_h)
         return plan if plan.url == url else None
 
     # ---------------------------------------------------------------------------------------- arrivals
@@ -141,18 +167,19 @@ class Workload:
         total = sum(c.report_share for c in countries)
         return sim.annual_reports / (365.0 * 24.0) * country.report_share / total
 
-    def _hour_times(self, country: Country, hour: int) -> list[float]:
-        """The arrival times (simulated hours) in one hour of the country's Poisson process, sorted."""
+    def _hour_arrivals(self, country: Country, hour: int) -> list[tuple[int, float]]:
+        """(rank, arrival time in simulated hours) in one hour of the country's Poisson process, sorted; only
+        those in the arrival window and after a hotline of the country has joined the network."""
         stream = Stream(self.scenario.simulation.seed, "arrivals", f"{country.code.lower()}-{hour}")
         count = poisson(stream, self._rate(country))
         times = sorted(hour + stream.random() for _ in range(count))
-        duration = self.scenario.simulation.duration_hours
-        return [t for t in times if t < duration]
+        opens, duration = self._opens[country.code], self.scenario.simulation.duration_hours
+        return [(rank, t) for rank, t in enumerate(times) if opens <= t < duration]
 
     def _hour_count(self, country: Country, hour: int) -> int:
-        """How many arrivals `_hour_times` gives (without drawing the times of a whole hour)."""
-        if hour + 1 > self.scenario.simulation.duration_hours:
-            return len(self._hour_times(country, hour))
+        """How many arrivals `_hour_arrivals` gives (without drawing the times of a whole hour)."""
+        if hour + 1 > self.scenario.simulation.duration_hours or hour < self._opens[country.code]:
+            return len(self._hour_arrivals(country, hour))
         stream = Stream(self.scenario.simulation.seed, "arrivals", f"{country.code.lower()}-{hour}")
         return poisson(stream, self._rate(country))
 
@@ -164,11 +191,11 @@ class Workload:
 
     def _country_times(self, country: Country) -> Iterator[float]:
         for hour in self._hours():
-            yield from self._hour_times(country, hour)
+            yield from (t for _, t in self._hour_arrivals(country, hour))
 
     def _country_reports(self, country: Country) -> Iterator[ReportPlan]:
         for hour in self._hours():
-            for rank, at_h in enumerate(self._hour_times(country, hour)):
+            for rank, at_h in self._hour_arrivals(country, hour):
                 yield self._plan(country, hour, rank, at_h)
 
     # ---------------------------------------------------------------------------------------- one item
@@ -178,7 +205,7 @@ class Workload:
         seed, world = scenario.simulation.seed, scenario.world
         key = f"{origin_country.code.lower()}-{hour}-{rank}"
 
-        hotlines = self._intake[origin_country.code]
+        hotlines = [h for h in self._intake[origin_country.code] if self._joins[h.node_id] <= at_h]
         origin = (
             hotlines[Stream(seed, "intake", key).choose([h.intake_share for h in hotlines])]
             if len(hotlines) > 1
@@ -236,6 +263,13 @@ class Workload:
         response = Stream(seed, "response", stage_key)
         unresponsive = response.random() < country.unresponsive_share
         provider_h = _draw(response, country.provider)
+        ignored_from_abroad = response.random() < country.abroad_ignored_share
+        resend = Stream(seed, "resend", stage_key)
+        answered_resend = _first_success(resend.random(), country.resend_response_share)
+        resend_h = _draw(resend, country.provider)
+        escalation = Stream(seed, "escalation", stage_key)
+        answers_escalation = escalation.random() < country.escalation_response_share
+        escalation_h = _draw(escalation, country.provider)
         hold = Stream(seed, "hold", stage_key)
         held = hold.random() < world.lea_hold_probability
         hold_h = _draw(hold, world.lea_hold)
@@ -246,6 +280,14 @@ class Workload:
             hold_h=hold_h if held else 0.0,
             provider_h=None if unresponsive and not moved_to else provider_h,
             moved_to=moved_to,
+            abroad_provider_h=(
+                None
+                if (unresponsive or ignored_from_abroad) and not moved_to
+                else provider_h * country.abroad_delay_factor
+            ),
+            answered_resend=answered_resend,
+            resend_h=resend_h,
+            escalation_h=escalation_h if answers_escalation else None,
         )
 
 
@@ -261,6 +303,15 @@ def _vanish(stream: Stream, country: Country) -> float | None:
     gone = stream.random() < country.vanish_share
     hours = _draw(stream, country.vanish)
     return hours if gone else None
+
+
+def _first_success(u: float, chance: float) -> int:
+    """The trial (1, 2, ...) of the first success at `chance` per trial, from one uniform draw; 0 = never."""
+    if chance <= 0:
+        return 0
+    if chance >= 1:
+        return 1
+    return int(math.log1p(-u) / math.log1p(-chance)) + 1
 
 
 def _draw(stream: Stream, delay: Delay) -> float:

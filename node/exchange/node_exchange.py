@@ -21,6 +21,7 @@ from node.crypto.keystore import NodeKeys
 from node.crypto.roster import RosterError
 from node.crypto.tls import TlsIdentity
 from node.errors import DomainError
+from node.exchange.cadence import ReferralCadence
 from node.exchange.catch_up import RosterCatchUp
 from node.exchange.delivery import EnvelopeReceiver, Transport, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
@@ -68,12 +69,14 @@ class NodeExchange:
         interceptors: Sequence[aio.ServerInterceptor] = (),
         load_keys: Callable[[], NodeKeys] | None = None,
         transport: Transport | None = None,
+        referral_cadence: ReferralCadence | None = None,
     ) -> None:
         """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
         exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`).
         `transport`: deliver through it instead of gRPC, and serve no exchange socket (the simulator's
         deterministic mode: node.exchange.memory, whose network calls `receiving`)."""
         self._load_keys = load_keys
+        self._referral_cadence = referral_cadence or ReferralCadence()
         self._keys_read_for = 0  # the roster version for which the key folder was last read again
         self.node_id = node_id
         self.listen = listen
@@ -194,7 +197,10 @@ class NodeExchange:
                 ),
                 run_blocking=run_blocking,
                 # Warn of the clock skew to a peer at half the limit receivers refuse messages beyond.
-                settings=SendSettings(clock_skew_warning=self.receiver.limits.max_clock_skew / 2),
+                settings=SendSettings(
+                    clock_skew_warning=self.receiver.limits.max_clock_skew / 2,
+                    referral_cadence=self._referral_cadence,
+                ),
                 roster_version=lambda: self.roster.membership.version,
             )
 

@@ -25,7 +25,7 @@ import base64
 import random
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,9 +35,11 @@ from node.aio import wait_event
 from node.api._gen.hotline.exchange.v1 import messages_pb2
 from node.cases.event_details import MessageDetails
 from node.cases.event_kinds import EventKind
+from node.cases.exchange_messages import KIND_REFERRAL
 from node.cases.model import Event, OutboxMessage
 from node.clock import Clock
 from node.crypto.envelope import VerifiedSignatures
+from node.exchange.cadence import ReferralCadence
 from node.exchange.codec import encode_body
 from node.exchange.delivery import (
     DeliveryResult,
@@ -83,6 +85,8 @@ class SendSettings:
     # Warn when the clock skew to a peer reaches this: receivers refuse messages beyond their limit (5 minutes
     # by default, node.exchange.receiver.ReceiverLimits.max_clock_skew).
     clock_skew_warning: timedelta = timedelta(minutes=2)
+    # When referrals leave (node.exchange.cadence): at once, or held for the next batch time.
+    referral_cadence: ReferralCadence = field(default_factory=ReferralCadence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +133,7 @@ class PeerSender:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
         self.wake = asyncio.Event()
         self._idle = False  # the last look found nothing due at all (and no backoff in the way)
+        self._next_release: datetime | None = None  # the last look held referrals for a batch until then
         self.clock_skew: timedelta | None = None  # the peer's clock minus ours, as last measured
         self._logged_skew: timedelta | None = None
 
@@ -160,7 +165,7 @@ class PeerSender:
                         # starts it again when a message is queued.
                         return
                     rewind = False
-                    await wait_event(self.wake, poll_seconds)
+                    await wait_event(self.wake, self._idle_wait(poll_seconds))
                     continue
                 # Wait for an answer, or (with room in the window) for something new to send.
                 woken = asyncio.create_task(self.wake.wait())
@@ -215,10 +220,31 @@ class PeerSender:
         done = int(await self._run(self._record, batch, results, skew))
         return done if done == len(batch) else -1
 
+    def _idle_wait(self, poll_seconds: float) -> float:
+        """How long the loop waits for a wake-up with nothing to send: the poll interval, or less when held
+        referrals are due to leave sooner (in the loop's seconds, which run `scale` times slower than an
+        accelerated clock's)."""
+        if self._next_release is None:
+            return poll_seconds
+        until = (self._next_release - self._clock.now()).total_seconds() / float(getattr(self._clock, "scale", 1.0))
+        return max(0.001, min(poll_seconds, until))
+
+    def _held(self, message: OutboxMessage, now: datetime) -> bool:
+        """A referral waiting for its batch time (node.exchange.cadence); notes the earliest such time."""
+        if message.kind != KIND_REFERRAL:
+            return False
+        release = self._settings.referral_cadence.release_at(message.created_at)
+        if release <= now:
+            return False
+        self._next_release = release if self._next_release is None else min(self._next_release, release)
+        return True
+
     def _due_batch(self, after: int, busy: frozenset[str] = frozenset()) -> _Batch | None:
         """The next batch past `after`: due messages, oldest first, ending before the first one about an item
-        in `busy` (carried by a batch still in flight)."""
+        in `busy` (carried by a batch still in flight). Referrals held for a batch time stay, and so does
+        any message queued behind one about the same item."""
         self._idle = False
+        self._next_release = None
         now = self._clock.now()
         with self._store.transaction(read_only=True) as tx:
             next_attempt = tx.peer_backoff(self.peer).next_attempt_at
@@ -230,7 +256,12 @@ class PeerSender:
         self._idle = not pending and after == 0
         batch: list[OutboxMessage] = []
         size, last = 0, after
+        held: set[str] = set()  # items with a referral held for its batch
+        batching = not self._settings.referral_cadence.immediate
         for outbox_id, message in pending:
+            if batching and (message.item_id in held or self._held(message, now)):
+                held.add(message.item_id)
+                continue
             size += len(message.body)
             if (batch and size > self._settings.batch_bytes) or message.item_id in busy:
                 break

@@ -18,7 +18,7 @@ from node.exchange.membership import RosterMembership
 from node.exchange.memory import InMemoryNetwork, InMemoryTransport
 from node.exchange.receiver import Receiver
 from node.exchange.sealing import RosterCrypto
-from node.exchange.sender import PeerSender
+from node.exchange.sender import PeerSender, SendSettings
 from node.hosting import StaticResolver
 from tests.conftest import HOSTING
 
@@ -132,7 +132,8 @@ class Federation:
         for member in self.members.values():
             member.node.cases.set_membership(self.membership)
 
-    def sender(self, frm: str, to: str) -> PeerSender:
+    def sender(self, frm: str, to: str, settings: SendSettings | None = None) -> PeerSender:
+        """frm's sender to `to` (made on first use, with `settings` if given)."""
         member = self.members[frm]
         if to not in member.senders:
             assert member.crypto is not None
@@ -149,6 +150,7 @@ class Federation:
                 is_active=self.membership_active,
                 run_blocking=run_blocking,
                 rng=random.Random(1),
+                settings=settings,
             )
         return member.senders[to]
 

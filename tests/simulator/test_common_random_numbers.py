@@ -17,50 +17,13 @@ from simulator.runner import run_deterministic
 from simulator.scenario import Delay, Scenario, load_scenario, parse_scenario
 from simulator.streams import Stream, poisson
 from simulator.world import ReportPlan, build_workload
-
-SMALL = """
-[simulation]
-name = "crn"
-seed = 11
-duration_hours = 10
-drain_hours = 40
-annual_reports = 300000
-max_reports = 40
-sample_minutes = 120
-
-[world]
-move_probability = 0.2
-
-[[countries]]
-code = "NL"
-report_share = 0.5
-hosting_share = 0.3
-provider = { median_hours = 3, sigma = 0.5 }
-
-[[countries]]
-code = "DE"
-report_share = 0.5
-hosting_share = 0.3
-provider = { median_hours = 4, sigma = 0.5 }
-
-[[countries]]
-code = "PA"
-hosting_share = 0.4
-provider = { median_hours = 5, sigma = 0.5 }
-
-[[hotlines]]
-node_id = "nl-hotline"
-country = "NL"
-
-[[hotlines]]
-node_id = "de-hotline"
-country = "DE"
-"""
+from tests.simulator.small_scenarios import NO_MEMBER
 
 
 def _scenarios() -> tuple[Scenario, Scenario]:
     """The small scenario, and the same with only Panama's providers changed (slower, often silent)."""
-    base = parse_scenario(tomllib.loads(SMALL))
+    base = parse_scenario(tomllib.loads(NO_MEMBER))
+    base = replace(base, world=replace(base.world, move_probability=0.2, lea_hold_probability=0.05))
     countries = tuple(
         replace(c, provider=Delay(40.0, 1.2), unresponsive_share=0.5) if c.code == "PA" else c for c in base.countries
     )

@@ -108,6 +108,75 @@ def _minimal() -> dict[str, Any]:
             "faults[0].loss",
             "between 0 and 1",
         ),
+        # The policy levers: working hours, provider responses, repeated notices, members joining.
+        (lambda r: r["hotlines"][0].update(hours={"zone": "Mars/Olympus"}), "hotlines[0].hours.zone", "time zone"),
+        (lambda r: r["hotlines"][0].update(hours={"zone": "../etc"}), "hotlines[0].hours.zone", "time zone"),
+        (lambda r: r["hotlines"][0].update(hours={"open": "9am"}), "hotlines[0].hours.open", "HH:MM"),
+        (lambda r: r["hotlines"][0].update(hours={"close": "24:30"}), "hotlines[0].hours.close", "HH:MM"),
+        (
+            lambda r: r["hotlines"][0].update(hours={"open": "17:00", "close": "09:00"}),
+            "hotlines[0].hours.close",
+            "after open",
+        ),
+        (lambda r: r["hotlines"][0].update(hours={"days": ["monday"]}), "hotlines[0].hours.days", "one of mon"),
+        (lambda r: r["hotlines"][0].update(hours={"days": []}), "hotlines[0].hours.days", "at least one"),
+        (lambda r: r["hotlines"][0].update(hours={"days": ["mon", "mon"]}), "hotlines[0].hours.days", "twice"),
+        (lambda r: r["hotlines"][0].update(hours="9-5"), "hotlines[0].hours", "must be a table"),
+        (lambda r: r.update(world={"resend_hours": -24}), "world.resend_hours", "negative"),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_hours=-1),
+            "hotlines[0].referral_batch_hours",
+            "168 hours",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_times=["18h"]),
+            "hotlines[0].referral_batch_times",
+            "HH:MM",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_times=["24:00"]),
+            "hotlines[0].referral_batch_times",
+            "use 00:00",
+        ),
+        (
+            lambda r: r["hotlines"][0].update(referral_batch_hours=24, referral_batch_times=["18:00"]),
+            "hotlines[0].referral_batch_times",
+            "not both",
+        ),
+        (
+            lambda r: r["countries"][0].update(abroad_delay_factor=0),
+            "countries[0].abroad_delay_factor",
+            "positive",
+        ),
+        (
+            lambda r: r["countries"][0].update(abroad_ignored_share=1.2),
+            "countries[0].abroad_ignored_share",
+            "between 0 and 1",
+        ),
+        (
+            lambda r: r["countries"][0].update(resend_response_share=-0.1),
+            "countries[0].resend_response_share",
+            "between 0 and 1",
+        ),
+        (
+            lambda r: r["countries"][0].update(escalation_response_share=2),
+            "countries[0].escalation_response_share",
+            "between 0 and 1",
+        ),
+        (lambda r: r.update(faults=[{"kind": "join", "at_hours": 5}]), "faults[0].nodes", "names its nodes"),
+        (
+            lambda r: r.update(faults=[{"kind": "join", "at_hours": 5, "nodes": ["nl-hotline"]}]),
+            "faults",
+            "founding member",
+        ),
+        (
+            lambda r: (
+                r["hotlines"].append({"node_id": "de-hotline", "country": "NL", "designated": True}),
+                r.update(faults=[{"kind": "join", "at_hours": t, "nodes": ["de-hotline"]} for t in (1, 2)]),
+            ),
+            "faults[1].nodes",
+            "joins twice",
+        ),
     ],
 )
 def test_a_bad_scenario_gets_an_error_naming_the_field(change: Any, field: str, message: str) -> None:
