@@ -168,19 +168,20 @@ class FigureResult:
         difference = self.relative_difference
         if difference is None:
             return "not measured"
-        return ("within" if self.within else "OUTSIDE") + f" ±{TOLERANCE:.0%} ({difference:+.1%})"
+        return ("within" if self.within else "OUTSIDE") + f" ±{TOLERANCE:.0%} ({difference:+.2%})"
 
     def as_dict(self) -> dict[str, Any]:
+        difference = self.relative_difference
         return {
             **asdict(self.target),
             "values": list(self.values),
-            "mean": self.mean,
+            "mean": None if self.mean is None else round(self.mean, 6),
             "ci_low": self.low,
             "ci_high": self.high,
             "min": self.lowest,
             "max": self.highest,
             "sd": self.sd,
-            "relative_difference": _round(self.relative_difference),
+            "relative_difference": None if difference is None else round(difference, 6),
             "within": self.within,
             "verdict": self.verdict(),
         }
@@ -297,7 +298,7 @@ def calibrate_runs(readings: Sequence[dict[str, float | None]]) -> list[FigureRe
             FigureResult(
                 target=target,
                 values=values,
-                mean=_round(estimate_.mean),
+                mean=estimate_.mean,  # unrounded: the verdict reads it (a mean of 0.11002 is not within 10% of 0.1)
                 low=_round(estimate_.low),
                 high=_round(estimate_.high),
                 lowest=_round(min(present)) if present else None,
@@ -354,7 +355,7 @@ def write_calibration(directory: Path, results: list[FigureResult], facts: dict[
                     t.population.value,
                     t.unit.value,
                     round(t.published, 4),
-                    _cell(r.mean),
+                    _cell(_round(r.mean)),
                     _cell(r.low),
                     _cell(r.high),
                     _cell(r.lowest),
