@@ -216,7 +216,14 @@ class Network:
             resolver=SimResolver(),
             executor=executor,
             scheduler=LoopScheduler(),
-            transport=SimLink(node.node_id, self._memory, self.rules, self.link_latency, run_blocking),
+            transport=SimLink(
+                node.node_id,
+                self._memory,
+                self.rules,
+                self.link_latency,
+                run_blocking,
+                seed=self.scenario.simulation.seed,
+            ),
         )
 
     def link_latency(self, source: str, destination: str) -> float:

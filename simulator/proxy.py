@@ -29,7 +29,7 @@ import contextlib
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 __all__ = ["FaultProxy", "LinkFault", "LinkRules", "ProxyStats", "Transit"]
 
@@ -78,6 +78,14 @@ class Transit(NamedTuple):
     delay: float
     retransmissions: int
     reset: bool
+
+
+class Draws(Protocol):
+    """What a transit draws from: random.Random, or a named stream (simulator.streams.Stream)."""
+
+    def random(self) -> float: ...
+
+    def uniform(self, low: float, high: float) -> float: ...
 
 
 class LinkRules:
@@ -155,21 +163,23 @@ class LinkRules:
     def fault(self, source: str, destination: str) -> LinkFault:
         return self._links.get((source, destination), self._default)
 
-    def transit(self, source: str, destination: str) -> Transit:
-        """Draw the fate of one chunk sent from source to destination. Draws nothing on a clean link."""
+    def transit(self, source: str, destination: str, draws: Draws | None = None) -> Transit:
+        """Draw the fate of one chunk sent from source to destination. Draws nothing on a clean link.
+        `draws`: where the draws come from (default: the rules' shared generator, in the order asked)."""
         fault = self.fault(source, destination)
         if fault.clean:
             return Transit(0.0, 0, False)
+        rng = draws or self.rng
         delay = fault.latency
         if fault.jitter:
-            delay = max(0.0, delay + self.rng.uniform(-fault.jitter, fault.jitter))
+            delay = max(0.0, delay + rng.uniform(-fault.jitter, fault.jitter))
         retransmissions = 0
         rto = self.rto
-        while fault.loss and retransmissions < self.max_retransmissions and self.rng.random() < fault.loss:
+        while fault.loss and retransmissions < self.max_retransmissions and rng.random() < fault.loss:
             delay += rto
             rto *= 2
             retransmissions += 1
-        reset = bool(fault.reset) and self.rng.random() < fault.reset
+        reset = bool(fault.reset) and rng.random() < fault.reset
         return Transit(delay, retransmissions, reset)
 
     # Notification.

@@ -46,6 +46,10 @@ class Stream:
         """Uniform on [0, 1)."""
         return (self._next_word() >> 11) * _UNIT
 
+    def uniform(self, low: float, high: float) -> float:
+        """Uniform on [low, high)."""
+        return low + (high - low) * self.random()
+
     def bits32(self) -> int:
         return self._next_word() >> 32
 

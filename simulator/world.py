@@ -20,6 +20,7 @@ import heapq
 import itertools
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ _DOC_NETS = ("192.0.2", "198.51.100", "203.0.113")
 _HOST = re.compile(r"^(?:[a-z0-9-]+\.)*hosting-([a-z]{2})-(\d+)\.(?:example|test|invalid)$")
 _KEY = re.compile(r"^([a-z]{2})-(\d+)-(\d+)$")
 _URL = re.compile(r"^https://[^/]+/gallery/([a-z]{2}-\d+-\d+)/[0-9a-f]{8}\.html$")
+_RECENT_HOURS = 512  # (country, hour) arrival lists kept for plan_for_url
 KNOWN_POOL = 64  # known content hashes, imported into every node before the run
 PROVIDERS_PER_COUNTRY = 39  # hosting-xx-1 .. hosting-xx-39
 
@@ -114,6 +116,7 @@ class Workload:
         self._hosting = [c for c in scenario.countries if c.hosting_share > 0]
         self._hosting_weights = [c.hosting_share for c in self._hosting]
         self._countries = {c.code: c for c in scenario.countries}
+        self._recent_hours: OrderedDict[tuple[str, int], list[tuple[int, float]]] = OrderedDict()
         self._move_targets = {c.code: [o for o in self._hosting if o.code != c.code] for c in scenario.countries}
         # A hotline that joins later takes reports from then on; before, its country's reports are not made.
         self._joins = {h.node_id: scenario.joins_at(h.node_id) or 0.0 for h in members}
@@ -169,7 +172,20 @@ class Workload:
 
     def _hour_arrivals(self, country: Country, hour: int) -> list[tuple[int, float]]:
         """(rank, arrival time in simulated hours) in one hour of the country's Poisson process, sorted; only
-        those in the arrival window and after a hotline of the country has joined the network."""
+        those in the arrival window and after a hotline of the country has joined the network. The last few
+        hundred are kept: the items met on event streams arrived recently, mostly in the same hours."""
+        key = (country.code, hour)
+        found = self._recent_hours.get(key)
+        if found is None:
+            found = self._draw_hour(country, hour)
+            self._recent_hours[key] = found
+            if len(self._recent_hours) > _RECENT_HOURS:
+                self._recent_hours.popitem(last=False)
+        else:
+            self._recent_hours.move_to_end(key)
+        return found
+
+    def _draw_hour(self, country: Country, hour: int) -> list[tuple[int, float]]:
         stream = Stream(self.scenario.simulation.seed, "arrivals", f"{country.code.lower()}-{hour}")
         count = poisson(stream, self._rate(country))
         times = sorted(hour + stream.random() for _ in range(count))

@@ -19,13 +19,29 @@ from simulator.streams import Stream, poisson
 from simulator.world import ReportPlan, build_workload
 from tests.simulator.small_scenarios import NO_MEMBER
 
+# Jitter and loss on every link for a while: each delivery then draws its fate.
+LINK_FAULTS = """
+[[faults]]
+kind = "latency"
+latency_ms = 60000
+jitter_ms = 50000
+at_hours = 1
+duration_hours = 10
 
-def _scenarios() -> tuple[Scenario, Scenario]:
-    """The small scenario, and the same with only Panama's providers changed (slower, often silent)."""
-    base = parse_scenario(tomllib.loads(NO_MEMBER))
+[[faults]]
+kind = "loss"
+loss = 0.5
+at_hours = 12
+duration_hours = 6
+"""
+
+
+def _scenarios(code: str = "PA", faults: str = "") -> tuple[Scenario, Scenario]:
+    """The small scenario, and the same with only one country's providers changed (slower, often silent)."""
+    base = parse_scenario(tomllib.loads(NO_MEMBER + faults))
     base = replace(base, world=replace(base.world, move_probability=0.2, lea_hold_probability=0.05))
     countries = tuple(
-        replace(c, provider=Delay(40.0, 1.2), unresponsive_share=0.5) if c.code == "PA" else c for c in base.countries
+        replace(c, provider=Delay(40.0, 1.2), unresponsive_share=0.5) if c.code == code else c for c in base.countries
     )
     return base, replace(base, countries=countries)
 
@@ -49,8 +65,19 @@ def test_one_countrys_provider_parameters_leave_every_other_countrys_plans_ident
         assert replace(before[key], stages=()) == replace(after[key], stages=())
 
 
-def test_one_countrys_provider_parameters_leave_every_other_countrys_rows_of_a_run_identical(tmp_path: Path) -> None:
-    base, changed = _scenarios()
+@pytest.mark.parametrize(
+    ("code", "faults"),
+    [
+        ("PA", ""),  # a country without a member: its items' notices come from abroad
+        # A member country, under jitter and loss: its items' messages share the links with everyone's, and
+        # each delivery's fate comes from a stream of its own (link and moment), not from a shared generator.
+        ("DE", LINK_FAULTS),
+    ],
+)
+def test_one_countrys_provider_parameters_leave_every_other_countrys_rows_of_a_run_identical(
+    tmp_path: Path, code: str, faults: str
+) -> None:
+    base, changed = _scenarios(code, faults)
     plans = {p.key: p for p in build_workload(base).iter_reports()}
     rows = {}
     for name, scenario in (("base", base), ("changed", changed)):
@@ -59,11 +86,11 @@ def test_one_countrys_provider_parameters_leave_every_other_countrys_rows_of_a_r
         with (result.run_dir / "items.csv").open() as handle:
             rows[name] = {row["item"]: row for row in csv.DictReader(handle)}
     assert rows["base"].keys() == rows["changed"].keys() == plans.keys()
-    untouched = [k for k in plans if not _touches(plans[k], "PA")]
+    untouched = [k for k in plans if not _touches(plans[k], code)]
     assert len(untouched) >= 10
     assert [rows["base"][k] for k in untouched] == [rows["changed"][k] for k in untouched]
-    # ... while the change itself shows where it should: Panama's items are removed later or not at all.
-    touched = [k for k in plans if _touches(plans[k], "PA") and plans[k].classification != "NOT_ILLEGAL"]
+    # ... while the change itself shows where it should: that country's items are removed later or not at all.
+    touched = [k for k in plans if _touches(plans[k], code) and plans[k].classification != "NOT_ILLEGAL"]
     assert any(rows["base"][k] != rows["changed"][k] for k in touched)
 
 

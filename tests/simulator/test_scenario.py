@@ -228,6 +228,31 @@ def test_show_config_prints_every_default() -> None:
     assert resolved["world"]["known_share"] == 0.12
     assert resolved["simulation"]["post_quantum"] is False  # a default the file leaves out
     assert {f["kind"] for f in resolved["faults"]} == {"crash", "partition"}
+    # The policy levers' defaults: today's behaviour.
+    assert resolved["world"]["resend_hours"] == 0
+    country = resolved["countries"][0]
+    assert (country["abroad_delay_factor"], country["abroad_ignored_share"]) == (1.0, 0.0)
+    assert (country["resend_response_share"], country["escalation_response_share"]) == (0.0, 0.0)
+    hotline = resolved["hotlines"][0]
+    assert hotline["hours"] == {
+        "zone": "UTC",
+        "open": "00:00",
+        "close": "24:00",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    }
+    assert (hotline["referral_batch_hours"], hotline["referral_batch_times"]) == (0.0, [])
+
+
+def test_a_bad_lever_gets_one_line_naming_the_field_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[simulation]\nname = "x"\n[[countries]]\ncode = "NL"\nreport_share = 1\nhosting_share = 1\n'
+        '[[hotlines]]\nnode_id = "nl-hotline"\ncountry = "NL"\nhours = { zone = "Europe/Nowhere" }\n'
+    )
+    result = CliRunner().invoke(app, ["show-config", str(bad)])
+    assert result.exit_code == 2
+    assert "hotlines[0].hours.zone" in result.output and "Europe/Nowhere" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_the_same_seed_gives_the_same_workload_and_another_seed_another() -> None:
