@@ -7,6 +7,7 @@
     hotline-sim show-config SCENARIO      the scenario with every default filled in
     hotline-sim sweep SCENARIO --set K=V1,V2 --seeds N   a grid of settings times seeds, one table with intervals
     hotline-sim compare RUN_OR_SWEEP...   differences between variants with Welch intervals, overlay plots
+    hotline-sim calibrate [SCENARIO]      simulated against published figures over N seeds (+-10%, relative)
 
 Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option, 3 for a
 saturated live run under --strict (its drain timed out or its clock fell behind).
@@ -140,6 +141,28 @@ def sweep(
     from simulator.experiments import execute_sweep
 
     raise typer.Exit(execute_sweep(_console, _load(scenario), sets or [], seeds, out, workers, ray))
+
+
+@app.command()
+def calibrate(
+    scenario: Annotated[
+        str, typer.Argument(help="the calibration scenario: a bundled name or a .toml file")
+    ] = "calibration",
+    seeds: Annotated[int, typer.Option(min=1, help="runs: the scenario's seed and the ones after it")] = 5,
+    out: Annotated[Path | None, typer.Option(help="the output directory (default runs/NAME-calibration-TIME)")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="local worker processes (default: one per seed up to the CPU count)")
+    ] = None,
+    sets: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="change one scenario field (repeatable), as for run"),
+    ] = None,
+) -> None:
+    """Run the calibration scenario for N seeds and print each published figure against its simulated value,
+    with the spread across seeds and whether it is within +-10% (relative); write calibration.json and .csv."""
+    from simulator.calibrate import execute_calibration
+
+    raise typer.Exit(execute_calibration(_console, _load(scenario, sets), seeds, out, workers))
 
 
 @app.command()

@@ -285,7 +285,8 @@ class CaseSystems:
             assessed = await self._try(node_id, lambda c: c.cases.AssessItem(assess))
             if assessed is None or assessed.item.state != pb.ITEM_STATE_AWAITING_LEA:
                 return
-        await self._after_hours(stage.lea_delay_h)
+        if await self._wait_unless_gone(node_id, item_id, plan, prefix, stage.lea_delay_h):
+            return
         await self._at_work(node_id)
         if not await self._action(node_id, item_id, f"{prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
             return
@@ -298,6 +299,8 @@ class CaseSystems:
             if await self._try(node_id, lambda c: c.lea.PlaceHold(hold)) is not None:
                 await self._sleep_until(until.ToDatetime().replace(tzinfo=self._clock.now().tzinfo))
                 await self._after_hours(0.05)
+        if await self._wait_unless_gone(node_id, item_id, plan, prefix, 0.0):  # gone under a hold: seen after it
+            return
         await self._at_work(node_id)
         if not await self._action(node_id, item_id, f"{prefix}-ntd", pb.ACTION_TYPE_HP_NOTIFIED):
             return
@@ -311,8 +314,12 @@ class CaseSystems:
             escalation_h=node_config.removal_deadline.total_seconds() / 3600,
         )
         if response_h is None:
-            return  # the provider never answers: the node escalates at the deadline, to no avail
-        await self._after_hours(response_h)
+            # The provider never answers (the node escalates at the deadline, to no avail); the content may
+            # still go by itself.
+            await self._wait_unless_gone(node_id, item_id, plan, prefix, None)
+            return
+        if await self._wait_unless_gone(node_id, item_id, plan, prefix, response_h):
+            return
         if stage.moved_to:
             moved = case_pb.RecordActionRequest(
                 request_id=f"{prefix}-moved",
@@ -327,6 +334,21 @@ class CaseSystems:
                 self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1, response.item))
             return
         await self._action(node_id, item_id, f"{prefix}-removed", pb.ACTION_TYPE_CONTENT_REMOVED)
+
+    async def _wait_unless_gone(
+        self, node_id: str, item_id: str, plan: ReportPlan, prefix: str, hours: float | None
+    ) -> bool:
+        """Wait `hours` (None: for ever) unless the content goes offline by itself first (`plan.vanish_h`): then
+        record CONTENT_UNAVAILABLE when it goes and return True. Content that never vanishes is a plain wait."""
+        elapsed = (self._clock.now() - self._network.scenario.start).total_seconds() / 3600.0
+        gone_at = None if plan.vanish_h is None else plan.at_h + plan.vanish_h
+        if gone_at is None or (hours is not None and elapsed + hours < gone_at):
+            if hours is not None:
+                await self._after_hours(hours)
+            return False
+        await self._until_hours(gone_at)
+        await self._action(node_id, item_id, f"{prefix}-gone", pb.ACTION_TYPE_CONTENT_UNAVAILABLE)
+        return True
 
     async def _action(self, node_id: str, item_id: str, request_id: str, action: int) -> bool:
         request = case_pb.RecordActionRequest(request_id=request_id, item_id=item_id, type=action)  # type: ignore[arg-type]

@@ -75,6 +75,8 @@ class ItemColumn(StrEnum):
     # handled it (the origin, or the member it was referred to); appended last so older files read back.
     LEA_S = "lea_s"
     NTD_S = "ntd_s"
+    # The content went offline by itself (CONTENT_UNAVAILABLE: `vanish_share`), not by a provider's removal.
+    GONE_S = "gone_s"
 
 
 class TimelineColumn(StrEnum):
@@ -161,6 +163,7 @@ def item_rows(
         if item["state"] == "CLOSED_NOT_ILLEGAL" or item["classification"] == "NOT_ILLEGAL":
             route = "not_illegal"
         removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
+        gone = item["closed_at"] if item["state"] == "CLOSED_UNAVAILABLE" else None
         rows.append(
             {
                 ItemColumn.ITEM: plan.key,
@@ -178,6 +181,7 @@ def item_rows(
                 ItemColumn.HELD: int(any(s.hold_h > 0 for s in plan.stages)),
                 ItemColumn.LEA_S: _fmt(seconds_since(start, notices.get(found, (None, None))[0])),
                 ItemColumn.NTD_S: _fmt(seconds_since(start, notices.get(found, (None, None))[1])),
+                ItemColumn.GONE_S: _fmt(seconds_since(start, gone)),
             }
         )
     return rows
@@ -289,6 +293,7 @@ class Item:
     removed: float | None
     lea: float | None = None
     ntd: float | None = None
+    gone: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +391,7 @@ def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Item]:
                 removed=_num(cells.get(ItemColumn.REMOVED_S)),
                 lea=_num(cells.get(ItemColumn.LEA_S)),
                 ntd=_num(cells.get(ItemColumn.NTD_S)),
+                gone=_num(cells.get(ItemColumn.GONE_S)),
             )
         )
     return items

@@ -139,6 +139,10 @@ class Country:
     # takes its usual time (`provider`) from that notice.
     resend_response_share: float = 0.0
     escalation_response_share: float = 0.0
+    # Content hosted here that goes offline by itself (the site closes, the file is deleted or moved out of
+    # reach), whoever acts: the share of it, and the time from the report. 0 = content stays until removed.
+    vanish_share: float = 0.0
+    vanish: Delay = field(default_factory=lambda: Delay(24.0, 1.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +307,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
             "abroad_ignored_share",
             "resend_response_share",
             "escalation_response_share",
+            "vanish_share",
         ):
             _share(getattr(country, name), f"{where}.{name}")
         _check(country.abroad_delay_factor > 0, f"{where}.abroad_delay_factor", "must be positive")

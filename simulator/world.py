@@ -88,6 +88,8 @@ class ReportPlan:
     analyst_h: float
     content_sha256: str
     stages: tuple[Stage, ...]
+    # Hours from the report until the content goes offline by itself; None = it stays until removed.
+    vanish_h: float | None = None
 
     @property
     def hosting_country(self) -> str:
@@ -261,6 +263,7 @@ class Workload:
             analyst_h=_draw(Stream(seed, "analyst", key), world.analyst_delay),
             content_sha256=digest,
             stages=tuple(stages),
+            vanish_h=_vanish(Stream(seed, "vanish", key), country),
         )
 
     def _stage(self, stage_key: str, code: str, *, may_move: bool = True) -> Stage:
@@ -309,6 +312,13 @@ def build_workload(scenario: Scenario) -> Workload:
     seed = scenario.simulation.seed
     known_hashes = [hashlib.sha256(f"known-{seed}-{i}".encode()).hexdigest() for i in range(KNOWN_POOL)]
     return Workload(scenario, known_hashes)
+
+
+def _vanish(stream: Stream, country: Country) -> float | None:
+    """When content hosted in the country goes offline by itself, if it does (its own stream: no other draw moves)."""
+    gone = stream.random() < country.vanish_share
+    hours = _draw(stream, country.vanish)
+    return hours if gone else None
 
 
 def _first_success(u: float, chance: float) -> int:

@@ -18,7 +18,19 @@ from simulator.cli import app
 from simulator.scenario import ScenarioError, bundled_scenarios, load_scenario, parse_scenario, to_toml
 from simulator.world import SimResolver, build_workload
 
-BUNDLED = ["demo", "inhope-2021", "inhope-2024", "partition", "revocation", "rogue-member"]
+BUNDLED = [
+    "calibration",
+    "demo",
+    "inhope-2021",
+    "inhope-2024",
+    "partition",
+    "revocation",
+    "rogue-member",
+    "study-exchange",
+    "study-join",
+    "study-partition",
+    "study-unresponsive",
+]
 DOC_NETS = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
 
 
