@@ -65,6 +65,8 @@ _ITEM_COLUMNS = (
     _I.closed_at,
     _I.first_reported_at,
     _I.known_content,
+    _I.lea_notified_at,
+    _I.ntd_sent_at,
 )
 _OUTBOX_COLUMNS = (
     _O.message_id,
