@@ -1,13 +1,13 @@
 """`hotline-sim compare`'s overlay plots, drawn from the variants' items.csv files (every seed of a variant pooled):
 
-    compare_time_to_removal.png          per variant, the share of illegal items still online t hours after
-                                         their report (a survival-style curve)
+    compare_time_to_removal.png          per variant, the Kaplan-Meier estimate of the share of illegal items
+                                         still online t hours after their report, with its 95% band
     compare_within_72h_by_country.png    per hosting country, the share of illegal items removed within 72 hours,
                                          a bar per variant side by side (before and after)
 
-The curve counts an item that was never removed as online for the whole axis, though a run observes it only
-until the run ends. Up to the dashed line every item was observed for that long, so the curve is exact there;
-beyond it, items reported late could not yet be removed and the curve is too high.
+An item not removed by the end of its run is censored there (right-censoring), as in the run's own summary
+(`simulator/survival.py`): an item reported late is not counted as online for longer than its run watched it.
+Up to the dashed line every item was observed for that long; beyond it the estimate rests on fewer items.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from simulator.plot_style import (
     no_data,
     safe_text,
 )
+from simulator.survival import estimate
 
 __all__ = ["COMPARE_PLOTS", "draw_compare_plots"]
 
@@ -55,6 +56,9 @@ class _Variant:
         self.label = safe_text(group.label, 70)
         self.runs = len(group.runs)
         self.items: list[Item] = []
+        # Hours from report to removal, or to the end of its run for an item not removed (censored).
+        self.durations: list[float] = []
+        self.removed: list[bool] = []
         horizons: list[float] = []
         scenarios: set[str] = set()
         seeds: list[int] = []
@@ -66,17 +70,17 @@ class _Variant:
             end = data.end_s()
             illegal = [i for i in data.items if i.illegal and i.reported is not None]
             self.items.extend(illegal)
+            for item in illegal:
+                assert item.reported is not None
+                seen = item.removed is not None and (end is None or item.removed <= end)
+                until = item.removed if seen else end
+                self.durations.append(max(0.0, ((until or item.reported) - item.reported) / HOUR))
+                self.removed.append(seen)
             if end is not None and illegal:
                 horizons.append(end - max(i.reported for i in illegal if i.reported is not None))
         self.observed_h = min(horizons) / HOUR if horizons else None
         seed_text = ", ".join(str(s) for s in sorted(seeds))
         self.metadata = safe_text(f"{group.label}: scenario {', '.join(sorted(scenarios))}, seeds {seed_text}", 200)
-
-    def removal_hours(self) -> np.ndarray:
-        hours = [
-            (i.removed - i.reported) / HOUR for i in self.items if i.removed is not None and i.reported is not None
-        ]
-        return np.sort(np.asarray(hours, dtype=float))
 
 
 def draw_compare_plots(out: Path, groups: Sequence[Group]) -> list[Path]:
@@ -102,18 +106,22 @@ def _time_to_removal(fig: Figure, variants: Sequence[_Variant]) -> None:
         no_data(ax, "no variant has an illegal item in its items.csv")
         finish(fig, title, "Time to removal", [])
         return
-    longest = max((float(v.removal_hours()[-1]) for v in variants if v.removal_hours().size), default=1.0)
+    longest = max((max(v.durations) for v in variants if v.durations), default=1.0)
     x_max = max(longest, max((v.observed_h or 0.0) for v in variants), 1.0)
     handles: list[Line2D] = []
     for index, variant in enumerate(variants):
         total = len(variant.items)
         if not total:
             continue
-        hours = variant.removal_hours()
-        xs = np.concatenate(([0.0], hours, [x_max]))
-        online = 1.0 - np.concatenate(([0], np.arange(1, hours.size + 1), [hours.size])) / total
+        _, curve = estimate(variant.durations, variant.removed, horizon_observable=False)
+        xs = np.concatenate(([0.0], curve.hours, [x_max]))
+        online = 1.0 - np.concatenate(([0.0], curve.share, [curve.share[-1] if curve.share else 0.0]))
+        low = 1.0 - np.concatenate(([0.0], curve.high, [curve.high[-1] if curve.high else 0.0]))
+        high = 1.0 - np.concatenate(([0.0], curve.low, [curve.low[-1] if curve.low else 0.0]))
+        ax.fill_between(xs, low, high, step="post", color=f"C{index}", alpha=0.15, linewidth=0)
         (line,) = ax.step(xs, online, where="post", color=f"C{index}", linewidth=1.8)
-        line.set_label(f"{variant.label} ({total} illegal items, {variant.runs} runs)")
+        censored = variant.removed.count(False)
+        line.set_label(f"{variant.label} ({total} illegal items, {censored} censored, {variant.runs} runs)")
         handles.append(line)
     observed = min((v.observed_h for v in variants if v.observed_h is not None), default=None)
     if observed is not None:
@@ -139,8 +147,8 @@ def _time_to_removal(fig: Figure, variants: Sequence[_Variant]) -> None:
         title,
         "Time to removal",
         [
-            "Every seed of a variant pooled. An item never removed counts as online to the end of the axis; past "
-            "the dashed line some items were not observed that long, so the curve is too high there.",
+            "Kaplan-Meier, every seed of a variant pooled, with the 95% band; an item not removed is censored at "
+            "the end of its run. Past the dashed line some items were not observed that long.",
             *_metadata(variants),
         ],
     )
