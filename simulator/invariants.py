@@ -8,17 +8,20 @@ promises. A violated invariant fails the run with a report naming the items and 
   the rogue member was rejected (a replay answered DUPLICATE), and none of them changed anything.
 - no_unsent_items: no node holds an item it was not sent (by a report to it, or a referral to it).
 - views_match: every originator's view of a referred item matches the final assignee's state.
+
+Each invariant reads the stores row by row (`simulator.stores.EndStores`), in each table's stored order, so
+that a year of reports is checked in bounded memory with the same counts and the same messages in the same
+order as if every row were in memory.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from node.exchange.ports import OutboxStatus
-from simulator.records import NodeRecords
+from simulator.stores import EndStores
 
 __all__ = ["InvariantResult", "check_invariants"]
 
@@ -52,7 +55,7 @@ class InvariantResult:
 
 
 def check_invariants(
-    records: dict[str, NodeRecords],
+    stores: EndStores,
     *,
     submitted: Mapping[str, Container[str]],
     origin_items: Iterable[tuple[str, str]],
@@ -60,82 +63,91 @@ def check_invariants(
     rogues: set[str],
     attacks: list[dict[str, Any]],
 ) -> list[InvariantResult]:
-    """`submitted`: node -> URLs its case system reported; `origin_items`: (node, item id) of every report
-    the case systems got an answer for; `inactive`: suspended or revoked members at the end; `rogues`:
-    rogue node ids (their own records are not checked); `attacks`: the rogue's attack records."""
-    honest = {n: r for n, r in records.items() if n not in rogues}
+    """`stores`: every node's store (its `honest` nodes are those checked; rogue members' own records are
+    not); `submitted`: node -> URLs its case system reported; `origin_items`: (node, item id) of every report
+    the case systems got an answer for; `inactive`: suspended or revoked members at the end; `rogues`: rogue
+    node ids; `attacks`: the rogue's attack records."""
     return [
-        _exactly_once(honest, records),
-        _nothing_lost(honest, origin_items, inactive, rogues),
-        _rogue_rejected(honest, rogues, attacks),
-        _no_unsent_items(honest, submitted, rogues),
-        _views_match(honest, inactive, rogues),
+        _exactly_once(stores),
+        _nothing_lost(stores, origin_items, inactive, rogues),
+        _rogue_rejected(stores, rogues, attacks),
+        _no_unsent_items(stores, submitted, rogues),
+        _views_match(stores, inactive, rogues),
     ]
 
 
-def _exactly_once(honest: dict[str, NodeRecords], records: dict[str, NodeRecords]) -> InvariantResult:
+_DUPLICATES = (
+    "SELECT origin_node, origin_item_id, COUNT(*) FROM items WHERE origin_node != '' "
+    "GROUP BY origin_node, origin_item_id HAVING COUNT(*) > 1 ORDER BY MIN(rowid)"
+)
+# OutboxStatus.ACKED is stored as 'acked'.
+_ACKED_REFERRALS = (
+    "SELECT message_id, peer, origin_node, origin_item_id FROM referrals "
+    "WHERE sender = ? AND status = 'acked' ORDER BY outbox_id"
+)
+_ACCEPTED = "SELECT COUNT(*) FROM inbox WHERE sender = ? AND message_id = ? AND status = 'accepted'"
+_REFERRED_ITEMS = "SELECT COUNT(*) FROM items WHERE origin_node != '' AND origin_node = ? AND origin_item_id = ?"
+
+
+def _exactly_once(stores: EndStores) -> InvariantResult:
     result = InvariantResult("exactly_once")
-    origins = {
-        node_id: Counter((i["origin_node"], i["origin_item_id"]) for i in node.items if i["origin_node"])
-        for node_id, node in records.items()
-    }
-    accepted = {
-        node_id: Counter((row["sender"], row["message_id"]) for row in node.inbox if row["status"] == "accepted")
-        for node_id, node in records.items()
-    }
-    for node_id, node in honest.items():
-        for (origin, origin_item), count in origins[node_id].items():
-            if count > 1:
-                result.fail(f"{node_id} holds {count} items for referral {origin}/{origin_item}")
-        for message in node.outbox:
-            if message["kind"] != "referral" or message["status"] != OutboxStatus.ACKED:
-                continue
+    for node_id in stores.honest:
+        for origin, origin_item, count in stores.rows(node_id, _DUPLICATES):
+            result.fail(f"{node_id} holds {count} items for referral {origin}/{origin_item}")
+        for message_id, peer, origin, origin_item in stores.scratch_rows(_ACKED_REFERRALS, (node_id,)):
             result.checked += 1
-            peer = message["peer_node"]
-            if peer not in records:
-                result.fail(f"{node_id} sent referral {message['message_id']} to unknown {peer}")
+            if peer not in stores:
+                result.fail(f"{node_id} sent referral {message_id} to unknown {peer}")
                 continue
-            times = accepted[peer][(node_id, message["message_id"])]
-            referral = node.outbox_referral(message)
-            items = origins[peer][(referral.origin_node, referral.origin_item_id)]
+            times = _count(stores, peer, _ACCEPTED, (node_id, message_id))
+            items = _count(stores, peer, _REFERRED_ITEMS, (origin, origin_item))
             if times != 1:
-                result.fail(f"referral {message['message_id']} {node_id}->{peer}: {times} accepted")
+                result.fail(f"referral {message_id} {node_id}->{peer}: {times} accepted")
             if items != 1:
-                result.fail(f"referral {message['message_id']} {node_id}->{peer}: {items} items at the receiver")
+                result.fail(f"referral {message_id} {node_id}->{peer}: {items} items at the receiver")
     return result
 
 
+def _count(stores: EndStores, node_id: str, query: str, parameters: tuple[Any, ...]) -> int:
+    row = stores.one(node_id, query, parameters)
+    return int(row[0]) if row else 0
+
+
+# The outbox rows that are not simply acknowledged with a stored receipt: only those need a look.
+_UNSETTLED = (
+    "SELECT o.kind, o.message_id, o.peer_node, o.status, o.last_error FROM outbox o "
+    "WHERE o.status != 'acked' "
+    "OR NOT EXISTS (SELECT 1 FROM receipts r WHERE r.message_id = o.message_id) ORDER BY o.outbox_id"
+)
+
+
 def _nothing_lost(
-    honest: dict[str, NodeRecords], origin_items: Iterable[tuple[str, str]], inactive: set[str], rogues: set[str]
+    stores: EndStores, origin_items: Iterable[tuple[str, str]], inactive: set[str], rogues: set[str]
 ) -> InvariantResult:
     result = InvariantResult("nothing_lost")
-    for node_id, node in honest.items():
-        receipts = {row["message_id"] for row in node.receipts}
-        for message in node.outbox:
-            result.checked += 1
-            where = f"{message['kind']} {message['message_id']} {node_id}->{message['peer_node']}"
-            if message["status"] == OutboxStatus.ACKED:
-                if message["message_id"] not in receipts:
-                    result.fail(f"{where}: acknowledged without a stored receipt")
-            elif message["status"] == OutboxStatus.PENDING and (
-                message["peer_node"] in inactive or node_id in inactive
-            ):
+    for node_id in stores.honest:
+        result.checked += _count(stores, node_id, "SELECT COUNT(*) FROM outbox", ())
+        for kind, message_id, peer, status, last_error in stores.rows(node_id, _UNSETTLED):
+            where = f"{kind} {message_id} {node_id}->{peer}"
+            if status == OutboxStatus.ACKED:
+                result.fail(f"{where}: acknowledged without a stored receipt")
+            elif status == OutboxStatus.PENDING and (peer in inactive or node_id in inactive):
                 result.excuse("held for a suspended or revoked member")
-            elif message["status"] == OutboxStatus.PENDING and message["peer_node"] in rogues:
+            elif status == OutboxStatus.PENDING and peer in rogues:
                 result.excuse("for the rogue member, which runs no receiver")
-            elif message["status"] == OutboxStatus.PENDING:
-                result.fail(f"{where}: still pending after the drain ({message['last_error'] or 'no error'})")
+            elif status == OutboxStatus.PENDING:
+                result.fail(f"{where}: still pending after the drain ({last_error or 'no error'})")
             else:
-                result.fail(f"{where}: {message['status']}: {message['last_error']}")
-    items = {(node_id, item["item_id"]) for node_id, node in honest.items() for item in node.items}
+                result.fail(f"{where}: {status}: {last_error}")
+    honest = set(stores.honest)
     for node_id, item_id in origin_items:
         result.checked += 1
-        if (node_id, item_id) not in items:
+        if node_id not in honest or stores.one(node_id, "SELECT 1 FROM items WHERE item_id = ?", (item_id,)) is None:
             result.fail(f"report item {item_id} is missing at {node_id}")
     return result
 
 
-def _rogue_rejected(honest: dict[str, NodeRecords], rogues: set[str], attacks: list[dict[str, Any]]) -> InvariantResult:
+def _rogue_rejected(stores: EndStores, rogues: set[str], attacks: list[dict[str, Any]]) -> InvariantResult:
     result = InvariantResult("rogue_rejected")
     legitimate: set[str] = set()
     for attack in attacks:
@@ -147,68 +159,71 @@ def _rogue_rejected(honest: dict[str, NodeRecords], rogues: set[str], attacks: l
                 f"{attack['kind']} message to {attack['target']} answered {attack['status']} "
                 f"(expected {' or '.join(sorted(attack['expected']))}): {attack.get('detail', '')}"
             )
-    for node_id, node in honest.items():
-        for row in node.inbox:
-            if row["sender"] in rogues and row["status"] == "accepted" and row["message_id"] not in legitimate:
-                result.fail(f"{node_id} accepted message {row['message_id']} from rogue {row['sender']}")
+    if not rogues:
+        return result
+    query = "SELECT sender, message_id FROM inbox WHERE status = 'accepted' ORDER BY rowid"
+    for node_id in stores.honest:
+        for sender, message_id in stores.rows(node_id, query):
+            if sender in rogues and message_id not in legitimate:
+                result.fail(f"{node_id} accepted message {message_id} from rogue {sender}")
     return result
 
 
-def _no_unsent_items(
-    honest: dict[str, NodeRecords], submitted: Mapping[str, Container[str]], rogues: set[str]
-) -> InvariantResult:
+_ITEMS_SENT = "SELECT item_id, url, origin_node, origin_item_id, referred_by FROM items ORDER BY rowid"
+_SENT = "SELECT 1 FROM referrals WHERE peer = ? AND origin_node = ? AND origin_item_id = ? AND honest = 1 LIMIT 1"
+
+
+def _no_unsent_items(stores: EndStores, submitted: Mapping[str, Container[str]], rogues: set[str]) -> InvariantResult:
     result = InvariantResult("no_unsent_items")
-    sent: set[tuple[str, str, str]] = set()  # (receiver, origin node, origin item)
-    for node in honest.values():
-        for message in node.outbox:
-            if message["kind"] == "referral":
-                referral = node.outbox_referral(message)
-                sent.add((message["peer_node"], referral.origin_node, referral.origin_item_id))
-    for node_id, node in honest.items():
+    for node_id in stores.honest:
         reported = submitted.get(node_id, ())
-        for item in node.items:
+        for item_id, url, origin_node, origin_item_id, referred_by in stores.rows(node_id, _ITEMS_SENT):
             result.checked += 1
-            if not item["origin_node"]:
-                if item["url"] not in reported:
-                    result.fail(f"{node_id} holds item {item['item_id']} that no report to it named")
-            elif item["referred_by"] in rogues or item["origin_node"] in rogues:
+            if not origin_node:
+                if url not in reported:
+                    result.fail(f"{node_id} holds item {item_id} that no report to it named")
+            elif referred_by in rogues or origin_node in rogues:
                 result.excuse("referred by the rogue member (a legitimate message it was entitled to send)")
-            elif (node_id, item["origin_node"], item["origin_item_id"]) not in sent:
-                result.fail(f"{node_id} holds item {item['item_id']} that no member referred to it")
+            elif stores.scratch_one(_SENT, (node_id, origin_node, origin_item_id)) is None:
+                result.fail(f"{node_id} holds item {item_id} that no member referred to it")
     return result
 
 
-def _views_match(honest: dict[str, NodeRecords], inactive: set[str], rogues: set[str]) -> InvariantResult:
+_REFERRED_OUT = (
+    "SELECT item_id, assigned_node, state, status_sequence FROM items "
+    "WHERE origin_node = '' AND referred_to != '' AND state != 'WITHDRAWN' ORDER BY rowid"
+)
+# The assignee's item for the referral: the last one stored, should there be more (exactly_once names those).
+_THEIRS = (
+    "SELECT state, status_sequence FROM items WHERE origin_node = ? AND origin_item_id = ? ORDER BY rowid DESC LIMIT 1"
+)
+
+
+def _views_match(stores: EndStores, inactive: set[str], rogues: set[str]) -> InvariantResult:
     result = InvariantResult("views_match")
-    by_origin = {
-        node_id: {(i["origin_node"], i["origin_item_id"]): i for i in node.items if i["origin_node"]}
-        for node_id, node in honest.items()
-    }
-    for node_id, node in honest.items():
-        for item in node.items:
-            if item["origin_node"] or not item["referred_to"] or item["state"] == "WITHDRAWN":
-                continue
-            assignee_id = item["assigned_node"]
+    honest = set(stores.honest)
+    for node_id in stores.honest:
+        for item_id, assignee_id, state, sequence in stores.rows(node_id, _REFERRED_OUT):
             if assignee_id in inactive or node_id in inactive:
                 result.excuse("originator or assignee suspended or revoked: updates are held")
                 continue
-            assignee = honest.get(assignee_id)
-            if assignee is None and assignee_id in rogues:
+            if assignee_id not in honest and assignee_id in rogues:
                 result.excuse("assigned to the rogue member, which runs no node")
                 continue
             result.checked += 1
-            if assignee is None:
-                result.fail(f"{node_id} item {item['item_id']} is assigned to unknown node {assignee_id}")
+            if assignee_id not in honest:
+                result.fail(f"{node_id} item {item_id} is assigned to unknown node {assignee_id}")
                 continue
-            theirs = by_origin[assignee_id].get((node_id, item["item_id"]))
+            theirs = stores.one(assignee_id, _THEIRS, (node_id, item_id))
             if theirs is None:
-                result.fail(f"{node_id} item {item['item_id']}: {assignee_id} has no such referral")
+                result.fail(f"{node_id} item {item_id}: {assignee_id} has no such referral")
                 continue
-            mine_closed, theirs_closed = item["state"] in _CLOSED, theirs["state"] in _CLOSED
-            same_state = item["state"] == theirs["state"] if theirs_closed else not mine_closed
-            if not same_state or item["status_sequence"] != theirs["status_sequence"]:
+            their_state, their_sequence = theirs
+            mine_closed, theirs_closed = state in _CLOSED, their_state in _CLOSED
+            same_state = state == their_state if theirs_closed else not mine_closed
+            if not same_state or sequence != their_sequence:
                 result.fail(
-                    f"{node_id} item {item['item_id']} is {item['state']} #{item['status_sequence']}; "
-                    f"{assignee_id} has it {theirs['state']} #{theirs['status_sequence']}"
+                    f"{node_id} item {item_id} is {state} #{sequence}; "
+                    f"{assignee_id} has it {their_state} #{their_sequence}"
                 )
     return result

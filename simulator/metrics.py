@@ -13,15 +13,16 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from simulator.records import NodeRecords, TimelineSample, seconds_since
+from simulator.records import TimelineSample, seconds_since
 from simulator.scenario import Scenario
+from simulator.stores import EndStores, parse_time
 from simulator.world import Workload
 
 __all__ = [
@@ -125,100 +126,101 @@ ATTACK_COLUMNS = tuple(column.value for column in AttackColumn)
 # --------------------------------------------------------------------------------------------------- rows
 
 
+_ITEM_FACTS = (
+    "SELECT route, state, classification, closed_at, first_reported_at, known_content, lea_notified_at, "
+    "ntd_sent_at FROM items WHERE item_id = ?"
+)
+_FIRST_REFERRAL = (
+    "SELECT message_id, created_at FROM referrals WHERE sender = ? AND item_id = ? "
+    "ORDER BY created_at, outbox_id LIMIT 1"
+)
+_RECEIPT = "SELECT recorded_at FROM receipts WHERE message_id = ? ORDER BY node_index DESC LIMIT 1"
+_MOVED = "SELECT 1 FROM actions WHERE item_id = ? AND type = 'MOVED' LIMIT 1"
+_REFERRED_ON = (
+    "SELECT node, item_id, lea_notified_at, ntd_sent_at FROM referred_items "
+    "WHERE origin_node = ? AND origin_item_id = ?"
+)
+_ROUTES = {
+    "DOMESTIC": "domestic",
+    "REFERRAL": "referral",
+    "FALLBACK_DIRECT": "fallback",
+    "FALLBACK_REFERRAL": "fallback",
+}
+
+
 def item_rows(
     scenario: Scenario,
     workload: Workload,
-    records: dict[str, NodeRecords],
+    stores: EndStores,
     origin_items: Mapping[str, tuple[str, str]],
-) -> list[dict[str, Any]]:
-    """One items.csv row per planned report that reached its origin node, from what the nodes recorded."""
+) -> Iterator[dict[str, Any]]:
+    """One items.csv row per planned report that reached its origin node, from what the nodes recorded, in the
+    workload's order, one at a time (each looked up in the stores: nothing of all items is held)."""
     start = scenario.start
     country_of = {h.node_id: h.country for h in scenario.hotlines}
-    items_by_id = {(n, i["item_id"]): i for n, r in records.items() for i in r.items}
-    first_referral: dict[tuple[str, str], dict[str, Any]] = {}
-    for node_id, node in records.items():
-        for m in sorted(node.outbox, key=lambda m: m["created_at"]):
-            if m["kind"] == "referral":
-                first_referral.setdefault((node_id, m["item_id"]), m)
-    receipts = {r["message_id"]: r for node in records.values() for r in node.receipts}
-    moved = {(n, a["item_id"]) for n, r in records.items() for a in r.actions if a["type"] == "MOVED"}
-    notices = _first_notices(records)
-    rows: list[dict[str, Any]] = []
     for plan in workload.iter_reports():
         found = origin_items.get(plan.key)
-        if found is None:
+        if found is None or found[0] not in stores:
             continue
-        node_id = found[0]
-        item = items_by_id.get(found)
+        node_id, item_id = found
+        item = stores.one(node_id, _ITEM_FACTS, (item_id,))
         if item is None:
             continue
-        referral = first_referral.get(found)
-        receipt = receipts.get(referral["message_id"]) if referral else None
-        route = {
-            "DOMESTIC": "domestic",
-            "REFERRAL": "referral",
-            "FALLBACK_DIRECT": "fallback",
-            "FALLBACK_REFERRAL": "fallback",
-        }.get(item["route"] or "", "pending")
-        if item["state"] == "CLOSED_NOT_ILLEGAL" or item["classification"] == "NOT_ILLEGAL":
+        route_code, state, classification, closed_at, reported_at, known, lea, ntd = item
+        referral = stores.scratch_one(_FIRST_REFERRAL, (node_id, item_id))
+        receipt = stores.scratch_one(_RECEIPT, (referral[0],)) if referral else None
+        route = _ROUTES.get(route_code or "", "pending")
+        if state == "CLOSED_NOT_ILLEGAL" or classification == "NOT_ILLEGAL":
             route = "not_illegal"
-        removed = item["closed_at"] if item["state"] == "CLOSED_REMOVED" else None
-        gone = item["closed_at"] if item["state"] == "CLOSED_UNAVAILABLE" else None
-        rows.append(
-            {
-                ItemColumn.ITEM: plan.key,
-                ItemColumn.ORIGIN_NODE: node_id,
-                ItemColumn.ORIGIN_COUNTRY: country_of[node_id],
-                ItemColumn.HOSTING_COUNTRY: plan.hosting_country,
-                ItemColumn.ROUTE: route,
-                ItemColumn.ILLEGAL: int(plan.classification != "NOT_ILLEGAL"),
-                ItemColumn.KNOWN: int(bool(item["known_content"])),
-                ItemColumn.REPORTED_S: _fmt(seconds_since(start, item["first_reported_at"])),
-                ItemColumn.REFERRED_S: _fmt(seconds_since(start, referral["created_at"]) if referral else None),
-                ItemColumn.DELIVERED_S: _fmt(seconds_since(start, receipt["recorded_at"]) if receipt else None),
-                ItemColumn.REMOVED_S: _fmt(seconds_since(start, removed)),
-                ItemColumn.MOVED: int(found in moved),
-                ItemColumn.HELD: int(any(s.hold_h > 0 for s in plan.stages)),
-                ItemColumn.LEA_S: _fmt(seconds_since(start, notices.get(found, (None, None))[0])),
-                ItemColumn.NTD_S: _fmt(seconds_since(start, notices.get(found, (None, None))[1])),
-                ItemColumn.GONE_S: _fmt(seconds_since(start, gone)),
-            }
-        )
-    return rows
+        removed = closed_at if state == "CLOSED_REMOVED" else None
+        gone = closed_at if state == "CLOSED_UNAVAILABLE" else None
+        lea, ntd = _first_notices(stores, found, lea, ntd)
+        yield {
+            ItemColumn.ITEM: plan.key,
+            ItemColumn.ORIGIN_NODE: node_id,
+            ItemColumn.ORIGIN_COUNTRY: country_of[node_id],
+            ItemColumn.HOSTING_COUNTRY: plan.hosting_country,
+            ItemColumn.ROUTE: route,
+            ItemColumn.ILLEGAL: int(plan.classification != "NOT_ILLEGAL"),
+            ItemColumn.KNOWN: int(bool(known)),
+            ItemColumn.REPORTED_S: _since(start, reported_at),
+            ItemColumn.REFERRED_S: _since(start, referral[1] if referral else None),
+            ItemColumn.DELIVERED_S: _since(start, receipt[0] if receipt else None),
+            ItemColumn.REMOVED_S: _since(start, removed),
+            ItemColumn.MOVED: int(stores.one(node_id, _MOVED, (item_id,)) is not None),
+            ItemColumn.HELD: int(any(s.hold_h > 0 for s in plan.stages)),
+            ItemColumn.LEA_S: _since(start, lea),
+            ItemColumn.NTD_S: _since(start, ntd),
+            ItemColumn.GONE_S: _since(start, gone),
+        }
 
 
-def _first_notices(records: dict[str, NodeRecords]) -> dict[tuple[str, str], tuple[datetime | None, datetime | None]]:
-    """For every item, the earliest LEA notice and NTD of the item or of any item referred on from it (the
-    receiving member's item names its origin by `origin_node` and `origin_item_id`)."""
-    own: dict[tuple[str, str], tuple[datetime | None, datetime | None]] = {}
-    referred_on: dict[tuple[str, str], list[tuple[str, str]]] = {}
-    for node_id, node in records.items():
-        for item in node.items:
-            key = (node_id, item["item_id"])
-            own[key] = (item["lea_notified_at"], item["ntd_sent_at"])
-            if item["origin_node"] and item["origin_item_id"]:
-                referred_on.setdefault((item["origin_node"], item["origin_item_id"]), []).append(key)
+def _since(start: datetime, stored: str | None) -> str:
+    return _fmt(seconds_since(start, parse_time(stored)))
 
-    def earliest(key: tuple[str, str], seen: set[tuple[str, str]]) -> tuple[datetime | None, datetime | None]:
-        seen.add(key)
-        lea, ntd = own.get(key, (None, None))
-        for child in referred_on.get(key, []):
+
+def _first_notices(
+    stores: EndStores, key: tuple[str, str], lea: str | None, ntd: str | None
+) -> tuple[str | None, str | None]:
+    """The earliest LEA notice and NTD of the item (`lea`, `ntd`: its own) or of any item referred on from it,
+    at any depth (the receiving member's item names its origin by `origin_node` and `origin_item_id`). Stored
+    times are all UTC in one format, so the earliest is the least string."""
+    seen = {key}
+    todo = [key]
+    while todo:
+        for node_id, item_id, child_lea, child_ntd in stores.scratch_rows(_REFERRED_ON, todo.pop()):
+            child = (node_id, item_id)
             if child not in seen:
-                child_lea, child_ntd = earliest(child, seen)
-                lea, ntd = _min_time(lea, child_lea), _min_time(ntd, child_ntd)
-        return lea, ntd
+                seen.add(child)
+                todo.append(child)
+                lea, ntd = _earliest(lea, child_lea), _earliest(ntd, child_ntd)
+    return lea, ntd
 
-    return {key: earliest(key, set()) for key in own}
 
-
-def _min_time(a: datetime | None, b: datetime | None) -> datetime | None:
+def _earliest(a: str | None, b: str | None) -> str | None:
     if a is None or b is None:
         return a or b
-    return min(a, b, key=_aware)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return min(a, b)
 
 
 def timeline_rows(t_s: float, samples: Iterable[TimelineSample]) -> list[dict[str, Any]]:
@@ -250,12 +252,13 @@ def _fmt(value: float | None) -> str:
 def write_run_files(
     run_dir: Path,
     *,
-    items: list[dict[str, Any]],
+    items: Iterable[Mapping[str, Any]],
     timeline: list[dict[str, Any]],
     faults: list[dict[str, Any]],
     attacks: list[dict[str, Any]],
 ) -> None:
-    """Write the four CSV files into run_dir; `attacks` are the rogue campaign's records (`expected` a set)."""
+    """Write the four CSV files into run_dir; `attacks` are the rogue campaign's records (`expected` a set).
+    `items` is consumed as it is written (`item_rows` yields them one at a time)."""
     _write_csv(run_dir / ITEMS_CSV, ITEM_COLUMNS, items)
     _write_csv(run_dir / TIMELINE_CSV, TIMELINE_COLUMNS, timeline)
     _write_csv(run_dir / FAULTS_CSV, FAULT_COLUMNS, sorted(faults, key=_fault_order))
@@ -267,7 +270,7 @@ def _fault_order(row: Mapping[str, Any]) -> tuple[float, str, str]:
     return (float(row[FaultColumn.T_S]), str(row[FaultColumn.KIND]), str(row[FaultColumn.DETAIL]))
 
 
-def _write_csv(path: Path, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

@@ -27,7 +27,7 @@ import asyncio
 import gc
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -42,14 +42,15 @@ from simulator.faults import apply_fault
 from simulator.invariants import InvariantResult, check_invariants
 from simulator.lag import LoopLag
 from simulator.ledger import LEDGER_DB, Ledger
-from simulator.metrics import item_rows, timeline_rows, write_run_files
+from simulator.metrics import Item, item_rows, items_from_rows, timeline_rows, write_run_files
 from simulator.network import Network
 from simulator.plots import PlotContext, draw_plots
 from simulator.proxy import LinkRules
-from simulator.records import Sampler, read_records
+from simulator.records import Sampler
 from simulator.run_metadata import RunMetadata
 from simulator.scenario import Scenario, to_toml
 from simulator.sim_log import SIM_TIME
+from simulator.stores import EndStores
 from simulator.summary import SUMMARY_JSON, RunSummary, summarise
 from simulator.virtual_loop import run_virtual
 from simulator.world import build_workload
@@ -192,21 +193,24 @@ async def run_scenario(
     cpu = time.process_time() - cpu_start
     simulated_hours = (clock.now() - scenario.start).total_seconds() / 3600
 
-    records = read_records({n.node_id: n.database for n in network.members})
     assert driver is not None
     rogues = {h.node_id for h in scenario.hotlines if h.rogue}
     inactive = {n.node_id for n in network.nodes.values() if n.status in ("suspended", "revoked")}
-    invariants = check_invariants(
-        records,
-        submitted=ledger.sent_urls(),
-        origin_items=ledger.answered_items().values(),
-        inactive=inactive,
-        rogues=rogues,
-        attacks=attacks,
-    )
-    items = item_rows(scenario, workload, records, ledger.answered_items())
+    databases = {n.node_id: n.database for n in network.members}
+    # The end of the run reads the stores row by row: its memory does not grow with the number of items.
+    with EndStores(databases, honest=set(databases) - rogues, scratch_parent=run_dir) as stores:
+        invariants = check_invariants(
+            stores,
+            submitted=ledger.sent_urls(),
+            origin_items=ledger.answered_items().values(),
+            inactive=inactive,
+            rogues=rogues,
+            attacks=attacks,
+        )
+        items: list[Item] = []
+        rows = item_rows(scenario, workload, stores, ledger.answered_items())
+        write_run_files(run_dir, items=_read_back(rows, items), timeline=timeline, faults=fault_log, attacks=attacks)
     ledger.close()
-    write_run_files(run_dir, items=items, timeline=timeline, faults=fault_log, attacks=attacks)
     summary = summarise(
         scenario,
         workload,
@@ -303,6 +307,13 @@ async def _drain(network: Network, sampler: Sampler, wall_seconds: float, *, det
 
 
 # ---------------------------------------------------------------------------------------------- after
+
+
+def _read_back(rows: Iterable[dict[str, Any]], out: list[Item]) -> Iterator[dict[str, Any]]:
+    """The items.csv rows as they are written, each also read back as the summary reads it (into `out`)."""
+    for row in rows:
+        out.extend(items_from_rows((row,)))
+        yield row
 
 
 def _draw(run_dir: Path, summary: RunSummary) -> list[Path]:

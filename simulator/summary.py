@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.invariants import InvariantResult
-from simulator.metrics import Item, ItemColumn, items_from_rows
+from simulator.metrics import Item
 from simulator.network import Network
 from simulator.run_metadata import RunMetadata
 from simulator.scenario import Scenario
@@ -190,7 +190,7 @@ class RunSummary:
 def summarise(
     scenario: Scenario,
     workload: Workload,
-    items: list[dict[str, Any]],
+    items: list[Item],
     invariants: list[InvariantResult],
     network: Network,
     *,
@@ -204,20 +204,17 @@ def summarise(
     metadata: RunMetadata,
     warmup_hours: float = 0.0,
 ) -> RunSummary:
-    """The run's figures from its items.csv rows (`metrics.item_rows`); the peak RSS is this process's so far."""
-    read_back = items_from_rows(items)
+    """The run's figures from its items.csv rows as Items (`metrics.items_from_rows` of `metrics.item_rows`:
+    what the plots read back too); the peak RSS is this process's so far."""
+    read_back = items
     window = ObservationWindow(warmup_hours, HORIZON_HOURS, simulated_hours)
     illegal = [i for i in read_back if i.illegal and i.route != "not_illegal" and i.reported is not None]
     in_window = counted(read_back, window)
     removal, lea, ntd = (_survival(in_window, window, event) for event in (_removed_at, _lea_at, _ntd_at))
-    delivery = [
-        float(r[ItemColumn.DELIVERED_S]) - float(r[ItemColumn.REFERRED_S])
-        for r in items
-        if r[ItemColumn.DELIVERED_S] and r[ItemColumn.REFERRED_S]
-    ]
+    delivery = [i.delivered - i.referred for i in items if i.delivered is not None and i.referred is not None]
     routes: dict[str, int] = {}
-    for row in items:
-        routes[row[ItemColumn.ROUTE]] = routes.get(row[ItemColumn.ROUTE], 0) + 1
+    for item in items:
+        routes[item.route] = routes.get(item.route, 0) + 1
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     members = len(network.members)
     delivery_q = quantiles(delivery)
@@ -229,7 +226,7 @@ def summarise(
         reports=len(items),
         planned_reports=workload.planned_count(),
         illegal_items=len(illegal),
-        referral_count=sum(1 for r in items if r[ItemColumn.REFERRED_S]),
+        referral_count=sum(1 for i in items if i.referred is not None),
         routes=routes,
         removed=removal.events,
         removed_within_72h_share=removal.within_horizon,
