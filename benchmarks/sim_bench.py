@@ -91,6 +91,14 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
 
     def on_progress(progress: Progress) -> None:
         now = time.perf_counter()
+        if progress.phase == "checking" and "checking_from" not in running:
+            # The end of the run begins: the peak so far is the simulation's; the end's own peak is measured
+            # from here (the kernel's high-water mark is reset where it allows it).
+            running["checking_from"] = now
+            running["checking_cpu"] = time.process_time()
+            running["simulation_peak"] = _peak_rss_mib()
+            running["rss_at_end"] = _rss_mib()
+            running["peak_reset"] = float(_reset_peak_rss())
         if progress.phase == "running" and "from" not in running:
             running["from"] = now
         if progress.phase in ("running", "draining"):
@@ -131,7 +139,15 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
         # no reading back, no files or plots.
         "simulation_wall_seconds": round(loop_wall, 1),
         "simulation_days_per_wall_minute": round(loop_days / (loop_wall / 60), 3) if loop_wall > 0 else None,
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mib": round(max(_peak_rss_mib(), running.get("simulation_peak", 0.0)), 1),
+        # The peak while the network ran (start-up, arrivals, drain), the RSS when it stopped, and the peak of
+        # the end of the run alone (invariants, items.csv, summary, plots; None where the kernel refused to
+        # reset its high-water mark), with the end's wall and CPU seconds.
+        "simulation_peak_rss_mib": round(running.get("simulation_peak", 0.0), 1),
+        "rss_at_end_of_simulation_mib": round(running.get("rss_at_end", 0.0), 1),
+        "end_of_run_peak_rss_mib": round(_peak_rss_mib(), 1) if running.get("peak_reset") else None,
+        "end_of_run_wall_seconds": round(time.perf_counter() - running.get("checking_from", started), 1),
+        "end_of_run_cpu_seconds": round(time.process_time() - running.get("checking_cpu", 0.0), 1),
         "rss_by_day_mib": rss_by_day,
         "cpu_seconds": round(time.process_time(), 1),
         # On a shared machine the process gets what the others leave: CPU time is the figure to compare.
@@ -146,6 +162,26 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "run_dir": str(run_dir),
     }
+
+
+def _peak_rss_mib() -> float:
+    """The process's peak RSS: the kernel's high-water mark (since the last reset)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's high-water mark of this process's RSS (Linux: clear_refs 5); False where refused."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
 
 
 def _rss_mib() -> float:

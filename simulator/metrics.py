@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -343,7 +344,7 @@ class RunData:
 def read_run(run_dir: Path) -> RunData:
     """items.csv, timeline.csv and faults.csv of run_dir, read back; rows without a time are left out."""
     data = RunData()
-    data.items = items_from_rows(_read_csv(run_dir / ITEMS_CSV, data.problems))
+    data.items = _read_items(run_dir / ITEMS_CSV, data.problems)
     for row in _read_csv(run_dir / TIMELINE_CSV, data.problems):
         t = _num(row.get(TimelineColumn.T_S))
         if t is None:
@@ -376,7 +377,8 @@ def read_run(run_dir: Path) -> RunData:
 
 def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Item]:
     """items.csv rows (as written by `item_rows`, or as read back) as Items: the one reading that the summary and
-    the plots share, so that they count the same items."""
+    the plots share, so that they count the same items. Rows are read as they come; the country and route
+    strings are shared between Items (a year holds millions)."""
     items = []
     for row in rows:
         cells = {key: "" if value is None else str(value).strip() for key, value in row.items()}
@@ -385,8 +387,8 @@ def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Item]:
         illegal = flag == "1" if flag in ("0", "1") else route in _ILLEGAL_ROUTES
         items.append(
             Item(
-                hosting=_country(cells.get(ItemColumn.HOSTING_COUNTRY)),
-                route=route,
+                hosting=sys.intern(_country(cells.get(ItemColumn.HOSTING_COUNTRY))),
+                route=sys.intern(route),
                 illegal=illegal,
                 reported=_num(cells.get(ItemColumn.REPORTED_S)),
                 referred=_num(cells.get(ItemColumn.REFERRED_S)),
@@ -400,16 +402,33 @@ def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Item]:
     return items
 
 
+def _read_items(path: Path, problems: dict[str, str]) -> list[Item]:
+    """items.csv as Items, read row by row (a year's file holds millions of rows: no row is kept as text)."""
+    if not path.is_file():
+        problems[path.name] = "is missing"
+        return []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            items = items_from_rows(_clean(row) for row in csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        problems[path.name] = f"is unreadable ({type(exc).__name__})"
+        return []
+    if not items:
+        problems[path.name] = "has no rows"
+    return items
+
+
+def _clean(row: Mapping[Any, str | None]) -> dict[str, str]:
+    return {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
+
+
 def _read_csv(path: Path, problems: dict[str, str]) -> list[dict[str, str]]:
     if not path.is_file():
         problems[path.name] = "is missing"
         return []
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = [
-                {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
-                for row in csv.DictReader(f)
-            ]
+            rows = [_clean(row) for row in csv.DictReader(f)]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         problems[path.name] = f"is unreadable ({type(exc).__name__})"
         return []

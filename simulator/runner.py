@@ -197,6 +197,8 @@ async def run_scenario(
     rogues = {h.node_id for h in scenario.hotlines if h.rogue}
     inactive = {n.node_id for n in network.nodes.values() if n.status in ("suspended", "revoked")}
     databases = {n.node_id: n.database for n in network.members}
+    progress.phase = "checking"  # the invariants, the files, the summary and the plots
+    report(progress)
     # The end of the run reads the stores row by row: its memory does not grow with the number of items.
     with EndStores(databases, honest=set(databases) - rogues, scratch_parent=run_dir) as stores:
         invariants = check_invariants(
@@ -236,6 +238,7 @@ async def run_scenario(
     if not deterministic:  # under virtual time the loop never lags the clock: the clock waits for it
         summary.event_loop_lag = lag.summary(sim.clock_scale, cpu_cores)
         summary.saturated = not drained or bool(summary.event_loop_lag.get("saturated"))
+    del items  # the plots read items.csv back: one list of Items at a time
     plots = _draw(run_dir, summary)
     summary.plots = [p.name for p in plots]
     summary.write(run_dir)
