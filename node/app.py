@@ -87,6 +87,7 @@ EXCHANGE_SERVICE = exchange_pb.DESCRIPTOR.services_by_name["ExchangeService"].fu
 _OVERSIZE_FACTOR = 4
 """gRPC itself reads requests up to this many times max_message_bytes; the boundary refuses, with details, any
 over max_message_bytes."""
+_IN_PROCESS_CHECK = 86_400.0  # seconds: how often an idle in-process event stream re-checks its token
 
 SYSTEM = Principal("system", "system", frozenset(Role))
 
@@ -143,6 +144,10 @@ class Node:
         if not serve:
             boundary = Boundary(max_message_bytes=self.config.max_message_bytes)
             self.in_process = InProcessServer([AuthInterceptor(self.access, backend.run, boundary, guard)])
+            # An in-process stream's own timer finds no events (every commit here, and the event watermark for
+            # any other writer, wakes it) and sends no heartbeat: it only re-checks the token, which the stream
+            # does at every wake anyway. Daily is enough (an idle hour of 55 nodes cost 55 token reads).
+            polls = {"event_poll_seconds": max(polls.get("event_poll_seconds", CHECK_SECONDS), _IN_PROCESS_CHECK)}
             self.service_names = add_servicers(self.in_process, backend, heartbeat, **polls)  # type: ignore[arg-type]
             await self._start_jobs(backend, idle_poll_seconds)
             _log.info("node.started", node_id=self.config.node_id, port=0, in_process=True)
