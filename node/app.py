@@ -87,6 +87,7 @@ EXCHANGE_SERVICE = exchange_pb.DESCRIPTOR.services_by_name["ExchangeService"].fu
 _OVERSIZE_FACTOR = 4
 """gRPC itself reads requests up to this many times max_message_bytes; the boundary refuses, with details, any
 over max_message_bytes."""
+_IN_PROCESS_CHECK = 86_400.0  # seconds: how often an idle in-process event stream re-checks its token
 
 SYSTEM = Principal("system", "system", frozenset(Role))
 
@@ -115,14 +116,18 @@ class Node:
     # Without sockets (the simulator's deterministic mode): the integrator API is served in-process here.
     in_process: InProcessServer | None = None
 
-    async def start(self, *, serve: bool = True, idle_poll_seconds: float | None = None) -> int:
+    async def start(
+        self, *, serve: bool = True, idle_poll_seconds: float | None = None, sole_writer: bool = False
+    ) -> int:
         """Bind the gRPC server and start the scheduler. Returns the bound port.
 
         With serve=False no socket is opened: the integrator API is served through `in_process` (same
         interceptors, servicers and errors), and the exchange sends through the transport build_node was
         given; nothing serves metrics. Returns 0. `idle_poll_seconds` (default: 1 s for event streams, 0.2 s
         for the exchange) is how often idle loops look for work that no commit in this process announced:
-        under virtual time, where every writer is in this process, the simulator sets it long."""
+        under virtual time, where every writer is in this process, the simulator sets it long. `sole_writer`:
+        no other process writes this database (the simulator's deterministic mode), so no job watches it for
+        other writers' events (the event watermark)."""
         if serve and self.metrics is not None and self.config.metrics is not None:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
@@ -143,8 +148,12 @@ class Node:
         if not serve:
             boundary = Boundary(max_message_bytes=self.config.max_message_bytes)
             self.in_process = InProcessServer([AuthInterceptor(self.access, backend.run, boundary, guard)])
+            # An in-process stream's own timer finds no events (every commit here, and the event watermark for
+            # any other writer, wakes it) and sends no heartbeat: it only re-checks the token, which the stream
+            # does at every wake anyway. Daily is enough (an idle hour of 55 nodes cost 55 token reads).
+            polls = {"event_poll_seconds": max(polls.get("event_poll_seconds", CHECK_SECONDS), _IN_PROCESS_CHECK)}
             self.service_names = add_servicers(self.in_process, backend, heartbeat, **polls)  # type: ignore[arg-type]
-            await self._start_jobs(backend, idle_poll_seconds)
+            await self._start_jobs(backend, idle_poll_seconds, sole_writer)
             _log.info("node.started", node_id=self.config.node_id, port=0, in_process=True)
             return 0
         exchange = self.exchange
@@ -185,11 +194,11 @@ class Node:
         self.port = bind_port(server, self.config.listen, "node.listen", self._tls_credentials())
         await server.start()
         self.server = server
-        await self._start_jobs(backend, idle_poll_seconds)
+        await self._start_jobs(backend, idle_poll_seconds, sole_writer)
         _log.info("node.started", node_id=self.config.node_id, port=self.port)
         return self.port
 
-    async def _start_jobs(self, backend: Backend, idle_poll_seconds: float | None) -> None:
+    async def _start_jobs(self, backend: Backend, idle_poll_seconds: float | None, sole_writer: bool) -> None:
         """The exchange's loops and the periodic jobs."""
         loop = asyncio.get_running_loop()
 
@@ -257,7 +266,8 @@ class Node:
                 self.notifier.notify()
 
         watermark_seconds = CHECK_SECONDS if idle_poll_seconds is None else idle_poll_seconds
-        self.scheduler.every(watermark_seconds, "event-watermark", event_watermark)
+        if not sole_writer:  # else every commit is this process's, and wakes the streams itself
+            self.scheduler.every(watermark_seconds, "event-watermark", event_watermark)
         self.scheduler.every(self.config.deadline_check_seconds, "removal-deadlines", check_deadlines)
         self.scheduler.every(self.config.retention_check_seconds, "retention-purge", purge_closed)
         self.scheduler.start()

@@ -54,6 +54,8 @@ _CLASSIFICATION = {
     "BASELINE": pb.CLASSIFICATION_BASELINE,
 }
 _OPEN_FOR_LEA = (pb.ITEM_STATE_AWAITING_LEA, pb.ITEM_STATE_AWAITING_ASSESSMENT)
+# The events a case system acts on (`_watch`): the node streams these kinds only.
+_WATCHED = (pb.EVENT_KIND_REFERRAL_RECEIVED, pb.EVENT_KIND_STATUS_APPLIED)
 
 
 @dataclass
@@ -363,15 +365,15 @@ class CaseSystems:
             assert client is not None
             try:
                 stream = client.events.StreamEvents(
-                    event_pb.StreamEventsRequest(after_cursor=self._cursors.get(node_id, ""))
+                    event_pb.StreamEventsRequest(after_cursor=self._cursors.get(node_id, ""), kinds=_WATCHED)
                 )
                 async for message in stream:
                     if not message.HasField("event"):  # a heartbeat
                         continue
                     event = message.event
                     self._cursors[node_id] = event.cursor
-                    if event.kind == "referral.received" or (
-                        event.kind == "status.applied" and event.state == pb.ITEM_STATE_AWAITING_LEA
+                    if event.event_kind == pb.EVENT_KIND_REFERRAL_RECEIVED or (
+                        event.event_kind == pb.EVENT_KIND_STATUS_APPLIED and event.state == pb.ITEM_STATE_AWAITING_LEA
                     ):
                         self._spawn(self._take_on(node_id, event.item_id))
             except grpc.aio.AioRpcError as error:

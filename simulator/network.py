@@ -214,7 +214,7 @@ class Network:
         if self.roster_version > 1 and built.exchange is not None:
             built.exchange.accept_roster(self._signed_rosters(after=built.exchange.roster.membership.version))
         if self.deterministic:
-            await built.start(serve=False, idle_poll_seconds=IDLE_POLL_SECONDS)
+            await built.start(serve=False, idle_poll_seconds=IDLE_POLL_SECONDS, sole_writer=True)
         else:
             await built.start()
         node.node = built

@@ -81,6 +81,7 @@ class InProcessServer:
         self._interceptors = list(interceptors)
         self._generic: list[grpc.GenericRpcHandler] = []
         self._streams: set[asyncio.Task[None]] = set()
+        self._resolved: dict[tuple[str, Metadata], Any] = {}  # (method, metadata) -> the guarded handler
         self.closed = False
 
     def close(self) -> None:
@@ -99,6 +100,18 @@ class InProcessServer:
 
     def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
         self._generic.extend(handlers)
+        self._resolved.clear()
+
+    async def resolve(self, method: str, metadata: Metadata) -> Any:
+        """`handler` for a call of `method` with `metadata`, resolved once per pair: what the interceptors
+        build holds no state of one call (the authentication runs inside it, at every call)."""
+        key = (method, metadata)
+        found = self._resolved.get(key)
+        if found is None:
+            found = await self.handler(_CallDetails(method, metadata))
+            if found is not None:
+                self._resolved[key] = found
+        return found
 
     def add_registered_method_handlers(self, _service: str, _handlers: dict[str, Any]) -> None:
         """The generic handlers registered alongside already serve these methods."""
@@ -129,7 +142,7 @@ class InProcessChannel:
         server = self._server()
         if server is None or server.closed:
             raise _unavailable("the node is not running")
-        handler = await server.handler(_CallDetails(method, self._metadata))
+        handler = await server.resolve(method, self._metadata)
         if handler is None:
             raise aio.AioRpcError(grpc.StatusCode.UNIMPLEMENTED, aio.Metadata(), aio.Metadata(), details=method)
         return server, handler

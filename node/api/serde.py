@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from node.access import StoredToken
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import intake_service_pb2 as intake_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
 from node.api.event_details import details_to_proto
-from node.cases.event_kinds import proto_name
+from node.cases.event_kinds import EventKind, proto_name
 from node.cases.fields import MALFORMED_ID
 from node.cases.model import Action, Assessment, Event, Hold, HostingRecord, Item, Report, Reporter
 from node.cases.requests import NewReport, NewUrl, RawHash
@@ -29,6 +29,7 @@ __all__ = [
     "action_to_proto",
     "decode_token",
     "encode_token",
+    "event_kinds_from_proto",
     "event_to_proto",
     "hosting_from_proto",
     "item_to_proto",
@@ -224,6 +225,10 @@ def item_to_proto(item: Item) -> pb.Item:
     )
 
 
+_EVENT_KIND_NUMBERS: dict[EventKind, int] = {kind: pb.EventKind.Value(proto_name(kind)) for kind in EventKind}
+_EVENT_KINDS: dict[int, EventKind] = {number: kind for kind, number in _EVENT_KIND_NUMBERS.items()}
+
+
 def event_to_proto(event: Event) -> pb.Event:
     return pb.Event(
         cursor=encode_token("e", str(event.seq)),
@@ -234,9 +239,24 @@ def event_to_proto(event: Event) -> pb.Event:
         occurred_at=timestamp(event.occurred_at),
         state=enum_to_proto(event.state),  # type: ignore[arg-type]
         detail=event.detail,
-        event_kind=pb.EventKind.Value(proto_name(event.kind)),  # type: ignore[arg-type]
+        event_kind=_EVENT_KIND_NUMBERS[event.kind],  # type: ignore[arg-type]
         **details_to_proto(event.details),
     )
+
+
+def event_kinds_from_proto(numbers: Iterable[int], *, field: str) -> frozenset[EventKind] | None:
+    """The kinds a request asks for; None when it names none (every kind). EVENT_KIND_UNSPECIFIED, or a
+    number this node does not know, is refused, naming the field and its index."""
+    kinds = set()
+    for i, number in enumerate(numbers):
+        kind = _EVENT_KINDS.get(number)
+        if kind is None:
+            raise InvalidArgument(
+                f"{number} is not a kind of event this node emits (EVENT_KIND_UNSPECIFIED is none)",
+                field=f"{field}[{i}]",
+            )
+        kinds.add(kind)
+    return frozenset(kinds) if kinds else None
 
 
 def _duration_to_proto(d: DurationSummary) -> pb.DurationSummary:

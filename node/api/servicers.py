@@ -314,9 +314,11 @@ class EventServicer(event_grpc.EventServiceServicer):
     async def StreamEvents(
         self, request: event_pb.StreamEventsRequest, context: Context
     ) -> AsyncIterator[event_pb.StreamEventsResponse]:
-        """The backlog after the cursor, then live events; bounded as node.api.streams describes."""
+        """The backlog after the cursor, then live events (of the kinds asked for, if any); bounded as
+        node.api.streams describes."""
         principal = current_principal()
         after = await self._b.call(context, _cursor, request.after_cursor, "after_cursor")
+        kinds = serde.event_kinds_from_proto(request.kinds, field="kinds")  # None: every kind
         notifier, limits = self._b.notifier, self._b.streams.limits
         loop = asyncio.get_running_loop()
         ends_at = loop.time() + limits.max_age_seconds
@@ -330,6 +332,9 @@ class EventServicer(event_grpc.EventServiceServicer):
                         context, functools.partial(self._b.cases.list_events, after_seq=after, limit=_STREAM_BATCH)
                     )
                     for event in events:
+                        if kinds is not None and event.kind not in kinds:
+                            after = event.seq  # skipped, as the client asked
+                            continue
                         yield event_pb.StreamEventsResponse(event=serde.event_to_proto(event))
                         after = event.seq
                         last_sent = loop.time()

@@ -101,3 +101,22 @@ async def test_a_stream_ends_unavailable_once_the_node_stops(sqlite_url: str, cl
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await client.cases.GetItem(case_pb.GetItemRequest(item_id="x"))
     assert again.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+@pytest.mark.parametrize("sole_writer", [False, True])
+async def test_a_sole_writer_runs_no_event_watermark(sqlite_url: str, clock: ManualClock, sole_writer: bool) -> None:
+    """The watermark looks for events other processes wrote: with none (the simulator's deterministic mode) it
+    is not scheduled; the other periodic jobs are."""
+    node = build_node(
+        node_config(sqlite_url),
+        clock=clock,
+        resolver=StaticResolver(HOSTING),
+        executor=InlineExecutor(),
+        scheduler=LoopScheduler(),
+    )
+    await node.start(serve=False, sole_writer=sole_writer)
+    try:
+        assert ("event-watermark" in node.scheduler.job_names) is not sole_writer
+        assert {"removal-deadlines", "retention-purge"} <= set(node.scheduler.job_names)
+    finally:
+        await node.stop(grace=0)

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from node.api._gen.hotline.node.v1 import types_pb2 as hotline_dot_node_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hotline/node/v1/event_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"+\n\x13StreamEventsRequest\x12\x14\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\t\"=\n\x14StreamEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.hotline.node.v1.Event\":\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x12ListEventsResponse\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.hotline.node.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x14GetStatisticsRequest\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fhosting_country\x18\x03 \x01(\t\"\xb4\x01\n\x15GetStatisticsResponse\x12,\n\x07overall\x18\x01 \x01(\x0b\x32\x1b.hotline.node.v1.Statistics\x12\x37\n\x12\x62y_hosting_country\x18\x02 \x03(\x0b\x32\x1b.hotline.node.v1.Statistics\x12\x34\n\rpeer_opinions\x18\x03 \x03(\x0b\x32\x1d.hotline.node.v1.PeerOpinions\"L\n\x0cPeerOpinions\x12\x11\n\tpeer_node\x18\x01 \x01(\t\x12\x12\n\nagreements\x18\x02 \x01(\r\x12\x15\n\rdisagreements\x18\x03 \x01(\r2\xa4\x02\n\x0c\x45ventService\x12]\n\x0cStreamEvents\x12$.hotline.node.v1.StreamEventsRequest\x1a%.hotline.node.v1.StreamEventsResponse0\x01\x12U\n\nListEvents\x12\".hotline.node.v1.ListEventsRequest\x1a#.hotline.node.v1.ListEventsResponse\x12^\n\rGetStatistics\x12%.hotline.node.v1.GetStatisticsRequest\x1a&.hotline.node.v1.GetStatisticsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#hotline/node/v1/event_service.proto\x12\x0fhotline.node.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bhotline/node/v1/types.proto\"V\n\x13StreamEventsRequest\x12\x14\n\x0c\x61\x66ter_cursor\x18\x01 \x01(\t\x12)\n\x05kinds\x18\x02 \x03(\x0e\x32\x1a.hotline.node.v1.EventKind\"=\n\x14StreamEventsResponse\x12%\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x16.hotline.node.v1.Event\":\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x12ListEventsResponse\x12&\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x16.hotline.node.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x14GetStatisticsRequest\x12\x30\n\x0cperiod_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nperiod_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fhosting_country\x18\x03 \x01(\t\"\xb4\x01\n\x15GetStatisticsResponse\x12,\n\x07overall\x18\x01 \x01(\x0b\x32\x1b.hotline.node.v1.Statistics\x12\x37\n\x12\x62y_hosting_country\x18\x02 \x03(\x0b\x32\x1b.hotline.node.v1.Statistics\x12\x34\n\rpeer_opinions\x18\x03 \x03(\x0b\x32\x1d.hotline.node.v1.PeerOpinions\"L\n\x0cPeerOpinions\x12\x11\n\tpeer_node\x18\x01 \x01(\t\x12\x12\n\nagreements\x18\x02 \x01(\r\x12\x15\n\rdisagreements\x18\x03 \x01(\r2\xa4\x02\n\x0c\x45ventService\x12]\n\x0cStreamEvents\x12$.hotline.node.v1.StreamEventsRequest\x1a%.hotline.node.v1.StreamEventsResponse0\x01\x12U\n\nListEvents\x12\".hotline.node.v1.ListEventsRequest\x1a#.hotline.node.v1.ListEventsResponse\x12^\n\rGetStatistics\x12%.hotline.node.v1.GetStatisticsRequest\x1a&.hotline.node.v1.GetStatisticsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,19 +34,19 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'hotline.node.v1.event_servi
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_STREAMEVENTSREQUEST']._serialized_start=118
-  _globals['_STREAMEVENTSREQUEST']._serialized_end=161
-  _globals['_STREAMEVENTSRESPONSE']._serialized_start=163
-  _globals['_STREAMEVENTSRESPONSE']._serialized_end=224
-  _globals['_LISTEVENTSREQUEST']._serialized_start=226
-  _globals['_LISTEVENTSREQUEST']._serialized_end=284
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=286
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=371
-  _globals['_GETSTATISTICSREQUEST']._serialized_start=374
-  _globals['_GETSTATISTICSREQUEST']._serialized_end=519
-  _globals['_GETSTATISTICSRESPONSE']._serialized_start=522
-  _globals['_GETSTATISTICSRESPONSE']._serialized_end=702
-  _globals['_PEEROPINIONS']._serialized_start=704
-  _globals['_PEEROPINIONS']._serialized_end=780
-  _globals['_EVENTSERVICE']._serialized_start=783
-  _globals['_EVENTSERVICE']._serialized_end=1075
+  _globals['_STREAMEVENTSREQUEST']._serialized_end=204
+  _globals['_STREAMEVENTSRESPONSE']._serialized_start=206
+  _globals['_STREAMEVENTSRESPONSE']._serialized_end=267
+  _globals['_LISTEVENTSREQUEST']._serialized_start=269
+  _globals['_LISTEVENTSREQUEST']._serialized_end=327
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=329
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=414
+  _globals['_GETSTATISTICSREQUEST']._serialized_start=417
+  _globals['_GETSTATISTICSREQUEST']._serialized_end=562
+  _globals['_GETSTATISTICSRESPONSE']._serialized_start=565
+  _globals['_GETSTATISTICSRESPONSE']._serialized_end=745
+  _globals['_PEEROPINIONS']._serialized_start=747
+  _globals['_PEEROPINIONS']._serialized_end=823
+  _globals['_EVENTSERVICE']._serialized_start=826
+  _globals['_EVENTSERVICE']._serialized_end=1118
 # @@protoc_insertion_point(module_scope)

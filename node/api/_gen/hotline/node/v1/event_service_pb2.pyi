@@ -11,10 +11,12 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class StreamEventsRequest(_message.Message):
-    __slots__ = ("after_cursor",)
+    __slots__ = ("after_cursor", "kinds")
     AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
     after_cursor: str
-    def __init__(self, after_cursor: _Optional[str] = ...) -> None: ...
+    kinds: _containers.RepeatedScalarFieldContainer[_types_pb2.EventKind]
+    def __init__(self, after_cursor: _Optional[str] = ..., kinds: _Optional[_Iterable[_Union[_types_pb2.EventKind, str]]] = ...) -> None: ...
 
 class StreamEventsResponse(_message.Message):
     __slots__ = ("event",)
