@@ -440,8 +440,6 @@ class PeerSender:
             tx.put_receipts(receipts)
             tx.mark_outbox_many(marks, now)
             tx.defer_outbox_many(deferred, now, lambda attempts: self._settings.backoff.delay(attempts, self._rng))
-            if skew is not None:
-                tx.set_peer_clock(self.peer, skew, now)
             for message, result in rejected:
                 tx.append_event(
                     Event(
@@ -460,4 +458,4 @@ class PeerSender:
                     item_id=message.item_id,
                     code=result.reason_code,
                 )
-            tx.set_peer_backoff(self.peer, PeerBackoff(), success_at=now)
+            tx.peer_answered(self.peer, now, skew)  # the backoff cleared, the success and the clock skew
