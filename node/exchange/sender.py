@@ -158,7 +158,8 @@ class PeerSender:
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Keep up to `window` batches in flight. Each new batch starts past the last one sent; when one
         comes back with messages still pending (a transient failure, a bad receipt), nothing new goes out
-        until the window drains, and the next batch starts again from the oldest pending message."""
+        until the window drains, and the next batch starts again from the oldest pending message. A batch that
+        took every due message is followed by a look past it only once a wake-up says something was queued."""
         in_flight: dict[asyncio.Task[int], frozenset[str]] = {}  # each batch on the wire, and its items
         after, rewind = 0, False
         try:
