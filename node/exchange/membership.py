@@ -21,6 +21,7 @@ class RosterMembership:
         """`digest`: SHA-256 of the exact Roster bytes that were signed (empty: not known)."""
         self.roster = roster
         self.digest = digest
+        self._expires_at = roster.expires_at.ToDatetime(tzinfo=UTC)
         self._members = {m.node_id: m for m in roster.members}
         self._receivers: dict[str, str] = {}
         by_country: dict[str, list[roster_pb2.Member]] = {}
@@ -57,7 +58,7 @@ class RosterMembership:
 
     @property
     def expires_at(self) -> datetime:
-        return self.roster.expires_at.ToDatetime(tzinfo=UTC)
+        return self._expires_at
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at <= now

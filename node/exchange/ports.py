@@ -287,6 +287,11 @@ class ExchangeTransaction(Protocol):
         """Record `peer`'s clock skew (its clock minus ours, to the millisecond) as measured at `at`."""
         ...
 
+    def peer_answered(self, peer: str, at: datetime, skew: timedelta | None) -> None:
+        """A delivery to `peer` was answered at `at`: what set_peer_backoff(peer, PeerBackoff(), success_at=at)
+        and, with a `skew`, set_peer_clock(peer, skew, at) record, together."""
+        ...
+
     def peer_states(self) -> list[PeerState]:
         """Every peer this node has a delivery or clock record of, by peer id."""
         ...

@@ -56,6 +56,8 @@ class RosterCrypto:
         self._hpke = {k.key_id: k for k in hpke_keys}
         self._membership = membership
         self._clock = clock
+        # The keys chosen for the last membership seen, with the key lists they were chosen from.
+        self._chosen: tuple[object, list[SigningKeyPair], list[SigningKeyPair], list[SigningKeyPair]] | None = None
 
     def use_keys(self, keys: NodeKeys) -> None:
         """Sign and open with `keys` from now on (read again after a rotation)."""
@@ -65,7 +67,13 @@ class RosterCrypto:
     # ------------------------------------------------------------------ keys from the roster
 
     def _signing_keys(self) -> list[SigningKeyPair]:
-        return listed_signing_keys(self._signing, self._retired_signing, self._membership().member(self._me))
+        """Chosen again only when the membership (a roster change swaps it) or the keys (use_keys) change."""
+        membership, signing, retired = self._membership(), self._signing, self._retired_signing
+        chosen = self._chosen
+        if chosen is None or chosen[0] is not membership or chosen[1] is not signing or chosen[2] is not retired:
+            chosen = (membership, signing, retired, listed_signing_keys(signing, retired, membership.member(self._me)))
+            self._chosen = chosen
+        return list(chosen[3])
 
     def _sender_key(self, node_id: str, key_id: str) -> PublicSigningKey | None:
         member = self._membership().member(node_id)

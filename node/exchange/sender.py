@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import random
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -145,20 +146,32 @@ class PeerSender:
         self._next_release: datetime | None = None  # the last look held referrals for a batch until then
         self.clock_skew: timedelta | None = None  # the peer's clock minus ours, as last measured
         self._logged_skew: timedelta | None = None
+        # The last look took every message that was due (none left past its batch): until a wake-up says that
+        # something was queued, a look past that batch would find nothing.
+        self._took_all = False
+        # Whether the peer's backoff is known to be clear without reading it: this sender cleared it on its last
+        # answer, and only a sender sets a backoff (a reset clears one). Changed only with the lock held, over
+        # the transactions that write the backoff (deliveries in a window may be recorded on two threads).
+        self._backoff_clear = False
+        self._backoff_lock = threading.Lock()
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Keep up to `window` batches in flight. Each new batch starts past the last one sent; when one
         comes back with messages still pending (a transient failure, a bad receipt), nothing new goes out
-        until the window drains, and the next batch starts again from the oldest pending message."""
+        until the window drains, and the next batch starts again from the oldest pending message. A batch that
+        took every due message is followed by a look past it only once a wake-up says something was queued."""
         in_flight: dict[asyncio.Task[int], frozenset[str]] = {}  # each batch on the wire, and its items
         after, rewind = 0, False
         try:
             while True:
                 batch = None
                 if len(in_flight) < self._settings.window and not rewind:
-                    self.wake.clear()
-                    busy = frozenset[str]().union(*in_flight.values())
-                    batch = await self._next_batch(after if in_flight else 0, busy)
+                    if in_flight and self._took_all and not self.wake.is_set():
+                        pass  # the batch in flight took all that was due, and nothing was queued since
+                    else:
+                        self.wake.clear()
+                        busy = frozenset[str]().union(*in_flight.values())
+                        batch = await self._next_batch(after if in_flight else 0, busy)
                 if batch is not None:
                     after = batch.last_outbox_id
                     in_flight[asyncio.create_task(self._send(batch.messages))] = batch.items
@@ -199,6 +212,7 @@ class PeerSender:
         return max(0, await self._send(batch.messages))
 
     async def _next_batch(self, after: int, busy: frozenset[str]) -> _Batch | None:
+        self._took_all = False
         if not self._is_active(self.peer):
             return None  # held until the peer is active again
         if not self._refusal_read:
@@ -260,9 +274,10 @@ class PeerSender:
         self._next_release = None
         now = self._clock.now()
         with self._store.transaction(read_only=True) as tx:
-            next_attempt = tx.peer_backoff(self.peer).next_attempt_at
-            if next_attempt is not None and next_attempt > now:
-                return None
+            if not self._backoff_clear:
+                next_attempt = tx.peer_backoff(self.peer).next_attempt_at
+                if next_attempt is not None and next_attempt > now:
+                    return None
             pending = tx.pending_outbox_after(
                 self.peer, after, self._settings.batch_count, due_at=now, horizon=now + self._settings.backoff.cap
             )
@@ -280,6 +295,8 @@ class PeerSender:
                 break
             batch.append(message)
             last = outbox_id
+        # Every due message past `after` is in the batch: the query's limit left none out, nor did a bound.
+        self._took_all = len(batch) == len(pending) < self._settings.batch_count
         return _Batch(batch, last) if batch else None
 
     def _skew(self, results: list[DeliveryResult], sent_at: datetime, answered_at: datetime) -> timedelta | None:
@@ -315,7 +332,8 @@ class PeerSender:
 
     def _failed(self, error: str, transient: bool) -> None:
         now = self._clock.now()
-        with self._store.transaction() as tx:
+        with self._backoff_lock, self._store.transaction() as tx:
+            self._backoff_clear = False
             failures = tx.peer_backoff(self.peer).failures + 1
             next_attempt = now + self._settings.backoff.delay(failures, self._rng)
             tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
@@ -345,7 +363,8 @@ class PeerSender:
             return
         now = self._clock.now()
         self.refused = PeerRefusal(self.peer, body.reason_code, body.reason, version, now, refusal)
-        with self._store.transaction() as tx:
+        with self._backoff_lock, self._store.transaction() as tx:
+            self._backoff_clear = False
             tx.put_peer_refusal(self.refused)
             failures = tx.peer_backoff(self.peer).failures + 1
             tx.set_peer_backoff(
@@ -396,12 +415,32 @@ class PeerSender:
                 error = f"{result.reason_code}: {result.reason}{given_up}"
                 marks.append(OutboxMark(message.message_id, OutboxStatus.REJECTED, error))
                 rejected.append((message, result))
+        with self._backoff_lock:
+            self._write_answers(now, receipts, marks, deferred, rejected, skew)
+            self._backoff_clear = True  # committed: the next look need not read it
+        for kept in receipts:
+            _log.info(
+                "exchange.delivered",
+                peer=self.peer,
+                message_id=kept.message_id,
+                item_id=kept.item_id,
+                receipt_accepted_at=kept.accepted_at.isoformat(),
+            )
+        return len(marks)
+
+    def _write_answers(
+        self,
+        now: datetime,
+        receipts: list[Receipt],
+        marks: list[OutboxMark],
+        deferred: list[OutboxDeferral],
+        rejected: list[tuple[OutboxMessage, DeliveryResult]],
+        skew: timedelta | None,
+    ) -> None:
         with self._store.transaction() as tx:
             tx.put_receipts(receipts)
             tx.mark_outbox_many(marks, now)
             tx.defer_outbox_many(deferred, now, lambda attempts: self._settings.backoff.delay(attempts, self._rng))
-            if skew is not None:
-                tx.set_peer_clock(self.peer, skew, now)
             for message, result in rejected:
                 tx.append_event(
                     Event(
@@ -420,13 +459,4 @@ class PeerSender:
                     item_id=message.item_id,
                     code=result.reason_code,
                 )
-            tx.set_peer_backoff(self.peer, PeerBackoff(), success_at=now)
-        for kept in receipts:
-            _log.info(
-                "exchange.delivered",
-                peer=self.peer,
-                message_id=kept.message_id,
-                item_id=kept.item_id,
-                receipt_accepted_at=kept.accepted_at.isoformat(),
-            )
-        return len(marks)
+            tx.peer_answered(self.peer, now, skew)  # the backoff cleared, the success and the clock skew

@@ -299,3 +299,96 @@ async def test_a_message_queued_while_an_idle_sender_looks_is_sent_not_stranded(
     await asyncio.wait_for(sender.run(poll_seconds=0.01), 10)  # ends once nothing waits
     assert raced and received(fed, raced[0])
     assert count(fed, DE, t.items) == 1
+
+
+class _Held:
+    """An in-memory transport whose deliveries wait until the test lets them through."""
+
+    def __init__(self, inner: InMemoryTransport) -> None:
+        self._inner = inner
+        self.release = asyncio.Event()
+        self.sent: list[list[bytes]] = []
+        self.active = self.most_at_once = 0
+
+    async def deliver(self, peer: str, envelopes: Any) -> list[DeliveryResult]:
+        self.sent.append(list(envelopes))
+        self.active += 1
+        self.most_at_once = max(self.most_at_once, self.active)
+        try:
+            await self.release.wait()
+            return await self._inner.deliver(peer, envelopes)
+        finally:
+            self.active -= 1
+
+
+async def _until(condition: Any) -> None:
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never came true")
+
+
+async def test_with_all_that_was_due_in_flight_the_sender_looks_again_only_when_woken(fed: Federation) -> None:
+    """A batch that took every due message is on the wire: no look past it finds anything until something is
+    queued, so the loop looks only when woken; then the new message goes at once, beside the first batch."""
+    nl = fed.members[NL]
+    assert nl.crypto is not None
+    looks: list[int] = []
+
+    async def run_blocking(fn: Any, *args: Any) -> Any:
+        if getattr(fn, "__name__", "") == "_due_batch":
+            looks.append(args[0])  # the outbox id it looks past
+        return fn(*args)
+
+    transport = _Held(InMemoryTransport(NL, fed.network, run_blocking))
+    sender = PeerSender(
+        peer=DE,
+        store=nl.node.store,
+        sealer=nl.crypto,
+        transport=transport,
+        clock=fed.clock,
+        is_active=fed.membership_active,
+        run_blocking=run_blocking,
+    )
+    first = refer(fed, "https://de.host.example/first")
+    task = asyncio.create_task(sender.run(poll_seconds=0.01))
+    try:
+        await _until(lambda: len(transport.sent) == 1)
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert looks == [0]  # the batch in flight took all there was: no look past it
+        second = refer(fed, "https://de.host.example/second")
+        sender.wake.set()  # as the runtime does when a commit queued something
+        await _until(lambda: len(transport.sent) == 2)
+        assert len(looks) == 2 and looks[1] > 0  # one look, past the first batch
+        assert transport.most_at_once == 2  # the second went while the first was on the wire
+        transport.release.set()
+        await asyncio.wait_for(task, 10)  # ends once nothing waits
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert received(fed, first) and received(fed, second)
+    assert count(fed, DE, t.items) == 2 and count(fed, NL, t.receipts) == 2
+    assert looks[2:] == [0]  # and the last look, from the start of the outbox, found nothing
+
+
+def test_a_failure_after_a_success_backs_the_sender_off_again(fed: Federation) -> None:
+    """The sender skips reading its peer's backoff while its own last answer cleared it: a failure must bring
+    the reading back, so that the next send waits for the backoff."""
+    nl = fed.members[NL].node
+    refer(fed, "https://de.host.example/before")
+    assert fed.deliver_all() == 1  # the answer cleared the backoff
+    waiting = refer(fed, "https://de.host.example/during")
+    fed.network.partition(NL, DE)
+    assert fed.deliver_all() == 0
+    with nl.store.transaction(read_only=True) as tx:
+        failures, next_attempt = tx.peer_backoff(DE)
+    assert failures == 1 and next_attempt is not None and next_attempt > fed.clock.now()
+    fed.network.heal()
+    assert fed.deliver_all() == 0  # still backing off, though the peer is reachable
+    fed.clock.advance(timedelta(minutes=20))
+    assert fed.deliver_all() == 1
+    assert received(fed, waiting)
+    with nl.store.transaction(read_only=True) as tx:
+        assert tx.peer_backoff(DE) == (0, None)

@@ -69,6 +69,29 @@ def test_each_peers_clock_skew_is_kept_and_listed(store: SqlStore) -> None:
         ]
 
 
+def test_an_answer_records_what_the_backoff_and_the_clock_setters_record(store: SqlStore) -> None:
+    """peer_answered is set_peer_backoff(PeerBackoff(), success_at) and set_peer_clock in one statement: on a
+    peer never seen, on one backed off, and without a skew (the clock as it was)."""
+    at = T0 + timedelta(minutes=5)
+    with store.transaction() as tx:
+        tx.set_peer_backoff("fr-hotline", PeerBackoff(3, T0 + timedelta(hours=1)), error="UNAVAILABLE: refused")
+        tx.set_peer_clock("fr-hotline", timedelta(seconds=2), T0)
+        tx.set_peer_clock("it-hotline", timedelta(seconds=-4), T0)
+    with store.transaction() as tx:
+        tx.peer_answered(DE, at, timedelta(milliseconds=-250))
+        tx.peer_answered("fr-hotline", at, timedelta(milliseconds=1500))
+        tx.peer_answered("it-hotline", at, None)
+        tx.peer_answered("pl-hotline", at, None)
+    with store.transaction(read_only=True) as tx:
+        assert tx.peer_states() == [
+            PeerState(DE, 0, None, "", at, timedelta(milliseconds=-250), at),
+            PeerState("fr-hotline", 0, None, "", at, timedelta(milliseconds=1500), at),
+            PeerState("it-hotline", 0, None, "", at, timedelta(seconds=-4), T0),
+            PeerState("pl-hotline", 0, None, "", at, None, None),
+        ]
+        assert tx.peer_backoff("fr-hotline") == PeerBackoff()
+
+
 def test_held_messages_are_taken_by_item_in_order_and_dropped_when_their_hold_ends(store: SqlStore) -> None:
     def held(message_id: str, item: str, at: datetime) -> HeldMessage:
         return HeldMessage("nl-hotline", message_id, "nl-hotline", item, "withdrawal", "{}", at, at + timedelta(days=7))

@@ -165,6 +165,16 @@ class OutboxTxn(TransactionBase):
         if updated.rowcount == 0:
             self.c.execute(insert(t.peer_state), {"peer_node": peer, "failures": 0, "last_error": "", **values})
 
+    def peer_answered(self, peer: str, at: datetime, skew: timedelta | None) -> None:
+        """set_peer_backoff(peer, PeerBackoff(), success_at=at) and, with a skew, set_peer_clock(peer, skew, at),
+        in one statement."""
+        values: dict[str, Any] = {"failures": 0, "next_attempt_at": None, "last_error": "", "last_success_at": at}
+        if skew is not None:
+            values |= {"clock_skew_ms": round(skew / timedelta(milliseconds=1)), "clock_measured_at": at}
+        updated, _ = _UPDATE_PEER_STATE.run(self.c, [{"k_peer": peer, **values}])
+        if updated == 0:
+            self.c.execute(insert(t.peer_state), {"peer_node": peer, **values})
+
     def peer_states(self) -> list[PeerState]:
         return [
             PeerState(
@@ -186,6 +196,7 @@ class OutboxTxn(TransactionBase):
 
 
 _INSERT_OUTBOX = _Direct(insert(t.outbox))
+_UPDATE_PEER_STATE = _Direct(update(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
 # 'pending' below is OutboxStatus.PENDING, written out so that the query is plain text.
 _PEERS_WITH_PENDING = text(
     """
