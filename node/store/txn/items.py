@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, String, bindparam, delete, func, insert, select, update
+from sqlalchemy import BindParameter, String, bindparam, delete, insert, select, update
 
 from node.cases.model import (
     Action,
@@ -25,6 +25,7 @@ from node.cases.ports import ItemTimes
 from node.errors import Aborted
 from node.hashes import ContentHash, HashAlgorithm
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.rows import (
     _assessment,
     _assessment_columns,
@@ -36,12 +37,10 @@ from node.store.txn.rows import (
     url_key,
 )
 from node.store.txn.transaction import (
-    _INSERT_ASSESSMENT,
     _INSERT_ASSESSMENT_DIRECT,
     _INSERT_HOSTING,
     _INSERT_ITEM_HASH,
     TransactionBase,
-    _Direct,
 )
 
 __all__ = ["ItemsTxn"]
@@ -52,12 +51,12 @@ class ItemsTxn(TransactionBase):
 
     def find_open_item_by_url(self, url: str) -> Item | None:
         query = _OPEN_ITEM_BY_URL_FOR_UPDATE if self._postgres else _OPEN_ITEM_BY_URL
-        row = self.c.execute(query, {"k_url_key": url_key(url)}).first()
+        row = query.first(self.c, {"k_url_key": url_key(url)})
         return self._item(row) if row else None
 
     def get_item(self, item_id: str, *, for_update: bool = False) -> Item | None:
         query = _ITEM_FOR_UPDATE if for_update and self._postgres else _ITEM
-        row = self.c.execute(query, {"k_item_id": item_id}).first()
+        row = query.first(self.c, {"k_item_id": item_id})
         return self._item(row) if row else None
 
     def prefetch_origins(self, keys: Iterable[tuple[str, str]]) -> None:
@@ -71,43 +70,31 @@ class ItemsTxn(TransactionBase):
         for origin_node, item_ids in by_node.items():
             for start in range(0, len(item_ids), 500):
                 params = {"k_origin_node": origin_node, "k_item_ids": item_ids[start : start + 500]}
-                found.update((origin_node, item_id) for item_id in self.c.execute(_ORIGINS_PRESENT, params).scalars())
+                found.update((origin_node, item_id) for item_id in _ORIGINS_PRESENT.scalars(self.c, params))
         self._absent_origins |= wanted - found
 
     def find_item_by_origin(self, origin_node: str, origin_item_id: str, *, for_update: bool = False) -> Item | None:
         if (origin_node, origin_item_id) in self._absent_origins:
             return None
         query = _ITEM_BY_ORIGIN_FOR_UPDATE if for_update and self._postgres else _ITEM_BY_ORIGIN
-        row = self.c.execute(query, {"k_origin_node": origin_node, "k_origin_item_id": origin_item_id}).first()
+        row = query.first(self.c, {"k_origin_node": origin_node, "k_origin_item_id": origin_item_id})
         return self._item(row) if row else None
 
     def item_id_held_for_another_origin(self, origin_item_id: str, origin_node: str) -> bool:
         params = {"k_origin_item_id": origin_item_id, "k_origin_node": origin_node}
-        return self.c.execute(_HELD_FOR_ANOTHER_ORIGIN, params).first() is not None
+        return _HELD_FOR_ANOTHER_ORIGIN.first(self.c, params) is not None
 
     def put_pending_update(self, item_id: str, sequence: int, sender: str, body: str, at: datetime) -> None:
-        exists = self.c.execute(
-            select(func.count()).where(
-                t.pending_status_updates.c.item_id == item_id,
-                t.pending_status_updates.c.sequence == sequence,
-                t.pending_status_updates.c.sender == sender,
-            )
-        ).scalar_one()
-        if not exists:
-            self.c.execute(
-                insert(t.pending_status_updates),
-                dict(item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at),
-            )
+        key = {"k_item_id": item_id, "k_sequence": sequence, "k_sender": sender}
+        if _PENDING_UPDATE.first(self.c, key) is None:
+            row = dict(item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at)
+            _INSERT_PENDING_UPDATE.run(self.c, [row])
 
     def take_pending_update(self, item_id: str, sequence: int, sender: str) -> str | None:
-        where = (
-            t.pending_status_updates.c.item_id == item_id,
-            t.pending_status_updates.c.sequence == sequence,
-            t.pending_status_updates.c.sender == sender,
-        )
-        body = self.c.execute(select(t.pending_status_updates.c.body).where(*where)).scalar_one_or_none()
+        key = {"k_item_id": item_id, "k_sequence": sequence, "k_sender": sender}
+        body: str | None = _PENDING_UPDATE.scalar(self.c, key)
         if body is not None:
-            self.c.execute(delete(t.pending_status_updates).where(*where))
+            _DELETE_PENDING_UPDATE.run(self.c, [key])
         return body
 
     def insert_item(self, item: Item) -> None:
@@ -163,25 +150,26 @@ class ItemsTxn(TransactionBase):
             _, assessment_id = _INSERT_ASSESSMENT_DIRECT.run(self.c, [row])
             if assessment_id is not None:
                 return assessment_id
-        result = self.c.execute(_INSERT_ASSESSMENT, row)
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return int(_INSERT_ASSESSMENT_RETURNING.scalar(self.c, row))
 
     def insert_hosting(self, item_id: str, record: HostingRecord) -> None:
         """Written behind (see `c`)."""
         self._later(_INSERT_HOSTING, [_hosting_columns(item_id, record)])
 
     def insert_action(self, action: Action) -> None:
-        self.c.execute(
-            insert(t.actions),
-            dict(
-                action_id=action.action_id,
-                item_id=action.item_id,
-                type=action.type.value,
-                occurred_at=action.occurred_at,
-                actor=action.actor,
-                note=action.note,
-                moved_to_country=action.moved_to_country,
-            ),
+        _INSERT_ACTION.run(
+            self.c,
+            [
+                dict(
+                    action_id=action.action_id,
+                    item_id=action.item_id,
+                    type=action.type.value,
+                    occurred_at=action.occurred_at,
+                    actor=action.actor,
+                    note=action.note,
+                    moved_to_country=action.moved_to_country,
+                )
+            ],
         )
 
     def insert_hold(self, hold: Hold) -> None:
@@ -231,17 +219,7 @@ class ItemsTxn(TransactionBase):
         return [self._item(row) for row in rows]
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
-        rows = self.c.execute(
-            select(t.items.c.item_id)
-            .where(
-                t.items.c.state == ItemState.NTD_SENT.value,
-                t.items.c.deadline_at <= now,
-                t.items.c.escalated_at.is_(None),
-            )
-            .order_by(t.items.c.deadline_at)
-            .limit(limit)
-        ).all()
-        return [row.item_id for row in rows]
+        return _PAST_DEADLINE.scalars(self.c, {"k_now": now, "k_limit": limit})
 
     def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
         item_ids = [
@@ -316,16 +294,17 @@ class ItemsTxn(TransactionBase):
             for row in self.c.execute(query)
         ]
 
-    def _item(self, row: Row[Any]) -> Item:
+    def _item(self, row: Any) -> Item:
         item_id = row.item_id
+        c, key = self.c, {"k_item_id": item_id}
         provenance = {
             ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest)): HashProvenance(h.provenance)
-            for h in self.c.execute(_ITEM_HASHES, {"k_item_id": item_id})
+            for h in _ITEM_HASHES.all(c, key)
         }
-        assessment_row = self.c.execute(_ITEM_ASSESSMENT, {"k_item_id": item_id}).first()
-        hosting_row = self.c.execute(_ITEM_HOSTING, {"k_item_id": item_id}).first()
-        hold_row = self.c.execute(_ITEM_HOLD, {"k_item_id": item_id}).first()
-        action_rows = self.c.execute(_ITEM_ACTIONS, {"k_item_id": item_id}).all()
+        assessment_row = _ITEM_ASSESSMENT.first(c, key)
+        hosting_row = _ITEM_HOSTING.first(c, key)
+        hold_row = _ITEM_HOLD.first(c, key)
+        action_rows = _ITEM_ACTIONS.all(c, key)
         return Item(
             item_id=item_id,
             url=row.url,
@@ -368,40 +347,44 @@ class ItemsTxn(TransactionBase):
         )
 
 
-# Hot statements are built once and run with parameters, so SQLAlchemy reuses their compiled form.
+# Hot statements: built once, compiled once per dialect and run on the DB-API cursor (node.store.direct).
 _K_ITEM: BindParameter[str] = bindparam("k_item_id", type_=String())
-_ITEM = select(t.items).where(t.items.c.item_id == _K_ITEM)
-_ITEM_FOR_UPDATE = _ITEM.with_for_update()
-_OPEN_ITEM_BY_URL = select(t.items).where(
-    t.items.c.url_key == bindparam("k_url_key"), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+_ITEM_SELECT = select(t.items).where(t.items.c.item_id == _K_ITEM)
+_ITEM = Direct(_ITEM_SELECT)
+_ITEM_FOR_UPDATE = Direct(_ITEM_SELECT.with_for_update())
+_OPEN_ITEM_BY_URL_SELECT = select(t.items).where(
+    t.items.c.url_key == bindparam("k_url_key", type_=String()),
+    t.items.c.is_open.is_(True),
+    t.items.c.origin_item_id == "",
 )
-_OPEN_ITEM_BY_URL_FOR_UPDATE = _OPEN_ITEM_BY_URL.with_for_update()
+_OPEN_ITEM_BY_URL = Direct(_OPEN_ITEM_BY_URL_SELECT)
+_OPEN_ITEM_BY_URL_FOR_UPDATE = Direct(_OPEN_ITEM_BY_URL_SELECT.with_for_update())
 _UPDATE_ITEM = update(t.items).where(t.items.c.item_id == _K_ITEM, t.items.c.version == bindparam("k_version"))
-_ITEM_HASHES = (
+_ITEM_HASHES = Direct(
     select(t.item_hashes)
     .where(t.item_hashes.c.item_id == _K_ITEM)
     .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
 )
-_ITEM_ASSESSMENT = (
+_ITEM_ASSESSMENT = Direct(
     select(t.assessments)
     .where(t.assessments.c.item_id == _K_ITEM)
     .order_by(t.assessments.c.assessment_id.desc())
     .limit(1)
 )
-_ITEM_HOSTING = (
+_ITEM_HOSTING = Direct(
     select(t.hosting_records)
     .where(t.hosting_records.c.item_id == _K_ITEM)
     .order_by(t.hosting_records.c.hosting_id.desc())
     .limit(1)
 )
-_ITEM_HOLD = (
+_ITEM_HOLD = Direct(
     select(t.holds)
     .where(t.holds.c.item_id == _K_ITEM, t.holds.c.released_at.is_(None))
     .order_by(t.holds.c.placed_at.desc())
     .limit(1)
 )
-_ITEM_ACTIONS = select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at)
-_ITEM_BY_ORIGIN = (
+_ITEM_ACTIONS = Direct(select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at))
+_ITEM_BY_ORIGIN_SELECT = (
     select(t.items)
     .where(
         t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
@@ -410,12 +393,15 @@ _ITEM_BY_ORIGIN = (
     .order_by(t.items.c.created_at.desc())
     .limit(1)
 )
-_ITEM_BY_ORIGIN_FOR_UPDATE = _ITEM_BY_ORIGIN.with_for_update()
-_ORIGINS_PRESENT = select(t.items.c.origin_item_id).where(  # by origin node first: ix_items_origin serves it
-    t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
-    t.items.c.origin_item_id.in_(bindparam("k_item_ids", expanding=True)),
+_ITEM_BY_ORIGIN = Direct(_ITEM_BY_ORIGIN_SELECT)
+_ITEM_BY_ORIGIN_FOR_UPDATE = Direct(_ITEM_BY_ORIGIN_SELECT.with_for_update())
+_ORIGINS_PRESENT = Direct(  # by origin node first: ix_items_origin serves it
+    select(t.items.c.origin_item_id).where(
+        t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
+        t.items.c.origin_item_id.in_(bindparam("k_item_ids", expanding=True)),
+    )
 )
-_HELD_FOR_ANOTHER_ORIGIN = (  # ix_items_origin_item_id serves it
+_HELD_FOR_ANOTHER_ORIGIN = Direct(  # ix_items_origin_item_id serves it
     select(t.items.c.item_id)
     .where(
         t.items.c.origin_item_id == bindparam("k_origin_item_id", type_=String()),
@@ -424,4 +410,25 @@ _HELD_FOR_ANOTHER_ORIGIN = (  # ix_items_origin_item_id serves it
     )
     .limit(1)
 )
-_UPDATE_ITEM_DIRECT = _Direct(_UPDATE_ITEM)
+_UPDATE_ITEM_DIRECT = Direct(_UPDATE_ITEM)
+_INSERT_ACTION = Direct(insert(t.actions))
+_INSERT_ASSESSMENT_RETURNING = Direct(insert(t.assessments).returning(t.assessments.c.assessment_id))
+_P = t.pending_status_updates.c
+_PENDING_KEY = (
+    _P.item_id == _K_ITEM,
+    _P.sequence == bindparam("k_sequence"),
+    _P.sender == bindparam("k_sender"),
+)
+_PENDING_UPDATE = Direct(select(_P.body).where(*_PENDING_KEY))
+_INSERT_PENDING_UPDATE = Direct(insert(t.pending_status_updates))
+_DELETE_PENDING_UPDATE = Direct(delete(t.pending_status_updates).where(*_PENDING_KEY))
+_PAST_DEADLINE = Direct(
+    select(t.items.c.item_id)
+    .where(
+        t.items.c.state == ItemState.NTD_SENT.value,
+        t.items.c.deadline_at <= bindparam("k_now"),
+        t.items.c.escalated_at.is_(None),
+    )
+    .order_by(t.items.c.deadline_at)
+    .limit(bindparam("k_limit"))
+)
