@@ -3,11 +3,12 @@ removal deadlines, retention purges and the milestones for statistics."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, String, bindparam, delete, insert, select, update
+from sqlalchemy import BindParameter, Select, String, Table, bindparam, delete, insert, select, update
 
 from node.cases.model import (
     Action,
@@ -205,7 +206,7 @@ class ItemsTxn(TransactionBase):
         origin_node: str | None = None,
         updated_since: datetime | None = None,
     ) -> list[Item]:
-        query = select(t.items).where(t.items.c.item_id > after_item_id)
+        query = _item_select(t.items.c.item_id > after_item_id)
         if state is not None:
             query = query.where(t.items.c.state == state.value)
         if hosting_country:
@@ -301,9 +302,10 @@ class ItemsTxn(TransactionBase):
             ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest)): HashProvenance(h.provenance)
             for h in _ITEM_HASHES.all(c, key)
         }
-        assessment_row = _ITEM_ASSESSMENT.first(c, key)
-        hosting_row = _ITEM_HOSTING.first(c, key)
-        hold_row = _ITEM_HOLD.first(c, key)
+        # The item's latest assessment and hosting record and its active hold came in the same row (_item_select).
+        assessment_row = _AssessmentRow._make(row[_AT:_HT])
+        hosting_row = _HostingRow._make(row[_HT:_OT])
+        hold_row = _HoldRow._make(row[_OT:])
         action_rows = _ITEM_ACTIONS.all(c, key)
         return Item(
             item_id=item_id,
@@ -317,8 +319,8 @@ class ItemsTxn(TransactionBase):
             known_content=row.known_content,
             route=Route(row.route) if row.route else None,
             referred_to=row.referred_to,
-            assessment=_assessment(assessment_row) if assessment_row else None,
-            hosting=_hosting(hosting_row) if hosting_row else None,
+            assessment=None if assessment_row.assessment_id is None else _assessment(assessment_row),
+            hosting=None if hosting_row.hosting_id is None else _hosting(hosting_row),
             hashes=list(provenance),
             hash_provenance=provenance,
             lea_notified_at=row.lea_notified_at,
@@ -326,7 +328,7 @@ class ItemsTxn(TransactionBase):
             deadline_at=row.deadline_at,
             escalated_at=row.escalated_at,
             closed_at=row.closed_at,
-            active_hold=_hold(hold_row) if hold_row else None,
+            active_hold=None if hold_row.hold_id is None else _hold(hold_row),
             actions=[
                 Action(
                     a.action_id,
@@ -349,43 +351,70 @@ class ItemsTxn(TransactionBase):
 
 # Hot statements: built once, compiled once per dialect and run on the DB-API cursor (node.store.direct).
 _K_ITEM: BindParameter[str] = bindparam("k_item_id", type_=String())
-_ITEM_SELECT = select(t.items).where(t.items.c.item_id == _K_ITEM)
+
+
+def _latest(table: Table, order: Any, *where: Any) -> Any:
+    """The key of the item's newest row of `table` (by `order`), NULL when it has none."""
+    alias = table.alias()
+    key = next(iter(table.primary_key.columns)).name
+    return (
+        select(alias.c[key])
+        .where(alias.c.item_id == t.items.c.item_id, *(w(alias) for w in where))
+        .order_by(alias.c[order].desc())
+        .limit(1)
+        .correlate(t.items)
+        .scalar_subquery()
+    )
+
+
+def _row_type(table: Table) -> Any:
+    """A named tuple of `table`'s columns: what an item's joined row gives `rows`' readers, sliced."""
+    return namedtuple("Row", [c.key for c in table.c])
+
+
+# An item's row carries its latest assessment, latest hosting record and active hold (each NULL when it has
+# none), joined by the key a correlated lookup finds: one statement, where it took four.
+_A, _H, _O = t.assessments, t.hosting_records, t.holds
+_ITEM_JOIN = (
+    t.items.outerjoin(_A, _A.c.assessment_id == _latest(_A, "assessment_id"))
+    .outerjoin(_H, _H.c.hosting_id == _latest(_H, "hosting_id"))
+    .outerjoin(_O, _O.c.hold_id == _latest(_O, "placed_at", lambda o: o.c.released_at.is_(None)))
+)
+_AT = len(t.items.c)
+_HT = _AT + len(_A.c)
+_OT = _HT + len(_H.c)
+_ITEM_COLUMNS = (
+    *t.items.c,
+    *(c.label(f"a_{c.key}") for c in _A.c),
+    *(c.label(f"h_{c.key}") for c in _H.c),
+    *(c.label(f"o_{c.key}") for c in _O.c),
+)
+_AssessmentRow, _HostingRow, _HoldRow = (_row_type(table) for table in (_A, _H, _O))
+
+
+def _item_select(*where: Any) -> Select[Any]:
+    return select(*_ITEM_COLUMNS).select_from(_ITEM_JOIN).where(*where)
+
+
+_ITEM_SELECT = _item_select(t.items.c.item_id == _K_ITEM)
 _ITEM = Direct(_ITEM_SELECT)
-_ITEM_FOR_UPDATE = Direct(_ITEM_SELECT.with_for_update())
-_OPEN_ITEM_BY_URL_SELECT = select(t.items).where(
+_ITEM_FOR_UPDATE = Direct(_ITEM_SELECT.with_for_update(of=t.items))
+_OPEN_ITEM_BY_URL_SELECT = _item_select(
     t.items.c.url_key == bindparam("k_url_key", type_=String()),
     t.items.c.is_open.is_(True),
     t.items.c.origin_item_id == "",
 )
 _OPEN_ITEM_BY_URL = Direct(_OPEN_ITEM_BY_URL_SELECT)
-_OPEN_ITEM_BY_URL_FOR_UPDATE = Direct(_OPEN_ITEM_BY_URL_SELECT.with_for_update())
+_OPEN_ITEM_BY_URL_FOR_UPDATE = Direct(_OPEN_ITEM_BY_URL_SELECT.with_for_update(of=t.items))
 _UPDATE_ITEM = update(t.items).where(t.items.c.item_id == _K_ITEM, t.items.c.version == bindparam("k_version"))
 _ITEM_HASHES = Direct(
     select(t.item_hashes)
     .where(t.item_hashes.c.item_id == _K_ITEM)
     .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
 )
-_ITEM_ASSESSMENT = Direct(
-    select(t.assessments)
-    .where(t.assessments.c.item_id == _K_ITEM)
-    .order_by(t.assessments.c.assessment_id.desc())
-    .limit(1)
-)
-_ITEM_HOSTING = Direct(
-    select(t.hosting_records)
-    .where(t.hosting_records.c.item_id == _K_ITEM)
-    .order_by(t.hosting_records.c.hosting_id.desc())
-    .limit(1)
-)
-_ITEM_HOLD = Direct(
-    select(t.holds)
-    .where(t.holds.c.item_id == _K_ITEM, t.holds.c.released_at.is_(None))
-    .order_by(t.holds.c.placed_at.desc())
-    .limit(1)
-)
 _ITEM_ACTIONS = Direct(select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at))
 _ITEM_BY_ORIGIN_SELECT = (
-    select(t.items)
+    _item_select()
     .where(
         t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
         t.items.c.origin_item_id == bindparam("k_origin_item_id", type_=String()),
@@ -394,7 +423,7 @@ _ITEM_BY_ORIGIN_SELECT = (
     .limit(1)
 )
 _ITEM_BY_ORIGIN = Direct(_ITEM_BY_ORIGIN_SELECT)
-_ITEM_BY_ORIGIN_FOR_UPDATE = Direct(_ITEM_BY_ORIGIN_SELECT.with_for_update())
+_ITEM_BY_ORIGIN_FOR_UPDATE = Direct(_ITEM_BY_ORIGIN_SELECT.with_for_update(of=t.items))
 _ORIGINS_PRESENT = Direct(  # by origin node first: ix_items_origin serves it
     select(t.items.c.origin_item_id).where(
         t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
