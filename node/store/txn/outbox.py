@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, exists, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from node.cases.exchange_messages import KIND_REFERRAL
@@ -118,23 +119,20 @@ class OutboxTxn(TransactionBase):
         )
 
     def put_receipts(self, receipts: list[Receipt]) -> None:
-        """A receipt already stored for a message is kept."""
+        """A receipt already stored for a message is kept (the insert does nothing on its key)."""
         if not receipts:
             return
-        stored = set(_RECEIPTS_STORED.scalars(self.c, {"k_message_ids": [r.message_id for r in receipts]}))
-        fresh = {}
+        fresh = {}  # one row per message: the batch's last receipt for it
         for message_id, peer_node, item_id, accepted_at, receipt, at in receipts:
-            if message_id not in stored:
-                fresh[message_id] = {
-                    "message_id": message_id,
-                    "peer_node": peer_node,
-                    "item_id": item_id,
-                    "accepted_at": accepted_at,
-                    "receipt": receipt,
-                    "recorded_at": at,
-                }
-        if fresh:
-            _INSERT_RECEIPT.run(self.c, list(fresh.values()))
+            fresh[message_id] = {
+                "message_id": message_id,
+                "peer_node": peer_node,
+                "item_id": item_id,
+                "accepted_at": accepted_at,
+                "receipt": receipt,
+                "recorded_at": at,
+            }
+        (_INSERT_RECEIPT_PG if self._postgres else _INSERT_RECEIPT_SQLITE).run(self.c, list(fresh.values()))
 
     def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
         rows = self.c.execute(
@@ -203,10 +201,8 @@ _PEERS_WITH_PENDING_TEXT = text(
     """
 ).columns(peer=String())
 _PEERS_WITH_PENDING = Direct(_PEERS_WITH_PENDING_TEXT)
-_RECEIPTS_STORED = Direct(
-    select(t.receipts.c.message_id).where(t.receipts.c.message_id.in_(bindparam("k_message_ids", expanding=True)))
-)
-_INSERT_RECEIPT = Direct(insert(t.receipts))
+_INSERT_RECEIPT_SQLITE = Direct(sqlite.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
+_INSERT_RECEIPT_PG = Direct(postgresql.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
 _PEER_STATE = Direct(select(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
 _UPDATE_PEER_STATE = Direct(update(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
 _INSERT_PEER_STATE = Direct(insert(t.peer_state))
