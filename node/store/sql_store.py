@@ -19,6 +19,7 @@ from node.crypto.audit import SCHEME_KEYED, Checkpoint, entry_hash
 from node.errors import Aborted, StoreUnavailable
 from node.hashes import HashAlgorithm
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.admin_reads import AdminReadsTxn
 from node.store.txn.audit import AuditTxn
 from node.store.txn.exchange_retention import ExchangeRetentionTxn
@@ -98,7 +99,7 @@ class SqlStore:
         """The newest event's sequence number (0 with none): what event streams are woken by when another
         node sharing the database commits. One indexed read (the primary key's maximum)."""
         with _faults(), self.engine.connect() as connection:
-            return int(connection.execute(select(func.coalesce(func.max(t.events.c.seq), 0))).scalar_one())
+            return int(_LAST_EVENT_SEQ.scalar(connection))
 
     def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
         query = select(t.known_hashes.c.known_hash_id, t.known_hashes.c.digest).where(
@@ -172,6 +173,9 @@ class SqlStore:
             )
         return None
 
+
+# One statement: its own transaction (SQLite) or one SQLAlchemy's pool rolls back when the connection returns.
+_LAST_EVENT_SEQ = Direct(select(func.coalesce(func.max(t.events.c.seq), 0).label("seq")))
 
 # The triggers the migrations create to make the audit log append-only (0001, 0003), by backend.
 _AUDIT_GUARDS = {

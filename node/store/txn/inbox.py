@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, literal, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from node.exchange.ports import HeldMessage, InboxEntry
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["InboxTxn"]
@@ -25,16 +26,15 @@ class InboxTxn(TransactionBase):
         for sender, message_id in keys:
             by_sender.setdefault(sender, []).append(message_id)
         for sender, message_ids in by_sender.items():
-            for row in self.c.execute(_INBOX_MANY, {"k_sender": sender, "k_message_ids": message_ids}):
+            for row in _INBOX_MANY.all(self.c, {"k_sender": sender, "k_message_ids": message_ids}):
                 entry = InboxEntry(*row)
                 found[(entry.sender, entry.message_id)] = entry
         return found
 
     def put_inbox_many(self, entries: list[InboxEntry]) -> None:
         if entries:
-            self.c.execute(
-                insert(t.inbox),
-                [{**e._asdict(), "reason_code": e.reason_code[:40], "reason": e.reason[:500]} for e in entries],
+            _INSERT_INBOX.run(
+                self.c, [{**e._asdict(), "reason_code": e.reason_code[:40], "reason": e.reason[:500]} for e in entries]
             )
 
     def hold_message(self, held: HeldMessage) -> None:
@@ -61,7 +61,7 @@ class InboxTxn(TransactionBase):
 
     def _may_hold(self) -> bool:
         if self._held_present is None:
-            self._held_present = self._conn.execute(_ANY_HELD).first() is not None
+            self._held_present = _ANY_HELD.first(self._conn) is not None
         return self._held_present
 
     def _take(self, *where: Any) -> list[HeldMessage]:
@@ -72,15 +72,19 @@ class InboxTxn(TransactionBase):
         return [HeldMessage(**row._mapping) for row in rows]
 
 
-_ANY_HELD = select(literal(1)).select_from(t.held_messages).limit(1)
-
-_INBOX_MANY = select(
-    t.inbox.c.sender,
-    t.inbox.c.message_id,
-    t.inbox.c.kind,
-    t.inbox.c.received_at,
-    t.inbox.c.status,
-    t.inbox.c.reason_code,
-    t.inbox.c.reason,
-    t.inbox.c.receipt,
-).where(t.inbox.c.sender == bindparam("k_sender"), t.inbox.c.message_id.in_(bindparam("k_message_ids", expanding=True)))
+_ANY_HELD = Direct(select(t.held_messages.c.message_id).limit(1))
+_INSERT_INBOX = Direct(insert(t.inbox))
+_INBOX_MANY = Direct(
+    select(
+        t.inbox.c.sender,
+        t.inbox.c.message_id,
+        t.inbox.c.kind,
+        t.inbox.c.received_at,
+        t.inbox.c.status,
+        t.inbox.c.reason_code,
+        t.inbox.c.reason,
+        t.inbox.c.receipt,
+    ).where(
+        t.inbox.c.sender == bindparam("k_sender"), t.inbox.c.message_id.in_(bindparam("k_message_ids", expanding=True))
+    )
+)

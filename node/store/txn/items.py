@@ -3,11 +3,12 @@ removal deadlines, retention purges and the milestones for statistics."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, String, bindparam, delete, func, insert, select, update
+from sqlalchemy import BindParameter, Select, String, Table, bindparam, delete, insert, select, update
 
 from node.cases.model import (
     Action,
@@ -25,6 +26,7 @@ from node.cases.ports import ItemTimes
 from node.errors import Aborted
 from node.hashes import ContentHash, HashAlgorithm
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.rows import (
     _assessment,
     _assessment_columns,
@@ -36,12 +38,10 @@ from node.store.txn.rows import (
     url_key,
 )
 from node.store.txn.transaction import (
-    _INSERT_ASSESSMENT,
     _INSERT_ASSESSMENT_DIRECT,
     _INSERT_HOSTING,
     _INSERT_ITEM_HASH,
     TransactionBase,
-    _Direct,
 )
 
 __all__ = ["ItemsTxn"]
@@ -52,12 +52,12 @@ class ItemsTxn(TransactionBase):
 
     def find_open_item_by_url(self, url: str) -> Item | None:
         query = _OPEN_ITEM_BY_URL_FOR_UPDATE if self._postgres else _OPEN_ITEM_BY_URL
-        row = self.c.execute(query, {"k_url_key": url_key(url)}).first()
+        row = query.first(self.c, {"k_url_key": url_key(url)})
         return self._item(row) if row else None
 
     def get_item(self, item_id: str, *, for_update: bool = False) -> Item | None:
         query = _ITEM_FOR_UPDATE if for_update and self._postgres else _ITEM
-        row = self.c.execute(query, {"k_item_id": item_id}).first()
+        row = query.first(self.c, {"k_item_id": item_id})
         return self._item(row) if row else None
 
     def prefetch_origins(self, keys: Iterable[tuple[str, str]]) -> None:
@@ -71,43 +71,31 @@ class ItemsTxn(TransactionBase):
         for origin_node, item_ids in by_node.items():
             for start in range(0, len(item_ids), 500):
                 params = {"k_origin_node": origin_node, "k_item_ids": item_ids[start : start + 500]}
-                found.update((origin_node, item_id) for item_id in self.c.execute(_ORIGINS_PRESENT, params).scalars())
+                found.update((origin_node, item_id) for item_id in _ORIGINS_PRESENT.scalars(self.c, params))
         self._absent_origins |= wanted - found
 
     def find_item_by_origin(self, origin_node: str, origin_item_id: str, *, for_update: bool = False) -> Item | None:
         if (origin_node, origin_item_id) in self._absent_origins:
             return None
         query = _ITEM_BY_ORIGIN_FOR_UPDATE if for_update and self._postgres else _ITEM_BY_ORIGIN
-        row = self.c.execute(query, {"k_origin_node": origin_node, "k_origin_item_id": origin_item_id}).first()
+        row = query.first(self.c, {"k_origin_node": origin_node, "k_origin_item_id": origin_item_id})
         return self._item(row) if row else None
 
     def item_id_held_for_another_origin(self, origin_item_id: str, origin_node: str) -> bool:
         params = {"k_origin_item_id": origin_item_id, "k_origin_node": origin_node}
-        return self.c.execute(_HELD_FOR_ANOTHER_ORIGIN, params).first() is not None
+        return _HELD_FOR_ANOTHER_ORIGIN.first(self.c, params) is not None
 
     def put_pending_update(self, item_id: str, sequence: int, sender: str, body: str, at: datetime) -> None:
-        exists = self.c.execute(
-            select(func.count()).where(
-                t.pending_status_updates.c.item_id == item_id,
-                t.pending_status_updates.c.sequence == sequence,
-                t.pending_status_updates.c.sender == sender,
-            )
-        ).scalar_one()
-        if not exists:
-            self.c.execute(
-                insert(t.pending_status_updates),
-                dict(item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at),
-            )
+        key = {"k_item_id": item_id, "k_sequence": sequence, "k_sender": sender}
+        if _PENDING_UPDATE.first(self.c, key) is None:
+            row = dict(item_id=item_id, sequence=sequence, sender=sender, body=body, received_at=at)
+            _INSERT_PENDING_UPDATE.run(self.c, [row])
 
     def take_pending_update(self, item_id: str, sequence: int, sender: str) -> str | None:
-        where = (
-            t.pending_status_updates.c.item_id == item_id,
-            t.pending_status_updates.c.sequence == sequence,
-            t.pending_status_updates.c.sender == sender,
-        )
-        body = self.c.execute(select(t.pending_status_updates.c.body).where(*where)).scalar_one_or_none()
+        key = {"k_item_id": item_id, "k_sequence": sequence, "k_sender": sender}
+        body: str | None = _PENDING_UPDATE.scalar(self.c, key)
         if body is not None:
-            self.c.execute(delete(t.pending_status_updates).where(*where))
+            _DELETE_PENDING_UPDATE.run(self.c, [key])
         return body
 
     def insert_item(self, item: Item) -> None:
@@ -163,25 +151,26 @@ class ItemsTxn(TransactionBase):
             _, assessment_id = _INSERT_ASSESSMENT_DIRECT.run(self.c, [row])
             if assessment_id is not None:
                 return assessment_id
-        result = self.c.execute(_INSERT_ASSESSMENT, row)
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        return int(_INSERT_ASSESSMENT_RETURNING.scalar(self.c, row))
 
     def insert_hosting(self, item_id: str, record: HostingRecord) -> None:
         """Written behind (see `c`)."""
         self._later(_INSERT_HOSTING, [_hosting_columns(item_id, record)])
 
     def insert_action(self, action: Action) -> None:
-        self.c.execute(
-            insert(t.actions),
-            dict(
-                action_id=action.action_id,
-                item_id=action.item_id,
-                type=action.type.value,
-                occurred_at=action.occurred_at,
-                actor=action.actor,
-                note=action.note,
-                moved_to_country=action.moved_to_country,
-            ),
+        _INSERT_ACTION.run(
+            self.c,
+            [
+                dict(
+                    action_id=action.action_id,
+                    item_id=action.item_id,
+                    type=action.type.value,
+                    occurred_at=action.occurred_at,
+                    actor=action.actor,
+                    note=action.note,
+                    moved_to_country=action.moved_to_country,
+                )
+            ],
         )
 
     def insert_hold(self, hold: Hold) -> None:
@@ -217,7 +206,7 @@ class ItemsTxn(TransactionBase):
         origin_node: str | None = None,
         updated_since: datetime | None = None,
     ) -> list[Item]:
-        query = select(t.items).where(t.items.c.item_id > after_item_id)
+        query = _item_select(t.items.c.item_id > after_item_id)
         if state is not None:
             query = query.where(t.items.c.state == state.value)
         if hosting_country:
@@ -231,17 +220,7 @@ class ItemsTxn(TransactionBase):
         return [self._item(row) for row in rows]
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
-        rows = self.c.execute(
-            select(t.items.c.item_id)
-            .where(
-                t.items.c.state == ItemState.NTD_SENT.value,
-                t.items.c.deadline_at <= now,
-                t.items.c.escalated_at.is_(None),
-            )
-            .order_by(t.items.c.deadline_at)
-            .limit(limit)
-        ).all()
-        return [row.item_id for row in rows]
+        return _PAST_DEADLINE.scalars(self.c, {"k_now": now, "k_limit": limit})
 
     def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
         item_ids = [
@@ -316,16 +295,18 @@ class ItemsTxn(TransactionBase):
             for row in self.c.execute(query)
         ]
 
-    def _item(self, row: Row[Any]) -> Item:
+    def _item(self, row: Any) -> Item:
         item_id = row.item_id
+        c, key = self.c, {"k_item_id": item_id}
         provenance = {
             ContentHash(HashAlgorithm(h.algorithm), bytes.fromhex(h.digest)): HashProvenance(h.provenance)
-            for h in self.c.execute(_ITEM_HASHES, {"k_item_id": item_id})
+            for h in _ITEM_HASHES.all(c, key)
         }
-        assessment_row = self.c.execute(_ITEM_ASSESSMENT, {"k_item_id": item_id}).first()
-        hosting_row = self.c.execute(_ITEM_HOSTING, {"k_item_id": item_id}).first()
-        hold_row = self.c.execute(_ITEM_HOLD, {"k_item_id": item_id}).first()
-        action_rows = self.c.execute(_ITEM_ACTIONS, {"k_item_id": item_id}).all()
+        # The item's latest assessment and hosting record and its active hold came in the same row (_item_select).
+        assessment_row = _AssessmentRow._make(row[_AT:_HT])
+        hosting_row = _HostingRow._make(row[_HT:_OT])
+        hold_row = _HoldRow._make(row[_OT:])
+        action_rows = _ITEM_ACTIONS.all(c, key)
         return Item(
             item_id=item_id,
             url=row.url,
@@ -338,8 +319,8 @@ class ItemsTxn(TransactionBase):
             known_content=row.known_content,
             route=Route(row.route) if row.route else None,
             referred_to=row.referred_to,
-            assessment=_assessment(assessment_row) if assessment_row else None,
-            hosting=_hosting(hosting_row) if hosting_row else None,
+            assessment=None if assessment_row.assessment_id is None else _assessment(assessment_row),
+            hosting=None if hosting_row.hosting_id is None else _hosting(hosting_row),
             hashes=list(provenance),
             hash_provenance=provenance,
             lea_notified_at=row.lea_notified_at,
@@ -347,7 +328,7 @@ class ItemsTxn(TransactionBase):
             deadline_at=row.deadline_at,
             escalated_at=row.escalated_at,
             closed_at=row.closed_at,
-            active_hold=_hold(hold_row) if hold_row else None,
+            active_hold=None if hold_row.hold_id is None else _hold(hold_row),
             actions=[
                 Action(
                     a.action_id,
@@ -368,41 +349,72 @@ class ItemsTxn(TransactionBase):
         )
 
 
-# Hot statements are built once and run with parameters, so SQLAlchemy reuses their compiled form.
+# Hot statements: built once, compiled once per dialect and run on the DB-API cursor (node.store.direct).
 _K_ITEM: BindParameter[str] = bindparam("k_item_id", type_=String())
-_ITEM = select(t.items).where(t.items.c.item_id == _K_ITEM)
-_ITEM_FOR_UPDATE = _ITEM.with_for_update()
-_OPEN_ITEM_BY_URL = select(t.items).where(
-    t.items.c.url_key == bindparam("k_url_key"), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
+
+
+def _latest(table: Table, order: Any, *where: Any) -> Any:
+    """The key of the item's newest row of `table` (by `order`), NULL when it has none."""
+    alias = table.alias()
+    key = next(iter(table.primary_key.columns)).name
+    return (
+        select(alias.c[key])
+        .where(alias.c.item_id == t.items.c.item_id, *(w(alias) for w in where))
+        .order_by(alias.c[order].desc())
+        .limit(1)
+        .correlate(t.items)
+        .scalar_subquery()
+    )
+
+
+def _row_type(table: Table) -> Any:
+    """A named tuple of `table`'s columns: what an item's joined row gives `rows`' readers, sliced."""
+    return namedtuple("Row", [c.key for c in table.c])
+
+
+# An item's row carries its latest assessment, latest hosting record and active hold (each NULL when it has
+# none), joined by the key a correlated lookup finds: one statement, where it took four.
+_A, _H, _O = t.assessments, t.hosting_records, t.holds
+_ITEM_JOIN = (
+    t.items.outerjoin(_A, _A.c.assessment_id == _latest(_A, "assessment_id"))
+    .outerjoin(_H, _H.c.hosting_id == _latest(_H, "hosting_id"))
+    .outerjoin(_O, _O.c.hold_id == _latest(_O, "placed_at", lambda o: o.c.released_at.is_(None)))
 )
-_OPEN_ITEM_BY_URL_FOR_UPDATE = _OPEN_ITEM_BY_URL.with_for_update()
+_AT = len(t.items.c)
+_HT = _AT + len(_A.c)
+_OT = _HT + len(_H.c)
+_ITEM_COLUMNS = (
+    *t.items.c,
+    *(c.label(f"a_{c.key}") for c in _A.c),
+    *(c.label(f"h_{c.key}") for c in _H.c),
+    *(c.label(f"o_{c.key}") for c in _O.c),
+)
+_AssessmentRow, _HostingRow, _HoldRow = (_row_type(table) for table in (_A, _H, _O))
+
+
+def _item_select(*where: Any) -> Select[Any]:
+    return select(*_ITEM_COLUMNS).select_from(_ITEM_JOIN).where(*where)
+
+
+_ITEM_SELECT = _item_select(t.items.c.item_id == _K_ITEM)
+_ITEM = Direct(_ITEM_SELECT)
+_ITEM_FOR_UPDATE = Direct(_ITEM_SELECT.with_for_update(of=t.items))
+_OPEN_ITEM_BY_URL_SELECT = _item_select(
+    t.items.c.url_key == bindparam("k_url_key", type_=String()),
+    t.items.c.is_open.is_(True),
+    t.items.c.origin_item_id == "",
+)
+_OPEN_ITEM_BY_URL = Direct(_OPEN_ITEM_BY_URL_SELECT)
+_OPEN_ITEM_BY_URL_FOR_UPDATE = Direct(_OPEN_ITEM_BY_URL_SELECT.with_for_update(of=t.items))
 _UPDATE_ITEM = update(t.items).where(t.items.c.item_id == _K_ITEM, t.items.c.version == bindparam("k_version"))
-_ITEM_HASHES = (
+_ITEM_HASHES = Direct(
     select(t.item_hashes)
     .where(t.item_hashes.c.item_id == _K_ITEM)
     .order_by(t.item_hashes.c.algorithm, t.item_hashes.c.digest)
 )
-_ITEM_ASSESSMENT = (
-    select(t.assessments)
-    .where(t.assessments.c.item_id == _K_ITEM)
-    .order_by(t.assessments.c.assessment_id.desc())
-    .limit(1)
-)
-_ITEM_HOSTING = (
-    select(t.hosting_records)
-    .where(t.hosting_records.c.item_id == _K_ITEM)
-    .order_by(t.hosting_records.c.hosting_id.desc())
-    .limit(1)
-)
-_ITEM_HOLD = (
-    select(t.holds)
-    .where(t.holds.c.item_id == _K_ITEM, t.holds.c.released_at.is_(None))
-    .order_by(t.holds.c.placed_at.desc())
-    .limit(1)
-)
-_ITEM_ACTIONS = select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at)
-_ITEM_BY_ORIGIN = (
-    select(t.items)
+_ITEM_ACTIONS = Direct(select(t.actions).where(t.actions.c.item_id == _K_ITEM).order_by(t.actions.c.occurred_at))
+_ITEM_BY_ORIGIN_SELECT = (
+    _item_select()
     .where(
         t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
         t.items.c.origin_item_id == bindparam("k_origin_item_id", type_=String()),
@@ -410,12 +422,15 @@ _ITEM_BY_ORIGIN = (
     .order_by(t.items.c.created_at.desc())
     .limit(1)
 )
-_ITEM_BY_ORIGIN_FOR_UPDATE = _ITEM_BY_ORIGIN.with_for_update()
-_ORIGINS_PRESENT = select(t.items.c.origin_item_id).where(  # by origin node first: ix_items_origin serves it
-    t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
-    t.items.c.origin_item_id.in_(bindparam("k_item_ids", expanding=True)),
+_ITEM_BY_ORIGIN = Direct(_ITEM_BY_ORIGIN_SELECT)
+_ITEM_BY_ORIGIN_FOR_UPDATE = Direct(_ITEM_BY_ORIGIN_SELECT.with_for_update(of=t.items))
+_ORIGINS_PRESENT = Direct(  # by origin node first: ix_items_origin serves it
+    select(t.items.c.origin_item_id).where(
+        t.items.c.origin_node == bindparam("k_origin_node", type_=String()),
+        t.items.c.origin_item_id.in_(bindparam("k_item_ids", expanding=True)),
+    )
 )
-_HELD_FOR_ANOTHER_ORIGIN = (  # ix_items_origin_item_id serves it
+_HELD_FOR_ANOTHER_ORIGIN = Direct(  # ix_items_origin_item_id serves it
     select(t.items.c.item_id)
     .where(
         t.items.c.origin_item_id == bindparam("k_origin_item_id", type_=String()),
@@ -424,4 +439,25 @@ _HELD_FOR_ANOTHER_ORIGIN = (  # ix_items_origin_item_id serves it
     )
     .limit(1)
 )
-_UPDATE_ITEM_DIRECT = _Direct(_UPDATE_ITEM)
+_UPDATE_ITEM_DIRECT = Direct(_UPDATE_ITEM)
+_INSERT_ACTION = Direct(insert(t.actions))
+_INSERT_ASSESSMENT_RETURNING = Direct(insert(t.assessments).returning(t.assessments.c.assessment_id))
+_P = t.pending_status_updates.c
+_PENDING_KEY = (
+    _P.item_id == _K_ITEM,
+    _P.sequence == bindparam("k_sequence"),
+    _P.sender == bindparam("k_sender"),
+)
+_PENDING_UPDATE = Direct(select(_P.body).where(*_PENDING_KEY))
+_INSERT_PENDING_UPDATE = Direct(insert(t.pending_status_updates))
+_DELETE_PENDING_UPDATE = Direct(delete(t.pending_status_updates).where(*_PENDING_KEY))
+_PAST_DEADLINE = Direct(
+    select(t.items.c.item_id)
+    .where(
+        t.items.c.state == ItemState.NTD_SENT.value,
+        t.items.c.deadline_at <= bindparam("k_now"),
+        t.items.c.escalated_at.is_(None),
+    )
+    .order_by(t.items.c.deadline_at)
+    .limit(bindparam("k_limit"))
+)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from node.cases.model import Classification, HashProvenance, KnownHash
 from node.hashes import ContentHash, HashAlgorithm
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.rows import _assessment
 from node.store.txn.transaction import TransactionBase
 
@@ -20,14 +21,7 @@ class KnownHashesTxn(TransactionBase):
     """The known_hashes table of a transaction (node.cases.ports.CaseTransaction)."""
 
     def find_known_hashes(self, content_hash: ContentHash) -> list[KnownHash]:
-        rows = self.c.execute(
-            select(t.known_hashes)
-            .where(
-                t.known_hashes.c.algorithm == content_hash.algorithm.value,
-                t.known_hashes.c.digest == content_hash.hex,
-            )
-            .order_by(t.known_hashes.c.known_hash_id)
-        ).all()
+        rows = _KNOWN_BY_HASH.all(self.c, {"k_algorithm": content_hash.algorithm.value, "k_digest": content_hash.hex})
         return [self._known(row) for row in rows]
 
     def list_known_hashes(self, source: str) -> list[KnownHash]:
@@ -51,20 +45,21 @@ class KnownHashesTxn(TransactionBase):
         provenance: HashProvenance,
         version: str = "",
     ) -> int:
-        result = self.c.execute(
-            insert(t.known_hashes),
-            dict(
-                algorithm=content_hash.algorithm.value,
-                digest=content_hash.hex,
-                classification=classification.value,
-                source=source,
-                assessment_id=assessment_id,
-                created_at=at,
-                provenance=provenance.value,
-                version=version,
-            ),
+        row = dict(
+            algorithm=content_hash.algorithm.value,
+            digest=content_hash.hex,
+            classification=classification.value,
+            source=source,
+            assessment_id=assessment_id,
+            created_at=at,
+            provenance=provenance.value,
+            version=version,
         )
-        return int(result.inserted_primary_key[0])  # type: ignore[index]
+        if not self._postgres:  # SQLite says the new row's id without RETURNING
+            _, known_hash_id = _INSERT_KNOWN.run(self.c, [row])
+            if known_hash_id is not None:
+                return known_hash_id
+        return int(_INSERT_KNOWN_RETURNING.scalar(self.c, row))
 
     def reclassify_known_hash(
         self, known_hash_id: int, classification: Classification, assessment_id: int | None, *, version: str = ""
@@ -92,10 +87,10 @@ class KnownHashesTxn(TransactionBase):
     def delete_known_hash(self, known_hash_id: int) -> None:
         self.c.execute(delete(t.known_hashes).where(t.known_hashes.c.known_hash_id == known_hash_id))
 
-    def _known(self, row: Row[Any]) -> KnownHash:
+    def _known(self, row: Any) -> KnownHash:
         assessment, item_id = None, ""
         if row.assessment_id is not None:
-            a = self.c.execute(select(t.assessments).where(t.assessments.c.assessment_id == row.assessment_id)).first()
+            a = _ASSESSMENT.first(self.c, {"k_assessment_id": row.assessment_id})
             if a is not None:
                 assessment, item_id = _assessment(a), a.item_id or ""
         return KnownHash(
@@ -109,3 +104,13 @@ class KnownHashesTxn(TransactionBase):
             learned_from_item=item_id,
             disputes=row.disputes,
         )
+
+
+_KNOWN_BY_HASH = Direct(
+    select(t.known_hashes)
+    .where(t.known_hashes.c.algorithm == bindparam("k_algorithm"), t.known_hashes.c.digest == bindparam("k_digest"))
+    .order_by(t.known_hashes.c.known_hash_id)
+)
+_INSERT_KNOWN = Direct(insert(t.known_hashes))
+_INSERT_KNOWN_RETURNING = Direct(insert(t.known_hashes).returning(t.known_hashes.c.known_hash_id))
+_ASSESSMENT = Direct(select(t.assessments).where(t.assessments.c.assessment_id == bindparam("k_assessment_id")))

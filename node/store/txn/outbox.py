@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, insert, select, text, update
+from sqlalchemy import String, and_, bindparam, exists, insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
 from node.cases.exchange_messages import KIND_REFERRAL
@@ -15,7 +16,8 @@ from node.cases.model import OutboxMessage
 from node.cases.ports import ItemReceipt
 from node.exchange.ports import OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, PeerState, Receipt
 from node.store import schema as t
-from node.store.txn.transaction import TransactionBase, _Direct
+from node.store.direct import Direct
+from node.store.txn.transaction import TransactionBase
 
 __all__ = ["OutboxTxn"]
 
@@ -55,11 +57,11 @@ class OutboxTxn(TransactionBase):
         only the due ones that wait behind no message about the same item."""
         parameters: dict[str, Any] = {"k_peer": peer_node, "k_after": after_id, "k_limit": limit}
         if due_at is None:
-            rows = self.c.execute(_PENDING_AFTER, parameters).all()
+            rows = _PENDING_AFTER.all(self.c, parameters)
         else:
-            rows = self.c.execute(
-                _DUE_AFTER, {**parameters, "k_due": due_at, "k_horizon": horizon or datetime.max.replace(tzinfo=UTC)}
-            ).all()
+            rows = _DUE_AFTER.all(
+                self.c, {**parameters, "k_due": due_at, "k_horizon": horizon or datetime.max.replace(tzinfo=UTC)}
+            )
         return [
             (r.outbox_id, OutboxMessage(r.message_id, r.peer_node, r.kind, r.item_id, r.body, r.created_at))
             for r in rows
@@ -83,8 +85,8 @@ class OutboxTxn(TransactionBase):
     def mark_outbox_many(self, marks: list[OutboxMark], at: datetime) -> None:
         """An acked message records `at` as its ack time."""
         if marks:
-            self.c.execute(
-                _MARK_OUTBOX,
+            _MARK_OUTBOX.run(
+                self.c,
                 [
                     {
                         "k_message_id": message_id,
@@ -102,9 +104,9 @@ class OutboxTxn(TransactionBase):
         if not deferrals:
             return
         ids = [d.message_id for d in deferrals]
-        attempts = {r.message_id: r.attempts for r in self.c.execute(_ATTEMPTS, {"k_message_ids": ids})}
-        self.c.execute(
-            _DEFER_OUTBOX,
+        attempts = {r.message_id: r.attempts for r in _ATTEMPTS.all(self.c, {"k_message_ids": ids})}
+        _DEFER_OUTBOX.run(
+            self.c,
             [
                 {
                     "k_message_id": message_id,
@@ -117,23 +119,20 @@ class OutboxTxn(TransactionBase):
         )
 
     def put_receipts(self, receipts: list[Receipt]) -> None:
-        """A receipt already stored for a message is kept."""
+        """A receipt already stored for a message is kept (the insert does nothing on its key)."""
         if not receipts:
             return
-        stored = set(self.c.execute(_RECEIPTS_STORED, {"k_message_ids": [r.message_id for r in receipts]}).scalars())
-        fresh = {}
+        fresh = {}  # one row per message: the batch's last receipt for it
         for message_id, peer_node, item_id, accepted_at, receipt, at in receipts:
-            if message_id not in stored:
-                fresh[message_id] = {
-                    "message_id": message_id,
-                    "peer_node": peer_node,
-                    "item_id": item_id,
-                    "accepted_at": accepted_at,
-                    "receipt": receipt,
-                    "recorded_at": at,
-                }
-        if fresh:
-            self.c.execute(insert(t.receipts), list(fresh.values()))
+            fresh[message_id] = {
+                "message_id": message_id,
+                "peer_node": peer_node,
+                "item_id": item_id,
+                "accepted_at": accepted_at,
+                "receipt": receipt,
+                "recorded_at": at,
+            }
+        (_INSERT_RECEIPT_PG if self._postgres else _INSERT_RECEIPT_SQLITE).run(self.c, list(fresh.values()))
 
     def receipts_for_item(self, item_id: str) -> list[ItemReceipt]:
         rows = self.c.execute(
@@ -142,7 +141,7 @@ class OutboxTxn(TransactionBase):
         return [ItemReceipt(r.message_id, r.peer_node, r.accepted_at, r.receipt) for r in rows]
 
     def peer_backoff(self, peer: str) -> PeerBackoff:
-        row = self.c.execute(select(t.peer_state).where(t.peer_state.c.peer_node == peer)).first()
+        row = _PEER_STATE.first(self.c, {"k_peer": peer})
         return PeerBackoff(row.failures, row.next_attempt_at) if row else PeerBackoff()
 
     def set_peer_backoff(
@@ -155,15 +154,15 @@ class OutboxTxn(TransactionBase):
         }
         if success_at is not None:
             values["last_success_at"] = success_at
-        updated = self.c.execute(update(t.peer_state).where(t.peer_state.c.peer_node == peer).values(**values))
-        if updated.rowcount == 0:
-            self.c.execute(insert(t.peer_state), {"peer_node": peer, "last_success_at": success_at, **values})
+        updated, _ = _UPDATE_PEER_STATE.run(self.c, [{"k_peer": peer, **values}])
+        if updated == 0:
+            _INSERT_PEER_STATE.run(self.c, [{"peer_node": peer, "last_success_at": success_at, **values}])
 
     def set_peer_clock(self, peer: str, skew: timedelta, at: datetime) -> None:
         values = {"clock_skew_ms": round(skew / timedelta(milliseconds=1)), "clock_measured_at": at}
-        updated = self.c.execute(update(t.peer_state).where(t.peer_state.c.peer_node == peer).values(**values))
-        if updated.rowcount == 0:
-            self.c.execute(insert(t.peer_state), {"peer_node": peer, "failures": 0, "last_error": "", **values})
+        updated, _ = _UPDATE_PEER_STATE.run(self.c, [{"k_peer": peer, **values}])
+        if updated == 0:
+            _INSERT_PEER_STATE.run(self.c, [{"peer_node": peer, "failures": 0, "last_error": "", **values}])
 
     def peer_answered(self, peer: str, at: datetime, skew: timedelta | None) -> None:
         """set_peer_backoff(peer, PeerBackoff(), success_at=at) and, with a skew, set_peer_clock(peer, skew, at),
@@ -173,7 +172,7 @@ class OutboxTxn(TransactionBase):
             values |= {"clock_skew_ms": round(skew / timedelta(milliseconds=1)), "clock_measured_at": at}
         updated, _ = _UPDATE_PEER_STATE.run(self.c, [{"k_peer": peer, **values}])
         if updated == 0:
-            self.c.execute(insert(t.peer_state), {"peer_node": peer, **values})
+            _INSERT_PEER_STATE.run(self.c, [{"peer_node": peer, **values}])
 
     def peer_states(self) -> list[PeerState]:
         return [
@@ -192,13 +191,12 @@ class OutboxTxn(TransactionBase):
     def peers_with_pending(self) -> list[str]:
         """The peers with pending messages: a skip scan of the outbox's (peer, status) index, a few lookups per
         peer however many messages the outbox keeps (a DISTINCT would read the whole index)."""
-        return [row.peer for row in self.c.execute(_PEERS_WITH_PENDING)]
+        return _PEERS_WITH_PENDING.scalars(self.c)
 
 
-_INSERT_OUTBOX = _Direct(insert(t.outbox))
-_UPDATE_PEER_STATE = _Direct(update(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
+_INSERT_OUTBOX = Direct(insert(t.outbox))
 # 'pending' below is OutboxStatus.PENDING, written out so that the query is plain text.
-_PEERS_WITH_PENDING = text(
+_PEERS_WITH_PENDING_TEXT = text(
     """
     WITH RECURSIVE peers(peer) AS (
         SELECT MIN(peer_node) FROM outbox
@@ -211,11 +209,14 @@ _PEERS_WITH_PENDING = text(
       AND EXISTS (SELECT 1 FROM outbox p WHERE p.peer_node = peers.peer AND p.status = 'pending')
     ORDER BY peer
     """
-)
-_RECEIPTS_STORED = select(t.receipts.c.message_id).where(
-    t.receipts.c.message_id.in_(bindparam("k_message_ids", expanding=True))
-)
-_PENDING_AFTER = (
+).columns(peer=String())
+_PEERS_WITH_PENDING = Direct(_PEERS_WITH_PENDING_TEXT)
+_INSERT_RECEIPT_SQLITE = Direct(sqlite.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
+_INSERT_RECEIPT_PG = Direct(postgresql.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
+_PEER_STATE = Direct(select(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
+_UPDATE_PEER_STATE = Direct(update(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
+_INSERT_PEER_STATE = Direct(insert(t.peer_state))
+_PENDING_AFTER_SELECT = (
     select(t.outbox)
     .where(
         t.outbox.c.peer_node == bindparam("k_peer"),
@@ -225,6 +226,7 @@ _PENDING_AFTER = (
     .order_by(t.outbox.c.outbox_id)
     .limit(bindparam("k_limit"))
 )
+_PENDING_AFTER = Direct(_PENDING_AFTER_SELECT)
 _EARLIER = aliased(t.outbox)
 
 
@@ -237,25 +239,29 @@ def _waiting(row: Any) -> Any:
 
 
 # Due, and queued behind no pending message about the same item that is still waiting (order per item).
-_DUE_AFTER = _PENDING_AFTER.where(
-    ~_waiting(t.outbox),
-    ~exists().where(
-        _EARLIER.c.peer_node == t.outbox.c.peer_node,
-        _EARLIER.c.item_id == t.outbox.c.item_id,
-        _EARLIER.c.status == OutboxStatus.PENDING.value,
-        _EARLIER.c.outbox_id < t.outbox.c.outbox_id,
-        _waiting(_EARLIER),
-    ),
+_DUE_AFTER = Direct(
+    _PENDING_AFTER_SELECT.where(
+        ~_waiting(t.outbox),
+        ~exists().where(
+            _EARLIER.c.peer_node == t.outbox.c.peer_node,
+            _EARLIER.c.item_id == t.outbox.c.item_id,
+            _EARLIER.c.status == OutboxStatus.PENDING.value,
+            _EARLIER.c.outbox_id < t.outbox.c.outbox_id,
+            _waiting(_EARLIER),
+        ),
+    )
 )
-_ATTEMPTS = select(t.outbox.c.message_id, t.outbox.c.attempts).where(
-    t.outbox.c.message_id.in_(bindparam("k_message_ids", expanding=True))
+_ATTEMPTS = Direct(
+    select(t.outbox.c.message_id, t.outbox.c.attempts).where(
+        t.outbox.c.message_id.in_(bindparam("k_message_ids", expanding=True))
+    )
 )
-_DEFER_OUTBOX = (
+_DEFER_OUTBOX = Direct(
     update(t.outbox)
     .where(t.outbox.c.message_id == bindparam("k_message_id"))
     .values(attempts=bindparam("k_attempts"), next_attempt_at=bindparam("k_next"), last_error=bindparam("k_error"))
 )
-_MARK_OUTBOX = (
+_MARK_OUTBOX = Direct(
     update(t.outbox)
     .where(t.outbox.c.message_id == bindparam("k_message_id"))
     .values(status=bindparam("k_status"), last_error=bindparam("k_error"), acked_at=bindparam("k_acked_at"))

@@ -8,6 +8,7 @@ from sqlalchemy import delete, insert, select
 
 from node.exchange.ports import PeerRefusal
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["PeerRefusalsTxn"]
@@ -26,12 +27,11 @@ class PeerRefusalsTxn(TransactionBase):
         self.c.execute(insert(t.peer_refusals), values)
 
     def peer_refusals(self) -> list[PeerRefusal]:
-        table = t.peer_refusals
         return [
             PeerRefusal(
                 r.peer_node, r.reason_code, r.reason, r.roster_version, r.refused_at, base64.b64decode(r.refusal)
             )
-            for r in self.c.execute(select(table).order_by(table.c.peer_node))
+            for r in _REFUSALS.all(self.c)
         ]
 
     def forget_peer_refusals(self, peer: str | None = None) -> int:
@@ -39,3 +39,6 @@ class PeerRefusalsTxn(TransactionBase):
         if peer is not None:
             query = query.where(t.peer_refusals.c.peer_node == peer)
         return int(self.c.execute(query).rowcount or 0)
+
+
+_REFUSALS = Direct(select(t.peer_refusals).order_by(t.peer_refusals.c.peer_node))

@@ -6,12 +6,13 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from node.cases.model import ItemState
 from node.exchange.delivery import DeliveryStatus
 from node.exchange.ports import OutboxStatus, ReconcileState, ReferralCopy, SentMessage, SharedItem
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["ReconciliationTxn"]
@@ -87,13 +88,13 @@ class ReconciliationTxn(TransactionBase):
         return bool(done.rowcount)
 
     def keep_referral_copy(self, copy: ReferralCopy) -> None:
-        table = t.referral_copies
-        key = (table.c.origin_node == copy.origin_node, table.c.origin_item_id == copy.origin_item_id)
-        self.c.execute(delete(table).where(*key))
+        _DELETE_REFERRAL_COPY.run(
+            self.c, [{"k_origin_node": copy.origin_node, "k_origin_item_id": copy.origin_item_id}]
+        )
         values = copy._asdict()
         values["signed_referral"] = base64.b64encode(copy.signed_referral).decode()
         values["receipt"] = base64.b64encode(copy.receipt).decode()
-        self.c.execute(insert(table), values)
+        _INSERT_REFERRAL_COPY.run(self.c, [values])
 
     def referral_copies(self, origin_node: str, origin_item_ids: list[str]) -> list[ReferralCopy]:
         if not origin_item_ids:
@@ -154,3 +155,12 @@ class ReconciliationTxn(TransactionBase):
             select(t.restores.c.restored_at).order_by(t.restores.c.restored_at.desc()).limit(1)
         ).scalar_one_or_none()
         return latest
+
+
+_DELETE_REFERRAL_COPY = Direct(
+    delete(t.referral_copies).where(
+        t.referral_copies.c.origin_node == bindparam("k_origin_node"),
+        t.referral_copies.c.origin_item_id == bindparam("k_origin_item_id"),
+    )
+)
+_INSERT_REFERRAL_COPY = Direct(insert(t.referral_copies))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from node.cases.model import Item, ItemState, Report, ReportedItem, Reporter
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.rows import _hosting_columns, _item_columns, _item_hash_row, _report_columns, url_key
-from node.store.txn.transaction import TransactionBase
+from node.store.txn.transaction import _INSERT_HOSTING, _INSERT_ITEM, _INSERT_ITEM_HASH, TransactionBase
 
 __all__ = ["ReportsTxn"]
 
@@ -24,36 +25,28 @@ class ReportsTxn(TransactionBase):
         links: list[tuple[str, str, int, bool]],
     ) -> None:
         if reports:
-            self.c.execute(insert(t.reports), [_report_columns(r, who, at) for r, who, at in reports])
+            _INSERT_REPORT.run(self.c, [_report_columns(r, who, at) for r, who, at in reports])
         if items:
-            self.c.execute(insert(t.items), [dict(item_id=i.item_id, version=0, **_item_columns(i)) for i in items])
+            _INSERT_ITEM.run(self.c, [dict(item_id=i.item_id, version=0, **_item_columns(i)) for i in items])
             hashes = [_item_hash_row(i.item_id, h, i.provenance_of(h)) for i in items for h in i.hashes]
             if hashes:
-                self.c.execute(insert(t.item_hashes), hashes)
-            self.c.execute(
-                insert(t.hosting_records), [_hosting_columns(i.item_id, i.hosting) for i in items if i.hosting]
-            )
+                _INSERT_ITEM_HASH.run(self.c, hashes)
+            hosting = [_hosting_columns(i.item_id, i.hosting) for i in items if i.hosting]
+            if hosting:
+                _INSERT_HOSTING.run(self.c, hosting)
         if links:
-            self.c.execute(
-                insert(t.report_items),
-                [{"report_id": r, "item_id": i, "position": p, "new_item": n} for r, i, p, n in links],
+            _INSERT_LINK.run(
+                self.c, [{"report_id": r, "item_id": i, "position": p, "new_item": n} for r, i, p, n in links]
             )
 
     def open_item_urls(self, urls: list[str]) -> set[str]:
         if not urls:
             return set()
         keys = {url_key(u): u for u in urls}
-        rows = self.c.execute(
-            select(t.items.c.url_key).where(
-                t.items.c.url_key.in_(list(keys)), t.items.c.is_open.is_(True), t.items.c.origin_item_id == ""
-            )
-        )
-        return {keys[row.url_key] for row in rows}
+        return {keys[key] for key in _OPEN_URL_KEYS.scalars(self.c, {"k_url_keys": list(keys)})}
 
     def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None:
-        self.c.execute(
-            insert(t.report_items), dict(report_id=report_id, item_id=item_id, position=position, new_item=new_item)
-        )
+        _INSERT_LINK.run(self.c, [dict(report_id=report_id, item_id=item_id, position=position, new_item=new_item)])
 
     def get_report(self, report_id: str) -> Report | None:
         row = self.c.execute(select(t.reports).where(t.reports.c.report_id == report_id)).first()
@@ -85,3 +78,14 @@ class ReportsTxn(TransactionBase):
             submitted_by=row.submitted_by,
             submitted_group=row.submitted_group,
         )
+
+
+_INSERT_REPORT = Direct(insert(t.reports))
+_INSERT_LINK = Direct(insert(t.report_items))
+_OPEN_URL_KEYS = Direct(
+    select(t.items.c.url_key).where(
+        t.items.c.url_key.in_(bindparam("k_url_keys", expanding=True)),
+        t.items.c.is_open.is_(True),
+        t.items.c.origin_item_id == "",
+    )
+)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["RostersTxn"]
@@ -40,9 +41,11 @@ class RostersTxn(TransactionBase):
         return kept
 
     def rosters_after(self, version: int) -> list[tuple[int, str]]:
-        rows = self.c.execute(
-            select(t.rosters.c.version, t.rosters.c.signed_roster)
-            .where(t.rosters.c.version > version)
-            .order_by(t.rosters.c.version)
-        )
-        return [(int(r.version), r.signed_roster) for r in rows]
+        return [(int(r.version), r.signed_roster) for r in _ROSTERS_AFTER.all(self.c, {"k_version": version})]
+
+
+_ROSTERS_AFTER = Direct(
+    select(t.rosters.c.version, t.rosters.c.signed_roster)
+    .where(t.rosters.c.version > bindparam("k_version"))
+    .order_by(t.rosters.c.version)
+)

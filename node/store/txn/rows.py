@@ -7,8 +7,6 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
-
 from node.access import StoredToken
 from node.cases.model import (
     AgeGroup,
@@ -127,7 +125,7 @@ def _assessment_columns(a: Assessment) -> dict[str, Any]:
     }
 
 
-def _assessment(row: Row[Any]) -> Assessment:
+def _assessment(row: Any) -> Assessment:
     return Assessment(
         classification=Classification(row.classification),
         age_group=AgeGroup(row.age_group),
@@ -148,7 +146,7 @@ def _assessment(row: Row[Any]) -> Assessment:
     )
 
 
-def _hosting(row: Row[Any]) -> HostingRecord:
+def _hosting(row: Any) -> HostingRecord:
     facts = HostingFacts(
         ip=row.ip,
         country=row.country,
@@ -160,7 +158,7 @@ def _hosting(row: Row[Any]) -> HostingRecord:
     return HostingRecord(facts, row.traced_at, row.overridden, row.override_reason, row.actor)
 
 
-def _hold(row: Row[Any]) -> Hold:
+def _hold(row: Any) -> Hold:
     return Hold(
         row.hold_id,
         row.item_id,
@@ -175,7 +173,7 @@ def _hold(row: Row[Any]) -> Hold:
     )
 
 
-def _token(row: Row[Any]) -> StoredToken:
+def _token(row: Any) -> StoredToken:
     return StoredToken(
         token_id=row.token_id,
         name=row.name,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from node.access import StoredToken
 from node.store import schema as t
+from node.store.direct import Direct
 from node.store.txn.rows import _token
 from node.store.txn.transaction import TransactionBase
 
@@ -36,7 +37,7 @@ class TokensTxn(TransactionBase):
         )
 
     def get_token(self, token_id: str) -> StoredToken | None:
-        row = self.c.execute(select(t.tokens).where(t.tokens.c.token_id == token_id)).first()
+        row = _TOKEN.first(self.c, {"k_token_id": token_id})
         return _token(row) if row else None
 
     def token_name_taken(self, name: str) -> bool:
@@ -69,4 +70,10 @@ class TokensTxn(TransactionBase):
         )
 
     def touch_token(self, token_id: str, at: datetime) -> None:
-        self.c.execute(update(t.tokens).where(t.tokens.c.token_id == token_id).values(last_used_at=at))
+        _TOUCH_TOKEN.run(self.c, [{"k_token_id": token_id, "k_at": at}])
+
+
+_TOKEN = Direct(select(t.tokens).where(t.tokens.c.token_id == bindparam("k_token_id")))
+_TOUCH_TOKEN = Direct(
+    update(t.tokens).where(t.tokens.c.token_id == bindparam("k_token_id")).values(last_used_at=bindparam("k_at"))
+)

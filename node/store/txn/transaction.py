@@ -9,9 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
-from sqlalchemy.exc import DBAPIError, StatementError
-from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy import BindParameter, Connection, Integer, String, bindparam, insert, select, text
 
 from node.cases.event_details import details_from_json, details_to_json
 from node.cases.event_kinds import EventKind
@@ -19,6 +17,7 @@ from node.cases.model import Event, ItemState
 from node.crypto.audit import SCHEME_KEYED, SCHEME_UNKEYED
 from node.crypto.audit import entry_hash as audit_entry_hash
 from node.store import schema as t
+from node.store.direct import Direct
 
 __all__ = ["AUDIT_GENESIS", "TransactionBase"]
 
@@ -40,7 +39,7 @@ class TransactionBase:
         # to be written) and their hashes, hosting records and assessments. They are written, in bulk, before
         # any other statement runs on this transaction (see `c`) and before it commits, so every read sees them.
         self._new_items: dict[str, dict[str, Any]] = {}
-        self._new_rows: dict[_Direct, list[dict[str, Any]]] = {}
+        self._new_rows: dict[Direct, list[dict[str, Any]]] = {}
         # (origin node, origin item id) pairs known to have no item: see prefetch_origins.
         self._absent_origins: set[tuple[str, str]] = set()
         # Whether held_messages may have rows (None: not looked yet): see InboxTxn.take_held.
@@ -62,7 +61,7 @@ class TransactionBase:
             if statement in rows:
                 statement.run(self._conn, rows[statement])
 
-    def _later(self, statement: _Direct, rows: list[dict[str, Any]]) -> None:
+    def _later(self, statement: Direct, rows: list[dict[str, Any]]) -> None:
         self._new_rows.setdefault(statement, []).extend(rows)
 
     @contextmanager
@@ -99,10 +98,10 @@ class TransactionBase:
         )
 
     def list_events(self, *, after_seq: int, limit: int, item_id: str | None = None) -> list[Event]:
-        query = select(t.events).where(t.events.c.seq > after_seq)
-        if item_id is not None:
-            query = query.where(t.events.c.item_id == item_id)
-        rows = self.c.execute(query.order_by(t.events.c.seq).limit(limit)).all()
+        if item_id is None:
+            rows = _EVENTS_AFTER.all(self.c, {"k_after": after_seq, "k_limit": limit})
+        else:
+            rows = _ITEM_EVENTS_AFTER.all(self.c, {"k_after": after_seq, "k_limit": limit, "k_item_id": item_id})
         return [
             Event(
                 event_id=row.event_id,
@@ -130,10 +129,10 @@ class TransactionBase:
             return
         self._lock_appends()
         if self._events:
-            self.c.execute(insert(t.events), self._events)
+            _INSERT_EVENT.run(self.c, self._events)
             self._events = []
         if self._audits:
-            previous = self.c.execute(_LAST_AUDIT_HASH).scalar_one_or_none() or AUDIT_GENESIS
+            previous = _LAST_AUDIT_HASH.scalar(self.c) or AUDIT_GENESIS
             rows = []
             scheme = SCHEME_UNKEYED if self._audit_key is None else SCHEME_KEYED
             for at, actor, action, subject, detail in self._audits:
@@ -151,71 +150,31 @@ class TransactionBase:
                     }
                 )
                 previous = entry_hash
-            self.c.execute(insert(t.audit_log), rows)
+            _INSERT_AUDIT.run(self.c, rows)
             self._audits = []
 
 
-class _Direct:
-    """A hot write run straight on the DB-API cursor of the transaction's own connection (so inside its
-    transaction and savepoints). The statement is compiled once per dialect and set of parameter names; values
-    go through the same bind processors SQLAlchemy uses, and DB-API errors are translated as SQLAlchemy
-    translates them (an IntegrityError is still an IntegrityError). It skips SQLAlchemy's per-call execution
-    bookkeeping, which is most of the cost of a small insert on SQLite (about 25-60 us against 5-10)."""
-
-    def __init__(self, statement: UpdateBase) -> None:
-        self._statement = statement
-        self._compiled: dict[tuple[str, tuple[str, ...]], tuple[Any, dict[str, Any]]] = {}
-
-    def run(self, connection: Connection, rows: list[dict[str, Any]]) -> tuple[int, int | None]:
-        """(rows changed, last inserted row id or None) of running the statement once per row."""
-        dialect = connection.dialect
-        names = tuple(rows[0])
-        entry = self._compiled.get((dialect.name, names))
-        if entry is None:
-            compiled = self._statement.compile(dialect=dialect, column_keys=list(names))
-            processors = {
-                name: processor
-                for name, bind in compiled.binds.items()
-                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
-            }
-            entry = self._compiled[(dialect.name, names)] = (compiled, processors)
-        compiled, processors = entry
-        hide = connection.engine.hide_parameters  # as SQLAlchemy's own errors: no values in the text
-        args: list[Any] = []
-        for row in rows:
-            values = compiled.construct_params(row)
-            try:
-                for name, processor in processors.items():
-                    if name in values:
-                        values[name] = processor(values[name])
-            except Exception as error:  # a bad value (a naive datetime, say): as SQLAlchemy reports it
-                raise StatementError(str(error), compiled.string, row, error, hide_parameters=hide) from error
-            args.append([values[name] for name in compiled.positiontup or ()] if compiled.positional else values)
-        dbapi = dialect.loaded_dbapi
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if len(args) == 1:
-                cursor.execute(compiled.string, args[0])
-            else:
-                cursor.executemany(compiled.string, args)
-            return cursor.rowcount, getattr(cursor, "lastrowid", None)
-        except dbapi.Error as error:
-            raise DBAPIError.instance(
-                compiled.string, args, error, dbapi.Error, hide_parameters=hide, dialect=dialect
-            ) from error
-        finally:
-            cursor.close()
-
-
-_INSERT_ITEM = _Direct(insert(t.items))
-_INSERT_ITEM_HASH = _Direct(insert(t.item_hashes))
+_INSERT_ITEM = Direct(insert(t.items))
+_INSERT_ITEM_HASH = Direct(insert(t.item_hashes))
 _INSERT_ASSESSMENT = insert(t.assessments)
-_INSERT_ASSESSMENT_DIRECT = _Direct(_INSERT_ASSESSMENT)
-_INSERT_HOSTING = _Direct(insert(t.hosting_records))
+_INSERT_ASSESSMENT_DIRECT = Direct(_INSERT_ASSESSMENT)
+_INSERT_HOSTING = Direct(insert(t.hosting_records))
 # PostgreSQL: one advisory lock orders all event and audit appends, so that sequence numbers commit in
 # order and a reader resuming from a cursor never skips an event that commits late.
 _APPEND_LOCK_KEY = 0x68780001
-_LAST_AUDIT_HASH = select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1)
+_LAST_AUDIT_HASH = Direct(select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1))
+_INSERT_EVENT = Direct(insert(t.events))
+_INSERT_AUDIT = Direct(insert(t.audit_log))
+_AFTER: BindParameter[int] = bindparam("k_after", type_=Integer())
+_EVENTS_AFTER = Direct(
+    select(t.events).where(t.events.c.seq > _AFTER).order_by(t.events.c.seq).limit(bindparam("k_limit"))
+)
+_ITEM_EVENTS_AFTER = Direct(
+    select(t.events)
+    .where(t.events.c.seq > _AFTER, t.events.c.item_id == bindparam("k_item_id", type_=String()))
+    .order_by(t.events.c.seq)
+    .limit(bindparam("k_limit"))
+)
 
 
 def _audit_hash(previous: str, at: datetime, actor: str, action: str, subject: str, detail: str) -> str:
