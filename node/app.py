@@ -359,13 +359,15 @@ def build_node(
     executor: Executor | None = None,
     scheduler: NodeScheduler | LoopScheduler | None = None,
     transport: Transport | None = None,
+    jitter_seed: str | None = None,
 ) -> Node:
     """Build every component of a node from its config; migrates the database to the current schema.
 
     The seams the simulator's deterministic mode uses (defaults: what a real node runs): `executor` runs the
     database work (node.aio.InlineExecutor: on the loop's thread), `scheduler` the periodic jobs
     (LoopScheduler: on the loop's own time), `transport` carries the exchange's deliveries
-    (node.exchange.memory.InMemoryTransport: no sockets; start the node with serve=False)."""
+    (node.exchange.memory.InMemoryTransport: no sockets; start the node with serve=False), and `jitter_seed` seeds
+    the exchange's retry jitter per peer (a run that repeats from its seed)."""
     clock = clock or SystemClock()
     engine = open_store_engine(config)
     migrate(engine)
@@ -408,7 +410,7 @@ def build_node(
         with_exchange = config.exchange is not None
         metrics = NodeMetrics(store, clock, trusted_roster if with_exchange else None)
     if config.exchange is not None:
-        exchange = _build_exchange(config, clock, store, cases, metrics, transport)
+        exchange = _build_exchange(config, clock, store, cases, metrics, transport, jitter_seed)
     if metrics is not None:
         store.observe = metrics.upkeep.transaction
         metrics.watch_expiry(functools.partial(_certificates, config, exchange), functools.partial(_keys, exchange))
@@ -473,6 +475,7 @@ def _build_exchange(
     cases: CaseService,
     metrics: NodeMetrics | None,
     transport: Transport | None,
+    jitter_seed: str | None,
 ) -> NodeExchange:
     """Keys from the key directory, the trusted roster (bootstrapped from the shipped file), and membership
     from that roster from now on."""
@@ -505,6 +508,7 @@ def _build_exchange(
         load_keys=load_keys,
         transport=transport,
         referral_cadence=settings.referral_cadence,
+        jitter_seed=jitter_seed,
     )
     return exchange
 

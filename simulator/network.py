@@ -246,6 +246,8 @@ class Network:
                 run_blocking,
                 seed=self.scenario.simulation.seed,
             ),
+            # The senders' retry jitter, drawn from the run's seed: the same seed, the same retries.
+            jitter_seed=f"{self.scenario.simulation.seed}/retry-jitter/{node.node_id}",
         )
 
     def link_latency(self, source: str, destination: str) -> float:

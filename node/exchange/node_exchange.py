@@ -4,6 +4,7 @@ server, and one sender loop per peer. The composition root builds it; `start` an
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,13 +71,16 @@ class NodeExchange:
         load_keys: Callable[[], NodeKeys] | None = None,
         transport: Transport | None = None,
         referral_cadence: ReferralCadence | None = None,
+        jitter_seed: str | None = None,
     ) -> None:
         """`observer` sees every delivery's results, both ways (the node's metrics); `interceptors` wrap the
         exchange server's calls; `load_keys` reads the key folder again (after `hotline-node keys rotate`).
         `transport`: deliver through it instead of gRPC, and serve no exchange socket (the simulator's
-        deterministic mode: node.exchange.memory, whose network calls `receiving`)."""
+        deterministic mode: node.exchange.memory, whose network calls `receiving`). `jitter_seed` seeds each
+        peer's retry jitter (the simulator's runs repeat from their seed); a real node leaves it unseeded."""
         self._load_keys = load_keys
         self._referral_cadence = referral_cadence or ReferralCadence()
+        self._jitter_seed = jitter_seed
         self._keys_read_for = 0  # the roster version for which the key folder was last read again
         self.node_id = node_id
         self.listen = listen
@@ -203,6 +207,7 @@ class NodeExchange:
                     referral_cadence=self._referral_cadence,
                 ),
                 roster_version=lambda: self.roster.membership.version,
+                rng=None if self._jitter_seed is None else random.Random(f"{self._jitter_seed}/{peer}"),  # noqa: S311
             )
 
         # Without sockets (deterministic mode) the look for waiting messages runs where the rest does.
