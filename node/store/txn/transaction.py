@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Connection, Integer, String, bindparam, insert, select, text
+from sqlalchemy import BindParameter, Connection, String, bindparam, insert, select, text
 
 from node.cases.event_details import details_from_json, details_to_json
 from node.cases.event_kinds import EventKind
@@ -165,7 +165,8 @@ _APPEND_LOCK_KEY = 0x68780001
 _LAST_AUDIT_HASH = Direct(select(t.audit_log.c.entry_hash).order_by(t.audit_log.c.seq.desc()).limit(1))
 _INSERT_EVENT = Direct(insert(t.events))
 _INSERT_AUDIT = Direct(insert(t.audit_log))
-_AFTER: BindParameter[int] = bindparam("k_after", type_=Integer())
+# The column's own type: BIGINT on PostgreSQL, so that a cursor up to 2**63 - 1 is a number, not an overflow.
+_AFTER: BindParameter[int] = bindparam("k_after", type_=t.events.c.seq.type)
 _EVENTS_AFTER = Direct(
     select(t.events).where(t.events.c.seq > _AFTER).order_by(t.events.c.seq).limit(bindparam("k_limit"))
 )
