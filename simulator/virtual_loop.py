@@ -12,7 +12,6 @@ a bug: the nodes exchange through the in-memory transport, the case systems call
 from __future__ import annotations
 
 import asyncio
-import heapq
 import selectors
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
@@ -22,12 +21,6 @@ from node.aio import InlineExecutor
 __all__ = ["Deadlock", "RealIoError", "VirtualTimeLoop", "run_virtual"]
 
 _T = TypeVar("_T")
-
-
-# asyncio.base_events' constants, which _run_once below applies as the base class does.
-_MIN_SCHEDULED = 100
-_MIN_CANCELLED_FRACTION = 0.5
-_MAXIMUM_SELECT_TIMEOUT = 24 * 3600
 
 
 class RealIoError(RuntimeError):
@@ -86,55 +79,6 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         if seconds > 0:
             self._now += seconds
 
-    def _run_once(self) -> None:
-        """asyncio's BaseEventLoop._run_once (CPython 3.11) without the call to a selector that has nothing to
-        report: the same timer heap operations and the same callbacks in the same order, at less cost per turn
-        (a year's run takes tens of millions of turns)."""
-        loop: Any = self  # the base class's private state, which mypy's stubs do not declare
-        if loop._debug:
-            super()._run_once()  # type: ignore[misc]
-            return
-        scheduled: list[Any] = loop._scheduled
-        count = len(scheduled)
-        if count > _MIN_SCHEDULED and loop._timer_cancelled_count / count > _MIN_CANCELLED_FRACTION:
-            # Remove delayed calls that were cancelled if their number is too high.
-            kept = []
-            for handle in scheduled:
-                if handle._cancelled:
-                    handle._scheduled = False
-                else:
-                    kept.append(handle)
-            heapq.heapify(kept)
-            loop._scheduled = scheduled = kept
-            loop._timer_cancelled_count = 0
-        else:
-            # Remove delayed calls that were cancelled from head of queue.
-            while scheduled and scheduled[0]._cancelled:
-                loop._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)._scheduled = False
-        ready = loop._ready
-        if not ready and not loop._stopping:
-            # Nothing to run now: what the selector's select would do, advance to the next timer.
-            if not scheduled:
-                raise Deadlock("every task waits and no timer is due: nothing can happen any more")
-            timeout = min(max(0, scheduled[0]._when - self._now), _MAXIMUM_SELECT_TIMEOUT)
-            if timeout > 0:
-                self._now += timeout
-        # Handle 'later' callbacks that are ready.
-        end_time = self._now + loop._clock_resolution
-        while scheduled:
-            if scheduled[0]._when >= end_time:
-                break
-            handle = heapq.heappop(scheduled)
-            handle._scheduled = False
-            ready.append(handle)
-        # Run the callbacks ready now, not those they schedule (the next turn runs those).
-        for _ in range(len(ready)):
-            handle = ready.popleft()
-            if not handle._cancelled:
-                handle._run()
-        handle = None  # break cycles when an exception occurs
-
     def _write_to_self(self) -> None:
         """call_soon_threadsafe's wake-up: nothing sleeps under virtual time, so there is no one to wake."""
 
@@ -146,7 +90,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         # What the base class does for an inline executor (run the call now, settle the awaited future from a
         # callback on the next turn of the loop), without the concurrent future and its chaining: the same
         # callbacks in the same order, so the same outcomes.
-        self._check_closed()  # type: ignore[attr-defined]
+        self._check_closed()
         future = self.create_future()
         try:
             result = func(*args)
