@@ -90,7 +90,7 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         # What the base class does for an inline executor (run the call now, settle the awaited future from a
         # callback on the next turn of the loop), without the concurrent future and its chaining: the same
         # callbacks in the same order, so the same outcomes.
-        self._check_closed()
+        self._check_closed()  # type: ignore[attr-defined]
         future = self.create_future()
         try:
             result = func(*args)
