@@ -16,6 +16,8 @@ import selectors
 from collections.abc import Coroutine, Mapping
 from typing import Any, TypeVar
 
+from node.aio import InlineExecutor
+
 __all__ = ["Deadlock", "RealIoError", "VirtualTimeLoop", "run_virtual"]
 
 _T = TypeVar("_T")
@@ -83,7 +85,30 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
     def run_in_executor(self, executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:  # type: ignore[override]
         if executor is None:
             raise RealIoError("the default thread pool under virtual time: pass an inline executor")
-        return super().run_in_executor(executor, func, *args)
+        if type(executor) is not InlineExecutor:
+            return super().run_in_executor(executor, func, *args)
+        # What the base class does for an inline executor (run the call now, settle the awaited future from a
+        # callback on the next turn of the loop), without the concurrent future and its chaining: the same
+        # callbacks in the same order, so the same outcomes.
+        self._check_closed()  # type: ignore[attr-defined]
+        future = self.create_future()
+        try:
+            result = func(*args)
+        except BaseException as error:  # handed to the awaiting coroutine, as the executor's future would
+            self.call_soon(_settle_error, future, error)
+        else:
+            self.call_soon(_settle, future, result)
+        return future
+
+
+def _settle(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.cancelled():
+        future.set_result(result)
+
+
+def _settle_error(future: asyncio.Future[Any], error: BaseException) -> None:
+    if not future.cancelled():
+        future.set_exception(error)
 
 
 def run_virtual(main: Coroutine[Any, Any, _T]) -> _T:

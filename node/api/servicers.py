@@ -116,7 +116,7 @@ class Backend:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: fn(*args))
+        return await loop.run_in_executor(self.executor, fn, *args)
 
     async def call(self, _context: Context, fn: Callable[..., T], *args: Any) -> T:
         """Run a domain call off the loop. Whatever it raises ends the RPC in the error boundary

@@ -43,9 +43,11 @@ class ExchangeRuntime:
     def wake(self, peer: str | None = None) -> None:
         """New messages were queued (for `peer`, or for anyone); also called when a peer contacts us."""
         self._wake.set()
-        for name, sender in self.senders.items():
-            if peer is None or name == peer:
+        if peer is None:
+            for sender in self.senders.values():
                 sender.wake.set()
+        elif (one := self.senders.get(peer)) is not None:
+            one.wake.set()
 
     async def stop(self) -> None:
         """Cancel the supervisor and every sender loop, including any the supervisor started meanwhile, and

@@ -84,3 +84,37 @@ def test_waiting_for_what_can_never_come_is_a_deadlock_not_a_hang() -> None:
 
     with pytest.raises(Deadlock):
         run_virtual(main())
+
+
+def test_inline_database_work_interleaves_with_other_tasks_as_on_a_stock_loop() -> None:
+    """The virtual loop settles an inline call without a concurrent future; the other tasks must see the
+    same order of events as a stock asyncio loop gives, results and errors alike."""
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        executor = InlineExecutor()
+        order: list[str] = []
+
+        def work(name: str) -> str:
+            order.append(f"{name} runs")
+            if name == "bad":
+                raise ValueError(name)
+            return name
+
+        async def caller(name: str) -> None:
+            try:
+                order.append(f"{name} got {await loop.run_in_executor(executor, work, name)}")
+            except ValueError as error:
+                order.append(f"{name} raised {error}")
+
+        async def ticker() -> None:
+            for tick in range(4):
+                order.append(f"tick {tick}")
+                await asyncio.sleep(0)
+
+        await asyncio.gather(caller("a"), ticker(), caller("bad"), caller("b"))
+        return order
+
+    stock = asyncio.run(main())
+    assert run_virtual(main()) == stock
+    assert "bad raised bad" in stock
