@@ -120,7 +120,7 @@ def test_the_project_graph_has_the_edges_it_should() -> None:
     graph = import_graph()
     assert "node.store.engine" in graph["node.cli.serve"]  # inside the migrate command
     assert "node.cli" in graph["node.cli.__main__"]
-    assert "node.hosting" in graph["node.app"]
+    assert "node.hosting" in graph["node.app.build"]
 
 
 def _longest_module(name: str, modules: dict[str, Path]) -> str:

@@ -69,10 +69,11 @@ def test_the_exchange_reaches_the_store_only_through_its_ports() -> None:
     assert store == []
 
 
-# The SQL store's implementation, which only node/store and the composition root (node/app.py) may import.
+# The SQL store's implementation, which only node/store and the composition root (the node.app package) may
+# import.
 SQL_STORE_MODULES = ("node.store.sql_store", "node.store.txn")
 SQL_STORE_NAMES = {"SqlStore", "SqlTransaction"}
-MAY_NAME_THE_SQL_STORE = ("node/store/", "node/app.py")
+MAY_NAME_THE_SQL_STORE = ("node/store/", "node/app/")
 
 
 def _imported_names(path: Path) -> set[str]:
