@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from node.app.audit import export_audit_checkpoint, sign_audit_checkpoint, verify_audit_log
 from node.app.build import build_node, build_resolver
-from node.app.database import backup_database, operator_store, restore_database
+from node.app.database import backup_database, migrate_database, operator_store, restore_database
 from node.app.federation import (
     federation_admin,
     read_held_peers,
@@ -21,11 +21,12 @@ from node.app.federation import (
 )
 from node.app.heap import freeze_startup_heap
 from node.app.node import EXCHANGE_SERVICE, SYSTEM, Node
-from node.app.resources import open_store_engine
+from node.app.resources import DatabaseNotReady, open_store_engine
 
 __all__ = [
     "EXCHANGE_SERVICE",
     "SYSTEM",
+    "DatabaseNotReady",
     "Node",
     "backup_database",
     "build_node",
@@ -33,6 +34,7 @@ __all__ = [
     "export_audit_checkpoint",
     "federation_admin",
     "freeze_startup_heap",
+    "migrate_database",
     "open_store_engine",
     "operator_store",
     "read_held_peers",

@@ -1,5 +1,5 @@
 """The operator's operations on a node's database itself, which the CLI runs outside the serving process:
-open it for a command (the node may be running), back it up and restore it (the node stopped)."""
+migrate it, open it for a command (the node may be running), back it up and restore it (the node stopped)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,16 @@ from node.store.backup import backup_sqlite, restore_sqlite
 from node.store.engine import create_store_engine, migrate
 from node.store.sql_store import SqlStore
 
-__all__ = ["backup_database", "operator_store", "restore_database"]
+__all__ = ["backup_database", "migrate_database", "operator_store", "restore_database"]
+
+
+def migrate_database(config: NodeConfig) -> None:
+    """Bring `config`'s database schema up to date (the `migrate` command)."""
+    engine = open_store_engine(config)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
 
 
 @contextmanager

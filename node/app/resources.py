@@ -17,10 +17,10 @@ from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
 from node.exchange.roster_state import RosterState
 from node.store.engine import create_store_engine
-from node.store.preflight import preflight
+from node.store.preflight import DatabaseNotReady, preflight
 from node.store.sql_store import SqlStore
 
-__all__ = ["audit_key", "load_trusted_roster", "node_keys", "open_store_engine"]
+__all__ = ["DatabaseNotReady", "audit_key", "load_trusted_roster", "node_keys", "open_store_engine"]
 
 
 def open_store_engine(config: NodeConfig) -> Engine:
