@@ -1,7 +1,7 @@
 """The domain (node.cases, node.hashes, node.hosting) depends on neither the transport nor the database: a
 fresh interpreter that imports every domain module has loaded no grpc, protobuf, sqlalchemy or alembic, and
 none of the node's own outer layers. The exchange reaches the store only through its ports, and only the
-composition root names the SQL store."""
+composition root (the node.app package) names the SQL store, or imports the store at all."""
 
 from __future__ import annotations
 
@@ -69,10 +69,18 @@ def test_the_exchange_reaches_the_store_only_through_its_ports() -> None:
     assert store == []
 
 
-# The SQL store's implementation, which only node/store and the composition root (node/app.py) may import.
+# The SQL store's implementation, which only node/store and the composition root (the node.app package) may
+# import.
 SQL_STORE_MODULES = ("node.store.sql_store", "node.store.txn")
 SQL_STORE_NAMES = {"SqlStore", "SqlTransaction"}
-MAY_NAME_THE_SQL_STORE = ("node/store/", "node/app.py")
+MAY_NAME_THE_SQL_STORE = ("node/store/", "node/app/")
+# Any of node.store, which outside node/store only the composition root imports; the simulator's invariants read
+# the schema's tables (and nothing else of the store).
+MAY_IMPORT_THE_STORE = {
+    "node/store/": "node.store",
+    "node/app/": "node.store",
+    "simulator/records.py": "node.store.schema",
+}
 
 
 def _imported_names(path: Path) -> set[str]:
@@ -87,18 +95,82 @@ def _imported_names(path: Path) -> set[str]:
     return names
 
 
-def test_only_the_composition_root_imports_the_sql_store() -> None:
-    """Every other consumer is typed against its Protocol (CaseStore, ExchangeStore, TokenStore...)."""
+def _project_files(root: Path) -> list[tuple[str, Path]]:
+    """Each Python file of node/ and simulator/ below `root`, with its path relative to `root`."""
+    paths = sorted([*(root / "node").rglob("*.py"), *(root / "simulator").rglob("*.py")])
+    return [(path.relative_to(root).as_posix(), path) for path in paths]
+
+
+def _sql_store_offenders(root: Path) -> list[str]:
+    """Each import of the SQL store's classes by a file of node/ or simulator/ below `root` that may not name them."""
     offenders = []
-    for path in sorted([*(ROOT / "node").rglob("*.py"), *(ROOT / "simulator").rglob("*.py")]):
-        relative = path.relative_to(ROOT).as_posix()
+    for relative, path in _project_files(root):
         if relative.startswith(MAY_NAME_THE_SQL_STORE):
             continue
         for name in _imported_names(path):
             module, _, last = name.rpartition(".")
             if name.startswith(SQL_STORE_MODULES) or (module.startswith("node.store") and last in SQL_STORE_NAMES):
                 offenders.append(f"{relative}: {name}")
-    assert offenders == []
+    return offenders
+
+
+def _store_offenders(root: Path) -> list[str]:
+    """Each import of any of node.store by a file of node/ or simulator/ below `root` that may not import it."""
+    offenders = []
+    for relative, path in _project_files(root):
+        allowed = next((m for where, m in MAY_IMPORT_THE_STORE.items() if relative.startswith(where)), None)
+        for name in _imported_names(path):
+            if not (name == "node.store" or name.startswith("node.store.")):
+                continue
+            on_the_way = allowed is not None and allowed.startswith(name + ".")  # `from node.store import schema`
+            if allowed is None or not (name == allowed or name.startswith(allowed + ".") or on_the_way):
+                offenders.append(f"{relative}: {name}")
+    return offenders
+
+
+def test_only_the_composition_root_imports_the_sql_store() -> None:
+    """Every other consumer is typed against its Protocol (CaseStore, ExchangeStore, TokenStore...)."""
+    assert _sql_store_offenders(ROOT) == []
+
+
+def test_only_the_composition_root_imports_the_store() -> None:
+    """The CLI reaches the database through node.app (its operations, DatabaseNotReady), the exchange, the
+    metrics and the notices through their ports."""
+    assert _store_offenders(ROOT) == []
+
+
+def test_the_store_rules_hold_for_the_whole_composition_root_and_no_one_else(tmp_path: Path) -> None:
+    """A control: any module of the node.app package may name the store; node/exchange, node/cli, a module
+    merely named like the root (node/application.py), or the simulator beyond the schema may not."""
+    files = {
+        "node/app/database.py": "from node.store.sql_store import SqlStore\nfrom node.store.engine import migrate\n",
+        "node/app/__init__.py": "from node.store.preflight import DatabaseNotReady\n",
+        "node/store/sql_store.py": "from node.store.txn import SqlTransaction\n",
+        "node/exchange/sender.py": "def f() -> None:\n    from node.store.sql_store import SqlStore\n",
+        "node/cli/serve.py": "from node.store.engine import migrate\n",
+        "node/application.py": "from node.store import sql_store\n",
+        "simulator/records.py": "from node.store import schema\nfrom node.store.sql_store import SqlStore\n",
+    }
+    for relative, source in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(source)
+    assert sorted(_sql_store_offenders(tmp_path)) == [
+        "node/application.py: node.store.sql_store",
+        "node/exchange/sender.py: node.store.sql_store",
+        "node/exchange/sender.py: node.store.sql_store.SqlStore",
+        "simulator/records.py: node.store.sql_store",
+        "simulator/records.py: node.store.sql_store.SqlStore",
+    ]
+    assert sorted(_store_offenders(tmp_path)) == [
+        "node/application.py: node.store",
+        "node/application.py: node.store.sql_store",
+        "node/cli/serve.py: node.store.engine",
+        "node/cli/serve.py: node.store.engine.migrate",
+        "node/exchange/sender.py: node.store.sql_store",
+        "node/exchange/sender.py: node.store.sql_store.SqlStore",
+        "simulator/records.py: node.store.sql_store",
+        "simulator/records.py: node.store.sql_store.SqlStore",
+    ]
 
 
 def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ from sqlalchemy.exc import OperationalError
 from node.config import NodeConfig, load_config
 from node.errors import DomainError, StoreUnavailable
 from node.logs import configure_logging
-from node.store.preflight import DatabaseNotReady
 
 __all__ = [
     "CONFIG_ERROR",
@@ -84,6 +83,8 @@ class GuardedTyper(typer.Typer):
         except Exception as error:  # the last line of defence: one line, not a traceback
             if _debug:
                 raise
+            from node.app import DatabaseNotReady  # here, as the commands do: a command's start loads no gRPC
+
             if isinstance(error, DatabaseNotReady | StoreUnavailable):
                 _exit(str(error), STORE_UNAVAILABLE)
             if isinstance(error, OperationalError):  # the database went away after it first answered

@@ -43,16 +43,11 @@ def serve(config: ConfigOption = None) -> None:
 @app.command()
 def migrate(config: ConfigOption = None) -> None:
     """Bring the database schema up to date."""
-    from node.app import open_store_engine
-    from node.store.engine import migrate as run_migrations
+    from node.app import migrate_database
 
     settings = load_settings(config)
     try:
-        engine = open_store_engine(settings)
+        migrate_database(settings)
     except DomainError as error:
         fail(f"error: {error}")
-    try:
-        run_migrations(engine)
-    finally:
-        engine.dispose()
     typer.echo("schema is current")
