@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from simulator.headlines import read_summary
+from simulator.headlines import Unit, read_summary
 from simulator.intervals import mean_interval
 from simulator.metrics import Item, read_run
 from simulator.scenario import Scenario
@@ -49,11 +49,6 @@ TOLERANCE = 0.10  # relative to the published value
 _HOUR = 3600.0
 _DAY = 24.0
 _TAIL_HOURS = 42 * _DAY
-
-
-class Unit(StrEnum):
-    SHARE = "share"
-    HOURS = "hours"
 
 
 class Population(StrEnum):
