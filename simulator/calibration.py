@@ -59,6 +59,9 @@ class Population(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """A published figure that the runs are held against: its value, where it was published, which items it
+    counts, and how a run gives it."""
+
     key: str
     label: str
     published: float
