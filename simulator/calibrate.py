@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.calibration import TOLERANCE, FigureResult, Unit, calibrate_runs, measure_run, write_calibration
+from simulator.calibration import TOLERANCE, FigureResult, calibrate_runs, measure_run, write_calibration
 from simulator.executors import Executor, ProcessPool, RunTask, Serial
-from simulator.headlines import SummaryError
+from simulator.headlines import SummaryError, Unit
 from simulator.scenario import Scenario, to_toml
 
 __all__ = ["calibration_table", "execute_calibration"]

@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from simulator.headlines import read_summary
+from simulator.headlines import Unit, read_summary
 from simulator.intervals import mean_interval
 from simulator.metrics import Item, read_run
 from simulator.scenario import Scenario
@@ -51,11 +51,6 @@ _DAY = 24.0
 _TAIL_HOURS = 42 * _DAY
 
 
-class Unit(StrEnum):
-    SHARE = "share"
-    HOURS = "hours"
-
-
 class Population(StrEnum):
     MEMBER = "hosted where a member is"
     NO_MEMBER = "hosted where no member is"
@@ -64,6 +59,9 @@ class Population(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """A published figure that the runs are held against: its value, where it was published, which items it
+    counts, and how a run gives it."""
+
     key: str
     label: str
     published: float

@@ -14,12 +14,12 @@ import csv
 import math
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from simulator.records import TimelineSample, seconds_since
 from simulator.scenario import Scenario
@@ -55,6 +55,8 @@ ITEMS_CSV = "items.csv"
 TIMELINE_CSV = "timeline.csv"
 FAULTS_CSV = "faults.csv"
 ATTACKS_CSV = "attacks.csv"
+# What `_read_csv` makes of a file's rows: Items, or the cleaned rows themselves.
+_Row = TypeVar("_Row")
 
 
 class ItemColumn(StrEnum):
@@ -344,8 +346,8 @@ class RunData:
 def read_run(run_dir: Path) -> RunData:
     """items.csv, timeline.csv and faults.csv of run_dir, read back; rows without a time are left out."""
     data = RunData()
-    data.items = _read_items(run_dir / ITEMS_CSV, data.problems)
-    for row in _read_csv(run_dir / TIMELINE_CSV, data.problems):
+    data.items = _read_csv(run_dir / ITEMS_CSV, data.problems, items_from_rows)
+    for row in _read_csv(run_dir / TIMELINE_CSV, data.problems, list):
         t = _num(row.get(TimelineColumn.T_S))
         if t is None:
             continue
@@ -357,7 +359,7 @@ def read_run(run_dir: Path) -> RunData:
                 outbox_backlog=_num(row.get(TimelineColumn.OUTBOX_BACKLOG)),
             )
         )
-    for row in _read_csv(run_dir / FAULTS_CSV, data.problems):
+    for row in _read_csv(run_dir / FAULTS_CSV, data.problems, list):
         start = _num(row.get(FaultColumn.T_S))
         if start is None:
             continue
@@ -402,39 +404,27 @@ def items_from_rows(rows: Iterable[Mapping[str, Any]]) -> list[Item]:
     return items
 
 
-def _read_items(path: Path, problems: dict[str, str]) -> list[Item]:
-    """items.csv as Items, read row by row (a year's file holds millions of rows: no row is kept as text)."""
+def _read_csv(
+    path: Path, problems: dict[str, str], read: Callable[[Iterator[dict[str, str]]], list[_Row]]
+) -> list[_Row]:
+    """A CSV file's rows, cleaned and passed to `read` as they come (a year's items.csv holds millions of rows:
+    `items_from_rows` keeps none of them as text); what is wrong with the file goes to `problems`."""
     if not path.is_file():
         problems[path.name] = "is missing"
         return []
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            items = items_from_rows(_clean(row) for row in csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        problems[path.name] = f"is unreadable ({type(exc).__name__})"
-        return []
-    if not items:
-        problems[path.name] = "has no rows"
-    return items
-
-
-def _clean(row: Mapping[Any, str | None]) -> dict[str, str]:
-    return {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
-
-
-def _read_csv(path: Path, problems: dict[str, str]) -> list[dict[str, str]]:
-    if not path.is_file():
-        problems[path.name] = "is missing"
-        return []
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = [_clean(row) for row in csv.DictReader(f)]
+            rows = read(_clean(row) for row in csv.DictReader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         problems[path.name] = f"is unreadable ({type(exc).__name__})"
         return []
     if not rows:
         problems[path.name] = "has no rows"
     return rows
+
+
+def _clean(row: Mapping[Any, str | None]) -> dict[str, str]:
+    return {key.strip(): (value or "").strip() for key, value in row.items() if isinstance(key, str)}
 
 
 def _num(cell: str | None) -> float | None:

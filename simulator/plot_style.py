@@ -34,6 +34,7 @@ __all__ = [
     "STYLE",
     "WATERMARK_GID",
     "LineStyle",
+    "count_axis",
     "finish",
     "fmt_count",
     "fmt_hours",
@@ -45,6 +46,7 @@ __all__ = [
     "new_figure",
     "no_data",
     "safe_text",
+    "value_grid",
     "watermark",
 ]
 
@@ -109,19 +111,11 @@ def safe_text(text: str, limit: int = 60) -> str:
 
 def fmt_seconds(seconds: float) -> str:
     """A duration for a person: 250 ms, 12 s, 5.5 min, 3 h, 2.5 d."""
-    if seconds < 1:
-        return f"{_g(seconds * 1000)} ms"
-    if seconds < MINUTE:
-        return f"{_g(seconds)} s"
-    if seconds < HOUR:
-        return f"{_g(seconds / MINUTE)} min"
-    if seconds < 2 * DAY:
-        return f"{_g(seconds / HOUR)} h"
-    return f"{_g(seconds / DAY)} d"
+    return _seconds_in_unit(seconds, _g)
 
 
 def fmt_hours(hours: float) -> str:
-    return f"{_g(hours * 60)} min" if hours < 1 else f"{_g(hours)} h" if hours < 100 else f"{_g(hours / 24)} d"
+    return _hours_in_unit(hours, _g)
 
 
 def fmt_count(n: int | float) -> str:
@@ -129,23 +123,11 @@ def fmt_count(n: int | float) -> str:
 
 
 def fmt_hours_tick(hours: float, _pos: object = None) -> str:
-    if hours < 1:
-        return f"{round(hours * 60, 6):g} min"
-    if hours < 100:
-        return f"{round(hours, 6):g} h"
-    return f"{round(hours / 24, 6):g} d"
+    return _hours_in_unit(hours, _tick)
 
 
 def fmt_seconds_tick(seconds: float, _pos: object = None) -> str:
-    if seconds < 1:
-        return f"{round(seconds * 1000, 6):g} ms"
-    if seconds < MINUTE:
-        return f"{round(seconds, 6):g} s"
-    if seconds < HOUR:
-        return f"{round(seconds / MINUTE, 6):g} min"
-    if seconds < 2 * DAY:
-        return f"{round(seconds / HOUR, 6):g} h"
-    return f"{round(seconds / DAY, 6):g} d"
+    return _seconds_in_unit(seconds, _tick)
 
 
 # --------------------------------------------------------------------------------------------------- axes and figures
@@ -163,6 +145,19 @@ def log_axis(ax: Axes, which: str, low: float, high: float, ticks: Sequence[floa
     axis.set_major_locator(FixedLocator([t for t in ticks if lo <= t <= hi]))
     axis.set_major_formatter(FuncFormatter(fmt))
     axis.set_minor_formatter(NullFormatter())
+
+
+def value_grid(ax: Axes) -> None:
+    """Light horizontal grid lines, behind the data."""
+    ax.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
+    ax.set_axisbelow(True)
+
+
+def count_axis(ax: Axes, values: Sequence[float], headroom: float, label: str) -> None:
+    """A labelled y axis from 0 to `headroom` times the largest value (or 1, if larger), with its grid."""
+    ax.set_ylim(0, max(max(values), 1.0) * headroom)
+    ax.set_ylabel(label)
+    value_grid(ax)
 
 
 def legend_above(ax: Axes, handles: Sequence[Any], ncols: int) -> None:
@@ -245,6 +240,31 @@ _URLISH = re.compile(
 def _g(value: float) -> str:
     text = f"{value:.3g}"
     return f"{value:.0f}" if "e" in text else text
+
+
+def _tick(value: float) -> str:
+    return f"{round(value, 6):g}"
+
+
+# From one second up, a duration below each limit is shown in the unit beside it: (limit, seconds per unit, unit).
+_SECOND_UNITS = ((MINUTE, 1.0, "s"), (HOUR, MINUTE, "min"), (2 * DAY, HOUR, "h"))
+
+
+def _seconds_in_unit(seconds: float, number: Callable[[float], str]) -> str:
+    """Seconds in ms, s, min, h or d, whichever reads best; `number` writes the value."""
+    if seconds < 1:
+        return f"{number(seconds * 1000)} ms"
+    for limit, size, unit in _SECOND_UNITS:
+        if seconds < limit:
+            return f"{number(seconds / size)} {unit}"
+    return f"{number(seconds / DAY)} d"
+
+
+def _hours_in_unit(hours: float, number: Callable[[float], str]) -> str:
+    """Hours in min, h or d, whichever reads best; `number` writes the value."""
+    if hours < 1:
+        return f"{number(hours * 60)} min"
+    return f"{number(hours)} h" if hours < 100 else f"{number(hours / 24)} d"
 
 
 def _snap_log_limits(low: float, high: float, ticks: Sequence[float]) -> tuple[float, float]:

@@ -59,6 +59,7 @@ from simulator.plot_style import (
     SHADED_FAULTS,
     STYLE,
     LineStyle,
+    count_axis,
     finish,
     fmt_count,
     fmt_hours,
@@ -70,6 +71,7 @@ from simulator.plot_style import (
     new_figure,
     no_data,
     safe_text,
+    value_grid,
     watermark,
 )
 from simulator.run_metadata import RunMetadata
@@ -383,8 +385,7 @@ def _draw_removed_within_72h(fig: Figure, view: RunView) -> tuple[str, list[str]
     ax.set_ylim(0, 1.2)
     ax.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
-    ax.set_axisbelow(True)
+    value_grid(ax)
     ax.set_ylabel("removed within 72 hours (% of counted items)")
     ax.set_xlabel("hosting country (sorted by share; above the bar: removed within 72 h / counted items)")
     caption = [
@@ -421,10 +422,7 @@ def _draw_referrals_backlog(fig: Figure, view: RunView) -> tuple[str, list[str]]
         values = [hourly.get(h, 0.0) for h in range(n_hours)]
         edges = [h * HOUR / unit for h in range(n_hours + 1)]
         ax_top.stairs(values, edges, fill=True, color=MEMBER_COLOUR, alpha=0.8, zorder=2)
-        ax_top.set_ylim(0, max(max(values), 1.0) * 1.3)
-        ax_top.set_ylabel("referrals sent\nper hour")
-        ax_top.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
-        ax_top.set_axisbelow(True)
+        count_axis(ax_top, values, 1.3, "referrals sent\nper hour")
     else:
         reason = data.why_empty(TIMELINE_CSV) if not data.timeline else "No referral counters in timeline.csv."
         no_data(ax_top, f"Referrals per hour: {reason}")
@@ -432,10 +430,7 @@ def _draw_referrals_backlog(fig: Figure, view: RunView) -> tuple[str, list[str]]
         xs = [t / unit for t in backlog_t]
         ax_bottom.fill_between(xs, backlog, step="post", color="#8e44ad", alpha=0.25, zorder=2)
         ax_bottom.step(xs, backlog, where="post", color="#8e44ad", linewidth=1.4, zorder=3)
-        ax_bottom.set_ylim(0, max(max(backlog), 1.0) * 1.15)
-        ax_bottom.set_ylabel("outbox backlog\n(referrals, all nodes)")
-        ax_bottom.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
-        ax_bottom.set_axisbelow(True)
+        count_axis(ax_bottom, backlog, 1.15, "outbox backlog\n(referrals, all nodes)")
     else:
         reason = data.why_empty(TIMELINE_CSV) if not data.timeline else "No outbox_backlog values in timeline.csv."
         no_data(ax_bottom, f"Outbox backlog: {reason}")
@@ -551,8 +546,7 @@ def _draw_delivery_latency(fig: Figure, view: RunView) -> tuple[str, list[str]]:
     ax.set_xlim(x_lo, x_hi)
     ax.set_ylabel("referrals (count per bin)")
     ax.set_xlabel("delivery latency: referral sent to receipt stored at the origin (simulated time, log scale)")
-    ax.yaxis.grid(True, color="#e3e3e3", linewidth=0.8)
-    ax.set_axisbelow(True)
+    value_grid(ax)
 
     ecdf_ax = ax.twinx()
     ordered = np.sort(latencies)

@@ -300,16 +300,7 @@ class RogueMember:
         else:
             keys = [SigningKeyPair.from_seed(envelope_pb2.SIGNATURE_ALGORITHM_ED25519, rng.randbytes(32))]
             detail = "signed with a key the roster does not list"
-        origin_item_id = self._uuid7(rng)
-        message_id = self._uuid7(rng)
-        envelope = self._seal(
-            kind=envelope_pb2.MESSAGE_KIND_REFERRAL,
-            body=self._referral(self.node_id, origin_item_id),
-            sender=self.node_id,
-            recipient=target,
-            signing_keys=keys,
-            message_id=message_id,
-        )
+        origin_item_id, message_id, envelope = self._new_referral(target, rng, signing_keys=keys)
         answer = await self._deliver(target, envelope)
         return self._record("forged", target, message_id, answer, f"{variant}: {detail}", origin_item_id)
 
@@ -322,25 +313,14 @@ class RogueMember:
             claimed = rng.choice(self._others(target) or [target])
             keys = self._keys.signing
             detail = f"as {claimed}, signed with the rogue's own keys"
-        origin_item_id = self._uuid7(rng)
-        message_id = self._uuid7(rng)
-        envelope = self._seal(
-            kind=envelope_pb2.MESSAGE_KIND_REFERRAL,
-            body=self._referral(claimed, origin_item_id),
-            sender=claimed,
-            recipient=target,
-            signing_keys=keys,
-            message_id=message_id,
-        )
+        origin_item_id, message_id, envelope = self._new_referral(target, rng, sender=claimed, signing_keys=keys)
         answer = await self._deliver(target, envelope)
         return self._record(
             "impersonating", target, message_id, answer, f"{variant}: {detail}", origin_item_id, claimed=claimed
         )
 
     async def _replayed(self, target: str, rng: random.Random) -> list[AttackRecord]:
-        origin_item_id = self._uuid7(rng)
-        message_id = self._uuid7(rng)
-        envelope = self._valid(target, self._referral(self.node_id, origin_item_id), message_id)
+        origin_item_id, message_id, envelope = self._new_referral(target, rng)
         first = await self._deliver(target, envelope)
         records = [self._record(LEGITIMATE, target, message_id, first, "the original referral", origin_item_id)]
         if first.status not in (ACCEPTED, DUPLICATE):
@@ -370,9 +350,7 @@ class RogueMember:
 
     async def _misaddressed(self, target: str, rng: random.Random) -> AttackRecord:
         other = rng.choice(self._others(target) or [self.node_id])
-        origin_item_id = self._uuid7(rng)
-        message_id = self._uuid7(rng)
-        envelope = self._valid(other, self._referral(self.node_id, origin_item_id), message_id)
+        origin_item_id, message_id, envelope = self._new_referral(other, rng)
         answer = await self._deliver(target, envelope)
         detail = f"signed and sealed to {other}, delivered to {target}"
         return self._record("misaddressed", target, message_id, answer, detail, origin_item_id)
@@ -386,8 +364,7 @@ class RogueMember:
             envelope = rng.randbytes(rng.randint(1, 512))
             detail = f"{len(envelope)} random bytes"
         elif variant == "truncated":
-            origin_item_id, message_id = self._uuid7(rng), self._uuid7(rng)
-            whole = self._valid(target, self._referral(self.node_id, origin_item_id), message_id)
+            origin_item_id, message_id, whole = self._new_referral(target, rng)
             envelope = whole[: len(whole) // 2]
             detail = f"a valid envelope cut to {len(envelope)} of its {len(whole)} bytes"
         elif variant == "garbage_ciphertext":
@@ -415,18 +392,7 @@ class RogueMember:
             created, expires = now - self._ttl - timedelta(hours=1), now - timedelta(hours=1)
         else:
             created, expires = now + timedelta(days=1), now + timedelta(days=1) + self._ttl
-        origin_item_id = self._uuid7(rng)
-        message_id = self._uuid7(rng)
-        envelope = self._seal(
-            kind=envelope_pb2.MESSAGE_KIND_REFERRAL,
-            body=self._referral(self.node_id, origin_item_id),
-            sender=self.node_id,
-            recipient=target,
-            signing_keys=self._keys.signing,
-            message_id=message_id,
-            created_at=created,
-            expires_at=expires,
-        )
+        origin_item_id, message_id, envelope = self._new_referral(target, rng, created_at=created, expires_at=expires)
         answer = await self._deliver(target, envelope)
         detail = f"validly signed, created {created.isoformat()}, expires {expires.isoformat()}"
         return self._record(kind, target, message_id, answer, detail, origin_item_id)
@@ -461,6 +427,33 @@ class RogueMember:
         )
         referral.first_reported_at.FromDatetime(self._clock.now())
         return referral.SerializeToString(deterministic=True)
+
+    def _new_referral(
+        self,
+        recipient: str,
+        rng: random.Random,
+        *,
+        sender: str | None = None,
+        signing_keys: Sequence[SigningKeyPair] | None = None,
+        created_at: datetime | None = None,
+        expires_at: datetime | None = None,
+    ) -> tuple[str, str, bytes]:
+        """A new referral sealed to `recipient`: its origin item id, its message id and the envelope. Sent as
+        `sender` (the rogue unless given) and signed with `signing_keys` (the rogue's own unless given)."""
+        origin_item_id = self._uuid7(rng)
+        message_id = self._uuid7(rng)
+        claimed = sender or self.node_id
+        envelope = self._seal(
+            kind=envelope_pb2.MESSAGE_KIND_REFERRAL,
+            body=self._referral(claimed, origin_item_id),
+            sender=claimed,
+            recipient=recipient,
+            signing_keys=self._keys.signing if signing_keys is None else signing_keys,
+            message_id=message_id,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+        return origin_item_id, message_id, envelope
 
     def _valid(
         self, recipient: str, body: bytes, message_id: str, kind: int = envelope_pb2.MESSAGE_KIND_REFERRAL

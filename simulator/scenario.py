@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import resources
@@ -289,17 +289,13 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     _check(world.fallback in ("direct", "refer"), "world.fallback", "must be 'direct' or 'refer'")
     _check(world.resend_hours >= 0, "world.resend_hours", "must not be negative (0 = no repeated notices)")
 
-    countries = tuple(
-        _dataclass(Country, _table(c, f"countries[{i}]"), f"countries[{i}]")
-        for i, c in enumerate(_list(raw.get("countries", []), "countries"))
-    )
+    countries = _tables(raw, "countries", lambda table, where: _dataclass(Country, table, where))
     _check(bool(countries), "countries", "at least one country is needed")
     codes: set[str] = set()
     for i, country in enumerate(countries):
         where = f"countries[{i}]"
         _check(bool(_COUNTRY.match(country.code)), f"{where}.code", "must be an ISO 3166-1 alpha-2 code (upper case)")
-        _check(country.code not in codes, f"{where}.code", f"{country.code} is listed twice")
-        codes.add(country.code)
+        _unique(country.code, codes, f"{where}.code")
         _check(country.report_share >= 0, f"{where}.report_share", "must not be negative")
         _check(country.hosting_share >= 0, f"{where}.hosting_share", "must not be negative")
         for name in (
@@ -313,17 +309,13 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
         _check(country.abroad_delay_factor > 0, f"{where}.abroad_delay_factor", "must be positive")
     _check(sum(c.hosting_share for c in countries) > 0, "countries", "some country must host content")
 
-    hotlines = tuple(
-        _dataclass(Hotline, _table(h, f"hotlines[{i}]"), f"hotlines[{i}]")
-        for i, h in enumerate(_list(raw.get("hotlines", []), "hotlines"))
-    )
+    hotlines = _tables(raw, "hotlines", lambda table, where: _dataclass(Hotline, table, where))
     _check(any(not h.rogue for h in hotlines), "hotlines", "at least one member hotline is needed")
     node_ids: set[str] = set()
     for i, hotline in enumerate(hotlines):
         where = f"hotlines[{i}]"
         _check(bool(_NODE_ID.match(hotline.node_id)), f"{where}.node_id", "must be 2-63 characters of a-z, 0-9, '-'")
-        _check(hotline.node_id not in node_ids, f"{where}.node_id", f"{hotline.node_id} is listed twice")
-        node_ids.add(hotline.node_id)
+        _unique(hotline.node_id, node_ids, f"{where}.node_id")
         _check(hotline.country in codes, f"{where}.country", f"{hotline.country!r} is not in [[countries]]")
         _check(hotline.intake_share >= 0, f"{where}.intake_share", "must not be negative")
         _check(hotline.link_latency_ms >= 0, f"{where}.link_latency_ms", "must not be negative")
@@ -341,10 +333,7 @@ def parse_scenario(raw: Mapping[str, Any]) -> Scenario:
     if world.fallback == "refer":
         _check(world.fallback_node in node_ids, "world.fallback_node", "must name a hotline")
 
-    faults = tuple(
-        _fault(_table(f, f"faults[{i}]"), f"faults[{i}]", node_ids, hotlines)
-        for i, f in enumerate(_list(raw.get("faults", []), "faults"))
-    )
+    faults = _tables(raw, "faults", lambda table, where: _fault(table, where, node_ids, hotlines))
     joining: set[str] = set()
     for i, fault in enumerate(faults):
         if fault.kind != "join":
@@ -482,6 +471,17 @@ def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise ScenarioError(where, "must be an array of tables")
     return value
+
+
+def _tables(raw: Mapping[str, Any], key: str, build: Callable[[dict[str, Any], str], _T]) -> tuple[_T, ...]:
+    """The array of tables `raw[key]` (empty when absent), each one made by `build(table, "key[i]")`."""
+    return tuple(build(_table(t, f"{key}[{i}]"), f"{key}[{i}]") for i, t in enumerate(_list(raw.get(key, []), key)))
+
+
+def _unique(value: str, seen: set[str], where: str) -> None:
+    """`value` has not been seen before; it is seen now."""
+    _check(value not in seen, where, f"{value} is listed twice")
+    seen.add(value)
 
 
 def _known_keys(raw: Mapping[str, Any], where: str, allowed: set[str]) -> None:

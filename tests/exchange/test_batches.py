@@ -65,6 +65,25 @@ def _deliver(fed: Federation, envelopes: list[bytes]) -> list[DeliveryResult]:
     return receiver.deliver(envelopes, peer=NL)
 
 
+def _nl_sender(fed: Federation, run_blocking: Any, transport: Any = None, **options: Any) -> PeerSender:
+    """NL's sender to DE, doing its blocking work through `run_blocking`, over `transport` (by default the
+    federation's network, through `run_blocking` too); `options` are PeerSender's (settings, rng)."""
+    nl = fed.members[NL]
+    assert nl.crypto is not None
+    if transport is None:
+        transport = InMemoryTransport(NL, fed.network, run_blocking)
+    return PeerSender(
+        peer=DE,
+        store=nl.node.store,
+        sealer=nl.crypto,
+        transport=transport,
+        clock=fed.clock,
+        is_active=fed.membership_active,
+        run_blocking=run_blocking,
+        **options,
+    )
+
+
 def _as_message(message: OutboxMessage) -> tuple[int, bytes, str]:
     return (*encode_body(message.kind, message.body), message.message_id)
 
@@ -213,23 +232,14 @@ async def test_the_send_window_delivers_every_message_exactly_once(fed: Federati
     for i in range(120):
         refer(fed, f"https://de.host.example/w/{i}")
     nl = fed.members[NL]
-    assert nl.crypto is not None
 
     async def run_blocking(fn: Any, *args: Any) -> Any:
         await asyncio.sleep(0)  # let the other batch in the window move
         return fn(*args)
 
     transport = _Flaky(InMemoryTransport(NL, fed.network, run_blocking), random.Random(7))
-    sender = PeerSender(
-        peer=DE,
-        store=nl.node.store,
-        sealer=nl.crypto,
-        transport=transport,
-        clock=fed.clock,
-        is_active=fed.membership_active,
-        run_blocking=run_blocking,
-        settings=SendSettings(batch_count=7, window=3),
-        rng=random.Random(1),
+    sender = _nl_sender(
+        fed, run_blocking, transport, settings=SendSettings(batch_count=7, window=3), rng=random.Random(1)
     )
 
     def outstanding() -> int:
@@ -275,8 +285,6 @@ def test_a_status_update_batch_back_to_the_origin_is_applied_in_order(fed: Feder
 async def test_a_message_queued_while_an_idle_sender_looks_is_sent_not_stranded(fed: Federation) -> None:
     """The runtime leaves a wake-up to a sender loop it sees running. If a message is queued while that
     loop looks at an empty outbox, the loop must look again rather than end and strand the message."""
-    nl = fed.members[NL]
-    assert nl.crypto is not None
     raced: list[str] = []
     sender: PeerSender
 
@@ -287,15 +295,7 @@ async def test_a_message_queued_while_an_idle_sender_looks_is_sent_not_stranded(
             sender.wake.set()  # as the runtime's wake-up does for a loop it sees running
         return result
 
-    sender = PeerSender(
-        peer=DE,
-        store=nl.node.store,
-        sealer=nl.crypto,
-        transport=InMemoryTransport(NL, fed.network, run_blocking),
-        clock=fed.clock,
-        is_active=fed.membership_active,
-        run_blocking=run_blocking,
-    )
+    sender = _nl_sender(fed, run_blocking)
     await asyncio.wait_for(sender.run(poll_seconds=0.01), 10)  # ends once nothing waits
     assert raced and received(fed, raced[0])
     assert count(fed, DE, t.items) == 1
@@ -332,8 +332,6 @@ async def _until(condition: Any) -> None:
 async def test_with_all_that_was_due_in_flight_the_sender_looks_again_only_when_woken(fed: Federation) -> None:
     """A batch that took every due message is on the wire: no look past it finds anything until something is
     queued, so the loop looks only when woken; then the new message goes at once, beside the first batch."""
-    nl = fed.members[NL]
-    assert nl.crypto is not None
     looks: list[int] = []
 
     async def run_blocking(fn: Any, *args: Any) -> Any:
@@ -342,15 +340,7 @@ async def test_with_all_that_was_due_in_flight_the_sender_looks_again_only_when_
         return fn(*args)
 
     transport = _Held(InMemoryTransport(NL, fed.network, run_blocking))
-    sender = PeerSender(
-        peer=DE,
-        store=nl.node.store,
-        sealer=nl.crypto,
-        transport=transport,
-        clock=fed.clock,
-        is_active=fed.membership_active,
-        run_blocking=run_blocking,
-    )
+    sender = _nl_sender(fed, run_blocking, transport)
     first = refer(fed, "https://de.host.example/first")
     task = asyncio.create_task(sender.run(poll_seconds=0.01))
     try:

@@ -27,13 +27,12 @@ from node.clock import ManualClock, OffsetClock
 from node.crypto.errors import Reason
 from node.exchange.codec import encode_body
 from node.exchange.delivery import REFUSALS, WAITING_FOR_EARLIER, DeliveryResult, DeliveryStatus, is_transient
-from node.exchange.memory import InMemoryTransport
 from node.exchange.ports import OutboxStatus
-from node.exchange.sender import PeerSender, SendSettings
+from node.exchange.sender import SendSettings
 from node.store import schema as t
 from tests.conftest import ANALYST, INTAKE
 from tests.exchange.federation import Federation, later
-from tests.exchange.test_batches import _as_message, _deliver, _pending, _seal
+from tests.exchange.test_batches import _as_message, _deliver, _nl_sender, _pending, _seal
 from tests.exchange.test_exchange import NATIONAL, _envelope, count, received, refer
 
 NL, DE, FR = "nl-hotline", "de-hotline", "fr-hotline"
@@ -233,7 +232,6 @@ async def test_a_withdrawal_queued_right_behind_its_referral_always_takes_effect
     """Several batches in flight, each applied on its own database thread: a withdrawal queued right behind
     its referral never overtakes it."""
     nl = fed.members[NL]
-    assert nl.crypto is not None
     origins = []
     for i in range(30):
         origin = refer(fed, f"https://de.host.example/wd/{i}")
@@ -244,16 +242,7 @@ async def test_a_withdrawal_queued_right_behind_its_referral_always_takes_effect
     async def run_blocking(fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
 
-    sender = PeerSender(
-        peer=DE,
-        store=nl.node.store,
-        sealer=nl.crypto,
-        transport=InMemoryTransport(NL, fed.network, run_blocking),
-        clock=fed.clock,
-        is_active=fed.membership_active,
-        run_blocking=run_blocking,
-        settings=SendSettings(batch_count=1, window=4),
-    )
+    sender = _nl_sender(fed, run_blocking, settings=SendSettings(batch_count=1, window=4))
     task = asyncio.create_task(sender.run(poll_seconds=0.01))
     try:
         for _ in range(3000):

@@ -5,40 +5,32 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from simulator.cli import app
+from tests.simulator.small_scenarios import Place, tiny_network
 
-TINY = """
-[simulation]
-name = "tiny"
-seed = 3
-duration_hours = 3
-drain_hours = 6
-clock_scale = 20000
-annual_reports = 200000
-max_reports = 12
-drain_timeout_seconds = 60
+# In live mode (the first test): 20,000 times as fast as real time, and a minute at the most to drain.
+LIVE = {"clock_scale": 20000, "drain_timeout_seconds": 60}
+TINY = tiny_network(
+    "tiny",
+    [Place("NL", 1.0, 0.5, 2), Place("DE", None, 0.5, 2)],
+    seed=3,
+    duration_hours=3,
+    drain_hours=6,
+    annual_reports=200000,
+    max_reports=12,
+    **LIVE,
+)
 
-[[countries]]
-code = "NL"
-report_share = 1.0
-hosting_share = 0.5
-provider = { median_hours = 2 }
 
-[[countries]]
-code = "DE"
-hosting_share = 0.5
-provider = { median_hours = 2 }
-
-[[hotlines]]
-node_id = "nl-hotline"
-country = "NL"
-
-[[hotlines]]
-node_id = "de-hotline"
-country = "DE"
-"""
+@pytest.fixture
+def scenario(tmp_path: Path) -> Path:
+    """TINY, written to a file."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
 
 
 def test_scenarios_lists_every_bundled_scenario() -> None:
@@ -48,9 +40,7 @@ def test_scenarios_lists_every_bundled_scenario() -> None:
         assert name in result.output
 
 
-def test_run_drives_a_tiny_network_end_to_end_and_refuses_to_overwrite_it(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
+def test_run_drives_a_tiny_network_end_to_end_and_refuses_to_overwrite_it(tmp_path: Path, scenario: Path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--mode", "live"])
     assert result.exit_code == 0, result.output
@@ -64,9 +54,7 @@ def test_run_drives_a_tiny_network_end_to_end_and_refuses_to_overwrite_it(tmp_pa
     assert "holds an earlier run" in again.output
 
 
-def test_days_sets_the_duration_in_days(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
+def test_days_sets_the_duration_in_days(tmp_path: Path, scenario: Path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--days", "0.25"])
     assert result.exit_code == 0, result.output
@@ -74,9 +62,7 @@ def test_days_sets_the_duration_in_days(tmp_path: Path) -> None:
     assert "duration_hours = 6.0" in (out / "scenario.resolved.toml").read_text()
 
 
-def test_hours_and_days_together_are_refused_before_anything_runs(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
+def test_hours_and_days_together_are_refused_before_anything_runs(tmp_path: Path, scenario: Path) -> None:
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(out), "--days", "1", "--hours", "5"])
     assert result.exit_code == 2
@@ -84,9 +70,7 @@ def test_hours_and_days_together_are_refused_before_anything_runs(tmp_path: Path
     assert not out.exists()
 
 
-def test_deterministic_runs_log_the_nodes_at_warning_unless_asked(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
+def test_deterministic_runs_log_the_nodes_at_warning_unless_asked(tmp_path: Path, scenario: Path) -> None:
     quiet, chatty = tmp_path / "quiet", tmp_path / "chatty"
     assert CliRunner().invoke(app, ["run", str(scenario), "--out", str(quiet)]).exit_code == 0
     result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(chatty), "--log-level", "info"])
@@ -97,9 +81,7 @@ def test_deterministic_runs_log_the_nodes_at_warning_unless_asked(tmp_path: Path
     assert "node.started" in events
 
 
-def test_an_unknown_log_level_is_refused(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY)
+def test_an_unknown_log_level_is_refused(tmp_path: Path, scenario: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(scenario), "--out", str(tmp_path / "run"), "--log-level", "loud"])
     assert result.exit_code == 2
     assert "loud" in result.output

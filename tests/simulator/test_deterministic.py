@@ -20,50 +20,15 @@ import pytest
 
 from simulator.runner import RunResult, run_deterministic
 from simulator.scenario import Scenario, load_scenario, parse_scenario
+from tests.simulator.result_files import result_files
+from tests.simulator.small_scenarios import Place, tiny_network
 
 pytestmark = pytest.mark.timeout(120)
 
-RESULT_FILES = ("summary.json", "items.csv", "timeline.csv", "faults.csv", "attacks.csv")
-
-TINY = """
-[simulation]
-name = "tiny-deterministic"
-seed = 5
-duration_hours = 8
-drain_hours = 30
-annual_reports = 400000
-max_reports = 16
-sample_minutes = 120
-
-[[countries]]
-code = "NL"
-report_share = 0.5
-hosting_share = 0.4
-provider = { median_hours = 2 }
-
-[[countries]]
-code = "DE"
-report_share = 0.5
-hosting_share = 0.4
-provider = { median_hours = 3 }
-
-[[countries]]
-code = "FR"
-hosting_share = 0.2
-provider = { median_hours = 2 }
-
-[[hotlines]]
-node_id = "nl-hotline"
-country = "NL"
-
-[[hotlines]]
-node_id = "de-hotline"
-country = "DE"
-
-[[hotlines]]
-node_id = "fr-hotline"
-country = "FR"
-
+TINY = tiny_network(
+    "tiny-deterministic",
+    [Place("NL", 0.5, 0.4, 2), Place("DE", 0.5, 0.4, 3), Place("FR", None, 0.2, 2)],
+    """
 [[faults]]
 kind = "crash"
 nodes = ["de-hotline"]
@@ -76,7 +41,12 @@ mode = "isolate"
 nodes = ["fr-hotline"]
 at_hours = 4
 duration_hours = 2
-"""
+""",
+    seed=5,
+    duration_hours=8,
+    max_reports=16,
+    sample_minutes=120,
+)
 
 EVERY_FAULT = """
 [[faults]]
@@ -129,10 +99,6 @@ def _scenario(text: str = TINY, **simulation: Any) -> Scenario:
     return replace(scenario, simulation=replace(scenario.simulation, **simulation))
 
 
-def _files(run: Path) -> dict[str, bytes]:
-    return {name: (run / name).read_bytes() for name in RESULT_FILES}
-
-
 def _assert_ok(result: RunResult) -> None:
     assert result.ok, {r.name: r.violations for r in result.invariants if not r.ok}
     assert result.run_summary.drained
@@ -145,7 +111,7 @@ def test_the_same_seed_gives_byte_identical_files_and_another_seed_other_ones(tm
     for result in (first, again, other):
         _assert_ok(result)
     assert first.run_summary.referral_count > 0 and first.run_summary.node_crashes == 1
-    assert _files(first.run_dir) == _files(again.run_dir)
+    assert result_files(first.run_dir) == result_files(again.run_dir)
     assert (first.run_dir / "items.csv").read_bytes() != (other.run_dir / "items.csv").read_bytes()
     assert (first.run_dir / "summary.json").read_bytes() != (other.run_dir / "summary.json").read_bytes()
     # The host's facts are kept apart: they differ from run to run and are never compared.
@@ -168,7 +134,7 @@ def test_another_process_through_the_cli_writes_the_same_bytes(tmp_path: Path) -
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "deterministic" in completed.stdout
-    assert _files(here.run_dir) == _files(there)
+    assert result_files(here.run_dir) == result_files(there)
 
 
 @contextmanager
@@ -227,7 +193,7 @@ def test_every_fault_kind_keeps_the_invariants_and_stays_deterministic(tmp_path:
     assert len(attacks) > 14 and first.run_summary.rogue_messages == len(attacks) - 1
     assert any(",REJECTED," in row for row in attacks) and any(",DUPLICATE," in row for row in attacks)
     again = run_deterministic(_scenario(text), tmp_path / "again")
-    assert _files(first.run_dir) == _files(again.run_dir)
+    assert result_files(first.run_dir) == result_files(again.run_dir)
 
 
 def test_simulated_delivery_latency_is_the_modelled_link_latency_there_and_back(tmp_path: Path) -> None:
@@ -255,4 +221,4 @@ def test_the_senders_retry_jitter_comes_from_the_seed(tmp_path: Path) -> None:
     again = run_deterministic(demo, tmp_path / "again")
     _assert_ok(first)
     assert "partition" in (first.run_dir / "faults.csv").read_text()
-    assert _files(first.run_dir) == _files(again.run_dir)
+    assert result_files(first.run_dir) == result_files(again.run_dir)

@@ -13,6 +13,7 @@ import pytest
 from simulator.ledger import LEDGER_DB, Ledger
 from simulator.runner import run_deterministic
 from simulator.scenario import parse_scenario
+from tests.simulator.small_scenarios import Place, tiny_network
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,35 +45,9 @@ def test_what_was_written_reads_back_at_once_and_after_closing(tmp_path: Path) -
         assert db.execute("SELECT COUNT(*) FROM answered").fetchone()[0] == 2
 
 
-TINY = """
-[simulation]
-name = "tiny-ledger"
-seed = 11
-duration_hours = 6
-drain_hours = 30
-annual_reports = 400000
-max_reports = 12
-
-[[countries]]
-code = "NL"
-report_share = 0.5
-hosting_share = 0.5
-provider = { median_hours = 2 }
-
-[[countries]]
-code = "DE"
-report_share = 0.5
-hosting_share = 0.5
-provider = { median_hours = 3 }
-
-[[hotlines]]
-node_id = "nl-hotline"
-country = "NL"
-
-[[hotlines]]
-node_id = "de-hotline"
-country = "DE"
-"""
+TINY = tiny_network(
+    "tiny-ledger", [Place("NL", 0.5, 0.5, 2), Place("DE", 0.5, 0.5, 3)], seed=11, duration_hours=6, max_reports=12
+)
 
 
 def test_a_run_keeps_every_sent_url_and_answered_report_in_its_ledger(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from simulator.headlines import HEADLINES, headline_values
 from simulator.overrides import apply_overrides, parse_override
 from simulator.scenario import Scenario, parse_scenario, to_toml
 from simulator.sweep import SWEEP_CSV, SWEEP_JSON, plan_sweep, run_sweep, table_columns
+from tests.simulator.result_files import result_files
 from tests.simulator.test_cli import TINY
 
 # test_cli's two-country network, smaller: six reports over a 6-hour run, providers answering after an hour.
@@ -103,8 +104,8 @@ def test_a_process_pool_gives_the_same_table_and_run_files_as_one_process(serial
     for name in (SWEEP_CSV, SWEEP_JSON):
         assert (pooled / name).read_bytes() == (serial_sweep / name).read_bytes()
     for run in ("v1/seed-11", "v2/seed-12"):
-        for name in ("summary.json", "items.csv"):
-            assert (pooled / run / name).read_bytes() == (serial_sweep / run / name).read_bytes()
+        names = ("summary.json", "items.csv")
+        assert result_files(pooled / run, names) == result_files(serial_sweep / run, names)
 
 
 def test_a_new_headline_figure_is_one_line(monkeypatch: pytest.MonkeyPatch, serial_sweep: Path) -> None:
@@ -247,7 +248,7 @@ def test_ray_gives_the_same_table_and_run_files_as_one_process(serial_sweep: Pat
     for name in (SWEEP_CSV, SWEEP_JSON):
         assert (on_ray / name).read_bytes() == (serial_sweep / name).read_bytes()
     for run in ("v1/seed-11", "v2/seed-12"):
-        for name in ("summary.json", "items.csv", "scenario.resolved.toml"):
-            assert (on_ray / run / name).read_bytes() == (serial_sweep / run / name).read_bytes()
+        names = ("summary.json", "items.csv", "scenario.resolved.toml")
+        assert result_files(on_ray / run, names) == result_files(serial_sweep / run, names)
         assert (on_ray / run / "nodes.log").stat().st_size > 0
         assert not (on_ray / run / "nodes").exists()
