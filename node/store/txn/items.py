@@ -22,7 +22,7 @@ from node.cases.model import (
     ItemState,
     Route,
 )
-from node.cases.ports import ItemTimes
+from node.cases.ports import ItemQuery, ItemTimes
 from node.errors import Aborted
 from node.hashes import ContentHash, HashAlgorithm
 from node.store import schema as t
@@ -196,27 +196,18 @@ class ItemsTxn(TransactionBase):
     def clear_hold(self, hold_id: str, at: datetime, by: str) -> None:
         self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(cleared_at=at, cleared_by=by))
 
-    def list_items(
-        self,
-        *,
-        state: ItemState | None,
-        hosting_country: str | None,
-        after_item_id: str,
-        limit: int,
-        origin_node: str | None = None,
-        updated_since: datetime | None = None,
-    ) -> list[Item]:
-        query = _item_select(t.items.c.item_id > after_item_id)
-        if state is not None:
-            query = query.where(t.items.c.state == state.value)
-        if hosting_country:
-            query = query.where(t.items.c.hosting_country == hosting_country)
-        if origin_node is not None:
-            query = query.where(t.items.c.origin_node == origin_node)
-        if updated_since is not None:  # every change to an item is an event about it
-            changed = select(t.events.c.item_id).where(t.events.c.occurred_at >= updated_since)
+    def list_items(self, q: ItemQuery) -> list[Item]:
+        query = _item_select(t.items.c.item_id > q.after_item_id)
+        if q.state is not None:
+            query = query.where(t.items.c.state == q.state.value)
+        if q.hosting_country:
+            query = query.where(t.items.c.hosting_country == q.hosting_country)
+        if q.origin_node is not None:
+            query = query.where(t.items.c.origin_node == q.origin_node)
+        if q.updated_since is not None:  # every change to an item is an event about it
+            changed = select(t.events.c.item_id).where(t.events.c.occurred_at >= q.updated_since)
             query = query.where(t.items.c.item_id.in_(changed))
-        rows = self.c.execute(query.order_by(t.items.c.item_id).limit(limit)).all()
+        rows = self.c.execute(query.order_by(t.items.c.item_id).limit(q.limit)).all()
         return [self._item(row) for row in rows]
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
