@@ -41,30 +41,19 @@ class CaseSettings:
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
 
 
+@dataclass(slots=True, kw_only=True, eq=False)
 class CaseContext:
-    """The settings, the store, the clock, the hosting resolver, the membership (replaced when a newer roster
-    arrives), the PDQ index and the commit listener, and what every use case does with them."""
+    """The node's settings and collaborators (CaseService's constructor hands them on as they are), and what
+    every use case does with them."""
 
-    def __init__(
-        self,
-        *,
-        settings: CaseSettings,
-        store: CaseStore,
-        clock: Clock,
-        resolver: HostingResolver,
-        membership: Membership,
-        pdq_index: PdqIndex,
-        on_commit: Callable[[], None],
-        notices: NoticeHook | None = None,
-    ) -> None:
-        self.settings = settings
-        self.notices = notices  # with a [notices] section: what LEA_NOTIFIED and HP_NOTIFIED send
-        self.store = store
-        self.clock = clock
-        self.resolver = resolver
-        self.membership = membership
-        self.pdq = pdq_index
-        self.on_commit = on_commit
+    settings: CaseSettings
+    store: CaseStore
+    clock: Clock
+    resolver: HostingResolver
+    membership: Membership  # replaced when a newer roster arrives
+    pdq: PdqIndex
+    on_commit: Callable[[], None]
+    notices: NoticeHook | None = None  # with a [notices] section: what LEA_NOTIFIED and HP_NOTIFIED send
 
     def load(self, tx: CaseTransaction, item_id: str, *, for_update: bool = False) -> Item:
         item = tx.get_item(item_id, for_update=for_update) if item_id else None

@@ -60,7 +60,7 @@ class CaseService:
             clock=clock,
             resolver=resolver,
             membership=membership,
-            pdq_index=pdq_index,
+            pdq=pdq_index,
             on_commit=on_commit,
             notices=notices,
         )
