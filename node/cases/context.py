@@ -6,7 +6,6 @@ done, and announced to the listeners once it has committed."""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -81,18 +80,7 @@ class CaseContext:
         detail: str = "",
         details: EventDetails | None = None,
     ) -> None:
-        tx.append_event(
-            Event(
-                event_id=str(uuid.uuid4()),
-                kind=kind,
-                occurred_at=now,
-                item_id=item.item_id if item else "",
-                report_id=report_id,
-                state=item.state if item else None,
-                detail=detail,
-                details=details,
-            )
-        )
+        tx.append_event(Event.new(kind, now, item=item, report_id=report_id, detail=detail, details=details))
 
     def replay(
         self, tx: CaseTransaction, principal: Principal, request_id: str, method: str, fingerprint: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -474,6 +475,23 @@ class Event:
     detail: str = ""
     seq: int = 0
     details: EventDetails | None = None  # typed, for programs (node.cases.event_details)
+
+    @classmethod
+    def new(
+        cls,
+        kind: EventKind,
+        occurred_at: datetime,
+        *,
+        item: Item | None = None,
+        item_id: str = "",
+        report_id: str = "",
+        detail: str = "",
+        details: EventDetails | None = None,
+    ) -> Event:
+        """A new event, with a fresh id: about `item` (its id, and its state now), or about `item_id` alone."""
+        state = item.state if item is not None else None
+        item_id = item.item_id if item is not None else item_id
+        return cls(str(uuid.uuid4()), kind, occurred_at, item_id, report_id, state, detail, details=details)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -401,10 +400,9 @@ class Receiver:
         field of the envelope: the sender it claims is shown apart when it differs. Not an inbox entry for a
         message that did not open: a forged or replayed copy must never block the genuine message."""
         tx.append_event(
-            Event(
-                event_id=str(uuid.uuid4()),
-                kind=EventKind.EXCHANGE_REJECTED,
-                occurred_at=now,
+            Event.new(
+                EventKind.EXCHANGE_REJECTED,
+                now,
                 detail=f"{code} from {_attributed(peer, claimed)} message {message_id or '?'}",
                 details=MessageDetails(peer or claimed, message_id, reason_code=code),
             )
