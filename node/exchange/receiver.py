@@ -295,7 +295,8 @@ class Receiver:
                 if not isinstance(incoming, DomainError) and self._hold(tx, message, incoming, code, now):
                     accepted.append((index, message))  # accepted, and held until its item arrives
                     continue
-                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                answer = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                results[index] = answer
                 if is_transient(code):  # about the moment: not this message's answer, judged afresh next time
                     _log.info(
                         "exchange.refused_for_now", sender=message.sender, message_id=message.message_id, code=code
@@ -303,17 +304,7 @@ class Receiver:
                     if item is not None:
                         waiting.add(item)
                     continue
-                entries.append(
-                    InboxEntry(
-                        message.sender,
-                        message.message_id,
-                        str(message.kind),
-                        now,
-                        DeliveryStatus.REJECTED,
-                        code,
-                        str(error),
-                    )
-                )
+                entries.append(_inbox_entry(message, now, answer))
                 # The sender is authenticated here: the TLS peer is the sender the signed envelope names.
                 self._record_rejection(tx, code, message.message_id, now, peer=message.sender)
                 _log.warning("exchange.rejected", peer=message.sender, message_id=message.message_id, code=code)
@@ -323,17 +314,9 @@ class Receiver:
             [ReceiptRequest(m.sender, m.message_id, m.signed_message) for _, m in accepted], accepted_at=now
         )
         for (index, message), receipt in zip(accepted, receipts, strict=True):
-            entries.append(
-                InboxEntry(
-                    message.sender,
-                    message.message_id,
-                    str(message.kind),
-                    now,
-                    DeliveryStatus.ACCEPTED,
-                    receipt=base64.b64encode(receipt).decode(),
-                )
-            )
-            results[index] = DeliveryResult(message.message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
+            answer = DeliveryResult(message.message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
+            results[index] = answer
+            entries.append(_inbox_entry(message, now, answer))
             if index in referred:  # kept as its origin signed it: an origin restored from a backup gets it back
                 referral, item_id = referred[index]
                 tx.keep_referral_copy(
@@ -407,6 +390,13 @@ class Receiver:
                 details=MessageDetails(peer or claimed, message_id, reason_code=code),
             )
         )
+
+
+def _inbox_entry(message: OpenedEnvelope, now: datetime, result: DeliveryResult) -> InboxEntry:
+    """The inbox row of a message and its final answer (an accepted message's receipt in base64)."""
+    receipt = base64.b64encode(result.receipt).decode() if result.receipt else ""
+    status, code, reason = result.status, result.reason_code, result.reason
+    return InboxEntry(message.sender, message.message_id, str(message.kind), now, status, code, reason, receipt)
 
 
 def _attributed(peer: str | None, claimed: str) -> str:
