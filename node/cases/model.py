@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from node.cases.event_kinds import EventKind
 from node.hashes import ContentHash
@@ -214,6 +216,25 @@ class Assessment:
     assessed_at: datetime | None = None
     automatic: bool = False
     known_hash_id: int | None = None  # the known-hash entry an automatic assessment came from
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Assessment:
+        """An assessment from its fields' plain values, as a row or a JSON object keeps them: each enum by its
+        value, the payment methods as an iterable of values. A field not given takes its default."""
+        typed: dict[str, Any] = {n: _ASSESSMENT_ENUMS[n](v) if n in _ASSESSMENT_ENUMS else v for n, v in values.items()}
+        if "payment_methods" in typed:
+            typed["payment_methods"] = frozenset(PaymentMethod(p) for p in values["payment_methods"])
+        return cls(**typed)
+
+
+_ASSESSMENT_ENUMS: dict[str, type[enum.Enum]] = {
+    "classification": Classification,
+    "age_group": AgeGroup,
+    "gender": Gender,
+    "content_type": ContentType,
+    "site_type": SiteType,
+    "commerciality": Commerciality,
+}
 
 
 @dataclass(frozen=True, slots=True)

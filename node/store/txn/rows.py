@@ -4,25 +4,19 @@ domain objects read back from rows."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
 from node.access import StoredToken
 from node.cases.model import (
-    AgeGroup,
     Assessment,
-    Classification,
-    Commerciality,
-    ContentType,
-    Gender,
     HashProvenance,
     Hold,
     HostingRecord,
     Item,
-    PaymentMethod,
     Report,
     Role,
-    SiteType,
 )
 from node.hashes import ContentHash
 from node.hosting import HostingFacts
@@ -125,25 +119,13 @@ def _assessment_columns(a: Assessment) -> dict[str, Any]:
     }
 
 
+_ASSESSMENT_FIELDS = tuple(f.name for f in fields(Assessment))
+
+
 def _assessment(row: Any) -> Assessment:
-    return Assessment(
-        classification=Classification(row.classification),
-        age_group=AgeGroup(row.age_group),
-        gender=Gender(row.gender),
-        content_type=ContentType(row.content_type),
-        site_type=SiteType(row.site_type),
-        commerciality=Commerciality(row.commerciality),
-        payment_methods=frozenset(PaymentMethod(p) for p in row.payment_methods.split(",") if p),
-        virtual=row.virtual,
-        child_modelling=row.child_modelling,
-        user_generated=row.user_generated,
-        note=row.note,
-        jurisdiction=row.jurisdiction,
-        assessed_by=row.assessed_by,
-        assessed_at=row.assessed_at,
-        automatic=row.automatic,
-        known_hash_id=row.known_hash_id,
-    )
+    values = {name: getattr(row, name) for name in _ASSESSMENT_FIELDS}
+    values["payment_methods"] = [p for p in row.payment_methods.split(",") if p]
+    return Assessment.from_values(values)
 
 
 def _hosting(row: Any) -> HostingRecord:
