@@ -35,6 +35,7 @@ from node.store.txn.rows import (
     _hosting_columns,
     _item_columns,
     _item_hash_row,
+    record_columns,
     url_key,
 )
 from node.store.txn.transaction import (
@@ -256,16 +257,7 @@ class ItemsTxn(TransactionBase):
     def item_times(
         self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
     ) -> list[ItemTimes]:
-        query = select(
-            t.items.c.item_id,
-            t.items.c.state,
-            t.items.c.classification,
-            t.items.c.hosting_country,
-            t.items.c.first_reported_at,
-            t.items.c.lea_notified_at,
-            t.items.c.ntd_sent_at,
-            t.items.c.closed_at,
-        )
+        query = select(*record_columns(t.items, ItemTimes))
         if start is not None:
             query = query.where(t.items.c.first_reported_at >= start)
         if end is not None:
@@ -274,14 +266,11 @@ class ItemsTxn(TransactionBase):
             query = query.where(t.items.c.hosting_country == hosting_country)
         return [
             ItemTimes(
-                item_id=row.item_id,
-                state=ItemState(row.state),
-                classification=Classification(row.classification) if row.classification else None,
-                hosting_country=row.hosting_country,
-                first_reported_at=row.first_reported_at,
-                lea_notified_at=row.lea_notified_at,
-                ntd_sent_at=row.ntd_sent_at,
-                closed_at=row.closed_at,
+                **{
+                    **row._mapping,
+                    "state": ItemState(row.state),
+                    "classification": Classification(row.classification) if row.classification else None,
+                }
             )
             for row in self.c.execute(query)
         ]

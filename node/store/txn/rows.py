@@ -8,6 +8,8 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column, Table
+
 from node.access import StoredToken
 from node.cases.model import (
     Assessment,
@@ -21,11 +23,18 @@ from node.cases.model import (
 from node.hashes import ContentHash
 from node.hosting import HostingFacts
 
-__all__ = ["url_key"]
+__all__ = ["record_columns", "url_key"]
 
 
 def url_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
+
+
+def record_columns(table: Table, record: type) -> list[Column[Any]]:
+    """The table's columns that the record's fields are named after, in the record's order (a dataclass or a
+    NamedTuple): a select whose rows build the record."""
+    names = record._fields if hasattr(record, "_fields") else [f.name for f in fields(record)]
+    return [table.c[name] for name in names]
 
 
 def _item_columns(item: Item) -> dict[str, Any]:
