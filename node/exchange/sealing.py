@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
@@ -33,6 +34,8 @@ from node.exchange.membership import RosterMembership
 __all__ = ["RosterCrypto"]
 
 RECEIPT_VALIDITY_DAYS = 3650
+
+_Body = TypeVar("_Body", bound=Message)
 
 
 class RosterCrypto:
@@ -134,21 +137,9 @@ class RosterCrypto:
     def verify_receipt(
         self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
     ) -> datetime:
-        try:
-            opened = verify_signed_message(
-                receipt, sender_keys=self._sender_key, required_algorithms=self._required, verified=verified
-            )
-            body = messages_pb2.Receipt.FromString(opened.body)
-        except (CryptoError, DecodeError) as error:
-            raise RejectedMessage("BAD_RECEIPT", str(error)) from None
-        header = opened.header
-        if (
-            header.kind != envelope_pb2.MESSAGE_KIND_RECEIPT
-            or header.sender != peer
-            or header.recipient != self._me
-            or body.message_id != message_id
-            or body.recipient != peer
-        ):
+        kind = envelope_pb2.MESSAGE_KIND_RECEIPT
+        body = self._signed_to_me(receipt, messages_pb2.Receipt, kind, peer, "BAD_RECEIPT", verified)
+        if body is None or body.message_id != message_id or body.recipient != peer:
             raise RejectedMessage("BAD_RECEIPT", "the receipt is not the peer's receipt for this message")
         return body.accepted_at.ToDatetime(tzinfo=UTC)
 
@@ -294,19 +285,33 @@ class RosterCrypto:
 
     def verify_refusal(self, refusal: bytes, *, peer: str) -> messages_pb2.MembershipRefusal:
         """The refusal `peer` signed, of this node; raises RejectedMessage("BAD_REFUSAL") if it is not one."""
-        try:
-            opened = verify_signed_message(refusal, sender_keys=self._sender_key, required_algorithms=self._required)
-            body = messages_pb2.MembershipRefusal.FromString(opened.body)
-        except (CryptoError, DecodeError) as error:
-            raise RejectedMessage("BAD_REFUSAL", str(error)) from None
-        header = opened.header
-        if (
-            header.kind != envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL
-            or header.sender != peer
-            or header.recipient != self._me
-            or body.member != self._me
-        ):
+        kind = envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL
+        body = self._signed_to_me(refusal, messages_pb2.MembershipRefusal, kind, peer, "BAD_REFUSAL")
+        if body is None or body.member != self._me:
             raise RejectedMessage("BAD_REFUSAL", "the refusal is not the peer's refusal of this node")
+        return body
+
+    def _signed_to_me(
+        self,
+        data: bytes,
+        body_type: type[_Body],
+        kind: int,
+        peer: str,
+        code: str,
+        verified: VerifiedSignatures | None = None,
+    ) -> _Body | None:
+        """The body of a message `peer` signed to this node as `kind` (None if the header says otherwise); raises
+        RejectedMessage(code) if its signature does not verify or its body does not decode."""
+        try:
+            opened = verify_signed_message(
+                data, sender_keys=self._sender_key, required_algorithms=self._required, verified=verified
+            )
+            body = body_type.FromString(opened.body)
+        except (CryptoError, DecodeError) as error:
+            raise RejectedMessage(code, str(error)) from None
+        header = opened.header
+        if header.kind != kind or header.sender != peer or header.recipient != self._me:
+            return None
         return body
 
 
