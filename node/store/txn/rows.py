@@ -23,7 +23,7 @@ from node.cases.model import (
 from node.hashes import ContentHash
 from node.hosting import HostingFacts
 
-__all__ = ["record_columns", "url_key"]
+__all__ = ["record_columns", "record_values", "row_values", "url_key"]
 
 
 def url_key(url: str) -> str:
@@ -33,8 +33,21 @@ def url_key(url: str) -> str:
 def record_columns(table: Table, record: type) -> list[Column[Any]]:
     """The table's columns that the record's fields are named after, in the record's order (a dataclass or a
     NamedTuple): a select whose rows build the record."""
-    names = record._fields if hasattr(record, "_fields") else [f.name for f in fields(record)]
-    return [table.c[name] for name in names]
+    return [table.c[name] for name in _field_names(record)]
+
+
+def record_values(record: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, as they are (a row's columns of the same names, before any conversion)."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+def row_values(record: type, row: Any) -> dict[str, Any]:
+    """The row's values of the columns that the record's fields are named after (before any conversion)."""
+    return {name: getattr(row, name) for name in _field_names(record)}
+
+
+def _field_names(record: type) -> list[str]:
+    return list(record._fields) if hasattr(record, "_fields") else [f.name for f in fields(record)]
 
 
 def _item_columns(item: Item) -> dict[str, Any]:
