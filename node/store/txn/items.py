@@ -36,6 +36,7 @@ from node.store.txn.rows import (
     _item_columns,
     _item_hash_row,
     record_columns,
+    record_values,
     url_key,
 )
 from node.store.txn.transaction import (
@@ -159,37 +160,10 @@ class ItemsTxn(TransactionBase):
         self._later(_INSERT_HOSTING, [_hosting_columns(item_id, record)])
 
     def insert_action(self, action: Action) -> None:
-        _INSERT_ACTION.run(
-            self.c,
-            [
-                dict(
-                    action_id=action.action_id,
-                    item_id=action.item_id,
-                    type=action.type.value,
-                    occurred_at=action.occurred_at,
-                    actor=action.actor,
-                    note=action.note,
-                    moved_to_country=action.moved_to_country,
-                )
-            ],
-        )
+        _INSERT_ACTION.run(self.c, [{**record_values(action), "type": action.type.value}])
 
     def insert_hold(self, hold: Hold) -> None:
-        self.c.execute(
-            insert(t.holds),
-            dict(
-                hold_id=hold.hold_id,
-                item_id=hold.item_id,
-                placed_at=hold.placed_at,
-                until=hold.until,
-                released_at=hold.released_at,
-                reference=hold.reference,
-                placed_by=hold.placed_by,
-                placed_by_group=hold.placed_by_group,
-                cleared_at=hold.cleared_at,
-                cleared_by=hold.cleared_by,
-            ),
-        )
+        self.c.execute(insert(t.holds), record_values(hold))
 
     def release_hold(self, hold_id: str, at: datetime) -> None:
         self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(released_at=at))

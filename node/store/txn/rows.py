@@ -163,18 +163,7 @@ def _hosting(row: Any) -> HostingRecord:
 
 
 def _hold(row: Any) -> Hold:
-    return Hold(
-        row.hold_id,
-        row.item_id,
-        row.placed_at,
-        row.until,
-        row.reference,
-        row.placed_by,
-        row.released_at,
-        placed_by_group=row.placed_by_group,
-        cleared_at=row.cleared_at,
-        cleared_by=row.cleared_by,
-    )
+    return Hold(**row_values(Hold, row))
 
 
 def _token(row: Any) -> StoredToken:
