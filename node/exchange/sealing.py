@@ -24,7 +24,14 @@ from node.crypto import (
     open_envelope,
     verify_signed_message,
 )
-from node.crypto.envelope import MAX_SIGNATURES, MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.crypto.envelope import (
+    MAX_SIGNATURES,
+    MessageToSign,
+    OpenedMessage,
+    VerifiedSignatures,
+    seal_batch,
+    sign_batch,
+)
 from node.crypto.keystore import NodeKeys
 from node.errors import InvalidArgument
 from node.exchange.delivery import OpenedEnvelope, ReceiptRequest, RejectedMessage
@@ -172,16 +179,7 @@ class RosterCrypto:
             raise RejectedMessage("MALFORMED", "created_at or expires_at is not a valid timestamp", **where) from None
         if header.roster_version > MAX_VERSION:
             raise RejectedMessage("MALFORMED", f"the roster version must be at most {MAX_VERSION}", **where)
-        return OpenedEnvelope(
-            sender=header.sender,
-            message_id=header.message_id,
-            kind=header.kind,
-            body=opened.body,
-            signed_message=opened.signed_message,
-            created_at=created_at,
-            expires_at=expires_at,
-            roster_version=header.roster_version,
-        )
+        return _envelope(opened, opened.signed_message, created_at, expires_at)
 
     def sign_receipt(self, *, to: str, message_id: str, signed_message: bytes, accepted_at: datetime) -> bytes:
         return self.sign_receipts([ReceiptRequest(to, message_id, signed_message)], accepted_at=accepted_at)[0]
@@ -248,17 +246,7 @@ class RosterCrypto:
             raise RejectedMessage("BAD_REFERRAL_COPY", f"{peer}'s receipt does not verify: {error.reason}") from None
         if digest.signed_message_sha256 != hashlib.sha256(signed_referral).digest():
             raise RejectedMessage("BAD_REFERRAL_COPY", f"{peer}'s receipt is for another copy of this referral")
-        referral = OpenedEnvelope(
-            sender=header.sender,
-            message_id=header.message_id,
-            kind=header.kind,
-            body=opened.body,
-            signed_message=signed_referral,
-            created_at=created_at,
-            expires_at=created_at,
-            roster_version=header.roster_version,
-        )
-        return referral, accepted_at
+        return _envelope(opened, signed_referral, created_at, created_at), accepted_at
 
     # ------------------------------------------------------------------ membership refusals
 
@@ -313,6 +301,16 @@ class RosterCrypto:
         if header.kind != kind or header.sender != peer or header.recipient != self._me:
             return None
         return body
+
+
+def _envelope(
+    opened: OpenedMessage, signed_message: bytes, created_at: datetime, expires_at: datetime
+) -> OpenedEnvelope:
+    """A verified message as the exchange takes it: its header's sender, id, kind and roster version."""
+    h = opened.header
+    return OpenedEnvelope(
+        h.sender, h.message_id, h.kind, opened.body, signed_message, created_at, expires_at, h.roster_version
+    )
 
 
 def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:
