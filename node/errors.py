@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypedDict, Unpack
 
 __all__ = [
     "Aborted",
     "AlreadyExists",
     "DomainError",
+    "ErrorDetails",
     "FailedPrecondition",
     "InvalidArgument",
     "NotFound",
@@ -68,6 +70,14 @@ class Reason(StrEnum):
     # UNAVAILABLE and INTERNAL (raised by the API's error boundary, never by the domain)
     STORE_UNAVAILABLE = "STORE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+
+
+class ErrorDetails(TypedDict, total=False):
+    """The keywords of DomainError after its message, for a subclass that adds its own."""
+
+    field: str | None
+    reason: Reason | None
+    metadata: Mapping[str, str] | None
 
 
 class DomainError(Exception):
@@ -138,16 +148,8 @@ class ResourceExhausted(DomainError):
 
     default_reason = Reason.LIMIT_EXCEEDED
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        reason: Reason | None = None,
-        metadata: Mapping[str, str] | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, field=field, reason=reason, metadata=metadata)
+    def __init__(self, message: str, *, retry_after: float | None = None, **details: Unpack[ErrorDetails]) -> None:
+        super().__init__(message, **details)
         self.retry_after = retry_after
 
 

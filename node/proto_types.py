@@ -8,27 +8,14 @@ the shared types is decided here, once. Enum values are checked on the way in, n
 from __future__ import annotations
 
 import enum
+import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
-from node.cases.model import (
-    ActionType,
-    AgeGroup,
-    Assessment,
-    Classification,
-    Commerciality,
-    ContentType,
-    Gender,
-    HashProvenance,
-    ItemState,
-    PaymentMethod,
-    Role,
-    Route,
-    SiteType,
-)
+from node.cases import model as m
 from node.errors import InvalidArgument, Reason
 from node.hashes import ContentHash, HashAlgorithm, parse_hash
 
@@ -44,36 +31,26 @@ __all__ = [
 
 E = TypeVar("E", bound=enum.Enum)
 
-# Each domain enum and the protobuf enum it travels as (values are PREFIX_NAME there).
-_PROTO_ENUMS: dict[type[enum.Enum], Any] = {
-    Classification: pb.Classification,
-    AgeGroup: pb.AgeGroup,
-    Gender: pb.Gender,
-    ContentType: pb.ContentType,
-    Commerciality: pb.Commerciality,
-    PaymentMethod: pb.PaymentMethod,
-    SiteType: pb.SiteType,
-    ActionType: pb.ActionType,
-    ItemState: pb.ItemState,
-    Route: pb.Route,
-    Role: pb.Role,
-    HashAlgorithm: pb.HashAlgorithm,
-    HashProvenance: pb.HashProvenance,
-}
+# The domain enums that travel: each as the protobuf enum of its name, whose values are its names behind the
+# enum's name in capitals (AgeGroup.ADULT: AGE_GROUP_ADULT).
+_TRAVELLING: tuple[type[enum.Enum], ...] = (
+    m.Classification,
+    m.AgeGroup,
+    m.Gender,
+    m.ContentType,
+    m.Commerciality,
+    m.PaymentMethod,
+    m.SiteType,
+    m.ActionType,
+    m.ItemState,
+    m.Route,
+    m.Role,
+    HashAlgorithm,
+    m.HashProvenance,
+)
+_PROTO_ENUMS: dict[type[enum.Enum], Any] = {domain: getattr(pb, domain.__name__) for domain in _TRAVELLING}
 _PREFIX: dict[type[enum.Enum], str] = {
-    Classification: "CLASSIFICATION_",
-    AgeGroup: "AGE_GROUP_",
-    Gender: "GENDER_",
-    ContentType: "CONTENT_TYPE_",
-    Commerciality: "COMMERCIALITY_",
-    PaymentMethod: "PAYMENT_METHOD_",
-    SiteType: "SITE_TYPE_",
-    ActionType: "ACTION_TYPE_",
-    ItemState: "ITEM_STATE_",
-    Route: "ROUTE_",
-    Role: "ROLE_",
-    HashAlgorithm: "HASH_ALGORITHM_",
-    HashProvenance: "HASH_PROVENANCE_",
+    domain: re.sub(r"(?<!^)(?=[A-Z])", "_", domain.__name__).upper() + "_" for domain in _TRAVELLING
 }
 
 
@@ -117,27 +94,27 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     return ts
 
 
-def assessment_from_proto(message: pb.Assessment, *, field: str = "assessment") -> Assessment:
-    return Assessment(
-        classification=enum_from_proto(Classification, message.classification, field=f"{field}.classification"),
+def assessment_from_proto(message: pb.Assessment, *, field: str = "assessment") -> m.Assessment:
+    return m.Assessment(
+        classification=enum_from_proto(m.Classification, message.classification, field=f"{field}.classification"),
         age_group=enum_from_proto(
-            AgeGroup, message.age_group, field=f"{field}.age_group", default=AgeGroup.UNDETERMINED
+            m.AgeGroup, message.age_group, field=f"{field}.age_group", default=m.AgeGroup.UNDETERMINED
         ),
-        gender=enum_from_proto(Gender, message.gender, field=f"{field}.gender", default=Gender.UNDETERMINED),
+        gender=enum_from_proto(m.Gender, message.gender, field=f"{field}.gender", default=m.Gender.UNDETERMINED),
         content_type=enum_from_proto(
-            ContentType, message.content_type, field=f"{field}.content_type", default=ContentType.OTHER
+            m.ContentType, message.content_type, field=f"{field}.content_type", default=m.ContentType.OTHER
         ),
         site_type=enum_from_proto(
-            SiteType, message.site_type, field=f"{field}.site_type", default=SiteType.UNDETERMINED
+            m.SiteType, message.site_type, field=f"{field}.site_type", default=m.SiteType.UNDETERMINED
         ),
         commerciality=enum_from_proto(
-            Commerciality,
+            m.Commerciality,
             message.commerciality,
             field=f"{field}.commerciality",
-            default=Commerciality.UNDETERMINED,
+            default=m.Commerciality.UNDETERMINED,
         ),
         payment_methods=frozenset(
-            enum_from_proto(PaymentMethod, p, field=f"{field}.payment_methods[{i}]")
+            enum_from_proto(m.PaymentMethod, p, field=f"{field}.payment_methods[{i}]")
             for i, p in enumerate(message.payment_methods)
         ),
         virtual=message.virtual,
@@ -147,7 +124,7 @@ def assessment_from_proto(message: pb.Assessment, *, field: str = "assessment") 
     )
 
 
-def content_hash_to_proto(content_hash: ContentHash, provenance: HashProvenance | None = None) -> pb.ContentHash:
+def content_hash_to_proto(content_hash: ContentHash, provenance: m.HashProvenance | None = None) -> pb.ContentHash:
     """`provenance` only in the integrator API's Item; a peer is never told who asserted a hash here."""
     return pb.ContentHash(
         algorithm=enum_to_proto(content_hash.algorithm),  # type: ignore[arg-type]

@@ -10,13 +10,14 @@ the item and ends the hold with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
 import structlog
 from uuid6 import uuid7
 
-from node.cases.context import CaseContext
+from node.cases.context import CaseContext, Command
 from node.cases.event_details import HoldDetails
 from node.cases.event_kinds import EventKind
 from node.cases.model import CLOSED_STATES, ActionType, Hold, Item, ItemState, Principal
@@ -191,41 +192,46 @@ class Actions:
         return item
 
     def release_hold(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
-        request_id = check_request_id(request_id)
-        with self._ctx.command(principal, "ReleaseHold", request_id, item_id) as cmd:
+        def release(cmd: Command, item: Item, hold: Hold) -> None:
             tx, now = cmd.tx, cmd.now
-            if cmd.previous is not None:
-                return self._ctx.load(tx, cmd.previous)
-            item = cmd.assigned_item(item_id)
-            hold = self._owned_hold(principal, item, now)
             tx.release_hold(hold.hold_id, now)
             item.active_hold = None
-            self._ctx.event(
-                tx,
-                EventKind.HOLD_RELEASED,
-                now,
-                item=item,
-                detail=hold.hold_id,
-                details=HoldDetails(hold.hold_id, hold.until),
-            )
-            cmd.done(item, detail=hold.hold_id)
-        return item
+            released = HoldDetails(hold.hold_id, hold.until)
+            self._ctx.event(tx, EventKind.HOLD_RELEASED, now, item=item, detail=hold.hold_id, details=released)
+
+        return self._change_hold(principal, "ReleaseHold", item_id, request_id, release)
 
     def clear_removal(self, principal: Principal, item_id: str, request_id: str = "") -> Item:
         """The LEA's clearance: the content may be removed while the hold stands (the NTD still waits). A
         removal then closes the item and ends the hold. Clearing a cleared hold changes nothing."""
-        request_id = check_request_id(request_id)
-        with self._ctx.command(principal, "ClearRemoval", request_id, item_id) as cmd:
-            tx, now = cmd.tx, cmd.now
-            if cmd.previous is not None:
-                return self._ctx.load(tx, cmd.previous)
-            item = cmd.assigned_item(item_id)
-            hold = self._owned_hold(principal, item, now)
+
+        def clear(cmd: Command, item: Item, hold: Hold) -> None:
             if hold.cleared_at is None:
+                tx, now = cmd.tx, cmd.now
                 tx.clear_hold(hold.hold_id, now, principal.name)
                 item.active_hold = replace(hold, cleared_at=now, cleared_by=principal.name)
                 cleared = HoldDetails(hold.hold_id, hold.until)
                 self._ctx.event(tx, EventKind.HOLD_CLEARED, now, item=item, detail=hold.hold_id, details=cleared)
+
+        return self._change_hold(principal, "ClearRemoval", item_id, request_id, clear)
+
+    def _change_hold(
+        self,
+        principal: Principal,
+        method: str,
+        item_id: str,
+        request_id: str,
+        change: Callable[[Command, Item, Hold], None],
+    ) -> Item:
+        """The use case of a change to the item's active hold by a token that may make it (_owned_hold): the
+        item as it is now when the request id was used before, else `change` applied, audited under the hold."""
+        request_id = check_request_id(request_id)
+        with self._ctx.command(principal, method, request_id, item_id) as cmd:
+            if cmd.previous is not None:
+                return self._ctx.load(cmd.tx, cmd.previous)
+            item = cmd.assigned_item(item_id)
+            hold = self._owned_hold(principal, item, cmd.now)
+            change(cmd, item, hold)
             cmd.done(item, detail=hold.hold_id)
         return item
 

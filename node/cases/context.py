@@ -6,7 +6,6 @@ done, and announced to the listeners once it has committed."""
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,30 +40,19 @@ class CaseSettings:
     known_hashes: KnownHashPolicy = field(default_factory=KnownHashPolicy)
 
 
+@dataclass(slots=True, kw_only=True, eq=False)
 class CaseContext:
-    """The settings, the store, the clock, the hosting resolver, the membership (replaced when a newer roster
-    arrives), the PDQ index and the commit listener, and what every use case does with them."""
+    """The node's settings and collaborators (CaseService's constructor hands them on as they are), and what
+    every use case does with them."""
 
-    def __init__(
-        self,
-        *,
-        settings: CaseSettings,
-        store: CaseStore,
-        clock: Clock,
-        resolver: HostingResolver,
-        membership: Membership,
-        pdq_index: PdqIndex,
-        on_commit: Callable[[], None],
-        notices: NoticeHook | None = None,
-    ) -> None:
-        self.settings = settings
-        self.notices = notices  # with a [notices] section: what LEA_NOTIFIED and HP_NOTIFIED send
-        self.store = store
-        self.clock = clock
-        self.resolver = resolver
-        self.membership = membership
-        self.pdq = pdq_index
-        self.on_commit = on_commit
+    settings: CaseSettings
+    store: CaseStore
+    clock: Clock
+    resolver: HostingResolver
+    membership: Membership  # replaced when a newer roster arrives
+    pdq: PdqIndex
+    on_commit: Callable[[], None]
+    notices: NoticeHook | None = None  # with a [notices] section: what LEA_NOTIFIED and HP_NOTIFIED send
 
     def load(self, tx: CaseTransaction, item_id: str, *, for_update: bool = False) -> Item:
         item = tx.get_item(item_id, for_update=for_update) if item_id else None
@@ -92,18 +80,7 @@ class CaseContext:
         detail: str = "",
         details: EventDetails | None = None,
     ) -> None:
-        tx.append_event(
-            Event(
-                event_id=str(uuid.uuid4()),
-                kind=kind,
-                occurred_at=now,
-                item_id=item.item_id if item else "",
-                report_id=report_id,
-                state=item.state if item else None,
-                detail=detail,
-                details=details,
-            )
-        )
+        tx.append_event(Event.new(kind, now, item=item, report_id=report_id, detail=detail, details=details))
 
     def replay(
         self, tx: CaseTransaction, principal: Principal, request_id: str, method: str, fingerprint: str

@@ -41,6 +41,7 @@ __all__ = [
     "RosterDetails",
     "RoutingDetails",
     "details_from_json",
+    "details_name",
     "details_to_json",
 ]
 
@@ -63,13 +64,18 @@ _ENUMS: dict[str, type[Any]] = {"action": ActionType, "classification": Classifi
 _TIMES = ("until", "deadline_at")
 
 
+def details_name(details: EventDetails) -> str:
+    """The name of the details' type: "action", "hold", ... (the stored "type", and the proto Event's oneof)."""
+    return _NAMES[type(details)]
+
+
 def details_to_json(details: EventDetails | None) -> str | None:
     if details is None:
         return None
     fields = {
         key: value.isoformat() if isinstance(value, datetime) else value for key, value in asdict(details).items()
     }
-    return json.dumps({"type": _NAMES[type(details)], **fields}, sort_keys=True)
+    return json.dumps({"type": details_name(details), **fields}, sort_keys=True)
 
 
 def details_from_json(text: str | None) -> EventDetails | None:

@@ -10,21 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any, ClassVar
 
 from node.cases.model import (
     ActionType,
-    AgeGroup,
     Assessment,
     Classification,
-    Commerciality,
-    ContentType,
-    Gender,
     HashProvenance,
     Item,
     ItemState,
-    PaymentMethod,
-    SiteType,
 )
 from node.hashes import ContentHash, parse_hash
 from node.hosting import HostingFacts
@@ -261,36 +256,36 @@ def dump_body(data: dict[str, Any]) -> str:
 # override detail (who, why) leaves the node; the receiving hotline re-assesses under its own law.
 
 
+_PEER_TERMS = (
+    "classification",
+    "age_group",
+    "gender",
+    "content_type",
+    "site_type",
+    "commerciality",
+    "payment_methods",
+    "virtual",
+    "child_modelling",
+    "user_generated",
+    "jurisdiction",
+)
+
+
 def _assessment_to_json(a: Assessment) -> dict[str, Any]:
-    return {
-        "classification": a.classification.value,
-        "age_group": a.age_group.value,
-        "gender": a.gender.value,
-        "content_type": a.content_type.value,
-        "site_type": a.site_type.value,
-        "commerciality": a.commerciality.value,
-        "payment_methods": sorted(p.value for p in a.payment_methods),
-        "virtual": a.virtual,
-        "child_modelling": a.child_modelling,
-        "user_generated": a.user_generated,
-        "jurisdiction": a.jurisdiction,
-    }
+    return {name: _plain(getattr(a, name)) for name in _PEER_TERMS}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON value: an enum by its value, a set of them as a sorted list."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, frozenset):
+        return sorted(p.value for p in value)
+    return value
 
 
 def _assessment_from_json(data: dict[str, Any]) -> Assessment:
-    return Assessment(
-        classification=Classification(data["classification"]),
-        age_group=AgeGroup(data["age_group"]),
-        gender=Gender(data["gender"]),
-        content_type=ContentType(data["content_type"]),
-        site_type=SiteType(data["site_type"]),
-        commerciality=Commerciality(data["commerciality"]),
-        payment_methods=frozenset(PaymentMethod(p) for p in data["payment_methods"]),
-        virtual=data["virtual"],
-        child_modelling=data["child_modelling"],
-        user_generated=data["user_generated"],
-        jurisdiction=data["jurisdiction"],
-    )
+    return Assessment.from_values({name: data[name] for name in _PEER_TERMS})
 
 
 def _hosting_to_json(h: HostingFacts) -> dict[str, Any]:

@@ -197,16 +197,7 @@ class Intake:
                     )
                     tx.link_report_item(report_id, reported.item_id, position, reported.new_item)
                 else:
-                    item = Item(
-                        item_id=str(uuid7()),
-                        url=url,
-                        host=host,
-                        state=ItemState.AWAITING_ASSESSMENT,
-                        assigned_node=self._ctx.settings.node_id,
-                        first_reported_at=p.received_at,
-                        created_at=now,
-                        hosting=HostingRecord(traces[host], traced_at=now),
-                    )
+                    item = self._new_item(url, host, traces[host], p.received_at, now)
                     bulk.items.append(item)
                     bulk.links.append((report_id, item.item_id, position, True))
                     self._ctx.event(tx, EventKind.ITEM_CREATED, now, item=item, report_id=report_id)
@@ -225,6 +216,19 @@ class Intake:
             results.append(replace(submitted, items=tuple(items)))
         bulk.flush(tx)
         return results
+
+    def _new_item(self, url: str, host: str, facts: HostingFacts, received_at: datetime, now: datetime) -> Item:
+        """A new item of this node's, awaiting assessment, its host traced now (to `facts`)."""
+        return Item(
+            item_id=str(uuid7()),
+            url=url,
+            host=host,
+            state=ItemState.AWAITING_ASSESSMENT,
+            assigned_node=self._ctx.settings.node_id,
+            first_reported_at=received_at,
+            created_at=now,
+            hosting=HostingRecord(facts, traced_at=now),
+        )
 
     def _intake_url_txn(
         self,
@@ -254,18 +258,9 @@ class Intake:
             self._ctx.event(tx, EventKind.ITEM_REPEAT_REPORT, now, item=existing, report_id=report_id)
             return ReportedItem(existing.item_id, url, False, existing.known_content, existing.state)
 
-        item = Item(
-            item_id=str(uuid7()),
-            url=url,
-            host=host,
-            state=ItemState.AWAITING_ASSESSMENT,
-            assigned_node=self._ctx.settings.node_id,
-            first_reported_at=received_at,
-            created_at=now,
-            hashes=list(hashes),
-            hash_provenance=dict.fromkeys(hashes, provenance),
-            hosting=HostingRecord(facts, traced_at=now),
-        )
+        item = self._new_item(url, host, facts, received_at, now)
+        item.hashes = list(hashes)
+        item.hash_provenance = dict.fromkeys(hashes, provenance)
         tx.insert_item(item)
         tx.add_item_hashes(item.item_id, item.hashes, provenance)
         tx.insert_hosting(item.item_id, item.hosting)  # type: ignore[arg-type]

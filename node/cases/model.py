@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from node.cases.event_kinds import EventKind
 from node.hashes import ContentHash
@@ -213,6 +216,25 @@ class Assessment:
     assessed_at: datetime | None = None
     automatic: bool = False
     known_hash_id: int | None = None  # the known-hash entry an automatic assessment came from
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Assessment:
+        """An assessment from its fields' plain values, as a row or a JSON object keeps them: each enum by its
+        value, the payment methods as an iterable of values. A field not given takes its default."""
+        typed: dict[str, Any] = {n: _ASSESSMENT_ENUMS[n](v) if n in _ASSESSMENT_ENUMS else v for n, v in values.items()}
+        if "payment_methods" in typed:
+            typed["payment_methods"] = frozenset(PaymentMethod(p) for p in values["payment_methods"])
+        return cls(**typed)
+
+
+_ASSESSMENT_ENUMS: dict[str, type[enum.Enum]] = {
+    "classification": Classification,
+    "age_group": AgeGroup,
+    "gender": Gender,
+    "content_type": ContentType,
+    "site_type": SiteType,
+    "commerciality": Commerciality,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +496,23 @@ class Event:
     detail: str = ""
     seq: int = 0
     details: EventDetails | None = None  # typed, for programs (node.cases.event_details)
+
+    @classmethod
+    def new(
+        cls,
+        kind: EventKind,
+        occurred_at: datetime,
+        *,
+        item: Item | None = None,
+        item_id: str = "",
+        report_id: str = "",
+        detail: str = "",
+        details: EventDetails | None = None,
+    ) -> Event:
+        """A new event, with a fresh id: about `item` (its id, and its state now), or about `item_id` alone."""
+        state = item.state if item is not None else None
+        item_id = item.item_id if item is not None else item_id
+        return cls(str(uuid.uuid4()), kind, occurred_at, item_id, report_id, state, detail, details=details)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,15 @@ from node.cases.model import (
 )
 from node.hashes import ContentHash
 
-__all__ = ["CaseStore", "CaseTransaction", "IdempotencyRecord", "ItemReceipt", "ItemTimes", "PeerOpinions"]
+__all__ = [
+    "CaseStore",
+    "CaseTransaction",
+    "IdempotencyRecord",
+    "ItemQuery",
+    "ItemReceipt",
+    "ItemTimes",
+    "PeerOpinions",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,20 @@ class IdempotencyRecord:
     method: str
     fingerprint: str
     result_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    """One page of items by id, after `after_item_id`, at most `limit`, with the filters that are set: `state`,
+    `hosting_country`, `origin_node` ("" means this node's own) and `updated_since` (with an event at or after
+    it). The one filter record of every layer that lists items."""
+
+    after_item_id: str
+    limit: int
+    state: ItemState | None = None
+    hosting_country: str | None = None
+    origin_node: str | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,17 +156,8 @@ class CaseTransaction(Protocol):
     def insert_hold(self, hold: Hold) -> None: ...
     def release_hold(self, hold_id: str, at: datetime) -> None: ...
     def clear_hold(self, hold_id: str, at: datetime, by: str) -> None: ...
-    def list_items(
-        self,
-        *,
-        state: ItemState | None,
-        hosting_country: str | None,
-        after_item_id: str,
-        limit: int,
-        origin_node: str | None = None,
-        updated_since: datetime | None = None,
-    ) -> list[Item]:
-        """Items by id; `origin_node` "" means this node's own; `updated_since`: with an event at or after it."""
+    def list_items(self, query: ItemQuery) -> list[Item]:
+        """One page of the items the query selects, by id."""
         ...
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]: ...

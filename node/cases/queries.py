@@ -4,12 +4,13 @@ read-only transaction.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from node.cases.context import CaseContext, without_expired_hold
 from node.cases.fields import check_node_id
-from node.cases.model import Event, Item, ItemState, Principal, Report, Role
-from node.cases.ports import ItemReceipt, ItemTimes
+from node.cases.model import Event, Item, Principal, Report, Role
+from node.cases.ports import ItemQuery, ItemReceipt, ItemTimes
 from node.cases.requests import check_country
 from node.cases.statistics import Statistics, compute_statistics
 from node.errors import InvalidArgument, NotFound, Reason
@@ -35,32 +36,19 @@ class Queries:
         with self._ctx.store.transaction(read_only=True) as tx:
             return self._ctx.load(tx, item_id)
 
-    def list_items(
-        self,
-        *,
-        state: ItemState | None,
-        hosting_country: str | None,
-        after_item_id: str,
-        limit: int,
-        origin_node: str | None = None,
-        updated_since: datetime | None = None,
-    ) -> list[Item]:
+    def list_items(self, query: ItemQuery) -> list[Item]:
+        hosting_country = query.hosting_country
         if hosting_country:
             hosting_country = check_country(hosting_country, field="hosting_country")
+        origin_node = query.origin_node
         if origin_node is not None:
             # This node's own items have no origin; its own id names them.
             origin_node = (
                 "" if origin_node == self._ctx.settings.node_id else check_node_id(origin_node, field="origin_node")
             )
+        checked = replace(query, hosting_country=hosting_country or None, origin_node=origin_node)
         with self._ctx.store.transaction(read_only=True) as tx:
-            items = tx.list_items(
-                state=state,
-                hosting_country=hosting_country or None,
-                after_item_id=after_item_id,
-                limit=limit,
-                origin_node=origin_node,
-                updated_since=updated_since,
-            )
+            items = tx.list_items(checked)
         now = self._ctx.clock.now()
         return [without_expired_hold(item, now) for item in items]
 

@@ -26,7 +26,7 @@ from node.cases.intake import Intake
 from node.cases.known_content import KnownContent
 from node.cases.model import Assessment, Classification, Event, Item, ItemState, KnownHash, Principal, Report
 from node.cases.opinions import Opinions
-from node.cases.ports import CaseStore, CaseTransaction, ItemReceipt, NoticeHook, PeerOpinions
+from node.cases.ports import CaseStore, CaseTransaction, ItemQuery, ItemReceipt, NoticeHook, PeerOpinions
 from node.cases.queries import Queries
 from node.cases.requests import HostingOverride, NewAction, NewReport
 from node.cases.results import ImportResult, RecordedAction
@@ -60,7 +60,7 @@ class CaseService:
             clock=clock,
             resolver=resolver,
             membership=membership,
-            pdq_index=pdq_index,
+            pdq=pdq_index,
             on_commit=on_commit,
             notices=notices,
         )
@@ -114,14 +114,8 @@ class CaseService:
         origin_node: str | None = None,
         updated_since: datetime | None = None,
     ) -> list[Item]:
-        return self._queries.list_items(
-            state=state,
-            hosting_country=hosting_country,
-            after_item_id=after_item_id,
-            limit=limit,
-            origin_node=origin_node,
-            updated_since=updated_since,
-        )
+        query = ItemQuery(after_item_id, limit, state, hosting_country, origin_node, updated_since)
+        return self._queries.list_items(query)
 
     def timeline(self, item_id: str) -> list[Event]:
         return self._queries.timeline(item_id)

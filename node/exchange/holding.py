@@ -12,7 +12,6 @@ beyond that, its messages are refused for now (NOTFOUND, transient) and it sends
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -90,10 +89,9 @@ class Holding:
 
 def _event(tx: ReceivingTransaction, kind: EventKind, now: datetime, held: HeldMessage, why: str) -> None:
     tx.append_event(
-        Event(
-            event_id=str(uuid.uuid4()),
-            kind=kind,
-            occurred_at=now,
+        Event.new(
+            kind,
+            now,
             detail=f"{held.kind} {held.message_id} from {held.sender} held since {held.held_at.isoformat()}: {why}",
             details=MessageDetails(held.sender, held.message_id, held.kind, reason_code=why if why.isupper() else ""),
         )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -296,7 +295,8 @@ class Receiver:
                 if not isinstance(incoming, DomainError) and self._hold(tx, message, incoming, code, now):
                     accepted.append((index, message))  # accepted, and held until its item arrives
                     continue
-                results[index] = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                answer = DeliveryResult(message.message_id, DeliveryStatus.REJECTED, code, str(error))
+                results[index] = answer
                 if is_transient(code):  # about the moment: not this message's answer, judged afresh next time
                     _log.info(
                         "exchange.refused_for_now", sender=message.sender, message_id=message.message_id, code=code
@@ -304,17 +304,7 @@ class Receiver:
                     if item is not None:
                         waiting.add(item)
                     continue
-                entries.append(
-                    InboxEntry(
-                        message.sender,
-                        message.message_id,
-                        str(message.kind),
-                        now,
-                        DeliveryStatus.REJECTED,
-                        code,
-                        str(error),
-                    )
-                )
+                entries.append(_inbox_entry(message, now, answer))
                 # The sender is authenticated here: the TLS peer is the sender the signed envelope names.
                 self._record_rejection(tx, code, message.message_id, now, peer=message.sender)
                 _log.warning("exchange.rejected", peer=message.sender, message_id=message.message_id, code=code)
@@ -324,17 +314,9 @@ class Receiver:
             [ReceiptRequest(m.sender, m.message_id, m.signed_message) for _, m in accepted], accepted_at=now
         )
         for (index, message), receipt in zip(accepted, receipts, strict=True):
-            entries.append(
-                InboxEntry(
-                    message.sender,
-                    message.message_id,
-                    str(message.kind),
-                    now,
-                    DeliveryStatus.ACCEPTED,
-                    receipt=base64.b64encode(receipt).decode(),
-                )
-            )
-            results[index] = DeliveryResult(message.message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
+            answer = DeliveryResult(message.message_id, DeliveryStatus.ACCEPTED, receipt=receipt)
+            results[index] = answer
+            entries.append(_inbox_entry(message, now, answer))
             if index in referred:  # kept as its origin signed it: an origin restored from a backup gets it back
                 referral, item_id = referred[index]
                 tx.keep_referral_copy(
@@ -401,14 +383,20 @@ class Receiver:
         field of the envelope: the sender it claims is shown apart when it differs. Not an inbox entry for a
         message that did not open: a forged or replayed copy must never block the genuine message."""
         tx.append_event(
-            Event(
-                event_id=str(uuid.uuid4()),
-                kind=EventKind.EXCHANGE_REJECTED,
-                occurred_at=now,
+            Event.new(
+                EventKind.EXCHANGE_REJECTED,
+                now,
                 detail=f"{code} from {_attributed(peer, claimed)} message {message_id or '?'}",
                 details=MessageDetails(peer or claimed, message_id, reason_code=code),
             )
         )
+
+
+def _inbox_entry(message: OpenedEnvelope, now: datetime, result: DeliveryResult) -> InboxEntry:
+    """The inbox row of a message and its final answer (an accepted message's receipt in base64)."""
+    receipt = base64.b64encode(result.receipt).decode() if result.receipt else ""
+    status, code, reason = result.status, result.reason_code, result.reason
+    return InboxEntry(message.sender, message.message_id, str(message.kind), now, status, code, reason, receipt)
 
 
 def _attributed(peer: str | None, claimed: str) -> str:

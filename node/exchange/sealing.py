@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from node.api._gen.hotline.exchange.v1 import envelope_pb2, messages_pb2
@@ -23,7 +24,14 @@ from node.crypto import (
     open_envelope,
     verify_signed_message,
 )
-from node.crypto.envelope import MAX_SIGNATURES, MessageToSign, VerifiedSignatures, seal_batch, sign_batch
+from node.crypto.envelope import (
+    MAX_SIGNATURES,
+    MessageToSign,
+    OpenedMessage,
+    VerifiedSignatures,
+    seal_batch,
+    sign_batch,
+)
 from node.crypto.keystore import NodeKeys
 from node.errors import InvalidArgument
 from node.exchange.delivery import OpenedEnvelope, ReceiptRequest, RejectedMessage
@@ -33,6 +41,8 @@ from node.exchange.membership import RosterMembership
 __all__ = ["RosterCrypto"]
 
 RECEIPT_VALIDITY_DAYS = 3650
+
+_Body = TypeVar("_Body", bound=Message)
 
 
 class RosterCrypto:
@@ -134,21 +144,9 @@ class RosterCrypto:
     def verify_receipt(
         self, receipt: bytes, *, peer: str, message_id: str, verified: VerifiedSignatures | None = None
     ) -> datetime:
-        try:
-            opened = verify_signed_message(
-                receipt, sender_keys=self._sender_key, required_algorithms=self._required, verified=verified
-            )
-            body = messages_pb2.Receipt.FromString(opened.body)
-        except (CryptoError, DecodeError) as error:
-            raise RejectedMessage("BAD_RECEIPT", str(error)) from None
-        header = opened.header
-        if (
-            header.kind != envelope_pb2.MESSAGE_KIND_RECEIPT
-            or header.sender != peer
-            or header.recipient != self._me
-            or body.message_id != message_id
-            or body.recipient != peer
-        ):
+        kind = envelope_pb2.MESSAGE_KIND_RECEIPT
+        body = self._signed_to_me(receipt, messages_pb2.Receipt, kind, peer, "BAD_RECEIPT", verified)
+        if body is None or body.message_id != message_id or body.recipient != peer:
             raise RejectedMessage("BAD_RECEIPT", "the receipt is not the peer's receipt for this message")
         return body.accepted_at.ToDatetime(tzinfo=UTC)
 
@@ -181,16 +179,7 @@ class RosterCrypto:
             raise RejectedMessage("MALFORMED", "created_at or expires_at is not a valid timestamp", **where) from None
         if header.roster_version > MAX_VERSION:
             raise RejectedMessage("MALFORMED", f"the roster version must be at most {MAX_VERSION}", **where)
-        return OpenedEnvelope(
-            sender=header.sender,
-            message_id=header.message_id,
-            kind=header.kind,
-            body=opened.body,
-            signed_message=opened.signed_message,
-            created_at=created_at,
-            expires_at=expires_at,
-            roster_version=header.roster_version,
-        )
+        return _envelope(opened, opened.signed_message, created_at, expires_at)
 
     def sign_receipt(self, *, to: str, message_id: str, signed_message: bytes, accepted_at: datetime) -> bytes:
         return self.sign_receipts([ReceiptRequest(to, message_id, signed_message)], accepted_at=accepted_at)[0]
@@ -257,17 +246,7 @@ class RosterCrypto:
             raise RejectedMessage("BAD_REFERRAL_COPY", f"{peer}'s receipt does not verify: {error.reason}") from None
         if digest.signed_message_sha256 != hashlib.sha256(signed_referral).digest():
             raise RejectedMessage("BAD_REFERRAL_COPY", f"{peer}'s receipt is for another copy of this referral")
-        referral = OpenedEnvelope(
-            sender=header.sender,
-            message_id=header.message_id,
-            kind=header.kind,
-            body=opened.body,
-            signed_message=signed_referral,
-            created_at=created_at,
-            expires_at=created_at,
-            roster_version=header.roster_version,
-        )
-        return referral, accepted_at
+        return _envelope(opened, signed_referral, created_at, created_at), accepted_at
 
     # ------------------------------------------------------------------ membership refusals
 
@@ -294,20 +273,44 @@ class RosterCrypto:
 
     def verify_refusal(self, refusal: bytes, *, peer: str) -> messages_pb2.MembershipRefusal:
         """The refusal `peer` signed, of this node; raises RejectedMessage("BAD_REFUSAL") if it is not one."""
-        try:
-            opened = verify_signed_message(refusal, sender_keys=self._sender_key, required_algorithms=self._required)
-            body = messages_pb2.MembershipRefusal.FromString(opened.body)
-        except (CryptoError, DecodeError) as error:
-            raise RejectedMessage("BAD_REFUSAL", str(error)) from None
-        header = opened.header
-        if (
-            header.kind != envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL
-            or header.sender != peer
-            or header.recipient != self._me
-            or body.member != self._me
-        ):
+        kind = envelope_pb2.MESSAGE_KIND_MEMBERSHIP_REFUSAL
+        body = self._signed_to_me(refusal, messages_pb2.MembershipRefusal, kind, peer, "BAD_REFUSAL")
+        if body is None or body.member != self._me:
             raise RejectedMessage("BAD_REFUSAL", "the refusal is not the peer's refusal of this node")
         return body
+
+    def _signed_to_me(
+        self,
+        data: bytes,
+        body_type: type[_Body],
+        kind: int,
+        peer: str,
+        code: str,
+        verified: VerifiedSignatures | None = None,
+    ) -> _Body | None:
+        """The body of a message `peer` signed to this node as `kind` (None if the header says otherwise); raises
+        RejectedMessage(code) if its signature does not verify or its body does not decode."""
+        try:
+            opened = verify_signed_message(
+                data, sender_keys=self._sender_key, required_algorithms=self._required, verified=verified
+            )
+            body = body_type.FromString(opened.body)
+        except (CryptoError, DecodeError) as error:
+            raise RejectedMessage(code, str(error)) from None
+        header = opened.header
+        if header.kind != kind or header.sender != peer or header.recipient != self._me:
+            return None
+        return body
+
+
+def _envelope(
+    opened: OpenedMessage, signed_message: bytes, created_at: datetime, expires_at: datetime
+) -> OpenedEnvelope:
+    """A verified message as the exchange takes it: its header's sender, id, kind and roster version."""
+    h = opened.header
+    return OpenedEnvelope(
+        h.sender, h.message_id, h.kind, opened.body, signed_message, created_at, expires_at, h.roster_version
+    )
 
 
 def _valid(not_before: Timestamp, not_after: Timestamp, now: datetime) -> bool:

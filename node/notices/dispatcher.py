@@ -6,7 +6,6 @@ the same message id (SMTP Message-ID, webhook Idempotency-Key), by which the rec
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -159,13 +158,4 @@ def _event(
     error: str = "",
 ) -> None:
     details = NoticeDetails(notice.notice_id, str(notice.kind), notice.channel, attempts, error)
-    tx.append_event(
-        Event(
-            event_id=str(uuid.uuid4()),
-            kind=kind,
-            occurred_at=now,
-            item_id=notice.item_id,
-            detail=detail,
-            details=details,
-        )
-    )
+    tx.append_event(Event.new(kind, now, item_id=notice.item_id, detail=detail, details=details))

@@ -4,7 +4,6 @@ is not queued, and the item's timeline says why."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import cast
 
@@ -61,14 +60,4 @@ class NoticePlanner:
 def _event(
     tx: CaseTransaction, kind: EventKind, item: Item, now: datetime, detail: str, details: NoticeDetails
 ) -> None:
-    tx.append_event(
-        Event(
-            event_id=str(uuid.uuid4()),
-            kind=kind,
-            occurred_at=now,
-            item_id=item.item_id,
-            state=item.state,
-            detail=detail,
-            details=details,
-        )
-    )
+    tx.append_event(Event.new(kind, now, item=item, detail=detail, details=details))

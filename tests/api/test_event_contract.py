@@ -3,14 +3,18 @@ README, each with when it is emitted; every event an integrator receives carries
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import get_args
 
 from node.api._gen.hotline.node.v1 import admin_service_pb2 as admin_pb
 from node.api._gen.hotline.node.v1 import event_service_pb2 as event_pb
 from node.api._gen.hotline.node.v1 import lea_service_pb2 as lea_pb
 from node.api._gen.hotline.node.v1 import types_pb2 as pb
+from node.api.event_details import details_to_proto
+from node.cases.event_details import ActionDetails, EventDetails, HoldDetails, KnownHashDetails, details_name
 from node.cases.event_kinds import WHEN, EventKind, proto_name
+from node.cases.model import ActionType
 from tests.api._support import action, assess, known, sha256, submit, submit_hashed, ts
 from tests.conftest import Served
 
@@ -87,3 +91,17 @@ async def test_a_known_match_names_the_entry_that_decided(served: Served) -> Non
         pb.CLASSIFICATION_BASELINE,
     )
     assert entry.known_hash_id > 0
+
+
+def test_each_details_type_is_the_oneof_field_of_its_name_with_its_values() -> None:
+    at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    oneof = {field.name for field in pb.Event.DESCRIPTOR.oneofs_by_name["details"].fields}
+    assert oneof == {details_name(cls.__new__(cls)) for cls in get_args(EventDetails)}
+    hold = details_to_proto(HoldDetails("hold-1", at))["hold"]
+    assert (hold.hold_id, hold.until.ToDatetime(tzinfo=UTC)) == ("hold-1", at)
+    assert not details_to_proto(HoldDetails("hold-2", None))["hold"].HasField("until")
+    action = details_to_proto(ActionDetails(ActionType.HP_NOTIFIED, "analyst", "DE"))["action"]
+    assert (action.action, action.actor, action.moved_to_country) == (pb.ACTION_TYPE_HP_NOTIFIED, "analyst", "DE")
+    known = details_to_proto(KnownHashDetails(7, "sha256", "feed.example", None, 1, 2))["known_hash"]
+    assert (known.known_hash_id, known.classification, known.disputes, known.count) == (7, 0, 1, 2)
+    assert details_to_proto(None) == {}

@@ -16,6 +16,7 @@ import pytest
 
 from node.app import Node
 from node.cases.model import ItemState
+from node.cases.ports import ItemQuery
 from node.clock import ManualClock
 from node.crypto import SigningKeyPair
 from node.crypto.keystore import KeyStore
@@ -120,7 +121,7 @@ def _applied_nothing(node: Node, record: AttackRecord) -> None:
 
 def _items_from(node: Node, origin: str) -> list[str]:
     with node.store.transaction(read_only=True) as tx:
-        items = tx.list_items(state=None, hosting_country=None, after_item_id="", limit=1000)
+        items = tx.list_items(ItemQuery(after_item_id="", limit=1000))
     return [item.item_id for item in items if item.origin_node == origin]
 
 

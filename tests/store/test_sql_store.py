@@ -33,7 +33,7 @@ from node.cases.model import (
     Route,
     SiteType,
 )
-from node.cases.ports import IdempotencyRecord
+from node.cases.ports import IdempotencyRecord, ItemQuery
 from node.errors import Aborted
 from node.exchange.ports import OutboxMark, OutboxStatus
 from node.hashes import ContentHash, HashAlgorithm
@@ -517,10 +517,10 @@ def test_list_items_filters_and_pages(store: SqlStore) -> None:
             tx.insert_hosting(item.item_id, item.hosting)  # type: ignore[arg-type]
     ordered = sorted(i.item_id for i in items)
     with store.transaction(read_only=True) as tx:
-        page1 = tx.list_items(state=None, hosting_country=None, after_item_id="", limit=3)
-        page2 = tx.list_items(state=None, hosting_country=None, after_item_id=page1[-1].item_id, limit=3)
-        nl = tx.list_items(state=None, hosting_country="NL", after_item_id="", limit=10)
-        waiting = tx.list_items(state=ItemState.AWAITING_LEA, hosting_country=None, after_item_id="", limit=10)
+        page1 = tx.list_items(ItemQuery(after_item_id="", limit=3))
+        page2 = tx.list_items(ItemQuery(after_item_id=page1[-1].item_id, limit=3))
+        nl = tx.list_items(ItemQuery(after_item_id="", limit=10, hosting_country="NL"))
+        waiting = tx.list_items(ItemQuery(after_item_id="", limit=10, state=ItemState.AWAITING_LEA))
     assert [i.item_id for i in page1 + page2] == ordered
     assert {i.item_id for i in nl} == {items[0].item_id, items[2].item_id, items[4].item_id}
     assert [i.item_id for i in waiting] == [items[4].item_id]

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, insert, select
 from node.exchange.ports import HeldMessage, InboxEntry
 from node.store import schema as t
 from node.store.direct import Direct
+from node.store.txn.rows import record_columns
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["InboxTxn"]
@@ -75,16 +76,7 @@ class InboxTxn(TransactionBase):
 _ANY_HELD = Direct(select(t.held_messages.c.message_id).limit(1))
 _INSERT_INBOX = Direct(insert(t.inbox))
 _INBOX_MANY = Direct(
-    select(
-        t.inbox.c.sender,
-        t.inbox.c.message_id,
-        t.inbox.c.kind,
-        t.inbox.c.received_at,
-        t.inbox.c.status,
-        t.inbox.c.reason_code,
-        t.inbox.c.reason,
-        t.inbox.c.receipt,
-    ).where(
+    select(*record_columns(t.inbox, InboxEntry)).where(
         t.inbox.c.sender == bindparam("k_sender"), t.inbox.c.message_id.in_(bindparam("k_message_ids", expanding=True))
     )
 )

@@ -22,7 +22,7 @@ from node.cases.model import (
     ItemState,
     Route,
 )
-from node.cases.ports import ItemTimes
+from node.cases.ports import ItemQuery, ItemTimes
 from node.errors import Aborted
 from node.hashes import ContentHash, HashAlgorithm
 from node.store import schema as t
@@ -35,6 +35,8 @@ from node.store.txn.rows import (
     _hosting_columns,
     _item_columns,
     _item_hash_row,
+    record_columns,
+    record_values,
     url_key,
 )
 from node.store.txn.transaction import (
@@ -158,37 +160,10 @@ class ItemsTxn(TransactionBase):
         self._later(_INSERT_HOSTING, [_hosting_columns(item_id, record)])
 
     def insert_action(self, action: Action) -> None:
-        _INSERT_ACTION.run(
-            self.c,
-            [
-                dict(
-                    action_id=action.action_id,
-                    item_id=action.item_id,
-                    type=action.type.value,
-                    occurred_at=action.occurred_at,
-                    actor=action.actor,
-                    note=action.note,
-                    moved_to_country=action.moved_to_country,
-                )
-            ],
-        )
+        _INSERT_ACTION.run(self.c, [{**record_values(action), "type": action.type.value}])
 
     def insert_hold(self, hold: Hold) -> None:
-        self.c.execute(
-            insert(t.holds),
-            dict(
-                hold_id=hold.hold_id,
-                item_id=hold.item_id,
-                placed_at=hold.placed_at,
-                until=hold.until,
-                released_at=hold.released_at,
-                reference=hold.reference,
-                placed_by=hold.placed_by,
-                placed_by_group=hold.placed_by_group,
-                cleared_at=hold.cleared_at,
-                cleared_by=hold.cleared_by,
-            ),
-        )
+        self.c.execute(insert(t.holds), record_values(hold))
 
     def release_hold(self, hold_id: str, at: datetime) -> None:
         self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(released_at=at))
@@ -196,27 +171,18 @@ class ItemsTxn(TransactionBase):
     def clear_hold(self, hold_id: str, at: datetime, by: str) -> None:
         self.c.execute(update(t.holds).where(t.holds.c.hold_id == hold_id).values(cleared_at=at, cleared_by=by))
 
-    def list_items(
-        self,
-        *,
-        state: ItemState | None,
-        hosting_country: str | None,
-        after_item_id: str,
-        limit: int,
-        origin_node: str | None = None,
-        updated_since: datetime | None = None,
-    ) -> list[Item]:
-        query = _item_select(t.items.c.item_id > after_item_id)
-        if state is not None:
-            query = query.where(t.items.c.state == state.value)
-        if hosting_country:
-            query = query.where(t.items.c.hosting_country == hosting_country)
-        if origin_node is not None:
-            query = query.where(t.items.c.origin_node == origin_node)
-        if updated_since is not None:  # every change to an item is an event about it
-            changed = select(t.events.c.item_id).where(t.events.c.occurred_at >= updated_since)
+    def list_items(self, q: ItemQuery) -> list[Item]:
+        query = _item_select(t.items.c.item_id > q.after_item_id)
+        if q.state is not None:
+            query = query.where(t.items.c.state == q.state.value)
+        if q.hosting_country:
+            query = query.where(t.items.c.hosting_country == q.hosting_country)
+        if q.origin_node is not None:
+            query = query.where(t.items.c.origin_node == q.origin_node)
+        if q.updated_since is not None:  # every change to an item is an event about it
+            changed = select(t.events.c.item_id).where(t.events.c.occurred_at >= q.updated_since)
             query = query.where(t.items.c.item_id.in_(changed))
-        rows = self.c.execute(query.order_by(t.items.c.item_id).limit(limit)).all()
+        rows = self.c.execute(query.order_by(t.items.c.item_id).limit(q.limit)).all()
         return [self._item(row) for row in rows]
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
@@ -265,16 +231,7 @@ class ItemsTxn(TransactionBase):
     def item_times(
         self, *, start: datetime | None, end: datetime | None, hosting_country: str | None
     ) -> list[ItemTimes]:
-        query = select(
-            t.items.c.item_id,
-            t.items.c.state,
-            t.items.c.classification,
-            t.items.c.hosting_country,
-            t.items.c.first_reported_at,
-            t.items.c.lea_notified_at,
-            t.items.c.ntd_sent_at,
-            t.items.c.closed_at,
-        )
+        query = select(*record_columns(t.items, ItemTimes))
         if start is not None:
             query = query.where(t.items.c.first_reported_at >= start)
         if end is not None:
@@ -283,14 +240,11 @@ class ItemsTxn(TransactionBase):
             query = query.where(t.items.c.hosting_country == hosting_country)
         return [
             ItemTimes(
-                item_id=row.item_id,
-                state=ItemState(row.state),
-                classification=Classification(row.classification) if row.classification else None,
-                hosting_country=row.hosting_country,
-                first_reported_at=row.first_reported_at,
-                lea_notified_at=row.lea_notified_at,
-                ntd_sent_at=row.ntd_sent_at,
-                closed_at=row.closed_at,
+                **{
+                    **row._mapping,
+                    "state": ItemState(row.state),
+                    "classification": Classification(row.classification) if row.classification else None,
+                }
             )
             for row in self.c.execute(query)
         ]

@@ -11,6 +11,7 @@ from node.notices.compose import Notice
 from node.notices.ports import NoticeRow, NoticeStatus, QueuedNotice
 from node.notices.settings import NoticeKind
 from node.store import schema as t
+from node.store.txn.rows import record_values, row_values
 from node.store.txn.transaction import TransactionBase
 
 __all__ = ["NoticesTxn"]
@@ -27,17 +28,10 @@ class NoticesTxn(TransactionBase):
                 insert(t.notices),
                 [
                     {
-                        "notice_id": n.notice_id,
-                        "item_id": n.item_id,
+                        **record_values(n),
                         "kind": str(n.kind),
-                        "channel": n.channel,
-                        "recipient": n.recipient,
-                        "subject": n.subject,
-                        "text": n.text,
-                        "xarf": n.xarf,
                         "status": str(NoticeStatus.PENDING),
                         "attempts": 0,
-                        "created_at": n.created_at,
                         "next_attempt_at": n.created_at,
                         "sent_at": None,
                         "last_error": "",
@@ -55,17 +49,7 @@ class NoticesTxn(TransactionBase):
         )
         return [
             QueuedNotice(
-                Notice(
-                    notice_id=row.notice_id,
-                    item_id=row.item_id,
-                    kind=NoticeKind(row.kind),
-                    channel=row.channel,
-                    recipient=row.recipient,
-                    subject=row.subject,
-                    text=row.text,
-                    xarf=row.xarf,
-                    created_at=row.created_at,
-                ),
+                Notice(**{**row_values(Notice, row), "kind": NoticeKind(row.kind)}),
                 row.attempts,
             )
             for row in self.c.execute(query)

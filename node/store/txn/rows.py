@@ -4,34 +4,50 @@ domain objects read back from rows."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Column, Table
+
 from node.access import StoredToken
 from node.cases.model import (
-    AgeGroup,
     Assessment,
-    Classification,
-    Commerciality,
-    ContentType,
-    Gender,
     HashProvenance,
     Hold,
     HostingRecord,
     Item,
-    PaymentMethod,
     Report,
     Role,
-    SiteType,
 )
 from node.hashes import ContentHash
 from node.hosting import HostingFacts
 
-__all__ = ["url_key"]
+__all__ = ["record_columns", "record_values", "row_values", "url_key"]
 
 
 def url_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()
+
+
+def record_columns(table: Table, record: type) -> list[Column[Any]]:
+    """The table's columns that the record's fields are named after, in the record's order (a dataclass or a
+    NamedTuple): a select whose rows build the record."""
+    return [table.c[name] for name in _field_names(record)]
+
+
+def record_values(record: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, as they are (a row's columns of the same names, before any conversion)."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
+
+
+def row_values(record: type, row: Any) -> dict[str, Any]:
+    """The row's values of the columns that the record's fields are named after (before any conversion)."""
+    return {name: getattr(row, name) for name in _field_names(record)}
+
+
+def _field_names(record: type) -> list[str]:
+    return list(record._fields) if hasattr(record, "_fields") else [f.name for f in fields(record)]
 
 
 def _item_columns(item: Item) -> dict[str, Any]:
@@ -125,25 +141,13 @@ def _assessment_columns(a: Assessment) -> dict[str, Any]:
     }
 
 
+_ASSESSMENT_FIELDS = tuple(f.name for f in fields(Assessment))
+
+
 def _assessment(row: Any) -> Assessment:
-    return Assessment(
-        classification=Classification(row.classification),
-        age_group=AgeGroup(row.age_group),
-        gender=Gender(row.gender),
-        content_type=ContentType(row.content_type),
-        site_type=SiteType(row.site_type),
-        commerciality=Commerciality(row.commerciality),
-        payment_methods=frozenset(PaymentMethod(p) for p in row.payment_methods.split(",") if p),
-        virtual=row.virtual,
-        child_modelling=row.child_modelling,
-        user_generated=row.user_generated,
-        note=row.note,
-        jurisdiction=row.jurisdiction,
-        assessed_by=row.assessed_by,
-        assessed_at=row.assessed_at,
-        automatic=row.automatic,
-        known_hash_id=row.known_hash_id,
-    )
+    values = {name: getattr(row, name) for name in _ASSESSMENT_FIELDS}
+    values["payment_methods"] = [p for p in row.payment_methods.split(",") if p]
+    return Assessment.from_values(values)
 
 
 def _hosting(row: Any) -> HostingRecord:
@@ -159,18 +163,7 @@ def _hosting(row: Any) -> HostingRecord:
 
 
 def _hold(row: Any) -> Hold:
-    return Hold(
-        row.hold_id,
-        row.item_id,
-        row.placed_at,
-        row.until,
-        row.reference,
-        row.placed_by,
-        row.released_at,
-        placed_by_group=row.placed_by_group,
-        cleared_at=row.cleared_at,
-        cleared_by=row.cleared_by,
-    )
+    return Hold(**row_values(Hold, row))
 
 
 def _token(row: Any) -> StoredToken:
