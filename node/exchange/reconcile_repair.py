@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -242,12 +241,8 @@ class Repair:
         detail = "; ".join(unrepairable)[:500]
         if detail and detail != before:
             tx.append_event(
-                Event(
-                    str(uuid.uuid4()),
-                    EventKind.RECONCILE_UNREPAIRABLE,
-                    now,
-                    detail=f"with {peer}: {detail}",
-                    details=MessageDetails(peer),
+                Event.new(
+                    EventKind.RECONCILE_UNREPAIRABLE, now, detail=f"with {peer}: {detail}", details=MessageDetails(peer)
                 )
             )
             _log.warning("reconcile.unrepairable", peer=peer, detail=detail)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
@@ -172,7 +171,7 @@ class RosterState:
         with self._store.transaction() as tx:
             new = tx.give_warning(_stored_key(key), code, detail, now)
             if new:
-                tx.append_event(Event(str(uuid.uuid4()), kind, now, detail=f"{code}: {detail}", details=details))
+                tx.append_event(Event.new(kind, now, detail=f"{code}: {detail}", details=details))
         self._warned.add(key)
         if new:
             _log.warning(kind, code=code, detail=detail)
