@@ -71,6 +71,13 @@ class SqlStore:
         self._sqlite_writer = threading.Lock()
         # Told of every transaction: (read only?, seconds from asking to the end, committed?). The metrics.
         self.observe: Callable[[bool, float, bool], None] | None = None
+        self._queue_watchers: list[Callable[[frozenset[str] | None], None]] = []
+
+    def watch_queue(self, watcher: Callable[[frozenset[str] | None], None]) -> None:
+        """Call `watcher` on the committing thread after each commit that queued outbox messages, with their
+        peers (None when messages of peers it does not know were made pending again), before the commit's
+        listeners are told."""
+        self._queue_watchers.append(watcher)
 
     @contextmanager
     def transaction(self, *, read_only: bool = False) -> Iterator[SqlTransaction]:
@@ -86,6 +93,10 @@ class SqlStore:
                     yield tx
                     tx.flush()
             committed = True
+            if tx.queued_peers != set():
+                queued = None if tx.queued_peers is None else frozenset(tx.queued_peers)
+                for watcher in self._queue_watchers:
+                    watcher(queued)
         finally:
             if self.observe is not None:
                 self.observe(read_only, time.perf_counter() - started, committed)

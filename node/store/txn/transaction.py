@@ -44,6 +44,9 @@ class TransactionBase:
         self._absent_origins: set[tuple[str, str]] = set()
         # Whether held_messages may have rows (None: not looked yet): see InboxTxn.take_held.
         self._held_present: bool | None = None
+        # The peers this transaction queued outbox messages for (None: messages of peers not known were made
+        # pending again): told to the store's queue watchers once it commits (SqlStore.watch_queue).
+        self.queued_peers: set[str] | None = set()
 
     @property
     def c(self) -> Connection:
