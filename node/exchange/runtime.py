@@ -95,7 +95,7 @@ class ExchangeRuntime:
     async def _supervise(self) -> None:
         """Start a loop for each peer with messages waiting (a peer's loop ends when nothing waits for it).
         It looks when woken, at most once every 20 ms however often commits wake it, and otherwise every ten
-        poll intervals."""
+        poll intervals. Told what commits queue, a wake-up looks only when the look could start a loop."""
         loop = asyncio.get_running_loop()
         woken = False
         while not self._stopping:
@@ -105,10 +105,14 @@ class ExchangeRuntime:
             if self._must_look(woken):
                 with self._queued_lock:
                     self._maybe_pending = set()  # from here on, what commits queue
-                if self._run_blocking is not None:
-                    peers = await self._run_blocking(self._peers_with_pending)
-                else:
-                    peers = await loop.run_in_executor(None, self._peers_with_pending)
+                try:
+                    if self._run_blocking is not None:
+                        peers = await self._run_blocking(self._peers_with_pending)
+                    else:
+                        peers = await loop.run_in_executor(None, self._peers_with_pending)
+                except BaseException:
+                    self._maybe_pending = None  # not known: the next wake-up looks
+                    raise
                 with self._queued_lock:
                     if self._maybe_pending is not None:
                         self._maybe_pending.update(peers)
