@@ -33,6 +33,7 @@ from node.api.federation_admin import SERVICE_NAME as FEDERATION_ADMIN
 from node.api.federation_admin import FederationAdminServicer
 from node.api.intake_batcher import IntakeBatcher
 from node.api.streams import CHECK_SECONDS, OpenStreams, StreamLimits
+from node.cases.event_kinds import EventKind
 from node.cases.fields import check_counter, check_token_id, check_uuid
 from node.cases.model import Classification, ItemState, Role
 from node.cases.requests import HostingOverride, NewAction
@@ -63,6 +64,11 @@ class EventNotifier:
         self._listeners: list[Callable[[], None]] = []
         self.version = 0
         """Incremented by every notification: a waiter compares it with what it saw before reading."""
+        # Once every commit that writes events tells their kinds (`events_written`): a count of those commits,
+        # and the count at each kind's last one. Until then a notification may mean events of any kind.
+        self._kinds_told = False
+        self.writes = 0
+        self._written: dict[str, int] = {}
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -71,6 +77,24 @@ class EventNotifier:
     def subscribe(self, listener: Callable[[], None]) -> None:
         """`listener` runs on the event loop after each commit."""
         self._listeners.append(listener)
+
+    def tell_kinds(self) -> None:
+        """Every commit that writes events calls `events_written` before notifying (no other process writes)."""
+        self._kinds_told = True
+
+    def events_written(self, kinds: frozenset[str]) -> None:
+        """A commit wrote events of `kinds` (on the committing thread, before its notification)."""
+        self.writes += 1
+        for kind in kinds:
+            self._written[kind] = self.writes
+
+    def written_since(self, writes: int, kinds: frozenset[EventKind] | None) -> bool:
+        """Whether events (of `kinds`, if given) may have been committed since `writes` was read."""
+        if not self._kinds_told:
+            return True
+        if kinds is None:
+            return self.writes > writes
+        return any(self._written.get(kind, 0) > writes for kind in kinds)
 
     def notify(self) -> None:
         if self._loop is not None and not self._loop.is_closed():
@@ -327,7 +351,7 @@ class EventServicer(event_grpc.EventServiceServicer):
             read = True
             while True:
                 if read:
-                    version = notifier.version
+                    version, writes = notifier.version, notifier.writes
                     events = await self._b.call(
                         context, functools.partial(self._b.cases.list_events, after_seq=after, limit=_STREAM_BATCH)
                     )
@@ -351,6 +375,8 @@ class EventServicer(event_grpc.EventServiceServicer):
                 # Woken at once by a commit; at the latest for the next heartbeat, token check or the end of age.
                 wait = min(self._check, ends_at - now, self._heartbeat - (now - last_sent))
                 read = await notifier.wait_after(version, max(0.0, wait))
+                if read and not notifier.written_since(writes, kinds):
+                    read, version = False, notifier.version  # no event it asks for since it read: nothing to read
 
     async def ListEvents(self, request: event_pb.ListEventsRequest, context: Context) -> event_pb.ListEventsResponse:
         def list_events() -> event_pb.ListEventsResponse:

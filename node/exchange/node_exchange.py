@@ -213,6 +213,9 @@ class NodeExchange:
         # Without sockets (deterministic mode) the look for waiting messages runs where the rest does.
         inline = None if self._serve else run_blocking
         self.runtime = ExchangeRuntime(self._store, make_sender, poll_seconds=poll_seconds, run_blocking=inline)
+        if not self._serve:  # in process, every writer of the database is this node: its commits say what they queue
+            self._store.watch_queue(self.runtime.queued)
+            self.runtime.told_of_queues()
         self.runtime.start()
 
     def tls_identity(self) -> TlsIdentity:

@@ -520,3 +520,8 @@ class ExchangeNodeStore(Protocol):
     def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeNodeTransaction]:
         """As ExchangeStore.transaction."""
         ...
+
+    def watch_queue(self, watcher: Callable[[frozenset[str] | None], None]) -> None:
+        """Call `watcher` after each commit in this process that made outbox messages PENDING (queued, or
+        queued again), with the peers they are for (None if not known), before the commit's listeners are told."""
+        ...

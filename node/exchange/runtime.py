@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,11 @@ class ExchangeRuntime:
         self._wake = asyncio.Event()
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
+        # Told by the commits what they queue (`queued`): a superset of the peers with pending messages, the last
+        # look's and those queued since (None: not known, look). Only once `told_of_queues` is called.
+        self._told = False
+        self._maybe_pending: set[str] | None = None
+        self._queued_lock = threading.Lock()
 
     def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
@@ -48,6 +54,31 @@ class ExchangeRuntime:
                 sender.wake.set()
         elif (one := self.senders.get(peer)) is not None:
             one.wake.set()
+
+    def told_of_queues(self) -> None:
+        """Every commit that queues messages in this database calls `queued` (no other process writes it): a
+        wake-up need not look for peers with waiting messages when each peer that can have any has its loop."""
+        self._told = True
+
+    def queued(self, peers: frozenset[str] | None) -> None:
+        """A commit queued messages for `peers` (None: for peers not known). On the committing thread, before
+        the commit's wake-up."""
+        with self._queued_lock:
+            if peers is None or self._maybe_pending is None:
+                self._maybe_pending = None
+            else:
+                self._maybe_pending.update(peers)
+
+    def _must_look(self, woken: bool) -> bool:
+        """Whether a look could start a loop: always after a timeout (or untold), else only when a peer that can
+        have waiting messages has no loop running."""
+        if not (woken and self._told):
+            return True
+        with self._queued_lock:
+            candidates = self._maybe_pending
+            if candidates is None:
+                return True
+            return any((task := self._tasks.get(peer)) is None or task.done() for peer in candidates)
 
     async def stop(self) -> None:
         """Cancel the supervisor and every sender loop, including any the supervisor started meanwhile, and
@@ -64,15 +95,27 @@ class ExchangeRuntime:
     async def _supervise(self) -> None:
         """Start a loop for each peer with messages waiting (a peer's loop ends when nothing waits for it).
         It looks when woken, at most once every 20 ms however often commits wake it, and otherwise every ten
-        poll intervals."""
+        poll intervals. Told what commits queue, a wake-up looks only when the look could start a loop."""
         loop = asyncio.get_running_loop()
+        woken = False
         while not self._stopping:
             started = loop.time()
             self._wake.clear()  # before looking: a message queued while we look wakes us again
-            if self._run_blocking is not None:
-                peers: list[str] = await self._run_blocking(self._peers_with_pending)
-            else:
-                peers = await loop.run_in_executor(None, self._peers_with_pending)
+            peers: list[str] = []
+            if self._must_look(woken):
+                with self._queued_lock:
+                    self._maybe_pending = set()  # from here on, what commits queue
+                try:
+                    if self._run_blocking is not None:
+                        peers = await self._run_blocking(self._peers_with_pending)
+                    else:
+                        peers = await loop.run_in_executor(None, self._peers_with_pending)
+                except BaseException:
+                    self._maybe_pending = None  # not known: the next wake-up looks
+                    raise
+                with self._queued_lock:
+                    if self._maybe_pending is not None:
+                        self._maybe_pending.update(peers)
             for peer in peers:
                 task = self._tasks.get(peer)
                 if task is None or task.done():
@@ -81,7 +124,7 @@ class ExchangeRuntime:
                     sender = self.senders.get(peer) or self._make_sender(peer)
                     self.senders[peer] = sender
                     self._tasks[peer] = asyncio.create_task(sender.run(self._poll))
-            await wait_event(self._wake, 10 * self._poll)
+            woken = await wait_event(self._wake, 10 * self._poll)
             await asyncio.sleep(max(0.0, started + min(self._poll, _MIN_GAP_SECONDS) - loop.time()))
 
     def _peers_with_pending(self) -> list[str]:

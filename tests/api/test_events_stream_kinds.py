@@ -67,6 +67,30 @@ async def test_resuming_a_filtered_stream_from_its_last_cursor_gives_the_later_e
         await resumed.close()
 
 
+async def test_a_stream_told_the_kinds_each_commit_wrote_skips_no_event_it_asked_for(served: Served) -> None:
+    """As the simulator's in-process nodes run it: the stream reads only after a commit that wrote a kind it
+    asked for, and still gets every event of those kinds, in order."""
+    served.node.store.watch_events(served.node.notifier.events_written)
+    served.node.notifier.tell_kinds()
+    first = await submit(served, "https://nl.host.example/stream/kinds/told/0")
+    stream = open_kinds(served, (pb.EVENT_KIND_ITEM_ASSESSED,))
+    try:
+        assert await stream.nothing_more()
+        second = await submit(served, "https://nl.host.example/stream/kinds/told/1")  # none of the kind
+        assert await stream.nothing_more()
+        await assess(served, second.item_id, pb.CLASSIFICATION_NATIONAL)
+        await assess(served, first.item_id, pb.CLASSIFICATION_NATIONAL)
+        got = await stream.take(2)
+        assert [(e.kind, e.item_id) for e in got] == [
+            ("item.assessed", second.item_id),
+            ("item.assessed", first.item_id),
+        ]
+        assert await stream.nothing_more()
+    finally:
+        await stream.close()
+    assert ids(got) == ids(of_kinds(await all_events(served), (pb.EVENT_KIND_ITEM_ASSESSED,)))
+
+
 @pytest.mark.parametrize(
     ("kinds", "field"),
     [((pb.EVENT_KIND_UNSPECIFIED,), "kinds[0]"), ((pb.EVENT_KIND_ITEM_CREATED, 9999), "kinds[1]")],

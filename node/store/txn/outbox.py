@@ -26,6 +26,8 @@ class OutboxTxn(TransactionBase):
     """The outbox, receipts and peer_state tables of a transaction."""
 
     def enqueue_outbox(self, message: OutboxMessage) -> None:
+        if self.queued_peers is not None:
+            self.queued_peers.add(message.peer_node)
         _INSERT_OUTBOX.run(
             self.c,
             [

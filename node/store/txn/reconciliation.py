@@ -62,6 +62,7 @@ class ReconciliationTxn(TransactionBase):
     def requeue_outbox(self, message_ids: list[str], at: datetime) -> int:
         if not message_ids:
             return 0
+        self.queued_peers = None  # pending again, for peers this transaction does not know
         outbox = t.outbox.c
         done = self.c.execute(
             update(t.outbox)

@@ -44,6 +44,11 @@ class TransactionBase:
         self._absent_origins: set[tuple[str, str]] = set()
         # Whether held_messages may have rows (None: not looked yet): see InboxTxn.take_held.
         self._held_present: bool | None = None
+        # The peers this transaction queued outbox messages for (None: messages of peers not known were made
+        # pending again): told to the store's queue watchers once it commits (SqlStore.watch_queue).
+        self.queued_peers: set[str] | None = set()
+        # The kinds of the events it wrote: told to the store's event watchers once it commits.
+        self.written_kinds: set[str] = set()
 
     @property
     def c(self) -> Connection:
@@ -129,6 +134,7 @@ class TransactionBase:
             return
         self._lock_appends()
         if self._events:
+            self.written_kinds.update(event["kind"] for event in self._events)
             _INSERT_EVENT.run(self.c, self._events)
             self._events = []
         if self._audits:

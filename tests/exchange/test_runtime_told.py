@@ -1,0 +1,88 @@
+"""A runtime told by the commits what they queue (a node whose every writer is in process) looks for peers with
+waiting messages only when the look could start a sender loop: a queued peer without one, or peers not known."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any, cast
+
+from node.exchange.runtime import ExchangeRuntime
+
+
+class _Store:
+    """Counts the looks; answers each with the peers it is told have waiting messages."""
+
+    def __init__(self) -> None:
+        self.looks = 0
+        self.pending: list[str] = ["peer-a"]
+
+    def transaction(self, read_only: bool = False) -> contextlib.nullcontext[_Store]:
+        return contextlib.nullcontext(self)  # the store is its own transaction
+
+    def peers_with_pending(self) -> list[str]:
+        self.looks += 1
+        return list(self.pending)
+
+
+class _Sender:
+    """A loop that runs until cancelled."""
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+
+    async def run(self, poll: float) -> None:
+        await asyncio.Event().wait()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the runtime did not get there")
+
+
+async def _settled() -> None:
+    """Let the supervisor take a wake-up and wait again (its 20 ms gap included)."""
+    await asyncio.sleep(0.1)
+
+
+async def test_a_told_runtime_looks_only_when_a_loop_may_be_missing() -> None:
+    store = _Store()
+    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
+    runtime.told_of_queues()
+    runtime.start()
+    try:
+        await _until(lambda: "peer-a" in runtime.senders)
+        assert store.looks == 1
+        runtime.queued(frozenset({"peer-a"}))  # its loop runs: a look could start nothing
+        runtime.wake()
+        await _settled()
+        runtime.wake()  # a commit that queued nothing
+        await _settled()
+        assert store.looks == 1
+        store.pending = ["peer-a", "peer-b"]
+        runtime.queued(frozenset({"peer-b"}))  # no loop for it yet: look, and start one
+        runtime.wake()
+        await _until(lambda: "peer-b" in runtime.senders)
+        assert store.looks == 2
+        runtime.queued(None)  # queued again for peers not known: look
+        runtime.wake()
+        await _until(lambda: store.looks == 3)
+    finally:
+        await runtime.stop()
+
+
+async def test_an_untold_runtime_looks_at_every_wake_up() -> None:
+    store = _Store()
+    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
+    runtime.start()
+    try:
+        await _until(lambda: "peer-a" in runtime.senders)
+        runtime.queued(frozenset({"peer-a"}))
+        runtime.wake()
+        await _until(lambda: store.looks == 2)
+    finally:
+        await runtime.stop()
