@@ -24,7 +24,6 @@ import asyncio
 import base64
 import random
 import threading
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -371,8 +370,7 @@ class PeerSender:
                 self.peer, PeerBackoff(failures, None), error=f"{reason} (held until the roster changes)"
             )
             tx.append_event(
-                Event(
-                    str(uuid.uuid4()),
+                Event.new(
                     EventKind.EXCHANGE_REFUSED_BY_PEER,
                     now,
                     detail=f"{self.peer} refused this node: {reason}",
@@ -443,10 +441,9 @@ class PeerSender:
             tx.defer_outbox_many(deferred, now, lambda attempts: self._settings.backoff.delay(attempts, self._rng))
             for message, result in rejected:
                 tx.append_event(
-                    Event(
-                        event_id=str(uuid.uuid4()),
-                        kind=EventKind.DELIVERY_REJECTED,
-                        occurred_at=now,
+                    Event.new(
+                        EventKind.DELIVERY_REJECTED,
+                        now,
                         item_id=message.item_id,
                         detail=f"{message.kind} {message.message_id} to {self.peer}: {result.reason_code}",
                         details=MessageDetails(self.peer, message.message_id, message.kind, result.reason_code),
