@@ -4,12 +4,13 @@ of the events it wrote (the simulator's in-process nodes use them instead of loo
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from node.cases.event_kinds import EventKind
 from node.cases.model import Event, OutboxMessage
+from node.exchange.ports import OutboxDeferral
 from node.store.sql_store import SqlStore
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -59,3 +60,19 @@ def test_messages_queued_again_are_told_as_of_peers_not_known(store: SqlStore) -
     with store.transaction() as tx:
         tx.requeue_outbox([message.message_id], T0)
     assert queued == [None]
+
+
+def test_an_operators_retry_now_tells_the_peer_whose_deferred_messages_are_due(store: SqlStore) -> None:
+    waiting, other = _message("de-hotline"), _message("fr-hotline")
+    with store.transaction() as tx:
+        tx.enqueue_outbox(waiting)
+        tx.enqueue_outbox(other)
+        tx.defer_outbox_many([OutboxDeferral(waiting.message_id, "BUSY: later")], T0, lambda n: timedelta(hours=5))
+    queued: list[frozenset[str] | None] = []
+    store.watch_queue(queued.append)
+    with store.transaction() as tx:
+        assert tx.reset_peer_backoff("fr-hotline", T0) == 0  # nothing of fr's was deferred: nothing made due
+    assert queued == []
+    with store.transaction() as tx:
+        assert tx.reset_peer_backoff("de-hotline", T0) == 1
+    assert queued == [frozenset({"de-hotline"})]

@@ -96,6 +96,8 @@ class AdminReadsTxn(TransactionBase):
             .where(o.peer_node == peer, o.status == OutboxStatus.PENDING.value, o.attempts > 0, o.next_attempt_at > now)
             .values(next_attempt_at=now)
         )
+        if due.rowcount and self.queued_peers is not None:
+            self.queued_peers.add(peer)  # due now: the runtime's watcher must look for this peer's loop
         return int(due.rowcount)
 
 
