@@ -1,0 +1,36 @@
+"""The hot item lookups go by their own index on SQLite, which keeps no statistics here and so picks among the
+indexes that match by its own rules: the repeat-report check must look the item up by the URL's key, not scan
+every item of this hotline's own through the origin index (whose key is "" for each of them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.dialects import sqlite
+
+from node.store.engine import create_store_engine, migrate, sqlite_url
+from node.store.txn import items
+
+
+def _plan(path: Path, statement: object) -> list[str]:
+    engine = create_store_engine(sqlite_url(path / "plans.db"))
+    migrate(engine)
+    sql = str(statement.compile(dialect=sqlite.dialect()))  # type: ignore[attr-defined]
+    try:
+        with engine.connect() as connection:
+            rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (None,) * sql.count("?")).fetchall()
+    finally:
+        engine.dispose()
+    return [row[-1] for row in rows]
+
+
+def test_the_open_item_by_url_lookup_searches_the_url_key_index(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, items._OPEN_ITEM_BY_URL._statement)
+    assert plan[0] == "SEARCH items USING INDEX ix_items_url_key (url_key=?)"
+    assert not any(step.startswith("SCAN") for step in plan)
+
+
+def test_the_item_by_id_lookup_searches_the_primary_key(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, items._ITEM._statement)
+    assert plan[0].startswith("SEARCH items USING INDEX sqlite_autoindex_items_1 (item_id=?)")
+    assert not any(step.startswith("SCAN") for step in plan)
