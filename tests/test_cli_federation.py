@@ -27,6 +27,7 @@ def _config(tmp_path: Path) -> Path:
         f'[node]\nid = "nl-hotline"\njurisdiction = "NL"\ndatabase_url = "sqlite+pysqlite:///{tmp_path}/n.db"\n'
         '[hosting]\nresolver = "static"\n'
     )
+    assert _invoke("migrate", "-c", str(path))[0] == 0  # as an install does: the commands below need the database
     return path
 
 
@@ -142,6 +143,7 @@ def test_status_shows_the_trusted_roster(tmp_path: Path) -> None:
         f'[exchange]\nlisten = "127.0.0.1:{_free_port()}"\nroster_file = "{roster}"\n'
         f'key_dir = "{tmp_path}/nl-hotline/keys"\n'
     )
+    assert _invoke("migrate", "-c", str(config))[0] == 0
     code, output = _invoke("status", "-c", str(config))
     lines = output.splitlines()
     assert code == 0 and lines[1] == "roster version 1, expires 2030-01-01T00:00:00+00:00"
@@ -152,6 +154,7 @@ def test_status_shows_the_trusted_roster(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.toml"  # a new database, and a roster file that is not one
     (tmp_path / "bad.signed").write_bytes(b"not a roster")
     fresh.write_text(config.read_text().replace("x.db", "fresh.db").replace(str(roster), str(tmp_path / "bad.signed")))
+    assert _invoke("migrate", "-c", str(fresh))[0] == 0
     code, output = _invoke("status", "-c", str(fresh))
     assert code == 2 and output.startswith("error: exchange.roster_file: the roster is not trusted")
 

@@ -48,6 +48,7 @@ class Network:
             assert out.startswith(f"wrote {folder / 'key.pem'} (keep it here) and {folder / 'key.pem.pub'}")
             self.custodians[name] = folder
         self.config = node_config(tmp, "nl-hotline", "NL")  # its roster_file is tmp/roster.signed
+        run("migrate", "-c", self.config)  # as an install does: the roster commands need the node's database
         pubs = [f"--authority-key={f / 'key.pem.pub'}" for f in self.custodians.values()]
         self.v1 = self.ceremony("roster.signed", ["--threshold", "2", *pubs])
 

@@ -15,7 +15,7 @@ from node.config import NodeConfig
 from node.crypto.audit import Checkpoint, CheckpointError
 from node.crypto.keystore import NodeKeys
 from node.errors import InvalidArgument
-from node.store.engine import create_store_engine, migrate
+from node.store.engine import migrate
 from node.store.sql_store import AuditProblem, SqlStore
 
 __all__ = ["export_audit_checkpoint", "sign_audit_checkpoint", "verify_audit_log"]
@@ -59,7 +59,7 @@ def export_audit_checkpoint(config: NodeConfig, clock: Clock | None = None) -> C
             "checkpoints are signed with the exchange keys: the config has no [exchange]", field="exchange"
         )
     clock = clock or SystemClock()
-    engine = create_store_engine(config.effective_database_url())
+    engine = open_store_engine(config)
     try:
         migrate(engine)
         store = SqlStore(engine, audit_key=audit_key(config))

@@ -62,6 +62,7 @@ def build_node(
     scheduler: NodeScheduler | LoopScheduler | None = None,
     transport: Transport | None = None,
     jitter_seed: str | None = None,
+    create_database: bool = True,
 ) -> Node:
     """Build every component of a node from its config; migrates the database to the current schema.
 
@@ -69,9 +70,10 @@ def build_node(
     database work (node.aio.InlineExecutor: on the loop's thread), `scheduler` the periodic jobs
     (LoopScheduler: on the loop's own time), `transport` carries the exchange's deliveries
     (node.exchange.memory.InMemoryTransport: no sockets; start the node with serve=False), and `jitter_seed` seeds
-    the exchange's retry jitter per peer (a run that repeats from its seed)."""
+    the exchange's retry jitter per peer (a run that repeats from its seed). `create_database`: a missing SQLite
+    file is made (a new node's first start); an operator's command that builds the node passes False."""
     clock = clock or SystemClock()
-    engine = open_store_engine(config)
+    engine = open_store_engine(config, create=create_database)
     migrate(engine)
     store = SqlStore(engine, audit_key=audit_key(config))
     pdq = PdqIndex(config.pdq_threshold)

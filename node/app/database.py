@@ -12,15 +12,15 @@ from node.app.resources import open_store_engine
 from node.clock import Clock, SystemClock
 from node.config import NodeConfig
 from node.store.backup import backup_sqlite, restore_sqlite
-from node.store.engine import create_store_engine, migrate
+from node.store.engine import migrate
 from node.store.sql_store import SqlStore
 
 __all__ = ["backup_database", "migrate_database", "operator_store", "restore_database"]
 
 
 def migrate_database(config: NodeConfig) -> None:
-    """Bring `config`'s database schema up to date (the `migrate` command)."""
-    engine = open_store_engine(config)
+    """Bring `config`'s database schema up to date (the `migrate` command; it makes a new node's database)."""
+    engine = open_store_engine(config, create=True)
     try:
         migrate(engine)
     finally:
@@ -47,11 +47,10 @@ def restore_database(config: NodeConfig, source: Path | None, clock: Clock | Non
     """Replace `config`'s SQLite database with the backup at `source` (the node stopped), or, with no
     `source`, only mark a database restored by other means (pg_restore); then migrate it, and mark it restored
     so that the node reconciles with every peer when it starts. Returns the time marked."""
-    url = config.effective_database_url()
     if source is not None:
-        restore_sqlite(url, source)
+        restore_sqlite(config.effective_database_url(), source)
     at = (clock or SystemClock()).now()
-    engine = create_store_engine(url)
+    engine = open_store_engine(config)  # without FILE: the database restored by other means must be there
     try:
         migrate(engine)
         with SqlStore(engine).transaction() as tx:

@@ -99,11 +99,12 @@ def federation_admin(config: NodeConfig, clock: Clock | None = None) -> Iterator
 def reconcile_with_peers(config: NodeConfig, peers: list[str], days: float) -> list[ReconcileOutcome | str]:
     """Reconcile `config`'s node with each of `peers` (every active one if empty) over the items first
     reported in the last `days`, from this process (the node may run). A peer that fails gives its error line."""
-    node = build_node(config)
+    if config.exchange is None:  # the config first: it is wrong whatever the database holds
+        raise InvalidArgument("the config has no [exchange] section", field="exchange")
+    node = build_node(config, create_database=False)
     try:
         exchange = node.exchange
-        if exchange is None:
-            raise InvalidArgument("the config has no [exchange] section", field="exchange")
+        assert exchange is not None  # built from [exchange]
 
         async def run() -> list[ReconcileOutcome | str]:
             until = node.clock.now() + timedelta(minutes=1)

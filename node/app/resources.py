@@ -8,6 +8,7 @@ from pathlib import Path
 
 from google.protobuf.message import DecodeError
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from node.clock import Clock
 from node.config import ExchangeConfig, NodeConfig
@@ -17,16 +18,20 @@ from node.crypto.roster import PinnedAuthority, RosterError
 from node.errors import InvalidArgument
 from node.exchange.roster_state import RosterState
 from node.store.engine import create_store_engine
-from node.store.preflight import DatabaseNotReady, preflight
+from node.store.preflight import DatabaseNotReady, preflight, require_existing
 from node.store.sql_store import SqlStore
 
 __all__ = ["DatabaseNotReady", "audit_key", "load_trusted_roster", "node_keys", "open_store_engine"]
 
 
-def open_store_engine(config: NodeConfig) -> Engine:
+def open_store_engine(config: NodeConfig, *, create: bool = False) -> Engine:
     """The engine of `config`'s database, once it has answered; DatabaseNotReady (missing, unreachable) or
-    InvalidArgument (an SQLite file open to other users) with the fix otherwise."""
-    engine = create_store_engine(config.effective_database_url())
+    InvalidArgument (an SQLite file open to other users) with the fix otherwise. `create`: a missing SQLite
+    file is made (`migrate`, `serve`); every other command needs the database to be there."""
+    url = config.effective_database_url()
+    if not create:
+        require_existing(make_url(url))
+    engine = create_store_engine(url)
     try:
         preflight(engine)
     except BaseException:

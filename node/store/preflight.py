@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from node.errors import InvalidArgument
 
-__all__ = ["DatabaseNotReady", "preflight"]
+__all__ = ["DatabaseNotReady", "preflight", "require_existing"]
 
 
 class DatabaseNotReady(Exception):
@@ -37,6 +37,19 @@ def preflight(engine: Engine) -> None:
             pass
     except DBAPIError as error:
         raise DatabaseNotReady(explain(url, error)) from error
+
+
+def require_existing(url: URL) -> None:
+    """Refuse an SQLite database file that is not there (DatabaseNotReady, naming the path and the fix), before
+    anything creates it: only `migrate` and `serve` make a new node's database. A command that read or signed a
+    new, empty file made from a mistyped path would answer for the wrong database ("audit log verifies")."""
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    if not Path(url.database).exists():
+        raise DatabaseNotReady(
+            f"node.database_url: there is no database at {url.database}: check the path (a new node's database "
+            "is made by `hotline-node migrate` or the first `serve`)"
+        )
 
 
 def _refuse_open_file(database: Path) -> None:

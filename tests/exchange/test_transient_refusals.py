@@ -361,6 +361,7 @@ def test_the_peers_command_shows_each_peers_clock_skew_and_warns_near_the_limit(
         '[hosting]\nresolver = "static"\n'
     )
     runner = CliRunner()
+    assert runner.invoke(app, ["migrate", "-c", str(path)]).exit_code == 0
     assert "no peers yet" in runner.invoke(app, ["peers", "-c", str(path)]).output
     from node.store.engine import create_store_engine
     from node.store.sql_store import SqlStore
