@@ -23,7 +23,7 @@ import node.store.engine
 from node.store import schema as t
 from node.store.engine import alembic_config, create_store_engine, downgrade, migrate, upgrade
 from tests.store.schema_snapshot import schema_of
-from tests.store.test_migrations import AT, HEAD, current_revision
+from tests.store.test_migrations import HEAD, _audit_row, current_revision
 
 # A revision written after a node created its database the new way: it must find every name it changes.
 _LATER = """
@@ -60,15 +60,15 @@ def downgrade():
 @pytest.fixture
 def engines(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[Engine, Engine]]:
     """Two empty databases on one backend."""
+    name = f"hx_test_{uuid.uuid4().hex[:16]}"
+    admin = None
     if database_url.startswith("sqlite"):
         other = f"sqlite+pysqlite:///{tmp_path / 'other.db'}"
-        admin = None
     else:
-        other = make_url(database_url).set(database=f"hx_test_{uuid.uuid4().hex[:16]}")
+        other = make_url(database_url).set(database=name).render_as_string(hide_password=False)
         admin = create_engine(str(request.getfixturevalue("postgres_server")), isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{other.database}"'))
-        other = other.render_as_string(hide_password=False)
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     first, second = create_store_engine(database_url), create_store_engine(other)
     try:
         yield first, second
@@ -77,7 +77,7 @@ def engines(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -
         second.dispose()
         if admin is not None:
             with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{make_url(other).database}" WITH (FORCE)'))
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
 
 
@@ -126,7 +126,7 @@ def test_a_new_database_is_created_without_replaying_the_migrations(
         assert replayed == [] and current_revision(engine) == HEAD
         # The audit log is guarded from the start.
         with engine.begin() as connection:
-            connection.execute(insert(t.audit_log), _audit_row())
+            connection.execute(insert(t.audit_log), _audit_row("kept"))
         with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
             connection.execute(update(t.audit_log).values(detail="changed"))
         migrate(engine)  # a database with tables is upgraded, as ever (at head: nothing to do)
@@ -187,15 +187,3 @@ def test_a_new_database_takes_a_later_migration_and_gives_it_back(
         assert schema_of(engine) == before
     finally:
         engine.dispose()
-
-
-def _audit_row() -> dict[str, object]:
-    return {
-        "at": AT,
-        "actor": "tester",
-        "action": "Test",
-        "subject": "s",
-        "detail": "",
-        "prev_hash": "0" * 64,
-        "entry_hash": "1" * 64,
-    }
