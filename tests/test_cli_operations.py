@@ -12,11 +12,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from node.cli import app
 from node.cli._common import CONFIG_ERROR, INTERNAL_ERROR, STORE_UNAVAILABLE, set_debug
+from node.store.engine import alembic_config, create_store_engine
+from node.store.schema import metadata
 from tests.exchange.test_two_nodes import _free_port
 
 runner = CliRunner()
@@ -118,6 +123,27 @@ def test_a_missing_postgresql_database_names_the_createdb_fix(tmp_path: Path, po
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
         assert f"has no database '{absent}'" in result.stderr
         assert f"createdb -h {url.host} -p {url.port or 5432}" in result.stderr and absent in result.stderr
+
+
+def test_migrate_creates_a_new_database_at_the_newest_revision_with_its_audit_guards(
+    tmp_path: Path, database_url: str
+) -> None:
+    config = write_config(tmp_path / "node.toml", database_url)
+    for _ in range(2):  # a new database (created in one step), then one already current
+        result = hotline_node("migrate", "-c", str(config))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == "schema is current"
+    engine = create_store_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            revision = MigrationContext.configure(connection).get_current_revision()
+        assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+    finally:
+        engine.dispose()
+    # verify-audit also checks that the audit log's append-only triggers are in place.
+    verified = hotline_node("verify-audit", "-c", str(config))
+    assert verified.returncode == 0 and "verifies" in verified.stdout, verified.stderr
 
 
 def test_a_database_file_other_users_can_read_is_refused_at_start(tmp_path: Path) -> None:

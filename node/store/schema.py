@@ -1,4 +1,5 @@
-"""The node's database schema (SQLAlchemy Core). Alembic migrations create it; a test checks they agree.
+"""The node's database schema (SQLAlchemy Core). A new database is created from it; Alembic migrations bring an
+older one to it; tests check they agree.
 
 No column can hold content: there is no binary column at all, and every text column is bounded. Hashes are
 stored as hex digests. URLs are bounded by the 8 KiB URL limit.
@@ -13,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     DateTime,
     Dialect,
     ForeignKey,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
+    event,
     text,
 )
 from sqlalchemy.types import TypeDecorator
@@ -304,8 +307,8 @@ events = Table(
     Column("details", String(2000), nullable=True),
 )
 
-# Append-only and hash-chained: entry_hash = SHA-256(prev_hash and the entry's fields). Triggers created by
-# the migrations refuse UPDATE and DELETE (and, on PostgreSQL, TRUNCATE).
+# Append-only and hash-chained: entry_hash = SHA-256(prev_hash and the entry's fields). Triggers refuse UPDATE and
+# DELETE (and, on PostgreSQL, TRUNCATE): see _AUDIT_GUARD_DDL below.
 audit_log = Table(
     "audit_log",
     metadata,
@@ -321,6 +324,33 @@ audit_log = Table(
     # How entry_hash was made (node.crypto.audit): 1 SHA-256 (older entries), 2 HMAC-SHA256 under the audit key.
     Column("scheme", Integer(), nullable=False, server_default="1"),
 )
+
+# The audit log's append-only guards, by backend: migrations 0001 and 0003 create them on a migrated database,
+# and a new database gets them with the table (created from this metadata: node.store.engine.migrate).
+# tests/store/test_fresh_schema.py checks that both ways give the same schema.
+_AUDIT_GUARD_DDL = {
+    "sqlite": [
+        f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+        "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+    ],
+    "postgresql": [
+        "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$",
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+        "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+        # A row trigger never sees a TRUNCATE.
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+    ],
+}
+
+
+@event.listens_for(audit_log, "after_create")
+def _guard_audit_log(_table: Table, connection: Connection, **_options: Any) -> None:
+    for statement in _AUDIT_GUARD_DDL[connection.dialect.name]:
+        connection.exec_driver_sql(statement)
+
 
 # Signed checkpoints of the audit log (node.crypto.audit.Checkpoint): the log must still extend each of them.
 audit_checkpoints = Table(

@@ -202,7 +202,7 @@ class SqlStore:
 # One statement: its own transaction (SQLite) or one SQLAlchemy's pool rolls back when the connection returns.
 _LAST_EVENT_SEQ = Direct(select(func.coalesce(func.max(t.events.c.seq), 0).label("seq")))
 
-# The triggers the migrations create to make the audit log append-only (0001, 0003), by backend.
+# The triggers that make the audit log append-only (node.store.schema; migrations 0001, 0003), by backend.
 _AUDIT_GUARDS = {
     True: frozenset({"audit_log_append_only", "audit_log_no_truncate"}),
     False: frozenset({"audit_log_no_update", "audit_log_no_delete"}),
