@@ -293,11 +293,20 @@ class NodeExchange:
         ]
 
     def check_roster(
-        self, roster_file: Path, warn_before: timedelta, roster_url: str = "", roster_url_ca: str = ""
+        self,
+        roster_file: Path,
+        warn_before: timedelta,
+        roster_url: str = "",
+        roster_url_ca: str = "",
+        *,
+        stored_elsewhere: bool = True,
     ) -> None:
         """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
-        roster file holds or `roster_url` serves, then warn if the trusted roster expires within `warn_before`."""
-        self.roster.refresh()
+        roster file holds or `roster_url` serves, then warn if the trusted roster expires within `warn_before`.
+        `stored_elsewhere=False`: no other process writes the database, so `roster apply` cannot have stored a
+        version this node has not seen, and the store is not asked."""
+        if stored_elsewhere:
+            self.roster.refresh()
         self.refresh_keys()
         try:
             self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
