@@ -30,9 +30,10 @@ class Upkeep:
         """Raise one escalation event for each item whose removal deadline has passed. Idempotent.
 
         Each run that looks also learns the next deadline: until then the runs return at once, without a
-        transaction. A deadline this process writes moves that time (`NextDue.told`, by record_action); one
-        another process sharing the database writes (with the same removal_deadline) is at least that long
-        after the look, so a look at least once per removal_deadline finds it in time."""
+        transaction. A deadline written later is at least removal_deadline after the look (the action's time
+        plus the setting, in any process sharing the database with the same setting), so the next look comes no
+        later than that; one this process commits while a look runs, which the look may miss, is told after its
+        commit (`NextDue.told`, by record_action)."""
         now = self._ctx.clock.now()
         deadlines = self._ctx.deadlines
         if not deadlines.due(now):
