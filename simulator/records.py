@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, create_engine, func, select
 
@@ -59,21 +58,28 @@ class Sampler:
             engine.dispose()
 
 
-def sample_node(node_id: str, engine: Engine) -> TimelineSample:
-    def count(query: Any) -> int:
-        return int(connection.execute(query).scalar_one())
-
-    with engine.connect() as connection:
-        o, i, it = t.outbox.c, t.inbox.c, t.items.c
-        return TimelineSample(
-            node=node_id,
-            reports=count(select(func.count()).select_from(t.reports)),
-            referrals_sent=count(select(func.count()).where(o.kind == "referral", o.status == OutboxStatus.ACKED)),
-            referrals_received=count(select(func.count()).where(i.kind == "referral", i.status == "accepted")),
-            outbox_backlog=count(select(func.count()).where(o.status == OutboxStatus.PENDING)),
-            removed=count(select(func.count()).where(it.origin_node == "", it.state == "CLOSED_REMOVED")),
-            open_items=count(select(func.count()).where(it.is_open.is_(True))),
+_O, _I, _IT = t.outbox.c, t.inbox.c, t.items.c
+# The timeline's counts in one statement, built once: a sample of 55 nodes a simulated day, all year, was six
+# statements each, built anew every time.
+_SAMPLE = select(
+    *(
+        select(func.count()).where(*where).select_from(table).scalar_subquery().label(name)
+        for name, table, where in (
+            ("reports", t.reports, ()),
+            ("referrals_sent", t.outbox, (_O.kind == "referral", _O.status == OutboxStatus.ACKED)),
+            ("referrals_received", t.inbox, (_I.kind == "referral", _I.status == "accepted")),
+            ("outbox_backlog", t.outbox, (_O.status == OutboxStatus.PENDING,)),
+            ("removed", t.items, (_IT.origin_node == "", _IT.state == "CLOSED_REMOVED")),
+            ("open_items", t.items, (_IT.is_open.is_(True),)),
         )
+    )
+)
+
+
+def sample_node(node_id: str, engine: Engine) -> TimelineSample:
+    with engine.connect() as connection:
+        counts = connection.execute(_SAMPLE).one()._asdict()
+    return TimelineSample(node=node_id, **{name: int(value) for name, value in counts.items()})
 
 
 def seconds_since(start: datetime, value: datetime | None) -> float | None:

@@ -90,7 +90,7 @@ class Node:
         for the exchange) is how often idle loops look for work that no commit in this process announced:
         under virtual time, where every writer is in this process, the simulator sets it long. `sole_writer`:
         no other process writes this database (the simulator's deterministic mode), so no job watches it for
-        other writers' events (the event watermark)."""
+        other writers' events (the event watermark) or for roster versions `roster apply` stored."""
         if serve and self.metrics is not None and self.config.metrics is not None:
             self.metrics.serve(self.config.metrics.listen)  # first: a port in use fails before anything runs
         loop = asyncio.get_running_loop()
@@ -185,7 +185,7 @@ class Node:
             async def check_roster() -> None:
                 await loop.run_in_executor(
                     self.executor,
-                    exchange.check_roster,
+                    functools.partial(exchange.check_roster, stored_elsewhere=not sole_writer),
                     Path(settings.roster_file),
                     settings.roster_expiry_warning,
                     settings.roster_url,

@@ -10,6 +10,7 @@ the item and ends the hold with it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -82,6 +83,7 @@ class Actions:
                 item.ntd_sent_at = now
                 item.deadline_at = now + self._ctx.settings.removal_deadline
                 item.state = ItemState.NTD_SENT
+                cmd.after_commit(functools.partial(self._ctx.deadlines.told, item.deadline_at))
             hold = item.active_hold if item.active_hold and item.active_hold.active_at(now) else None
             recorded = self._workflow.record_action_txn(
                 tx, item, action.type, now, actor=principal.name, note=action.note, moved_to_country=moved_to

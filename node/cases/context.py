@@ -15,6 +15,7 @@ from node.cases.event_details import EventDetails
 from node.cases.event_kinds import EventKind
 from node.cases.hash_trust import KnownHashPolicy
 from node.cases.model import CLOSED_STATES, Event, Item, Principal
+from node.cases.next_due import NextDue
 from node.cases.ports import CaseStore, CaseTransaction, IdempotencyRecord, NoticeHook
 from node.cases.refusals import state_metadata
 from node.cases.routing import Membership
@@ -53,6 +54,8 @@ class CaseContext:
     pdq: PdqIndex
     on_commit: Callable[[], None]
     notices: NoticeHook | None = None  # with a [notices] section: what LEA_NOTIFIED and HP_NOTIFIED send
+    # When an item can next be past its removal deadline: the deadline check looks only from then on.
+    deadlines: NextDue = field(default_factory=NextDue)
 
     def load(self, tx: CaseTransaction, item_id: str, *, for_update: bool = False) -> Item:
         item = tx.get_item(item_id, for_update=for_update) if item_id else None

@@ -161,6 +161,10 @@ class CaseTransaction(Protocol):
         ...
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]: ...
+    def next_deadline(self) -> datetime | None:
+        """The earliest removal deadline of an item waiting for its escalation (NTD sent, not escalated), or None."""
+        ...
+
     def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
         """Delete up to `limit` items closed before the cutoff, with their records; returns their ids.
 
@@ -172,6 +176,25 @@ class CaseTransaction(Protocol):
         `limit` delivered or rejected outbox messages whose item is gone, keeping the body's digest, and the
         free-text reason of inbox entries received before the cutoff. A pending message MUST be kept whole.
         Returns how many rows changed; fewer than `limit` outbox rows means none is left to clear."""
+        ...
+
+    # What the retention purge reads to learn when it next has work.
+    def last_event_seq(self) -> int:
+        """The newest event's sequence number (0 with none)."""
+        ...
+
+    def oldest_retained(self) -> datetime | None:
+        """The earliest closed_at of the closed items and received_at of the inbox entries that keep a reason: a
+        cutoff at or before it finds nothing of theirs to purge or clear (None: there are none)."""
+        ...
+
+    def closed_between(self, after_seq: int, upto_seq: int) -> datetime | None:
+        """The earliest time an item was closed at by the events after `after_seq` up to `upto_seq`, or None."""
+        ...
+
+    def outbox_waits_on_purged(self) -> bool:
+        """Whether a message still waiting to be sent belongs to an item that is gone (once sent, its body is
+        cleared)."""
         ...
 
     def item_times(

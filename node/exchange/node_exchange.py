@@ -27,6 +27,7 @@ from node.exchange.catch_up import RosterCatchUp
 from node.exchange.delivery import EnvelopeReceiver, Transport, TransportError
 from node.exchange.grpc_transport import ExchangeServicer, GrpcTransport, server_credentials
 from node.exchange.key_choice import listed_tls_identity, validity_ends
+from node.exchange.membership import RosterMembership
 from node.exchange.observed import DeliveryObserver, ObservedReceiver, ObservedTransport
 from node.exchange.ports import ExchangeNodeStore, PeerBackoff
 from node.exchange.rate_limit import PeerRateLimiter, RateLimit
@@ -82,6 +83,10 @@ class NodeExchange:
         self._referral_cadence = referral_cadence or ReferralCadence()
         self._jitter_seed = jitter_seed
         self._keys_read_for = 0  # the roster version for which the key folder was last read again
+        # The roster and keys the key checks last saw, and what they found (a roster check runs them all the
+        # node's life; they change only with a new roster or keys read again).
+        self._keys_checked: tuple[RosterMembership, NodeKeys] | None = None
+        self._ends: tuple[RosterMembership, NodeKeys, dict[str, datetime]] | None = None
         self.node_id = node_id
         self.listen = listen
         self.keys = keys
@@ -293,11 +298,20 @@ class NodeExchange:
         ]
 
     def check_roster(
-        self, roster_file: Path, warn_before: timedelta, roster_url: str = "", roster_url_ca: str = ""
+        self,
+        roster_file: Path,
+        warn_before: timedelta,
+        roster_url: str = "",
+        roster_url_ca: str = "",
+        *,
+        stored_elsewhere: bool = True,
     ) -> None:
         """The node's roster check (a timer; blocking): adopt a version `roster apply` stored, or a newer one the
-        roster file holds or `roster_url` serves, then warn if the trusted roster expires within `warn_before`."""
-        self.roster.refresh()
+        roster file holds or `roster_url` serves, then warn if the trusted roster expires within `warn_before`.
+        `stored_elsewhere=False`: no other process writes the database, so `roster apply` cannot have stored a
+        version this node has not seen, and the store is not asked."""
+        if stored_elsewhere:
+            self.roster.refresh()
         self.refresh_keys()
         try:
             self.roster.install_newer(roster_file.read_bytes(), str(roster_file))
@@ -328,7 +342,12 @@ class NodeExchange:
 
     def key_expiries(self) -> dict[str, datetime]:
         """When each kind of key this node uses stops being accepted (node.exchange.key_choice.validity_ends)."""
-        return validity_ends(self.keys, self.roster.membership.member(self.node_id))
+        membership, keys, ends = self._ends or (None, None, {})
+        if membership is not self.roster.membership or keys is not self.keys:
+            membership, keys = self.roster.membership, self.keys
+            ends = validity_ends(keys, membership.member(self.node_id))
+            self._ends = (membership, keys, ends)
+        return dict(ends)
 
     def check_key_expiry(self, warn_before: timedelta) -> dict[str, str]:
         """Each kind of key in use that ends within `warn_before` ("expiring") or has ended ("expired"); the
@@ -357,14 +376,19 @@ class NodeExchange:
         were made by `hotline-node keys rotate` while the node ran. Until then the node signs with, and
         presents, the keys it holds that the roster lists (node.exchange.key_choice), and a message sealed to
         a new key it does not hold yet is refused as UNKNOWN_KEY, for now: the sender tries again."""
-        me, version = self.roster.membership.member(self.node_id), self.roster.membership.version
+        membership = self.roster.membership
+        me, version = membership.member(self.node_id), membership.version
         if self._load_keys is None or me is None or version == self._keys_read_for:
             return False  # read already for this version: the folder had no more (logged then)
+        checked = self._keys_checked
+        if checked is not None and checked[0] is membership and checked[1] is self.keys:
+            return False  # the same roster and keys as the last check: every listed key was held
         keys = self.keys
         held = {k.key_id for k in (*keys.signing, *keys.retired_signing)} | {k.key_id for k in keys.hpke}
         held |= {keys.tls.sha256, *(t.sha256 for t in keys.retired_tls)}
         listed = {k.key_id for k in me.signing_keys} | {k.key_id for k in me.hpke_keys} | {me.tls_cert_sha256}
         if listed <= held:
+            self._keys_checked = (membership, keys)
             return False
         self._keys_read_for = version
         self.keys = self._load_keys()

@@ -34,6 +34,7 @@ from node.store.txn.outbox import OutboxTxn
 from node.store.txn.peer_refusals import PeerRefusalsTxn
 from node.store.txn.reconciliation import ReconciliationTxn
 from node.store.txn.reports import ReportsTxn
+from node.store.txn.retention_due import RetentionDueTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
 from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase
@@ -264,6 +265,7 @@ class SqlTransaction(
     InboxTxn,
     ReconciliationTxn,
     ExchangeRetentionTxn,
+    RetentionDueTxn,
     MetricsReadsTxn,
     AdminReadsTxn,
     RostersTxn,

@@ -23,6 +23,7 @@ from node.store import schema as t
 from tests.conftest import ANALYST, INTAKE
 from tests.exchange.federation import Federation
 from tests.exchange.test_roster_state import AUTHORITY, roster
+from tests.exchange.test_two_nodes import NODES, _roster, build_exchange_node
 
 EXPIRES = datetime(2030, 1, 1, tzinfo=UTC)  # of tests.exchange.test_roster_state.roster
 
@@ -160,3 +161,22 @@ def test_an_apply_while_the_node_polls_the_same_version_installs_it_once(
     assert running.install_newer(v2, "roster.signed") is True
     assert running.membership.version == 2
     assert running.signed_after(1) == [v2]
+
+
+def test_a_sole_writer_nodes_roster_check_does_not_ask_the_store(tmp_path: Path, clock: ManualClock) -> None:
+    """Only another process (`roster apply`) stores versions the running node has not seen: a node whose database
+    no other process writes skips that look; any other node makes it."""
+    ports = {node_id: 0 for node_id in NODES}
+    roster_file = _roster(tmp_path, ports, clock)
+    node = build_exchange_node(tmp_path, "nl-hotline", "NL", 0, roster_file, clock)
+    assert node.exchange is not None
+    looked: list[bool] = []
+    node.store.observe = lambda read_only, _seconds, _committed: looked.append(read_only)
+    try:
+        node.exchange.check_roster(roster_file, timedelta(days=1), stored_elsewhere=False)
+        assert looked == []
+        node.exchange.check_roster(roster_file, timedelta(days=1))
+        assert looked == [True]
+    finally:
+        node.store.observe = None
+        node.engine.dispose()

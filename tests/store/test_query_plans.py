@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.dialects import sqlite
 
 from node.store.engine import create_store_engine, migrate, sqlite_url
-from node.store.txn import items
+from node.store.txn import items, retention_due
 
 
 def _plan(path: Path, statement: object) -> list[str]:
@@ -34,3 +34,14 @@ def test_the_item_by_id_lookup_searches_the_primary_key(tmp_path: Path) -> None:
     plan = _plan(tmp_path, items._ITEM._statement)
     assert plan[0].startswith("SEARCH items USING INDEX sqlite_autoindex_items_1 (item_id=?)")
     assert not any(step.startswith("SCAN") for step in plan)
+
+
+def test_the_next_deadline_searches_the_items_whose_ntd_is_out(tmp_path: Path) -> None:
+    """Not the deadline index, which would pass every closed item with an earlier deadline (they keep theirs)."""
+    plan = _plan(tmp_path, items._NEXT_DEADLINE._statement)
+    assert plan[0].startswith("SEARCH items USING INDEX ix_items_state (state=?)")
+
+
+def test_the_purge_reads_only_the_events_since_its_last_look(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, retention_due._CLOSED_BETWEEN._statement)
+    assert plan[0].startswith("SEARCH events USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)")

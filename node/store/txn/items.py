@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Select, String, Table, bindparam, delete, insert, select, update
+from sqlalchemy import BindParameter, Select, String, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
@@ -189,6 +189,10 @@ class ItemsTxn(TransactionBase):
 
     def items_past_deadline(self, now: datetime, limit: int) -> list[str]:
         return _PAST_DEADLINE.scalars(self.c, {"k_now": now, "k_limit": limit})
+
+    def next_deadline(self) -> datetime | None:
+        result: datetime | None = _NEXT_DEADLINE.scalar(self.c)
+        return result
 
     def purge_closed_items(self, closed_before: datetime, limit: int) -> list[str]:
         item_ids = [
@@ -418,4 +422,11 @@ _PAST_DEADLINE = Direct(
     )
     .order_by(t.items.c.deadline_at)
     .limit(bindparam("k_limit"))
+)
+# By the state index: the items whose NTD is out are the cases in flight, where the deadline index would also
+# pass every closed item (they keep their deadline) with an earlier one.
+_NEXT_DEADLINE = Direct(
+    select(func.min(t.items.c.deadline_at).label("deadline_at")).where(
+        t.items.c.state == ItemState.NTD_SENT.value, t.items.c.escalated_at.is_(None)
+    )
 )
