@@ -296,6 +296,10 @@ class ExchangeTransaction(Protocol):
         """Every peer this node has a delivery or clock record of, by peer id."""
         ...
 
+    def has_pending(self, peer: str) -> bool:
+        """Whether `peer` has at least one PENDING message (due or not). One indexed lookup."""
+        ...
+
     def peers_with_pending(self) -> list[str]:
         """Every peer with at least one PENDING message, in order. MUST stay cheap however many messages the
         outbox keeps: it runs whenever anything is queued."""

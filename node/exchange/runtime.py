@@ -68,6 +68,11 @@ class ExchangeRuntime:
                 self._maybe_pending = None
             else:
                 self._maybe_pending.update(peers)
+        # The senders count it too: a sender whose last answers left nothing pending looks again (PeerSender).
+        told = list(self.senders.values()) if peers is None else [self.senders.get(peer) for peer in peers]
+        for sender in told:
+            if sender is not None:
+                sender.queued_count += 1
 
     def _must_look(self, woken: bool) -> bool:
         """Whether a look could start a loop: always after a timeout (or untold), else only when a peer that can

@@ -31,6 +31,7 @@ class _Sender:
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
+        self.queued_count = 0  # what the runtime counts of the commits that queue for the peer
 
     async def run(self, poll: float) -> None:
         await asyncio.Event().wait()

@@ -190,6 +190,9 @@ class OutboxTxn(TransactionBase):
             for r in self.c.execute(select(t.peer_state).order_by(t.peer_state.c.peer_node))
         ]
 
+    def has_pending(self, peer: str) -> bool:
+        return _HAS_PENDING.first(self.c, {"k_peer": peer}) is not None
+
     def peers_with_pending(self) -> list[str]:
         """The peers with pending messages: a skip scan of the outbox's (peer, status) index, a few lookups per
         peer however many messages the outbox keeps (a DISTINCT would read the whole index)."""
@@ -213,6 +216,11 @@ _PEERS_WITH_PENDING_TEXT = text(
     """
 ).columns(peer=String())
 _PEERS_WITH_PENDING = Direct(_PEERS_WITH_PENDING_TEXT)
+_HAS_PENDING = Direct(  # ix_outbox_peer_node_status serves it
+    select(t.outbox.c.outbox_id)
+    .where(t.outbox.c.peer_node == bindparam("k_peer"), t.outbox.c.status == OutboxStatus.PENDING.value)
+    .limit(1)
+)
 _INSERT_RECEIPT_SQLITE = Direct(sqlite.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
 _INSERT_RECEIPT_PG = Direct(postgresql.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
 _PEER_STATE = Direct(select(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))
