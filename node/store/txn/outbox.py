@@ -17,7 +17,7 @@ from node.cases.ports import ItemReceipt
 from node.exchange.ports import OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, PeerState, Receipt
 from node.store import schema as t
 from node.store.direct import Direct
-from node.store.txn.transaction import TransactionBase
+from node.store.txn.transaction import _INSERT_OUTBOX, TransactionBase
 
 __all__ = ["OutboxTxn"]
 
@@ -26,10 +26,11 @@ class OutboxTxn(TransactionBase):
     """The outbox, receipts and peer_state tables of a transaction."""
 
     def enqueue_outbox(self, message: OutboxMessage) -> None:
+        """Written behind (see `c`), in the order queued: the item's own rows need not be written first."""
         if self.queued_peers is not None:
             self.queued_peers.add(message.peer_node)
-        _INSERT_OUTBOX.run(
-            self.c,
+        self._later(
+            _INSERT_OUTBOX,
             [
                 dict(
                     message_id=message.message_id,
@@ -199,7 +200,6 @@ class OutboxTxn(TransactionBase):
         return _PEERS_WITH_PENDING.scalars(self.c)
 
 
-_INSERT_OUTBOX = Direct(insert(t.outbox))
 # 'pending' below is OutboxStatus.PENDING, written out so that the query is plain text.
 _PEERS_WITH_PENDING_TEXT = text(
     """

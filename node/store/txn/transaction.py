@@ -36,7 +36,8 @@ class TransactionBase:
         self._events: list[dict[str, Any]] = []
         self._audits: list[tuple[datetime, str, str, str, str]] = []
         # Write-behind rows: new items (by id, so that an update right after the insert only changes the row
-        # to be written) and their hashes, hosting records and assessments. They are written, in bulk, before
+        # to be written) and their hashes, hosting records and assessments, and outbox messages (after their
+        # items, each table's rows in the order added). They are written, in bulk, before
         # any other statement runs on this transaction (see `c`) and before it commits, so every read sees them.
         self._new_items: dict[str, dict[str, Any]] = {}
         self._new_rows: dict[Direct, list[dict[str, Any]]] = {}
@@ -62,7 +63,7 @@ class TransactionBase:
         rows, self._new_rows = self._new_rows, {}
         if items:
             _INSERT_ITEM.run(self._conn, items)
-        for statement in (_INSERT_ITEM_HASH, _INSERT_HOSTING, _INSERT_ASSESSMENT_DIRECT):  # after their items
+        for statement in (_INSERT_ITEM_HASH, _INSERT_HOSTING, _INSERT_ASSESSMENT_DIRECT, _INSERT_OUTBOX):
             if statement in rows:
                 statement.run(self._conn, rows[statement])
 
@@ -165,6 +166,7 @@ _INSERT_ITEM_HASH = Direct(insert(t.item_hashes))
 _INSERT_ASSESSMENT = insert(t.assessments)
 _INSERT_ASSESSMENT_DIRECT = Direct(_INSERT_ASSESSMENT)
 _INSERT_HOSTING = Direct(insert(t.hosting_records))
+_INSERT_OUTBOX = Direct(insert(t.outbox))
 # PostgreSQL: one advisory lock orders all event and audit appends, so that sequence numbers commit in
 # order and a reader resuming from a cursor never skips an event that commits late.
 _APPEND_LOCK_KEY = 0x68780001
