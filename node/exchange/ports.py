@@ -403,9 +403,11 @@ class ReconcilingStore(Protocol):
 
 
 class ExchangeStore(Protocol):
-    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeTransaction]:
+    def transaction(
+        self, *, read_only: bool = False, single_read: bool = False
+    ) -> AbstractContextManager[ExchangeTransaction]:
         """A unit of work: commits when the block ends normally, rolls back on any exception. A read-only one
-        MUST NOT wait for writers."""
+        MUST NOT wait for writers. `single_read`: as node.cases.ports.CaseStore.transaction's."""
         ...
 
 
@@ -521,7 +523,9 @@ class ExchangeNodeTransaction(ReceivingTransaction, ReconcilingTransaction, Prot
 
 
 class ExchangeNodeStore(Protocol):
-    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeNodeTransaction]:
+    def transaction(
+        self, *, read_only: bool = False, single_read: bool = False
+    ) -> AbstractContextManager[ExchangeNodeTransaction]:
         """As ExchangeStore.transaction."""
         ...
 

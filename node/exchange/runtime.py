@@ -133,5 +133,5 @@ class ExchangeRuntime:
             await asyncio.sleep(max(0.0, started + min(self._poll, _MIN_GAP_SECONDS) - loop.time()))
 
     def _peers_with_pending(self) -> list[str]:
-        with self._store.transaction(read_only=True) as tx:
+        with self._store.transaction(single_read=True) as tx:
             return tx.peers_with_pending()

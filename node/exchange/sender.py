@@ -286,7 +286,8 @@ class PeerSender:
         if known_empty and self._backoff_clear:
             pending: list[tuple[int, OutboxMessage]] = []
         else:
-            with self._store.transaction(read_only=True) as tx:
+            # With the backoff known clear, the look is one statement.
+            with self._store.transaction(read_only=True, single_read=self._backoff_clear) as tx:
                 if not self._backoff_clear:
                     next_attempt = tx.peer_backoff(self.peer).next_attempt_at
                     if next_attempt is not None and next_attempt > now:

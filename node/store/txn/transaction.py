@@ -28,8 +28,12 @@ class TransactionBase:
     """One database transaction: its connection, write-behind rows, savepoints, events and audit entries.
     The table groups of node.store.txn extend it; node.store.sql_store.SqlTransaction composes them."""
 
-    def __init__(self, connection: Connection, *, postgres: bool, audit_key: bytes | None = None) -> None:
+    def __init__(
+        self, connection: Connection, *, postgres: bool, audit_key: bytes | None = None, single_read: bool = False
+    ) -> None:
         self._conn = connection
+        # A single-read transaction (SqlStore.transaction) has one statement to run, and no BEGIN around it.
+        self._statements_left: int | None = 1 if single_read else None
         self._postgres = postgres
         self._audit_key = audit_key  # with it, entries are hashed with HMAC (scheme 2), else SHA-256 (scheme 1)
         self._append_locked = False
@@ -54,6 +58,10 @@ class TransactionBase:
     @property
     def c(self) -> Connection:
         """The connection, with every write-behind row written first."""
+        if self._statements_left is not None:
+            if not self._statements_left:
+                raise RuntimeError("a single-read transaction runs one statement")
+            self._statements_left -= 1
         if self._new_items or self._new_rows:
             self._write_rows()
         return self._conn
