@@ -52,9 +52,9 @@ class Tally:
         self.by_sql[_normalise(sql)] += 1
         self.by_site[_site(sys._getframe(1))] += 1
 
-    def transaction(self, read_only: bool) -> None:
+    def transaction(self, read_only: bool, single_read: bool) -> None:
         self.transactions += 1
-        kind = "read" if read_only else "write"
+        kind = "single read" if single_read else "read" if read_only else "write"
         self.by_opener[f"{_opener(sys._getframe(3))} ({kind})"] += 1
 
 
@@ -102,9 +102,9 @@ def install(tally: Tally) -> None:
     original = sql_store.SqlStore.transaction
 
     @contextmanager
-    def counted(self: sql_store.SqlStore, *, read_only: bool = False) -> Iterator[sql_store.SqlTransaction]:
-        tally.transaction(read_only)
-        with original(self, read_only=read_only) as tx:
+    def counted(self: sql_store.SqlStore, **options: bool) -> Iterator[sql_store.SqlTransaction]:
+        tally.transaction(options.get("read_only", False), options.get("single_read", False))
+        with original(self, **options) as tx:
             yield tx
 
     sql_store.SqlStore.transaction = counted  # type: ignore[method-assign]
@@ -132,6 +132,7 @@ def main() -> None:
     commits = tally.by_sql["COMMIT"]
     print(f"reports {reports}: statements {tally.statements} ({tally.statements / reports:.1f} per report),")
     print(f"  commits {commits} ({commits / reports:.1f}), store transactions {tally.transactions}")
+    print("  (statements: every one SQLite runs, one per row of an executemany, BEGIN and COMMIT included)")
     print(f"\ntop {options.top} statements by SQL text (count, per report):")
     for sql, count in tally.by_sql.most_common(options.top):
         print(f"  {count:8d} {count / reports:6.2f}  {sql}")
