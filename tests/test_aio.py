@@ -46,7 +46,7 @@ class _StubbornSender:
 class _Store:
     """Answers the supervisor's look for peers with waiting messages: one peer, always."""
 
-    def transaction(self, read_only: bool = False) -> Any:
+    def transaction(self, read_only: bool = False, single_read: bool = False) -> Any:
         class _Tx:
             def __enter__(self) -> Any:
                 return self

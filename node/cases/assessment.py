@@ -91,7 +91,7 @@ class Assessments:
                 automatic=False,
             )
             self._known.attest_hashes_txn(tx, item, attested, now)
-            assessment_id = self._workflow.apply_assessment_txn(tx, item, assessment, now, actor=principal.name)
+            assessment_id = self._workflow.apply_assessment_with_id_txn(tx, item, assessment, now, actor=principal.name)
             added = self._known.learn_hashes_txn(tx, item, assessment.classification, assessment_id, now)
             cmd.done(item, detail=str(assessment.classification))
             cmd.after_commit(lambda: self._known.index_pdq(added))

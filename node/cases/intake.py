@@ -193,7 +193,7 @@ class Intake:
                     # Known-content checks and repeat reports take the item-by-item path.
                     bulk.flush(tx)
                     reported = self._intake_url_txn(
-                        tx, principal, report_id, url, host, hashes, traces[host], now, p.received_at
+                        tx, principal, report_id, url, host, hashes, traces[host], now, p.received_at, url in open_urls
                     )
                     tx.link_report_item(report_id, reported.item_id, position, reported.new_item)
                 else:
@@ -241,9 +241,13 @@ class Intake:
         facts: HostingFacts,
         now: datetime,
         received_at: datetime,
+        maybe_open: bool,
     ) -> ReportedItem:
+        """`maybe_open`: whether the URL may have an open item. False when this transaction has just read that it
+        has none (open_item_urls, kept up to date with the batch's own items): the lookup is not run again. A
+        concurrent writer's item is still refused by the open-URL unique index, as in the bulk path."""
         provenance = caller_provenance(principal)
-        existing = tx.find_open_item_by_url(url)
+        existing = tx.find_open_item_by_url(url) if maybe_open else None
         if existing is not None:
             existing.report_count += 1
             new_hashes = [h for h in hashes if h not in existing.hashes]

@@ -91,8 +91,12 @@ class ItemReceipt(NamedTuple):
 
 
 class CaseStore(Protocol):
-    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[CaseTransaction]:
-        """A unit of work: commits when the block ends normally, rolls back on any exception."""
+    def transaction(
+        self, *, read_only: bool = False, single_read: bool = False
+    ) -> AbstractContextManager[CaseTransaction]:
+        """A unit of work: commits when the block ends normally, rolls back on any exception. `single_read`: the
+        block runs one read statement and nothing else, consistent on its own; the store MAY run it without
+        opening a transaction of its own (no BEGIN, no COMMIT)."""
         ...
 
     def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:

@@ -64,7 +64,7 @@ class Queries:
             return tx.receipts_for_item(item_id)
 
     def list_events(self, *, after_seq: int, limit: int) -> list[Event]:
-        with self._ctx.store.transaction(read_only=True) as tx:
+        with self._ctx.store.transaction(single_read=True) as tx:
             return tx.list_events(after_seq=after_seq, limit=limit)
 
     def statistics(

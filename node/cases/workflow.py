@@ -42,8 +42,23 @@ class ItemWorkflow:
 
     def apply_assessment_txn(
         self, tx: CaseTransaction, item: Item, assessment: Assessment, now: datetime, *, actor: str
+    ) -> None:
+        """Apply an assessment whose id no one needs: its row is written behind (CaseTransaction.add_assessment),
+        so that a new item's rows and its update after the assessment are written as one insert."""
+        tx.add_assessment(item.item_id, assessment)
+        self._assessed_txn(tx, item, assessment, now, actor=actor)
+
+    def apply_assessment_with_id_txn(
+        self, tx: CaseTransaction, item: Item, assessment: Assessment, now: datetime, *, actor: str
     ) -> int:
+        """apply_assessment_txn, for a caller that needs the stored assessment's id."""
         assessment_id = tx.insert_assessment(item.item_id, assessment)
+        self._assessed_txn(tx, item, assessment, now, actor=actor)
+        return assessment_id
+
+    def _assessed_txn(
+        self, tx: CaseTransaction, item: Item, assessment: Assessment, now: datetime, *, actor: str
+    ) -> None:
         item.assessment = assessment
         self._ctx.event(
             tx,
@@ -61,10 +76,9 @@ class ItemWorkflow:
         elif item.state in (ItemState.AWAITING_ASSESSMENT, ItemState.AWAITING_HOSTING):
             self.route_txn(tx, item, now)
         if item.assigned_node != self._ctx.settings.node_id:
-            return assessment_id  # referred on (a MOVED update told the originator): its next host reports
+            return  # referred on (a MOVED update told the originator): its next host reports
         closed = assessment.classification is Classification.NOT_ILLEGAL
         self.report_status_txn(tx, item, now, ActionType.NOT_ILLEGAL if closed else None)
-        return assessment_id
 
     def route_txn(self, tx: CaseTransaction, item: Item, now: datetime) -> None:
         country = item.hosting_country

@@ -296,6 +296,10 @@ class ExchangeTransaction(Protocol):
         """Every peer this node has a delivery or clock record of, by peer id."""
         ...
 
+    def has_pending(self, peer: str) -> bool:
+        """Whether `peer` has at least one PENDING message (due or not). One indexed lookup."""
+        ...
+
     def peers_with_pending(self) -> list[str]:
         """Every peer with at least one PENDING message, in order. MUST stay cheap however many messages the
         outbox keeps: it runs whenever anything is queued."""
@@ -399,9 +403,11 @@ class ReconcilingStore(Protocol):
 
 
 class ExchangeStore(Protocol):
-    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeTransaction]:
+    def transaction(
+        self, *, read_only: bool = False, single_read: bool = False
+    ) -> AbstractContextManager[ExchangeTransaction]:
         """A unit of work: commits when the block ends normally, rolls back on any exception. A read-only one
-        MUST NOT wait for writers."""
+        MUST NOT wait for writers. `single_read`: as node.cases.ports.CaseStore.transaction's."""
         ...
 
 
@@ -517,7 +523,9 @@ class ExchangeNodeTransaction(ReceivingTransaction, ReconcilingTransaction, Prot
 
 
 class ExchangeNodeStore(Protocol):
-    def transaction(self, *, read_only: bool = False) -> AbstractContextManager[ExchangeNodeTransaction]:
+    def transaction(
+        self, *, read_only: bool = False, single_read: bool = False
+    ) -> AbstractContextManager[ExchangeNodeTransaction]:
         """As ExchangeStore.transaction."""
         ...
 

@@ -68,6 +68,11 @@ class ExchangeRuntime:
                 self._maybe_pending = None
             else:
                 self._maybe_pending.update(peers)
+        # The senders count it too: a sender whose last answers left nothing pending looks again (PeerSender).
+        told = list(self.senders.values()) if peers is None else [self.senders.get(peer) for peer in peers]
+        for sender in told:
+            if sender is not None:
+                sender.queued_count += 1
 
     def _must_look(self, woken: bool) -> bool:
         """Whether a look could start a loop: always after a timeout (or untold), else only when a peer that can
@@ -128,5 +133,5 @@ class ExchangeRuntime:
             await asyncio.sleep(max(0.0, started + min(self._poll, _MIN_GAP_SECONDS) - loop.time()))
 
     def _peers_with_pending(self) -> list[str]:
-        with self._store.transaction(read_only=True) as tx:
+        with self._store.transaction(single_read=True) as tx:
             return tx.peers_with_pending()

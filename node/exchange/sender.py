@@ -153,6 +153,12 @@ class PeerSender:
         # the transactions that write the backoff (deliveries in a window may be recorded on two threads).
         self._backoff_clear = False
         self._backoff_lock = threading.Lock()
+        # The look after a batch's answers: the transaction that writes them also says whether any message of
+        # the peer's is left pending. None left, and nothing queued for the peer since (the runtime counts the
+        # commits that queue for it in `queued_count`, and a commit's wake-up says so too): a look would find
+        # nothing, and is not made. `_empty_as_of` is the count before that transaction, or None.
+        self.queued_count = 0
+        self._empty_as_of: int | None = None
 
     async def run(self, poll_seconds: float = 0.5) -> None:
         """Keep up to `window` batches in flight. Each new batch starts past the last one sent; when one
@@ -161,6 +167,7 @@ class PeerSender:
         took every due message is followed by a look past it only once a wake-up says something was queued."""
         in_flight: dict[asyncio.Task[int], frozenset[str]] = {}  # each batch on the wire, and its items
         after, rewind = 0, False
+        self._empty_as_of = None  # only this loop's own answers and wake-ups tell that nothing is pending
         try:
             while True:
                 batch = None
@@ -168,9 +175,11 @@ class PeerSender:
                     if in_flight and self._took_all and not self.wake.is_set():
                         pass  # the batch in flight took all that was due, and nothing was queued since
                     else:
+                        empty = self._empty_as_of == self.queued_count and not self.wake.is_set()
+                        self._empty_as_of = None
                         self.wake.clear()
                         busy = frozenset[str]().union(*in_flight.values())
-                        batch = await self._next_batch(after if in_flight else 0, busy)
+                        batch = await self._next_batch(after if in_flight else 0, busy, known_empty=empty)
                 if batch is not None:
                     after = batch.last_outbox_id
                     in_flight[asyncio.create_task(self._send(batch.messages))] = batch.items
@@ -205,12 +214,13 @@ class PeerSender:
 
     async def send_once(self) -> int:
         """Deliver one batch if one is due. Returns how many messages got a final answer."""
+        self._empty_as_of = None
         batch = await self._next_batch(0, frozenset())
         if batch is None:
             return 0
         return max(0, await self._send(batch.messages))
 
-    async def _next_batch(self, after: int, busy: frozenset[str]) -> _Batch | None:
+    async def _next_batch(self, after: int, busy: frozenset[str], *, known_empty: bool = False) -> _Batch | None:
         self._took_all = False
         if not self._is_active(self.peer):
             return None  # held until the peer is active again
@@ -222,7 +232,7 @@ class PeerSender:
                 return None  # the peer refused this node: held until the roster changes
             self.refused = None
             await self._run(self._forget_refusal)
-        batch: _Batch | None = await self._run(self._due_batch, after, busy)
+        batch: _Batch | None = await self._run(self._due_batch, after, busy, known_empty)
         return batch
 
     async def _send(self, batch: list[OutboxMessage]) -> int:
@@ -265,21 +275,26 @@ class PeerSender:
         self._next_release = release if self._next_release is None else min(self._next_release, release)
         return True
 
-    def _due_batch(self, after: int, busy: frozenset[str] = frozenset()) -> _Batch | None:
+    def _due_batch(self, after: int, busy: frozenset[str] = frozenset(), known_empty: bool = False) -> _Batch | None:
         """The next batch past `after`: due messages, oldest first, ending before the first one about an item
         in `busy` (carried by a batch still in flight). Referrals held for a batch time stay, and so does
-        any message queued behind one about the same item."""
+        any message queued behind one about the same item. `known_empty`: the peer has no pending message
+        (see `_empty_as_of`), so with no backoff in the way there is nothing to read."""
         self._idle = False
         self._next_release = None
         now = self._clock.now()
-        with self._store.transaction(read_only=True) as tx:
-            if not self._backoff_clear:
-                next_attempt = tx.peer_backoff(self.peer).next_attempt_at
-                if next_attempt is not None and next_attempt > now:
-                    return None
-            pending = tx.pending_outbox_after(
-                self.peer, after, self._settings.batch_count, due_at=now, horizon=now + self._settings.backoff.cap
-            )
+        if known_empty and self._backoff_clear:
+            pending: list[tuple[int, OutboxMessage]] = []
+        else:
+            # With the backoff known clear, the look is one statement.
+            with self._store.transaction(read_only=True, single_read=self._backoff_clear) as tx:
+                if not self._backoff_clear:
+                    next_attempt = tx.peer_backoff(self.peer).next_attempt_at
+                    if next_attempt is not None and next_attempt > now:
+                        return None
+                pending = tx.pending_outbox_after(
+                    self.peer, after, self._settings.batch_count, due_at=now, horizon=now + self._settings.backoff.cap
+                )
         self._idle = not pending and after == 0
         batch: list[OutboxMessage] = []
         size, last = 0, after
@@ -333,6 +348,7 @@ class PeerSender:
         now = self._clock.now()
         with self._backoff_lock, self._store.transaction() as tx:
             self._backoff_clear = False
+            self._empty_as_of = None
             failures = tx.peer_backoff(self.peer).failures + 1
             next_attempt = now + self._settings.backoff.delay(failures, self._rng)
             tx.set_peer_backoff(self.peer, PeerBackoff(failures, next_attempt), error=error)
@@ -414,8 +430,10 @@ class PeerSender:
                 marks.append(OutboxMark(message.message_id, OutboxStatus.REJECTED, error))
                 rejected.append((message, result))
         with self._backoff_lock:
-            self._write_answers(now, receipts, marks, deferred, rejected, skew)
+            queued = self.queued_count  # before the transaction: a commit that queues after it moves the count
+            pending_left = self._write_answers(now, receipts, marks, deferred, rejected, skew)
             self._backoff_clear = True  # committed: the next look need not read it
+            self._empty_as_of = None if pending_left else queued
         for kept in receipts:
             _log.info(
                 "exchange.delivered",
@@ -434,7 +452,8 @@ class PeerSender:
         deferred: list[OutboxDeferral],
         rejected: list[tuple[OutboxMessage, DeliveryResult]],
         skew: timedelta | None,
-    ) -> None:
+    ) -> bool:
+        """Write the answers; whether the peer has messages still pending after them."""
         with self._store.transaction() as tx:
             tx.put_receipts(receipts)
             tx.mark_outbox_many(marks, now)
@@ -457,3 +476,4 @@ class PeerSender:
                     code=result.reason_code,
                 )
             tx.peer_answered(self.peer, now, skew)  # the backoff cleared, the success and the clock skew
+            return tx.has_pending(self.peer)

@@ -87,7 +87,12 @@ class SqlStore:
         self._event_watchers.append(watcher)
 
     @contextmanager
-    def transaction(self, *, read_only: bool = False) -> Iterator[SqlTransaction]:
+    def transaction(self, *, read_only: bool = False, single_read: bool = False) -> Iterator[SqlTransaction]:
+        """`single_read` (read-only): the block runs one statement, straight on the connection, which reads
+        consistently on its own: on SQLite in autocommit mode (its own implicit transaction), on PostgreSQL in
+        the driver's implicit transaction, which the pool rolls back when the connection returns. It saves a
+        BEGIN and a COMMIT; a second statement is refused (RuntimeError)."""
+        read_only = read_only or single_read
         writer_lock: AbstractContextManager[object] = (
             contextlib.nullcontext() if self._postgres or read_only else self._sqlite_writer
         )
@@ -95,10 +100,14 @@ class SqlStore:
         try:
             with _faults(), writer_lock, self.engine.connect() as connection:
                 connection.info["read_only"] = read_only
-                with connection.begin():
-                    tx = SqlTransaction(connection, postgres=self._postgres, audit_key=self._audit_key)
+                if single_read:
+                    tx = SqlTransaction(connection, postgres=self._postgres, single_read=True)
                     yield tx
-                    tx.flush()
+                else:
+                    with connection.begin():
+                        tx = SqlTransaction(connection, postgres=self._postgres, audit_key=self._audit_key)
+                        yield tx
+                        tx.flush()
             committed = True
             self._tell_watchers(tx)
         finally:

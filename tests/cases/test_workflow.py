@@ -153,9 +153,12 @@ def test_a_batch_of_reports_answers_each_on_its_own(node: Node) -> None:
     assert node.cases.get_item(first.items[0].item_id).report_count == 2
 
 
+@pytest.mark.parametrize("hashes", [(), (RawHash("sha256", "07" * 32),)], ids=["bulk", "one-by-one"])
 def test_a_batch_that_collides_with_a_concurrent_writer_falls_back_to_one_by_one(
-    node: Node, monkeypatch: pytest.MonkeyPatch
+    node: Node, monkeypatch: pytest.MonkeyPatch, hashes: tuple[RawHash, ...]
 ) -> None:
+    """A URL without hashes takes the bulk path, one with hashes the item-by-item path, which trusts the batch's
+    read of open URLs too (it looks no item up again): both meet the concurrent item at the unique index."""
     (existing,) = submit(node, "https://nl.host.example/race")
     from node.store.sql_store import SqlTransaction
 
@@ -169,8 +172,8 @@ def test_a_batch_that_collides_with_a_concurrent_writer_falls_back_to_one_by_one
     monkeypatch.setattr(SqlTransaction, "open_item_urls", open_item_urls_missing_the_concurrent_insert)
     results = node.cases.submit_reports(
         [
-            (INTAKE, NewReport((NewUrl("https://nl.host.example/race"),)), ""),
-            (INTAKE, NewReport((NewUrl("https://nl.host.example/other"),)), ""),
+            (INTAKE, NewReport((NewUrl("https://nl.host.example/race", hashes),)), ""),
+            (INTAKE, NewReport((NewUrl("https://nl.host.example/other", hashes),)), ""),
         ]
     )
     race, other = results

@@ -1,6 +1,7 @@
 """Batches at the receiver and the sender: one transaction per delivered batch, and still all or nothing per
 message; a batch signed once, with every message and every receipt verifiable on its own; the sender's
-window of batches in flight delivers each message exactly once."""
+window of batches in flight delivers each message exactly once, and looks again after its answers only when
+something may be pending."""
 
 from __future__ import annotations
 
@@ -282,23 +283,34 @@ def test_a_status_update_batch_back_to_the_origin_is_applied_in_order(fed: Feder
     assert item.state is ItemState.CLOSED_REMOVED and item.status_sequence == 4
 
 
-async def test_a_message_queued_while_an_idle_sender_looks_is_sent_not_stranded(fed: Federation) -> None:
+@pytest.mark.parametrize(
+    ("after", "told_by"), [("_due_batch", "wake-up"), ("_record", "wake-up"), ("_record", "runtime count")]
+)
+async def test_a_message_queued_while_an_idle_sender_looks_is_sent_not_stranded(
+    fed: Federation, after: str, told_by: str
+) -> None:
     """The runtime leaves a wake-up to a sender loop it sees running. If a message is queued while that
-    loop looks at an empty outbox, the loop must look again rather than end and strand the message."""
+    loop looks at an empty outbox (`_due_batch`), or just after its answers left nothing pending (`_record`: the
+    loop would not look again), the loop must look again rather than end and strand the message. It is told by
+    the commit's wake-up, or by the runtime's count of the commits that queue for the peer."""
     raced: list[str] = []
     sender: PeerSender
 
     async def run_blocking(fn: Any, *args: Any) -> Any:
         result = fn(*args)
-        if getattr(fn, "__name__", "") == "_due_batch" and not raced:
-            raced.append(refer(fed, "https://de.host.example/raced"))  # committed just after the look
-            sender.wake.set()  # as the runtime's wake-up does for a loop it sees running
+        if getattr(fn, "__name__", "") == after and not raced:
+            raced.append(refer(fed, "https://de.host.example/raced"))  # committed just after it
+            if told_by == "wake-up":
+                sender.wake.set()  # as the runtime's wake-up does for a loop it sees running
+            else:
+                sender.queued_count += 1  # as ExchangeRuntime.queued does on the committing thread
         return result
 
     sender = _nl_sender(fed, run_blocking)
+    first = refer(fed, "https://de.host.example/first") if after == "_record" else ""
     await asyncio.wait_for(sender.run(poll_seconds=0.01), 10)  # ends once nothing waits
-    assert raced and received(fed, raced[0])
-    assert count(fed, DE, t.items) == 1
+    assert raced and received(fed, raced[0]) and (not first or received(fed, first))
+    assert count(fed, DE, t.items) == len(raced) + bool(first)
 
 
 class _Held:
@@ -382,3 +394,36 @@ def test_a_failure_after_a_success_backs_the_sender_off_again(fed: Federation) -
     assert received(fed, waiting)
     with nl.store.transaction(read_only=True) as tx:
         assert tx.peer_backoff(DE) == (0, None)
+
+
+# The look after a batch's answers: when they leave nothing pending for the peer, the loop ends without reading
+# the outbox again; a message queued after that, told by a wake-up or by the runtime's count of queueing commits,
+# is still looked for and sent.
+
+
+def _transactions(fed: Federation) -> list[bool]:
+    """Whether each transaction NL's store opens from now on is read-only, in order."""
+    opened: list[bool] = []
+    fed.members[NL].node.store.observe = lambda read_only, _seconds, _committed: opened.append(read_only)
+    return opened
+
+
+async def _inline(fn: Any, *args: Any) -> Any:
+    return fn(*args)
+
+
+async def test_answers_that_leave_nothing_pending_end_the_loop_without_another_look(fed: Federation) -> None:
+    sent = refer(fed, "https://de.host.example/one")
+    sender = _nl_sender(fed, _inline)
+    opened = _transactions(fed)
+    await asyncio.wait_for(sender.run(poll_seconds=0.01), 10)  # ends once nothing waits
+    assert received(fed, sent)
+    # The stored refusal and the look (read), the answers (written): no second look at an outbox left empty.
+    assert opened == [True, True, False]
+
+
+async def test_answers_that_leave_messages_pending_are_followed_by_a_look(fed: Federation) -> None:
+    sent = [refer(fed, f"https://de.host.example/{i}") for i in range(2)]
+    sender = _nl_sender(fed, _inline, settings=SendSettings(batch_count=1, window=1))  # one batch of one at a time
+    await asyncio.wait_for(sender.run(poll_seconds=0.01), 10)
+    assert all(received(fed, origin) for origin in sent)

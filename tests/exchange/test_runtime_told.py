@@ -18,7 +18,7 @@ class _Store:
         self.looks = 0
         self.pending: list[str] = ["peer-a"]
 
-    def transaction(self, read_only: bool = False) -> contextlib.nullcontext[_Store]:
+    def transaction(self, read_only: bool = False, single_read: bool = False) -> contextlib.nullcontext[_Store]:
         return contextlib.nullcontext(self)  # the store is its own transaction
 
     def peers_with_pending(self) -> list[str]:
@@ -31,6 +31,7 @@ class _Sender:
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
+        self.queued_count = 0  # what the runtime counts of the commits that queue for the peer
 
     async def run(self, poll: float) -> None:
         await asyncio.Event().wait()

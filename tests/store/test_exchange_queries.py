@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from node.cases.model import OutboxMessage
 from node.exchange.delivery import DeliveryStatus
-from node.exchange.ports import InboxEntry, OutboxMark, OutboxStatus, Receipt
+from node.exchange.ports import InboxEntry, OutboxDeferral, OutboxMark, OutboxStatus, Receipt
 from node.store import schema as t
 from node.store.sql_store import SqlStore
 
@@ -98,3 +98,12 @@ def test_a_roster_version_kept_again_with_the_same_bytes_changes_nothing(store: 
         raise AssertionError("other bytes under a kept version must fail")
     with store.transaction(read_only=True) as tx:
         assert tx.rosters_after(0) == [(1, "c2lnbmVk")]
+
+
+def test_whether_a_peer_has_pending_messages_due_or_not(store: SqlStore) -> None:
+    later, acked = _queue(store, "de-hotline", 1), _queue(store, "be-hotline", 1)
+    with store.transaction() as tx:
+        tx.defer_outbox_many([OutboxDeferral(later[0], "CLOCK_SKEW: later")], T0, lambda _: timedelta(hours=1))
+        tx.mark_outbox_many([OutboxMark(acked[0], OutboxStatus.ACKED)], T0)
+    with store.transaction(read_only=True) as tx:
+        assert [tx.has_pending(peer) for peer in ("de-hotline", "be-hotline", "fr-hotline")] == [True, False, False]

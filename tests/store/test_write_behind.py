@@ -1,4 +1,5 @@
-"""The transaction's write-behind rows (new items, their hashes, hosting and assessments), on both backends:
+"""The transaction's write-behind rows (new items, their hashes, hosting, assessments and outbox messages), on both
+backends:
 every read in the transaction sees them, an update right after the insert writes one row, a savepoint that
 fails takes its rows with it, and a rolled-back transaction writes none. prefetch_origins answers for pairs
 with no item, and an item inserted afterwards is found."""
@@ -12,11 +13,20 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, func, select
 
-from node.cases.model import Assessment, Classification, HashProvenance, HostingRecord, Item, ItemState
+from node.cases.model import (
+    Assessment,
+    Classification,
+    HashProvenance,
+    HostingRecord,
+    Item,
+    ItemState,
+    OutboxMessage,
+)
 from node.hashes import ContentHash, HashAlgorithm
 from node.hosting import HostingFacts
 from node.store import schema as t
 from node.store.sql_store import SqlStore
+from node.store.txn import items as items_txn
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -114,3 +124,37 @@ def test_prefetched_origins_answer_none_until_an_item_is_inserted(store: SqlStor
         tx.insert_item(arrived)
         again = tx.find_item_by_origin("nl-hotline", "new-1")
         assert again is not None and again.item_id == arrived.item_id
+
+
+def test_queued_messages_and_known_hash_reads_leave_a_new_items_rows_behind(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queueing a message about a new item and matching its hashes write nothing yet, so the item's update after
+    them is part of its insert (no UPDATE statement); the messages are still read back in the order queued, and
+    a failed savepoint takes its message with it."""
+    updates: list[object] = []
+    real = items_txn._UPDATE_ITEM_DIRECT
+
+    class _Counted:
+        def run(self, connection: object, rows: list[object]) -> object:
+            updates.append(rows)
+            return real.run(connection, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(items_txn, "_UPDATE_ITEM_DIRECT", _Counted())
+    item = _referred()
+    with store.transaction() as tx:
+        _write(tx, item)
+        for n in (1, 2):
+            tx.enqueue_outbox(OutboxMessage(f"m{n}", "nl-hotline", "status_update", item.item_id, "{}", T0))
+        assert tx.find_known_hashes(item.hashes[0]) == []
+        item.state = ItemState.AWAITING_LEA
+        tx.update_item(item)
+        with pytest.raises(RuntimeError), tx.savepoint():  # it writes the rows from before it first
+            tx.enqueue_outbox(OutboxMessage("m3", "nl-hotline", "status_update", item.item_id, "{}", T0))
+            raise RuntimeError("refused")
+        assert [m.message_id for _, m in tx.pending_outbox_after("nl-hotline", 0, 10)] == ["m1", "m2"]
+    assert updates == []
+    with store.transaction(read_only=True) as tx:
+        got = tx.get_item(item.item_id)
+        assert got is not None and (got.version, got.state) == (1, ItemState.AWAITING_LEA)
+    assert _count(store.engine, t.outbox) == 2

@@ -21,7 +21,11 @@ class KnownHashesTxn(TransactionBase):
     """The known_hashes table of a transaction (node.cases.ports.CaseTransaction)."""
 
     def find_known_hashes(self, content_hash: ContentHash) -> list[KnownHash]:
-        rows = _KNOWN_BY_HASH.all(self.c, {"k_algorithm": content_hash.algorithm.value, "k_digest": content_hash.hex})
+        """Not through `c`: known hashes are never write-behind rows, nor is an assessment one refers to (an
+        entry names its assessment by the id insert_assessment gave back). Intake matches a new item's hashes
+        here: its rows stay behind, so that the item's update after a match is part of its insert."""
+        key = {"k_algorithm": content_hash.algorithm.value, "k_digest": content_hash.hex}
+        rows = _KNOWN_BY_HASH.all(self._conn, key)
         return [self._known(row) for row in rows]
 
     def list_known_hashes(self, source: str) -> list[KnownHash]:
@@ -90,7 +94,7 @@ class KnownHashesTxn(TransactionBase):
     def _known(self, row: Any) -> KnownHash:
         assessment, item_id = None, ""
         if row.assessment_id is not None:
-            a = _ASSESSMENT.first(self.c, {"k_assessment_id": row.assessment_id})
+            a = _ASSESSMENT.first(self._conn, {"k_assessment_id": row.assessment_id})
             if a is not None:
                 assessment, item_id = _assessment(a), a.item_id or ""
         return KnownHash(

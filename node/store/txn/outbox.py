@@ -17,7 +17,7 @@ from node.cases.ports import ItemReceipt
 from node.exchange.ports import OutboxDeferral, OutboxMark, OutboxStatus, PeerBackoff, PeerState, Receipt
 from node.store import schema as t
 from node.store.direct import Direct
-from node.store.txn.transaction import TransactionBase
+from node.store.txn.transaction import _INSERT_OUTBOX, TransactionBase
 
 __all__ = ["OutboxTxn"]
 
@@ -26,10 +26,11 @@ class OutboxTxn(TransactionBase):
     """The outbox, receipts and peer_state tables of a transaction."""
 
     def enqueue_outbox(self, message: OutboxMessage) -> None:
+        """Written behind (see `c`), in the order queued: the item's own rows need not be written first."""
         if self.queued_peers is not None:
             self.queued_peers.add(message.peer_node)
-        _INSERT_OUTBOX.run(
-            self.c,
+        self._later(
+            _INSERT_OUTBOX,
             [
                 dict(
                     message_id=message.message_id,
@@ -190,13 +191,15 @@ class OutboxTxn(TransactionBase):
             for r in self.c.execute(select(t.peer_state).order_by(t.peer_state.c.peer_node))
         ]
 
+    def has_pending(self, peer: str) -> bool:
+        return _HAS_PENDING.first(self.c, {"k_peer": peer}) is not None
+
     def peers_with_pending(self) -> list[str]:
         """The peers with pending messages: a skip scan of the outbox's (peer, status) index, a few lookups per
         peer however many messages the outbox keeps (a DISTINCT would read the whole index)."""
         return _PEERS_WITH_PENDING.scalars(self.c)
 
 
-_INSERT_OUTBOX = Direct(insert(t.outbox))
 # 'pending' below is OutboxStatus.PENDING, written out so that the query is plain text.
 _PEERS_WITH_PENDING_TEXT = text(
     """
@@ -213,6 +216,11 @@ _PEERS_WITH_PENDING_TEXT = text(
     """
 ).columns(peer=String())
 _PEERS_WITH_PENDING = Direct(_PEERS_WITH_PENDING_TEXT)
+_HAS_PENDING = Direct(  # ix_outbox_peer_node_status serves it
+    select(t.outbox.c.outbox_id)
+    .where(t.outbox.c.peer_node == bindparam("k_peer"), t.outbox.c.status == OutboxStatus.PENDING.value)
+    .limit(1)
+)
 _INSERT_RECEIPT_SQLITE = Direct(sqlite.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
 _INSERT_RECEIPT_PG = Direct(postgresql.insert(t.receipts).on_conflict_do_nothing(index_elements=["message_id"]))
 _PEER_STATE = Direct(select(t.peer_state).where(t.peer_state.c.peer_node == bindparam("k_peer")))

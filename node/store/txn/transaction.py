@@ -28,15 +28,20 @@ class TransactionBase:
     """One database transaction: its connection, write-behind rows, savepoints, events and audit entries.
     The table groups of node.store.txn extend it; node.store.sql_store.SqlTransaction composes them."""
 
-    def __init__(self, connection: Connection, *, postgres: bool, audit_key: bytes | None = None) -> None:
+    def __init__(
+        self, connection: Connection, *, postgres: bool, audit_key: bytes | None = None, single_read: bool = False
+    ) -> None:
         self._conn = connection
+        # A single-read transaction (SqlStore.transaction) has one statement to run, and no BEGIN around it.
+        self._statements_left: int | None = 1 if single_read else None
         self._postgres = postgres
         self._audit_key = audit_key  # with it, entries are hashed with HMAC (scheme 2), else SHA-256 (scheme 1)
         self._append_locked = False
         self._events: list[dict[str, Any]] = []
         self._audits: list[tuple[datetime, str, str, str, str]] = []
         # Write-behind rows: new items (by id, so that an update right after the insert only changes the row
-        # to be written) and their hashes, hosting records and assessments. They are written, in bulk, before
+        # to be written) and their hashes, hosting records and assessments, and outbox messages (after their
+        # items, each table's rows in the order added). They are written, in bulk, before
         # any other statement runs on this transaction (see `c`) and before it commits, so every read sees them.
         self._new_items: dict[str, dict[str, Any]] = {}
         self._new_rows: dict[Direct, list[dict[str, Any]]] = {}
@@ -53,6 +58,10 @@ class TransactionBase:
     @property
     def c(self) -> Connection:
         """The connection, with every write-behind row written first."""
+        if self._statements_left is not None:
+            if not self._statements_left:
+                raise RuntimeError("a single-read transaction runs one statement")
+            self._statements_left -= 1
         if self._new_items or self._new_rows:
             self._write_rows()
         return self._conn
@@ -62,7 +71,7 @@ class TransactionBase:
         rows, self._new_rows = self._new_rows, {}
         if items:
             _INSERT_ITEM.run(self._conn, items)
-        for statement in (_INSERT_ITEM_HASH, _INSERT_HOSTING, _INSERT_ASSESSMENT_DIRECT):  # after their items
+        for statement in (_INSERT_ITEM_HASH, _INSERT_HOSTING, _INSERT_ASSESSMENT_DIRECT, _INSERT_OUTBOX):
             if statement in rows:
                 statement.run(self._conn, rows[statement])
 
@@ -165,6 +174,7 @@ _INSERT_ITEM_HASH = Direct(insert(t.item_hashes))
 _INSERT_ASSESSMENT = insert(t.assessments)
 _INSERT_ASSESSMENT_DIRECT = Direct(_INSERT_ASSESSMENT)
 _INSERT_HOSTING = Direct(insert(t.hosting_records))
+_INSERT_OUTBOX = Direct(insert(t.outbox))
 # PostgreSQL: one advisory lock orders all event and audit appends, so that sequence numbers commit in
 # order and a reader resuming from a cursor never skips an event that commits late.
 _APPEND_LOCK_KEY = 0x68780001
