@@ -38,6 +38,7 @@ __all__ = [
     "RunTask",
     "Serial",
     "run_task",
+    "start_ray",
 ]
 
 # Left on the Ray worker: each node's database and keys (large, and read by no figure).
@@ -134,16 +135,7 @@ class RayCluster:
         ray = _import_ray()
         started = not ray.is_initialized()
         if started:
-            try:
-                ray.init(
-                    address=self.address,
-                    num_cpus=self.num_cpus,
-                    include_dashboard=False,
-                    log_to_driver=False,
-                    configure_logging=False,
-                )
-            except Exception as error:  # Ray raises ConnectionError, ValueError, RuntimeError for a bad address
-                raise ExecutorError(f"--ray {self.address}: cannot reach a Ray cluster ({error})") from None
+            start_ray(ray, self.address, self.num_cpus)
         try:
             remote = ray.remote(num_cpus=1)(_run_and_pack)
             pending = {remote.remote(task): task for task in tasks}
@@ -161,6 +153,29 @@ class RayCluster:
         finally:
             if started:
                 ray.shutdown()
+
+
+_SLOW_START = "timed out during startup"  # Ray's own fixed 30 s wait for a local raylet, run out on a busy machine
+
+
+def start_ray(ray: Any, address: str, num_cpus: int | None) -> None:
+    """Start or join Ray at `address`; ExecutorError, naming --ray, when that fails. A local instance whose start
+    ran out Ray's fixed wait for its raylet (a loaded machine) is shut down and started once more."""
+    for attempt in (1, 2):
+        try:
+            ray.init(
+                address=address,
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+            return
+        except Exception as error:  # Ray raises ConnectionError, ValueError, RuntimeError for a bad address
+            if attempt == 1 and address == "local" and _SLOW_START in str(error):
+                ray.shutdown()
+                continue
+            raise ExecutorError(f"--ray {address}: cannot reach a Ray cluster ({error})") from None
 
 
 def _import_ray() -> Any:

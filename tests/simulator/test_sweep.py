@@ -252,3 +252,48 @@ def test_ray_gives_the_same_table_and_run_files_as_one_process(serial_sweep: Pat
         assert result_files(on_ray / run, names) == result_files(serial_sweep / run, names)
         assert (on_ray / run / "nodes.log").stat().st_size > 0
         assert not (on_ray / run / "nodes").exists()
+
+
+class _FakeRay:
+    """Ray's init and shutdown as seen by start_ray: each init raises the next error given (None: it starts)."""
+
+    def __init__(self, *errors: Exception | None) -> None:
+        self.errors = list(errors)
+        self.calls: list[str] = []
+
+    def init(self, **options: Any) -> None:
+        self.calls.append(f"init {options['address']}")
+        error = self.errors.pop(0)
+        if error is not None:
+            raise error
+
+    def shutdown(self) -> None:
+        self.calls.append("shutdown")
+
+
+SLOW = Exception("The current node timed out during startup. This could happen because some of the raylet failed")
+
+
+def test_a_local_ray_whose_start_ran_out_of_time_on_a_busy_machine_is_started_once_more() -> None:
+    from simulator.executors import start_ray
+
+    ray = _FakeRay(SLOW, None)
+    start_ray(ray, "local", 2)
+    assert ray.calls == ["init local", "shutdown", "init local"]
+
+
+def test_ray_that_cannot_start_or_be_reached_is_one_error_naming_the_option() -> None:
+    from simulator.executors import ExecutorError, start_ray
+
+    twice = _FakeRay(SLOW, SLOW)  # a second slow start is not retried again
+    with pytest.raises(ExecutorError, match="--ray local: cannot reach a Ray cluster \\(The current node timed out"):
+        start_ray(twice, "local", 2)
+    assert twice.calls == ["init local", "shutdown", "init local"]
+    remote = _FakeRay(SLOW)  # a remote cluster is not restarted from here
+    with pytest.raises(ExecutorError, match=r"--ray ray://cluster\.invalid:10001: cannot reach"):
+        start_ray(remote, "ray://cluster.invalid:10001", None)
+    assert remote.calls == ["init ray://cluster.invalid:10001"]
+    refused = _FakeRay(ConnectionError("no cluster at that address"))  # other failures are not retried
+    with pytest.raises(ExecutorError, match="no cluster at that address"):
+        start_ray(refused, "local", 2)
+    assert refused.calls == ["init local"]
