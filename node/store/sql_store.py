@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -19,7 +19,6 @@ from node.crypto.audit import SCHEME_KEYED, Checkpoint, entry_hash
 from node.errors import Aborted, StoreUnavailable
 from node.hashes import HashAlgorithm
 from node.store import schema as t
-from node.store.direct import Direct
 from node.store.txn.admin_reads import AdminReadsTxn
 from node.store.txn.audit import AuditTxn
 from node.store.txn.exchange_retention import ExchangeRetentionTxn
@@ -34,7 +33,7 @@ from node.store.txn.outbox import OutboxTxn
 from node.store.txn.peer_refusals import PeerRefusalsTxn
 from node.store.txn.reconciliation import ReconciliationTxn
 from node.store.txn.reports import ReportsTxn
-from node.store.txn.retention_due import RetentionDueTxn
+from node.store.txn.retention_due import LAST_EVENT_SEQ, RetentionDueTxn
 from node.store.txn.rosters import RostersTxn
 from node.store.txn.tokens import TokensTxn
 from node.store.txn.transaction import AUDIT_GENESIS, TransactionBase
@@ -134,7 +133,7 @@ class SqlStore:
         """The newest event's sequence number (0 with none): what event streams are woken by when another
         node sharing the database commits. One indexed read (the primary key's maximum)."""
         with _faults(), self.engine.connect() as connection:
-            return int(_LAST_EVENT_SEQ.scalar(connection))
+            return int(LAST_EVENT_SEQ.scalar(connection))
 
     def iter_pdq_hashes(self) -> Iterator[tuple[int, bytes]]:
         query = select(t.known_hashes.c.known_hash_id, t.known_hashes.c.digest).where(
@@ -208,9 +207,6 @@ class SqlStore:
             )
         return None
 
-
-# One statement: its own transaction (SQLite) or one SQLAlchemy's pool rolls back when the connection returns.
-_LAST_EVENT_SEQ = Direct(select(func.coalesce(func.max(t.events.c.seq), 0).label("seq")))
 
 # The triggers that make the audit log append-only (node.store.schema; migrations 0001, 0003), by backend.
 _AUDIT_GUARDS = {

@@ -14,13 +14,16 @@ from node.store import schema as t
 from node.store.direct import Direct
 from node.store.txn.transaction import TransactionBase
 
-__all__ = ["RetentionDueTxn"]
+__all__ = ["LAST_EVENT_SEQ", "RetentionDueTxn"]
 
 _I = t.items.c
 _OLDEST_CLOSED = Direct(select(func.min(_I.closed_at).label("at")).where(_I.is_open.is_(False)))
 _OLDEST_REASON = Direct(select(func.min(t.inbox.c.received_at).label("at")).where(t.inbox.c.reason != ""))
 _E = t.events.c
-_LAST_SEQ = Direct(select(func.coalesce(func.max(_E.seq), 0).label("seq")))
+# The newest event's sequence number (0 with none): one indexed read, the primary key's maximum. Also read
+# outside a transaction (SqlStore.last_event_seq): one statement is its own transaction (SQLite), or one that
+# SQLAlchemy's pool rolls back when the connection returns.
+LAST_EVENT_SEQ = Direct(select(func.coalesce(func.max(_E.seq), 0).label("seq")))
 # The primary key's range: only the events written since the last look.
 _CLOSED_BETWEEN = Direct(
     select(func.min(_E.occurred_at).label("at")).where(
@@ -45,7 +48,7 @@ _WAITS_ON_PURGED = Direct(
 
 class RetentionDueTxn(TransactionBase):
     def last_event_seq(self) -> int:
-        return int(_LAST_SEQ.scalar(self.c))
+        return int(LAST_EVENT_SEQ.scalar(self.c))
 
     def oldest_retained(self) -> datetime | None:
         oldest = [at for at in (_OLDEST_CLOSED.scalar(self.c), _OLDEST_REASON.scalar(self.c)) if at is not None]
