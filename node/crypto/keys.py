@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -41,8 +41,10 @@ _SUITE_NAMES: dict[int, str] = {X25519_SUITE: "x25519", HYBRID_SUITE: "mlkem768x
 _MLKEM768_PUBLIC_BYTES = 1184
 
 
+@functools.lru_cache(maxsize=1024)
 def key_id(algorithm: int, public_key: bytes, *, hpke: bool = False) -> str:
-    """`<algorithm>:<first 16 hex digits of SHA-256(public key)>`; `hpke` says `algorithm` is a suite."""
+    """`<algorithm>:<first 16 hex digits of SHA-256(public key)>`; `hpke` says `algorithm` is a suite. Cached:
+    every signed message names its key, and a node signs with few."""
     name = (_SUITE_NAMES if hpke else _SIGNATURE_NAMES)[algorithm]
     return f"{name}:{hashlib.sha256(public_key).hexdigest()[:16]}"
 
@@ -78,6 +80,12 @@ def _load_verifier(algorithm: int, public_key: bytes) -> Any:
 class SigningKeyPair:
     algorithm: int
     private_key: Any  # Ed25519PrivateKey | MLDSA65PrivateKey
+    # Derived once (each signed message names its key by the public key's id).
+    public: PublicSigningKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        raw = self.private_key.public_key().public_bytes_raw()
+        object.__setattr__(self, "public", PublicSigningKey(self.algorithm, raw))
 
     @classmethod
     def generate(cls, algorithm: int = ED25519) -> SigningKeyPair:
@@ -93,10 +101,6 @@ class SigningKeyPair:
         if algorithm == ED25519:
             return cls(algorithm, ed25519.Ed25519PrivateKey.from_private_bytes(seed))
         return cls(algorithm, mldsa.MLDSA65PrivateKey.from_seed_bytes(seed))
-
-    @property
-    def public(self) -> PublicSigningKey:
-        return PublicSigningKey(self.algorithm, self.private_key.public_key().public_bytes_raw())
 
     @property
     def key_id(self) -> str:

@@ -85,6 +85,19 @@ class ExchangeRuntime:
                 return True
             return any((task := self._tasks.get(peer)) is None or task.done() for peer in candidates)
 
+    def _told_without_loop(self) -> list[str] | None:
+        """Told what commits queue: the peers queued for since the last look whose loop is not running, taken
+        off the candidates (the loop started for each looks at its own outbox, and ends only when nothing waits
+        there). None when not told, or told of messages for peers not known: then the outbox is looked at."""
+        if not self._told:
+            return None
+        with self._queued_lock:
+            if self._maybe_pending is None:
+                return None
+            idle = sorted(p for p in self._maybe_pending if (task := self._tasks.get(p)) is None or task.done())
+            self._maybe_pending.difference_update(idle)
+            return idle
+
     async def stop(self) -> None:
         """Cancel the supervisor and every sender loop, including any the supervisor started meanwhile, and
         keep cancelling until all have ended."""
@@ -100,7 +113,8 @@ class ExchangeRuntime:
     async def _supervise(self) -> None:
         """Start a loop for each peer with messages waiting (a peer's loop ends when nothing waits for it).
         It looks when woken, at most once every 20 ms however often commits wake it, and otherwise every ten
-        poll intervals. Told what commits queue, a wake-up looks only when the look could start a loop."""
+        poll intervals. Told what commits queue, a wake-up starts the loops of the peers queued for without
+        looking at the outbox (each loop looks at its own), and only a timeout looks at the whole outbox."""
         loop = asyncio.get_running_loop()
         woken = False
         while not self._stopping:
@@ -108,19 +122,8 @@ class ExchangeRuntime:
             self._wake.clear()  # before looking: a message queued while we look wakes us again
             peers: list[str] = []
             if self._must_look(woken):
-                with self._queued_lock:
-                    self._maybe_pending = set()  # from here on, what commits queue
-                try:
-                    if self._run_blocking is not None:
-                        peers = await self._run_blocking(self._peers_with_pending)
-                    else:
-                        peers = await loop.run_in_executor(None, self._peers_with_pending)
-                except BaseException:
-                    self._maybe_pending = None  # not known: the next wake-up looks
-                    raise
-                with self._queued_lock:
-                    if self._maybe_pending is not None:
-                        self._maybe_pending.update(peers)
+                told = self._told_without_loop() if woken else None
+                peers = told if told is not None else await self._look(loop)
             for peer in peers:
                 task = self._tasks.get(peer)
                 if task is None or task.done():
@@ -131,6 +134,23 @@ class ExchangeRuntime:
                     self._tasks[peer] = asyncio.create_task(sender.run(self._poll))
             woken = await wait_event(self._wake, 10 * self._poll)
             await asyncio.sleep(max(0.0, started + min(self._poll, _MIN_GAP_SECONDS) - loop.time()))
+
+    async def _look(self, loop: asyncio.AbstractEventLoop) -> list[str]:
+        """The peers with pending messages, from the outbox; from here on the candidates are what commits queue."""
+        with self._queued_lock:
+            self._maybe_pending = set()  # from here on, what commits queue
+        try:
+            if self._run_blocking is not None:
+                peers: list[str] = await self._run_blocking(self._peers_with_pending)
+            else:
+                peers = await loop.run_in_executor(None, self._peers_with_pending)
+        except BaseException:
+            self._maybe_pending = None  # not known: the next wake-up looks
+            raise
+        with self._queued_lock:
+            if self._maybe_pending is not None:
+                self._maybe_pending.update(peers)
+        return peers
 
     def _peers_with_pending(self) -> list[str]:
         with self._store.transaction(single_read=True) as tx:

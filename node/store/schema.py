@@ -27,6 +27,7 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
@@ -71,18 +72,36 @@ SOURCE_CHARS = 80  # "referral:" and a node id of up to 64 characters: 73
 OUTBOX_BODY_CHARS = 32768
 
 
+class _SqliteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME, its text written by `datetime.isoformat`: the same text as SQLAlchemy's storage format
+    ("2026-12-07 10:05:57.105542", microseconds always), in C rather than a %-format of seven fields. It binds
+    the naive UTC datetimes UtcDateTime gives it (tests/store/test_datetimes.py compares the two)."""
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone, so it is re-attached)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _SqliteDateTime(timezone=True)  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(self.impl)
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime: the node stores UTC-aware times only")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

@@ -1,5 +1,6 @@
-"""A runtime told by the commits what they queue (a node whose every writer is in process) looks for peers with
-waiting messages only when the look could start a sender loop: a queued peer without one, or peers not known."""
+"""A runtime told by the commits what they queue (a node whose every writer is in process) starts the loop of a
+queued peer that has none without looking at the outbox (the loop looks at its own), and looks at the whole
+outbox only for peers not known, or when not told."""
 
 from __future__ import annotations
 
@@ -64,14 +65,23 @@ async def test_a_told_runtime_looks_only_when_a_loop_may_be_missing() -> None:
         runtime.wake()  # a commit that queued nothing
         await _settled()
         assert store.looks == 1
-        store.pending = ["peer-a", "peer-b"]
-        runtime.queued(frozenset({"peer-b"}))  # no loop for it yet: look, and start one
+        runtime.queued(frozenset({"peer-b"}))  # no loop for it yet: start one, without a look
         runtime.wake()
         await _until(lambda: "peer-b" in runtime.senders)
-        assert store.looks == 2
-        runtime.queued(None)  # queued again for peers not known: look
+        assert store.looks == 1
+        b_loop = runtime._tasks["peer-b"]
+        b_loop.cancel()  # its loop ended (nothing waited for it) ...
+        await asyncio.sleep(0)
+        runtime.wake()  # ... and a commit that queued nothing starts no other
+        await _settled()
+        assert runtime._tasks["peer-b"] is b_loop
+        runtime.queued(frozenset({"peer-b"}))  # queued for it again: a new loop, still without a look
         runtime.wake()
-        await _until(lambda: store.looks == 3)
+        await _until(lambda: runtime._tasks["peer-b"] is not b_loop)
+        assert store.looks == 1
+        runtime.queued(None)  # queued for peers not known: look
+        runtime.wake()
+        await _until(lambda: store.looks == 2)
     finally:
         await runtime.stop()
 
