@@ -9,13 +9,14 @@ from pathlib import Path
 from sqlalchemy.dialects import sqlite
 
 from node.store.engine import create_store_engine, migrate, sqlite_url
-from node.store.txn import items, retention_due
+from node.store.txn import items, reports, retention_due
 
 
 def _plan(path: Path, statement: object) -> list[str]:
     engine = create_store_engine(sqlite_url(path / "plans.db"))
     migrate(engine)
-    sql = str(statement.compile(dialect=sqlite.dialect()))  # type: ignore[attr-defined]
+    compiled = statement.compile(dialect=sqlite.dialect(), compile_kwargs={"render_postcompile": True})  # type: ignore[attr-defined]
+    sql = str(compiled)
     try:
         with engine.connect() as connection:
             rows = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, (None,) * sql.count("?")).fetchall()
@@ -27,6 +28,15 @@ def _plan(path: Path, statement: object) -> list[str]:
 def test_the_open_item_by_url_lookup_searches_the_url_key_index(tmp_path: Path) -> None:
     plan = _plan(tmp_path, items._OPEN_ITEM_BY_URL._statement)
     assert plan[0] == "SEARCH items USING INDEX ix_items_url_key (url_key=?)"
+    assert not any(step.startswith("SCAN") for step in plan)
+
+
+def test_the_intakes_look_for_open_urls_searches_the_url_key_index(tmp_path: Path) -> None:
+    """Every intake batch asks which of its URLs have an open item: by their keys, not through every item."""
+    statement = reports._OPEN_URL_KEYS_SQLITE._statement
+    expanded = statement.params(k_url_keys=["a", "b"])  # type: ignore[attr-defined]
+    plan = _plan(tmp_path, expanded)
+    assert plan[0].startswith("SEARCH items USING INDEX ix_items_url_key (url_key=?)"), plan
     assert not any(step.startswith("SCAN") for step in plan)
 
 

@@ -10,7 +10,13 @@ from node.cases.model import Item, ItemState, Report, ReportedItem, Reporter
 from node.store import schema as t
 from node.store.direct import Direct
 from node.store.txn.rows import _hosting_columns, _item_columns, _item_hash_row, _report_columns, url_key
-from node.store.txn.transaction import _INSERT_HOSTING, _INSERT_ITEM, _INSERT_ITEM_HASH, TransactionBase
+from node.store.txn.transaction import (
+    _INSERT_HOSTING,
+    _INSERT_ITEM,
+    _INSERT_ITEM_HASH,
+    _OWN_ITEM_SQLITE,
+    TransactionBase,
+)
 
 __all__ = ["ReportsTxn"]
 
@@ -43,7 +49,8 @@ class ReportsTxn(TransactionBase):
         if not urls:
             return set()
         keys = {url_key(u): u for u in urls}
-        return {keys[key] for key in _OPEN_URL_KEYS.scalars(self.c, {"k_url_keys": list(keys)})}
+        query = _OPEN_URL_KEYS if self._postgres else _OPEN_URL_KEYS_SQLITE
+        return {keys[key] for key in query.scalars(self.c, {"k_url_keys": list(keys)})}
 
     def link_report_item(self, report_id: str, item_id: str, position: int, new_item: bool) -> None:
         _INSERT_LINK.run(self.c, [dict(report_id=report_id, item_id=item_id, position=position, new_item=new_item)])
@@ -82,10 +89,10 @@ class ReportsTxn(TransactionBase):
 
 _INSERT_REPORT = Direct(insert(t.reports))
 _INSERT_LINK = Direct(insert(t.report_items))
-_OPEN_URL_KEYS = Direct(
-    select(t.items.c.url_key).where(
-        t.items.c.url_key.in_(bindparam("k_url_keys", expanding=True)),
-        t.items.c.is_open.is_(True),
-        t.items.c.origin_item_id == "",
-    )
+_OPEN_URL_KEYS_WHERE = (
+    t.items.c.url_key.in_(bindparam("k_url_keys", expanding=True)),
+    t.items.c.is_open.is_(True),
 )
+_OPEN_URL_KEYS = Direct(select(t.items.c.url_key).where(*_OPEN_URL_KEYS_WHERE, t.items.c.origin_item_id == ""))
+# By the URL keys' index, not a scan of every item of this hotline's own (see _OWN_ITEM_SQLITE).
+_OPEN_URL_KEYS_SQLITE = Direct(select(t.items.c.url_key).where(*_OPEN_URL_KEYS_WHERE, _OWN_ITEM_SQLITE))

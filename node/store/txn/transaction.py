@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Connection, String, bindparam, insert, select, text
+from sqlalchemy.sql.expression import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from node.cases.event_details import details_from_json, details_to_json
 from node.cases.event_kinds import EventKind
@@ -170,6 +172,12 @@ class TransactionBase:
 
 
 _INSERT_ITEM = Direct(insert(t.items))
+# An item of this hotline's own (not referred here) has origin_item_id "". SQLite, which keeps no statistics
+# here, would look such items up by ix_items_origin_item_id, whose key is "" for every one of them (a scan of
+# them all: 39 ms at 200,000 items, every report). A unary + keeps the term off any index, so the lookup goes
+# by the URL's key (SQLite's documented way to disqualify an index). SQLite only: PostgreSQL has no unary + on
+# text, and plans by its statistics.
+_OWN_ITEM_SQLITE = UnaryExpression(t.items.c.origin_item_id, operator=custom_op("+"), type_=String()) == ""
 _INSERT_ITEM_HASH = Direct(insert(t.item_hashes))
 _INSERT_ASSESSMENT = insert(t.assessments)
 _INSERT_ASSESSMENT_DIRECT = Direct(_INSERT_ASSESSMENT)
