@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -76,7 +77,7 @@ def main() -> None:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / f"{label}.json"
     out.write_text(json.dumps(figures, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in figures.items() if k != "rss_by_day_mib"}, indent=2))
+    print(json.dumps({k: v for k, v in figures.items() if not k.endswith("_by_day")}, indent=2))
     print(f"wrote {out}")
 
 
@@ -87,6 +88,9 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" is expected
     load_before = os.getloadavg()
     rss_by_day: list[tuple[float, float]] = []
+    # (simulated day, CPU seconds so far, reports submitted so far): the CPU a report costs, day by day (a cost
+    # that grows with the stores' size shows here, where a whole-run average hides it).
+    cpu_by_day: list[tuple[float, float, int]] = []
     running: dict[str, float] = {}
 
     def on_progress(progress: Progress) -> None:
@@ -107,6 +111,7 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
         day = progress.simulated_hours / 24
         if not rss_by_day or day >= rss_by_day[-1][0] + 1:
             rss_by_day.append((round(day, 2), _rss_mib()))
+            cpu_by_day.append((round(day, 2), round(time.process_time(), 2), progress.submitted))
 
     started = time.perf_counter()
     try:
@@ -149,6 +154,7 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
         "end_of_run_wall_seconds": round(time.perf_counter() - running.get("checking_from", started), 1),
         "end_of_run_cpu_seconds": round(time.process_time() - running.get("checking_cpu", 0.0), 1),
         "rss_by_day_mib": rss_by_day,
+        "cpu_ms_per_report_by_day": _per_report_by_day(cpu_by_day),
         "cpu_seconds": round(time.process_time(), 1),
         # On a shared machine the process gets what the others leave: CPU time is the figure to compare.
         "simulated_days_per_cpu_minute": round(simulated_days / (time.process_time() / 60), 3),
@@ -162,6 +168,16 @@ def measure(scenario: Scenario, run_dir: Path, *, live: bool) -> dict[str, Any]:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "run_dir": str(run_dir),
     }
+
+
+def _per_report_by_day(marks: list[tuple[float, float, int]]) -> list[tuple[float, float | None]]:
+    """For each simulated day between two marks: (the day it ends, CPU milliseconds per report submitted in it),
+    None for a day without reports (the drain)."""
+    out: list[tuple[float, float | None]] = []
+    for (_, cpu_a, reports_a), (day, cpu_b, reports_b) in itertools.pairwise(marks):
+        reports = reports_b - reports_a
+        out.append((day, round(1000 * (cpu_b - cpu_a) / reports, 2) if reports else None))
+    return out
 
 
 def _peak_rss_mib() -> float:
