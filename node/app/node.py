@@ -178,7 +178,7 @@ class Node:
                 await self.exchange.start(backend.run)
             else:
                 await self.exchange.start(backend.run, idle_poll_seconds)
-            self.notifier.subscribe(self.exchange.wake)
+            self.notifier.subscribe(self.exchange.committed)
             exchange, settings = self.exchange, self.config.exchange
             assert settings is not None
 

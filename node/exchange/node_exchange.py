@@ -235,6 +235,11 @@ class NodeExchange:
         if self.runtime is not None:
             self.runtime.wake()
 
+    def committed(self) -> None:
+        """A commit of this node's: the sender loops it queued for look at once (ExchangeRuntime.committed)."""
+        if self.runtime is not None:
+            self.runtime.committed()
+
     async def _fetch_rosters(self, peer: str) -> None:
         self.accept_roster(await self.transport.fetch_rosters(peer))
 

@@ -41,6 +41,7 @@ class ExchangeRuntime:
         # look's and those queued since (None: not known, look). Only once `told_of_queues` is called.
         self._told = False
         self._maybe_pending: set[str] | None = None
+        self._queued_since: set[str] | None = set()  # the peers queued for since the last commit's wake-up
         self._queued_lock = threading.Lock()
 
     def start(self) -> None:
@@ -55,6 +56,24 @@ class ExchangeRuntime:
         elif (one := self.senders.get(peer)) is not None:
             one.wake.set()
 
+    def committed(self) -> None:
+        """After a commit of this node's (on the event loop). Told what commits queue: wake the supervisor and the
+        loops of the peers queued for since the last commit, and nothing when nothing was queued (a commit of a
+        case command wakes no sender that has nothing new); else every loop, as `wake()`."""
+        if not self._told:
+            self.wake()
+            return
+        with self._queued_lock:
+            peers, self._queued_since = self._queued_since, set()
+        if peers is None:
+            self.wake()
+            return
+        if peers:
+            self._wake.set()
+        for peer in peers:
+            if (one := self.senders.get(peer)) is not None:
+                one.wake.set()
+
     def told_of_queues(self) -> None:
         """Every commit that queues messages in this database calls `queued` (no other process writes it): a
         wake-up need not look for peers with waiting messages when each peer that can have any has its loop."""
@@ -68,6 +87,10 @@ class ExchangeRuntime:
                 self._maybe_pending = None
             else:
                 self._maybe_pending.update(peers)
+            if peers is None or self._queued_since is None:
+                self._queued_since = None
+            else:
+                self._queued_since.update(peers)
         # The senders count it too: a sender whose last answers left nothing pending looks again (PeerSender).
         told = list(self.senders.values()) if peers is None else [self.senders.get(peer) for peer in peers]
         for sender in told:

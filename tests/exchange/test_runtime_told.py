@@ -97,3 +97,42 @@ async def test_an_untold_runtime_looks_at_every_wake_up() -> None:
         await _until(lambda: store.looks == 2)
     finally:
         await runtime.stop()
+
+
+async def test_a_commit_wakes_only_the_loops_of_the_peers_it_queued_for() -> None:
+    store = _Store()
+    store.pending = ["peer-a", "peer-b"]
+    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
+    runtime.told_of_queues()
+    runtime.start()
+    try:
+        await _until(lambda: {"peer-a", "peer-b"} <= runtime.senders.keys())
+        a, b = runtime.senders["peer-a"], runtime.senders["peer-b"]
+        a.wake.clear()
+        b.wake.clear()
+        runtime.committed()  # a commit that queued nothing (a case command's, say)
+        assert not a.wake.is_set() and not b.wake.is_set()
+        runtime.queued(frozenset({"peer-b"}))
+        runtime.committed()
+        assert b.wake.is_set() and not a.wake.is_set()
+        b.wake.clear()
+        runtime.committed()  # told once per commit: the next commit queued nothing
+        assert not b.wake.is_set()
+        runtime.queued(None)  # for peers not known: every loop looks
+        runtime.committed()
+        assert a.wake.is_set() and b.wake.is_set()
+    finally:
+        await runtime.stop()
+
+
+async def test_an_untold_runtime_wakes_every_loop_at_each_commit() -> None:
+    store = _Store()
+    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
+    runtime.start()
+    try:
+        await _until(lambda: "peer-a" in runtime.senders)
+        runtime.senders["peer-a"].wake.clear()
+        runtime.committed()
+        assert runtime.senders["peer-a"].wake.is_set()
+    finally:
+        await runtime.stop()
