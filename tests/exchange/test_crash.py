@@ -73,7 +73,8 @@ def _count(db: Path, sql: str) -> int:
 
 
 async def _wait_for_api(port: int) -> None:
-    for _ in range(200):
+    # Up to 60 s: a node's start (imports, keys, migrations) takes a few seconds, and far longer on a loaded machine.
+    for _ in range(1200):
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
