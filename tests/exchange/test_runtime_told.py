@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 
 from node.exchange.runtime import ExchangeRuntime
@@ -51,13 +51,23 @@ async def _settled() -> None:
     await asyncio.sleep(0.1)
 
 
-async def test_a_told_runtime_looks_only_when_a_loop_may_be_missing() -> None:
-    store = _Store()
+@contextlib.asynccontextmanager
+async def _running(store: _Store, *, told: bool) -> AsyncIterator[ExchangeRuntime]:
+    """A runtime over `store` with a loop for each peer it has pending (told of queues or not), stopped after."""
     runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
-    runtime.told_of_queues()
+    if told:
+        runtime.told_of_queues()
     runtime.start()
     try:
-        await _until(lambda: "peer-a" in runtime.senders)
+        await _until(lambda: set(store.pending) <= runtime.senders.keys())
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def test_a_told_runtime_looks_only_when_a_loop_may_be_missing() -> None:
+    store = _Store()
+    async with _running(store, told=True) as runtime:
         assert store.looks == 1
         runtime.queued(frozenset({"peer-a"}))  # its loop runs: a look could start nothing
         runtime.wake()
@@ -82,31 +92,20 @@ async def test_a_told_runtime_looks_only_when_a_loop_may_be_missing() -> None:
         runtime.queued(None)  # queued for peers not known: look
         runtime.wake()
         await _until(lambda: store.looks == 2)
-    finally:
-        await runtime.stop()
 
 
 async def test_an_untold_runtime_looks_at_every_wake_up() -> None:
     store = _Store()
-    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
-    runtime.start()
-    try:
-        await _until(lambda: "peer-a" in runtime.senders)
+    async with _running(store, told=False) as runtime:
         runtime.queued(frozenset({"peer-a"}))
         runtime.wake()
         await _until(lambda: store.looks == 2)
-    finally:
-        await runtime.stop()
 
 
 async def test_a_commit_wakes_only_the_loops_of_the_peers_it_queued_for() -> None:
     store = _Store()
     store.pending = ["peer-a", "peer-b"]
-    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
-    runtime.told_of_queues()
-    runtime.start()
-    try:
-        await _until(lambda: {"peer-a", "peer-b"} <= runtime.senders.keys())
+    async with _running(store, told=True) as runtime:
         a, b = runtime.senders["peer-a"], runtime.senders["peer-b"]
         a.wake.clear()
         b.wake.clear()
@@ -121,18 +120,11 @@ async def test_a_commit_wakes_only_the_loops_of_the_peers_it_queued_for() -> Non
         runtime.queued(None)  # for peers not known: every loop looks
         runtime.committed()
         assert a.wake.is_set() and b.wake.is_set()
-    finally:
-        await runtime.stop()
 
 
 async def test_an_untold_runtime_wakes_every_loop_at_each_commit() -> None:
     store = _Store()
-    runtime = ExchangeRuntime(cast(Any, store), lambda peer: cast(Any, _Sender()), poll_seconds=600)
-    runtime.start()
-    try:
-        await _until(lambda: "peer-a" in runtime.senders)
+    async with _running(store, told=False) as runtime:
         runtime.senders["peer-a"].wake.clear()
         runtime.committed()
         assert runtime.senders["peer-a"].wake.is_set()
-    finally:
-        await runtime.stop()
