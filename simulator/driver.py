@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import grpc
@@ -231,61 +231,46 @@ class CaseSystems:
     async def _origin(self, plan: ReportPlan, item_id: str) -> None:
         """The originating hotline's analyst; then, for an item it keeps, its own police and notice work."""
         # The intake reply says nothing about known content; the case system reads the item as an analyst.
-        got = await self._try(plan.origin, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
-        if got is None:
-            return
-        item = got.item
-        if item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
+        state = await self._state(plan.origin, item_id)
+        if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
             await self._after_hours(plan.analyst_h)
             await self._at_work(plan.origin)
-            assess = case_pb.AssessItemRequest(
-                request_id=f"sim-assess-{plan.key}",
-                item_id=item_id,
-                assessment=_assessment(plan.classification),
-            )
-            assessed = await self._try(plan.origin, lambda c: c.cases.AssessItem(assess))
-            if assessed is None:
-                return
-            item = assessed.item
-        if item.state == pb.ITEM_STATE_AWAITING_LEA:  # hosted at home, or where no member is (fallback direct)
-            await self._assignee(plan.origin, item_id, plan, 0, item)
+            state = await self._assess(plan.origin, item_id, f"sim-assess-{plan.key}", plan.classification)
+        if state == pb.ITEM_STATE_AWAITING_LEA:  # hosted at home, or where no member is (fallback direct)
+            await self._assignee(plan.origin, item_id, plan, 0, state)
 
     async def _assignee(
-        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, item: pb.Item | None = None
+        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, state: int | None = None
     ) -> None:
-        """The assigned hotline's work on one item: police, hold, notice, the provider's response. `item`: the
-        item as the caller has just read it (else it is read here)."""
+        """The assigned hotline's work on one item: police, hold, notice, the provider's response. `state`: the
+        item's state as the caller has just read it (else it is read here)."""
         key = (node_id, item_id, stage_index)
         if key in self._started:
             return
         self._started.add(key)
         try:
-            await self._assigned_work(node_id, item_id, plan, stage_index, item)
+            await self._assigned_work(node_id, item_id, plan, stage_index, state)
         finally:
             self._started.discard(key)
 
     async def _assigned_work(
-        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, item: pb.Item | None
+        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, state: int | None
     ) -> None:
+        # A flow may wait for weeks (a slow provider, the long tail of a year's tens of thousands in flight): its
+        # frames keep the item's state and ids only, never a response or request message (`_state`, `_assess`,
+        # `_hold`, `_action` hold theirs while they run).
         self.stats.flows_started += 1
         stage = plan.stages[stage_index]
         prefix = f"sim-{plan.key}-{stage_index}-{node_id}"
-        if item is None:
-            got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
-            if got is None:
-                return
-            item = got.item
-        if item.state not in _OPEN_FOR_LEA:
-            return  # its work here is done (a late second trigger after the flow ended)
-        if item.state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
+        if state is None:
+            state = await self._state(node_id, item_id)
+        if state not in _OPEN_FOR_LEA:
+            return  # its work here is done (a late second trigger after the flow ended), or the read was refused
+        if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
             await self._after_hours(plan.analyst_h)
             await self._at_work(node_id)
             verdict = plan.classification if stage.agrees else "NOT_ILLEGAL"
-            assess = case_pb.AssessItemRequest(
-                request_id=f"{prefix}-assess", item_id=item_id, assessment=_assessment(verdict)
-            )
-            assessed = await self._try(node_id, lambda c: c.cases.AssessItem(assess))
-            if assessed is None or assessed.item.state != pb.ITEM_STATE_AWAITING_LEA:
+            if await self._assess(node_id, item_id, f"{prefix}-assess", verdict) != pb.ITEM_STATE_AWAITING_LEA:
                 return
         if await self._wait_unless_gone(node_id, item_id, plan, prefix, stage.lea_delay_h):
             return
@@ -293,13 +278,9 @@ class CaseSystems:
         if not await self._action(node_id, item_id, f"{prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
             return
         if stage.hold_h > 0:
-            until = Timestamp()
-            until.FromDatetime(self._clock.now() + timedelta(hours=stage.hold_h))
-            hold = lea_pb.PlaceHoldRequest(
-                request_id=f"{prefix}-hold", item_id=item_id, until=until, reference=f"SIM-LEA-{plan.key}"
-            )
-            if await self._try(node_id, lambda c: c.lea.PlaceHold(hold)) is not None:
-                await self._sleep_until(until.ToDatetime().replace(tzinfo=self._clock.now().tzinfo))
+            until = await self._hold(node_id, item_id, f"{prefix}-hold", f"SIM-LEA-{plan.key}", stage.hold_h)
+            if until is not None:
+                await self._sleep_until(until)
                 await self._after_hours(0.05)
         if await self._wait_unless_gone(node_id, item_id, plan, prefix, 0.0):  # gone under a hold: seen after it
             return
@@ -333,7 +314,7 @@ class CaseSystems:
             response = await self._try(node_id, lambda c: c.cases.RecordAction(moved))
             if response is not None and response.item.state in _OPEN_FOR_LEA:
                 # It moved within this hotline's own country: the work goes on here.
-                self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1, response.item))
+                self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1, int(response.item.state)))
             return
         await self._action(node_id, item_id, f"{prefix}-removed", pb.ACTION_TYPE_CONTENT_REMOVED)
 
@@ -351,6 +332,29 @@ class CaseSystems:
         await self._until_hours(gone_at)
         await self._action(node_id, item_id, f"{prefix}-gone", pb.ACTION_TYPE_CONTENT_UNAVAILABLE)
         return True
+
+    async def _state(self, node_id: str, item_id: str) -> int | None:
+        """The item's state as the node reads it now (None: the read was refused)."""
+        got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
+        return None if got is None else int(got.item.state)
+
+    async def _assess(self, node_id: str, item_id: str, request_id: str, classification: str) -> int | None:
+        """Assess the item as `classification`; its state after (None: the node refused)."""
+        request = case_pb.AssessItemRequest(
+            request_id=request_id, item_id=item_id, assessment=_assessment(classification)
+        )
+        assessed = await self._try(node_id, lambda c: c.cases.AssessItem(request))
+        return None if assessed is None else int(assessed.item.state)
+
+    async def _hold(self, node_id: str, item_id: str, request_id: str, reference: str, hours: float) -> datetime | None:
+        """The police place a hold of `hours`; when it ends (None: the node refused it)."""
+        until = Timestamp()
+        until.FromDatetime(self._clock.now() + timedelta(hours=hours))
+        hold = lea_pb.PlaceHoldRequest(request_id=request_id, item_id=item_id, until=until, reference=reference)
+        if await self._try(node_id, lambda c: c.lea.PlaceHold(hold)) is None:
+            return None
+        ends: datetime = until.ToDatetime().replace(tzinfo=self._clock.now().tzinfo)
+        return ends
 
     async def _action(self, node_id: str, item_id: str, request_id: str, action: int) -> bool:
         request = case_pb.RecordActionRequest(request_id=request_id, item_id=item_id, type=action)  # type: ignore[arg-type]
@@ -382,19 +386,25 @@ class CaseSystems:
             await asyncio.sleep(0.1)
 
     async def _take_on(self, node_id: str, item_id: str) -> None:
+        found = await self._assignment(node_id, item_id)
+        if found is not None:
+            await self._assignee(node_id, item_id, *found)
+
+    async def _assignment(self, node_id: str, item_id: str) -> tuple[ReportPlan, int, int] | None:
+        """An item on the node's stream that is the node's to work on: its plan, stage and state."""
         got = await self._try(node_id, lambda c: c.cases.GetItem(case_pb.GetItemRequest(item_id=item_id)))
         if got is None:
-            return
+            return None
         item = got.item
         if item.assigned_node != node_id or item.state not in (*_OPEN_FOR_LEA,):
-            return
+            return None
         plan = self._workload.plan_for_url(item.url)
         if plan is None:
             _log.warning("sim.unplanned_item", node_id=node_id, item_id=item_id)
-            return
+            return None
         country = item.hosting.country
         stage_index = next((i for i, s in enumerate(plan.stages) if s.hosting_country == country), 0)
-        await self._assignee(node_id, item_id, plan, stage_index, item)
+        return plan, stage_index, int(item.state)
 
 
 def _assessment(classification: str) -> pb.Assessment:
