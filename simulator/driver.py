@@ -12,8 +12,10 @@ Items that arrive from other hotlines are found the way an integrator finds them
 stream (`referral.received`). Calls that fail because a node is down are retried with the same request id,
 so a retry never applies anything twice.
 
-Memory stays flat as simulated time grows: the plans are generated as they fall due, each flow is one task
-that ends with the item's work, what the flows share is dropped when a flow ends, and what the invariants and
+Memory stays flat as simulated time grows: the plans are generated as they fall due; an item's work at its
+assigned hotline runs as steps, and between two steps (the police's delay, a hold, the provider's answer,
+content that goes by itself: days, weeks in the long tail) it is parked as a small record on a loop timer, not
+held as a suspended task; what the flows share is dropped when a flow ends; and what the invariants and
 items.csv need afterwards (the URLs sent, the items answered) goes to the run's ledger on disk.
 """
 
@@ -24,7 +26,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import grpc
 import structlog
@@ -66,6 +68,27 @@ class DriverStats:
     retries: int = 0
     refused: dict[str, int] = field(default_factory=dict)  # gRPC code -> calls the node refused for good
     flows_started: int = 0
+
+
+@dataclass(slots=True)
+class _Work:
+    """One item's work at one assigned hotline: all a flow keeps while it is parked between its steps."""
+
+    node_id: str
+    item_id: str
+    plan: ReportPlan
+    stage_index: int
+    seen: tuple[str, str] | None  # the origin's mark that its flow is under way, released when this work ends
+
+    @property
+    def prefix(self) -> str:
+        """Of the request ids of this work's calls (a retry after a crash reuses them)."""
+        return f"sim-{self.plan.key}-{self.stage_index}-{self.node_id}"
+
+
+# A positive wait in the loop's seconds, and the step that follows it.
+_Next: TypeAlias = "tuple[float, Callable[[_Work], Awaitable[_Next | None]]]"
+_Step: TypeAlias = "Callable[[_Work], Awaitable[_Next | None]]"
 
 
 class CaseSystems:
@@ -144,9 +167,13 @@ class CaseSystems:
         await self._sleep_until(target)
 
     async def _sleep_until(self, target: Any) -> None:
-        wait = (target - self._clock.now()).total_seconds() / self._clock.scale
+        wait = self._seconds_until(target)
         if wait > 0:
             await asyncio.sleep(wait)
+
+    def _seconds_until(self, target: datetime) -> float:
+        """The loop's seconds until simulated time `target` (negative: it is past)."""
+        return (target - self._clock.now()).total_seconds() / self._clock.scale
 
     async def _after_hours(self, hours: float) -> None:
         await asyncio.sleep(max(0.0, hours * 3600.0 / self._clock.scale))
@@ -201,6 +228,24 @@ class CaseSystems:
 
     async def _report(self, plan: ReportPlan) -> None:
         await self._until_hours(plan.at_h)
+        item_id = await self._submit(plan)
+        if item_id is None:
+            return
+        # The intake reply gives ids only (not whether the URL was known): an item seen before joined its flow.
+        seen = (plan.origin, item_id)
+        if seen in self._items_seen:
+            return  # joined an open item: that item's flow goes on
+        self._items_seen.add(seen)
+        handed_over = False
+        try:
+            handed_over = await self._origin(plan, item_id, seen)
+        finally:
+            if not handed_over:
+                self._items_seen.discard(seen)
+
+    async def _submit(self, plan: ReportPlan) -> str | None:
+        """The report form submits the plan's report; the item id it names (None: the node refused it). The
+        request and the reply live in this frame only: the flow that waits after it keeps the id."""
         request = intake_pb.SubmitReportRequest(
             request_id=f"sim-report-{plan.key}",
             urls=[
@@ -214,22 +259,15 @@ class CaseSystems:
         self.ledger.sent(plan.origin, plan.url)
         response = await self._try(plan.origin, lambda c: c.intake.SubmitReport(request))
         if response is None:
-            return
+            return None
         self.stats.submitted += 1
-        reported = response.report.items[0]
-        self.ledger.answered(plan.key, plan.origin, reported.item_id)
-        # The intake reply gives ids only (not whether the URL was known): an item seen before joined its flow.
-        seen = (plan.origin, reported.item_id)
-        if seen in self._items_seen:
-            return  # joined an open item: that item's flow goes on
-        self._items_seen.add(seen)
-        try:
-            await self._origin(plan, reported.item_id)
-        finally:
-            self._items_seen.discard(seen)
+        item_id: str = response.report.items[0].item_id
+        self.ledger.answered(plan.key, plan.origin, item_id)
+        return item_id
 
-    async def _origin(self, plan: ReportPlan, item_id: str) -> None:
-        """The originating hotline's analyst; then, for an item it keeps, its own police and notice work."""
+    async def _origin(self, plan: ReportPlan, item_id: str, seen: tuple[str, str]) -> bool:
+        """The originating hotline's analyst; then, for an item it keeps, its own police and notice work. True:
+        that work took `seen` over (it is released when the work ends)."""
         # The intake reply says nothing about known content; the case system reads the item as an analyst.
         state = await self._state(plan.origin, item_id)
         if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:
@@ -237,101 +275,159 @@ class CaseSystems:
             await self._at_work(plan.origin)
             state = await self._assess(plan.origin, item_id, f"sim-assess-{plan.key}", plan.classification)
         if state == pb.ITEM_STATE_AWAITING_LEA:  # hosted at home, or where no member is (fallback direct)
-            await self._assignee(plan.origin, item_id, plan, 0, state)
+            return await self._assignee(plan.origin, item_id, plan, 0, state, seen=seen)
+        return False
 
     async def _assignee(
-        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, state: int | None = None
-    ) -> None:
+        self,
+        node_id: str,
+        item_id: str,
+        plan: ReportPlan,
+        stage_index: int,
+        state: int | None = None,
+        *,
+        seen: tuple[str, str] | None = None,
+    ) -> bool:
         """The assigned hotline's work on one item: police, hold, notice, the provider's response. `state`: the
-        item's state as the caller has just read it (else it is read here)."""
+        item's state as the caller has just read it (else it is read here). `seen`: the origin's mark that its
+        flow is under way, released when this work ends. False: this work is under way already."""
         key = (node_id, item_id, stage_index)
         if key in self._started:
-            return
+            return False
         self._started.add(key)
-        try:
-            await self._assigned_work(node_id, item_id, plan, stage_index, state)
-        finally:
-            self._started.discard(key)
+        work = _Work(node_id, item_id, plan, stage_index, seen)
+        await self._run(work, self._begin(work, state))
+        return True
 
-    async def _assigned_work(
-        self, node_id: str, item_id: str, plan: ReportPlan, stage_index: int, state: int | None
-    ) -> None:
-        # A flow may wait for weeks (a slow provider, the long tail of a year's tens of thousands in flight): its
-        # frames keep the item's state and ids only, never a response or request message (`_state`, `_assess`,
-        # `_hold`, `_action` hold theirs while they run).
+    # A flow may wait for weeks (the police's delay, a hold, a slow provider, content that goes by itself: the
+    # long tail of a year's tens of thousands in flight). Between its steps it is parked: a `_Work` record and
+    # a loop timer, not a suspended task with its chain of coroutine frames. A step runs on until its next
+    # positive wait and returns it (`_Next`); a wait of zero goes on at once, as a plain sleep would. A timer
+    # that resumes a parked step spawns a task, as a sleep's timer wakes one: the same turns of the loop, so
+    # the same order of events.
+
+    async def _run(self, work: _Work, steps: Awaitable[_Next | None]) -> None:
+        """Run the work's steps up to its next wait, and park it there; release its marks when it ends."""
+        try:
+            wait = await steps
+        except BaseException:
+            self._finish(work)
+            raise
+        if wait is None:
+            self._finish(work)
+        else:
+            seconds, step = wait
+            asyncio.get_running_loop().call_later(seconds, self._resume, work, step)
+
+    def _resume(self, work: _Work, step: _Step) -> None:
+        if not self._stopping:
+            self._spawn(self._run(work, step(work)))
+
+    def _finish(self, work: _Work) -> None:
+        self._started.discard((work.node_id, work.item_id, work.stage_index))
+        if work.seen is not None:
+            self._items_seen.discard(work.seen)
+
+    async def _begin(self, work: _Work, state: int | None) -> _Next | None:
+        """Read (or take) the item's state; re-assess a NATIONAL referral; then the police's delay."""
         self.stats.flows_started += 1
-        stage = plan.stages[stage_index]
-        prefix = f"sim-{plan.key}-{stage_index}-{node_id}"
+        node_id, item_id, plan = work.node_id, work.item_id, work.plan
+        stage = plan.stages[work.stage_index]
         if state is None:
             state = await self._state(node_id, item_id)
         if state not in _OPEN_FOR_LEA:
-            return  # its work here is done (a late second trigger after the flow ended), or the read was refused
+            return None  # its work here is done (a late second trigger after the flow ended), or the read was refused
         if state == pb.ITEM_STATE_AWAITING_ASSESSMENT:  # a NATIONAL referral: re-assess here
             await self._after_hours(plan.analyst_h)
             await self._at_work(node_id)
             verdict = plan.classification if stage.agrees else "NOT_ILLEGAL"
-            if await self._assess(node_id, item_id, f"{prefix}-assess", verdict) != pb.ITEM_STATE_AWAITING_LEA:
-                return
-        if await self._wait_unless_gone(node_id, item_id, plan, prefix, stage.lea_delay_h):
-            return
-        await self._at_work(node_id)
-        if not await self._action(node_id, item_id, f"{prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
-            return
+            if await self._assess(node_id, item_id, f"{work.prefix}-assess", verdict) != pb.ITEM_STATE_AWAITING_LEA:
+                return None
+        return await self._unless_gone(work, stage.lea_delay_h, self._police)
+
+    async def _police(self, work: _Work) -> _Next | None:
+        """The police are told; they may place a hold, which the notice waits out."""
+        await self._at_work(work.node_id)
+        if not await self._action(work.node_id, work.item_id, f"{work.prefix}-lea", pb.ACTION_TYPE_LEA_NOTIFIED):
+            return None
+        stage = work.plan.stages[work.stage_index]
         if stage.hold_h > 0:
-            until = await self._hold(node_id, item_id, f"{prefix}-hold", f"SIM-LEA-{plan.key}", stage.hold_h)
+            reference = f"SIM-LEA-{work.plan.key}"
+            until = await self._hold(work.node_id, work.item_id, f"{work.prefix}-hold", reference, stage.hold_h)
             if until is not None:
-                await self._sleep_until(until)
-                await self._after_hours(0.05)
-        if await self._wait_unless_gone(node_id, item_id, plan, prefix, 0.0):  # gone under a hold: seen after it
-            return
+                seconds = self._seconds_until(until)
+                if seconds > 0:
+                    return seconds, self._after_hold
+                return await self._after_hold(work)
+        return await self._unless_gone(work, 0.0, self._notice)
+
+    async def _after_hold(self, work: _Work) -> _Next | None:
+        await self._after_hours(0.05)
+        return await self._unless_gone(work, 0.0, self._notice)  # gone under a hold: seen after it
+
+    async def _notice(self, work: _Work) -> _Next | None:
+        """The notice to the hosting provider, and the wait for its answer."""
+        node_id = work.node_id
         await self._at_work(node_id)
-        if not await self._action(node_id, item_id, f"{prefix}-ntd", pb.ACTION_TYPE_HP_NOTIFIED):
-            return
+        if not await self._action(node_id, work.item_id, f"{work.prefix}-ntd", pb.ACTION_TYPE_HP_NOTIFIED):
+            return None
         # The provider answers the notice, a re-sent one, or the node's escalation at the removal deadline;
         # a notice from a hotline of another country (the no-member fallback) is answered as from abroad.
         node_config = self._network.nodes[node_id].config
         assert node_config is not None
+        stage = work.plan.stages[work.stage_index]
         response_h = stage.response_h(
             abroad=self._country[node_id] != stage.hosting_country,
             resend_hours=self._network.scenario.world.resend_hours,
             escalation_h=node_config.removal_deadline.total_seconds() / 3600,
         )
-        if response_h is None:
-            # The provider never answers (the node escalates at the deadline, to no avail); the content may
-            # still go by itself.
-            await self._wait_unless_gone(node_id, item_id, plan, prefix, None)
-            return
-        if await self._wait_unless_gone(node_id, item_id, plan, prefix, response_h):
-            return
-        if stage.moved_to:
+        # None: the provider never answers (the node escalates at the deadline, to no avail); the content may
+        # still go by itself.
+        return await self._unless_gone(work, response_h, self._response)
+
+    async def _response(self, work: _Work) -> _Next | None:
+        """The provider's answer: the content moved to another host, or removed."""
+        node_id, item_id, plan = work.node_id, work.item_id, work.plan
+        if plan.stages[work.stage_index].moved_to:
             moved = case_pb.RecordActionRequest(
-                request_id=f"{prefix}-moved",
+                request_id=f"{work.prefix}-moved",
                 item_id=item_id,
                 type=pb.ACTION_TYPE_MOVED,
-                moved_to_country=stage.moved_to,
+                moved_to_country=plan.stages[work.stage_index].moved_to,
                 note="the provider reports the content moved to another host",
             )
             response = await self._try(node_id, lambda c: c.cases.RecordAction(moved))
             if response is not None and response.item.state in _OPEN_FOR_LEA:
                 # It moved within this hotline's own country: the work goes on here.
-                self._spawn(self._assignee(node_id, item_id, plan, stage_index + 1, int(response.item.state)))
-            return
-        await self._action(node_id, item_id, f"{prefix}-removed", pb.ACTION_TYPE_CONTENT_REMOVED)
+                state = int(response.item.state)
+                self._spawn(self._assignee(node_id, item_id, plan, work.stage_index + 1, state))
+            return None
+        await self._action(node_id, item_id, f"{work.prefix}-removed", pb.ACTION_TYPE_CONTENT_REMOVED)
+        return None
 
-    async def _wait_unless_gone(
-        self, node_id: str, item_id: str, plan: ReportPlan, prefix: str, hours: float | None
-    ) -> bool:
-        """Wait `hours` (None: for ever) unless the content goes offline by itself first (`plan.vanish_h`): then
-        record CONTENT_UNAVAILABLE when it goes and return True. Content that never vanishes is a plain wait."""
+    async def _unless_gone(self, work: _Work, hours: float | None, then: _Step) -> _Next | None:
+        """Wait `hours` (None: for ever) and go on with `then`, unless the content goes offline by itself first
+        (`plan.vanish_h`): then record CONTENT_UNAVAILABLE when it goes, and end. Content that never vanishes
+        is a plain wait."""
+        plan = work.plan
         elapsed = (self._clock.now() - self._network.scenario.start).total_seconds() / 3600.0
         gone_at = None if plan.vanish_h is None else plan.at_h + plan.vanish_h
         if gone_at is None or (hours is not None and elapsed + hours < gone_at):
-            if hours is not None:
-                await self._after_hours(hours)
-            return False
-        await self._until_hours(gone_at)
-        await self._action(node_id, item_id, f"{prefix}-gone", pb.ACTION_TYPE_CONTENT_UNAVAILABLE)
-        return True
+            if hours is None:
+                return None
+            seconds = max(0.0, hours * 3600.0 / self._clock.scale)
+            if seconds > 0:
+                return seconds, then
+            await asyncio.sleep(0)  # as a sleep of zero would
+            return await then(work)
+        seconds = self._seconds_until(self._network.scenario.start + timedelta(hours=gone_at))
+        if seconds > 0:
+            return seconds, self._gone
+        return await self._gone(work)
+
+    async def _gone(self, work: _Work) -> _Next | None:
+        await self._action(work.node_id, work.item_id, f"{work.prefix}-gone", pb.ACTION_TYPE_CONTENT_UNAVAILABLE)
+        return None
 
     async def _state(self, node_id: str, item_id: str) -> int | None:
         """The item's state as the node reads it now (None: the read was refused)."""
