@@ -6,7 +6,7 @@
     hotline-sim scenarios                 the bundled scenarios
     hotline-sim show-config SCENARIO      the scenario with every default filled in
     hotline-sim sweep SCENARIO --set K=V1,V2 --seeds N   a grid of settings times seeds, one table with intervals
-    hotline-sim compare RUN_OR_SWEEP...   differences between variants with Welch intervals, overlay plots
+    hotline-sim compare RUN_OR_SWEEP...   differences between variants with intervals, overlay plots
     hotline-sim calibrate [SCENARIO]      simulated against published figures over N seeds (+-10%, relative)
 
 Exit status: 0 when every invariant holds, 1 when one is violated, 2 for a bad scenario or option, 3 for a
@@ -175,8 +175,9 @@ def compare(
         Path | None, typer.Option(help="where compare.json and the plots go (default runs/compare-TIME)")
     ] = None,
 ) -> None:
-    """Each headline figure's difference from the first variant (difference of means across seeds, Welch 95%
-    interval), and overlay plots: time to removal per variant, and the share within 72 h per country."""
+    """Each headline figure's difference from the first variant, with its 95% interval (paired by seed where both
+    ran the same seeds, else Welch's), and overlay plots: time to removal per variant, and the share within 72 h
+    per country."""
     from simulator.experiments import execute_compare
 
     raise typer.Exit(execute_compare(_console, paths, out))

@@ -1,9 +1,11 @@
-"""`hotline-sim compare`: the difference in each headline figure between variants, with Welch's interval.
+"""`hotline-sim compare`: the difference in each headline figure between variants, with its interval.
 
 Each argument is a run directory (one variant of one seed) or a sweep directory (one variant per row of its
-table, each with all its seeds). The first variant is the baseline; every other one is compared with it:
-the difference of the means across seeds (other minus baseline) and its Welch interval. A variant of one run
-has a mean but no interval, so its difference has none either.
+table, each with all its seeds). The first variant is the baseline; every other one is compared with it. Where
+the two ran the same seeds (a sweep's variants do), the runs are paired by seed: the difference is the mean of
+the per-seed differences (other minus baseline), with the t interval of that mean (`simulator.intervals` says
+why). Otherwise it is the difference of the means across seeds, with Welch's interval. A variant of one run has
+a mean but no interval, so its difference has none either.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from simulator.headlines import HEADLINES, Headline, headline_values, read_summary
-from simulator.intervals import CONFIDENCE, Difference, Estimate, mean_interval, welch_difference
+from simulator.intervals import (
+    CONFIDENCE,
+    Difference,
+    Estimate,
+    mean_interval,
+    paired_difference,
+    welch_difference,
+)
 from simulator.summary import SUMMARY_JSON
 from simulator.sweep import SWEEP_JSON
 
@@ -77,16 +86,19 @@ def load_groups(paths: Sequence[Path]) -> list[Group]:
 
 def compare(groups: Sequence[Group]) -> list[Comparison]:
     """Every group after the first against the first, on every headline figure."""
-    values = [_values(group) for group in groups]
+    summaries = [[_summary(run) for run in group.runs] for group in groups]
+    values = [_values(runs) for runs in summaries]
+    seeds = [_seeds(runs) for runs in summaries]
     baseline = values[0]
     comparisons = []
-    for group, other in zip(groups[1:], values[1:], strict=True):
+    for group, other, other_seeds in zip(groups[1:], values[1:], seeds[1:], strict=True):
+        paired = seeds[0] is not None and seeds[0] == other_seeds
         rows = tuple(
             (
                 headline,
-                mean_interval(baseline[headline.name]),
-                mean_interval(other[headline.name]),
-                welch_difference(baseline[headline.name], other[headline.name]),
+                mean_interval([v for _, v in baseline[headline.name]]),
+                mean_interval([v for _, v in other[headline.name]]),
+                _difference(baseline[headline.name], other[headline.name], paired=paired),
             )
             for headline in HEADLINES
         )
@@ -112,7 +124,9 @@ def comparison_dict(comparisons: Sequence[Comparison]) -> dict[str, Any]:
                         "difference": d.difference,
                         "ci_low": d.low,
                         "ci_high": d.high,
-                        "welch_df": d.df,
+                        "method": "paired" if d.paired else "welch",
+                        "df": d.df,
+                        "welch_df": None if d.paired else d.df,
                     }
                     for h, a, b, d in c.rows
                 },
@@ -147,15 +161,35 @@ def _sweep_groups(path: Path, prefix: str) -> list[Group]:
     return groups
 
 
-def _values(group: Group) -> dict[str, list[float]]:
-    """Each headline's values over the group's runs (a run without a value for one adds nothing to it)."""
-    found: dict[str, list[float]] = {h.name: [] for h in HEADLINES}
-    for run in group.runs:
-        try:
-            figures = headline_values(read_summary(run))
-        except ValueError as error:
-            raise CompareError(str(error)) from None
-        for key, value in figures.items():
+def _values(summaries: Sequence[dict[str, Any]]) -> dict[str, list[tuple[Any, float]]]:
+    """Each headline's values over a group's runs, with the seed of each (a run without a value for one adds
+    nothing to it)."""
+    found: dict[str, list[tuple[Any, float]]] = {h.name: [] for h in HEADLINES}
+    for summary in summaries:
+        for key, value in headline_values(summary).items():
             if value is not None:
-                found[key].append(value)
+                found[key].append((summary.get("seed"), value))
     return found
+
+
+def _seeds(summaries: Sequence[dict[str, Any]]) -> frozenset[int] | None:
+    """The seeds of a group's runs, if every run names its own (None: a run without one, or one seed twice)."""
+    seeds = [s for s in (summary.get("seed") for summary in summaries) if isinstance(s, int) and s is not True]
+    if not seeds or len(seeds) != len(summaries) or len(set(seeds)) != len(seeds):
+        return None
+    return frozenset(seeds)
+
+
+def _summary(run: Path) -> dict[str, Any]:
+    try:
+        return read_summary(run)
+    except ValueError as error:
+        raise CompareError(str(error)) from None
+
+
+def _difference(a: list[tuple[Any, float]], b: list[tuple[Any, float]], *, paired: bool) -> Difference:
+    """Paired by seed over the seeds both have a value for, or Welch's over all values."""
+    if paired:
+        other = dict(b)
+        return paired_difference([(value, other[seed]) for seed, value in a if seed in other])
+    return welch_difference([v for _, v in a], [v for _, v in b])

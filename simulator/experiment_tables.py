@@ -51,7 +51,9 @@ def sweep_table(table: dict[str, Any]) -> Table:
 
 def comparison_table(baseline: str, other: str, rows: Sequence[tuple[Headline, Any, Any, Any]]) -> Table:
     """`rows`: (headline, baseline Estimate, other Estimate, Difference) for each headline figure."""
-    rich = Table(title=escape(f"{other} vs {baseline}: difference of means, Welch {CONFIDENCE:.0%} CI"))
+    paired = any(diff.paired for *_, diff in rows)
+    how = "paired by seed, mean difference" if paired else "difference of means, Welch"
+    rich = Table(title=escape(f"{other} vs {baseline}: {how} {CONFIDENCE:.0%} CI"))
     rich.add_column("")
     rich.add_column(escape(baseline), justify="right", overflow="fold")
     rich.add_column(escape(other), justify="right", overflow="fold")

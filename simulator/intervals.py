@@ -1,8 +1,15 @@
 """Confidence intervals for figures measured over several seeds: a mean with a t-based interval, and the
-difference of two means with Welch's interval (unequal variances, Welch-Satterthwaite degrees of freedom).
+difference between two variants: paired by seed where both ran the same seeds, else the difference of two means
+with Welch's interval (unequal variances, Welch-Satterthwaite degrees of freedom).
 
 Each seed's run is one independent observation; the intervals describe the spread between seeds, not the
 sampling error inside one run. Fewer than two values give a mean (or none) and no interval.
+
+Why paired: the world model draws from streams named by item and purpose (common random numbers), so two
+variants run with one seed see the same reports, hosting and provider delays, and differ only where the change
+acts. Their figures move together from seed to seed; the spread of the per-seed differences is the variant's
+own, and the interval of their mean is the valid one for such pairs (and narrower than Welch's, which treats
+the two sides as independent, by as much as they are correlated).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-__all__ = ["CONFIDENCE", "Difference", "Estimate", "mean_interval", "welch_difference"]
+__all__ = ["CONFIDENCE", "Difference", "Estimate", "mean_interval", "paired_difference", "welch_difference"]
 
 CONFIDENCE = 0.95
 
@@ -31,7 +38,9 @@ class Estimate:
 
 @dataclass(frozen=True, slots=True)
 class Difference:
-    """b's mean minus a's, with Welch's interval and degrees of freedom (None where either has n < 2)."""
+    """b minus a, with its interval and degrees of freedom (None where n is too small). `paired`: the mean of the
+    per-seed differences over n_a = n_b pairs, with n - 1 degrees of freedom; else b's mean minus a's, with
+    Welch's interval."""
 
     n_a: int
     n_b: int
@@ -39,6 +48,7 @@ class Difference:
     low: float | None
     high: float | None
     df: float | None
+    paired: bool = False
 
 
 def mean_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
@@ -68,6 +78,23 @@ def welch_difference(a: Sequence[float], b: Sequence[float], confidence: float =
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = _t(confidence, df) * se
     return Difference(len(a), len(b), difference, difference - half, difference + half, df)
+
+
+def paired_difference(pairs: Sequence[tuple[float, float]], confidence: float = CONFIDENCE) -> Difference:
+    """The mean of b - a over pairs (a, b), each the two variants' values for one seed, and its two-sided t
+    interval: mean +- t(n-1) * s_d / sqrt(n)."""
+    n = len(pairs)
+    if n == 0:
+        return Difference(0, 0, None, None, None, None, paired=True)
+    differences = [b - a for a, b in pairs]
+    mean = statistics.fmean(differences)
+    if n == 1:
+        return Difference(1, 1, mean, None, None, None, paired=True)
+    spread = statistics.stdev(differences)
+    if spread == 0:  # every seed moved by the same amount: the difference is exact
+        return Difference(n, n, mean, mean, mean, None, paired=True)
+    half = _t(confidence, n - 1) * spread / math.sqrt(n)
+    return Difference(n, n, mean, mean - half, mean + half, n - 1, paired=True)
 
 
 def _t(confidence: float, df: float) -> float:

@@ -1,5 +1,6 @@
-"""`hotline-sim compare` on runs and sweeps whose figures are known: the difference of means with Welch's
-interval per headline figure, compare.json, the two overlay plots; and what a bad argument gets."""
+"""`hotline-sim compare` on runs and sweeps whose figures are known: per headline figure, the difference paired
+by seed where both variants ran the same seeds, else the difference of means with Welch's interval;
+compare.json, the two overlay plots; and what a bad argument gets."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from simulator.cli import app
-from simulator.compare import COMPARE_JSON, compare, load_groups
+from simulator.compare import COMPARE_JSON, Group, compare, load_groups
 from simulator.compare_plots import COMPARE_PLOTS, _Variant
 from simulator.headlines import headline_values
 from simulator.metrics import ITEM_COLUMNS, ItemColumn
 
-T_4DF = 2.7764  # two-sided 95%, from a table
+T_2DF, T_4DF = 4.3027, 2.7764  # two-sided 95%, from a table
 
 
 def _run(directory: Path, seed: int, share: float, items: list[tuple[str, float | None]]) -> Path:
@@ -50,12 +51,12 @@ def _run(directory: Path, seed: int, share: float, items: list[tuple[str, float 
     return directory
 
 
-def _sweep(directory: Path, shares: dict[str, list[float]]) -> Path:
-    """A sweep directory: one variant per entry, one run per share (seeds 1, 2, ...)."""
+def _sweep(directory: Path, shares: dict[str, list[float]], first_seed: int = 1) -> Path:
+    """A sweep directory: one variant per entry, one run per share (seeds first_seed, first_seed + 1, ...)."""
     variants = []
     for name, values in shares.items():
         runs = []
-        for seed, share in enumerate(values, start=1):
+        for seed, share in enumerate(values, start=first_seed):
             key = f"{name}/seed-{seed}"
             _run(directory / key, seed, share, [("NL", 10.0), ("DE", None)] if name == "v1" else [("NL", 2.0)])
             runs.append({"seed": seed, "dir": key, "invariants_ok": True})
@@ -64,17 +65,17 @@ def _sweep(directory: Path, shares: dict[str, list[float]]) -> Path:
     return directory
 
 
-def test_the_difference_of_means_and_welch_interval_between_two_sweep_variants(tmp_path: Path) -> None:
-    sweep = _sweep(tmp_path / "sweep", {"v1": [0.5, 0.6, 0.7], "v2": [0.7, 0.8, 0.9]})
+def test_two_sweep_variants_of_the_same_seeds_are_compared_seed_by_seed(tmp_path: Path) -> None:
+    sweep = _sweep(tmp_path / "sweep", {"v1": [0.5, 0.6, 0.7], "v2": [0.7, 0.75, 0.95]})
     out = tmp_path / "compared"
     result = CliRunner().invoke(app, ["compare", str(sweep), "--out", str(out)])
     assert result.exit_code == 0, result.output
     figures = json.loads((out / COMPARE_JSON).read_text())["comparisons"][0]["figures"]
     share = figures["removed_within_72h"]
-    # Equal variances (0.01) and n = 3 on both sides: se = sqrt(2 * 0.01 / 3), df = 4.
-    half = T_4DF * math.sqrt(2 * 0.01 / 3)
+    # Per seed +0.20, +0.15, +0.25: mean 0.2, standard deviation 0.05, 2 degrees of freedom.
+    half = T_2DF * 0.05 / math.sqrt(3)
+    assert (share["method"], share["df"], share["welch_df"]) == ("paired", 2, None)
     assert share["difference"] == pytest.approx(0.2)
-    assert share["welch_df"] == pytest.approx(4.0)
     assert (share["ci_low"], share["ci_high"]) == (
         pytest.approx(0.2 - half, abs=1e-4),
         pytest.approx(0.2 + half, abs=1e-4),
@@ -84,10 +85,36 @@ def test_the_difference_of_means_and_welch_interval_between_two_sweep_variants(t
     assert figures["median_removal_hours"]["difference"] is None
     assert figures["median_removal_hours"]["n"] == 0
     output = " ".join(result.output.split())
-    assert "v2 (world.x=v2) vs v1 (world.x=v1)" in output
+    assert "v2 (world.x=v2) vs v1 (world.x=v1): paired by seed" in output
     assert "+20.0 pp" in output
     for name in COMPARE_PLOTS:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_variants_of_different_seeds_get_the_difference_of_means_and_welch_interval(tmp_path: Path) -> None:
+    before = _sweep(tmp_path / "before", {"v1": [0.5, 0.6, 0.7]})
+    after = _sweep(tmp_path / "after", {"v2": [0.7, 0.8, 0.9]}, first_seed=4)
+    out = tmp_path / "compared"
+    result = CliRunner().invoke(app, ["compare", str(before), str(after), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    share = json.loads((out / COMPARE_JSON).read_text())["comparisons"][0]["figures"]["removed_within_72h"]
+    # Equal variances (0.01) and n = 3 on both sides: se = sqrt(2 * 0.01 / 3), df = 4.
+    half = T_4DF * math.sqrt(2 * 0.01 / 3)
+    assert (share["method"], share["welch_df"]) == ("welch", pytest.approx(4.0))
+    assert share["difference"] == pytest.approx(0.2)
+    assert (share["ci_low"], share["ci_high"]) == (
+        pytest.approx(0.2 - half, abs=1e-4),
+        pytest.approx(0.2 + half, abs=1e-4),
+    )
+    assert "difference of means, Welch" in " ".join(result.output.split())
+
+
+def test_runs_without_a_seed_or_with_one_seed_twice_are_not_paired(tmp_path: Path) -> None:
+    a = [_run(tmp_path / f"a{n}", 1, share, []) for n, share in enumerate([0.5, 0.6])]  # seed 1 twice
+    b = [_run(tmp_path / f"b{n}", 1, share, []) for n, share in enumerate([0.7, 0.8])]
+    [comparison] = compare([Group("a", tuple(a)), Group("b", tuple(b))])
+    row = next(r for r in comparison.rows if r[0].name == "removed_within_72h")
+    assert not row[3].paired and row[3].difference == pytest.approx(0.2)
 
 
 def test_two_single_runs_give_a_difference_without_an_interval(tmp_path: Path) -> None:
