@@ -22,6 +22,7 @@ import asyncio
 import enum
 import logging
 import os
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from node.logs import configure_logging
@@ -332,6 +333,8 @@ def _progress_display(total_hours: float) -> Iterator[Callable[[RunProgress], No
             BarColumn(),
             TextColumn("{task.fields[status]}"),
             TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             console=_console,
             transient=False,
         ) as bar:
@@ -349,19 +352,42 @@ def _progress_display(total_hours: float) -> Iterator[Callable[[RunProgress], No
             yield show_bar
         return
     step = max(total_hours / 10, 1e-9)
-    last: dict[str, Any] = {"phase": None, "mark": -1}
+    last: dict[str, Any] = {"phase": None, "mark": -1, "from": None}
 
     def show_line(progress: RunProgress) -> None:
         mark = int(progress.simulated_hours // step)
         if progress.phase == last["phase"] and mark <= last["mark"]:
             return
         last.update(phase=progress.phase, mark=mark)
+        if last["from"] is None and progress.phase == "running":
+            last["from"] = (time.monotonic(), progress.simulated_hours)  # the simulation's own pace from here
+        left = ""
+        if progress.phase in ("running", "draining") and last["from"] is not None:
+            started, from_hours = last["from"]
+            left = time_left(
+                time.monotonic() - started,
+                progress.simulated_hours - from_hours,
+                total_hours - progress.simulated_hours,
+            )
         typer.echo(
             f"progress: {progress.phase}, {progress.simulated_hours:.1f} of {total_hours:g} h simulated, "
-            f"{progress.submitted}/{progress.planned} reports",
+            f"{progress.submitted}/{progress.planned} reports{left}",
         )
 
     yield show_line
+
+
+def time_left(elapsed_s: float, done_hours: float, left_hours: float) -> str:
+    """`, about N left` at the pace so far (wall seconds per simulated hour), once an hour has been simulated;
+    else nothing. The end of the run (invariants, files, plots) is not counted."""
+    if done_hours < 1 or left_hours <= 0:
+        return ""
+    seconds = elapsed_s / done_hours * left_hours
+    if seconds < 90:
+        return f", about {seconds:.0f} s left"
+    if seconds < 5400:
+        return f", about {seconds / 60:.0f} min left"
+    return f", about {seconds / 3600:.1f} h left"
 
 
 def _seconds(value: float | None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from simulator import cli
+from simulator.cli import time_left
 from simulator.plots import PlotContext, _figures, run_view
 from simulator.runner import RunResult
 from tests.simulator.summaries import make_summary
@@ -93,8 +95,27 @@ def test_progress_shows_as_lines_when_stdout_is_not_a_terminal(cli_run: tuple[Pa
     progress = [line for line in output.splitlines() if line.startswith("progress: ")]
     assert 5 <= len(progress) <= 25, progress
     assert any("running" in line for line in progress) and any("settling" in line for line in progress)
+    # Once an hour has been simulated, a line says how long the rest should take at the pace so far.
+    assert any(re.search(r"reports, about \d+(\.\d)? (s|min|h) left$", line) for line in progress), progress
+    assert not any("left" in line for line in progress if "settling" in line or "checking" in line)
     assert "counted (the denominator)" in output
     assert "removed within 72 h" in output and "95% CI" in output
+
+
+@pytest.mark.parametrize(
+    ("elapsed_s", "done_hours", "left_hours", "says"),
+    [
+        (10.0, 2.0, 8.0, ", about 40 s left"),
+        (60.0, 1.0, 30.0, ", about 30 min left"),
+        (30.0, 24.0, 8736.0, ", about 3.0 h left"),  # a day in 30 s: the rest of a year in three hours
+        (5.0, 0.5, 100.0, ""),  # under an hour simulated: no pace to go by yet
+        (5.0, 10.0, 0.0, ""),  # nothing left
+    ],
+)
+def test_the_time_left_goes_by_the_pace_so_far(
+    elapsed_s: float, done_hours: float, left_hours: float, says: str
+) -> None:
+    assert time_left(elapsed_s, done_hours, left_hours) == says
 
 
 def test_a_scenario_error_prints_its_brackets(tmp_path: Path) -> None:
