@@ -155,7 +155,9 @@ class RayCluster:
                 ray.shutdown()
 
 
-_SLOW_START = "timed out during startup"  # Ray's own fixed 30 s wait for a local raylet, run out on a busy machine
+# Ray's own fixed waits for a local instance's processes, run out on a busy machine: for the raylet, and for the
+# file in which its GCS server writes its port.
+_SLOW_START = ("timed out during startup", "Timed out waiting for file")
 
 
 def start_ray(ray: Any, address: str, num_cpus: int | None) -> None:
@@ -172,7 +174,7 @@ def start_ray(ray: Any, address: str, num_cpus: int | None) -> None:
             )
             return
         except Exception as error:  # Ray raises ConnectionError, ValueError, RuntimeError for a bad address
-            if attempt == 1 and address == "local" and _SLOW_START in str(error):
+            if attempt == 1 and address == "local" and any(slow in str(error) for slow in _SLOW_START):
                 ray.shutdown()
                 continue
             raise ExecutorError(f"--ray {address}: cannot reach a Ray cluster ({error})") from None

@@ -272,12 +272,14 @@ class _FakeRay:
 
 
 SLOW = Exception("The current node timed out during startup. This could happen because some of the raylet failed")
+SLOW_GCS = Exception("Timed out waiting for file /tmp/ray/session_2026-12-07_13-33-04_421715_14190/gcs_server_port_3f")
 
 
-def test_a_local_ray_whose_start_ran_out_of_time_on_a_busy_machine_is_started_once_more() -> None:
+@pytest.mark.parametrize("slow", [SLOW, SLOW_GCS], ids=["raylet", "gcs server port"])
+def test_a_local_ray_whose_start_ran_out_of_time_on_a_busy_machine_is_started_once_more(slow: Exception) -> None:
     from simulator.executors import start_ray
 
-    ray = _FakeRay(SLOW, None)
+    ray = _FakeRay(slow, None)
     start_ray(ray, "local", 2)
     assert ray.calls == ["init local", "shutdown", "init local"]
 
