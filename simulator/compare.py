@@ -174,7 +174,8 @@ def _values(summaries: Sequence[dict[str, Any]]) -> dict[str, list[tuple[Any, fl
 
 def _seeds(summaries: Sequence[dict[str, Any]]) -> frozenset[int] | None:
     """The seeds of a group's runs, if every run names its own (None: a run without one, or one seed twice)."""
-    seeds = [s for s in (summary.get("seed") for summary in summaries) if isinstance(s, int) and s is not True]
+    named = (summary.get("seed") for summary in summaries)
+    seeds = [s for s in named if isinstance(s, int) and not isinstance(s, bool)]
     if not seeds or len(seeds) != len(summaries) or len(set(seeds)) != len(seeds):
         return None
     return frozenset(seeds)

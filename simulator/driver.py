@@ -87,7 +87,7 @@ class _Work:
 
 
 # A positive wait in the loop's seconds, and the step that follows it.
-_Next: TypeAlias = "tuple[float, Callable[[_Work], Awaitable[_Next | None]]]"
+_Next: TypeAlias = "tuple[float, _Step]"
 _Step: TypeAlias = "Callable[[_Work], Awaitable[_Next | None]]"
 
 
